@@ -1,0 +1,157 @@
+# Sluice build.  `make` builds build/sluice and build/sluice-bench;
+# `make run`, `make test`, `make bench`, `make fuzz`; SAN=1 or TSAN=1 for
+# sanitizer builds (they use their own build folder so objects never mix).
+
+CC      ?= cc
+VERSION := 0.1.0
+
+# Debian packages each step needs.  `make deps` installs what is missing
+# when run as root and otherwise prints the apt-get line and stops.
+DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev
+DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
+              gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+              gstreamer1.0-libav procps
+DEPS_FUZZ  := clang libclang-rt-14-dev
+DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
+
+ifeq ($(SAN),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+else ifeq ($(TSAN),1)
+BUILD    := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else
+BUILD    := build/obj
+SANFLAGS :=
+endif
+
+PKGS    := inih libcrypto cunit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+           -Wno-unused-parameter -pthread -I. $(PKG_CFLAGS) $(SANFLAGS) \
+           -DSL_VERSION=\"$(VERSION)\"
+LDFLAGS += -pthread $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+CORE_SRC := $(wildcard pool/*.c) $(filter-out server/main.c,$(wildcard server/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c)
+INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+
+SLUICE    := $(BUILD)/sluice
+BENCHBIN  := $(BUILD)/sluice-bench
+UNITBIN   := $(BUILD)/unit-tests
+INTEGBIN  := $(BUILD)/integration-tests
+
+.PHONY: all run test unit integration bench fuzz deps deps-test deps-fuzz \
+        deps-bench clean format
+
+all: deps build/sluice build/sluice-bench
+
+# The plain build's binaries are the ones the README and the tests name.
+build/sluice: $(SLUICE)
+	@if [ "$(SLUICE)" != "build/sluice" ]; then cp $< $@; fi
+build/sluice-bench: $(BENCHBIN)
+	@if [ "$(BENCHBIN)" != "build/sluice-bench" ]; then cp $< $@; fi
+
+ifneq ($(BUILD),build)
+$(BUILD)/sluice: $(BUILD)/server/main.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/sluice-bench: $(BENCH_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+endif
+
+$(UNITBIN): $(UNIT_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(INTEGBIN): $(INTEG_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A change of flags rebuilds everything (the stamp holds the flags).
+$(BUILD)/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+run: all
+	./build/sluice -c conf/sluice.ini
+
+# The test binaries take the server binary from $(SLUICE) so SAN=1 tests
+# the sanitized server too.
+test: deps deps-test $(SLUICE) $(UNITBIN) $(INTEGBIN)
+	./$(UNITBIN)
+	SLUICE_BIN=./$(SLUICE) ./$(INTEGBIN)
+	@echo "all tests passed"
+
+unit: deps $(UNITBIN)
+	./$(UNITBIN) $(SUITE)
+
+integration: deps deps-test $(SLUICE) $(INTEGBIN)
+	SLUICE_BIN=./$(SLUICE) ./$(INTEGBIN) $(SUITE)
+
+bench: all deps-bench
+	./bench/run.sh
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TIME ?= 30
+fuzz: deps deps-fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(MAKE) --no-print-directory build/fuzz/$$t; \
+	    mkdir -p build/fuzz/corpus-$$t; \
+	    echo "fuzz: $$t for $(FUZZ_TIME)s"; \
+	    ./build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=5 \
+	        -rss_limit_mb=2048 build/fuzz/corpus-$$t tests/fuzz/$${t#fuzz_}; \
+	done
+
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -DSL_VERSION=\"$(VERSION)\"
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) -pthread $(PKG_LIBS) -lm
+
+define need_pkgs
+	@missing=""; for p in $(1); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	        grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing:$$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y -qq --no-install-recommends $$missing \
+	            >/dev/null || exit 1; \
+	    else \
+	        echo "missing packages; run:"; \
+	        echo "  sudo apt-get install -y$$missing"; exit 1; \
+	    fi; \
+	fi
+endef
+
+deps:
+	$(call need_pkgs,$(DEPS_BUILD))
+deps-test:
+	$(call need_pkgs,$(DEPS_TEST))
+deps-fuzz:
+	$(call need_pkgs,$(DEPS_FUZZ))
+deps-bench:
+	$(call need_pkgs,$(DEPS_BENCH))
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

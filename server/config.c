@@ -1,0 +1,460 @@
+/*
+ * Config loading.  inih calls us once per key; to report the line of a
+ * bad key we feed inih through our own line reader, which counts lines,
+ * so the count is the line inih just handed us.
+ */
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/log.h"
+
+struct load_ctx {
+    FILE             *fp;
+    int               line;
+    struct sl_config *cfg;
+    char             *err;
+    size_t            errlen;
+    int               failed;
+};
+
+static char *
+read_line(char *str, int num, void *stream)
+{
+    struct load_ctx *ctx = stream;
+    char            *r = fgets(str, num, ctx->fp);
+
+    if (r != NULL)
+        ctx->line++;
+    return r;
+}
+
+static void
+fail(struct load_ctx *ctx, const char *fmt, const char *a, const char *b)
+{
+    char msg[256];
+
+    if (ctx->failed)
+        return;
+    ctx->failed = 1;
+    snprintf(msg, sizeof(msg), fmt, a, b);
+    snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path, ctx->line,
+             msg);
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+    if (!strcasecmp(v, "on") || !strcasecmp(v, "yes") ||
+        !strcasecmp(v, "true") || !strcmp(v, "1"))
+        *out = 1;
+    else if (!strcasecmp(v, "off") || !strcasecmp(v, "no") ||
+             !strcasecmp(v, "false") || !strcmp(v, "0"))
+        *out = 0;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int
+parse_uint(const char *v, uint64_t max, uint64_t *out)
+{
+    char              *end;
+    unsigned long long n;
+
+    if (!isdigit((unsigned char) *v))
+        return -EINVAL;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n > max)
+        return -EINVAL;
+    *out = n;
+    return 0;
+}
+
+/* Sizes take an optional k/m suffix (KiB, MiB). */
+static int
+parse_size(const char *v, uint64_t max, uint64_t *out)
+{
+    char     num[32];
+    size_t   n = strlen(v);
+    uint64_t mul = 1;
+
+    if (n == 0 || n >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, v, n + 1);
+    if (num[n - 1] == 'k' || num[n - 1] == 'K')
+        mul = 1024;
+    else if (num[n - 1] == 'm' || num[n - 1] == 'M')
+        mul = 1024 * 1024;
+    if (mul != 1)
+        num[n - 1] = '\0';
+    if (parse_uint(num, max / mul, out) < 0)
+        return -EINVAL;
+    *out *= mul;
+    return 0;
+}
+
+/* Durations: a number with a unit, "ms", "s" or "m"; a bare number is in
+ * the unit the key's name or documentation gives (default_ms_per). */
+static int
+parse_duration(const char *v, uint64_t default_ms_per, uint64_t *out_ms)
+{
+    char     num[32];
+    size_t   n = strlen(v);
+    uint64_t per = default_ms_per;
+
+    if (n == 0 || n >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, v, n + 1);
+    if (n > 2 && !strcmp(num + n - 2, "ms")) {
+        per = 1;
+        num[n - 2] = '\0';
+    } else if (num[n - 1] == 's') {
+        per = 1000;
+        num[n - 1] = '\0';
+    } else if (num[n - 1] == 'm') {
+        per = 60000;
+        num[n - 1] = '\0';
+    }
+    if (parse_uint(num, UINT32_MAX / per, out_ms) < 0)
+        return -EINVAL;
+    *out_ms *= per;
+    return 0;
+}
+
+static int
+parse_listen(const char *v, struct sl_config *c)
+{
+    const char *colon = strrchr(v, ':');
+    const char *host = v;
+    size_t      hlen;
+    uint64_t    port;
+
+    if (colon == NULL) {
+        host = "";
+        hlen = 0;
+        colon = v - 1;
+    } else {
+        hlen = (size_t) (colon - v);
+        if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
+            host = v + 1;
+            hlen -= 2;
+        }
+    }
+    if (hlen >= sizeof(c->listen_host) ||
+        parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+        return -EINVAL;
+    memcpy(c->listen_host, host, hlen);
+    c->listen_host[hlen] = '\0';
+    if (!strcmp(c->listen_host, "*"))
+        c->listen_host[0] = '\0';
+    c->listen_port = (uint16_t) port;
+    return 0;
+}
+
+static int
+valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= SL_NAME_MAX)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char) *s) && !strchr("_-.", *s))
+            return 0;
+    return 1;
+}
+
+static int
+server_key(struct load_ctx *ctx, const char *key, const char *v)
+{
+    struct sl_config *c = ctx->cfg;
+    uint64_t          n = 0;
+    int               b = 0, lvl;
+
+    if (!strcmp(key, "listen")) {
+        if (parse_listen(v, c) < 0)
+            fail(ctx, "listen: '%s' is not HOST:PORT or PORT%s", v, "");
+    } else if (!strcmp(key, "workers")) {
+        if (parse_uint(v, 256, &n) < 0)
+            fail(ctx, "workers: '%s' is not a number 0..256%s", v, "");
+        c->workers = (int) n;
+    } else if (!strcmp(key, "acceptors")) {
+        if (parse_uint(v, 64, &n) < 0 || n == 0)
+            fail(ctx, "acceptors: '%s' is not a number 1..64%s", v, "");
+        c->acceptors = (int) n;
+    } else if (!strcmp(key, "chunk_size")) {
+        if (parse_size(v, 65536, &n) < 0 || n < 128)
+            fail(ctx, "chunk_size: '%s' is not 128..65536%s", v, "");
+        c->chunk_size = (uint32_t) n;
+    } else if (!strcmp(key, "max_connections")) {
+        if (parse_uint(v, 1000000, &n) < 0 || n == 0)
+            fail(ctx, "max_connections: '%s' is not 1..1000000%s", v, "");
+        c->max_connections = (int) n;
+    } else if (!strcmp(key, "max_message_size")) {
+        if (parse_size(v, 64 * 1024 * 1024, &n) < 0 || n < 4096)
+            fail(ctx, "max_message_size: '%s' is not 4k..64m%s", v, "");
+        c->max_message_size = (uint32_t) n;
+    } else if (!strcmp(key, "gop_cache")) {
+        if (parse_bool(v, &b) < 0)
+            fail(ctx, "gop_cache: '%s' is not on or off%s", v, "");
+        c->gop_cache = b;
+    } else if (!strcmp(key, "max_lag")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 100)
+            fail(ctx, "max_lag: '%s' is not a duration >= 100ms%s", v, "");
+        c->max_lag_ms = (uint32_t) n;
+    } else if (!strcmp(key, "merge_write_ms")) {
+        if (parse_uint(v, 1000, &n) < 0)
+            fail(ctx, "merge_write_ms: '%s' is not 0..1000%s", v, "");
+        c->merge_write_ms = (uint32_t) n;
+    } else if (!strcmp(key, "handshake_timeout")) {
+        if (parse_duration(v, 1000, &n) < 0 || n == 0)
+            fail(ctx, "handshake_timeout: '%s' is not a duration%s", v, "");
+        c->handshake_timeout_ms = (uint32_t) n;
+    } else if (!strcmp(key, "idle_timeout")) {
+        if (parse_duration(v, 1000, &n) < 0 || n == 0)
+            fail(ctx, "idle_timeout: '%s' is not a duration%s", v, "");
+        c->idle_timeout_ms = (uint32_t) n;
+    } else if (!strcmp(key, "publish_grace")) {
+        if (parse_duration(v, 1000, &n) < 0)
+            fail(ctx, "publish_grace: '%s' is not a duration%s", v, "");
+        c->publish_grace_ms = (uint32_t) n;
+    } else if (!strcmp(key, "log_level")) {
+        lvl = sl_log_level_parse(v);
+        if (lvl < 0)
+            fail(ctx, "log_level: '%s' is not error, warn, info or debug%s",
+                 v, "");
+        c->log_level = lvl;
+    } else {
+        fail(ctx, "unknown key '%s' in [server]%s", key, "");
+    }
+    return 0;
+}
+
+static int
+app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
+        const char *v)
+{
+    /* The core has no per-app settings yet; later stages (transcode,
+     * relay, auth) add theirs here. */
+    fail(ctx, "unknown key '%s' in [app:%s]", key, app->name);
+    return 0;
+}
+
+static struct sl_app_config *
+find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
+{
+    struct sl_config *c = ctx->cfg;
+
+    *created = 0;
+    for (int i = 0; i < c->napps; i++)
+        if (!strcmp(c->apps[i].name, name))
+            return &c->apps[i];
+    if (c->napps == SL_CONFIG_MAX_APPS) {
+        fail(ctx, "too many [app:...] sections (limit %s)%s", "64", "");
+        return NULL;
+    }
+    *created = 1;
+    snprintf(c->apps[c->napps].name, SL_NAME_MAX, "%s", name);
+    return &c->apps[c->napps++];
+}
+
+static int
+on_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct load_ctx      *ctx = user;
+    struct sl_app_config *app;
+    int                   created;
+
+    if (ctx->failed)
+        return 1;
+    /* inih calls with key NULL at a new section only when built with
+     * INI_CALL_HANDLER_ON_NEW_SECTION; guard anyway. */
+    if (key == NULL)
+        return 1;
+    if (!strcmp(section, "server"))
+        return server_key(ctx, key, value), 1;
+    if (!strncmp(section, "app:", 4)) {
+        if (!valid_name(section + 4)) {
+            fail(ctx, "bad app name '%s' (letters, digits, _ - .)%s",
+                 section + 4, "");
+            return 1;
+        }
+        app = find_or_add_app(ctx, section + 4, &created);
+        if (app != NULL)
+            app_key(ctx, app, key, value);
+        return 1;
+    }
+    fail(ctx, "unknown section [%s]%s", section, "");
+    return 1;
+}
+
+static void
+set_defaults(struct sl_config *c)
+{
+    atomic_init(&c->refs, 1);
+    c->listen_host[0] = '\0';
+    c->listen_port = 1935;
+    c->workers = 0;
+    c->acceptors = 1;
+    c->chunk_size = 4096;
+    c->max_connections = 10000;
+    c->max_message_size = 8 * 1024 * 1024;
+    c->gop_cache = 1;
+    c->max_lag_ms = 5000;
+    c->merge_write_ms = 50;
+    c->handshake_timeout_ms = 10000;
+    c->idle_timeout_ms = 30000;
+    c->publish_grace_ms = 5000;
+    c->log_level = SL_LOG_INFO;
+    c->napps = 0;
+}
+
+struct sl_config *
+sl_config_defaults(void)
+{
+    struct sl_config *c = calloc(1, sizeof(*c));
+
+    if (c != NULL)
+        set_defaults(c);
+    return c;
+}
+
+/* Section headers name apps even when they hold no keys, which inih does
+ * not report; a second pass over the file picks those up. */
+static void
+scan_sections(struct load_ctx *ctx)
+{
+    char line[512];
+    int  created;
+
+    rewind(ctx->fp);
+    ctx->line = 0;
+    while (!ctx->failed && fgets(line, sizeof(line), ctx->fp) != NULL) {
+        char *s = line, *end;
+
+        ctx->line++;
+        while (isspace((unsigned char) *s))
+            s++;
+        if (*s != '[')
+            continue;
+        end = strchr(s, ']');
+        if (end == NULL)
+            continue;  /* inih reports it */
+        *end = '\0';
+        s++;
+        if (!strncmp(s, "app:", 4)) {
+            if (!valid_name(s + 4))
+                fail(ctx, "bad app name '%s' (letters, digits, _ - .)%s",
+                     s + 4, "");
+            else
+                find_or_add_app(ctx, s + 4, &created);
+        } else if (strcmp(s, "server") != 0) {
+            fail(ctx, "unknown section [%s]%s", s, "");
+        }
+    }
+}
+
+struct sl_config *
+sl_config_load(const char *path, char *err, size_t errlen)
+{
+    struct load_ctx ctx = {.err = err, .errlen = errlen};
+    int             rc;
+
+    ctx.cfg = sl_config_defaults();
+    if (ctx.cfg == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(ctx.cfg->path, sizeof(ctx.cfg->path), "%s", path);
+    ctx.fp = fopen(path, "r");
+    if (ctx.fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        free(ctx.cfg);
+        return NULL;
+    }
+    scan_sections(&ctx);
+    if (!ctx.failed) {
+        rewind(ctx.fp);
+        ctx.line = 0;
+        rc = ini_parse_stream(read_line, &ctx, on_key, &ctx);
+        if (rc > 0 && !ctx.failed) {
+            ctx.line = rc;
+            fail(&ctx, "syntax error%s%s", "", "");
+        } else if (rc < 0 && !ctx.failed) {
+            snprintf(err, errlen, "%s: cannot read", path);
+            ctx.failed = 1;
+        }
+    }
+    fclose(ctx.fp);
+    if (ctx.failed) {
+        free(ctx.cfg);
+        return NULL;
+    }
+    return ctx.cfg;
+}
+
+void
+sl_config_ref(struct sl_config *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void
+sl_config_unref(struct sl_config *c)
+{
+    if (c == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(c);
+}
+
+const struct sl_app_config *
+sl_config_app(const struct sl_config *c, const char *name)
+{
+    for (int i = 0; i < c->napps; i++)
+        if (!strcmp(c->apps[i].name, name))
+            return &c->apps[i];
+    return NULL;
+}
+
+/* The current config pointer is swapped under a mutex: reloads are rare
+ * and getters take a reference, which a bare atomic pointer load could
+ * not do safely against a concurrent final unref. */
+static pthread_mutex_t   current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sl_config *current;
+
+struct sl_config *
+sl_config_get(void)
+{
+    struct sl_config *c;
+
+    pthread_mutex_lock(&current_lock);
+    c = current;
+    if (c != NULL)
+        sl_config_ref(c);
+    pthread_mutex_unlock(&current_lock);
+    return c;
+}
+
+void
+sl_config_set(struct sl_config *c)
+{
+    struct sl_config *old;
+
+    pthread_mutex_lock(&current_lock);
+    old = current;
+    current = c;
+    pthread_mutex_unlock(&current_lock);
+    sl_config_unref(old);
+}

@@ -1,0 +1,66 @@
+/*
+ * The configuration: conf/sluice.ini read with inih into an immutable,
+ * refcounted struct.  A reload (SIGHUP) builds a new one and swaps the
+ * current pointer; sessions keep the one they started with, so a reload
+ * never changes a running session under its feet.  Every key and its
+ * default is documented in docs/config.md.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_CONFIG_MAX_APPS 64
+#define SL_NAME_MAX        128  /* app and stream names, incl. the NUL */
+
+struct sl_app_config {
+    char name[SL_NAME_MAX];
+};
+
+struct sl_config {
+    atomic_uint refs;
+    char        path[256];
+
+    /* [server] */
+    char     listen_host[64];     /* "" = every address */
+    uint16_t listen_port;
+    int      workers;             /* 0 = one per CPU we may run on */
+    int      acceptors;
+    uint32_t chunk_size;          /* our outgoing chunk size */
+    int      max_connections;
+    uint32_t max_message_size;
+    int      gop_cache;           /* 0/1 */
+    uint32_t max_lag_ms;
+    uint32_t merge_write_ms;
+    uint32_t handshake_timeout_ms;
+    uint32_t idle_timeout_ms;
+    uint32_t publish_grace_ms;    /* players wait this long for a returning publisher */
+    int      log_level;           /* enum sl_log_level */
+
+    int                  napps;
+    struct sl_app_config apps[SL_CONFIG_MAX_APPS];
+};
+
+/* Reads and validates path.  On success a config with one reference for
+ * the caller.  On failure NULL, with "FILE:LINE: problem" (or
+ * "FILE: problem") in err. */
+struct sl_config *sl_config_load(const char *path, char *err, size_t errlen);
+
+/* A config with every default and no apps (for tests). */
+struct sl_config *sl_config_defaults(void);
+
+void sl_config_ref(struct sl_config *c);
+void sl_config_unref(struct sl_config *c);
+
+/* The app section named name, or NULL. */
+const struct sl_app_config *sl_config_app(const struct sl_config *c,
+                                          const char *name);
+
+/* The process-wide current config: get returns a new reference (any
+ * thread); set replaces it, taking over the caller's reference. */
+struct sl_config *sl_config_get(void);
+void sl_config_set(struct sl_config *c);
+
+#endif

@@ -1,0 +1,583 @@
+#include "server/hub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/clock.h"
+#include "server/amf.h"
+#include "server/chunk.h"
+#include "server/config.h"
+#include "server/flv.h"
+#include "server/log.h"
+
+/* Chunk stream ids of the shared media bytes.  Every outgoing message
+ * uses a format-0 header, so the ids only need to differ by kind. */
+#define CSID_DATA  5
+#define CSID_AUDIO 6
+#define CSID_VIDEO 7
+#define PLAYER_MSID 1
+
+/* Timeline correction thresholds.  Audio and video are interleaved by
+ * the encoder a little out of order, so small steps back are normal;
+ * more than a second back, or a leap far beyond the wall clock, is a
+ * reconnect or a glitch. */
+#define TS_MAX_BACKSTEP_MS 1000
+#define TS_MAX_LEAP_MS     5000
+#define TS_RESUME_STEP_MS  40
+
+struct gop_item {
+    struct sl_buf *wire;
+    uint32_t       ts;
+    uint32_t       flags;
+};
+
+struct sl_stream {
+    struct sl_list  link;  /* in hub->streams; hub-locked */
+    struct sl_hub  *hub;
+    char            app[SL_NAME_MAX];
+    char            name[SL_NAME_MAX];
+    pthread_mutex_t lock;
+
+    /* Everything below is guarded by lock. */
+    const void    *publisher;  /* NULL while nobody publishes */
+    uint64_t       publish_gen;
+    uint64_t       unpublished_ms;
+    struct sl_list subs;
+    uint32_t       nsubs;
+
+    struct sl_buf *meta;   /* onMetaData, encoded */
+    struct sl_buf *vseq;   /* video sequence header, encoded */
+    struct sl_buf *aseq;   /* audio sequence header, encoded */
+    uint8_t        has_video;  /* this publication has sent video */
+
+    struct gop_item *gop;       /* messages since the last keyframe */
+    uint32_t         gop_len;
+    uint64_t         gop_bytes;
+    uint8_t          gop_open;  /* collecting (a keyframe started it) */
+
+    /* Timeline: ext = the publisher's timestamp extended to 64 bits;
+     * out = ext + offset, what players see. */
+    uint8_t  have_ts;
+    uint8_t  have_out;      /* last_out is meaningful (survives publishers) */
+    uint32_t last_raw;
+    int64_t  last_ext;
+    int64_t  offset;
+    int64_t  last_out;
+    int64_t  last_track_out[2];  /* audio, video: each kept non-decreasing */
+    uint64_t last_wall_ms;
+
+    uint8_t  flush_pending;
+    uint64_t last_flush_ms;
+};
+
+struct sl_hub {
+    pthread_mutex_t      lock;
+    struct sl_list       streams;
+    struct sl_hub_limits lim;
+    atomic_ullong        nstreams, nsubs, msgs_in, bytes_in, ts_fixes;
+};
+
+struct sl_hub *
+sl_hub_new(const struct sl_hub_limits *lim)
+{
+    struct sl_hub *hub = calloc(1, sizeof(*hub));
+
+    if (hub == NULL)
+        return NULL;
+    pthread_mutex_init(&hub->lock, NULL);
+    sl_list_init(&hub->streams);
+    hub->lim = *lim;
+    return hub;
+}
+
+void
+sl_hub_free(struct sl_hub *hub)
+{
+    if (hub == NULL)
+        return;
+    pthread_mutex_destroy(&hub->lock);
+    free(hub);
+}
+
+static void
+gop_clear(struct sl_stream *s)
+{
+    for (uint32_t i = 0; i < s->gop_len; i++)
+        sl_buf_unref(s->gop[i].wire);
+    s->gop_len = 0;
+    s->gop_bytes = 0;
+    s->gop_open = 0;
+}
+
+static void
+caches_clear(struct sl_stream *s)
+{
+    gop_clear(s);
+    sl_buf_unref(s->meta);
+    sl_buf_unref(s->vseq);
+    sl_buf_unref(s->aseq);
+    s->meta = s->vseq = s->aseq = NULL;
+    s->has_video = 0;
+}
+
+static struct sl_stream *
+find_stream(struct sl_hub *hub, const char *app, const char *name)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &hub->streams)
+    {
+        struct sl_stream *s = sl_list_entry(pos, struct sl_stream, link);
+
+        if (!strcmp(s->app, app) && !strcmp(s->name, name))
+            return s;
+    }
+    return NULL;
+}
+
+/* Called with the hub lock held. */
+static struct sl_stream *
+get_stream(struct sl_hub *hub, const char *app, const char *name)
+{
+    struct sl_stream *s = find_stream(hub, app, name);
+
+    if (s != NULL)
+        return s;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->gop = calloc(hub->lim.gop_max_msgs ? hub->lim.gop_max_msgs : 1,
+                    sizeof(*s->gop));
+    if (s->gop == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->hub = hub;
+    snprintf(s->app, sizeof(s->app), "%s", app);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    pthread_mutex_init(&s->lock, NULL);
+    sl_list_init(&s->subs);
+    sl_list_insert_tail(&hub->streams, &s->link);
+    atomic_fetch_add(&hub->nstreams, 1);
+    return s;
+}
+
+/* Frees s when nobody publishes or plays it.  Called with the hub lock
+ * held and the stream lock released. */
+static void
+maybe_free_stream(struct sl_stream *s)
+{
+    if (s->publisher != NULL || s->nsubs > 0)
+        return;
+    sl_list_remove(&s->link);
+    atomic_fetch_sub(&s->hub->nstreams, 1);
+    caches_clear(s);
+    free(s->gop);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+int
+sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
+               const void *publisher, struct sl_stream **out)
+{
+    struct sl_stream *s;
+    int               rc = 0;
+
+    pthread_mutex_lock(&hub->lock);
+    s = get_stream(hub, app, name);
+    if (s == NULL) {
+        pthread_mutex_unlock(&hub->lock);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->publisher != NULL) {
+        rc = -EBUSY;
+    } else {
+        s->publisher = publisher;
+        s->publish_gen++;
+        s->have_ts = 0;
+        caches_clear(s);
+        *out = s;
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&hub->lock);
+    return rc;
+}
+
+/* Wakes every subscriber.  Stream lock held. */
+static void
+wake_all(struct sl_stream *s, uint64_t now_ms)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &s->subs)
+    {
+        struct sl_sub *sub = sl_list_entry(pos, struct sl_sub, link);
+
+        sl_task_wake(sub->task);
+    }
+    s->flush_pending = 0;
+    s->last_flush_ms = now_ms;
+}
+
+void
+sl_hub_unpublish(struct sl_stream *s, const void *publisher)
+{
+    struct sl_hub *hub = s->hub;
+    uint64_t       now;
+
+    pthread_mutex_lock(&hub->lock);
+    pthread_mutex_lock(&s->lock);
+    if (s->publisher != publisher) {
+        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&hub->lock);
+        return;
+    }
+    now = sl_now_ms();
+    s->publisher = NULL;
+    s->unpublished_ms = now;
+    caches_clear(s);
+    wake_all(s, now);
+    pthread_mutex_unlock(&s->lock);
+    maybe_free_stream(s);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+/* Maps the publisher's timestamp onto the players' timeline.  Stream
+ * lock held.  track: 0 audio, 1 video, -1 data. */
+static uint32_t
+timeline(struct sl_stream *s, uint32_t raw, int track, uint64_t now_ms)
+{
+    int64_t ext, out, step, wall;
+
+    if (!s->have_ts) {
+        /* First message of a publication: continue after the previous
+         * publisher's timeline, if any, so players see no jump back. */
+        s->have_ts = 1;
+        s->last_raw = raw;
+        s->last_ext = raw;
+        s->offset = s->have_out ? s->last_out + TS_RESUME_STEP_MS - raw : 0;
+        if (!s->have_out) {
+            s->last_out = raw;
+            s->last_track_out[0] = s->last_track_out[1] = raw;
+            s->have_out = 1;
+        }
+        s->last_wall_ms = now_ms;
+    } else {
+        /* The signed 32-bit difference extends across the wrap. */
+        s->last_ext += (int32_t) (raw - s->last_raw);
+        s->last_raw = raw;
+    }
+    ext = s->last_ext;
+    out = ext + s->offset;
+    step = out - s->last_out;
+    wall = (int64_t) (now_ms - s->last_wall_ms);
+    if (step < -TS_MAX_BACKSTEP_MS || step > wall + TS_MAX_LEAP_MS) {
+        s->offset = s->last_out + TS_RESUME_STEP_MS - ext;
+        out = ext + s->offset;
+        atomic_fetch_add(&s->hub->ts_fixes, 1);
+        sl_log_warn("stream %s/%s: timestamp jump of %lld ms corrected",
+                    s->app, s->name, (long long) step);
+    }
+    if (track >= 0) {
+        if (out < s->last_track_out[track])
+            out = s->last_track_out[track];
+        s->last_track_out[track] = out;
+    }
+    if (out > s->last_out) {
+        s->last_out = out;
+        s->last_wall_ms = now_ms;
+    }
+    return (uint32_t) out;
+}
+
+/* Turns @setDataFrame("onMetaData", obj) or onMetaData(obj) into the
+ * onMetaData(obj) body players expect.  NULL when body is not metadata
+ * (-ENOMEM is reported as NULL too: metadata is optional). */
+static struct sl_buf *
+metadata_body(const struct sl_buf *payload, int *is_meta)
+{
+    struct sl_amf_node        nodes[256];
+    struct sl_amf_doc         doc;
+    const struct sl_amf_node *first, *obj;
+    struct sl_buf            *out;
+    struct sl_wr              w;
+    uint32_t                  idx = 0;
+
+    *is_meta = 0;
+    sl_amf_doc_init(&doc, nodes, 256);
+    if (sl_amf_decode(&doc, payload->data, payload->len) < 0)
+        return NULL;
+    first = sl_amf_at(&doc, 0);
+    if (sl_amf_str_eq(first, "@setDataFrame"))
+        idx = 1;
+    if (!sl_amf_str_eq(sl_amf_at(&doc, idx), "onMetaData"))
+        return NULL;
+    *is_meta = 1;
+    obj = sl_amf_at(&doc, idx + 1);
+    out = sl_buf_new(payload->len + 32);
+    if (out == NULL)
+        return NULL;
+    sl_wr_init(&w, out->data, out->cap);
+    sl_amf_put_string(&w, "onMetaData");
+    if (obj != NULL)
+        sl_amf_put_node(&w, &doc, obj);
+    if (w.err) {
+        sl_buf_unref(out);
+        return NULL;
+    }
+    out->len = (uint32_t) sl_wr_len(&w);
+    return out;
+}
+
+/* Queues wire to every subscriber; stream lock held. */
+static void
+fan_out(struct sl_stream *s, struct sl_buf *wire, uint32_t ts, uint32_t flags,
+        uint64_t now_ms)
+{
+    struct sl_list *pos, *tmp;
+    uint32_t        merge = s->hub->lim.merge_write_ms;
+
+    sl_list_foreach_safe(pos, tmp, &s->subs)
+    {
+        struct sl_sub *sub = sl_list_entry(pos, struct sl_sub, link);
+
+        /* A broken queue wakes its owner at once so it can hang up. */
+        if (sl_outq_push(sub->q, wire, ts, flags) < 0 || merge == 0)
+            sl_task_wake(sub->task);
+    }
+    if (merge == 0)
+        return;
+    s->flush_pending = 1;
+    if (now_ms - s->last_flush_ms >= merge)
+        wake_all(s, now_ms);
+}
+
+static void
+gop_add(struct sl_stream *s, struct sl_buf *wire, uint32_t ts, uint32_t flags)
+{
+    const struct sl_hub_limits *lim = &s->hub->lim;
+
+    if (!s->gop_open)
+        return;
+    if (s->gop_len == lim->gop_max_msgs ||
+        s->gop_bytes + wire->len > lim->gop_max_bytes) {
+        /* Too long to cache: late joiners wait for the next keyframe. */
+        gop_clear(s);
+        return;
+    }
+    s->gop[s->gop_len++] = (struct gop_item){sl_buf_ref(wire), ts, flags};
+    s->gop_bytes += wire->len;
+}
+
+int
+sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
+             const struct sl_buf *payload, uint64_t now_ms)
+{
+    struct sl_hub     *hub = s->hub;
+    struct sl_flv_info info;
+    struct sl_buf     *body = NULL, *wire;
+    uint32_t           flags = 0, out_ts, csid;
+    int                is_meta = 0, track = -1;
+
+    atomic_fetch_add_explicit(&hub->msgs_in, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hub->bytes_in, payload->len,
+                              memory_order_relaxed);
+    sl_flv_inspect(type, payload->data, payload->len, &info);
+    if (type == SL_MSG_DATA_AMF0) {
+        body = metadata_body(payload, &is_meta);
+        if (is_meta && body == NULL)
+            return 0;  /* unreadable metadata: not worth ending anything */
+        csid = CSID_DATA;
+    } else if (type == SL_MSG_AUDIO) {
+        csid = CSID_AUDIO;
+        track = 0;
+    } else if (type == SL_MSG_VIDEO) {
+        csid = CSID_VIDEO;
+        track = 1;
+    } else {
+        return 0;
+    }
+
+    pthread_mutex_lock(&s->lock);
+    out_ts = timeline(s, ts, track, now_ms);
+    if (body != NULL)
+        wire = sl_chunk_encode(csid, type, PLAYER_MSID, out_ts, body->data,
+                               body->len, hub->lim.chunk_size);
+    else
+        wire = sl_chunk_encode(csid, type, PLAYER_MSID, out_ts,
+                               payload->data, payload->len,
+                               hub->lim.chunk_size);
+    sl_buf_unref(body);
+    if (wire == NULL) {
+        pthread_mutex_unlock(&s->lock);
+        return -ENOMEM;
+    }
+
+    if (is_meta) {
+        flags = SL_OUT_KEEP;
+        sl_buf_unref(s->meta);
+        s->meta = sl_buf_ref(wire);
+    } else if (info.seq_header) {
+        flags = SL_OUT_KEEP;
+        if (info.video) {
+            s->has_video = 1;
+            sl_buf_unref(s->vseq);
+            s->vseq = sl_buf_ref(wire);
+        } else {
+            sl_buf_unref(s->aseq);
+            s->aseq = sl_buf_ref(wire);
+        }
+    } else if (info.video) {
+        s->has_video = 1;
+        flags = SL_OUT_MEDIA;
+        if (info.keyframe) {
+            flags |= SL_OUT_SYNC;
+            if (hub->lim.gop_cache) {
+                gop_clear(s);
+                s->gop_open = 1;
+            }
+        }
+        gop_add(s, wire, out_ts, flags);
+    } else if (info.audio) {
+        flags = SL_OUT_MEDIA;
+        /* Without video every audio frame is a place to start. */
+        if (!s->has_video)
+            flags |= SL_OUT_SYNC;
+        gop_add(s, wire, out_ts, flags);
+    } else {
+        /* Other data messages (cue points, text) pass through. */
+        gop_add(s, wire, out_ts, flags);
+    }
+    fan_out(s, wire, out_ts, flags, now_ms);
+    pthread_mutex_unlock(&s->lock);
+    sl_buf_unref(wire);
+    return 0;
+}
+
+uint64_t
+sl_hub_flush(struct sl_stream *s, uint64_t now_ms)
+{
+    uint64_t due = 0;
+    uint32_t merge = s->hub->lim.merge_write_ms;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->flush_pending) {
+        if (now_ms - s->last_flush_ms >= merge)
+            wake_all(s, now_ms);
+        else
+            due = s->last_flush_ms + merge;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return due;
+}
+
+/* Queues what a late joiner needs; stream lock held. */
+static void
+replay_caches(struct sl_stream *s, struct sl_sub *sub)
+{
+    if (s->publisher == NULL)
+        return;
+    if (s->meta != NULL)
+        sl_outq_push(sub->q, s->meta, 0, SL_OUT_KEEP);
+    if (s->vseq != NULL)
+        sl_outq_push(sub->q, s->vseq, 0, SL_OUT_KEEP);
+    if (s->aseq != NULL)
+        sl_outq_push(sub->q, s->aseq, 0, SL_OUT_KEEP);
+    if (s->gop_len > 0) {
+        for (uint32_t i = 0; i < s->gop_len; i++)
+            sl_outq_push(sub->q, s->gop[i].wire, s->gop[i].ts,
+                         s->gop[i].flags);
+    } else if (s->has_video) {
+        sl_outq_wait_sync(sub->q);
+    }
+}
+
+int
+sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
+                 struct sl_sub *sub)
+{
+    struct sl_stream *s;
+
+    pthread_mutex_lock(&hub->lock);
+    s = get_stream(hub, app, name);
+    if (s == NULL) {
+        pthread_mutex_unlock(&hub->lock);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&s->lock);
+    sub->stream = s;
+    sl_list_insert_tail(&s->subs, &sub->link);
+    s->nsubs++;
+    replay_caches(s, sub);
+    /* A player that arrives before any publisher starts at the first
+     * keyframe the publisher sends. */
+    if (s->publisher == NULL)
+        sl_outq_wait_sync(sub->q);
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&hub->nsubs, 1);
+    pthread_mutex_unlock(&hub->lock);
+    return 0;
+}
+
+void
+sl_hub_unsubscribe(struct sl_sub *sub)
+{
+    struct sl_stream *s = sub->stream;
+    struct sl_hub    *hub;
+
+    if (s == NULL)
+        return;
+    hub = s->hub;
+    pthread_mutex_lock(&hub->lock);
+    pthread_mutex_lock(&s->lock);
+    sl_list_remove(&sub->link);
+    s->nsubs--;
+    pthread_mutex_unlock(&s->lock);
+    sub->stream = NULL;
+    atomic_fetch_sub(&hub->nsubs, 1);
+    maybe_free_stream(s);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+void
+sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st)
+{
+    pthread_mutex_lock(&s->lock);
+    st->live = s->publisher != NULL;
+    st->publish_gen = s->publish_gen;
+    st->unpublished_ms = s->unpublished_ms;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int
+sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name)
+{
+    struct sl_stream *s;
+    int               live = 0;
+
+    pthread_mutex_lock(&hub->lock);
+    s = find_stream(hub, app, name);
+    if (s != NULL) {
+        pthread_mutex_lock(&s->lock);
+        live = s->publisher != NULL;
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return live;
+}
+
+void
+sl_hub_stats(struct sl_hub *hub, struct sl_hub_stats *out)
+{
+    out->streams = atomic_load(&hub->nstreams);
+    out->subscribers = atomic_load(&hub->nsubs);
+    out->messages_in = atomic_load(&hub->msgs_in);
+    out->bytes_in = atomic_load(&hub->bytes_in);
+    out->timestamp_fixes = atomic_load(&hub->ts_fixes);
+}

@@ -1,0 +1,199 @@
+/*
+ * sluice: wires the parts together from the config and runs until a
+ * signal says stop.
+ *
+ * Threads: the main thread only waits for signals (all of them are
+ * blocked everywhere else); acceptor threads accept; the reactor thread
+ * turns socket readiness and timers into task wakes; the pool's workers
+ * run the sessions.
+ *
+ * Shutdown order (SIGINT/SIGTERM):
+ *   1. stop accepting (acceptor threads joined, listening sockets closed);
+ *   2. close the hub to new publishers and tell every session to wind
+ *      down: players are sent NetStream.Play.UnpublishNotify and
+ *      StreamEOF, publishers are closed, queued bytes are flushed;
+ *   3. wait for the sessions to finish, bounded in time;
+ *   4. stop the pool (close, then drain), then the reactor;
+ *   5. free the hub and the config.
+ * Later stages slot in before step 4: flush relays, finalise recordings,
+ * join transcoders.
+ *
+ * SIGHUP reloads the config: new sessions use the new one, running
+ * sessions keep theirs.  Listening address, workers, acceptors and
+ * chunk_size are read at start only.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool/clock.h"
+#include "pool/loop.h"
+#include "pool/sched.h"
+#include "server/config.h"
+#include "server/hub.h"
+#include "server/listener.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/session.h"
+
+#define DEFAULT_CONFIG   "conf/sluice.ini"
+#define STOP_WAIT_MS     5000
+#define DEQUE_CAPACITY   4096
+#define GOP_MAX_MSGS     4096
+#define GOP_MAX_BYTES    (64u * 1024 * 1024)
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: sluice [-c FILE] [-t] [-V]\n"
+               "  -c FILE  config file (default " DEFAULT_CONFIG ")\n"
+               "  -t       check the config and exit\n"
+               "  -V       print the version and exit\n");
+}
+
+static void
+reload(const char *path)
+{
+    char              err[512];
+    struct sl_config *c = sl_config_load(path, err, sizeof(err));
+
+    if (c == NULL) {
+        sl_log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    sl_log_set_level(c->log_level);
+    sl_config_set(c);
+    sl_log_info("config reloaded from %s", path);
+}
+
+static void
+wait_sessions(struct sl_server *srv)
+{
+    uint64_t        deadline = sl_now_ms() + STOP_WAIT_MS;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+
+    while (atomic_load(&srv->nsessions) > 0 && sl_now_ms() < deadline)
+        nanosleep(&ts, NULL);
+    if (atomic_load(&srv->nsessions) > 0)
+        sl_log_warn("%d sessions still open at shutdown",
+                    atomic_load(&srv->nsessions));
+}
+
+int
+main(int argc, char **argv)
+{
+    const char          *path = DEFAULT_CONFIG;
+    int                  check_only = 0, opt, sig, workers;
+    char                 err[512];
+    struct sl_config    *cfg;
+    struct sl_server     srv;
+    struct sl_listener  *listener;
+    struct sl_hub_limits lim;
+    sigset_t             set;
+
+    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'V':
+            printf("sluice %s\n", SL_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    cfg = sl_config_load(path, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok\n", path);
+        sl_config_unref(cfg);
+        return 0;
+    }
+    sl_log_set_level(cfg->log_level);
+    sl_config_ref(cfg);
+    sl_config_set(cfg);
+
+    /* Signals are taken synchronously by the main thread only; every
+     * thread created below inherits this mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&srv, 0, sizeof(srv));
+    pthread_mutex_init(&srv.lock, NULL);
+    sl_list_init(&srv.sessions);
+    srv.chunk_size = cfg->chunk_size;
+    lim = (struct sl_hub_limits){
+        .chunk_size = cfg->chunk_size,
+        .merge_write_ms = cfg->merge_write_ms,
+        .gop_cache = cfg->gop_cache,
+        .gop_max_msgs = GOP_MAX_MSGS,
+        .gop_max_bytes = GOP_MAX_BYTES,
+    };
+    workers = cfg->workers > 0 ? cfg->workers : sl_sched_default_workers();
+    srv.sched = sl_sched_new(workers, DEQUE_CAPACITY);
+    srv.loop = sl_loop_new();
+    srv.hub = sl_hub_new(&lim);
+    if (srv.sched == NULL || srv.loop == NULL || srv.hub == NULL ||
+        sl_loop_start(srv.loop) < 0 || sl_sched_start(srv.sched) < 0) {
+        sl_log_error("cannot start the scheduler or reactor");
+        return 1;
+    }
+    listener = sl_listener_start(&srv, cfg->listen_host, cfg->listen_port,
+                                 cfg->acceptors, err, sizeof(err));
+    if (listener == NULL) {
+        sl_log_error("%s", err);
+        sl_sched_stop(srv.sched);
+        sl_loop_stop(srv.loop);
+        return 1;
+    }
+    sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
+                "config %s)", SL_VERSION,
+                cfg->listen_host[0] ? cfg->listen_host : "*",
+                cfg->listen_port, workers, cfg->acceptors, path);
+
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(path);
+            continue;
+        }
+        sl_log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+
+    sl_listener_stop(listener);
+    atomic_store(&srv.stopping, 1);
+    sl_session_stop_all(&srv);
+    wait_sessions(&srv);
+    sl_sched_stop(srv.sched);
+    sl_loop_stop(srv.loop);
+    sl_sched_free(srv.sched);
+    sl_loop_free(srv.loop);
+    sl_hub_free(srv.hub);
+    sl_config_set(NULL);
+    sl_config_unref(cfg);
+    pthread_mutex_destroy(&srv.lock);
+    sl_log_info("stopped");
+    return 0;
+}

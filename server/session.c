@@ -1,0 +1,606 @@
+/*
+ * Session I/O and lifetime.  One run of the task:
+ *   1. take the reactor's events;
+ *   2. react to a server stop;
+ *   3. read (edge-triggered: until EAGAIN, or a budget, after which the
+ *      task wakes itself so other sessions get the worker), feeding the
+ *      handshake, then the chunk reader, then the command handler;
+ *   4. player: announce publisher changes; publisher: flush the hub's
+ *      merge window;
+ *   5. write what the send queue holds with writev;
+ *   6. enforce timeouts, then arm the timer for the next deadline.
+ *
+ * References on the task: the owner reference (dropped when the session
+ * finishes), the reactor registration, an armed timer, a queued run.
+ * The last one to go frees the session, on whatever thread.
+ */
+#include "server/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pool/clock.h"
+#include "server/log.h"
+#include "server/session_int.h"
+
+#define READ_CHUNK       65536
+#define READ_BUDGET      (256 * 1024)  /* bytes per run before yielding */
+#define WRITE_IOV        64
+#define OUTQ_CAP         512
+#define CLOSE_FLUSH_MS   2000  /* how long a closing session may flush */
+#define MAX_SKIP_STRIKES 3     /* skips in a row without catching up */
+
+#define slog(lvl, s, fmt, ...) \
+    sl_log(lvl, "[c%llu %s] " fmt, (unsigned long long) (s)->id, (s)->peer, \
+           ##__VA_ARGS__)
+
+static void session_run(struct sl_task *t);
+
+static void
+session_destroy(struct sl_task *t)
+{
+    struct sl_session *s = (struct sl_session *) t;
+
+    sl_handshake_free(s->hs);
+    sl_chunk_reader_free(s->rd);
+    sl_outq_destroy(&s->outq);
+    sl_config_unref(s->cfg);
+    free(s);
+}
+
+static void
+format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int  port = 0;
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *) ss;
+
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        snprintf(buf, cap, "%s:%d", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *) ss;
+
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        snprintf(buf, cap, "[%s]:%d", host, port);
+    } else {
+        snprintf(buf, cap, "unix");
+    }
+}
+
+int
+sl_session_start(struct sl_server *srv, int fd,
+                 const struct sockaddr_storage *peer)
+{
+    struct sl_session *s;
+    uint8_t            seed[32];
+    int                one = 1, rc, n;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    sl_task_init(&s->task, srv->sched, session_run, session_destroy);
+    s->srv = srv;
+    s->cfg = sl_config_get();
+    s->id = atomic_fetch_add(&srv->next_id, 1) + 1;
+    format_peer(peer, s->peer, sizeof(s->peer));
+    s->created_ms = s->last_read_ms = s->last_write_ms = sl_now_ms();
+    s->out_chunk_size = SL_CHUNK_DEFAULT_SIZE;
+    s->io.fd = fd;
+    s->io.task = &s->task;
+    atomic_init(&s->io.events, 0);
+    sl_timer_init(&s->timer, &s->task);
+    sl_list_init(&s->link);
+    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+        memset(seed, (int) s->id, sizeof(seed));
+    s->hs = sl_handshake_new(seed);
+    if (s->hs == NULL || s->cfg == NULL ||
+        sl_outq_init(&s->outq, OUTQ_CAP, s->cfg->max_lag_ms) < 0) {
+        close(fd);
+        session_destroy(&s->task);
+        return -ENOMEM;
+    }
+    /* Media must leave as soon as it is queued; batching is done by the
+     * merge window, not by Nagle. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    n = atomic_fetch_add(&srv->nsessions, 1) + 1;
+    pthread_mutex_lock(&srv->lock);
+    sl_list_insert_tail(&srv->sessions, &s->link);
+    pthread_mutex_unlock(&srv->lock);
+    if (n > s->cfg->max_connections) {
+        slog(SL_LOG_WARN, s, "refused: max_connections (%d) reached",
+             s->cfg->max_connections);
+        s->closing = 1;
+        s->close_deadline_ms = s->created_ms;
+    }
+    rc = sl_loop_add(srv->loop, &s->io);
+    if (rc < 0) {
+        slog(SL_LOG_ERROR, s, "cannot watch socket: %s", strerror(-rc));
+        s->closing = 1;
+        s->close_deadline_ms = s->created_ms;
+    } else {
+        s->registered = 1;
+    }
+    slog(SL_LOG_DEBUG, s, "accepted");
+    sl_task_wake(&s->task);
+    return 0;
+}
+
+void
+sl_session_leave_stream(struct sl_session *s)
+{
+    if (s->role == SL_ROLE_PUBLISHER && s->pub_stream != NULL) {
+        sl_hub_unpublish(s->pub_stream, s);
+        s->pub_stream = NULL;
+        atomic_fetch_sub(&s->srv->publishers, 1);
+        slog(SL_LOG_INFO, s, "unpublished %s/%s", s->app, s->stream_name);
+    } else if (s->role == SL_ROLE_PLAYER && s->subscribed) {
+        sl_hub_unsubscribe(&s->sub);
+        s->subscribed = 0;
+        atomic_fetch_sub(&s->srv->players, 1);
+        slog(SL_LOG_INFO, s, "stopped playing %s/%s", s->app,
+             s->stream_name);
+    }
+    s->role = SL_ROLE_NONE;
+    s->flush_due_ms = 0;
+    s->grace_due_ms = 0;
+}
+
+void
+sl_session_close(struct sl_session *s, int level, const char *why)
+{
+    if (s->closing)
+        return;
+    slog(level, s, "closing: %s", why);
+    s->closing = 1;
+    s->close_deadline_ms = sl_now_ms() + CLOSE_FLUSH_MS;
+    sl_session_leave_stream(s);
+}
+
+/* Ends the session for good.  Afterwards only the references still held
+ * elsewhere keep the memory alive; no field may be touched by this run
+ * except through those. */
+static void
+finish(struct sl_session *s)
+{
+    struct sl_server *srv = s->srv;
+
+    sl_session_leave_stream(s);
+    if (s->registered)
+        sl_loop_del(srv->loop, &s->io);
+    close(s->io.fd);
+    sl_timer_cancel(srv->loop, &s->timer);
+    pthread_mutex_lock(&srv->lock);
+    sl_list_remove(&s->link);
+    pthread_mutex_unlock(&srv->lock);
+    atomic_fetch_sub(&srv->nsessions, 1);
+    s->closed = 1;
+    slog(SL_LOG_DEBUG, s, "closed");
+    sl_task_unref(&s->task);
+}
+
+int
+sl_session_send_buf(struct sl_session *s, struct sl_buf *b)
+{
+    int rc = sl_outq_push(&s->outq, b, 0, SL_OUT_KEEP);
+
+    return rc < 0 ? rc : 0;
+}
+
+int
+sl_session_send(struct sl_session *s, uint32_t csid, uint8_t type,
+                uint32_t msid, const uint8_t *payload, size_t len)
+{
+    struct sl_buf *b = sl_chunk_encode(csid, type, msid, 0, payload, len,
+                                       s->out_chunk_size);
+    int            rc;
+
+    if (b == NULL)
+        return -ENOMEM;
+    rc = sl_session_send_buf(s, b);
+    sl_buf_unref(b);
+    return rc;
+}
+
+/* Acknowledges received bytes when the peer asked for it. */
+static void
+maybe_ack(struct sl_session *s)
+{
+    uint64_t total = sl_chunk_reader_bytes(s->rd);
+    struct sl_buf *b;
+
+    if (s->peer_ack_window == 0 ||
+        total - s->last_ack_bytes < s->peer_ack_window)
+        return;
+    s->last_ack_bytes = total;
+    b = sl_chunk_ctrl(SL_MSG_ACK, (uint32_t) total, s->out_chunk_size);
+    if (b != NULL) {
+        sl_session_send_buf(s, b);
+        sl_buf_unref(b);
+    }
+}
+
+/* Feeds received bytes through the handshake and the chunk reader.
+ * Returns -1 when the session must close (already logged). */
+static int
+feed(struct sl_session *s, const uint8_t *p, size_t n)
+{
+    while (n > 0 && !s->closing) {
+        int rc;
+
+        if (s->hs != NULL) {
+            const uint8_t *reply;
+            size_t         rlen;
+
+            rc = sl_handshake_consume(s->hs, p, n);
+            if (rc < 0) {
+                sl_session_close(s, SL_LOG_WARN,
+                                 "not an RTMP handshake (bad C0 version)");
+                return -1;
+            }
+            p += rc;
+            n -= (size_t) rc;
+            reply = sl_handshake_reply(s->hs, &rlen);
+            if (reply != NULL && !s->hs_replied) {
+                struct sl_buf *b = sl_buf_from(reply, rlen);
+
+                if (b == NULL || sl_session_send_buf(s, b) < 0) {
+                    sl_buf_unref(b);
+                    sl_session_close(s, SL_LOG_ERROR, "out of memory");
+                    return -1;
+                }
+                sl_buf_unref(b);
+                s->hs_replied = 1;
+            }
+            if (sl_handshake_done(s->hs)) {
+                slog(SL_LOG_DEBUG, s, "handshake done (%s)",
+                     sl_handshake_kind(s->hs) == SL_HANDSHAKE_DIGEST
+                         ? "digest" : "plain");
+                sl_handshake_free(s->hs);
+                s->hs = NULL;
+                s->rd = sl_chunk_reader_new(s->cfg->max_message_size, 64);
+                if (s->rd == NULL) {
+                    sl_session_close(s, SL_LOG_ERROR, "out of memory");
+                    return -1;
+                }
+            }
+            continue;
+        }
+
+        struct sl_chunk_msg msg;
+
+        rc = sl_chunk_read(s->rd, p, n, &msg);
+        if (rc < 0) {
+            char why[160];
+
+            snprintf(why, sizeof(why), "chunk stream error: %s",
+                     rc == -EPROTO ? sl_chunk_reader_error(s->rd)
+                                   : strerror(-rc));
+            sl_session_close(s, SL_LOG_WARN, why);
+            return -1;
+        }
+        p += rc;
+        n -= (size_t) rc;
+        if (msg.payload != NULL) {
+            rc = sl_rtmp_handle(s, &msg);
+            sl_buf_unref(msg.payload);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    if (s->rd != NULL)
+        maybe_ack(s);
+    return 0;
+}
+
+static void
+read_input(struct sl_session *s, uint64_t now)
+{
+    uint8_t buf[READ_CHUNK];
+    size_t  total = 0;
+
+    s->read_more = 0;
+    while (!s->closing) {
+        ssize_t n = read(s->io.fd, buf, sizeof(buf));
+
+        if (n > 0) {
+            s->last_read_ms = now;
+            total += (size_t) n;
+            atomic_fetch_add_explicit(&s->srv->bytes_in, (uint64_t) n,
+                                      memory_order_relaxed);
+            if (feed(s, buf, (size_t) n) < 0)
+                return;
+            if (total >= READ_BUDGET) {
+                /* Edge-triggered: no new event will come for bytes that
+                 * are already waiting, so come back for them ourselves. */
+                s->read_more = 1;
+                sl_task_wake(&s->task);
+                return;
+            }
+            continue;
+        }
+        if (n == 0) {
+            s->peer_eof = 1;
+            sl_session_close(s, SL_LOG_INFO, "peer closed the connection");
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            char why[96];
+
+            s->peer_eof = 1;
+            snprintf(why, sizeof(why), "read failed: %s", strerror(errno));
+            sl_session_close(s, SL_LOG_INFO, why);
+        }
+        return;
+    }
+}
+
+/* Writes what is queued.  Returns -1 on a fatal write error. */
+static int
+flush_output(struct sl_session *s, uint64_t now)
+{
+    struct iovec iov[WRITE_IOV];
+
+    if (s->write_blocked || s->peer_eof)
+        return 0;
+    for (;;) {
+        int     cnt = sl_outq_collect(&s->outq, iov, WRITE_IOV, s->out_off);
+        ssize_t n;
+
+        if (cnt == 0) {
+            s->last_write_ms = now;
+            s->skip_strikes = 0;
+            return 0;
+        }
+        n = writev(s->io.fd, iov, cnt);
+        if (n > 0) {
+            s->out_off = sl_outq_consume(&s->outq, s->out_off, (size_t) n);
+            s->last_write_ms = now;
+            atomic_fetch_add_explicit(&s->srv->bytes_out, (uint64_t) n,
+                                      memory_order_relaxed);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            s->write_blocked = 1;
+            return 0;
+        }
+        s->peer_eof = 1;
+        return -1;
+    }
+}
+
+/* Player: tell it when its publisher goes away (after the grace period,
+ * so a quick publisher reconnect is invisible) and when one returns. */
+static void
+player_poll(struct sl_session *s, uint64_t now)
+{
+    struct sl_stream_state st;
+
+    if (s->role != SL_ROLE_PLAYER || !s->subscribed)
+        return;
+    sl_hub_stream_state(s->sub.stream, &st);
+    s->grace_due_ms = 0;
+    if (st.live) {
+        if (st.publish_gen != s->seen_gen) {
+            if (s->unpublish_sent) {
+                struct sl_buf *b = sl_chunk_user_control(
+                    SL_UC_STREAM_BEGIN, 1, s->out_chunk_size);
+
+                if (b != NULL) {
+                    sl_session_send_buf(s, b);
+                    sl_buf_unref(b);
+                }
+                sl_rtmp_send_status(s, "status",
+                                    "NetStream.Play.PublishNotify",
+                                    "the stream is published again");
+            }
+            s->seen_gen = st.publish_gen;
+            s->unpublish_sent = 0;
+        }
+        return;
+    }
+    if (s->seen_gen == 0 || s->unpublish_sent)
+        return;
+    if (now < st.unpublished_ms + s->cfg->publish_grace_ms) {
+        s->grace_due_ms = st.unpublished_ms + s->cfg->publish_grace_ms;
+        return;
+    }
+    sl_rtmp_send_status(s, "status", "NetStream.Play.UnpublishNotify",
+                        "the publisher stopped");
+    {
+        struct sl_buf *b = sl_chunk_user_control(SL_UC_STREAM_EOF, 1,
+                                                 s->out_chunk_size);
+
+        if (b != NULL) {
+            sl_session_send_buf(s, b);
+            sl_buf_unref(b);
+        }
+    }
+    s->unpublish_sent = 1;
+}
+
+/* The server is stopping: players hear that the stream ended, everyone
+ * flushes and goes. */
+static void
+on_stop(struct sl_session *s)
+{
+    s->stop_seen = 1;
+    if (s->role == SL_ROLE_PLAYER) {
+        sl_rtmp_send_status(s, "status", "NetStream.Play.UnpublishNotify",
+                            "the server is shutting down");
+        struct sl_buf *b = sl_chunk_user_control(SL_UC_STREAM_EOF, 1,
+                                                 s->out_chunk_size);
+        if (b != NULL) {
+            sl_session_send_buf(s, b);
+            sl_buf_unref(b);
+        }
+    }
+    sl_session_close(s, SL_LOG_DEBUG, "server stopping");
+}
+
+/* Player: a queue that keeps skipping, or a socket that accepts nothing
+ * for twice max_lag, means a player that cannot keep up. */
+static void
+check_player_health(struct sl_session *s, uint64_t now)
+{
+    uint64_t skips;
+
+    if (s->role != SL_ROLE_PLAYER)
+        return;
+    skips = sl_outq_skips(&s->outq);
+    if (skips != s->last_skips) {
+        s->skip_strikes += (uint32_t) (skips - s->last_skips);
+        s->last_skips = skips;
+        slog(SL_LOG_INFO, s, "player fell %u ms behind, skipped to the "
+             "next keyframe", s->cfg->max_lag_ms);
+    }
+    if (s->skip_strikes >= MAX_SKIP_STRIKES) {
+        atomic_fetch_add(&s->srv->players_dropped, 1);
+        sl_session_close(s, SL_LOG_WARN,
+                         "player too slow: kept falling behind max_lag");
+        s->peer_eof = 1;  /* do not wait to flush to a stuck reader */
+        return;
+    }
+    if (s->write_blocked && now - s->last_write_ms >= 2ull * s->cfg->max_lag_ms) {
+        atomic_fetch_add(&s->srv->players_dropped, 1);
+        sl_session_close(s, SL_LOG_WARN, "player stopped reading");
+        s->peer_eof = 1;
+    }
+}
+
+static void
+check_timeouts(struct sl_session *s, uint64_t now)
+{
+    const struct sl_config *c = s->cfg;
+
+    if (s->hs != NULL) {
+        if (now - s->created_ms >= c->handshake_timeout_ms) {
+            sl_session_close(s, SL_LOG_WARN, "handshake timeout");
+            s->peer_eof = 1;
+        }
+        return;
+    }
+    if (s->role == SL_ROLE_PLAYER) {
+        check_player_health(s, now);
+        return;
+    }
+    if (now - s->last_read_ms >= c->idle_timeout_ms) {
+        sl_session_close(s, SL_LOG_WARN,
+                         s->role == SL_ROLE_PUBLISHER
+                             ? "publisher idle timeout"
+                             : "idle timeout");
+        s->peer_eof = 1;
+    }
+}
+
+static uint64_t
+min_nonzero(uint64_t a, uint64_t b)
+{
+    if (a == 0)
+        return b;
+    if (b == 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static void
+arm_timer(struct sl_session *s, uint64_t now)
+{
+    const struct sl_config *c = s->cfg;
+    uint64_t                due = 0;
+
+    if (s->closing)
+        due = s->close_deadline_ms;
+    else if (s->hs != NULL)
+        due = s->created_ms + c->handshake_timeout_ms;
+    else if (s->role == SL_ROLE_PLAYER)
+        due = s->write_blocked
+                  ? s->last_write_ms + 2ull * c->max_lag_ms : 0;
+    else
+        due = s->last_read_ms + c->idle_timeout_ms;
+    due = min_nonzero(due, s->flush_due_ms);
+    due = min_nonzero(due, s->grace_due_ms);
+    if (s->armed_ms != 0 && now >= s->armed_ms)
+        s->armed_ms = 0;  /* it has fired */
+    if (due == 0 || (s->armed_ms != 0 && s->armed_ms <= due))
+        return;  /* an earlier wake is already coming */
+    if (due <= now)
+        due = now + 1;
+    s->armed_ms = due;
+    sl_timer_arm(s->srv->loop, &s->timer, due);
+}
+
+static void
+session_run(struct sl_task *t)
+{
+    struct sl_session *s = (struct sl_session *) t;
+    uint64_t           now;
+    unsigned           ev;
+
+    if (s->closed)
+        return;
+    now = sl_now_ms();
+    ev = sl_io_take_events(&s->io);
+    if (ev & SL_IO_OUT)
+        s->write_blocked = 0;
+    if (!s->stop_seen && atomic_load(&s->srv->stopping))
+        on_stop(s);
+    if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
+        read_input(s, now);
+    if (!s->closing) {
+        player_poll(s, now);
+        if (s->role == SL_ROLE_PUBLISHER && s->pub_stream != NULL)
+            s->flush_due_ms = sl_hub_flush(s->pub_stream, now);
+    }
+    if (sl_outq_broken(&s->outq)) {
+        if (!s->closing)
+            atomic_fetch_add(&s->srv->players_dropped, 1);
+        sl_session_close(s, SL_LOG_WARN,
+                         "send queue overflow on a codec header");
+        s->peer_eof = 1;
+    }
+    if (flush_output(s, now) < 0 && !s->closing)
+        sl_session_close(s, SL_LOG_INFO, "write failed: peer gone");
+    if (!s->closing)
+        check_timeouts(s, now);
+    if (s->closing &&
+        (s->peer_eof || now >= s->close_deadline_ms ||
+         sl_outq_empty(&s->outq))) {
+        finish(s);
+        return;
+    }
+    arm_timer(s, now);
+}
+
+void
+sl_session_stop_all(struct sl_server *srv)
+{
+    struct sl_list *pos, *tmp;
+
+    pthread_mutex_lock(&srv->lock);
+    sl_list_foreach_safe(pos, tmp, &srv->sessions)
+    {
+        struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
+
+        sl_task_wake(&s->task);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}

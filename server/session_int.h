@@ -1,0 +1,100 @@
+/*
+ * The session's body, shared by session.c (I/O, lifetime, timers) and
+ * rtmp_cmd.c (the command state machine).  Everything here is touched
+ * only by the session's own task, except where a field says otherwise.
+ */
+#ifndef SL_SESSION_INT_H
+#define SL_SESSION_INT_H
+
+#include <stdint.h>
+
+#include "pool/loop.h"
+#include "pool/sched.h"
+#include "server/chunk.h"
+#include "server/config.h"
+#include "server/handshake.h"
+#include "server/hub.h"
+#include "server/outq.h"
+#include "server/server.h"
+
+enum sl_role {
+    SL_ROLE_NONE = 0,   /* connected, neither publishing nor playing */
+    SL_ROLE_PUBLISHER,
+    SL_ROLE_PLAYER
+};
+
+struct sl_session {
+    struct sl_task     task;   /* first: the session is its own task */
+    struct sl_io       io;
+    struct sl_timer    timer;
+    struct sl_list     link;   /* in srv->sessions; srv->lock */
+    struct sl_server  *srv;
+    struct sl_config  *cfg;    /* the config this session started with */
+    uint64_t           id;
+    char               peer[64];
+
+    struct sl_handshake    *hs;  /* until the handshake is done */
+    struct sl_chunk_reader *rd;  /* after it */
+    struct sl_outq          outq;
+    uint32_t                out_off;  /* bytes of the head already sent */
+    uint32_t                out_chunk_size;  /* 128 until we announce ours */
+    uint8_t                 hs_replied;      /* S0S1S2 queued */
+    uint64_t                armed_ms;        /* deadline the timer holds, 0 none */
+
+    uint8_t registered;     /* io added to the reactor */
+    uint8_t closing;        /* flush what is queued, then close */
+    uint8_t closed;
+    uint8_t read_more;      /* stopped reading with bytes left: go on */
+    uint8_t write_blocked;  /* EAGAIN: wait for SL_IO_OUT */
+    uint8_t stop_seen;      /* reacted to srv->stopping */
+    uint8_t connected;      /* connect accepted */
+    uint8_t peer_eof;
+
+    uint64_t created_ms;
+    uint64_t last_read_ms;
+    uint64_t last_write_ms;   /* last time bytes left or nothing waited */
+    uint64_t close_deadline_ms;
+    uint64_t flush_due_ms;    /* publisher: hub flush wanted */
+    uint64_t grace_due_ms;    /* player: unpublish notice due */
+
+    /* Acknowledgements the peer asked for with Window Ack Size. */
+    uint32_t peer_ack_window;
+    uint64_t last_ack_bytes;
+
+    char           app[SL_NAME_MAX];
+    char           stream_name[SL_NAME_MAX];
+    double         object_encoding;
+    enum sl_role   role;
+    struct sl_stream *pub_stream;  /* publisher: its stream */
+    struct sl_sub  sub;            /* player: its subscription */
+    uint8_t        subscribed;
+    uint64_t       seen_gen;       /* publish generation last announced */
+    uint8_t        unpublish_sent; /* told the player the publisher left */
+    uint64_t       last_skips;     /* outq skips seen so far */
+    uint32_t       skip_strikes;   /* skips without catching up between */
+};
+
+/* Queues one message of the session's own (a reply, a status) encoded
+ * with the server's chunk size.  0, or -ENOMEM / -EPIPE (the session is
+ * then closing). */
+int sl_session_send(struct sl_session *s, uint32_t csid, uint8_t type,
+                    uint32_t msid, const uint8_t *payload, size_t len);
+/* Queues an already encoded message (control messages). */
+int sl_session_send_buf(struct sl_session *s, struct sl_buf *b);
+
+/* Starts a graceful close: what is queued is flushed (bounded in time),
+ * then the connection ends.  why goes to the log at level. */
+void sl_session_close(struct sl_session *s, int level, const char *why);
+
+/* Ends the publication or playback (deleteStream, closeStream, close). */
+void sl_session_leave_stream(struct sl_session *s);
+
+/* rtmp_cmd.c: handles one complete message.  0, or -EPROTO when the
+ * session must close (the handler has logged why). */
+int sl_rtmp_handle(struct sl_session *s, struct sl_chunk_msg *m);
+
+/* rtmp_cmd.c: status messages for players. */
+int sl_rtmp_send_status(struct sl_session *s, const char *level,
+                        const char *code, const char *desc);
+
+#endif

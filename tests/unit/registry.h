@@ -1,0 +1,11 @@
+/*
+ * The one list of unit test suites.  Each tests/unit/test_NAME.c defines
+ * void sl_test_suite_NAME(void), which adds its suite to the CUnit
+ * registry.  A standalone build of one suite passes
+ * -DSL_TEST_SUITES='X(NAME)'.
+ */
+#ifndef SL_TEST_SUITES
+#define SL_TEST_SUITES \
+    X(buf) X(deque) X(sched) X(loop) \
+    X(handshake) X(chunk) X(amf) X(flv) X(config) X(hub)
+#endif
