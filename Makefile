@@ -10,7 +10,7 @@ VERSION := 0.1.0
 DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev
 DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
               gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-              gstreamer1.0-libav procps
+              gstreamer1.0-plugins-ugly gstreamer1.0-libav procps
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
 

@@ -69,8 +69,13 @@ acceptor_main(void *arg)
     }
 }
 
+/* SO_REUSEPORT lets our acceptors share one port, but it would equally
+ * let a second Sluice (same user) join an address already in use and
+ * silently take half of its connections.  A probe bound without the
+ * option fails with EADDRINUSE in that case, so we refuse to start. */
 static int
-bind_one(const char *host, uint16_t port, char *err, size_t errlen)
+bind_one(const char *host, uint16_t port, int reuseport, char *err,
+         size_t errlen)
 {
     struct addrinfo hints = {0}, *res = NULL, *ai;
     char            portstr[8];
@@ -94,7 +99,8 @@ bind_one(const char *host, uint16_t port, char *err, size_t errlen)
         if (fd < 0)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
             listen(fd, 1024) == 0)
             break;
@@ -112,6 +118,7 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
                   int count, char *err, size_t errlen)
 {
     struct sl_listener *l;
+    int                 probe;
 
     l = calloc(1, sizeof(*l) + (size_t) count * sizeof(struct acceptor));
     if (l == NULL) {
@@ -128,9 +135,15 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
         sl_listener_stop(l);
         return NULL;
     }
+    probe = bind_one(host, port, 0, err, errlen);
+    if (probe < 0) {
+        sl_listener_stop(l);
+        return NULL;
+    }
+    close(probe);
     for (int i = 0; i < count; i++) {
         l->acc[i].owner = l;
-        l->acc[i].fd = bind_one(host, port, err, errlen);
+        l->acc[i].fd = bind_one(host, port, 1, err, errlen);
         if (l->acc[i].fd < 0) {
             sl_listener_stop(l);
             return NULL;

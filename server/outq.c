@@ -3,6 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Queues start small and double up to their bound when a burst (a GOP
+ * replay, a slow reader) needs it: most players keep only a merge
+ * window's worth of messages, and per-player memory is what limits how
+ * many players a node holds. */
+#define OUTQ_INITIAL_CAP 32
+
 int
 sl_outq_init(struct sl_outq *q, uint32_t cap, uint32_t max_lag_ms)
 {
@@ -10,6 +16,9 @@ sl_outq_init(struct sl_outq *q, uint32_t cap, uint32_t max_lag_ms)
 
     while (c < cap)
         c <<= 1;
+    q->max_cap = c;
+    if (c > OUTQ_INITIAL_CAP)
+        c = OUTQ_INITIAL_CAP;
     q->items = calloc(c, sizeof(*q->items));
     if (q->items == NULL)
         return -ENOMEM;
@@ -50,6 +59,30 @@ oldest_media_ts(struct sl_outq *q, uint32_t *ts)
     return 0;
 }
 
+/* Doubles the ring, keeping order.  Called with the lock held; the
+ * consumer only touches items under the lock, so moving them is safe.
+ * 0, or -ENOMEM (the queue then counts as full). */
+static int
+grow(struct sl_outq *q)
+{
+    uint32_t             n = q->tail - q->head, ncap = q->cap * 2;
+    struct sl_outq_item *items;
+
+    if (q->cap >= q->max_cap)
+        return -ENOMEM;
+    items = malloc(ncap * sizeof(*items));
+    if (items == NULL)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        items[i] = q->items[(q->head + i) & (q->cap - 1)];
+    free(q->items);
+    q->items = items;
+    q->cap = ncap;
+    q->head = 0;
+    q->tail = n;
+    return 0;
+}
+
 int
 sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts,
              uint32_t flags)
@@ -62,7 +95,7 @@ sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts,
         rc = -EPIPE;
         goto out;
     }
-    full = q->tail - q->head == q->cap;
+    full = q->tail - q->head == q->cap && grow(q) < 0;
     if (flags & SL_OUT_KEEP) {
         if (full) {
             q->broken = 1;

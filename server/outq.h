@@ -40,7 +40,8 @@ struct sl_outq_item {
 struct sl_outq {
     pthread_mutex_t      lock;
     struct sl_outq_item *items;
-    uint32_t             cap;        /* power of two */
+    uint32_t             cap;        /* power of two; grows to max_cap */
+    uint32_t             max_cap;    /* the bound */
     uint32_t             head;       /* next to write; consumer-owned */
     uint32_t             tail;       /* next free slot; producer-owned */
     uint32_t             max_lag_ms;
@@ -52,7 +53,8 @@ struct sl_outq {
     uint64_t             bytes;      /* bytes queued and not yet popped */
 };
 
-/* cap is rounded up to a power of two.  0 or -ENOMEM. */
+/* A queue bounded at cap entries (rounded up to a power of two); it
+ * starts smaller and grows on demand.  0 or -ENOMEM. */
 int sl_outq_init(struct sl_outq *q, uint32_t cap, uint32_t max_lag_ms);
 /* Drops every remaining reference. */
 void sl_outq_destroy(struct sl_outq *q);
