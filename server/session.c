@@ -85,7 +85,7 @@ sl_session_start(struct sl_server *srv, int fd,
 {
     struct sl_session *s;
     uint8_t            seed[32];
-    int                one = 1, rc, n;
+    int                one = 1, n;
 
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -127,16 +127,31 @@ sl_session_start(struct sl_server *srv, int fd,
         s->closing = 1;
         s->close_deadline_ms = s->created_ms;
     }
-    rc = sl_loop_add(srv->loop, &s->io);
-    if (rc < 0) {
-        slog(SL_LOG_ERROR, s, "cannot watch socket: %s", strerror(-rc));
-        s->closing = 1;
-        s->close_deadline_ms = s->created_ms;
-    } else {
-        s->registered = 1;
-    }
     slog(SL_LOG_DEBUG, s, "accepted");
+    /* The socket is registered with the reactor by the session's first
+     * run, not here: once registered, events can run the session on a
+     * worker at any moment, and it could finish and drop its references
+     * while this thread still touched it. */
     sl_task_wake(&s->task);
+    return 0;
+}
+
+/* First run: start watching the socket.  Returns -1 when that failed
+ * (the session is then closing). */
+static int
+register_io(struct sl_session *s)
+{
+    int rc = sl_loop_add(s->srv->loop, &s->io);
+
+    if (rc < 0) {
+        char why[96];
+
+        snprintf(why, sizeof(why), "cannot watch socket: %s", strerror(-rc));
+        sl_session_close(s, SL_LOG_ERROR, why);
+        s->peer_eof = 1;
+        return -1;
+    }
+    s->registered = 1;
     return 0;
 }
 
@@ -557,6 +572,8 @@ session_run(struct sl_task *t)
 
     if (s->closed)
         return;
+    if (!s->registered && !s->closing)
+        register_io(s);
     now = sl_now_ms();
     ev = sl_io_take_events(&s->io);
     if (ev & SL_IO_OUT)

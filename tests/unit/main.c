@@ -16,7 +16,7 @@ SL_TEST_SUITES
 int
 main(int argc, char **argv)
 {
-    unsigned failed;
+    unsigned failed = 0;
 
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
@@ -33,12 +33,15 @@ main(int argc, char **argv)
                 CU_cleanup_registry();
                 return 2;
             }
+            /* Each run resets CUnit's counts: add them up as we go. */
             CU_basic_run_suite(s);
+            failed += CU_get_number_of_failures() +
+                      CU_get_number_of_tests_failed();
         }
     } else {
         CU_basic_run_tests();
+        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     }
-    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     if (CU_get_error() != CUE_SUCCESS)
         failed++;
     CU_cleanup_registry();

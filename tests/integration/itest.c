@@ -1,0 +1,37 @@
+/*
+ * Helpers the integration suites share (see itest.h).
+ */
+#include "tests/integration/itest.h"
+
+#include <errno.h>
+
+static void *
+pump_main(void *arg)
+{
+    struct sl_itest_pump *p = arg;
+
+    p->rc = sl_rc_pump(p->c, p->timeout_s, p->stop_on_unpublish);
+    return NULL;
+}
+
+int
+sl_itest_pump_start(struct sl_itest_pump *p, struct sl_rc *c, double timeout_s,
+                    int stop_on_unpublish)
+{
+    p->c = c;
+    p->timeout_s = timeout_s;
+    p->stop_on_unpublish = stop_on_unpublish;
+    p->rc = -EINVAL;
+    p->started = pthread_create(&p->thread, NULL, pump_main, p) == 0;
+    return p->started ? 0 : -EAGAIN;
+}
+
+int
+sl_itest_pump_join(struct sl_itest_pump *p)
+{
+    if (!p->started)
+        return -EINVAL;
+    pthread_join(p->thread, NULL);
+    p->started = 0;
+    return p->rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * What the integration suites share: suite registration with a teardown
+ * that kills and reaps every child a test left running and removes its
+ * temporary folders (so a failed assertion, even a fatal one, leaks
+ * nothing), and the bounds every wait uses.
+ */
+#ifndef SL_ITEST_H
+#define SL_ITEST_H
+
+#include <CUnit/CUnit.h>
+#include <pthread.h>
+
+#include "tests/support/media.h"
+#include "tests/support/proc.h"
+#include "tests/support/rtmp_client.h"
+
+/* Bounds in seconds, scaled by SLUICE_TIME_SCALE.  They bound waits;
+ * no test asserts how fast anything happened. */
+#define IT_S(x) ((double) (x) *sl_time_scale())
+
+/* Adds a suite whose every test ends with the cleanup teardown. */
+CU_pSuite sl_itest_suite(const char *name);
+
+/* Starts a server or fails the test fatally (nothing else can run). */
+#define IT_START(srv, keys, sections)                                          \
+    CU_ASSERT_FATAL(sl_srv_start((srv), (keys), (sections)) == 0)
+
+/* Stops the server: exit status 0 within the bound, clean log. */
+#define IT_STOP(srv) CU_ASSERT(sl_srv_stop(srv) == 0)
+
+/* A client that reads on a thread of its own while the test goes on:
+ * sl_rc_pump(c, timeout_s, stop_on_unpublish) runs there, then the
+ * thread ends.  The test must not touch c until it joined. */
+struct sl_itest_pump {
+    pthread_t     thread;
+    struct sl_rc *c;
+    double        timeout_s;
+    int           stop_on_unpublish;
+    int           rc; /* sl_rc_pump's result */
+    int           started;
+};
+
+int sl_itest_pump_start(struct sl_itest_pump *p, struct sl_rc *c,
+                        double timeout_s, int stop_on_unpublish);
+/* Joins (the pump is bounded by its timeout) and returns its result. */
+int sl_itest_pump_join(struct sl_itest_pump *p);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * ffmpeg publishers and players, and ffprobe's view of a file.  See
+ * media.h.
+ */
+#include "tests/support/media.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROBE_TIMEOUT_S 30
+
+int
+sl_ffmpeg_publish(struct sl_proc *p, const char *url, const struct sl_av *av,
+                  const char *log)
+{
+    char  vsrc[128], asrc[96], gop[16], qp[16];
+    char *argv[40];
+    int   n = 0;
+
+    snprintf(vsrc, sizeof(vsrc), "testsrc2=size=%dx%d:rate=%d:duration=%d",
+             av->width, av->height, av->fps, av->seconds);
+    snprintf(asrc, sizeof(asrc),
+             "sine=frequency=440:sample_rate=44100:duration=%d", av->seconds);
+    snprintf(gop, sizeof(gop), "%d", av->gop);
+    snprintf(qp, sizeof(qp), "%d", av->qp);
+    argv[n++] = "ffmpeg";
+    argv[n++] = "-hide_banner";
+    argv[n++] = "-nostdin";
+    argv[n++] = "-loglevel";
+    argv[n++] = "warning";
+    argv[n++] = "-re";
+    argv[n++] = "-f";
+    argv[n++] = "lavfi";
+    argv[n++] = "-i";
+    argv[n++] = vsrc;
+    argv[n++] = "-re";
+    argv[n++] = "-f";
+    argv[n++] = "lavfi";
+    argv[n++] = "-i";
+    argv[n++] = asrc;
+    argv[n++] = "-c:v";
+    argv[n++] = "libx264";
+    argv[n++] = "-preset";
+    argv[n++] = "ultrafast";
+    argv[n++] = "-tune";
+    argv[n++] = "zerolatency";
+    argv[n++] = "-pix_fmt";
+    argv[n++] = "yuv420p";
+    argv[n++] = "-g";
+    argv[n++] = gop;
+    if (av->qp > 0) {
+        argv[n++] = "-qp";
+        argv[n++] = qp;
+    }
+    argv[n++] = "-c:a";
+    argv[n++] = "aac";
+    argv[n++] = "-b:a";
+    argv[n++] = "64k";
+    argv[n++] = "-f";
+    argv[n++] = "flv";
+    argv[n++] = (char *) url;
+    argv[n] = NULL;
+    return sl_proc_spawn(p, argv, log, log);
+}
+
+int
+sl_ffmpeg_play(struct sl_proc *p, const char *url, const char *out,
+               const char *log)
+{
+    char *argv[] = {
+        "ffmpeg", "-hide_banner", "-nostdin",   "-loglevel", "warning",
+        "-y",     "-i",           (char *) url, "-c",        "copy",
+        "-f",     "flv",          (char *) out, NULL};
+
+    return sl_proc_spawn(p, argv, log, log);
+}
+
+/* The value of key in a compact "k=v|k=v" line into out, or "". */
+static void
+field(const char *line, const char *key, char *out, size_t cap)
+{
+    size_t      klen = strlen(key);
+    const char *p = line;
+
+    out[0] = '\0';
+    while (p != NULL && *p != '\0') {
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            const char *v = p + klen + 1;
+            size_t      n = strcspn(v, "|\n");
+
+            if (n >= cap)
+                n = cap - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return;
+        }
+        p = strchr(p, '|');
+        if (p != NULL)
+            p++;
+    }
+}
+
+static int
+run_probe(const char *file, const char *entries, const char *out)
+{
+    char  err[PATH_MAX + 16];
+    char *argv[] = {"ffprobe",
+                    "-v",
+                    "error",
+                    "-show_entries",
+                    (char *) entries,
+                    "-of",
+                    "compact=p=0",
+                    (char *) file,
+                    NULL};
+
+    snprintf(err, sizeof(err), "%s.err", out);
+    return sl_proc_run(argv, out, err, PROBE_TIMEOUT_S * sl_time_scale());
+}
+
+int
+sl_probe_file(const char *file, struct sl_probe *pr)
+{
+    char  sout[PATH_MAX + 16], pout[PATH_MAX + 16], v[64];
+    char *text, *save = NULL;
+    long  last_v = LONG_MIN, last_a = LONG_MIN;
+    int   rc;
+
+    memset(pr, 0, sizeof(*pr));
+    pr->video_dts_monotonic = 1;
+    pr->audio_dts_monotonic = 1;
+    pr->first_video_dts = -1;
+    snprintf(sout, sizeof(sout), "%s.streams", file);
+    snprintf(pout, sizeof(pout), "%s.packets", file);
+    rc = run_probe(file, "stream=codec_type,codec_name,width,height", sout);
+    if (rc != 0)
+        return rc < 0 ? rc : -EINVAL;
+    rc = run_probe(file, "packet=codec_type,dts,flags", pout);
+    if (rc != 0)
+        return rc < 0 ? rc : -EINVAL;
+    pr->ok = 1;
+
+    text = sl_read_file(sout);
+    if (text == NULL)
+        return -EIO;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        field(l, "codec_type", v, sizeof(v));
+        if (!strcmp(v, "video") && pr->vcodec[0] == '\0') {
+            field(l, "codec_name", pr->vcodec, sizeof(pr->vcodec));
+            field(l, "width", v, sizeof(v));
+            pr->width = atoi(v);
+            field(l, "height", v, sizeof(v));
+            pr->height = atoi(v);
+        } else if (!strcmp(v, "audio") && pr->acodec[0] == '\0') {
+            field(l, "codec_name", pr->acodec, sizeof(pr->acodec));
+        }
+    }
+    free(text);
+
+    text = sl_read_file(pout);
+    if (text == NULL)
+        return -EIO;
+    save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        char type[16], flags[16];
+        long dts;
+
+        field(l, "codec_type", type, sizeof(type));
+        field(l, "dts", v, sizeof(v));
+        field(l, "flags", flags, sizeof(flags));
+        dts = strcmp(v, "N/A") ? atol(v) : LONG_MIN;
+        if (!strcmp(type, "video")) {
+            if (pr->video_packets == 0) {
+                pr->first_video_key = strchr(flags, 'K') != NULL;
+                pr->first_video_dts = dts;
+            }
+            if (dts < last_v)
+                pr->video_dts_monotonic = 0;
+            last_v = dts;
+            pr->video_packets++;
+        } else if (!strcmp(type, "audio")) {
+            if (dts < last_a)
+                pr->audio_dts_monotonic = 0;
+            last_a = dts;
+            pr->audio_packets++;
+        }
+    }
+    free(text);
+    return 0;
+}
+
+void
+sl_probe_print(const char *what, const struct sl_probe *pr)
+{
+    fprintf(stderr,
+            "  %s: video %s %dx%d %ld packets (first key %d, monotonic %d), "
+            "audio %s %ld packets (monotonic %d)\n",
+            what, pr->vcodec[0] ? pr->vcodec : "-", pr->width, pr->height,
+            pr->video_packets, pr->first_video_key, pr->video_dts_monotonic,
+            pr->acodec[0] ? pr->acodec : "-", pr->audio_packets,
+            pr->audio_dts_monotonic);
+}
+
+int
+sl_within_pct(long got, long want, double pct)
+{
+    return fabs((double) got - (double) want) <= (double) want * pct / 100.0;
+}
