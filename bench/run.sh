@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# The fan-out benchmark: Sluice against nginx-rtmp, side by side.
+#
+# For every player count N and every server configuration, one server is
+# started pinned to CPU 0, sluice-bench pinned to CPU 1 publishes a 2 Mbit/s
+# FLV at real-time pace and opens N players, and the server is stopped
+# again.  The result lines are collected and printed as one table with
+# ratio lines (Sluice / nginx-rtmp) and the project's targets.
+#
+# Environment:
+#   SLUICE=build/sluice  SLUICE_BENCH=build/sluice-bench  binaries to use
+#   BENCH_N="100 1000 2000"   player counts
+#   BENCH_MERGES="50 0"        Sluice merge_write_ms values at every N
+#   BENCH_EXTRA="1000:100 1000:350"  extra N:merge Sluice runs ("" = none)
+#   BENCH_SECONDS=15  BENCH_WARMUP=3  measured window and warm-up
+#   BENCH_NGINX=1     0 skips nginx-rtmp
+#   BENCH_CSV=FILE    also keep the raw result lines there
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+SLUICE=${SLUICE:-build/sluice}
+SLUICE_BENCH=${SLUICE_BENCH:-build/sluice-bench}
+BENCH_N=${BENCH_N:-100 1000 2000}
+BENCH_MERGES=${BENCH_MERGES:-50 0}
+BENCH_EXTRA=${BENCH_EXTRA-1000:100 1000:350}
+BENCH_SECONDS=${BENCH_SECONDS:-15}
+BENCH_WARMUP=${BENCH_WARMUP:-3}
+BENCH_NGINX=${BENCH_NGINX:-1}
+NGINX_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
+SERVER_CPU=0
+GEN_CPU=1
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for bin in "$SLUICE" "$SLUICE_BENCH"; do
+    [ -x "$bin" ] || die "$bin not found (run make first)"
+done
+command -v ffmpeg >/dev/null || die "ffmpeg is needed to make the input"
+command -v taskset >/dev/null || die "taskset (util-linux) is needed"
+if [ "$BENCH_NGINX" = 1 ]; then
+    command -v nginx >/dev/null || die "nginx not found (apt-get install" \
+        "nginx-light libnginx-mod-rtmp)"
+    [ -f "$NGINX_MODULE" ] || die "$NGINX_MODULE not found" \
+        "(apt-get install libnginx-mod-rtmp)"
+fi
+if [ "$(nproc)" -lt 2 ]; then
+    die "needs two CPUs: one for the server, one for the generator"
+fi
+
+# Every player is a descriptor on both sides.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+TMP=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The input: 720p30 test pattern + tone, x264 at 1.9 Mbit/s (2.0 max),
+# keyframe every 2 s, AAC 96k: about 2 Mbit/s in all.  Made once and
+# kept under build/bench/ when there is a build folder.
+if [ -d build ]; then
+    mkdir -p build/bench
+    INPUT=build/bench/input-720p30-2m.flv
+else
+    INPUT=$TMP/input.flv
+fi
+if [ ! -s "$INPUT" ]; then
+    echo "bench: making $INPUT (25 s, ffmpeg)" >&2
+    ffmpeg -hide_banner -loglevel error -y \
+        -f lavfi -i testsrc2=size=1280x720:rate=30 \
+        -f lavfi -i sine=frequency=440:sample_rate=48000 -t 25 \
+        -c:v libx264 -preset veryfast -b:v 1900k -maxrate 2000k \
+        -bufsize 4000k -g 60 -pix_fmt yuv420p \
+        -c:a aac -b:a 96k -f flv "$INPUT.tmp" </dev/null
+    mv "$INPUT.tmp" "$INPUT"
+fi
+
+# 1 when something listens on TCP port $1 (or holds it) on any address.
+port_busy() {
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"
+}
+
+# A port nothing uses, below the kernel's ephemeral range: the players'
+# own sockets (and other programs' outgoing connections) take ports from
+# that range and could claim ours between the check and the bind.
+free_port() {
+    local p lo
+    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    lo=${lo:-32768}
+    for _ in $(seq 1 200); do
+        p=$((10000 + RANDOM % (lo - 10000)))
+        if ! port_busy "$p"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+# Waits until something listens on port $1, while SERVER_PID lives.
+wait_listen() {
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    for _ in $(seq 1 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        # state 0A is LISTEN
+        if awk -v h="$hex" 'index($2 " ", h) && $4 == "0A" {f=1} END {exit !f}' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+
+start_sluice() {
+    local port=$1 merge=$2 dir=$TMP/sluice-$merge
+    mkdir -p "$dir"
+    cat > "$dir/sluice.ini" <<EOF
+[server]
+listen = 127.0.0.1:$port
+workers = 1
+acceptors = 1
+chunk_size = 4096
+max_connections = 10000
+merge_write_ms = $merge
+log_level = warn
+
+[app:live]
+EOF
+    taskset -c "$SERVER_CPU" "$SLUICE" -c "$dir/sluice.ini" \
+        >"$dir/log" 2>&1 &
+    SERVER_PID=$!
+    LOG=$dir/log
+}
+
+start_nginx() {
+    local port=$1 dir=$TMP/nginx
+    mkdir -p "$dir"
+    # One process (no master), in the foreground, with the same chunk
+    # size as Sluice; everything else at nginx-rtmp's defaults.
+    cat > "$dir/nginx.conf" <<EOF
+load_module $NGINX_MODULE;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+master_process off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 10000;
+}
+rtmp {
+    server {
+        listen 127.0.0.1:$port;
+        chunk_size 4096;
+        application live {
+            live on;
+        }
+    }
+}
+EOF
+    taskset -c "$SERVER_CPU" nginx -p "$dir" -c "$dir/nginx.conf" \
+        -e "$dir/error.log" >"$dir/log" 2>&1 &
+    SERVER_PID=$!
+    LOG=$dir/error.log
+}
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=
+}
+
+RESULTS=$TMP/results.csv
+: > "$RESULTS"
+
+# run NAME MERGE N: one measurement, appended to $RESULTS as
+# name,merge,<sluice-bench --csv fields>.
+run() {
+    local name=$1 merge=$2 n=$3 port line try
+    # A port taken between the check and the bind gets another try.
+    for try in 1 2 3; do
+        port=$(free_port)
+        if [ "$name" = sluice ]; then
+            start_sluice "$port" "$merge"
+        else
+            start_nginx "$port"
+        fi
+        if wait_listen "$port"; then
+            break
+        fi
+        echo "bench: $name did not start (try $try); its log:" >&2
+        tail -5 "$LOG" >&2 || true
+        stop_server
+        [ "$try" = 3 ] && return 1
+    done
+    echo "bench: $name merge=$merge N=$n (port $port, pid $SERVER_PID)" >&2
+    if line=$(taskset -c "$GEN_CPU" "$SLUICE_BENCH" \
+            -u "rtmp://127.0.0.1:$port/live/bench" -i "$INPUT" -n "$n" \
+            -d "$BENCH_SECONDS" -w "$BENCH_WARMUP" -p "$SERVER_PID" --csv); then
+        echo "$name,$merge,$line" >> "$RESULTS"
+    else
+        echo "bench: sluice-bench failed against $name; the server's log:" >&2
+        tail -20 "$LOG" >&2 || true
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "bench: $name died during the run; its log:" >&2
+        tail -20 "$LOG" >&2 || true
+    elif [ "$name" = sluice ] && grep -q ' ERROR\|\[error\]' "$LOG"; then
+        echo "bench: errors in $name's log:" >&2
+        grep ' ERROR\|\[error\]' "$LOG" | head -5 >&2
+    fi
+    stop_server
+}
+
+for n in $BENCH_N; do
+    for merge in $BENCH_MERGES; do
+        run sluice "$merge" "$n" || true
+    done
+    for extra in $BENCH_EXTRA; do
+        if [ "${extra%%:*}" = "$n" ]; then
+            run sluice "${extra#*:}" "$n" || true
+        fi
+    done
+    if [ "$BENCH_NGINX" = 1 ]; then
+        run nginx - "$n" || true
+    fi
+done
+
+if [ -n "${BENCH_CSV:-}" ]; then
+    cp "$RESULTS" "$BENCH_CSV"
+fi
+
+echo
+echo "Fan-out: 1 publisher (~2 Mbit/s, 720p30), N players;" \
+    "server on CPU $SERVER_CPU, generator on CPU $GEN_CPU;" \
+    "${BENCH_SECONDS}s window after ${BENCH_WARMUP}s warm-up"
+echo "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+echo
+# Fields of a result line: 1 name, 2 merge, then sluice-bench's --csv:
+# 3 players, 4 playing, 5 failed, 6 dropped, 7 expected, 8 min%, 9 avg%,
+# 10 below98, 11 p50, 12 p99, 13 p99.9, 14 max, 15 conn/s, 16 srv cpu%,
+# 17 rss base, 18 rss end, 19 rss/player KiB, 20 gen cpu%, 21 saturated,
+# 22 unmatched, 23 mismatches, 24 window, 25 other% server core,
+# 26 other% generator core.
+awk -F, '
+BEGIN {
+    printf "%-7s %5s %5s %15s %15s %7s %9s %8s %7s %6s %5s  %s\n",
+        "server", "merge", "N", "delivered min/avg", "p50/p99 ms",
+        "cpu %", "cpu/1000p", "KB/pl", "conn/s", "gen %", "noise",
+        "flags"
+}
+{
+    flags = ""
+    if ($21 == 1) flags = flags " SATURATED"
+    if ($5 + $6 > 0) flags = flags " lost:" $5 "+" $6
+    if ($10 > 0) flags = flags " <98%:" $10
+    if ($22 + $23 > 0) flags = flags " unmatched:" $22 + $23
+    noise = ($25 > $26 ? $25 : $26)
+    if (noise > 10) flags = flags " NOISY"
+    merge = ($1 == "nginx" ? "-" : $2 "ms")
+    printf "%-7s %5s %5d %7.1f/%7.1f %7.1f/%7.1f %7.1f %9.1f %8.2f %7.0f %6.1f %5.1f %s\n",
+        $1, merge, $3, $8, $9, $11, $12, $16, $16 * 1000 / $3, $19, $15,
+        $20, noise, flags
+}' "$RESULTS"
+
+echo
+echo "Ratios Sluice / nginx-rtmp at the same N (below 1: Sluice uses less):"
+awk -F, '
+$1 == "nginx" { cpu[$3] = $16; p99[$3] = $12; rss[$3] = $19; cps[$3] = $15 }
+$1 == "sluice" { line[++k] = $0 }
+function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+END {
+    for (i = 1; i <= k; i++) {
+        split(line[i], f, ",")
+        n = f[3]
+        if (!(n in cpu)) continue
+        printf "  N=%-5d merge %4sms: cpu %s  p99 %s  rss/player %s  conn/s %s\n",
+            n, f[2], r(f[16], cpu[n]), r(f[12], p99[n]), r(f[19], rss[n]),
+            r(f[15], cps[n])
+    }
+}' "$RESULTS"
+
+echo
+echo "Targets (1000 players, one core):"
+awk -F, '
+$1 == "nginx" && $3 == 1000 { ncpu = $16; np99 = $12; have = 1 }
+$1 == "sluice" && $3 == 1000 && $2 == 50 { d = $0 }
+$1 == "sluice" && $3 == 1000 && $2 == 0 { z = $0 }
+function ok(c) { return c ? "PASS" : "MISS" }
+END {
+    if (d == "" && z == "")
+        print "  (no Sluice run at N=1000)"
+    if (d != "") {
+        split(d, f, ",")
+        printf "  every player >= 98%% delivered (merge 50): min %.1f%%  %s\n",
+            f[8], ok(f[8] >= 98)
+        printf "  RSS per player <= 12 KB (merge 50): %.2f KB  %s\n",
+            f[19], ok(f[19] <= 12)
+        printf "  CPU per 1000 players <= 18%% at merge 50: %.1f%%  %s\n",
+            f[16], ok(f[16] <= 18)
+        printf "  p99 < 75 ms at merge 50: %.1f ms  %s\n", f[12], ok(f[12] < 75)
+    }
+    if (z != "" && have) {
+        split(z, f, ",")
+        printf "  merge 0 CPU <= nginx-rtmp: %.1f%% vs %.1f%%  %s\n",
+            f[16], ncpu, ok(f[16] <= ncpu)
+        printf "  merge 0 p99 <= nginx-rtmp: %.1f ms vs %.1f ms  %s\n",
+            f[12], np99, ok(f[12] <= np99)
+    }
+}' "$RESULTS"
