@@ -44,8 +44,14 @@ struct sl_stream {
 
     /* Everything below is guarded by lock. */
     const void    *publisher;  /* NULL while nobody publishes */
-    uint64_t       publish_gen;
-    uint64_t       unpublished_ms;
+    /* Written under lock, read without it by every player on every run
+     * (sl_hub_stream_state), so they are atomics: a player polling its
+     * stream must not contend with the publisher's fan-out for the lock.
+     * Relaxed: each is read on its own, a stale value only delays a
+     * status message until the next run. */
+    atomic_ullong  publish_gen;
+    atomic_ullong  unpublished_ms;
+    atomic_int     live;
     struct sl_list subs;
     uint32_t       nsubs;
 
@@ -199,7 +205,8 @@ sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
         rc = -EBUSY;
     } else {
         s->publisher = publisher;
-        s->publish_gen++;
+        atomic_store_explicit(&s->live, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->publish_gen, 1, memory_order_relaxed);
         s->have_ts = 0;
         caches_clear(s);
         *out = s;
@@ -240,7 +247,8 @@ sl_hub_unpublish(struct sl_stream *s, const void *publisher)
     }
     now = sl_now_ms();
     s->publisher = NULL;
-    s->unpublished_ms = now;
+    atomic_store_explicit(&s->unpublished_ms, now, memory_order_relaxed);
+    atomic_store_explicit(&s->live, 0, memory_order_relaxed);
     caches_clear(s);
     wake_all(s, now);
     pthread_mutex_unlock(&s->lock);
@@ -548,11 +556,11 @@ sl_hub_unsubscribe(struct sl_sub *sub)
 void
 sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st)
 {
-    pthread_mutex_lock(&s->lock);
-    st->live = s->publisher != NULL;
-    st->publish_gen = s->publish_gen;
-    st->unpublished_ms = s->unpublished_ms;
-    pthread_mutex_unlock(&s->lock);
+    st->live = atomic_load_explicit(&s->live, memory_order_relaxed);
+    st->publish_gen =
+        atomic_load_explicit(&s->publish_gen, memory_order_relaxed);
+    st->unpublished_ms =
+        atomic_load_explicit(&s->unpublished_ms, memory_order_relaxed);
 }
 
 int

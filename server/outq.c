@@ -244,3 +244,15 @@ sl_outq_skips(struct sl_outq *q)
     pthread_mutex_unlock(&q->lock);
     return n;
 }
+
+int
+sl_outq_health(struct sl_outq *q, uint64_t *skips)
+{
+    int broken;
+
+    pthread_mutex_lock(&q->lock);
+    broken = q->broken;
+    *skips = q->skips;
+    pthread_mutex_unlock(&q->lock);
+    return broken;
+}

@@ -85,4 +85,8 @@ int sl_outq_broken(struct sl_outq *q);
 /* Any thread: how many times the queue has skipped ahead so far. */
 uint64_t sl_outq_skips(struct sl_outq *q);
 
+/* Consumer: the broken flag and the skip count in one lock round trip,
+ * for the per-run health check. */
+int sl_outq_health(struct sl_outq *q, uint64_t *skips);
+
 #endif

@@ -474,13 +474,10 @@ on_stop(struct sl_session *s)
 /* Player: a queue that keeps skipping, or a socket that accepts nothing
  * for twice max_lag, means a player that cannot keep up. */
 static void
-check_player_health(struct sl_session *s, uint64_t now)
+check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
 {
-    uint64_t skips;
-
     if (s->role != SL_ROLE_PLAYER)
         return;
-    skips = sl_outq_skips(&s->outq);
     if (skips != s->last_skips) {
         s->skip_strikes += (uint32_t) (skips - s->last_skips);
         s->last_skips = skips;
@@ -502,7 +499,7 @@ check_player_health(struct sl_session *s, uint64_t now)
 }
 
 static void
-check_timeouts(struct sl_session *s, uint64_t now)
+check_timeouts(struct sl_session *s, uint64_t now, uint64_t skips)
 {
     const struct sl_config *c = s->cfg;
 
@@ -514,7 +511,7 @@ check_timeouts(struct sl_session *s, uint64_t now)
         return;
     }
     if (s->role == SL_ROLE_PLAYER) {
-        check_player_health(s, now);
+        check_player_health(s, now, skips);
         return;
     }
     if (now - s->last_read_ms >= c->idle_timeout_ms) {
@@ -567,7 +564,7 @@ static void
 session_run(struct sl_task *t)
 {
     struct sl_session *s = (struct sl_session *) t;
-    uint64_t           now;
+    uint64_t           now, skips;
     unsigned           ev;
 
     if (s->closed)
@@ -587,7 +584,7 @@ session_run(struct sl_task *t)
         if (s->role == SL_ROLE_PUBLISHER && s->pub_stream != NULL)
             s->flush_due_ms = sl_hub_flush(s->pub_stream, now);
     }
-    if (sl_outq_broken(&s->outq)) {
+    if (sl_outq_health(&s->outq, &skips)) {
         if (!s->closing)
             atomic_fetch_add(&s->srv->players_dropped, 1);
         sl_session_close(s, SL_LOG_WARN,
@@ -597,7 +594,7 @@ session_run(struct sl_task *t)
     if (flush_output(s, now) < 0 && !s->closing)
         sl_session_close(s, SL_LOG_INFO, "write failed: peer gone");
     if (!s->closing)
-        check_timeouts(s, now);
+        check_timeouts(s, now, skips);
     if (s->closing &&
         (s->peer_eof || now >= s->close_deadline_ms ||
          sl_outq_empty(&s->outq))) {
