@@ -56,18 +56,18 @@ INTEGBIN  := $(BUILD)/integration-tests
 
 all: deps build/sluice build/sluice-bench
 
-# The plain build's binaries are the ones the README and the tests name.
+# build/sluice and build/sluice-bench, the names the README uses, are
+# copies of the current build's binaries; copy-then-rename so a running
+# server does not block the update ("text file busy").
 build/sluice: $(SLUICE)
-	@if [ "$(SLUICE)" != "build/sluice" ]; then cp $< $@; fi
+	@cp $< $@.tmp && mv -f $@.tmp $@
 build/sluice-bench: $(BENCHBIN)
-	@if [ "$(BENCHBIN)" != "build/sluice-bench" ]; then cp $< $@; fi
+	@cp $< $@.tmp && mv -f $@.tmp $@
 
-ifneq ($(BUILD),build)
 $(BUILD)/sluice: $(BUILD)/server/main.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/sluice-bench: $(BENCH_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-endif
 
 $(UNITBIN): $(UNIT_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -43,6 +43,7 @@
  */
 #include "server/chunk.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -59,6 +60,18 @@
 
 /* Message header length by chunk format (section 5.3.1.2). */
 static const uint8_t msg_hdr_len[4] = {11, 7, 3, 0};
+
+/* Unfinished messages are allocated at full length when they start, so
+ * without a bound a peer could open every chunk stream with a maximal
+ * message and drip bytes into them, holding max_streams times
+ * max_message_size.  Together they may hold one maximal message plus
+ * PENDING_SLACK: plenty for a big keyframe interleaved with audio and
+ * commands. */
+#define PENDING_SLACK (1024 * 1024)
+
+struct sl_chunk_reader;
+struct rstream;
+static void drop_message(struct sl_chunk_reader *r, struct rstream *st);
 
 /* One chunk stream as the reader remembers it. */
 struct rstream {
@@ -94,6 +107,8 @@ struct sl_chunk_reader {
     struct rstream *cur; /* stream of the chunk being read */
     uint32_t        chunk_left;
     uint64_t        bytes;
+    uint64_t        pending;     /* bytes allocated for unfinished messages */
+    uint64_t        max_pending;
     const char     *error;
     uint8_t         hlen;
     uint8_t         hdr[MAX_HDR];
@@ -121,6 +136,7 @@ sl_chunk_reader_new(uint32_t max_message_size, unsigned max_streams)
     r->state = ST_HEADER;
     r->chunk_size = SL_CHUNK_DEFAULT_SIZE;
     r->max_message_size = max_message_size;
+    r->max_pending = (uint64_t) max_message_size + PENDING_SLACK;
     r->max_streams = max_streams;
     r->error = "no error";
     return r;
@@ -132,7 +148,9 @@ sl_chunk_reader_free(struct sl_chunk_reader *r)
     if (r == NULL)
         return;
     for (unsigned i = 0; i < r->nstreams; i++)
-        sl_buf_unref(r->streams[i].payload);
+        drop_message(r, &r->streams[i]);
+    /* Every allocation was accounted and given back. */
+    assert(r->pending == 0);
     free(r->streams);
     free(r);
 }
@@ -217,11 +235,26 @@ header_size(struct sl_chunk_reader *r, const uint8_t *p, size_t n)
 static int
 start_message(struct sl_chunk_reader *r, struct rstream *st)
 {
+    if (r->pending + st->len > r->max_pending)
+        return fail(r, -EPROTO, "too much unfinished message data");
     st->payload = sl_buf_new(st->len);
     if (st->payload == NULL)
         return fail(r, -ENOMEM, "out of memory for a message");
+    r->pending += st->len;
     st->got = 0;
     return 0;
+}
+
+/* Drops st's unfinished message, if any. */
+static void
+drop_message(struct sl_chunk_reader *r, struct rstream *st)
+{
+    if (st->payload == NULL)
+        return;
+    r->pending -= st->len;
+    sl_buf_unref(st->payload);
+    st->payload = NULL;
+    st->got = 0;
 }
 
 /* Parses a complete chunk header (exactly n bytes, as header_size() said)
@@ -272,8 +305,7 @@ parse_header(struct sl_chunk_reader *r, const uint8_t *p, size_t n)
             st->csid = csid;
         }
         /* A new header mid-message restarts the message (liberal). */
-        sl_buf_unref(st->payload);
-        st->payload = NULL;
+        drop_message(r, st);
         if (fmt == 0) {
             st->msid = msid;
             st->ts = field;
@@ -303,8 +335,10 @@ parse_header(struct sl_chunk_reader *r, const uint8_t *p, size_t n)
 
 /* Hands st's finished message to the caller. */
 static void
-deliver(struct rstream *st, struct sl_chunk_msg *msg)
+deliver(struct sl_chunk_reader *r, struct rstream *st,
+        struct sl_chunk_msg *msg)
 {
+    r->pending -= st->len;
     msg->csid = st->csid;
     msg->type = st->type;
     msg->msid = st->msid;
@@ -383,7 +417,7 @@ sl_chunk_read(struct sl_chunk_reader *r, const uint8_t *in, size_t len,
             break;
         r->state = ST_HEADER;
         if (st->payload != NULL && st->got == st->len) {
-            deliver(st, msg);
+            deliver(r, st, msg);
             break;
         }
     }
@@ -410,11 +444,9 @@ sl_chunk_reader_abort(struct sl_chunk_reader *r, uint32_t csid)
 
     /* Unknown csids and idle streams: nothing to drop.  If the aborted
      * message's chunk is being read, its remaining bytes are skipped. */
-    if (st == NULL || st->payload == NULL)
+    if (st == NULL)
         return;
-    sl_buf_unref(st->payload);
-    st->payload = NULL;
-    st->got = 0;
+    drop_message(r, st);
 }
 
 uint64_t

@@ -987,6 +987,53 @@ test_too_many_csids(void)
     CU_ASSERT_PTR_NULL(sl_chunk_reader_new(100, 0));
 }
 
+/* Many chunk streams each starting a maximal message and sending one
+ * chunk: the reader refuses once the unfinished messages together would
+ * exceed one maximal message plus 1 MiB, instead of holding them all.
+ * Finished and aborted messages give their share back. */
+static void
+test_unfinished_data_bounded(void)
+{
+    const uint32_t          max = 512 * 1024;
+    struct sl_chunk_reader *r = sl_chunk_reader_new(max, 64);
+    struct sl_chunk_msg     m;
+    uint8_t                 hdr[12] = {0};
+    uint8_t                 body[128] = {0};
+    long                    before = sl_buf_live_count();
+    int                     rc = 0, opened = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    for (uint32_t c = 3; c < 40 && rc >= 0; c++) {
+        hdr[0] = (uint8_t) c;                 /* fmt 0, csid c */
+        hdr[4] = (uint8_t) (max >> 16);       /* length = max */
+        hdr[5] = (uint8_t) (max >> 8);
+        hdr[6] = (uint8_t) max;
+        hdr[7] = 9;
+        rc = sl_chunk_read(r, hdr, 12, &m);
+        if (rc >= 0)
+            rc = sl_chunk_read(r, body, sizeof(body), &m);
+        if (rc >= 0)
+            opened++;
+    }
+    CU_ASSERT_EQUAL(rc, -EPROTO);
+    CU_ASSERT_EQUAL(opened, 3);  /* 3 x 512 KiB <= 512 KiB + 1 MiB */
+    CU_ASSERT_STRING_EQUAL(sl_chunk_reader_error(r),
+                           "too much unfinished message data");
+    sl_chunk_reader_free(r);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), before);
+
+    /* Aborting gives the share back: open, abort, open again, forever. */
+    r = sl_chunk_reader_new(max, 64);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    for (int i = 0; i < 20; i++) {
+        hdr[0] = 3;
+        CU_ASSERT(sl_chunk_read(r, hdr, 12, &m) >= 0);
+        CU_ASSERT(sl_chunk_read(r, body, sizeof(body), &m) >= 0);
+        sl_chunk_reader_abort(r, 3);
+    }
+    sl_chunk_reader_free(r);
+}
+
 static void
 test_unknown_csid(void)
 {
@@ -1094,6 +1141,7 @@ sl_test_suite_chunk(void)
     CU_add_test(s, "zero length", test_zero_length);
     CU_add_test(s, "too long", test_too_long);
     CU_add_test(s, "too many csids", test_too_many_csids);
+    CU_add_test(s, "unfinished data bounded", test_unfinished_data_bounded);
     CU_add_test(s, "unknown csid", test_unknown_csid);
     CU_add_test(s, "timestamp wrap writer", test_timestamp_wrap_writer);
     CU_add_test(s, "control messages", test_control_messages);
