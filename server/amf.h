@@ -27,7 +27,7 @@
 enum sl_amf_type {
     SL_AMF_NUMBER,       /* num */
     SL_AMF_BOOLEAN,      /* boolean */
-    SL_AMF_STRING,       /* str, str_len (also long strings, XML, AMF3 strings) */
+    SL_AMF_STRING,       /* str, str_len (also long strings, XML, AMF3) */
     SL_AMF_OBJECT,       /* children carry keys (also typed objects) */
     SL_AMF_NULL,
     SL_AMF_UNDEFINED,

@@ -36,7 +36,7 @@ struct sl_config {
     uint32_t merge_write_ms;
     uint32_t handshake_timeout_ms;
     uint32_t idle_timeout_ms;
-    uint32_t publish_grace_ms;    /* players wait this long for a returning publisher */
+    uint32_t publish_grace_ms;    /* players wait for a returning publisher */
     int      log_level;           /* enum sl_log_level */
 
     int                  napps;

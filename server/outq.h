@@ -27,7 +27,7 @@
 
 #include "pool/buf.h"
 
-#define SL_OUT_KEEP       1u  /* never dropped: control, codec header, metadata */
+#define SL_OUT_KEEP       1u  /* never dropped: control, codec header, meta */
 #define SL_OUT_SYNC       2u  /* a player can start here (keyframe) */
 #define SL_OUT_MEDIA      4u  /* audio or video with a meaningful timestamp */
 
@@ -45,7 +45,7 @@ struct sl_outq {
     uint32_t             head;       /* next to write; consumer-owned */
     uint32_t             tail;       /* next free slot; producer-owned */
     uint32_t             max_lag_ms;
-    uint8_t              skipping;   /* refusing droppables until a sync point */
+    uint8_t              skipping;   /* refusing droppables until a sync */
     uint8_t              discard;    /* consumer must drop queued droppables */
     uint8_t              broken;     /* a KEEP item did not fit */
     uint64_t             dropped;    /* messages refused or discarded */

@@ -60,10 +60,29 @@ sl_rd_be(struct sl_rd *r, size_t n)
     return v;
 }
 
-static inline uint8_t  sl_rd_u8(struct sl_rd *r)    { return (uint8_t) sl_rd_be(r, 1); }
-static inline uint16_t sl_rd_u16(struct sl_rd *r)   { return (uint16_t) sl_rd_be(r, 2); }
-static inline uint32_t sl_rd_u24(struct sl_rd *r)   { return (uint32_t) sl_rd_be(r, 3); }
-static inline uint32_t sl_rd_u32(struct sl_rd *r)   { return (uint32_t) sl_rd_be(r, 4); }
+static inline uint8_t
+sl_rd_u8(struct sl_rd *r)
+{
+    return (uint8_t) sl_rd_be(r, 1);
+}
+
+static inline uint16_t
+sl_rd_u16(struct sl_rd *r)
+{
+    return (uint16_t) sl_rd_be(r, 2);
+}
+
+static inline uint32_t
+sl_rd_u24(struct sl_rd *r)
+{
+    return (uint32_t) sl_rd_be(r, 3);
+}
+
+static inline uint32_t
+sl_rd_u32(struct sl_rd *r)
+{
+    return (uint32_t) sl_rd_be(r, 4);
+}
 
 static inline uint32_t
 sl_rd_u32_le(struct sl_rd *r)
@@ -129,10 +148,29 @@ sl_wr_be(struct sl_wr *w, uint64_t v, size_t n)
     sl_wr_bytes(w, b, n);
 }
 
-static inline void sl_wr_u8(struct sl_wr *w, uint8_t v)   { sl_wr_be(w, v, 1); }
-static inline void sl_wr_u16(struct sl_wr *w, uint16_t v) { sl_wr_be(w, v, 2); }
-static inline void sl_wr_u24(struct sl_wr *w, uint32_t v) { sl_wr_be(w, v, 3); }
-static inline void sl_wr_u32(struct sl_wr *w, uint32_t v) { sl_wr_be(w, v, 4); }
+static inline void
+sl_wr_u8(struct sl_wr *w, uint8_t v)
+{
+    sl_wr_be(w, v, 1);
+}
+
+static inline void
+sl_wr_u16(struct sl_wr *w, uint16_t v)
+{
+    sl_wr_be(w, v, 2);
+}
+
+static inline void
+sl_wr_u24(struct sl_wr *w, uint32_t v)
+{
+    sl_wr_be(w, v, 3);
+}
+
+static inline void
+sl_wr_u32(struct sl_wr *w, uint32_t v)
+{
+    sl_wr_be(w, v, 4);
+}
 
 static inline void
 sl_wr_u32_le(struct sl_wr *w, uint32_t v)

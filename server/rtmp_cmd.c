@@ -19,6 +19,7 @@
 #include "pool/clock.h"
 #include "server/amf.h"
 #include "server/log.h"
+#include "server/rtmp_msg.h"
 #include "server/session_int.h"
 
 #define CSID_COMMAND 3
@@ -64,23 +65,8 @@ sl_rtmp_send_status(struct sl_session *s, const char *level,
     struct sl_wr w;
 
     sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "onStatus");
-    sl_amf_put_number(&w, 0);
-    sl_amf_put_null(&w);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "level");
-    sl_amf_put_string(&w, level);
-    sl_amf_put_key(&w, "code");
-    sl_amf_put_string(&w, code);
-    sl_amf_put_key(&w, "description");
-    sl_amf_put_string(&w, desc);
-    if (s->stream_name[0] != '\0') {
-        sl_amf_put_key(&w, "details");
-        sl_amf_put_string(&w, s->stream_name);
-    }
-    sl_amf_put_key(&w, "clientid");
-    sl_amf_put_number(&w, (double) s->id);
-    sl_amf_put_object_end(&w);
+    sl_rtmp_msg_status(&w, level, code, desc, s->stream_name,
+                       (double) s->id);
     return send_amf(s, CSID_STATUS, STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
 }
 
@@ -200,34 +186,10 @@ cmd_connect(struct sl_session *s, struct sl_amf_doc *d, double tid)
     send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, 0,
                                        s->out_chunk_size));
 
-    sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "_result");
-    sl_amf_put_number(&w, tid);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "fmsVer");
-    sl_amf_put_string(&w, "FMS/3,0,1,123");
-    sl_amf_put_key(&w, "capabilities");
-    sl_amf_put_number(&w, 31);
-    sl_amf_put_key(&w, "mode");
-    sl_amf_put_number(&w, 1);
-    sl_amf_put_object_end(&w);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "level");
-    sl_amf_put_string(&w, "status");
-    sl_amf_put_key(&w, "code");
-    sl_amf_put_string(&w, "NetConnection.Connect.Success");
-    sl_amf_put_key(&w, "description");
-    sl_amf_put_string(&w, "Connection succeeded.");
     /* Clients that speak AMF3 get their encoding echoed; our messages
      * stay AMF0, which every AMF3 client also reads. */
-    sl_amf_put_key(&w, "objectEncoding");
-    sl_amf_put_number(&w, s->object_encoding);
-    sl_amf_put_key(&w, "data");
-    sl_amf_put_ecma_start(&w, 1);
-    sl_amf_put_key(&w, "version");
-    sl_amf_put_string(&w, "Sluice/" SL_VERSION);
-    sl_amf_put_object_end(&w);
-    sl_amf_put_object_end(&w);
+    sl_wr_init(&w, out, sizeof(out));
+    sl_rtmp_msg_connect_result(&w, tid, s->object_encoding);
     slog(SL_LOG_DEBUG, s, "connected to app %s", s->app);
     return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
 }

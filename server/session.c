@@ -491,7 +491,8 @@ check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
         s->peer_eof = 1;  /* do not wait to flush to a stuck reader */
         return;
     }
-    if (s->write_blocked && now - s->last_write_ms >= 2ull * s->cfg->max_lag_ms) {
+    if (s->write_blocked &&
+        now - s->last_write_ms >= 2ull * s->cfg->max_lag_ms) {
         atomic_fetch_add(&s->srv->players_dropped, 1);
         sl_session_close(s, SL_LOG_WARN, "player stopped reading");
         s->peer_eof = 1;

@@ -39,7 +39,7 @@ struct sl_session {
     uint32_t                out_off;  /* bytes of the head already sent */
     uint32_t                out_chunk_size;  /* 128 until we announce ours */
     uint8_t                 hs_replied;      /* S0S1S2 queued */
-    uint64_t                armed_ms;        /* deadline the timer holds, 0 none */
+    uint64_t                armed_ms;        /* timer's deadline, 0: none */
 
     uint8_t registered;     /* io added to the reactor */
     uint8_t closing;        /* flush what is queued, then close */

@@ -23,6 +23,7 @@
 #include "server/chunk.h"
 #include "server/handshake.h"
 #include "server/rd.h"
+#include "server/rtmp_msg.h"
 #include "tests/support/proc.h"
 
 #define RBUF_SIZE 65536
@@ -507,26 +508,7 @@ sl_rc_send_connect(struct sl_rc *c, const char *app)
 
     snprintf(tc, sizeof(tc), "rtmp://127.0.0.1/%s", app);
     sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "connect");
-    sl_amf_put_number(&w, c->next_tid++);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "app");
-    sl_amf_put_string(&w, app);
-    sl_amf_put_key(&w, "flashVer");
-    sl_amf_put_string(&w, "LNX 9,0,124,2");
-    sl_amf_put_key(&w, "tcUrl");
-    sl_amf_put_string(&w, tc);
-    sl_amf_put_key(&w, "fpad");
-    sl_amf_put_bool(&w, 0);
-    sl_amf_put_key(&w, "capabilities");
-    sl_amf_put_number(&w, 15);
-    sl_amf_put_key(&w, "audioCodecs");
-    sl_amf_put_number(&w, 4071);
-    sl_amf_put_key(&w, "videoCodecs");
-    sl_amf_put_number(&w, 252);
-    sl_amf_put_key(&w, "videoFunction");
-    sl_amf_put_number(&w, 1);
-    sl_amf_put_object_end(&w);
+    sl_rtmp_msg_connect(&w, c->next_tid++, app, tc);
     if (w.err)
         return -ENOSPC;
     return sl_rc_send_command(c, 0, out, sl_wr_len(&w));
@@ -555,9 +537,7 @@ sl_rc_create_stream(struct sl_rc *c, double timeout_s)
     int          rc;
 
     sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "createStream");
-    sl_amf_put_number(&w, tid);
-    sl_amf_put_null(&w);
+    sl_rtmp_msg_create_stream(&w, tid);
     if ((rc = sl_rc_send_command(c, 0, out, sl_wr_len(&w))) < 0)
         return rc;
     if ((rc = wait_result(c, tid, timeout_s)) < 0)
@@ -573,11 +553,7 @@ sl_rc_send_play(struct sl_rc *c, const char *name, double start)
     int          rc;
 
     sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "play");
-    sl_amf_put_number(&w, 0);
-    sl_amf_put_null(&w);
-    sl_amf_put_string(&w, name);
-    sl_amf_put_number(&w, start);
+    sl_rtmp_msg_play(&w, name, start);
     if ((rc = sl_rc_send_command(c, STREAM_ID, out, sl_wr_len(&w))) < 0)
         return rc;
     /* SetBufferLength, as players send after play. */
@@ -595,11 +571,7 @@ sl_rc_send_publish(struct sl_rc *c, const char *name)
     struct sl_wr w;
 
     sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "publish");
-    sl_amf_put_number(&w, 0);
-    sl_amf_put_null(&w);
-    sl_amf_put_string(&w, name);
-    sl_amf_put_string(&w, "live");
+    sl_rtmp_msg_publish(&w, name);
     return sl_rc_send_command(c, STREAM_ID, out, sl_wr_len(&w));
 }
 
