@@ -84,6 +84,9 @@ struct sl_hub {
     pthread_mutex_t      lock;
     struct sl_list       streams;
     struct sl_hub_limits lim;
+    /* The two limits a reload may change, read on the media path. */
+    atomic_uint          merge_write_ms;
+    atomic_int           gop_cache;
     atomic_ullong        nstreams, nsubs, msgs_in, bytes_in, ts_fixes;
 };
 
@@ -97,6 +100,8 @@ sl_hub_new(const struct sl_hub_limits *lim)
     pthread_mutex_init(&hub->lock, NULL);
     sl_list_init(&hub->streams);
     hub->lim = *lim;
+    atomic_init(&hub->merge_write_ms, lim->merge_write_ms);
+    atomic_init(&hub->gop_cache, lim->gop_cache);
     return hub;
 }
 
@@ -185,6 +190,14 @@ maybe_free_stream(struct sl_stream *s)
     free(s->gop);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+void
+sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms, int gop_cache)
+{
+    atomic_store_explicit(&hub->merge_write_ms, merge_write_ms,
+                          memory_order_relaxed);
+    atomic_store_explicit(&hub->gop_cache, gop_cache, memory_order_relaxed);
 }
 
 int
@@ -349,7 +362,8 @@ fan_out(struct sl_stream *s, struct sl_buf *wire, uint32_t ts, uint32_t flags,
         uint64_t now_ms)
 {
     struct sl_list *pos, *tmp;
-    uint32_t        merge = s->hub->lim.merge_write_ms;
+    uint32_t        merge = atomic_load_explicit(&s->hub->merge_write_ms,
+                                                 memory_order_relaxed);
 
     sl_list_foreach_safe(pos, tmp, &s->subs)
     {
@@ -446,7 +460,8 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
         flags = SL_OUT_MEDIA;
         if (info.keyframe) {
             flags |= SL_OUT_SYNC;
-            if (hub->lim.gop_cache) {
+            if (atomic_load_explicit(&hub->gop_cache,
+                                     memory_order_relaxed)) {
                 gop_clear(s);
                 s->gop_open = 1;
             }
@@ -472,7 +487,8 @@ uint64_t
 sl_hub_flush(struct sl_stream *s, uint64_t now_ms)
 {
     uint64_t due = 0;
-    uint32_t merge = s->hub->lim.merge_write_ms;
+    uint32_t merge = atomic_load_explicit(&s->hub->merge_write_ms,
+                                          memory_order_relaxed);
 
     pthread_mutex_lock(&s->lock);
     if (s->flush_pending) {

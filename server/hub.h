@@ -54,6 +54,12 @@ struct sl_hub *sl_hub_new(const struct sl_hub_limits *lim);
 /* Every stream must be gone (all publishers and subscribers left). */
 void sl_hub_free(struct sl_hub *hub);
 
+/* A config reload: the new merge window and GOP cache setting apply from
+ * the next message on (a GOP already cached stays until the next
+ * keyframe).  The other limits are fixed for the hub's life. */
+void sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms,
+                   int gop_cache);
+
 /* Starts publishing APP/NAME for publisher (an opaque owner token, used
  * to check that only the publisher feeds and ends the stream).  0 with
  * *out set (a stream reference the publisher holds until unpublish), or

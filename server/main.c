@@ -19,8 +19,9 @@
  * join transcoders.
  *
  * SIGHUP reloads the config: new sessions use the new one, running
- * sessions keep theirs.  Listening address, workers, acceptors and
- * chunk_size are read at start only.
+ * sessions keep theirs; the hub takes the new merge window and GOP cache
+ * setting.  Listening address, workers, acceptors and chunk_size are read
+ * at start only.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,7 +58,7 @@ usage(FILE *f)
 }
 
 static void
-reload(const char *path)
+reload(const char *path, struct sl_hub *hub)
 {
     char              err[512];
     struct sl_config *c = sl_config_load(path, err, sizeof(err));
@@ -67,6 +68,7 @@ reload(const char *path)
         return;
     }
     sl_log_set_level(c->log_level);
+    sl_hub_reload(hub, c->merge_write_ms, c->gop_cache);
     sl_config_set(c);
     sl_log_info("config reloaded from %s", path);
 }
@@ -175,7 +177,7 @@ main(int argc, char **argv)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload(path);
+            reload(path, srv.hub);
             continue;
         }
         sl_log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -346,6 +346,14 @@ test_merge_window_batches_wakes(void)
     CU_ASSERT_EQUAL(due, 1050);
     CU_ASSERT_EQUAL(sl_hub_flush(s, 1050), 0);  /* flushed now */
     CU_ASSERT_EQUAL(sl_hub_flush(s, 1060), 0);  /* nothing pending */
+    /* A reload to merge 0: the next message is written at once, so no
+     * flush is left pending. */
+    feed(s, 9, 70, AVC_INTER, sizeof(AVC_INTER), 1070);
+    CU_ASSERT_EQUAL(sl_hub_flush(s, 1071), 1100);
+    sl_hub_reload(hub, 0, 1);
+    sl_hub_flush(s, 1100);
+    feed(s, 9, 80, AVC_INTER, sizeof(AVC_INTER), 1125);
+    CU_ASSERT_EQUAL(sl_hub_flush(s, 1126), 0);
     sl_hub_unpublish(s, &pub);
     player_fini(&p);
     sl_hub_free(hub);
