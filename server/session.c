@@ -385,10 +385,21 @@ flush_output(struct sl_session *s, uint64_t now)
         }
         n = writev(s->io.fd, iov, cnt);
         if (n > 0) {
+            size_t total = 0;
+
+            for (int i = 0; i < cnt; i++)
+                total += iov[i].iov_len;
             s->out_off = sl_outq_consume(&s->outq, s->out_off, (size_t) n);
             s->last_write_ms = now;
             atomic_fetch_add_explicit(&s->srv->bytes_out, (uint64_t) n,
                                       memory_order_relaxed);
+            /* All of what was queued went out: done, without another
+             * trip through the queue's lock.  Whatever a producer added
+             * meanwhile comes with a wake of its own. */
+            if ((size_t) n == total && cnt < WRITE_IOV) {
+                s->skip_strikes = 0;
+                return 0;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR)
