@@ -35,6 +35,9 @@
  * one log-linear histogram shared by all players.  Audio is published
  * too (the load is realistic) but only video is scored.
  *
+ * With --floor-server as its first argument the binary is instead the
+ * minimal fan-out server of bench/floor.c.
+ *
  * Memory: per player a small struct and a chunk reader; the handshake
  * buffer exists only while handshaking.  Nothing per message is kept
  * per player.
@@ -56,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/floor.h"
 #include "bench/flvfile.h"
 #include "bench/hist.h"
 #include "server/amf.h"
@@ -209,7 +213,8 @@ usage(void)
             "usage: sluice-bench -u rtmp://HOST:PORT/APP/STREAM -i FILE.flv\n"
             "         [-n players] [-d seconds] [-w warmup_s] [-p pid]\n"
             "         [-c concurrent_connects] [--drain s] [--settle s]\n"
-            "         [--csv]\n");
+            "         [--csv]\n"
+            "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n");
 }
 
 static int
@@ -1257,6 +1262,10 @@ main(int argc, char **argv)
     long      rss_base = -1, rss_end = -1;
     int       rc = 1;
 
+    /* The same binary is also the minimal fan-out server whose CPU is the
+     * floor the servers are measured against (bench/floor.c). */
+    if (argc > 1 && !strcmp(argv[1], "--floor-server"))
+        return sl_floor_main(argc - 1, argv + 1);
     if (parse_options(argc, argv) < 0)
         return 2;
     raise_nofile();

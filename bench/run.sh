@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The fan-out benchmark: Sluice against nginx-rtmp, side by side.
+# The fan-out benchmark: Sluice against nginx-rtmp and against the floor,
+# side by side.
 #
 # For every player count N and every server configuration, one server is
 # started pinned to CPU 0, sluice-bench pinned to CPU 1 publishes a 2 Mbit/s
 # FLV at real-time pace and opens N players, and the server is stopped
-# again.  The result lines are collected and printed as one table with
-# ratio lines (Sluice / nginx-rtmp) and the project's targets.
+# again.  The floor is `sluice-bench --floor-server` (bench/floor.c): a
+# minimal server that only fans out pre-chunked bytes with the same merge
+# window, so its CPU is what the kernel costs for that traffic; it runs
+# after every Sluice configuration with the same N and window.  The result
+# lines are collected and printed as one table with ratio lines (Sluice /
+# floor, Sluice / nginx-rtmp) and the project's targets.
 #
 # Environment:
 #   SLUICE=build/sluice  SLUICE_BENCH=build/sluice-bench  binaries to use
@@ -14,6 +19,7 @@
 #   BENCH_EXTRA="1000:100 1000:350"  extra N:merge Sluice runs ("" = none)
 #   BENCH_SECONDS=15  BENCH_WARMUP=3  measured window and warm-up
 #   BENCH_NGINX=1     0 skips nginx-rtmp
+#   BENCH_FLOOR=1     0 skips the floor server
 #   BENCH_CSV=FILE    also keep the raw result lines there
 set -euo pipefail
 
@@ -28,6 +34,7 @@ BENCH_EXTRA=${BENCH_EXTRA-1000:100 1000:350}
 BENCH_SECONDS=${BENCH_SECONDS:-15}
 BENCH_WARMUP=${BENCH_WARMUP:-3}
 BENCH_NGINX=${BENCH_NGINX:-1}
+BENCH_FLOOR=${BENCH_FLOOR:-1}
 NGINX_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 SERVER_CPU=0
 GEN_CPU=1
@@ -177,6 +184,15 @@ EOF
     LOG=$dir/error.log
 }
 
+start_floor() {
+    local port=$1 merge=$2 dir=$TMP/floor-$merge
+    mkdir -p "$dir"
+    taskset -c "$SERVER_CPU" "$SLUICE_BENCH" --floor-server \
+        -l "127.0.0.1:$port" -m "$merge" >"$dir/log" 2>&1 &
+    SERVER_PID=$!
+    LOG=$dir/log
+}
+
 stop_server() {
     if [ -n "$SERVER_PID" ]; then
         kill "$SERVER_PID" 2>/dev/null || true
@@ -195,11 +211,11 @@ run() {
     # A port taken between the check and the bind gets another try.
     for try in 1 2 3; do
         port=$(free_port)
-        if [ "$name" = sluice ]; then
-            start_sluice "$port" "$merge"
-        else
-            start_nginx "$port"
-        fi
+        case $name in
+        sluice) start_sluice "$port" "$merge" ;;
+        floor) start_floor "$port" "$merge" ;;
+        *) start_nginx "$port" ;;
+        esac
         if wait_listen "$port"; then
             break
         fi
@@ -227,13 +243,22 @@ run() {
     stop_server
 }
 
+# Sluice, then the floor with the same N and window right after it, so
+# both see the same machine.
+run_pair() {
+    run sluice "$1" "$2" || true
+    if [ "$BENCH_FLOOR" = 1 ]; then
+        run floor "$1" "$2" || true
+    fi
+}
+
 for n in $BENCH_N; do
     for merge in $BENCH_MERGES; do
-        run sluice "$merge" "$n" || true
+        run_pair "$merge" "$n"
     done
     for extra in $BENCH_EXTRA; do
         if [ "${extra%%:*}" = "$n" ]; then
-            run sluice "${extra#*:}" "$n" || true
+            run_pair "${extra#*:}" "$n"
         fi
     done
     if [ "$BENCH_NGINX" = 1 ]; then
@@ -279,6 +304,38 @@ BEGIN {
 }' "$RESULTS"
 
 echo
+echo "Ratios Sluice / floor at the same N and window (1.00: Sluice costs" \
+    "what the kernel does):"
+awk -F, '
+$1 == "floor" {
+    k = $3 "," $2; cpu[k] = $16; p99[k] = $12; bad[k] = note($0); nf++
+}
+$1 == "sluice" { line[++m] = $0 }
+function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+# p99 is the generator read time too: say when either side was saturated
+# or noisy, which makes that ratio (and the CPU one, if noisy) suspect.
+function note(l,   f, s) {
+    split(l, f, ",")
+    s = ""
+    if (f[21] == 1) s = s " saturated"
+    if (f[25] > 10 || f[26] > 10) s = s " noisy"
+    return s
+}
+END {
+    if (m == 0 || nf == 0)
+        print "  (no floor runs)"
+    for (i = 1; i <= m; i++) {
+        split(line[i], f, ",")
+        k = f[3] "," f[2]
+        if (!(k in cpu)) continue
+        s = bad[k] note(line[i])
+        printf "  N=%-5d merge %4sms: cpu %s (%.1f%% vs %.1f%%)  p99 %s%s\n",
+            f[3], f[2], r(f[16], cpu[k]), f[16], cpu[k], r(f[12], p99[k]),
+            s == "" ? "" : "  (" substr(s, 2) ")"
+    }
+}' "$RESULTS"
+
+echo
 echo "Ratios Sluice / nginx-rtmp at the same N (below 1: Sluice uses less):"
 awk -F, '
 $1 == "nginx" { cpu[$3] = $16; p99[$3] = $12; rss[$3] = $19; cps[$3] = $15 }
@@ -301,6 +358,8 @@ awk -F, '
 $1 == "nginx" && $3 == 1000 { ncpu = $16; np99 = $12; have = 1 }
 $1 == "sluice" && $3 == 1000 && $2 == 50 { d = $0 }
 $1 == "sluice" && $3 == 1000 && $2 == 0 { z = $0 }
+$1 == "sluice" && $3 == 1000 { sl[$2] = $16; ord[++k] = $2 }
+$1 == "floor" && $3 == 1000 { fl[$2] = $16 }
 function ok(c) { return c ? "PASS" : "MISS" }
 END {
     if (d == "" && z == "")
@@ -321,5 +380,12 @@ END {
             f[16], ncpu, ok(f[16] <= ncpu)
         printf "  merge 0 p99 <= nginx-rtmp: %.1f ms vs %.1f ms  %s\n",
             f[12], np99, ok(f[12] <= np99)
+    }
+    for (i = 1; i <= k; i++) {
+        w = ord[i]
+        if (!(w in fl) || fl[w] <= 0) continue
+        printf "  CPU within 1.2x of the floor at merge %s: %.1f%% vs %.1f%%" \
+            " = %.2fx  %s\n", w, sl[w], fl[w], sl[w] / fl[w],
+            ok(sl[w] <= 1.2 * fl[w])
     }
 }' "$RESULTS"
