@@ -29,7 +29,11 @@
 #define TS_MAX_LEAP_MS     5000
 #define TS_RESUME_STEP_MS  40
 
-struct gop_item {
+/* One message in a stream's ring.  The ring holds a reference to wire
+ * until the entry is evicted; a subscriber takes its own reference for
+ * the time it writes it (sl_sub_collect), so eviction never frees bytes
+ * a writev is reading. */
+struct ring_ent {
     struct sl_buf *wire;
     uint32_t       ts;
     uint32_t       flags;
@@ -60,10 +64,36 @@ struct sl_stream {
     struct sl_buf *aseq;   /* audio sequence header, encoded */
     uint8_t        has_video;  /* this publication has sent video */
 
-    struct gop_item *gop;       /* messages since the last keyframe */
-    uint32_t         gop_len;
+    /* The ring: entries with sequence numbers [ring_tail, ring_head)
+     * live at ring[seq & ring_mask].  Sequence numbers never repeat for
+     * the stream's life (they go on across publishers), so a cursor is
+     * simply compared with them.  Bounded by ring_cap entries and
+     * ring_max_bytes; the oldest entry is evicted to make room. */
+    struct ring_ent *ring;
+    uint32_t         ring_mask;
+    uint64_t         ring_tail;
+    uint64_t         ring_head;
+    uint64_t         ring_bytes;
+
+    /* The cached GOP is [gop_seq, ring_head) while gop_ok: it starts at
+     * the last video keyframe and is dropped when it grows beyond the
+     * GOP limits or its keyframe is evicted. */
+    uint8_t          gop_ok;
+    uint64_t         gop_seq;
+    uint32_t         gop_msgs;
     uint64_t         gop_bytes;
-    uint8_t          gop_open;  /* collecting (a keyframe started it) */
+
+    /* Where a skipping subscriber goes: the newest sync point. */
+    uint8_t          have_sync;
+    uint64_t         sync_seq;
+    uint32_t         sync_ts;
+    /* The newest media timestamp, for the lag measure. */
+    uint8_t          have_media;
+    uint32_t         media_ts;
+    /* The newest KEEP entry (metadata, codec header), so a skip knows
+     * whether it passed over one. */
+    uint8_t          have_hdr;
+    uint64_t         hdr_seq;
 
     /* Timeline: ext = the publisher's timestamp extended to 64 bits;
      * out = ext + offset, what players see. */
@@ -84,9 +114,11 @@ struct sl_hub {
     pthread_mutex_t      lock;
     struct sl_list       streams;
     struct sl_hub_limits lim;
+    uint32_t             ring_cap;  /* entries, a power of two */
     /* The two limits a reload may change, read on the media path. */
     atomic_uint          merge_write_ms;
     atomic_int           gop_cache;
+    atomic_uint          ring_max_ms;  /* grows on reload, never shrinks */
     atomic_ullong        nstreams, nsubs, msgs_in, bytes_in, ts_fixes;
 };
 
@@ -100,8 +132,17 @@ sl_hub_new(const struct sl_hub_limits *lim)
     pthread_mutex_init(&hub->lock, NULL);
     sl_list_init(&hub->streams);
     hub->lim = *lim;
+    if (hub->lim.ring_max_msgs == 0)
+        hub->lim.ring_max_msgs = SL_RING_MSGS;
+    if (hub->lim.ring_max_bytes == 0)
+        hub->lim.ring_max_bytes = lim->gop_max_bytes ? lim->gop_max_bytes
+                                                     : 64u << 20;
+    hub->ring_cap = 2;
+    while (hub->ring_cap < hub->lim.ring_max_msgs)
+        hub->ring_cap <<= 1;
     atomic_init(&hub->merge_write_ms, lim->merge_write_ms);
     atomic_init(&hub->gop_cache, lim->gop_cache);
+    atomic_init(&hub->ring_max_ms, lim->ring_max_ms);
     return hub;
 }
 
@@ -114,20 +155,38 @@ sl_hub_free(struct sl_hub *hub)
     free(hub);
 }
 
+/* Drops the oldest ring entry.  Stream lock held. */
 static void
-gop_clear(struct sl_stream *s)
+ring_evict(struct sl_stream *s)
 {
-    for (uint32_t i = 0; i < s->gop_len; i++)
-        sl_buf_unref(s->gop[i].wire);
-    s->gop_len = 0;
-    s->gop_bytes = 0;
-    s->gop_open = 0;
+    struct ring_ent *e = &s->ring[s->ring_tail & s->ring_mask];
+
+    s->ring_bytes -= e->wire->len;
+    sl_buf_unref(e->wire);
+    e->wire = NULL;
+    s->ring_tail++;
+    if (s->gop_ok && s->gop_seq < s->ring_tail)
+        s->gop_ok = 0;  /* a GOP longer than the ring: not offered */
+    if (s->have_sync && s->sync_seq < s->ring_tail)
+        s->have_sync = 0;
 }
 
 static void
+ring_clear(struct sl_stream *s)
+{
+    while (s->ring_tail != s->ring_head)
+        ring_evict(s);
+}
+
+/* Forgets what late joiners and skips start from (the ring entries stay
+ * for subscribers still reading them).  Stream lock held. */
+static void
 caches_clear(struct sl_stream *s)
 {
-    gop_clear(s);
+    s->gop_ok = 0;
+    s->have_sync = 0;
+    s->have_media = 0;
+    s->have_hdr = 0;
     sl_buf_unref(s->meta);
     sl_buf_unref(s->vseq);
     sl_buf_unref(s->aseq);
@@ -161,12 +220,12 @@ get_stream(struct sl_hub *hub, const char *app, const char *name)
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
-    s->gop = calloc(hub->lim.gop_max_msgs ? hub->lim.gop_max_msgs : 1,
-                    sizeof(*s->gop));
-    if (s->gop == NULL) {
+    s->ring = calloc(hub->ring_cap, sizeof(*s->ring));
+    if (s->ring == NULL) {
         free(s);
         return NULL;
     }
+    s->ring_mask = hub->ring_cap - 1;
     s->hub = hub;
     snprintf(s->app, sizeof(s->app), "%s", app);
     snprintf(s->name, sizeof(s->name), "%s", name);
@@ -187,14 +246,22 @@ maybe_free_stream(struct sl_stream *s)
     sl_list_remove(&s->link);
     atomic_fetch_sub(&s->hub->nstreams, 1);
     caches_clear(s);
-    free(s->gop);
+    ring_clear(s);
+    free(s->ring);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
 void
-sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms, int gop_cache)
+sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms, int gop_cache,
+              uint32_t ring_max_ms)
 {
+    /* Only the reloading thread writes it, so load-then-store is no
+     * race with another writer. */
+    if (ring_max_ms > atomic_load_explicit(&hub->ring_max_ms,
+                                           memory_order_relaxed))
+        atomic_store_explicit(&hub->ring_max_ms, ring_max_ms,
+                              memory_order_relaxed);
     atomic_store_explicit(&hub->merge_write_ms, merge_write_ms,
                           memory_order_relaxed);
     atomic_store_explicit(&hub->gop_cache, gop_cache, memory_order_relaxed);
@@ -356,45 +423,101 @@ metadata_body(const struct sl_buf *payload, int *is_meta)
     return out;
 }
 
-/* Queues wire to every subscriber; stream lock held. */
+/* Evicts entries more than ring_max_ms behind the newest media, except
+ * the cached GOP and the newest entry.  Nobody can need them: a player
+ * that far behind skips anyway.  Unsigned differences: correct across
+ * the 32-bit wrap; an entry slightly ahead of the newest media (audio
+ * and video interleave) counts as new.  Stream lock held. */
 static void
-fan_out(struct sl_stream *s, struct sl_buf *wire, uint32_t ts, uint32_t flags,
-        uint64_t now_ms)
+ring_trim_age(struct sl_stream *s)
+{
+    uint32_t ms = atomic_load_explicit(&s->hub->ring_max_ms,
+                                       memory_order_relaxed);
+
+    if (ms == 0 || !s->have_media)
+        return;
+    while (s->ring_head - s->ring_tail > 1) {
+        struct ring_ent *e = &s->ring[s->ring_tail & s->ring_mask];
+        uint32_t         age = s->media_ts - e->ts;
+
+        if ((s->gop_ok && s->ring_tail >= s->gop_seq) || age <= ms ||
+            age >= 0x80000000u)
+            break;
+        ring_evict(s);
+    }
+}
+
+/* Appends wire to the ring, evicting the oldest entries to stay within
+ * the bound, and keeps the GOP, sync and header marks.  Stream lock
+ * held. */
+static void
+ring_append(struct sl_stream *s, struct sl_buf *wire, uint32_t ts,
+            uint32_t flags, int keyframe)
+{
+    const struct sl_hub_limits *lim = &s->hub->lim;
+    uint64_t                    seq = s->ring_head;
+
+    while (s->ring_head - s->ring_tail > s->ring_mask ||
+           (s->ring_tail != s->ring_head &&
+            s->ring_bytes + wire->len > lim->ring_max_bytes))
+        ring_evict(s);
+    s->ring[seq & s->ring_mask] =
+        (struct ring_ent){sl_buf_ref(wire), ts, flags};
+    s->ring_head++;
+    s->ring_bytes += wire->len;
+
+    if (flags & SL_OUT_KEEP) {
+        s->have_hdr = 1;
+        s->hdr_seq = seq;
+    }
+    if (flags & SL_OUT_MEDIA) {
+        s->have_media = 1;
+        s->media_ts = ts;
+    }
+    if (flags & SL_OUT_SYNC) {
+        s->have_sync = 1;
+        s->sync_seq = seq;
+        s->sync_ts = ts;
+    }
+    if (keyframe) {
+        /* A reload that turned the cache off takes effect here. */
+        s->gop_ok = atomic_load_explicit(&s->hub->gop_cache,
+                                         memory_order_relaxed) != 0;
+        s->gop_seq = seq;
+        s->gop_msgs = 1;
+        s->gop_bytes = wire->len;
+    } else if (s->gop_ok) {
+        s->gop_msgs++;
+        s->gop_bytes += wire->len;
+        /* Too long to cache: late joiners wait for the next keyframe. */
+        if (s->gop_msgs > lim->gop_max_msgs ||
+            s->gop_bytes > lim->gop_max_bytes)
+            s->gop_ok = 0;
+    }
+    ring_trim_age(s);
+}
+
+/* Wakes subscribers for a new ring entry: at once with no merge window,
+ * otherwise at most once per window.  Stream lock held. */
+static void
+fan_out(struct sl_stream *s, uint64_t now_ms)
 {
     struct sl_list *pos, *tmp;
     uint32_t        merge = atomic_load_explicit(&s->hub->merge_write_ms,
                                                  memory_order_relaxed);
 
-    sl_list_foreach_safe(pos, tmp, &s->subs)
-    {
-        struct sl_sub *sub = sl_list_entry(pos, struct sl_sub, link);
+    if (merge == 0) {
+        sl_list_foreach_safe(pos, tmp, &s->subs)
+        {
+            struct sl_sub *sub = sl_list_entry(pos, struct sl_sub, link);
 
-        /* A broken queue wakes its owner at once so it can hang up. */
-        if (sl_outq_push(sub->q, wire, ts, flags) < 0 || merge == 0)
             sl_task_wake(sub->task);
-    }
-    if (merge == 0)
+        }
         return;
+    }
     s->flush_pending = 1;
     if (now_ms - s->last_flush_ms >= merge)
         wake_all(s, now_ms);
-}
-
-static void
-gop_add(struct sl_stream *s, struct sl_buf *wire, uint32_t ts, uint32_t flags)
-{
-    const struct sl_hub_limits *lim = &s->hub->lim;
-
-    if (!s->gop_open)
-        return;
-    if (s->gop_len == lim->gop_max_msgs ||
-        s->gop_bytes + wire->len > lim->gop_max_bytes) {
-        /* Too long to cache: late joiners wait for the next keyframe. */
-        gop_clear(s);
-        return;
-    }
-    s->gop[s->gop_len++] = (struct gop_item){sl_buf_ref(wire), ts, flags};
-    s->gop_bytes += wire->len;
 }
 
 int
@@ -458,26 +581,18 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
     } else if (info.video) {
         s->has_video = 1;
         flags = SL_OUT_MEDIA;
-        if (info.keyframe) {
+        if (info.keyframe)
             flags |= SL_OUT_SYNC;
-            if (atomic_load_explicit(&hub->gop_cache,
-                                     memory_order_relaxed)) {
-                gop_clear(s);
-                s->gop_open = 1;
-            }
-        }
-        gop_add(s, wire, out_ts, flags);
     } else if (info.audio) {
         flags = SL_OUT_MEDIA;
         /* Without video every audio frame is a place to start. */
         if (!s->has_video)
             flags |= SL_OUT_SYNC;
-        gop_add(s, wire, out_ts, flags);
-    } else {
-        /* Other data messages (cue points, text) pass through. */
-        gop_add(s, wire, out_ts, flags);
     }
-    fan_out(s, wire, out_ts, flags, now_ms);
+    /* Other data messages (cue points, text) pass through as they are. */
+    ring_append(s, wire, out_ts, flags,
+                info.video && !info.seq_header && info.keyframe);
+    fan_out(s, now_ms);
     pthread_mutex_unlock(&s->lock);
     sl_buf_unref(wire);
     return 0;
@@ -501,25 +616,40 @@ sl_hub_flush(struct sl_stream *s, uint64_t now_ms)
     return due;
 }
 
-/* Queues what a late joiner needs; stream lock held. */
+/* Queues the metadata and codec headers into sub's private queue.
+ * Stream lock held. */
 static void
-replay_caches(struct sl_stream *s, struct sl_sub *sub)
+push_headers(struct sl_stream *s, struct sl_sub *sub)
 {
-    if (s->publisher == NULL)
-        return;
     if (s->meta != NULL)
         sl_outq_push(sub->q, s->meta, 0, SL_OUT_KEEP);
     if (s->vseq != NULL)
         sl_outq_push(sub->q, s->vseq, 0, SL_OUT_KEEP);
     if (s->aseq != NULL)
         sl_outq_push(sub->q, s->aseq, 0, SL_OUT_KEEP);
-    if (s->gop_len > 0) {
-        for (uint32_t i = 0; i < s->gop_len; i++)
-            sl_outq_push(sub->q, s->gop[i].wire, s->gop[i].ts,
-                         s->gop[i].flags);
-    } else if (s->has_video) {
-        sl_outq_wait_sync(sub->q);
+}
+
+/* Places a new subscriber's cursor: on the cached GOP's keyframe, after
+ * the headers; without a GOP, at the head, waiting for a sync point
+ * when the stream has video (or has no publisher yet).  Stream lock
+ * held. */
+static void
+place_cursor(struct sl_stream *s, struct sl_sub *sub)
+{
+    sub->next = s->ring_head;
+    sub->synced_at = s->ring_head;
+    sub->wait_sync = 0;
+    if (s->publisher == NULL) {
+        /* A player that arrives before any publisher starts at the first
+         * keyframe the publisher sends. */
+        sub->wait_sync = 1;
+        return;
     }
+    push_headers(s, sub);
+    if (s->gop_ok)
+        sub->next = s->gop_seq;
+    else if (s->has_video)
+        sub->wait_sync = 1;
 }
 
 int
@@ -538,11 +668,7 @@ sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
     sub->stream = s;
     sl_list_insert_tail(&s->subs, &sub->link);
     s->nsubs++;
-    replay_caches(s, sub);
-    /* A player that arrives before any publisher starts at the first
-     * keyframe the publisher sends. */
-    if (s->publisher == NULL)
-        sl_outq_wait_sync(sub->q);
+    place_cursor(s, sub);
     pthread_mutex_unlock(&s->lock);
     atomic_fetch_add(&hub->nsubs, 1);
     pthread_mutex_unlock(&hub->lock);
@@ -567,6 +693,105 @@ sl_hub_unsubscribe(struct sl_sub *sub)
     atomic_fetch_sub(&hub->nsubs, 1);
     maybe_free_stream(s);
     pthread_mutex_unlock(&hub->lock);
+}
+
+/* Oldest unsent media at or after the cursor is more than max_lag behind
+ * the newest.  Unsigned differences: correct across the 32-bit wrap.
+ * Stream lock held. */
+static int
+lagging(struct sl_stream *s, struct sl_sub *sub)
+{
+    if (!s->have_media)
+        return 0;
+    for (uint64_t q = sub->next; q != s->ring_head; q++) {
+        struct ring_ent *e = &s->ring[q & s->ring_mask];
+        uint32_t         d;
+
+        if (!(e->flags & SL_OUT_MEDIA))
+            continue;
+        d = s->media_ts - e->ts;
+        return d > sub->max_lag_ms && d < 0x80000000u;
+    }
+    return 0;
+}
+
+/* The subscriber fell behind: it goes to the newest sync point when that
+ * one is itself within max_lag, otherwise to the head to wait for the
+ * next.  Codec headers it passed over are re-queued privately (all of
+ * them when the ring no longer tells which).  Stream lock held. */
+static void
+skip_ahead(struct sl_stream *s, struct sl_sub *sub)
+{
+    uint64_t to = s->ring_head;
+    int      wait = 1;
+
+    if (s->have_sync && s->sync_seq >= sub->next &&
+        (uint32_t) (s->media_ts - s->sync_ts) <= sub->max_lag_ms) {
+        to = s->sync_seq;
+        wait = 0;
+    }
+    if (sub->next < s->ring_tail ||
+        (s->have_hdr && s->hdr_seq >= sub->next && s->hdr_seq < to))
+        push_headers(s, sub);
+    sub->next = to;
+    sub->synced_at = to;
+    sub->wait_sync = (uint8_t) wait;
+    sub->skips++;
+}
+
+int
+sl_sub_collect(struct sl_sub *sub, struct sl_sub_msg *msgs, int max)
+{
+    struct sl_stream *s = sub->stream;
+    int               n = 0;
+
+    if (s == NULL)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    if (sub->wait_sync) {
+        /* Waiting for a sync point is not falling behind: no skip is
+         * counted, the cursor just never points at evicted entries. */
+        if (sub->next < s->ring_tail) {
+            push_headers(s, sub);
+            sub->next = s->ring_tail;
+        }
+    } else if (sub->next < s->ring_tail || lagging(s, sub)) {
+        skip_ahead(s, sub);
+    }
+    while (sub->next != s->ring_head && n < max) {
+        struct ring_ent *e = &s->ring[sub->next & s->ring_mask];
+
+        if (sub->wait_sync) {
+            if (e->flags & SL_OUT_SYNC) {
+                sub->wait_sync = 0;
+                sub->synced_at = sub->next;
+            } else if (!(e->flags & SL_OUT_KEEP)) {
+                sub->next++;
+                continue;
+            }
+        }
+        msgs[n++] = (struct sl_sub_msg){sl_buf_ref(e->wire), sub->next,
+                                         e->ts, e->flags};
+        sub->next++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+void
+sl_sub_rewind(struct sl_sub *sub, uint64_t seq)
+{
+    struct sl_stream *s = sub->stream;
+
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    /* Back before the sync point that ended a wait: the dropped entries
+     * before it must stay dropped. */
+    if (seq < sub->synced_at)
+        sub->wait_sync = 1;
+    sub->next = seq;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void

@@ -2,23 +2,26 @@
  * The stream hub: the one place live streams exist.  A stream is named
  * APP/NAME; it has at most one publisher and any number of subscribers
  * (players now; the transcoder and relays later).  For late joiners it
- * keeps the metadata, the codec sequence headers and, when enabled, the
- * GOP cache (every message since the last video keyframe).
+ * keeps the metadata and the codec sequence headers and, when enabled,
+ * remembers where the last GOP starts.
  *
  * Fan-out: each media message is serialised to the wire once (format-0
  * chunks at the hub's chunk size, message stream id 1) into an immutable
- * sl_buf, and every subscriber's send queue gets a reference to those
- * same bytes.  Subscribers are woken at most once per merge window so a
- * player gets everything queued in one writev.
+ * sl_buf and appended ONCE to the stream's bounded ring.  A subscriber is
+ * a cursor into that ring (the sequence number of the next message it
+ * sends); the publisher never touches a subscriber's queue.  Subscribers
+ * are woken at most once per merge window and then write everything from
+ * their cursor in one writev, so per-player work happens once per window,
+ * not once per message.
  *
  * Timestamps: the publisher's 32-bit timestamps are extended to 64 bits
  * (wrap-aware) and corrected into one monotonic timeline that survives
  * publisher reconnects and encoder glitches; players see that timeline.
  *
  * Locking: the hub mutex guards the name table; each stream has its own
- * mutex guarding its publisher, subscribers and caches.  Order: hub, then
- * stream, then a subscriber's send queue.  Any thread may call these
- * functions; none blocks on I/O.
+ * mutex guarding its publisher, subscriber list, caches and ring.  Order:
+ * hub, then stream, then a subscriber's private send queue.  Any thread
+ * may call these functions; none blocks on I/O.
  */
 #ifndef SL_HUB_H
 #define SL_HUB_H
@@ -34,12 +37,33 @@ struct sl_hub;
 struct sl_stream;
 
 /* A subscription, embedded in its owner (a player session).  The owner
- * keeps it alive until sl_hub_unsubscribe() returns. */
+ * keeps it alive until sl_hub_unsubscribe() returns.
+ *
+ * The cursor fields are owned by the subscriber's task: only
+ * sl_hub_subscribe (before the owner uses them) and the owner's calls to
+ * sl_sub_collect / sl_sub_rewind change them, the latter under the
+ * stream lock because they compare them with the ring. */
 struct sl_sub {
     struct sl_list    link;     /* in the stream's list; stream-locked */
-    struct sl_outq   *q;        /* where the stream's messages go */
-    struct sl_task   *task;     /* woken when q has new messages */
+    struct sl_outq   *q;        /* private queue: joins and skips put the
+                                 * metadata and codec headers here */
+    struct sl_task   *task;     /* woken when the ring has new messages */
     struct sl_stream *stream;   /* set by subscribe */
+    uint32_t          max_lag_ms;  /* set by the caller */
+    uint8_t           wait_sync;   /* drop non-KEEP entries until a sync */
+    uint64_t          next;        /* ring sequence number to send next */
+    uint64_t          synced_at;   /* where the last wait for a sync ended */
+    uint64_t          skips;       /* times this subscriber skipped ahead */
+};
+
+/* One ring entry handed to a subscriber by sl_sub_collect: buf is a
+ * reference of the caller's own, so the ring may evict the entry while
+ * the caller writes it. */
+struct sl_sub_msg {
+    struct sl_buf *buf;
+    uint64_t       seq;
+    uint32_t       ts;     /* the players' timeline */
+    uint32_t       flags;  /* SL_OUT_* */
 };
 
 struct sl_hub_limits {
@@ -48,7 +72,19 @@ struct sl_hub_limits {
     int      gop_cache;       /* keep the last GOP for late joiners */
     uint32_t gop_max_msgs;    /* a GOP longer than this is not cached */
     uint64_t gop_max_bytes;
+    /* The ring's bound (0: SL_RING_MSGS and gop_max_bytes).  It must
+     * hold max_lag of media and the longest cached GOP; a GOP the ring
+     * cannot hold is not offered to late joiners. */
+    uint32_t ring_max_msgs;
+    uint64_t ring_max_bytes;
+    /* Entries older than this behind the newest media, and older than
+     * the cached GOP, are evicted too (0: no age bound).  Players lag
+     * out at max_lag, so max_lag plus a margin is all a ring needs to
+     * keep; it bounds a stream's memory to a few seconds of media. */
+    uint32_t ring_max_ms;
 };
+
+#define SL_RING_MSGS 4096
 
 struct sl_hub *sl_hub_new(const struct sl_hub_limits *lim);
 /* Every stream must be gone (all publishers and subscribers left). */
@@ -56,9 +92,11 @@ void sl_hub_free(struct sl_hub *hub);
 
 /* A config reload: the new merge window and GOP cache setting apply from
  * the next message on (a GOP already cached stays until the next
- * keyframe).  The other limits are fixed for the hub's life. */
+ * keyframe).  ring_max_ms only ever grows (players started under an
+ * older config keep their max_lag); 0 leaves it.  The other limits are
+ * fixed for the hub's life. */
 void sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms,
-                   int gop_cache);
+                   int gop_cache, uint32_t ring_max_ms);
 
 /* Starts publishing APP/NAME for publisher (an opaque owner token, used
  * to check that only the publisher feeds and ends the stream).  0 with
@@ -86,16 +124,31 @@ int sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
  * its timer fires. */
 uint64_t sl_hub_flush(struct sl_stream *s, uint64_t now_ms);
 
-/* Subscribes sub (q and task set by the caller) to APP/NAME, creating
- * the stream entry when nobody publishes yet (the player waits).  When
- * live, queues metadata, sequence headers and the GOP cache into sub->q
- * (or, without a GOP cache, makes the queue wait for the next keyframe).
- * 0 or -ENOMEM. */
+/* Subscribes sub (q, task and max_lag_ms set by the caller) to APP/NAME,
+ * creating the stream entry when nobody publishes yet (the player waits
+ * for the first sync point).  When live, queues metadata and sequence
+ * headers into sub->q and puts the cursor on the last keyframe when the
+ * GOP is cached (otherwise at the ring's head, waiting for the next
+ * keyframe).  0 or -ENOMEM. */
 int sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
                      struct sl_sub *sub);
 
 /* Removes sub; after it returns the hub no longer touches sub. */
 void sl_hub_unsubscribe(struct sl_sub *sub);
+
+/* The subscriber's task only.  Applies the drop policy (a cursor behind
+ * the ring's oldest entry, or oldest unsent media more than max_lag
+ * behind the newest, skips to the newest keyframe, re-queueing codec
+ * headers into sub->q when ones were skipped, and counts a skip), then
+ * hands out up to max entries from the cursor, each with a reference the
+ * caller must drop, and moves the cursor past them.  Entries dropped
+ * while waiting for a sync point are passed over.  Returns the count
+ * (0: caught up). */
+int sl_sub_collect(struct sl_sub *sub, struct sl_sub_msg *msgs, int max);
+
+/* The subscriber's task only: puts the cursor back on seq, an entry
+ * collected but not written (the caller drops its references). */
+void sl_sub_rewind(struct sl_sub *sub, uint64_t seq);
 
 /* What a subscriber needs to decide which status messages to send. */
 struct sl_stream_state {

@@ -47,6 +47,9 @@
 #define DEQUE_CAPACITY   4096
 #define GOP_MAX_MSGS     4096
 #define GOP_MAX_BYTES    (64u * 1024 * 1024)
+/* The stream ring keeps max_lag plus this much media: a player lags out
+ * (max_lag) a little before its cursor could be evicted by age. */
+#define RING_MARGIN_MS   1000
 
 static void
 usage(FILE *f)
@@ -68,7 +71,8 @@ reload(const char *path, struct sl_hub *hub)
         return;
     }
     sl_log_set_level(c->log_level);
-    sl_hub_reload(hub, c->merge_write_ms, c->gop_cache);
+    sl_hub_reload(hub, c->merge_write_ms, c->gop_cache,
+                  c->max_lag_ms + RING_MARGIN_MS);
     sl_config_set(c);
     sl_log_info("config reloaded from %s", path);
 }
@@ -150,6 +154,7 @@ main(int argc, char **argv)
         .gop_cache = cfg->gop_cache,
         .gop_max_msgs = GOP_MAX_MSGS,
         .gop_max_bytes = GOP_MAX_BYTES,
+        .ring_max_ms = cfg->max_lag_ms + RING_MARGIN_MS,
     };
     workers = cfg->workers > 0 ? cfg->workers : sl_sched_default_workers();
     srv.sched = sl_sched_new(workers, DEQUE_CAPACITY);

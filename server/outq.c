@@ -3,14 +3,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* Queues start small and double up to their bound when a burst (a GOP
- * replay, a slow reader) needs it: most players keep only a merge
- * window's worth of messages, and per-player memory is what limits how
- * many players a node holds. */
-#define OUTQ_INITIAL_CAP 32
+/* Queues start small and double up to their bound when a burst (a join:
+ * replies, statuses and three headers before the first write) needs it:
+ * per-player memory is what limits how many players a node holds, and
+ * stream media no longer passes through here. */
+#define OUTQ_INITIAL_CAP 16
 
 int
-sl_outq_init(struct sl_outq *q, uint32_t cap, uint32_t max_lag_ms)
+sl_outq_init(struct sl_outq *q, uint32_t cap)
 {
     uint32_t c = 2;
 
@@ -25,9 +25,8 @@ sl_outq_init(struct sl_outq *q, uint32_t cap, uint32_t max_lag_ms)
     pthread_mutex_init(&q->lock, NULL);
     q->cap = c;
     q->head = q->tail = 0;
-    q->max_lag_ms = max_lag_ms;
-    q->skipping = q->discard = q->broken = 0;
-    q->dropped = q->skips = q->bytes = 0;
+    q->broken = 0;
+    q->bytes = 0;
     return 0;
 }
 
@@ -41,22 +40,6 @@ sl_outq_destroy(struct sl_outq *q)
     free(q->items);
     q->items = NULL;
     pthread_mutex_destroy(&q->lock);
-}
-
-/* Timestamp of the oldest queued media message, if any.  Called with the
- * lock held. */
-static int
-oldest_media_ts(struct sl_outq *q, uint32_t *ts)
-{
-    for (uint32_t i = q->head; i != q->tail; i++) {
-        struct sl_outq_item *it = &q->items[i & (q->cap - 1)];
-
-        if (it->flags & SL_OUT_MEDIA) {
-            *ts = it->ts;
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /* Doubles the ring, keeping order.  Called with the lock held; the
@@ -87,44 +70,18 @@ int
 sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts,
              uint32_t flags)
 {
-    uint32_t oldest;
-    int      full, lagging = 0, rc = 1;
+    int rc = 1;
 
     pthread_mutex_lock(&q->lock);
     if (q->broken) {
         rc = -EPIPE;
         goto out;
     }
-    full = q->tail - q->head == q->cap && grow(q) < 0;
-    if (flags & SL_OUT_KEEP) {
-        if (full) {
-            q->broken = 1;
-            rc = -EPIPE;
-            goto out;
-        }
-        goto queue;
-    }
-    if (q->skipping) {
-        if (!(flags & SL_OUT_SYNC) || full) {
-            q->dropped++;
-            rc = 0;
-            goto out;
-        }
-        q->skipping = 0;
-    }
-    /* Unsigned difference: correct across the 32-bit wrap. */
-    if ((flags & SL_OUT_MEDIA) && oldest_media_ts(q, &oldest))
-        lagging = (uint32_t) (ts - oldest) > q->max_lag_ms &&
-                  (uint32_t) (ts - oldest) < 0x80000000u;
-    if (full || lagging) {
-        q->skipping = 1;
-        q->discard = 1;
-        q->skips++;
-        q->dropped++;
-        rc = 0;
+    if (q->tail - q->head == q->cap && grow(q) < 0) {
+        q->broken = 1;
+        rc = -EPIPE;
         goto out;
     }
-queue:
     q->items[q->tail & (q->cap - 1)] =
         (struct sl_outq_item){sl_buf_ref(buf), ts, flags};
     q->tail++;
@@ -134,41 +91,6 @@ out:
     return rc;
 }
 
-void
-sl_outq_wait_sync(struct sl_outq *q)
-{
-    pthread_mutex_lock(&q->lock);
-    q->skipping = 1;
-    pthread_mutex_unlock(&q->lock);
-}
-
-/* Keeps the head when it is partly written (its remaining chunks must go
- * out or the player's chunk stream breaks) and every KEEP item; drops the
- * rest.  Called by the consumer with the lock held. */
-static void
-apply_discard(struct sl_outq *q, uint32_t off)
-{
-    uint32_t keep = q->head, i = q->head;
-
-    if (off > 0 && i != q->tail) {
-        keep++;
-        i++;
-    }
-    for (; i != q->tail; i++) {
-        struct sl_outq_item *it = &q->items[i & (q->cap - 1)];
-
-        if (it->flags & SL_OUT_KEEP) {
-            q->items[keep++ & (q->cap - 1)] = *it;
-        } else {
-            q->bytes -= it->buf->len;
-            q->dropped++;
-            sl_buf_unref(it->buf);
-        }
-    }
-    q->tail = keep;
-    q->discard = 0;
-}
-
 int
 sl_outq_collect(struct sl_outq *q, struct iovec *iov, int max, uint32_t off)
 {
@@ -176,8 +98,6 @@ sl_outq_collect(struct sl_outq *q, struct iovec *iov, int max, uint32_t off)
     uint32_t i;
 
     pthread_mutex_lock(&q->lock);
-    if (q->discard)
-        apply_discard(q, off);
     for (i = q->head; i != q->tail && n < max; i++, n++) {
         struct sl_buf *b = q->items[i & (q->cap - 1)].buf;
         uint32_t       skip = i == q->head ? off : 0;
@@ -232,27 +152,4 @@ sl_outq_broken(struct sl_outq *q)
     b = q->broken;
     pthread_mutex_unlock(&q->lock);
     return b;
-}
-
-uint64_t
-sl_outq_skips(struct sl_outq *q)
-{
-    uint64_t n;
-
-    pthread_mutex_lock(&q->lock);
-    n = q->skips;
-    pthread_mutex_unlock(&q->lock);
-    return n;
-}
-
-int
-sl_outq_health(struct sl_outq *q, uint64_t *skips)
-{
-    int broken;
-
-    pthread_mutex_lock(&q->lock);
-    broken = q->broken;
-    *skips = q->skips;
-    pthread_mutex_unlock(&q->lock);
-    return broken;
 }

@@ -293,6 +293,7 @@ cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
 
     s->sub.q = &s->outq;
     s->sub.task = &s->task;
+    s->sub.max_lag_ms = s->cfg->max_lag_ms;
     if (sl_hub_subscribe(s->srv->hub, s->app, name, &s->sub) < 0) {
         sl_session_close(s, SL_LOG_ERROR, "out of memory");
         return -EPROTO;

@@ -52,6 +52,7 @@ session_destroy(struct sl_task *t)
     sl_handshake_free(s->hs);
     sl_chunk_reader_free(s->rd);
     sl_outq_destroy(&s->outq);
+    sl_buf_unref(s->ring_part);
     sl_config_unref(s->cfg);
     free(s);
 }
@@ -108,7 +109,7 @@ sl_session_start(struct sl_server *srv, int fd,
         memset(seed, (int) s->id, sizeof(seed));
     s->hs = sl_handshake_new(seed);
     if (s->hs == NULL || s->cfg == NULL ||
-        sl_outq_init(&s->outq, OUTQ_CAP, s->cfg->max_lag_ms) < 0) {
+        sl_outq_init(&s->outq, OUTQ_CAP) < 0) {
         close(fd);
         session_destroy(&s->task);
         return -ENOMEM;
@@ -366,42 +367,122 @@ read_input(struct sl_session *s, uint64_t now)
     }
 }
 
-/* Writes what is queued.  Returns -1 on a fatal write error. */
+/* Gives back ring messages collected but not written: the cursor goes
+ * back to the first of them and the references are dropped. */
+static void
+release_msgs(struct sl_session *s, struct sl_sub_msg *m, int cnt)
+{
+    if (cnt == 0)
+        return;
+    sl_sub_rewind(&s->sub, m[0].seq);
+    for (int i = 0; i < cnt; i++)
+        sl_buf_unref(m[i].buf);
+}
+
+/* Accounts n written bytes over what one writev covered, in its order:
+ * the rest of a half-written ring message, qbytes of the private queue,
+ * then the ring messages m[0..cnt).  A ring message cut short becomes
+ * ring_part; those not reached are given back. */
+static void
+consume_written(struct sl_session *s, size_t n, size_t qbytes,
+                struct sl_sub_msg *m, int cnt)
+{
+    int i;
+
+    if (s->ring_part != NULL) {
+        size_t left = s->ring_part->len - s->ring_off;
+
+        if (n < left) {
+            s->ring_off += (uint32_t) n;
+            release_msgs(s, m, cnt);
+            return;
+        }
+        n -= left;
+        sl_buf_unref(s->ring_part);
+        s->ring_part = NULL;
+        s->ring_off = 0;
+    }
+    if (qbytes > 0) {
+        size_t take = n < qbytes ? n : qbytes;
+
+        if (take > 0)
+            s->out_off = sl_outq_consume(&s->outq, s->out_off, take);
+        n -= take;
+        if (take < qbytes) {
+            release_msgs(s, m, cnt);
+            return;
+        }
+    }
+    for (i = 0; i < cnt && n >= m[i].buf->len; i++) {
+        n -= m[i].buf->len;
+        sl_buf_unref(m[i].buf);
+    }
+    if (i < cnt && n > 0) {
+        s->ring_part = m[i].buf;  /* our reference moves there */
+        s->ring_off = (uint32_t) n;
+        i++;
+    }
+    release_msgs(s, m + i, cnt - i);
+}
+
+/* Writes what is due, in one writev per round: the rest of a half
+ * written ring message, the private queue (the session's own replies
+ * and statuses, and codec headers after a join or a skip), then the
+ * stream's ring from the cursor.  Returns -1 on a fatal write error. */
 static int
 flush_output(struct sl_session *s, uint64_t now)
 {
-    struct iovec iov[WRITE_IOV];
+    struct iovec      iov[WRITE_IOV];
+    struct sl_sub_msg m[WRITE_IOV];
 
     if (s->write_blocked || s->peer_eof)
         return 0;
     for (;;) {
-        int     cnt = sl_outq_collect(&s->outq, iov, WRITE_IOV, s->out_off);
+        int     cnt = 0, nq, nm = 0;
+        size_t  total = 0, qbytes = 0;
         ssize_t n;
 
+        if (s->ring_part != NULL) {
+            iov[0].iov_base = s->ring_part->data + s->ring_off;
+            iov[0].iov_len = s->ring_part->len - s->ring_off;
+            cnt = 1;
+        }
+        nq = sl_outq_collect(&s->outq, iov + cnt, WRITE_IOV - cnt,
+                             s->out_off);
+        for (int i = cnt; i < cnt + nq; i++)
+            qbytes += iov[i].iov_len;
+        cnt += nq;
+        if (s->subscribed && cnt < WRITE_IOV) {
+            nm = sl_sub_collect(&s->sub, m, WRITE_IOV - cnt);
+            for (int i = 0; i < nm; i++) {
+                iov[cnt + i].iov_base = m[i].buf->data;
+                iov[cnt + i].iov_len = m[i].buf->len;
+            }
+            cnt += nm;
+        }
         if (cnt == 0) {
             s->last_write_ms = now;
             s->skip_strikes = 0;
             return 0;
         }
+        for (int i = 0; i < cnt; i++)
+            total += iov[i].iov_len;
         n = writev(s->io.fd, iov, cnt);
         if (n > 0) {
-            size_t total = 0;
-
-            for (int i = 0; i < cnt; i++)
-                total += iov[i].iov_len;
-            s->out_off = sl_outq_consume(&s->outq, s->out_off, (size_t) n);
+            consume_written(s, (size_t) n, qbytes, m, nm);
             s->last_write_ms = now;
             atomic_fetch_add_explicit(&s->srv->bytes_out, (uint64_t) n,
                                       memory_order_relaxed);
-            /* All of what was queued went out: done, without another
-             * trip through the queue's lock.  Whatever a producer added
-             * meanwhile comes with a wake of its own. */
+            /* All of what was due went out: done, without another trip
+             * through the locks.  Whatever arrived meanwhile comes with
+             * a wake of its own. */
             if ((size_t) n == total && cnt < WRITE_IOV) {
                 s->skip_strikes = 0;
                 return 0;
             }
             continue;
         }
+        release_msgs(s, m, nm);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -596,7 +677,7 @@ session_run(struct sl_task *t)
         if (s->role == SL_ROLE_PUBLISHER && s->pub_stream != NULL)
             s->flush_due_ms = sl_hub_flush(s->pub_stream, now);
     }
-    if (sl_outq_health(&s->outq, &skips)) {
+    if (sl_outq_broken(&s->outq)) {
         if (!s->closing)
             atomic_fetch_add(&s->srv->players_dropped, 1);
         sl_session_close(s, SL_LOG_WARN,
@@ -605,11 +686,15 @@ session_run(struct sl_task *t)
     }
     if (flush_output(s, now) < 0 && !s->closing)
         sl_session_close(s, SL_LOG_INFO, "write failed: peer gone");
+    /* Skips are the subscription's (counted by this run's collects);
+     * the private queue never skips, it holds only undroppable
+     * messages. */
+    skips = s->subscribed ? s->sub.skips : s->last_skips;
     if (!s->closing)
         check_timeouts(s, now, skips);
     if (s->closing &&
         (s->peer_eof || now >= s->close_deadline_ms ||
-         sl_outq_empty(&s->outq))) {
+         (sl_outq_empty(&s->outq) && s->ring_part == NULL))) {
         finish(s);
         return;
     }

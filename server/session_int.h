@@ -37,6 +37,11 @@ struct sl_session {
     struct sl_chunk_reader *rd;  /* after it */
     struct sl_outq          outq;
     uint32_t                out_off;  /* bytes of the head already sent */
+    /* A ring message half written: its remaining bytes go out before
+     * anything else (chunk stream integrity), even after a skip or an
+     * unsubscribe.  The session owns this reference. */
+    struct sl_buf          *ring_part;
+    uint32_t                ring_off;
     uint32_t                out_chunk_size;  /* 128 until we announce ours */
     uint8_t                 hs_replied;      /* S0S1S2 queued */
     uint64_t                armed_ms;        /* timer's deadline, 0: none */
@@ -70,7 +75,7 @@ struct sl_session {
     uint8_t        subscribed;
     uint64_t       seen_gen;       /* publish generation last announced */
     uint8_t        unpublish_sent; /* told the player the publisher left */
-    uint64_t       last_skips;     /* outq skips seen so far */
+    uint64_t       last_skips;     /* subscription skips seen so far */
     uint32_t       skip_strikes;   /* skips without catching up between */
 };
 

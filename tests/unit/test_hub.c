@@ -1,5 +1,6 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,9 +38,10 @@ player_init(struct fake_player *p, uint32_t cap)
 {
     memset(p, 0, sizeof(*p));
     sl_task_init(&p->task, sched, count_run, no_destroy);
-    CU_ASSERT_EQUAL_FATAL(sl_outq_init(&p->q, cap, 5000), 0);
+    CU_ASSERT_EQUAL_FATAL(sl_outq_init(&p->q, cap), 0);
     p->sub.q = &p->q;
     p->sub.task = &p->task;
+    p->sub.max_lag_ms = 5000;
 }
 
 /* The scheduler may still run the fake task after the test is done with
@@ -79,13 +81,31 @@ suite_clean(void)
 }
 
 static struct sl_hub *
-new_hub(uint32_t merge, int gop)
+new_hub_ring(uint32_t merge, int gop, uint32_t ring)
 {
     struct sl_hub_limits lim = {.chunk_size = 4096, .merge_write_ms = merge,
                                 .gop_cache = gop, .gop_max_msgs = 64,
-                                .gop_max_bytes = 1 << 20};
+                                .gop_max_bytes = 1 << 20,
+                                .ring_max_msgs = ring};
 
     return sl_hub_new(&lim);
+}
+
+static struct sl_hub *
+new_hub_aged(int gop, uint32_t ring_ms)
+{
+    struct sl_hub_limits lim = {.chunk_size = 4096, .gop_cache = gop,
+                                .gop_max_msgs = 512,
+                                .gop_max_bytes = 1 << 20,
+                                .ring_max_ms = ring_ms};
+
+    return sl_hub_new(&lim);
+}
+
+static struct sl_hub *
+new_hub(uint32_t merge, int gop)
+{
+    return new_hub_ring(merge, gop, 0);
 }
 
 static void
@@ -110,21 +130,43 @@ static const uint8_t META[] = {
     3, 0, 5, 'w', 'i', 'd', 't', 'h', 0, 0x40, 0x84, 0, 0, 0, 0, 0, 0,
     0, 0, 9};
 
-static uint32_t
-queued(struct fake_player *p)
+/* What the player would write next, in order: its private queue, then
+ * the ring from its cursor.  Ring entries are collected and given back
+ * (the cursor returns), so this only looks; it does apply the drop
+ * policy, as a real write would.  Every m[i].buf is a reference the
+ * caller drops with release(). */
+#define PEND_MAX 256
+static int
+pending(struct fake_player *p, struct sl_sub_msg *m)
 {
-    return p->q.tail - p->q.head;
+    struct sl_sub_msg ring[PEND_MAX];
+    int               n = 0, r;
+
+    /* Collect first: a skip queues headers privately. */
+    r = sl_sub_collect(&p->sub, ring, PEND_MAX / 2);
+    if (r > 0)
+        sl_sub_rewind(&p->sub, ring[0].seq);
+    for (uint32_t i = p->q.head; i != p->q.tail && n < PEND_MAX / 2;
+         i++, n++) {
+        struct sl_outq_item *it = &p->q.items[i & (p->q.cap - 1)];
+
+        m[n] = (struct sl_sub_msg){sl_buf_ref(it->buf), UINT64_MAX, it->ts,
+                                   it->flags};
+    }
+    memcpy(m + n, ring, (size_t) r * sizeof(*ring));
+    return n + r;
 }
 
-static struct sl_outq_item *
-item(struct fake_player *p, uint32_t i)
+static void
+release(struct sl_sub_msg *m, int n)
 {
-    return &p->q.items[(p->q.head + i) & (p->q.cap - 1)];
+    for (int i = 0; i < n; i++)
+        sl_buf_unref(m[i].buf);
 }
 
 /* Parses a queued wire message back with a chunk reader. */
 static uint8_t
-wire_type(struct sl_outq_item *it, uint32_t *ts, struct sl_buf **payload)
+wire_type(struct sl_sub_msg *it, uint32_t *ts, struct sl_buf **payload)
 {
     struct sl_chunk_reader *r = sl_chunk_reader_new(1 << 20, 8);
     struct sl_chunk_msg     m = {0};
@@ -153,7 +195,9 @@ test_late_joiner_gets_caches(void)
     struct sl_stream  *s;
     struct fake_player p;
     struct sl_buf     *meta = NULL;
+    struct sl_sub_msg  m[PEND_MAX];
     uint32_t           ts;
+    int                n;
 
     CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &p, &s), 0);
     feed(s, 18, 0, META, sizeof(META), 1000);
@@ -168,25 +212,29 @@ test_late_joiner_gets_caches(void)
     player_init(&p, 64);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
     /* meta, video seq, audio seq, then the GOP from the last keyframe. */
-    CU_ASSERT_EQUAL_FATAL(queued(&p), 6);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 0), &ts, &meta), 18);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 6);
+    CU_ASSERT_EQUAL(wire_type(&m[0], &ts, &meta), 18);
     CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
     /* @setDataFrame is gone: players get onMetaData first. */
     CU_ASSERT_EQUAL(meta->data[0], 2);
     CU_ASSERT_EQUAL(memcmp(meta->data + 3, "onMetaData", 10), 0);
     sl_buf_unref(meta);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 1), &ts, NULL), 9);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 2), &ts, NULL), 8);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 3), &ts, NULL), 9);
+    CU_ASSERT_EQUAL(wire_type(&m[1], &ts, NULL), 9);
+    CU_ASSERT_EQUAL(wire_type(&m[2], &ts, NULL), 8);
+    CU_ASSERT_EQUAL(wire_type(&m[3], &ts, NULL), 9);
     CU_ASSERT_EQUAL(ts, 66);
-    CU_ASSERT(item(&p, 3)->flags & SL_OUT_SYNC);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 4), &ts, NULL), 8);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 5), &ts, NULL), 9);
+    CU_ASSERT(m[3].flags & SL_OUT_SYNC);
+    CU_ASSERT_EQUAL(wire_type(&m[4], &ts, NULL), 8);
+    CU_ASSERT_EQUAL(wire_type(&m[5], &ts, NULL), 9);
     CU_ASSERT_EQUAL(ts, 100);
+    release(m, n);
 
     /* Live messages follow. */
     feed(s, 9, 133, AVC_INTER, sizeof(AVC_INTER), 1133);
-    CU_ASSERT_EQUAL(queued(&p), 7);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(n, 7);
+    release(m, n);
 
     sl_hub_unpublish(s, &p);
     player_fini(&p);
@@ -227,21 +275,29 @@ test_without_gop_cache_waits_for_keyframe(void)
     struct sl_hub     *hub = new_hub(0, 0);
     struct sl_stream  *s;
     struct fake_player p;
+    struct sl_sub_msg  m[PEND_MAX];
     uint32_t           ts;
+    int                n;
 
     CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &p, &s), 0);
     feed(s, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), 1000);
     feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
     player_init(&p, 64);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
-    CU_ASSERT_EQUAL(queued(&p), 1);  /* only the sequence header */
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(n, 1);  /* only the sequence header */
+    release(m, n);
     feed(s, 9, 33, AVC_INTER, sizeof(AVC_INTER), 1033);
     feed(s, 8, 40, AAC_RAW, sizeof(AAC_RAW), 1040);
-    CU_ASSERT_EQUAL(queued(&p), 1);  /* dropped until a keyframe */
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(n, 1);  /* dropped until a keyframe */
+    release(m, n);
     feed(s, 9, 66, AVC_KEY, sizeof(AVC_KEY), 1066);
-    CU_ASSERT_EQUAL_FATAL(queued(&p), 2);
-    CU_ASSERT_EQUAL(wire_type(item(&p, 1), &ts, NULL), 9);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(wire_type(&m[1], &ts, NULL), 9);
     CU_ASSERT_EQUAL(ts, 66);
+    release(m, n);
     player_fini(&p);
     sl_hub_unpublish(s, &p);
     sl_hub_free(hub);
@@ -253,8 +309,9 @@ test_timeline_survives_reconnect_and_wrap(void)
     struct sl_hub     *hub = new_hub(0, 1);
     struct sl_stream  *s;
     struct fake_player p;
-    int                pub1, pub2;
+    int                pub1, pub2, n;
     uint32_t           prev = 0;
+    struct sl_sub_msg  m[PEND_MAX];
 
     player_init(&p, 256);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
@@ -272,14 +329,19 @@ test_timeline_survives_reconnect_and_wrap(void)
     feed(s, 9, 100, AVC_INTER, sizeof(AVC_INTER), 2600);
     /* A leap far beyond the wall clock. */
     feed(s, 9, 900000, AVC_INTER, sizeof(AVC_INTER), 2620);
-    CU_ASSERT_EQUAL_FATAL(queued(&p), 7);
-    for (uint32_t i = 0; i < queued(&p); i++) {
-        uint32_t ts = item(&p, i)->ts;
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 7);
+    for (int i = 0; i < n; i++) {
+        uint32_t ts = m[i].ts, wts = 0;
 
         CU_ASSERT(ts >= prev);
         CU_ASSERT(ts - prev <= 3000);
+        /* The timestamp the bytes carry is the one the ring keeps. */
+        CU_ASSERT_EQUAL(wire_type(&m[i], &wts, NULL), 9);
+        CU_ASSERT_EQUAL(wts, ts);
         prev = ts;
     }
+    release(m, n);
     sl_hub_unpublish(s, &pub2);
 
     /* The 32-bit wrap: raw 0xffffff00 -> 0x40 is +320 ms, not a jump. */
@@ -298,33 +360,257 @@ test_timeline_survives_reconnect_and_wrap(void)
 }
 
 static void
-test_slow_player_skips_and_header_overflow_breaks(void)
+test_slow_player_skips(void)
 {
+    long               bufs = sl_buf_live_count();
     struct sl_hub     *hub = new_hub(0, 1);
     struct sl_stream  *s;
     struct fake_player p;
-    struct iovec       iov[16];
-    int                pub;
+    struct sl_sub_msg  m[PEND_MAX];
+    uint32_t           ts;
+    int                pub, n;
 
     player_init(&p, 8);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
     CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
+    feed(s, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), 1000);
     feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
-    for (uint32_t i = 1; i < 12; i++)
-        feed(s, 9, i * 33, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 33);
-    CU_ASSERT(p.q.skips >= 1);
-    /* The consumer applies the skip: nothing droppable is left. */
-    CU_ASSERT_EQUAL(sl_outq_collect(&p.q, iov, 16, 0), 0);
-    /* Now a keyframe resumes the flow. */
-    feed(s, 9, 500, AVC_KEY, sizeof(AVC_KEY), 1500);
-    CU_ASSERT_EQUAL(queued(&p), 1);
-    /* Fill with keep-worthy headers until one cannot be queued. */
-    for (int i = 0; i < 10; i++)
-        feed(s, 9, 500, AVC_SEQ, sizeof(AVC_SEQ), 1500);
-    CU_ASSERT(sl_outq_broken(&p.q));
+    /* Caught up once: the player has written the first keyframe. */
+    n = sl_sub_collect(&p.sub, m, PEND_MAX);
+    CU_ASSERT_EQUAL(n, 2);
+    release(m, n);
+    /* Then it stalls while 6 s of frames arrive, with a keyframe at
+     * 3 s that is within max_lag of the newest frame. */
+    for (uint32_t i = 1; i <= 180; i++) {
+        if (i == 90)
+            feed(s, 9, i * 33, AVC_KEY, sizeof(AVC_KEY), 1000 + i * 33);
+        else
+            feed(s, 9, i * 33, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 33);
+    }
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(p.sub.skips, 1);
+    /* It resumes at the newest keyframe; no header changed, so none is
+     * queued again. */
+    CU_ASSERT_EQUAL_FATAL(n, 91);  /* frames 90 to 180 */
+    CU_ASSERT(m[0].flags & SL_OUT_SYNC);
+    CU_ASSERT_EQUAL(wire_type(&m[0], &ts, NULL), 9);
+    CU_ASSERT_EQUAL(ts, 90 * 33);
+    release(m, n);
+
+    /* A new codec header, then a stall past every keyframe in reach:
+     * the player waits for the next keyframe and gets the new header
+     * first. */
+    n = sl_sub_collect(&p.sub, m, PEND_MAX);
+    release(m, n);
+    n = sl_sub_collect(&p.sub, m, PEND_MAX);
+    release(m, n);
+    CU_ASSERT_EQUAL(n, 0);
+    feed(s, 9, 6000, AVC_SEQ, sizeof(AVC_SEQ), 7000);
+    for (uint32_t i = 1; i <= 170; i++)
+        feed(s, 9, 6000 + i * 33, AVC_INTER, sizeof(AVC_INTER),
+             7000 + i * 33);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(p.sub.skips, 2);
+    CU_ASSERT_EQUAL(n, 1);  /* the header, privately */
+    release(m, n);
+    feed(s, 9, 12000, AVC_KEY, sizeof(AVC_KEY), 13000);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(m[0].seq, UINT64_MAX);
+    CU_ASSERT_EQUAL(wire_type(&m[1], &ts, NULL), 9);
+    CU_ASSERT_EQUAL(ts, 12000);
+    release(m, n);
+    CU_ASSERT_EQUAL(p.sub.skips, 2);
+
     sl_hub_unpublish(s, &pub);
     player_fini(&p);
     sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
+static void
+test_evicted_cursor_skips_and_rewind_keeps_wait(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub_ring(0, 1, 16);
+    struct sl_stream  *s;
+    struct fake_player p, late;
+    struct sl_sub_msg  m[PEND_MAX];
+    int                pub, n;
+
+    player_init(&p, 8);
+    player_init(&late, 8);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
+    feed(s, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), 1000);
+    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
+    n = sl_sub_collect(&p.sub, m, PEND_MAX);
+    CU_ASSERT_EQUAL(n, 2);
+    release(m, n);
+    /* 40 messages through a 16-entry ring: the keyframe is evicted, so
+     * the GOP is not offered any more and the stalled cursor is behind
+     * the ring's oldest entry. */
+    for (uint32_t i = 1; i <= 40; i++)
+        feed(s, 9, i * 10, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 10);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(p.sub.skips, 1);
+    CU_ASSERT_EQUAL(n, 1);  /* the header again, nothing from the ring */
+    release(m, n);
+
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &late.sub), 0);
+    n = pending(&late, m);
+    CU_ASSERT_EQUAL(n, 1);  /* header only: it waits for a keyframe */
+    release(m, n);
+
+    /* The late joiner starts at the next keyframe; a cursor given back
+     * to before that keyframe (a short write) waits for it again. */
+    feed(s, 9, 500, AVC_INTER, sizeof(AVC_INTER), 1500);
+    feed(s, 9, 510, AVC_KEY, sizeof(AVC_KEY), 1510);
+    feed(s, 9, 520, AVC_INTER, sizeof(AVC_INTER), 1520);
+    n = sl_sub_collect(&late.sub, m, PEND_MAX);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT(m[0].flags & SL_OUT_SYNC);
+    sl_sub_rewind(&late.sub, m[0].seq - 1);
+    release(m, n);
+    n = sl_sub_collect(&late.sub, m, PEND_MAX);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT(m[0].flags & SL_OUT_SYNC);
+    release(m, n);
+    CU_ASSERT_EQUAL(late.sub.skips, 0);
+
+    sl_hub_unpublish(s, &pub);
+    player_fini(&late);
+    player_fini(&p);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
+static void
+test_ring_age_bound_keeps_the_gop(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub;
+    struct sl_stream  *s;
+    struct fake_player p;
+    struct sl_sub_msg  m[PEND_MAX];
+    uint32_t           ts;
+    int                pub, n;
+
+    /* With a GOP cache the GOP outlives the age bound: a joiner after
+     * 3 s still starts at the keyframe. */
+    hub = new_hub_aged(1, 1000);
+    CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
+    feed(s, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), 1000);
+    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
+    for (uint32_t i = 1; i <= 90; i++)
+        feed(s, 9, i * 33, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 33);
+    player_init(&p, 8);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 92);  /* header + keyframe + 90 frames */
+    CU_ASSERT_EQUAL(wire_type(&m[1], &ts, NULL), 9);
+    CU_ASSERT(m[1].flags & SL_OUT_SYNC);
+    CU_ASSERT_EQUAL(ts, 0);
+    release(m, n);
+    player_fini(&p);
+    sl_hub_unpublish(s, &pub);
+    sl_hub_free(hub);
+
+    /* Without one, only the last second (and a bit) stays: a cursor
+     * left at the start falls out of the ring and skips. */
+    hub = new_hub_aged(0, 1000);
+    player_init(&p, 8);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
+    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
+    n = sl_sub_collect(&p.sub, m, PEND_MAX);
+    CU_ASSERT_EQUAL(n, 1);
+    release(m, n);
+    for (uint32_t i = 1; i <= 90; i++)
+        feed(s, 9, i * 33, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 33);
+    p.sub.max_lag_ms = 60000;  /* only the eviction can make it skip */
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(p.sub.skips, 1);
+    CU_ASSERT_EQUAL(n, 0);  /* waits for the next keyframe */
+    release(m, n);
+    player_fini(&p);
+    sl_hub_unpublish(s, &pub);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
+/* One thread publishes through a small ring while another collects and
+ * writes nowhere: under TSan this checks the ring's locking, and the
+ * buffer count checks that eviction and collection share references
+ * correctly. */
+struct stress_pub {
+    struct sl_stream *s;
+    int               n;
+    int               failed;
+};
+
+static void *
+stress_publisher(void *arg)
+{
+    struct stress_pub *sp = arg;
+
+    /* No CU_ASSERT here: CUnit's counters are not thread-safe. */
+    for (int i = 0; i < sp->n; i++) {
+        struct sl_buf *b = sl_buf_from(i % 50 == 0 ? AVC_KEY : AVC_INTER,
+                                       sizeof(AVC_KEY));
+
+        if (b == NULL || sl_hub_media(sp->s, 9, (uint32_t) i, b,
+                                      1000 + (uint64_t) i) < 0)
+            sp->failed = 1;
+        sl_buf_unref(b);
+    }
+    return NULL;
+}
+
+static void
+test_ring_concurrent_publish_and_collect(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub_ring(1, 1, 32);
+    struct sl_stream  *s;
+    struct fake_player p;
+    struct sl_sub_msg  m[16];
+    struct stress_pub  sp;
+    pthread_t          th;
+    uint64_t           last = 0;
+    int                pub, ok = 1;
+
+    player_init(&p, 8);
+    CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    sp = (struct stress_pub){s, 20000, 0};
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, stress_publisher, &sp),
+                          0);
+    for (int round = 0; round < 20000; round++) {
+        int n = sl_sub_collect(&p.sub, m, 16);
+
+        for (int i = 0; i < n; i++) {
+            if (last != 0 && m[i].seq <= last)
+                ok = 0;
+            last = m[i].seq;
+            /* Read the bytes, as writev would, while eviction goes on. */
+            if (m[i].buf->data[0] != 0x07)  /* fmt 0, csid 7 */
+                ok = 0;
+        }
+        /* Now and then give back the tail, as a short write does. */
+        if (n > 2 && round % 7 == 0) {
+            sl_sub_rewind(&p.sub, m[n / 2].seq);
+            last = m[n / 2].seq - 1;
+        }
+        release(m, n);
+    }
+    pthread_join(th, NULL);
+    CU_ASSERT(ok);
+    CU_ASSERT(!sp.failed);
+    sl_hub_unpublish(s, &pub);
+    player_fini(&p);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
 }
 
 static void
@@ -350,7 +636,7 @@ test_merge_window_batches_wakes(void)
      * flush is left pending. */
     feed(s, 9, 70, AVC_INTER, sizeof(AVC_INTER), 1070);
     CU_ASSERT_EQUAL(sl_hub_flush(s, 1071), 1100);
-    sl_hub_reload(hub, 0, 1);
+    sl_hub_reload(hub, 0, 1, 0);
     sl_hub_flush(s, 1100);
     feed(s, 9, 80, AVC_INTER, sizeof(AVC_INTER), 1125);
     CU_ASSERT_EQUAL(sl_hub_flush(s, 1126), 0);
@@ -370,8 +656,13 @@ sl_test_suite_hub(void)
                 test_without_gop_cache_waits_for_keyframe);
     CU_add_test(s, "timeline survives reconnect and wrap",
                 test_timeline_survives_reconnect_and_wrap);
-    CU_add_test(s, "slow player skips, header overflow breaks",
-                test_slow_player_skips_and_header_overflow_breaks);
+    CU_add_test(s, "slow player skips", test_slow_player_skips);
+    CU_add_test(s, "evicted cursor skips, rewind keeps the wait",
+                test_evicted_cursor_skips_and_rewind_keeps_wait);
+    CU_add_test(s, "ring age bound keeps the GOP",
+                test_ring_age_bound_keeps_the_gop);
+    CU_add_test(s, "ring: concurrent publish and collect",
+                test_ring_concurrent_publish_and_collect);
     CU_add_test(s, "merge window batches wakes",
                 test_merge_window_batches_wakes);
 }
