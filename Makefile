@@ -26,9 +26,11 @@ BUILD    := build/obj
 SANFLAGS :=
 endif
 
+# Expanded when used, not when the Makefile is read: on a fresh machine
+# the deps step installs pkg-config and the libraries first.
 PKGS    := inih libcrypto cunit
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
@@ -116,7 +118,7 @@ fuzz: deps deps-fuzz
 	        -rss_limit_mb=2048 build/fuzz/corpus-$$t tests/fuzz/$${t#fuzz_}; \
 	done
 
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -DSL_VERSION=\"$(VERSION)\"
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC)
