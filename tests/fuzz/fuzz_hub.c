@@ -44,10 +44,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     hub = sl_hub_new(&lim);
     sl_task_init(&task, sched, nothing, nothing);
-    if (hub == NULL || sl_outq_init(&q, 64, 2000) < 0)
+    if (hub == NULL || sl_outq_init(&q, 64) < 0)
         abort();
     sub.q = &q;
     sub.task = &task;
+    sub.max_lag_ms = 2000;
     sl_hub_subscribe(hub, "live", "f", &sub);
     if (sl_hub_publish(hub, "live", "f", &pub, &s) < 0)
         abort();
@@ -66,12 +67,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sl_hub_media(s, type, ts, b, now);
         sl_buf_unref(b);
         now += 10;
-        /* Drain like a player so the queue keeps moving. */
-        n = sl_outq_collect(&q, iov, 64, 0);
-        size_t total = 0;
-        for (int i = 0; i < n; i++)
-            total += iov[i].iov_len;
-        sl_outq_consume(&q, 0, total);
+        /* Drain like a player, every other message, so the private
+         * queue keeps moving and the cursor both keeps up and lags. */
+        if (now % 20 == 0) {
+            struct sl_sub_msg m[16];
+            size_t            total = 0;
+
+            n = sl_outq_collect(&q, iov, 64, 0);
+            for (int i = 0; i < n; i++)
+                total += iov[i].iov_len;
+            sl_outq_consume(&q, 0, total);
+            n = sl_sub_collect(&sub, m, 16);
+            for (int i = 0; i < n; i++)
+                sl_buf_unref(m[i].buf);
+        }
     }
     sl_hub_unpublish(s, &pub);
     sl_hub_unsubscribe(&sub);
