@@ -67,6 +67,7 @@
 #include "server/flv.h"
 #include "server/handshake.h"
 #include "server/rd.h"
+#include "server/rtmp_msg.h"
 
 #define MAX_MESSAGE (16u << 20) /* chunk reader limit */
 #define MAX_CSIDS 16            /* chunk streams a server may use */
@@ -645,32 +646,7 @@ send_connect(struct conn *c)
     struct sl_wr w;
 
     sl_wr_init(&w, buf, sizeof(buf));
-    sl_amf_put_string(&w, "connect");
-    sl_amf_put_number(&w, 1);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "app");
-    sl_amf_put_string(&w, B.app);
-    sl_amf_put_key(&w, "type");
-    sl_amf_put_string(&w, "nonprivate");
-    sl_amf_put_key(&w, "flashVer");
-    sl_amf_put_string(&w, c->role == ROLE_PUBLISHER ? "FMLE/3.0 (compatible;"
-                                                      " sluice-bench)"
-                                                    : "LNX 9,0,124,2");
-    sl_amf_put_key(&w, "tcUrl");
-    sl_amf_put_string(&w, B.tc_url);
-    if (c->role == ROLE_PLAYER) {
-        sl_amf_put_key(&w, "fpad");
-        sl_amf_put_bool(&w, 0);
-        sl_amf_put_key(&w, "capabilities");
-        sl_amf_put_number(&w, 15);
-        sl_amf_put_key(&w, "audioCodecs");
-        sl_amf_put_number(&w, 4071);
-        sl_amf_put_key(&w, "videoCodecs");
-        sl_amf_put_number(&w, 252);
-        sl_amf_put_key(&w, "videoFunction");
-        sl_amf_put_number(&w, 1);
-    }
-    sl_amf_put_object_end(&w);
+    sl_rtmp_msg_connect(&w, 1, B.app, B.tc_url);
     return send_command(c, 0, &w);
 }
 
@@ -681,9 +657,7 @@ send_create_stream(struct conn *c)
     struct sl_wr w;
 
     sl_wr_init(&w, buf, sizeof(buf));
-    sl_amf_put_string(&w, "createStream");
-    sl_amf_put_number(&w, 2);
-    sl_amf_put_null(&w);
+    sl_rtmp_msg_create_stream(&w, 2);
     return send_command(c, 0, &w);
 }
 
@@ -695,18 +669,10 @@ send_start(struct conn *c)
 
     sl_wr_init(&w, buf, sizeof(buf));
     if (c->role == ROLE_PUBLISHER) {
-        sl_amf_put_string(&w, "publish");
-        sl_amf_put_number(&w, 3);
-        sl_amf_put_null(&w);
-        sl_amf_put_string(&w, B.stream);
-        sl_amf_put_string(&w, "live");
+        sl_rtmp_msg_publish(&w, B.stream);
         return send_command(c, c->stream_id, &w);
     }
-    sl_amf_put_string(&w, "play");
-    sl_amf_put_number(&w, 3);
-    sl_amf_put_null(&w);
-    sl_amf_put_string(&w, B.stream);
-    sl_amf_put_number(&w, -2);
+    sl_rtmp_msg_play(&w, B.stream, -2);
     if (send_command(c, c->stream_id, &w) < 0)
         return -1;
     {

@@ -60,6 +60,7 @@
 #include "server/flv.h"
 #include "server/handshake.h"
 #include "server/rd.h"
+#include "server/rtmp_msg.h"
 
 #define OUT_CHUNK_SIZE 4096
 #define OUT_MSID 1 /* the stream id createStream returns */
@@ -216,17 +217,7 @@ send_status(struct fconn *c, const char *code, const char *desc)
     struct sl_wr w;
 
     sl_wr_init(&w, buf, sizeof(buf));
-    sl_amf_put_string(&w, "onStatus");
-    sl_amf_put_number(&w, 0);
-    sl_amf_put_null(&w);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "level");
-    sl_amf_put_string(&w, "status");
-    sl_amf_put_key(&w, "code");
-    sl_amf_put_string(&w, code);
-    sl_amf_put_key(&w, "description");
-    sl_amf_put_string(&w, desc);
-    sl_amf_put_object_end(&w);
+    sl_rtmp_msg_status(&w, "status", code, desc, NULL, 0);
     return send_cmd(c, OUT_MSID, &w);
 }
 
@@ -464,24 +455,7 @@ on_command(struct fconn *c, const struct sl_chunk_msg *m)
         if (send_buf(c, sl_chunk_ctrl(SL_MSG_SET_CHUNK_SIZE, OUT_CHUNK_SIZE,
                                       SL_CHUNK_DEFAULT_SIZE)) < 0)
             return;
-        sl_amf_put_string(&w, "_result");
-        sl_amf_put_number(&w, tid);
-        sl_amf_put_object_start(&w);
-        sl_amf_put_key(&w, "fmsVer");
-        sl_amf_put_string(&w, "FMS/3,0,1,123");
-        sl_amf_put_key(&w, "capabilities");
-        sl_amf_put_number(&w, 31);
-        sl_amf_put_object_end(&w);
-        sl_amf_put_object_start(&w);
-        sl_amf_put_key(&w, "level");
-        sl_amf_put_string(&w, "status");
-        sl_amf_put_key(&w, "code");
-        sl_amf_put_string(&w, "NetConnection.Connect.Success");
-        sl_amf_put_key(&w, "description");
-        sl_amf_put_string(&w, "Connection succeeded.");
-        sl_amf_put_key(&w, "objectEncoding");
-        sl_amf_put_number(&w, 0);
-        sl_amf_put_object_end(&w);
+        sl_rtmp_msg_connect_result(&w, tid, 0);
         send_cmd(c, 0, &w);
     } else if (sl_amf_str_eq(name, "createStream")) {
         sl_amf_put_string(&w, "_result");
