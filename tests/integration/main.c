@@ -11,6 +11,7 @@
 
 #include "tests/integration/itest.h"
 #include "tests/integration/registry.h"
+#include "tests/support/runner.h"
 
 #define X(name) void sl_itest_suite_##name(void);
 SL_ITEST_SUITES
@@ -33,8 +34,8 @@ sl_itest_suite(const char *name)
 int
 main(int argc, char **argv)
 {
-    unsigned failed = 0;
-    double   t0 = sl_now();
+    double t0 = sl_now();
+    int    rc;
 
     /* A server that closes on us must show up as an error on a send,
      * not kill the runner. */
@@ -44,29 +45,8 @@ main(int argc, char **argv)
 #define X(name) sl_itest_suite_##name();
     SL_ITEST_SUITES
 #undef X
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++) {
-            CU_pSuite s = CU_get_suite(argv[i]);
-
-            if (s == NULL) {
-                fprintf(stderr, "no suite named %s\n", argv[i]);
-                CU_cleanup_registry();
-                return 2;
-            }
-            /* Each run resets CUnit's counts: add them up as we go. */
-            CU_basic_run_suite(s);
-            failed +=
-                CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-        }
-    } else {
-        CU_basic_run_tests();
-        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    }
-    if (CU_get_error() != CUE_SUCCESS)
-        failed++;
-    CU_cleanup_registry();
+    rc = sl_test_run(argc, argv, CU_BRM_VERBOSE);
     teardown();
     fprintf(stderr, "integration tests: %.1f s\n", sl_now() - t0);
-    return failed ? 1 : 0;
+    return rc;
 }
