@@ -34,8 +34,8 @@
  *    chunk stream ids over the connection's life.
  *
  * Memory: a message's payload buffer is allocated at its full length when
- * its first chunk header arrives, so a peer can make the reader hold up to
- * max_streams * max_message_size bytes; callers size the limits for that.
+ * its first chunk header arrives; unfinished messages together may hold at
+ * most max_message_size + PENDING_SLACK bytes (see start_message()).
  *
  * Writers.  sl_chunk_encode() always emits a format 0 chunk followed by
  * format 3 continuations; the stateful sl_chunk_writer compresses headers
@@ -45,6 +45,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ static const uint8_t msg_hdr_len[4] = {11, 7, 3, 0};
  * PENDING_SLACK: plenty for a big keyframe interleaved with audio and
  * commands. */
 #define PENDING_SLACK (1024 * 1024)
+#define INITIAL_STREAMS 4
 
 struct sl_chunk_reader;
 struct rstream;
@@ -103,6 +105,7 @@ struct sl_chunk_reader {
     uint32_t        max_message_size;
     unsigned        max_streams;
     unsigned        nstreams; /* slots in use in streams[] */
+    unsigned        cap;      /* slots allocated, grows up to max_streams */
     struct rstream *streams;
     struct rstream *cur; /* stream of the chunk being read */
     uint32_t        chunk_left;
@@ -128,7 +131,11 @@ sl_chunk_reader_new(uint32_t max_message_size, unsigned max_streams)
     r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
-    r->streams = calloc(max_streams, sizeof(*r->streams));
+    /* Most peers use two to five chunk streams; the table starts small
+     * and doubles on demand, so a player costs a few dozen bytes here
+     * rather than max_streams slots. */
+    r->cap = max_streams < INITIAL_STREAMS ? max_streams : INITIAL_STREAMS;
+    r->streams = calloc(r->cap, sizeof(*r->streams));
     if (r->streams == NULL) {
         free(r);
         return NULL;
@@ -153,6 +160,28 @@ sl_chunk_reader_free(struct sl_chunk_reader *r)
     assert(r->pending == 0);
     free(r->streams);
     free(r);
+}
+
+/* Doubles the chunk stream table (up to max_streams).  r->cur points into
+ * the table, so it moves with it.  0 or -ENOMEM. */
+static int
+grow_streams(struct sl_chunk_reader *r)
+{
+    unsigned        ncap = r->cap * 2;
+    ptrdiff_t       cur = r->cur != NULL ? r->cur - r->streams : -1;
+    struct rstream *t;
+
+    if (ncap > r->max_streams)
+        ncap = r->max_streams;
+    t = realloc(r->streams, ncap * sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    memset(t + r->cap, 0, (ncap - r->cap) * sizeof(*t));
+    if (cur >= 0)
+        r->cur = t + cur;
+    r->streams = t;
+    r->cap = ncap;
+    return 0;
 }
 
 /* Linear search: max_streams is small (a client uses a handful of chunk
@@ -301,6 +330,8 @@ parse_header(struct sl_chunk_reader *r, const uint8_t *p, size_t n)
         if (st == NULL) {
             if (r->nstreams == r->max_streams)
                 return fail(r, -EPROTO, "too many chunk streams");
+            if (r->nstreams == r->cap && grow_streams(r) < 0)
+                return fail(r, -ENOMEM, "out of memory for a chunk stream");
             st = &r->streams[r->nstreams++];
             st->csid = csid;
         }
