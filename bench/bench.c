@@ -62,6 +62,7 @@
 #include "bench/floor.h"
 #include "bench/flvfile.h"
 #include "bench/hist.h"
+#include "pool/clock.h"
 #include "server/amf.h"
 #include "server/chunk.h"
 #include "server/flv.h"
@@ -176,15 +177,6 @@ static struct {
 } B;
 
 static volatile sig_atomic_t stop_flag;
-
-static int64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* FNV-1a over the body's length and its first HASH_BYTES bytes: cheap,
  * and frames of one encode differ there (slice headers, sizes). */
@@ -615,6 +607,19 @@ pub_queue(uint32_t csid, uint8_t type, uint32_t msid, uint32_t ts,
 }
 
 /* Encodes one command (AMF0, message type 20) and sends or queues it. */
+/* Sends an encoded message (NULL: out of memory) and drops it. */
+static int
+send_encoded(struct conn *c, struct sl_buf *b)
+{
+    int rc;
+
+    if (b == NULL)
+        return -1;
+    rc = send_small(c, b->data, b->len);
+    sl_buf_unref(b);
+    return rc;
+}
+
 static int
 send_command(struct conn *c, uint32_t msid, struct sl_wr *w)
 {
@@ -626,16 +631,9 @@ send_command(struct conn *c, uint32_t msid, struct sl_wr *w)
             return -1;
         return pub_flush();
     } else {
-        struct sl_buf *b =
-            sl_chunk_encode(CSID_CMD, SL_MSG_COMMAND_AMF0, msid, 0, w->start,
-                            sl_wr_len(w), SL_CHUNK_DEFAULT_SIZE);
-        int rc;
-
-        if (b == NULL)
-            return -1;
-        rc = send_small(c, b->data, b->len);
-        sl_buf_unref(b);
-        return rc;
+        return send_encoded(c, sl_chunk_encode(CSID_CMD, SL_MSG_COMMAND_AMF0,
+                                               msid, 0, w->start, sl_wr_len(w),
+                                               SL_CHUNK_DEFAULT_SIZE));
     }
 }
 
@@ -675,18 +673,10 @@ send_start(struct conn *c)
     sl_rtmp_msg_play(&w, B.stream, -2);
     if (send_command(c, c->stream_id, &w) < 0)
         return -1;
-    {
-        /* A one-second buffer, as players announce before media. */
-        struct sl_buf *b = sl_chunk_user_control2(
-            SL_UC_SET_BUFFER_LENGTH, c->stream_id, 1000, SL_CHUNK_DEFAULT_SIZE);
-        int rc;
-
-        if (b == NULL)
-            return -1;
-        rc = send_small(c, b->data, b->len);
-        sl_buf_unref(b);
-        return rc;
-    }
+    /* A one-second buffer, as players announce before media. */
+    return send_encoded(c, sl_chunk_user_control2(SL_UC_SET_BUFFER_LENGTH,
+                                                  c->stream_id, 1000,
+                                                  SL_CHUNK_DEFAULT_SIZE));
 }
 
 /* ---- the publisher's media --------------------------------------------- */
@@ -884,13 +874,13 @@ on_status(struct conn *c, const struct sl_amf_doc *d)
                 return;
             }
             sl_chunk_writer_set_chunk_size(B.pub_wr, PUB_CHUNK_SIZE);
-            B.pub_start_us = now_us();
+            B.pub_start_us = sl_now_us();
             if (send_metadata() < 0 || pub_flush() < 0)
                 conn_fail(c, "out of memory");
         } else {
             B.playing++;
             B.inflight--;
-            B.last_start_us = now_us();
+            B.last_start_us = sl_now_us();
         }
     }
 }
@@ -970,12 +960,8 @@ on_message(struct conn *c, const struct sl_chunk_msg *m, int64_t at)
                 if (pub_queue(2, SL_MSG_USER_CONTROL, 0, 0, body, 6) == 0)
                     pub_flush();
             } else {
-                struct sl_buf *b = sl_chunk_user_control(SL_UC_PING_RESPONSE, v,
-                                                         SL_CHUNK_DEFAULT_SIZE);
-
-                if (b != NULL)
-                    send_small(c, b->data, b->len);
-                sl_buf_unref(b);
+                send_encoded(c, sl_chunk_user_control(SL_UC_PING_RESPONSE, v,
+                                                      SL_CHUNK_DEFAULT_SIZE));
             }
         }
         break;
@@ -1071,7 +1057,7 @@ on_event(struct conn *c, uint32_t events)
     }
     if (events & EPOLLIN) {
         ssize_t n = recv(c->fd, B.rbuf, READ_BUF, 0);
-        int64_t at = now_us();
+        int64_t at = sl_now_us();
 
         if (n > 0) {
             on_bytes(c, B.rbuf, (size_t) n, at);
@@ -1261,10 +1247,10 @@ main(int argc, char **argv)
                 B.port);
         return 1;
     }
-    setup_deadline = now_us() + 10 * 1000000LL;
+    setup_deadline = sl_now_us() + 10 * 1000000LL;
 
     while (!stop_flag && phase != PH_DONE) {
-        int64_t now = now_us(), wait_us;
+        int64_t now = sl_now_us(), wait_us;
         int     n, timeout_ms;
 
         wait_us = pub_pump(now);

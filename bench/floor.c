@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "bench/floor.h"
+#include "pool/clock.h"
 #include "server/amf.h"
 #include "server/chunk.h"
 #include "server/flv.h"
@@ -120,15 +121,6 @@ floor_on_signal(int sig)
 {
     (void) sig;
     floor_stop = 1;
-}
-
-static int64_t
-mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -710,7 +702,7 @@ sl_floor_main(int argc, char **argv)
         int64_t now;
 
         if (F.flush_pending) {
-            int64_t wait = F.last_flush_us + F.merge_us - mono_us();
+            int64_t wait = F.last_flush_us + F.merge_us - sl_now_us();
 
             timeout = wait <= 0 ? 0 : (int) ((wait + 999) / 1000);
         }
@@ -725,7 +717,7 @@ sl_floor_main(int argc, char **argv)
             else
                 on_event(evs[i].data.ptr, evs[i].events);
         }
-        now = mono_us();
+        now = sl_now_us();
         if (F.flush_pending && now - F.last_flush_us >= F.merge_us)
             flush_all(now);
         while (F.dead != NULL) {
