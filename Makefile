@@ -7,7 +7,9 @@ VERSION := 0.1.0
 
 # Debian packages each step needs.  `make deps` installs what is missing
 # when run as root and otherwise prints the apt-get line and stops.
-DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev
+DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
+              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
+              libswresample-dev
 DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
               gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps
@@ -28,7 +30,8 @@ endif
 
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
-PKGS    := inih libcrypto cunit
+PKGS    := inih libcrypto cunit libavcodec libavformat libavutil \
+           libswscale libswresample
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -39,7 +42,9 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
-CORE_SRC := $(wildcard pool/*.c) $(filter-out server/main.c,$(wildcard server/*.c))
+CORE_SRC := $(wildcard pool/*.c) \
+            $(filter-out server/main.c,$(wildcard server/*.c)) \
+            $(wildcard media/*.c) $(wildcard transcode/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
