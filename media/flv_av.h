@@ -78,9 +78,11 @@ struct sl_buf *sl_media_avc_seq_body(const uint8_t *extradata, size_t len);
 /* A video frame body (0x17 or 0x27, 0x01, cts as 24 bits, then NAL
  * units each with a 4-byte length) from one encoded packet in Annex B
  * (or already length-prefixed: when the data does not start with a
- * start code it is copied as it is).  Access unit delimiters (type 9)
- * and in-band SPS/PPS are dropped; the sequence header carries those.
- * NULL when no NAL unit remains. */
+ * start code, or is wholly a chain of length-prefixed units, as one
+ * whose first unit is 256..511 bytes long and so starts 00 00 01, it
+ * is copied as it is).  Access unit delimiters (type 9) and in-band
+ * SPS/PPS are dropped; the sequence header carries those.  NULL when
+ * no NAL unit remains or cts_ms does not fit in 24 bits. */
 struct sl_buf *sl_media_avc_frame_body(const uint8_t *pkt, size_t len,
                                        int keyframe, int32_t cts_ms);
 
