@@ -23,6 +23,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 else ifeq ($(TSAN),1)
 BUILD    := build/tsan
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+# Test binaries and the servers they start inherit it.
+export TSAN_OPTIONS := suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)
 else
 BUILD    := build/obj
 SANFLAGS :=

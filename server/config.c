@@ -46,8 +46,11 @@ fail(struct load_ctx *ctx, const char *fmt, const char *a, const char *b)
         return;
     ctx->failed = 1;
     snprintf(msg, sizeof(msg), fmt, a, b);
-    snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path, ctx->line,
-             msg);
+    if (ctx->line > 0)
+        snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path,
+                 ctx->line, msg);
+    else
+        snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->cfg->path, msg);
 }
 
 static int
@@ -240,14 +243,200 @@ server_key(struct load_ctx *ctx, const char *key, const char *v)
     return 0;
 }
 
+/* Bit rates: a number with an optional k or m (1000s: bit rates are
+ * decimal, unlike sizes). */
+static int
+parse_bitrate(const char *v, uint64_t *out)
+{
+    char     num[32];
+    size_t   n = strlen(v);
+    uint64_t mul = 1;
+
+    if (n == 0 || n >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, v, n + 1);
+    if (num[n - 1] == 'k' || num[n - 1] == 'K')
+        mul = 1000;
+    else if (num[n - 1] == 'm' || num[n - 1] == 'M')
+        mul = 1000 * 1000;
+    if (mul != 1)
+        num[n - 1] = '\0';
+    if (parse_uint(num, 1000u * 1000 * 1000 / mul, out) < 0)
+        return -EINVAL;
+    *out *= mul;
+    return 0;
+}
+
+static int
+find_rendition(const struct sl_config *c, const char *name)
+{
+    for (int i = 0; i < c->nrenditions; i++)
+        if (!strcmp(c->renditions[i].name, name))
+            return i;
+    return -1;
+}
+
+/* renditions = 720p, 480p, 360p: every name must be a [rendition:...]
+ * section (all sections are known before keys are read). */
+static void
+app_renditions(struct load_ctx *ctx, struct sl_app_config *app,
+               const char *v)
+{
+    char  list[512], *save = NULL, *tok;
+
+    app->nrenditions = 0;
+    if (strlen(v) >= sizeof(list)) {
+        fail(ctx, "renditions: list too long%s%s", "", "");
+        return;
+    }
+    memcpy(list, v, strlen(v) + 1);
+    for (tok = strtok_r(list, ", \t", &save); tok != NULL;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        int idx = find_rendition(ctx->cfg, tok);
+
+        if (idx < 0) {
+            fail(ctx, "renditions: no [rendition:%s] section%s", tok, "");
+            return;
+        }
+        for (int i = 0; i < app->nrenditions; i++)
+            if (app->renditions[i] == idx) {
+                fail(ctx, "renditions: '%s' listed twice%s", tok, "");
+                return;
+            }
+        if (app->nrenditions == SL_APP_MAX_RENDITIONS) {
+            fail(ctx, "renditions: more than %s rungs%s", "8", "");
+            return;
+        }
+        app->renditions[app->nrenditions++] = idx;
+    }
+}
+
 static int
 app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         const char *v)
 {
-    /* The core has no per-app settings yet; later stages (transcode,
-     * relay, auth) add theirs here. */
-    fail(ctx, "unknown key '%s' in [app:%s]", key, app->name);
+    uint64_t n = 0;
+
+    if (!strcmp(key, "renditions")) {
+        app_renditions(ctx, app, v);
+    } else if (!strcmp(key, "keyframe_interval")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 100 || n > 60000)
+            fail(ctx, "keyframe_interval: '%s' is not 100ms..60s%s", v, "");
+        app->keyframe_interval_ms = (uint32_t) n;
+    } else {
+        fail(ctx, "unknown key '%s' in [app:%s]", key, app->name);
+    }
     return 0;
+}
+
+static void
+copy_word(struct load_ctx *ctx, const char *key, const char *v, char *dst,
+          size_t cap)
+{
+    if (strlen(v) == 0 || strlen(v) >= cap) {
+        fail(ctx, "%s: '%s' is empty or too long", key, v);
+        return;
+    }
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char) *p) && !strchr("_-.", *p)) {
+            fail(ctx, "%s: '%s' is not a plain word", key, v);
+            return;
+        }
+    memcpy(dst, v, strlen(v) + 1);
+}
+
+static void
+rendition_key(struct load_ctx *ctx, struct sl_rendition_config *r,
+              const char *key, const char *v)
+{
+    uint64_t n = 0;
+
+    if (!strcmp(key, "width") || !strcmp(key, "height")) {
+        if (parse_uint(v, 8192, &n) < 0 || n % 2 != 0)
+            fail(ctx, "%s: '%s' is not an even number 0..8192", key, v);
+        *(key[0] == 'w' ? &r->width : &r->height) = (int) n;
+    } else if (!strcmp(key, "video_bitrate") || !strcmp(key, "maxrate") ||
+               !strcmp(key, "bufsize") || !strcmp(key, "audio_bitrate")) {
+        if (parse_bitrate(v, &n) < 0 || n < 1000)
+            fail(ctx, "%s: '%s' is not a bit rate like 2500k%s", key, v);
+        if (key[0] == 'v')
+            r->video_bitrate = (uint32_t) n;
+        else if (key[0] == 'm')
+            r->maxrate = (uint32_t) n;
+        else if (key[0] == 'b')
+            r->bufsize = (uint32_t) n;
+        else
+            r->audio_bitrate = (uint32_t) n;
+    } else if (!strcmp(key, "fps")) {
+        if (parse_uint(v, 240, &n) < 0)
+            fail(ctx, "fps: '%s' is not 0..240%s", v, "");
+        r->fps = (int) n;
+    } else if (!strcmp(key, "preset")) {
+        copy_word(ctx, key, v, r->preset, sizeof(r->preset));
+    } else if (!strcmp(key, "profile")) {
+        if (strcmp(v, "baseline") && strcmp(v, "main") && strcmp(v, "high"))
+            fail(ctx, "profile: '%s' is not baseline, main or high%s", v,
+                 "");
+        else
+            copy_word(ctx, key, v, r->profile, sizeof(r->profile));
+    } else if (!strcmp(key, "encoder")) {
+        copy_word(ctx, key, v, r->encoder, sizeof(r->encoder));
+    } else if (!strcmp(key, "audio")) {
+        if (!strcmp(v, "copy"))
+            r->audio_copy = 1;
+        else if (!strcmp(v, "aac"))
+            r->audio_copy = 0;
+        else
+            fail(ctx, "audio: '%s' is not copy or aac%s", v, "");
+    } else {
+        fail(ctx, "unknown key '%s' in [rendition:%s]", key, r->name);
+    }
+}
+
+static struct sl_rendition_config *
+find_or_add_rendition(struct load_ctx *ctx, const char *name)
+{
+    struct sl_config           *c = ctx->cfg;
+    struct sl_rendition_config *r;
+    int                         idx = find_rendition(c, name);
+
+    if (idx >= 0)
+        return &c->renditions[idx];
+    if (c->nrenditions == SL_CONFIG_MAX_RENDITIONS) {
+        fail(ctx, "too many [rendition:...] sections (limit %s)%s", "32",
+             "");
+        return NULL;
+    }
+    r = &c->renditions[c->nrenditions++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    snprintf(r->preset, sizeof(r->preset), "veryfast");
+    snprintf(r->profile, sizeof(r->profile), "high");
+    snprintf(r->encoder, sizeof(r->encoder), "libx264");
+    r->audio_copy = 1;
+    r->audio_bitrate = 128000;
+    return r;
+}
+
+/* What a rung needs that has no default; run after every key is read. */
+static void
+check_renditions(struct load_ctx *ctx)
+{
+    char what[SL_NAME_MAX + 16];
+
+    for (int i = 0; i < ctx->cfg->nrenditions && !ctx->failed; i++) {
+        struct sl_rendition_config *r = &ctx->cfg->renditions[i];
+
+        snprintf(what, sizeof(what), "[rendition:%s]", r->name);
+        if (r->width == 0 && r->height == 0)
+            fail(ctx, "%s needs a width or a height%s", what, "");
+        else if (r->video_bitrate == 0)
+            fail(ctx, "%s needs a video_bitrate%s", what, "");
+        if (r->maxrate == 0)
+            r->maxrate = r->video_bitrate;
+        if (r->bufsize == 0)
+            r->bufsize = r->maxrate;
+    }
 }
 
 static struct sl_app_config *
@@ -264,7 +453,9 @@ find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
         return NULL;
     }
     *created = 1;
+    memset(&c->apps[c->napps], 0, sizeof(c->apps[0]));
     snprintf(c->apps[c->napps].name, SL_NAME_MAX, "%s", name);
+    c->apps[c->napps].keyframe_interval_ms = 2000;
     return &c->apps[c->napps++];
 }
 
@@ -292,6 +483,19 @@ on_key(void *user, const char *section, const char *key, const char *value)
         app = find_or_add_app(ctx, section + 4, &created);
         if (app != NULL)
             app_key(ctx, app, key, value);
+        return 1;
+    }
+    if (!strncmp(section, "rendition:", 10)) {
+        struct sl_rendition_config *r;
+
+        if (!valid_name(section + 10)) {
+            fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)%s",
+                 section + 10, "");
+            return 1;
+        }
+        r = find_or_add_rendition(ctx, section + 10);
+        if (r != NULL)
+            rendition_key(ctx, r, key, value);
         return 1;
     }
     fail(ctx, "unknown section [%s]%s", section, "");
@@ -358,6 +562,12 @@ scan_sections(struct load_ctx *ctx)
                      s + 4, "");
             else
                 find_or_add_app(ctx, s + 4, &created);
+        } else if (!strncmp(s, "rendition:", 10)) {
+            if (!valid_name(s + 10))
+                fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)%s",
+                     s + 10, "");
+            else
+                find_or_add_rendition(ctx, s + 10);
         } else if (strcmp(s, "server") != 0) {
             fail(ctx, "unknown section [%s]%s", s, "");
         }
@@ -394,6 +604,11 @@ sl_config_load(const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s: cannot read", path);
             ctx.failed = 1;
         }
+    }
+    if (!ctx.failed) {
+        /* Problems of a whole section have no one line to point at. */
+        ctx.line = 0;
+        check_renditions(&ctx);
     }
     fclose(ctx.fp);
     if (ctx.failed) {

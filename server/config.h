@@ -12,11 +12,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_CONFIG_MAX_APPS 64
-#define SL_NAME_MAX        128  /* app and stream names, incl. the NUL */
+#define SL_CONFIG_MAX_APPS       64
+#define SL_CONFIG_MAX_RENDITIONS 32   /* [rendition:...] sections */
+#define SL_APP_MAX_RENDITIONS    8    /* rungs in one app's ladder */
+#define SL_NAME_MAX              128  /* app and stream names, incl. NUL */
+
+/* One rung of a transcoding ladder ([rendition:NAME]). */
+struct sl_rendition_config {
+    char     name[SL_NAME_MAX];
+    int      width, height;    /* 0: derived from the other, keeping the
+                                * source's aspect ratio */
+    uint32_t video_bitrate;    /* bits/s */
+    uint32_t maxrate;          /* bits/s */
+    uint32_t bufsize;          /* bits */
+    int      fps;              /* 0: the source's rate */
+    char     preset[32];
+    char     profile[16];
+    char     encoder[32];
+    int      audio_copy;       /* 1: copy the source's AAC; 0: re-encode */
+    uint32_t audio_bitrate;    /* bits/s, when re-encoding */
+};
 
 struct sl_app_config {
     char name[SL_NAME_MAX];
+    /* The ladder: indexes into sl_config.renditions, in the order the
+     * app lists them. */
+    int      nrenditions;
+    int      renditions[SL_APP_MAX_RENDITIONS];
+    uint32_t keyframe_interval_ms;  /* every rung's fixed GOP */
 };
 
 struct sl_config {
@@ -41,6 +64,9 @@ struct sl_config {
 
     int                  napps;
     struct sl_app_config apps[SL_CONFIG_MAX_APPS];
+
+    int                        nrenditions;
+    struct sl_rendition_config renditions[SL_CONFIG_MAX_RENDITIONS];
 };
 
 /* Reads and validates path.  On success a config with one reference for

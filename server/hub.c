@@ -58,11 +58,17 @@ struct sl_stream {
     atomic_int     live;
     struct sl_list subs;
     uint32_t       nsubs;
+    struct sl_list taps;
+    uint32_t       ntaps;
+    uint8_t        derived;  /* published by the server (a rendition) */
 
     struct sl_buf *meta;   /* onMetaData, encoded */
     struct sl_buf *vseq;   /* video sequence header, encoded */
     struct sl_buf *aseq;   /* audio sequence header, encoded */
     uint8_t        has_video;  /* this publication has sent video */
+    /* The same three as bodies, for taps that join late. */
+    struct sl_buf *meta_pl, *vseq_pl, *aseq_pl;
+    int64_t        meta_ts, vseq_ts, aseq_ts;
 
     /* The ring: entries with sequence numbers [ring_tail, ring_head)
      * live at ring[seq & ring_mask].  Sequence numbers never repeat for
@@ -120,6 +126,11 @@ struct sl_hub {
     atomic_int           gop_cache;
     atomic_uint          ring_max_ms;  /* grows on reload, never shrinks */
     atomic_ullong        nstreams, nsubs, msgs_in, bytes_in, ts_fixes;
+    int                  nobservers;
+    struct {
+        sl_hub_observer_fn fn;
+        void              *ctx;
+    } observers[SL_HUB_MAX_OBSERVERS];
 };
 
 struct sl_hub *
@@ -191,6 +202,10 @@ caches_clear(struct sl_stream *s)
     sl_buf_unref(s->vseq);
     sl_buf_unref(s->aseq);
     s->meta = s->vseq = s->aseq = NULL;
+    sl_buf_unref(s->meta_pl);
+    sl_buf_unref(s->vseq_pl);
+    sl_buf_unref(s->aseq_pl);
+    s->meta_pl = s->vseq_pl = s->aseq_pl = NULL;
     s->has_video = 0;
 }
 
@@ -231,6 +246,7 @@ get_stream(struct sl_hub *hub, const char *app, const char *name)
     snprintf(s->name, sizeof(s->name), "%s", name);
     pthread_mutex_init(&s->lock, NULL);
     sl_list_init(&s->subs);
+    sl_list_init(&s->taps);
     sl_list_insert_tail(&hub->streams, &s->link);
     atomic_fetch_add(&hub->nstreams, 1);
     return s;
@@ -241,7 +257,7 @@ get_stream(struct sl_hub *hub, const char *app, const char *name)
 static void
 maybe_free_stream(struct sl_stream *s)
 {
-    if (s->publisher != NULL || s->nsubs > 0)
+    if (s->publisher != NULL || s->nsubs > 0 || s->ntaps > 0)
         return;
     sl_list_remove(&s->link);
     atomic_fetch_sub(&s->hub->nstreams, 1);
@@ -268,8 +284,31 @@ sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms, int gop_cache,
 }
 
 int
-sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
-               const void *publisher, struct sl_stream **out)
+sl_hub_add_observer(struct sl_hub *hub, sl_hub_observer_fn fn, void *ctx)
+{
+    if (hub->nobservers == SL_HUB_MAX_OBSERVERS)
+        return -ENOSPC;
+    hub->observers[hub->nobservers].fn = fn;
+    hub->observers[hub->nobservers].ctx = ctx;
+    hub->nobservers++;
+    return 0;
+}
+
+/* Observers are registered before any thread publishes, so the array is
+ * read without a lock. */
+static void
+notify(struct sl_hub *hub, enum sl_hub_event_kind kind, const char *app,
+       const char *name, int derived)
+{
+    struct sl_hub_event ev = {kind, app, name, derived};
+
+    for (int i = 0; i < hub->nobservers; i++)
+        hub->observers[i].fn(hub->observers[i].ctx, &ev);
+}
+
+static int
+publish(struct sl_hub *hub, const char *app, const char *name,
+        const void *publisher, int derived, struct sl_stream **out)
 {
     struct sl_stream *s;
     int               rc = 0;
@@ -285,6 +324,7 @@ sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
         rc = -EBUSY;
     } else {
         s->publisher = publisher;
+        s->derived = (uint8_t) derived;
         atomic_store_explicit(&s->live, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->publish_gen, 1, memory_order_relaxed);
         s->have_ts = 0;
@@ -293,7 +333,25 @@ sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
     }
     pthread_mutex_unlock(&s->lock);
     pthread_mutex_unlock(&hub->lock);
+    /* s stays: the new publisher holds it. */
+    if (rc == 0)
+        notify(hub, SL_HUB_PUBLISH, app, name, derived);
     return rc;
+}
+
+int
+sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
+               const void *publisher, struct sl_stream **out)
+{
+    return publish(hub, app, name, publisher, 0, out);
+}
+
+int
+sl_hub_publish_derived(struct sl_hub *hub, const char *app,
+                       const char *name, const void *publisher,
+                       struct sl_stream **out)
+{
+    return publish(hub, app, name, publisher, 1, out);
 }
 
 /* Wakes every subscriber.  Stream lock held. */
@@ -315,8 +373,11 @@ wake_all(struct sl_stream *s, uint64_t now_ms)
 void
 sl_hub_unpublish(struct sl_stream *s, const void *publisher)
 {
-    struct sl_hub *hub = s->hub;
-    uint64_t       now;
+    struct sl_hub  *hub = s->hub;
+    struct sl_list *pos, *tmp;
+    char            app[SL_NAME_MAX], name[SL_NAME_MAX];
+    int             derived;
+    uint64_t        now;
 
     pthread_mutex_lock(&hub->lock);
     pthread_mutex_lock(&s->lock);
@@ -331,14 +392,26 @@ sl_hub_unpublish(struct sl_stream *s, const void *publisher)
     atomic_store_explicit(&s->live, 0, memory_order_relaxed);
     caches_clear(s);
     wake_all(s, now);
+    sl_list_foreach_safe(pos, tmp, &s->taps)
+    {
+        struct sl_tap *t = sl_list_entry(pos, struct sl_tap, link);
+
+        if (t->on_end != NULL)
+            t->on_end(t);
+    }
+    /* The stream may be freed below; the observers get copies. */
+    memcpy(app, s->app, sizeof(app));
+    memcpy(name, s->name, sizeof(name));
+    derived = s->derived;
     pthread_mutex_unlock(&s->lock);
     maybe_free_stream(s);
     pthread_mutex_unlock(&hub->lock);
+    notify(hub, SL_HUB_UNPUBLISH, app, name, derived);
 }
 
 /* Maps the publisher's timestamp onto the players' timeline.  Stream
  * lock held.  track: 0 audio, 1 video, -1 data. */
-static uint32_t
+static int64_t
 timeline(struct sl_stream *s, uint32_t raw, int track, uint64_t now_ms)
 {
     int64_t ext, out, step, wall;
@@ -381,7 +454,7 @@ timeline(struct sl_stream *s, uint32_t raw, int track, uint64_t now_ms)
         s->last_out = out;
         s->last_wall_ms = now_ms;
     }
-    return (uint32_t) out;
+    return out;
 }
 
 /* Turns @setDataFrame("onMetaData", obj) or onMetaData(obj) into the
@@ -520,14 +593,39 @@ fan_out(struct sl_stream *s, uint64_t now_ms)
         wake_all(s, now_ms);
 }
 
+/* Replaces a cached body and its timestamp.  Stream lock held. */
+static void
+cache_body(struct sl_buf **slot, int64_t *ts_slot, struct sl_buf *b,
+           int64_t ts)
+{
+    sl_buf_unref(*slot);
+    *slot = sl_buf_ref(b);
+    *ts_slot = ts;
+}
+
+/* Hands one message to every tap.  Stream lock held. */
+static void
+feed_taps(struct sl_stream *s, uint8_t type, int64_t ts, struct sl_buf *b)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &s->taps)
+    {
+        struct sl_tap *t = sl_list_entry(pos, struct sl_tap, link);
+
+        t->on_media(t, type, ts, b);
+    }
+}
+
 int
 sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
-             const struct sl_buf *payload, uint64_t now_ms)
+             struct sl_buf *payload, uint64_t now_ms)
 {
     struct sl_hub     *hub = s->hub;
     struct sl_flv_info info;
-    struct sl_buf     *body = NULL, *wire;
-    uint32_t           flags = 0, out_ts, csid;
+    struct sl_buf     *body = NULL, *wire, *msg;
+    uint32_t           flags = 0, csid;
+    int64_t            out;
     int                is_meta = 0, track = -1;
 
     atomic_fetch_add_explicit(&hub->msgs_in, 1, memory_order_relaxed);
@@ -548,19 +646,17 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
     } else {
         return 0;
     }
+    /* What players and taps get: metadata as onMetaData, the rest as
+     * the publisher sent it. */
+    msg = body != NULL ? body : payload;
 
     pthread_mutex_lock(&s->lock);
-    out_ts = timeline(s, ts, track, now_ms);
-    if (body != NULL)
-        wire = sl_chunk_encode(csid, type, PLAYER_MSID, out_ts, body->data,
-                               body->len, hub->lim.chunk_size);
-    else
-        wire = sl_chunk_encode(csid, type, PLAYER_MSID, out_ts,
-                               payload->data, payload->len,
-                               hub->lim.chunk_size);
-    sl_buf_unref(body);
+    out = timeline(s, ts, track, now_ms);
+    wire = sl_chunk_encode(csid, type, PLAYER_MSID, (uint32_t) out,
+                           msg->data, msg->len, hub->lim.chunk_size);
     if (wire == NULL) {
         pthread_mutex_unlock(&s->lock);
+        sl_buf_unref(body);
         return -ENOMEM;
     }
 
@@ -568,15 +664,18 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
         flags = SL_OUT_KEEP;
         sl_buf_unref(s->meta);
         s->meta = sl_buf_ref(wire);
+        cache_body(&s->meta_pl, &s->meta_ts, msg, out);
     } else if (info.seq_header) {
         flags = SL_OUT_KEEP;
         if (info.video) {
             s->has_video = 1;
             sl_buf_unref(s->vseq);
             s->vseq = sl_buf_ref(wire);
+            cache_body(&s->vseq_pl, &s->vseq_ts, msg, out);
         } else {
             sl_buf_unref(s->aseq);
             s->aseq = sl_buf_ref(wire);
+            cache_body(&s->aseq_pl, &s->aseq_ts, msg, out);
         }
     } else if (info.video) {
         s->has_video = 1;
@@ -590,11 +689,13 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
             flags |= SL_OUT_SYNC;
     }
     /* Other data messages (cue points, text) pass through as they are. */
-    ring_append(s, wire, out_ts, flags,
+    ring_append(s, wire, (uint32_t) out, flags,
                 info.video && !info.seq_header && info.keyframe);
     fan_out(s, now_ms);
+    feed_taps(s, type, out, msg);
     pthread_mutex_unlock(&s->lock);
     sl_buf_unref(wire);
+    sl_buf_unref(body);
     return 0;
 }
 
@@ -691,6 +792,54 @@ sl_hub_unsubscribe(struct sl_sub *sub)
     pthread_mutex_unlock(&s->lock);
     sub->stream = NULL;
     atomic_fetch_sub(&hub->nsubs, 1);
+    maybe_free_stream(s);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+int
+sl_hub_tap(struct sl_hub *hub, const char *app, const char *name,
+           struct sl_tap *tap)
+{
+    struct sl_stream *s;
+
+    pthread_mutex_lock(&hub->lock);
+    s = get_stream(hub, app, name);
+    if (s == NULL) {
+        pthread_mutex_unlock(&hub->lock);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&s->lock);
+    tap->stream = s;
+    sl_list_insert_tail(&s->taps, &tap->link);
+    s->ntaps++;
+    if (s->publisher != NULL) {
+        if (s->meta_pl != NULL)
+            tap->on_media(tap, SL_MSG_DATA_AMF0, s->meta_ts, s->meta_pl);
+        if (s->vseq_pl != NULL)
+            tap->on_media(tap, SL_MSG_VIDEO, s->vseq_ts, s->vseq_pl);
+        if (s->aseq_pl != NULL)
+            tap->on_media(tap, SL_MSG_AUDIO, s->aseq_ts, s->aseq_pl);
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&hub->lock);
+    return 0;
+}
+
+void
+sl_hub_untap(struct sl_tap *tap)
+{
+    struct sl_stream *s = tap->stream;
+    struct sl_hub    *hub;
+
+    if (s == NULL)
+        return;
+    hub = s->hub;
+    pthread_mutex_lock(&hub->lock);
+    pthread_mutex_lock(&s->lock);
+    sl_list_remove(&tap->link);
+    s->ntaps--;
+    pthread_mutex_unlock(&s->lock);
+    tap->stream = NULL;
     maybe_free_stream(s);
     pthread_mutex_unlock(&hub->lock);
 }

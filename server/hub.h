@@ -66,6 +66,37 @@ struct sl_sub_msg {
     uint32_t       flags;  /* SL_OUT_* */
 };
 
+/* A tap: a subscriber inside the server (the transcoder, relays) that
+ * takes the publisher's messages as message bodies, not wire bytes.
+ * The callbacks run on the publisher's thread with the stream lock held:
+ * they must be quick, must not block and must not call into the hub
+ * (take a reference to the payload and queue it).  The owner keeps the
+ * tap alive until sl_hub_untap() returns. */
+struct sl_tap {
+    struct sl_list    link;    /* in the stream's tap list */
+    struct sl_stream *stream;  /* set by sl_hub_tap */
+    /* type 8, 9 or 18 (metadata arrives as an onMetaData body); ts is on
+     * the players' timeline, extended to 64 bits. */
+    void (*on_media)(struct sl_tap *tap, uint8_t type, int64_t ts,
+                     struct sl_buf *payload);
+    /* The publisher left.  No on_media follows until a new publisher
+     * starts, when the tap (still attached) gets its messages too. */
+    void (*on_end)(struct sl_tap *tap);
+};
+
+/* Publish and unpublish events, for the parts that start work per
+ * stream (transcoder, relays).  derived: the stream was made by the
+ * server from another one (a rendition), not by a client. */
+enum sl_hub_event_kind { SL_HUB_PUBLISH, SL_HUB_UNPUBLISH };
+struct sl_hub_event {
+    enum sl_hub_event_kind kind;
+    const char            *app;
+    const char            *name;
+    int                    derived;
+};
+typedef void (*sl_hub_observer_fn)(void *ctx, const struct sl_hub_event *ev);
+#define SL_HUB_MAX_OBSERVERS 4
+
 struct sl_hub_limits {
     uint32_t chunk_size;      /* of the encoded messages players receive */
     uint32_t merge_write_ms;  /* wake subscribers at most this often */
@@ -105,6 +136,30 @@ void sl_hub_reload(struct sl_hub *hub, uint32_t merge_write_ms,
 int sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
                    const void *publisher, struct sl_stream **out);
 
+/* As sl_hub_publish, for a stream the server derives from another one
+ * (observers see derived = 1, so a transcoder does not transcode its
+ * own renditions). */
+int sl_hub_publish_derived(struct sl_hub *hub, const char *app,
+                           const char *name, const void *publisher,
+                           struct sl_stream **out);
+
+/* Registers an observer of publish and unpublish events, before any
+ * thread publishes.  Observers run on the publishing thread right after
+ * the hub changed, with no hub lock held: a PUBLISH observer that taps
+ * the stream sees every message from the first.  0, or -ENOSPC. */
+int sl_hub_add_observer(struct sl_hub *hub, sl_hub_observer_fn fn,
+                        void *ctx);
+
+/* Attaches tap to APP/NAME (creating the entry when nobody publishes
+ * yet).  When live, the cached metadata and codec sequence headers are
+ * replayed to it first, so a tap that joins late can still decode from
+ * the next keyframe.  0 or -ENOMEM. */
+int sl_hub_tap(struct sl_hub *hub, const char *app, const char *name,
+               struct sl_tap *tap);
+
+/* Detaches tap; after it returns no callback runs or will run. */
+void sl_hub_untap(struct sl_tap *tap);
+
 /* Ends the publication; drops the publisher's stream reference.  Players
  * stay subscribed, waiting for a new publisher.  Pending messages are
  * flushed to subscribers. */
@@ -116,7 +171,7 @@ void sl_hub_unpublish(struct sl_stream *s, const void *publisher);
  * are).  ts is the publisher's timestamp.  Takes no ownership of
  * payload.  0, or -ENOMEM. */
 int sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
-                 const struct sl_buf *payload, uint64_t now_ms);
+                 struct sl_buf *payload, uint64_t now_ms);
 
 /* Wakes subscribers whose messages waited for the merge window when the
  * window has passed.  Returns the time the next flush is due, or 0 when

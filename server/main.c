@@ -15,8 +15,9 @@
  *   3. wait for the sessions to finish, bounded in time;
  *   4. stop the pool (close, then drain), then the reactor;
  *   5. free the hub and the config.
- * Later stages slot in before step 4: flush relays, finalise recordings,
- * join transcoders.
+ * Transcoders are joined between steps 3 and 4 (their encoders flushed,
+ * their renditions unpublished).  Later stages slot in there too: flush
+ * relays, finalise recordings.
  *
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
@@ -41,6 +42,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/session.h"
+#include "transcode/transcoder.h"
 
 #define DEFAULT_CONFIG   "conf/sluice.ini"
 #define STOP_WAIT_MS     5000
@@ -100,6 +102,7 @@ main(int argc, char **argv)
     struct sl_server     srv;
     struct sl_listener  *listener;
     struct sl_hub_limits lim;
+    struct sl_transcoder *transcoder;
     sigset_t             set;
 
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
@@ -165,6 +168,11 @@ main(int argc, char **argv)
         sl_log_error("cannot start the scheduler or reactor");
         return 1;
     }
+    transcoder = sl_transcoder_new(srv.hub);
+    if (transcoder == NULL) {
+        sl_log_error("cannot start the transcoder");
+        return 1;
+    }
     listener = sl_listener_start(&srv, cfg->listen_host, cfg->listen_port,
                                  cfg->acceptors, err, sizeof(err));
     if (listener == NULL) {
@@ -193,6 +201,9 @@ main(int argc, char **argv)
     atomic_store(&srv.stopping, 1);
     sl_session_stop_all(&srv);
     wait_sessions(&srv);
+    /* Ladders publish into the hub and wake players through the pool:
+     * they end (encoders flushed, rungs unpublished) while both run. */
+    sl_transcoder_free(transcoder);
     sl_sched_stop(srv.sched);
     sl_loop_stop(srv.loop);
     sl_sched_free(srv.sched);

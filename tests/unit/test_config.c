@@ -117,6 +117,110 @@ test_current_swaps_with_refs(void)
     sl_config_set(NULL);
 }
 
+static void
+test_renditions(void)
+{
+    char              err[256] = "";
+    struct sl_config *c = load_text("[app:live]\n"
+                                    "renditions = 720p, 360p\n"
+                                    "keyframe_interval = 4s\n"
+                                    "[rendition:360p]\n"
+                                    "height = 360\n"
+                                    "video_bitrate = 600k\n"
+                                    "audio = aac\n"
+                                    "audio_bitrate = 96k\n"
+                                    "[rendition:720p]\n"
+                                    "width = 1280\n"
+                                    "height = 720\n"
+                                    "video_bitrate = 2.5m\n",
+                                    err, sizeof(err));
+    const struct sl_app_config       *app;
+    const struct sl_rendition_config *r;
+
+    /* "2.5m" is no integer: an error, not a silent 2m. */
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":12: video_bitrate"));
+    c = load_text("[app:live]\n"
+                  "renditions = 720p, 360p\n"
+                  "keyframe_interval = 4s\n"
+                  "[rendition:360p]\n"
+                  "height = 360\n"
+                  "video_bitrate = 600k\n"
+                  "audio = aac\n"
+                  "audio_bitrate = 96k\n"
+                  "[rendition:720p]\n"
+                  "width = 1280\n"
+                  "height = 720\n"
+                  "video_bitrate = 2500k\n"
+                  "maxrate = 3m\n"
+                  "preset = faster\n"
+                  "profile = main\n"
+                  "fps = 30\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    app = sl_config_app(c, "live");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(app);
+    CU_ASSERT_EQUAL(app->keyframe_interval_ms, 4000);
+    CU_ASSERT_EQUAL_FATAL(app->nrenditions, 2);
+    r = &c->renditions[app->renditions[0]];
+    CU_ASSERT_STRING_EQUAL(r->name, "720p");
+    CU_ASSERT_EQUAL(r->width, 1280);
+    CU_ASSERT_EQUAL(r->video_bitrate, 2500000);
+    CU_ASSERT_EQUAL(r->maxrate, 3000000);
+    CU_ASSERT_EQUAL(r->bufsize, 3000000); /* defaults to maxrate */
+    CU_ASSERT_EQUAL(r->fps, 30);
+    CU_ASSERT_STRING_EQUAL(r->preset, "faster");
+    CU_ASSERT_STRING_EQUAL(r->profile, "main");
+    CU_ASSERT_STRING_EQUAL(r->encoder, "libx264");
+    CU_ASSERT_EQUAL(r->audio_copy, 1);
+    r = &c->renditions[app->renditions[1]];
+    CU_ASSERT_STRING_EQUAL(r->name, "360p");
+    CU_ASSERT_EQUAL(r->width, 0);
+    CU_ASSERT_EQUAL(r->height, 360);
+    CU_ASSERT_EQUAL(r->maxrate, 600000);
+    CU_ASSERT_EQUAL(r->audio_copy, 0);
+    CU_ASSERT_EQUAL(r->audio_bitrate, 96000);
+    CU_ASSERT_STRING_EQUAL(r->preset, "veryfast");
+    sl_config_unref(c);
+    /* An app without renditions has an empty ladder and the default
+     * interval. */
+    c = load_text("[app:plain]\n", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(sl_config_app(c, "plain")->nrenditions, 0);
+    CU_ASSERT_EQUAL(sl_config_app(c, "plain")->keyframe_interval_ms, 2000);
+    sl_config_unref(c);
+}
+
+static void
+test_rendition_errors(void)
+{
+    char              err[256] = "";
+    struct sl_config *c;
+
+    expect_error("[app:live]\nrenditions = 720p\n", 2,
+                 "no [rendition:720p]");
+    expect_error("[rendition:a]\nwidth = 641\n", 2, "width");
+    expect_error("[rendition:a]\nprofile = extreme\n", 2, "profile");
+    expect_error("[rendition:a]\naudio = mp3\n", 2, "audio");
+    expect_error("[rendition:a]\nfps = many\n", 2, "fps");
+    expect_error("[rendition:a]\nsize = 3\n", 2, "unknown key 'size'");
+    expect_error("[rendition:a]\npreset = a b\n", 2, "preset");
+    expect_error("[rendition:a b]\n", 1, "bad rendition name");
+    expect_error("[rendition:a]\nheight = 360\nvideo_bitrate = 1k\n"
+                 "[app:x]\nrenditions = a,a\n",
+                 5, "twice");
+    expect_error("[app:x]\nkeyframe_interval = 0\n", 2,
+                 "keyframe_interval");
+    /* Whole-section problems name the file, not a line. */
+    c = load_text("[rendition:a]\nvideo_bitrate = 500k\n", err,
+                  sizeof(err));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "[rendition:a] needs a width"));
+    c = load_text("[rendition:a]\nheight = 360\n", err, sizeof(err));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a video_bitrate"));
+}
+
 void
 sl_test_suite_config(void)
 {
@@ -128,4 +232,6 @@ sl_test_suite_config(void)
     CU_add_test(s, "missing file", test_missing_file);
     CU_add_test(s, "current config swaps with refs",
                 test_current_swaps_with_refs);
+    CU_add_test(s, "renditions and ladders", test_renditions);
+    CU_add_test(s, "rendition errors", test_rendition_errors);
 }

@@ -645,12 +645,120 @@ test_merge_window_batches_wakes(void)
     sl_hub_free(hub);
 }
 
+/* A tap for tests: records what it is handed. */
+struct rec_tap {
+    struct sl_tap tap;
+    int           n, ends;
+    uint8_t       types[16];
+    int64_t       ts[16];
+    uint32_t      lens[16];
+};
+
+static void
+rec_media(struct sl_tap *t, uint8_t type, int64_t ts, struct sl_buf *b)
+{
+    struct rec_tap *r = (struct rec_tap *) t;
+
+    if (r->n < 16) {
+        r->types[r->n] = type;
+        r->ts[r->n] = ts;
+        r->lens[r->n] = b->len;
+    }
+    r->n++;
+}
+
+static void
+rec_end(struct sl_tap *t)
+{
+    ((struct rec_tap *) t)->ends++;
+}
+
+struct rec_events {
+    int  n, derived[8], kinds[8];
+    char names[8][32];
+};
+
+static void
+rec_event(void *ctx, const struct sl_hub_event *ev)
+{
+    struct rec_events *e = ctx;
+
+    if (e->n < 8) {
+        e->kinds[e->n] = ev->kind;
+        e->derived[e->n] = ev->derived;
+        snprintf(e->names[e->n], sizeof(e->names[0]), "%s/%s", ev->app,
+                 ev->name);
+    }
+    e->n++;
+}
+
+static void
+test_taps_and_observers(void)
+{
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s, *d;
+    struct rec_tap     early = {0}, late = {0};
+    struct rec_events  ev = {0};
+    int                pub;
+
+    CU_ASSERT_EQUAL(sl_hub_add_observer(hub, rec_event, &ev), 0);
+    early.tap.on_media = late.tap.on_media = rec_media;
+    early.tap.on_end = late.tap.on_end = rec_end;
+    /* A tap before the publisher sees everything, bodies not wire. */
+    CU_ASSERT_EQUAL(sl_hub_tap(hub, "live", "a", &early.tap), 0);
+    CU_ASSERT_EQUAL(early.n, 0);
+    CU_ASSERT_EQUAL(sl_hub_publish(hub, "live", "a", &pub, &s), 0);
+    CU_ASSERT_EQUAL(ev.n, 1);
+    CU_ASSERT_EQUAL(ev.kinds[0], SL_HUB_PUBLISH);
+    CU_ASSERT_EQUAL(ev.derived[0], 0);
+    CU_ASSERT_STRING_EQUAL(ev.names[0], "live/a");
+    feed(s, 18, 0, META, sizeof(META), 1);
+    feed(s, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), 1);
+    feed(s, 8, 0, AAC_SEQ, sizeof(AAC_SEQ), 1);
+    feed(s, 9, 40, AVC_KEY, sizeof(AVC_KEY), 1);
+    feed(s, 8, 0xFFFFFFF0u, AAC_RAW, sizeof(AAC_RAW), 1);
+    CU_ASSERT_EQUAL_FATAL(early.n, 5);
+    CU_ASSERT_EQUAL(early.types[0], 18);
+    /* @setDataFrame is gone: the body starts with "onMetaData". */
+    CU_ASSERT_EQUAL(early.lens[0], sizeof(META) - 16);
+    CU_ASSERT_EQUAL(early.lens[1], sizeof(AVC_SEQ));
+    CU_ASSERT_EQUAL(early.ts[3], 40);
+    /* A small step back across the 32-bit wrap stays on the timeline:
+     * taps get it extended, and a track never goes back. */
+    CU_ASSERT_EQUAL(early.ts[4], 0);
+    /* A late tap gets the cached metadata and headers first. */
+    CU_ASSERT_EQUAL(sl_hub_tap(hub, "live", "a", &late.tap), 0);
+    CU_ASSERT_EQUAL_FATAL(late.n, 3);
+    CU_ASSERT_EQUAL(late.types[0], 18);
+    CU_ASSERT_EQUAL(late.types[1], 9);
+    CU_ASSERT_EQUAL(late.types[2], 8);
+    /* A derived stream is announced as such. */
+    CU_ASSERT_EQUAL(sl_hub_publish_derived(hub, "live", "a_360p", &pub, &d),
+                    0);
+    CU_ASSERT_EQUAL(ev.n, 2);
+    CU_ASSERT_EQUAL(ev.derived[1], 1);
+    sl_hub_unpublish(d, &pub);
+    CU_ASSERT_EQUAL(ev.kinds[2], SL_HUB_UNPUBLISH);
+    CU_ASSERT_EQUAL(ev.derived[2], 1);
+    /* The publisher leaves: taps hear it and stay attached, so the
+     * stream entry stays too. */
+    sl_hub_unpublish(s, &pub);
+    CU_ASSERT_EQUAL(early.ends, 1);
+    CU_ASSERT_EQUAL(late.ends, 1);
+    CU_ASSERT_EQUAL(ev.n, 4);
+    sl_hub_untap(&early.tap);
+    sl_hub_untap(&late.tap);
+    CU_ASSERT_PTR_NULL(early.tap.stream);
+    sl_hub_free(hub);
+}
+
 void
 sl_test_suite_hub(void)
 {
     CU_pSuite s = CU_add_suite("hub", suite_init, suite_clean);
 
     CU_add_test(s, "late joiner gets caches", test_late_joiner_gets_caches);
+    CU_add_test(s, "taps and observers", test_taps_and_observers);
     CU_add_test(s, "second publisher refused", test_second_publisher_refused);
     CU_add_test(s, "without GOP cache waits for keyframe",
                 test_without_gop_cache_waits_for_keyframe);
