@@ -407,24 +407,26 @@ sl_rung_video(struct sl_rung *r, const AVFrame *src, int64_t pts, int force)
     drain_video(r);
 }
 
+/* Opened on the first decoded frame, which tells the rate and layout
+ * for sure (a decoder may only know them once it has decoded). */
 static int
-open_audio(struct sl_rung *r, const AVCodecContext *adec)
+open_audio(struct sl_rung *r, const AVFrame *f)
 {
     const AVCodec  *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     AVCodecContext *c;
 
-    if (codec == NULL || adec == NULL || adec->sample_rate <= 0 ||
-        adec->ch_layout.nb_channels <= 0)
+    if (codec == NULL || f->sample_rate <= 0 ||
+        f->ch_layout.nb_channels <= 0)
         return -1;
     c = avcodec_alloc_context3(codec);
     if (c == NULL)
         return -1;
-    c->sample_rate = adec->sample_rate;
-    if (av_channel_layout_copy(&c->ch_layout, &adec->ch_layout) < 0)
+    c->sample_rate = f->sample_rate;
+    if (av_channel_layout_copy(&c->ch_layout, &f->ch_layout) < 0)
         goto fail;
     c->sample_fmt = AV_SAMPLE_FMT_FLTP;
     c->bit_rate = r->cfg.audio_bitrate;
-    c->time_base = (AVRational){1, adec->sample_rate};
+    c->time_base = (AVRational){1, f->sample_rate};
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if (avcodec_open2(c, codec, NULL) < 0 || c->frame_size <= 0)
         goto fail;
@@ -460,24 +462,21 @@ sl_rung_audio_config(struct sl_rung *r, struct sl_buf *aseq,
 {
     if (!r->started || r->skipped || r->audio_dead)
         return;
-    if (r->cfg.audio_copy) {
-        sl_buf_unref(r->aseq);
-        r->aseq = sl_buf_ref(aseq);
-        r->have_asc = have_asc;
-        if (have_asc)
-            r->asc = *asc;
-        if (r->stream != NULL)
-            emit(r, SL_MSG_AUDIO, r->last_dts, r->aseq);
+    if (!r->cfg.audio_copy) {
+        /* Our own encoder's header goes out when it opens. */
+        if (adec == NULL) {
+            sl_log_warn("rendition %s/%s: cannot decode the source audio "
+                        "to re-encode it; the rung goes without",
+                        r->app, r->stream_name);
+            r->audio_dead = 1;
+        }
         return;
     }
-    if (r->aenc != NULL)
-        return;  /* one encoder for the rung's life */
-    if (open_audio(r, adec) < 0) {
-        sl_log_warn("rendition %s/%s: cannot re-encode this audio; the "
-                    "rung goes without", r->app, r->stream_name);
-        r->audio_dead = 1;
-        return;
-    }
+    sl_buf_unref(r->aseq);
+    r->aseq = sl_buf_ref(aseq);
+    r->have_asc = have_asc;
+    if (have_asc)
+        r->asc = *asc;
     if (r->stream != NULL)
         emit(r, SL_MSG_AUDIO, r->last_dts, r->aseq);
 }
@@ -510,8 +509,18 @@ drain_audio(struct sl_rung *r)
 void
 sl_rung_audio_frame(struct sl_rung *r, const AVFrame *f, int64_t pts)
 {
-    if (!r->started || r->skipped || r->audio_dead || r->aenc == NULL)
+    if (!r->started || r->skipped || r->audio_dead || r->cfg.audio_copy)
         return;
+    if (r->aenc == NULL) {
+        if (open_audio(r, f) < 0) {
+            sl_log_warn("rendition %s/%s: cannot re-encode this audio; "
+                        "the rung goes without", r->app, r->stream_name);
+            r->audio_dead = 1;
+            return;
+        }
+        if (r->stream != NULL)
+            emit(r, SL_MSG_AUDIO, pts, r->aseq);
+    }
     if (f->format != r->aenc->sample_fmt ||
         f->ch_layout.nb_channels != r->aenc->ch_layout.nb_channels ||
         f->sample_rate != r->aenc->sample_rate) {
