@@ -1,6 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
-# `make run`, `make test`, `make bench`, `make fuzz`; SAN=1 or TSAN=1 for
-# sanitizer builds (they use their own build folder so objects never mix).
+# `make run`, `make test`, `make bench`, `make bench-ladder`, `make fuzz`;
+# SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
+# objects never mix).
 
 CC      ?= cc
 VERSION := 0.1.0
@@ -46,7 +47,8 @@ LDLIBS  += $(PKG_LIBS) -lm
 
 CORE_SRC := $(wildcard pool/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
-            $(wildcard media/*.c) $(wildcard transcode/*.c)
+            $(wildcard media/*.c) $(wildcard transcode/*.c) \
+            $(wildcard relay/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -60,8 +62,8 @@ BENCHBIN  := $(BUILD)/sluice-bench
 UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
-.PHONY: all run test unit integration bench fuzz deps deps-test deps-fuzz \
-        deps-bench clean format
+.PHONY: all run test unit integration bench bench-ladder fuzz deps deps-test \
+        deps-fuzz deps-bench clean format
 
 all: deps build/sluice build/sluice-bench
 
@@ -113,6 +115,12 @@ integration: deps deps-test $(SLUICE) $(INTEGBIN)
 
 bench: all deps-bench
 	./bench/run.sh
+
+# The transcoding ladder against the ffmpeg command line (bench/ladder.sh,
+# docs/performance.md).  It needs only sluice-bench and ffmpeg/ffprobe.
+bench-ladder: deps build/sluice-bench
+	$(call need_pkgs,ffmpeg)
+	./bench/ladder.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME ?= 30

@@ -312,6 +312,92 @@ app_renditions(struct load_ctx *ctx, struct sl_app_config *app,
 }
 
 static int
+find_relay(const struct sl_config *c, const char *name)
+{
+    for (int i = 0; i < c->nrelays; i++)
+        if (!strcmp(c->relays[i].name, name))
+            return i;
+    return -1;
+}
+
+/* rtmp:// or rtmps://, a host, no blanks; the rest is the server's. */
+static int
+valid_rtmp_url(const char *v)
+{
+    const char *host;
+
+    if (!strncmp(v, "rtmp://", 7))
+        host = v + 7;
+    else if (!strncmp(v, "rtmps://", 8))
+        host = v + 8;
+    else
+        return 0;
+    if (*host == '\0' || *host == '/' || strlen(v) >= SL_URL_MAX)
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char) *p <= ' ')
+            return 0;
+    return 1;
+}
+
+/* Splits a comma-separated list; calls add(ctx, arg, item) per item
+ * until it fails. */
+static void
+for_each_item(struct load_ctx *ctx, const char *key, const char *v,
+              void (*add)(struct load_ctx *, void *, const char *), void *arg)
+{
+    char list[2048], *save = NULL, *tok;
+
+    if (strlen(v) >= sizeof(list)) {
+        fail(ctx, "%s: list too long%s", key, "");
+        return;
+    }
+    memcpy(list, v, strlen(v) + 1);
+    for (tok = strtok_r(list, ", \t", &save); tok != NULL && !ctx->failed;
+         tok = strtok_r(NULL, ", \t", &save))
+        add(ctx, arg, tok);
+}
+
+static void
+add_app_relay(struct load_ctx *ctx, void *arg, const char *name)
+{
+    struct sl_app_config *app = arg;
+    int                   idx = find_relay(ctx->cfg, name);
+
+    if (idx < 0) {
+        fail(ctx, "relays: no [relay:%s] section%s", name, "");
+        return;
+    }
+    for (int i = 0; i < app->nrelays; i++)
+        if (app->relays[i] == idx) {
+            fail(ctx, "relays: '%s' listed twice%s", name, "");
+            return;
+        }
+    if (app->nrelays == SL_APP_MAX_RELAYS) {
+        fail(ctx, "relays: more than %s relays%s", "8", "");
+        return;
+    }
+    app->relays[app->nrelays++] = idx;
+}
+
+static void
+add_app_pull(struct load_ctx *ctx, void *arg, const char *url)
+{
+    struct sl_app_config *app = arg;
+
+    if (!valid_rtmp_url(url)) {
+        fail(ctx, "pull: '%s' is not an rtmp:// or rtmps:// URL%s", url,
+             "");
+        return;
+    }
+    if (app->npulls == SL_APP_MAX_PULLS) {
+        fail(ctx, "pull: more than %s origins%s", "4", "");
+        return;
+    }
+    snprintf(app->pulls[app->npulls++], SL_URL_MAX, "%s", url);
+}
+
+static int
 app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         const char *v)
 {
@@ -323,6 +409,16 @@ app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         if (parse_duration(v, 1000, &n) < 0 || n < 100 || n > 60000)
             fail(ctx, "keyframe_interval: '%s' is not 100ms..60s%s", v, "");
         app->keyframe_interval_ms = (uint32_t) n;
+    } else if (!strcmp(key, "relays")) {
+        app->nrelays = 0;
+        for_each_item(ctx, key, v, add_app_relay, app);
+    } else if (!strcmp(key, "pull")) {
+        app->npulls = 0;
+        for_each_item(ctx, key, v, add_app_pull, app);
+    } else if (!strcmp(key, "pull_idle_timeout")) {
+        if (parse_duration(v, 1000, &n) < 0)
+            fail(ctx, "pull_idle_timeout: '%s' is not a duration%s", v, "");
+        app->pull_idle_ms = (uint32_t) n;
     } else {
         fail(ctx, "unknown key '%s' in [app:%s]", key, app->name);
     }
@@ -393,6 +489,119 @@ rendition_key(struct load_ctx *ctx, struct sl_rendition_config *r,
     }
 }
 
+static void
+add_relay_url(struct load_ctx *ctx, void *arg, const char *url)
+{
+    struct sl_relay_config *r = arg;
+
+    if (!valid_rtmp_url(url)) {
+        fail(ctx, "'%s' is not an rtmp:// or rtmps:// URL%s", url, "");
+        return;
+    }
+    if (r->nurls == SL_RELAY_MAX_URLS) {
+        fail(ctx, "more than %s URLs in one relay%s", "4", "");
+        return;
+    }
+    snprintf(r->urls[r->nurls++], SL_URL_MAX, "%s", url);
+}
+
+static void
+add_relay_stream(struct load_ctx *ctx, void *arg, const char *name)
+{
+    struct sl_relay_config *r = arg;
+
+    if (!strcmp(name, "source")) {
+        r->push_source = 1;
+        return;
+    }
+    if (find_rendition(ctx->cfg, name) < 0) {
+        fail(ctx, "streams: '%s' is neither source nor a [rendition:...]%s",
+             name, "");
+        return;
+    }
+    if (r->nrungs == SL_APP_MAX_RENDITIONS) {
+        fail(ctx, "streams: more than %s renditions%s", "8", "");
+        return;
+    }
+    snprintf(r->rungs[r->nrungs++], SL_NAME_MAX, "%s", name);
+}
+
+static void
+relay_key(struct load_ctx *ctx, struct sl_relay_config *r, const char *key,
+          const char *v)
+{
+    uint64_t n = 0;
+
+    if (!strcmp(key, "url")) {
+        /* The primary goes first, whatever the order of the keys. */
+        char keep[SL_RELAY_MAX_URLS - 1][SL_URL_MAX];
+        int  nkeep = 0;
+
+        if (r->has_url) {
+            fail(ctx, "url given twice (use backup_url)%s%s", "", "");
+            return;
+        }
+        for (int i = 0; i < r->nurls && nkeep < SL_RELAY_MAX_URLS - 1; i++)
+            memcpy(keep[nkeep++], r->urls[i], SL_URL_MAX);
+        r->nurls = 0;
+        add_relay_url(ctx, r, v);
+        for (int i = 0; i < nkeep && !ctx->failed; i++)
+            add_relay_url(ctx, r, keep[i]);
+        r->has_url = 1;
+    } else if (!strcmp(key, "backup_url")) {
+        for_each_item(ctx, key, v, add_relay_url, r);
+    } else if (!strcmp(key, "streams")) {
+        r->push_source = 0;
+        r->nrungs = 0;
+        for_each_item(ctx, key, v, add_relay_stream, r);
+    } else if (!strcmp(key, "retry_min") || !strcmp(key, "retry_max") ||
+               !strcmp(key, "timeout")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 10 || n > 3600000)
+            fail(ctx, "%s: '%s' is not a duration 10ms..1h", key, v);
+        if (!strcmp(key, "retry_min"))
+            r->retry_min_ms = (uint32_t) n;
+        else if (!strcmp(key, "retry_max"))
+            r->retry_max_ms = (uint32_t) n;
+        else
+            r->timeout_ms = (uint32_t) n;
+    } else if (!strcmp(key, "failover_after")) {
+        if (parse_uint(v, 1000, &n) < 0 || n == 0)
+            fail(ctx, "failover_after: '%s' is not 1..1000%s", v, "");
+        r->failover_after = (int) n;
+    } else if (!strcmp(key, "max_buffer")) {
+        if (parse_size(v, 1024u * 1024 * 1024, &n) < 0 || n < 65536)
+            fail(ctx, "max_buffer: '%s' is not a size 64k..1024m%s", v, "");
+        r->max_buffer = (uint32_t) n;
+    } else {
+        fail(ctx, "unknown key '%s' in [relay:%s]", key, r->name);
+    }
+}
+
+static struct sl_relay_config *
+find_or_add_relay(struct load_ctx *ctx, const char *name)
+{
+    struct sl_config       *c = ctx->cfg;
+    struct sl_relay_config *r;
+    int                     idx = find_relay(c, name);
+
+    if (idx >= 0)
+        return &c->relays[idx];
+    if (c->nrelays == SL_CONFIG_MAX_RELAYS) {
+        fail(ctx, "too many [relay:...] sections (limit %s)%s", "32", "");
+        return NULL;
+    }
+    r = &c->relays[c->nrelays++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    r->push_source = 1;
+    r->retry_min_ms = 1000;
+    r->retry_max_ms = 30000;
+    r->failover_after = 3;
+    r->timeout_ms = 5000;
+    r->max_buffer = 8u << 20;
+    return r;
+}
+
 static struct sl_rendition_config *
 find_or_add_rendition(struct load_ctx *ctx, const char *name)
 {
@@ -416,6 +625,21 @@ find_or_add_rendition(struct load_ctx *ctx, const char *name)
     r->audio_copy = 1;
     r->audio_bitrate = 128000;
     return r;
+}
+
+/* What a relay needs that has no default. */
+static void
+check_relays(struct load_ctx *ctx)
+{
+    for (int i = 0; i < ctx->cfg->nrelays && !ctx->failed; i++) {
+        struct sl_relay_config *r = &ctx->cfg->relays[i];
+
+        if (!r->has_url)
+            fail(ctx, "[relay:%s] needs a url%s", r->name, "");
+        else if (r->retry_max_ms < r->retry_min_ms)
+            fail(ctx, "[relay:%s]: retry_max is below retry_min%s", r->name,
+                 "");
+    }
 }
 
 /* What a rung needs that has no default; run after every key is read. */
@@ -456,6 +680,7 @@ find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
     memset(&c->apps[c->napps], 0, sizeof(c->apps[0]));
     snprintf(c->apps[c->napps].name, SL_NAME_MAX, "%s", name);
     c->apps[c->napps].keyframe_interval_ms = 2000;
+    c->apps[c->napps].pull_idle_ms = 10000;
     return &c->apps[c->napps++];
 }
 
@@ -483,6 +708,19 @@ on_key(void *user, const char *section, const char *key, const char *value)
         app = find_or_add_app(ctx, section + 4, &created);
         if (app != NULL)
             app_key(ctx, app, key, value);
+        return 1;
+    }
+    if (!strncmp(section, "relay:", 6)) {
+        struct sl_relay_config *r;
+
+        if (!valid_name(section + 6)) {
+            fail(ctx, "bad relay name '%s' (letters, digits, _ - .)%s",
+                 section + 6, "");
+            return 1;
+        }
+        r = find_or_add_relay(ctx, section + 6);
+        if (r != NULL)
+            relay_key(ctx, r, key, value);
         return 1;
     }
     if (!strncmp(section, "rendition:", 10)) {
@@ -562,6 +800,12 @@ scan_sections(struct load_ctx *ctx)
                      s + 4, "");
             else
                 find_or_add_app(ctx, s + 4, &created);
+        } else if (!strncmp(s, "relay:", 6)) {
+            if (!valid_name(s + 6))
+                fail(ctx, "bad relay name '%s' (letters, digits, _ - .)%s",
+                     s + 6, "");
+            else
+                find_or_add_relay(ctx, s + 6);
         } else if (!strncmp(s, "rendition:", 10)) {
             if (!valid_name(s + 10))
                 fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)%s",
@@ -609,6 +853,7 @@ sl_config_load(const char *path, char *err, size_t errlen)
         /* Problems of a whole section have no one line to point at. */
         ctx.line = 0;
         check_renditions(&ctx);
+        check_relays(&ctx);
     }
     fclose(ctx.fp);
     if (ctx.failed) {

@@ -16,6 +16,11 @@
 #define SL_CONFIG_MAX_RENDITIONS 32   /* [rendition:...] sections */
 #define SL_APP_MAX_RENDITIONS    8    /* rungs in one app's ladder */
 #define SL_NAME_MAX              128  /* app and stream names, incl. NUL */
+#define SL_CONFIG_MAX_RELAYS     32   /* [relay:...] sections */
+#define SL_APP_MAX_RELAYS        8
+#define SL_RELAY_MAX_URLS        4    /* url plus backups */
+#define SL_APP_MAX_PULLS         4    /* origins an edge pulls from */
+#define SL_URL_MAX               512
 
 /* One rung of a transcoding ladder ([rendition:NAME]). */
 struct sl_rendition_config {
@@ -33,6 +38,22 @@ struct sl_rendition_config {
     uint32_t audio_bitrate;    /* bits/s, when re-encoding */
 };
 
+/* A push relay ([relay:NAME]): where streams of the apps that list it
+ * are pushed. */
+struct sl_relay_config {
+    char     name[SL_NAME_MAX];
+    int      has_url;
+    int      nurls;                  /* urls[0] = url, then backup_url */
+    char     urls[SL_RELAY_MAX_URLS][SL_URL_MAX];
+    int      push_source;            /* streams lists "source" */
+    int      nrungs;                 /* rendition names in streams */
+    char     rungs[SL_APP_MAX_RENDITIONS][SL_NAME_MAX];
+    uint32_t retry_min_ms, retry_max_ms;
+    int      failover_after;         /* failures before the next url */
+    uint32_t timeout_ms;             /* connect and write timeout */
+    uint32_t max_buffer;             /* bytes held while disconnected */
+};
+
 struct sl_app_config {
     char name[SL_NAME_MAX];
     /* The ladder: indexes into sl_config.renditions, in the order the
@@ -40,6 +61,14 @@ struct sl_app_config {
     int      nrenditions;
     int      renditions[SL_APP_MAX_RENDITIONS];
     uint32_t keyframe_interval_ms;  /* every rung's fixed GOP */
+    /* Push relays: indexes into sl_config.relays. */
+    int      nrelays;
+    int      relays[SL_APP_MAX_RELAYS];
+    /* Edge: origins to pull a stream from when it is not published
+     * here, and how long a pull outlives its last player. */
+    int      npulls;
+    char     pulls[SL_APP_MAX_PULLS][SL_URL_MAX];
+    uint32_t pull_idle_ms;
 };
 
 struct sl_config {
@@ -67,6 +96,9 @@ struct sl_config {
 
     int                        nrenditions;
     struct sl_rendition_config renditions[SL_CONFIG_MAX_RENDITIONS];
+
+    int                    nrelays;
+    struct sl_relay_config relays[SL_CONFIG_MAX_RELAYS];
 };
 
 /* Reads and validates path.  On success a config with one reference for

@@ -297,10 +297,17 @@ sl_hub_add_observer(struct sl_hub *hub, sl_hub_observer_fn fn, void *ctx)
 /* Observers are registered before any thread publishes, so the array is
  * read without a lock. */
 static void
+notify_ev(struct sl_hub *hub, const struct sl_hub_event *ev)
+{
+    for (int i = 0; i < hub->nobservers; i++)
+        hub->observers[i].fn(hub->observers[i].ctx, ev);
+}
+
+static void
 notify(struct sl_hub *hub, enum sl_hub_event_kind kind, const char *app,
        const char *name, int derived)
 {
-    struct sl_hub_event ev = {kind, app, name, derived};
+    struct sl_hub_event ev = {kind, app, name, derived, 0, 0};
 
     for (int i = 0; i < hub->nobservers; i++)
         hub->observers[i].fn(hub->observers[i].ctx, &ev);
@@ -757,7 +764,8 @@ int
 sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
                  struct sl_sub *sub)
 {
-    struct sl_stream *s;
+    struct sl_stream   *s;
+    struct sl_hub_event ev = {SL_HUB_SUBSCRIBE, app, name, 0, 0, 0};
 
     pthread_mutex_lock(&hub->lock);
     s = get_stream(hub, app, name);
@@ -770,17 +778,23 @@ sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
     sl_list_insert_tail(&s->subs, &sub->link);
     s->nsubs++;
     place_cursor(s, sub);
+    ev.derived = s->derived;
+    ev.live = s->publisher != NULL;
+    ev.subscribers = s->nsubs;
     pthread_mutex_unlock(&s->lock);
     atomic_fetch_add(&hub->nsubs, 1);
     pthread_mutex_unlock(&hub->lock);
+    notify_ev(hub, &ev);
     return 0;
 }
 
 void
 sl_hub_unsubscribe(struct sl_sub *sub)
 {
-    struct sl_stream *s = sub->stream;
-    struct sl_hub    *hub;
+    struct sl_stream   *s = sub->stream;
+    struct sl_hub      *hub;
+    struct sl_hub_event ev = {SL_HUB_UNSUBSCRIBE, NULL, NULL, 0, 0, 0};
+    char                app[SL_NAME_MAX], name[SL_NAME_MAX];
 
     if (s == NULL)
         return;
@@ -789,11 +803,19 @@ sl_hub_unsubscribe(struct sl_sub *sub)
     pthread_mutex_lock(&s->lock);
     sl_list_remove(&sub->link);
     s->nsubs--;
+    memcpy(app, s->app, sizeof(app));
+    memcpy(name, s->name, sizeof(name));
+    ev.derived = s->derived;
+    ev.live = s->publisher != NULL;
+    ev.subscribers = s->nsubs;
     pthread_mutex_unlock(&s->lock);
     sub->stream = NULL;
     atomic_fetch_sub(&hub->nsubs, 1);
     maybe_free_stream(s);
     pthread_mutex_unlock(&hub->lock);
+    ev.app = app;
+    ev.name = name;
+    notify_ev(hub, &ev);
 }
 
 int
@@ -968,6 +990,23 @@ sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name)
     }
     pthread_mutex_unlock(&hub->lock);
     return live;
+}
+
+uint32_t
+sl_hub_subscribers(struct sl_hub *hub, const char *app, const char *name)
+{
+    struct sl_stream *s;
+    uint32_t          n = 0;
+
+    pthread_mutex_lock(&hub->lock);
+    s = find_stream(hub, app, name);
+    if (s != NULL) {
+        pthread_mutex_lock(&s->lock);
+        n = s->nsubs;
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return n;
 }
 
 void

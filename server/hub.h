@@ -84,15 +84,24 @@ struct sl_tap {
     void (*on_end)(struct sl_tap *tap);
 };
 
-/* Publish and unpublish events, for the parts that start work per
- * stream (transcoder, relays).  derived: the stream was made by the
- * server from another one (a rendition), not by a client. */
-enum sl_hub_event_kind { SL_HUB_PUBLISH, SL_HUB_UNPUBLISH };
+/* Publish, unpublish and subscribe events, for the parts that start
+ * work per stream (transcoder, relays, edge pulls).  derived: the stream
+ * was made by the server from another one (a rendition), not by a
+ * client.  For (un)subscribe events: live says whether a publisher is
+ * attached, subscribers is the count after the change. */
+enum sl_hub_event_kind {
+    SL_HUB_PUBLISH,
+    SL_HUB_UNPUBLISH,
+    SL_HUB_SUBSCRIBE,
+    SL_HUB_UNSUBSCRIBE
+};
 struct sl_hub_event {
     enum sl_hub_event_kind kind;
     const char            *app;
     const char            *name;
     int                    derived;
+    int                    live;
+    uint32_t               subscribers;
 };
 typedef void (*sl_hub_observer_fn)(void *ctx, const struct sl_hub_event *ev);
 #define SL_HUB_MAX_OBSERVERS 4
@@ -215,6 +224,10 @@ void sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st);
 
 /* 1 when APP/NAME is being published. */
 int sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name);
+
+/* Players subscribed to APP/NAME (0 when there is no such stream). */
+uint32_t sl_hub_subscribers(struct sl_hub *hub, const char *app,
+                            const char *name);
 
 /* Counters for tests and the API. */
 struct sl_hub_stats {

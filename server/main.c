@@ -16,8 +16,8 @@
  *   4. stop the pool (close, then drain), then the reactor;
  *   5. free the hub and the config.
  * Transcoders are joined between steps 3 and 4 (their encoders flushed,
- * their renditions unpublished).  Later stages slot in there too: flush
- * relays, finalise recordings.
+ * their renditions unpublished), then relays are stopped and joined.
+ * Later stages (recordings) slot in there too.
  *
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
@@ -42,6 +42,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/session.h"
+#include "relay/relay.h"
 #include "transcode/transcoder.h"
 
 #define DEFAULT_CONFIG   "conf/sluice.ini"
@@ -103,6 +104,7 @@ main(int argc, char **argv)
     struct sl_listener  *listener;
     struct sl_hub_limits lim;
     struct sl_transcoder *transcoder;
+    struct sl_relays     *relays;
     sigset_t             set;
 
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
@@ -169,8 +171,9 @@ main(int argc, char **argv)
         return 1;
     }
     transcoder = sl_transcoder_new(srv.hub);
-    if (transcoder == NULL) {
-        sl_log_error("cannot start the transcoder");
+    relays = sl_relays_new(srv.hub);
+    if (transcoder == NULL || relays == NULL) {
+        sl_log_error("cannot start the transcoder or the relays");
         return 1;
     }
     listener = sl_listener_start(&srv, cfg->listen_host, cfg->listen_port,
@@ -204,6 +207,9 @@ main(int argc, char **argv)
     /* Ladders publish into the hub and wake players through the pool:
      * they end (encoders flushed, rungs unpublished) while both run. */
     sl_transcoder_free(transcoder);
+    /* Relays stop at once: a blocking connect or write is interrupted;
+     * pulls unpublish what they brought in. */
+    sl_relays_free(relays);
     sl_sched_stop(srv.sched);
     sl_loop_stop(srv.loop);
     sl_sched_free(srv.sched);

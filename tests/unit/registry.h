@@ -7,6 +7,6 @@
 #ifndef SL_TEST_SUITES
 #define SL_TEST_SUITES \
     X(buf) X(deque) X(sched) X(loop) \
-    X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) \
+    X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) X(relay) \
     X(media)
 #endif

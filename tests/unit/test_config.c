@@ -221,6 +221,64 @@ test_rendition_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a video_bitrate"));
 }
 
+static void
+test_relays_and_pulls(void)
+{
+    char                          err[256] = "";
+    struct sl_config             *c;
+    const struct sl_app_config   *app;
+    const struct sl_relay_config *r;
+
+    c = load_text("[relay:cdn]\n"
+                  "backup_url = rtmp://b1/live, rtmps://b2/live\n"
+                  "url = rtmp://user:pw@primary/live/{name}\n"
+                  "streams = source, 360p\n"
+                  "retry_max = 10s\n"
+                  "failover_after = 2\n"
+                  "[rendition:360p]\nheight = 360\nvideo_bitrate = 600k\n"
+                  "[app:live]\nrelays = cdn\n"
+                  "[app:edge]\n"
+                  "pull = rtmp://o1:1935/live, rtmp://o2/live\n"
+                  "pull_idle_timeout = 3s\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    app = sl_config_app(c, "live");
+    CU_ASSERT_EQUAL_FATAL(app->nrelays, 1);
+    r = &c->relays[app->relays[0]];
+    CU_ASSERT_STRING_EQUAL(r->name, "cdn");
+    CU_ASSERT_EQUAL_FATAL(r->nurls, 3);
+    /* The primary comes first whatever the order in the file. */
+    CU_ASSERT_STRING_EQUAL(r->urls[0], "rtmp://user:pw@primary/live/{name}");
+    CU_ASSERT_STRING_EQUAL(r->urls[1], "rtmp://b1/live");
+    CU_ASSERT_STRING_EQUAL(r->urls[2], "rtmps://b2/live");
+    CU_ASSERT_EQUAL(r->push_source, 1);
+    CU_ASSERT_EQUAL_FATAL(r->nrungs, 1);
+    CU_ASSERT_STRING_EQUAL(r->rungs[0], "360p");
+    CU_ASSERT_EQUAL(r->retry_min_ms, 1000);
+    CU_ASSERT_EQUAL(r->retry_max_ms, 10000);
+    CU_ASSERT_EQUAL(r->failover_after, 2);
+    CU_ASSERT_EQUAL(r->timeout_ms, 5000);
+    CU_ASSERT_EQUAL(app->npulls, 0);
+    app = sl_config_app(c, "edge");
+    CU_ASSERT_EQUAL_FATAL(app->npulls, 2);
+    CU_ASSERT_STRING_EQUAL(app->pulls[1], "rtmp://o2/live");
+    CU_ASSERT_EQUAL(app->pull_idle_ms, 3000);
+    sl_config_unref(c);
+
+    expect_error("[relay:a]\nurl = http://x/live\n", 2, "rtmp://");
+    expect_error("[relay:a]\nurl = rtmp://x/a\nurl = rtmp://y/a\n", 3,
+                 "url given twice");
+    expect_error("[relay:a]\nurl = rtmp://x/a\nstreams = 720p\n", 3,
+                 "neither source");
+    expect_error("[app:x]\nrelays = nope\n", 2, "no [relay:nope]");
+    expect_error("[app:x]\npull = rtmp:///nohost\n", 2, "pull");
+    expect_error("[relay:a]\nurl = rtmp://x/a\nbogus = 1\n", 3,
+                 "unknown key 'bogus'");
+    c = load_text("[relay:a]\nstreams = source\n", err, sizeof(err));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "[relay:a] needs a url"));
+}
+
 void
 sl_test_suite_config(void)
 {
@@ -234,4 +292,5 @@ sl_test_suite_config(void)
                 test_current_swaps_with_refs);
     CU_add_test(s, "renditions and ladders", test_renditions);
     CU_add_test(s, "rendition errors", test_rendition_errors);
+    CU_add_test(s, "relays and pulls", test_relays_and_pulls);
 }
