@@ -555,3 +555,270 @@ sl_media_tb_to_ms(int64_t t, AVRational tb)
     return av_rescale_q_rnd(t, tb, (AVRational){1, 1000},
                             AV_ROUND_NEAR_INF | AV_ROUND_PASS_MINMAX);
 }
+
+/* H.264 SPS (ITU-T H.264 7.3.2.1.1).  A NAL unit is its RBSP with an
+ * emulation prevention byte 03 inserted after every 00 00 that would
+ * otherwise be followed by 00..03; those are removed into a local buffer
+ * first.  SPS are a few dozen bytes (scaling matrices and VUI make them a
+ * few hundred at most), so a unit over SPS_MAX bytes is rejected rather
+ * than parsed. */
+#define SPS_MAX 1024
+
+/* The largest picture side accepted, in pixels: H.264 levels stop at
+ * 8192x4320 and 16384 leaves room for what an encoder may still make. */
+#define AVC_MAX_SIDE 16384
+
+/* Reads an RBSP MSB first.  Like sl_rd, a read past the end returns zero,
+ * latches err and reads nothing more, so the parser checks err once after
+ * a group of fields (and before any value becomes a loop bound it has not
+ * already capped). */
+struct rbsp {
+    const uint8_t *p;
+    size_t         bits; /* bits given */
+    size_t         pos;  /* bits consumed */
+    int            err;
+};
+
+static unsigned
+rbsp_bit(struct rbsp *b)
+{
+    unsigned v;
+
+    if (b->err || b->pos >= b->bits) {
+        b->err = 1;
+        return 0;
+    }
+    v = (b->p[b->pos >> 3] >> (7 - (b->pos & 7))) & 1;
+    b->pos++;
+    return v;
+}
+
+/* u(n), n <= 32. */
+static uint32_t
+rbsp_u(struct rbsp *b, unsigned n)
+{
+    uint32_t v = 0;
+
+    while (n-- > 0)
+        v = v << 1 | rbsp_bit(b);
+    return b->err ? 0 : v;
+}
+
+/* ue(v) (9.1): n leading zeros, a one, then n bits; the value is
+ * 2^n - 1 + those bits.  Every syntax element of an SPS fits in 32 bits,
+ * which needs at most 31 leading zeros; more is an error, not a shift
+ * past the width of the type. */
+static uint32_t
+rbsp_ue(struct rbsp *b)
+{
+    unsigned zeros = 0;
+
+    while (rbsp_bit(b) == 0) {
+        if (b->err || ++zeros > 31) {
+            b->err = 1;
+            return 0;
+        }
+    }
+    return (uint32_t) ((UINT64_C(1) << zeros) - 1 + rbsp_u(b, zeros));
+}
+
+/* se(v) (9.1.1): ue values 1, 2, 3, 4 ... map to 1, -1, 2, -2 ...  The
+ * largest ue value, 2^32 - 2, maps to -(2^31 - 1), so both halves fit in
+ * an int32_t without overflow. */
+static int32_t
+rbsp_se(struct rbsp *b)
+{
+    uint32_t k = rbsp_ue(b);
+
+    return k & 1 ? (int32_t) ((k >> 1) + 1) : -(int32_t) (k >> 1);
+}
+
+/* Copies a NAL unit's payload (after the header byte) to out without its
+ * emulation prevention bytes: a 03 after two zero bytes is dropped and
+ * the zero count starts again.  Returns the RBSP length; out must hold
+ * len bytes, which is the most it can need. */
+static size_t
+unescape(const uint8_t *p, size_t len, uint8_t *out)
+{
+    size_t   n = 0;
+    unsigned zeros = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (zeros >= 2 && p[i] == 3) {
+            zeros = 0;
+            continue;
+        }
+        zeros = p[i] == 0 ? zeros + 1 : 0;
+        out[n++] = p[i];
+    }
+    return n;
+}
+
+/* The profiles whose SPS carries chroma format, bit depths and scaling
+ * matrices (the condition in front of chroma_format_idc in 7.3.2.1.1). */
+static int
+is_high_profile(unsigned profile)
+{
+    static const uint8_t high[] = {100, 110, 122, 244, 44,  83, 86,
+                                   118, 128, 138, 139, 134, 135};
+
+    for (size_t i = 0; i < sizeof(high); i++) {
+        if (profile == high[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* scaling_list() (7.3.2.1.1.1), read only to be skipped.  delta_scale is
+ * -128..127 (7.4.2.1.1); checking it keeps the sums below in range.  A
+ * next scale of 0 means "use the default list" and ends the deltas. */
+static int
+skip_scaling_list(struct rbsp *b, unsigned size)
+{
+    int last = 8, next = 8;
+
+    for (unsigned j = 0; j < size && next != 0; j++) {
+        int32_t delta = rbsp_se(b);
+
+        if (b->err || delta < -128 || delta > 127)
+            return -1;
+        next = (last + delta + 256) % 256;
+        if (next != 0)
+            last = next;
+    }
+    return 0;
+}
+
+/* The fields before pic_width_in_mbs_minus1 that only need skipping. */
+static int
+skip_frame_num_and_poc(struct rbsp *b)
+{
+    uint32_t poc_type, cycle;
+
+    if (rbsp_ue(b) > 12) /* log2_max_frame_num_minus4 */
+        return -1;
+    poc_type = rbsp_ue(b);
+    if (poc_type == 0) {
+        if (rbsp_ue(b) > 12) /* log2_max_pic_order_cnt_lsb_minus4 */
+            return -1;
+    } else if (poc_type == 1) {
+        rbsp_bit(b);        /* delta_pic_order_always_zero_flag */
+        (void) rbsp_se(b);  /* offset_for_non_ref_pic */
+        (void) rbsp_se(b);  /* offset_for_top_to_bottom_field */
+        cycle = rbsp_ue(b); /* num_ref_frames_in_pic_order_cnt_cycle */
+        if (cycle > 255)
+            return -1;
+        for (uint32_t i = 0; i < cycle && !b->err; i++)
+            (void) rbsp_se(b); /* offset_for_ref_frame[i] */
+    } else if (poc_type > 2) {
+        return -1;
+    }
+    return b->err ? -1 : 0;
+}
+
+int
+sl_media_avc_info(const uint8_t *avcc, size_t len,
+                  struct sl_media_avc_info *out)
+{
+    uint8_t        buf[SPS_MAX];
+    struct sl_rd   r;
+    struct rbsp    b;
+    const uint8_t *sps;
+    size_t         sps_len;
+    unsigned       profile, level, chroma = 1, separate = 0, frame_mbs_only;
+    uint32_t       w_mbs, h_units, crop[4] = {0, 0, 0, 0};
+    uint64_t       w, h, unit_x, unit_y;
+
+    memset(out, 0, sizeof(*out));
+    if (avcc == NULL || !avcc_valid(avcc, len))
+        return -1;
+    /* avcc_valid checked the framing: version, 4 bytes, the SPS count
+     * (at least one) and the first SPS's length are all there. */
+    sl_rd_init(&r, avcc, len);
+    sl_rd_bytes(&r, 6);
+    sps_len = sl_rd_u16(&r);
+    sps = sl_rd_bytes(&r, sps_len);
+    /* A NAL header with forbidden_zero_bit clear and type 7, then at
+     * least profile, constraint flags and level. */
+    if (sps == NULL || sps_len < 4 || sps_len > SPS_MAX ||
+        (sps[0] & 0x80) != 0 || (sps[0] & 0x1f) != NAL_SPS)
+        return -1;
+    b.p = buf;
+    b.bits = 8 * unescape(sps + 1, sps_len - 1, buf);
+    b.pos = 0;
+    b.err = 0;
+
+    profile = rbsp_u(&b, 8);
+    rbsp_u(&b, 8); /* constraint_set0..5_flag, reserved_zero_2bits */
+    level = rbsp_u(&b, 8);
+    if (rbsp_ue(&b) > 31) /* seq_parameter_set_id */
+        return -1;
+    if (is_high_profile(profile)) {
+        chroma = rbsp_ue(&b); /* chroma_format_idc */
+        if (chroma > 3)
+            return -1;
+        if (chroma == 3)
+            separate = rbsp_bit(&b);
+        /* bit_depth_luma_minus8, bit_depth_chroma_minus8: 0..6. */
+        if (rbsp_ue(&b) > 6 || rbsp_ue(&b) > 6)
+            return -1;
+        rbsp_bit(&b);       /* qpprime_y_zero_transform_bypass_flag */
+        if (rbsp_bit(&b)) { /* seq_scaling_matrix_present_flag */
+            /* Six 4x4 lists, then two 8x8 (six with 4:4:4). */
+            unsigned lists = chroma != 3 ? 8 : 12;
+
+            for (unsigned i = 0; i < lists; i++) {
+                if (rbsp_bit(&b) && skip_scaling_list(&b, i < 6 ? 16 : 64) < 0)
+                    return -1;
+            }
+        }
+    }
+    if (b.err || skip_frame_num_and_poc(&b) < 0)
+        return -1;
+    /* max_num_ref_frames is at most MaxDpbFrames, which is 16. */
+    if (rbsp_ue(&b) > 16)
+        return -1;
+    rbsp_bit(&b);          /* gaps_in_frame_num_value_allowed_flag */
+    w_mbs = rbsp_ue(&b);   /* pic_width_in_mbs_minus1 */
+    h_units = rbsp_ue(&b); /* pic_height_in_map_units_minus1 */
+    frame_mbs_only = rbsp_bit(&b);
+    if (!frame_mbs_only)
+        rbsp_bit(&b);   /* mb_adaptive_frame_field_flag */
+    rbsp_bit(&b);       /* direct_8x8_inference_flag */
+    if (rbsp_bit(&b)) { /* frame_cropping_flag: left, right, top, bottom */
+        for (int i = 0; i < 4; i++)
+            crop[i] = rbsp_ue(&b);
+    }
+    rbsp_bit(&b); /* vui_parameters_present_flag: the last field we need */
+    if (b.err)
+        return -1;
+
+    /* A map unit is a macroblock pair when fields may be coded (frame
+     * height = 2 * map units), one macroblock otherwise.  Crop offsets
+     * count chroma samples (7.4.2.1.1): without chroma (monochrome, or
+     * 4:4:4 coded as separate planes) one luma sample across and one
+     * line down; otherwise SubWidthC across and SubHeightC down (4:2:0:
+     * 2 and 2, 4:2:2: 2 and 1, 4:4:4: 1 and 1).  The unit down doubles
+     * when fields may be coded.  All in 64 bits: each factor is below
+     * 2^33. */
+    w = ((uint64_t) w_mbs + 1) * 16;
+    h = ((uint64_t) h_units + 1) * 16 * (2 - frame_mbs_only);
+    unit_x = 1;
+    unit_y = 2 - frame_mbs_only;
+    if (chroma != 0 && !separate) {
+        unit_x = chroma == 3 ? 1 : 2;
+        unit_y *= chroma == 1 ? 2 : 1;
+    }
+    if (unit_x * ((uint64_t) crop[0] + crop[1]) >= w ||
+        unit_y * ((uint64_t) crop[2] + crop[3]) >= h)
+        return -1;
+    w -= unit_x * ((uint64_t) crop[0] + crop[1]);
+    h -= unit_y * ((uint64_t) crop[2] + crop[3]);
+    if (w > AVC_MAX_SIDE || h > AVC_MAX_SIDE)
+        return -1;
+    out->profile = (int) profile;
+    out->level = (int) level;
+    out->width = (int) w;
+    out->height = (int) h;
+    return 0;
+}

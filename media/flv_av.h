@@ -86,6 +86,27 @@ struct sl_buf *sl_media_avc_seq_body(const uint8_t *extradata, size_t len);
 struct sl_buf *sl_media_avc_frame_body(const uint8_t *pkt, size_t len,
                                        int keyframe, int32_t cts_ms);
 
+/* The picture an H.264 stream decodes to, from the first SPS of an
+ * avcC record (the data of an AVC sequence header body, as
+ * sl_media_parse_video gives it).  0, or -1 when the record or the SPS is
+ * malformed or truncated.
+ *
+ * The record must be framed as sl_media_avc_seq_body requires (version
+ * 1, at least one SPS and one PPS, every length inside it); its first SPS
+ * must be a NAL unit of type 7 of at most 1 KiB, read up to
+ * vui_parameters_present_flag (the VUI is not parsed).  Rejected besides:
+ * values out of the ranges H.264 7.4.2.1.1 gives (ids, chroma format, bit
+ * depths, frame number and POC fields, scaling deltas, more than 16
+ * reference frames), exp-Golomb codes over 32 bits, and a cropped
+ * picture with a side of 0 or over 16384.  Pure: no allocation, any
+ * thread; *out is zeroed on failure. */
+struct sl_media_avc_info {
+    int profile, level; /* profile_idc (66, 77, 100 ...), level_idc */
+    int width, height;  /* after cropping */
+};
+int sl_media_avc_info(const uint8_t *avcc, size_t len,
+                      struct sl_media_avc_info *out);
+
 /* The AVC end-of-sequence body (0x17 0x02 00 00 00). */
 struct sl_buf *sl_media_avc_eos_body(void);
 

@@ -2,18 +2,37 @@
  * libFuzzer target for the FLV <-> libav glue (media/flv_av.c).
  *
  * The same bytes go to every parser and builder, as an FLV body, an
- * AudioSpecificConfig, encoder extradata and an encoded packet.  None
- * may read past the input (ASan) or misbehave (UBSan); a parser that
- * succeeds must point inside the input; a frame body must start with
- * the header it was asked for and, when built from Annex B, hold only
- * length-prefixed units that end exactly at its end.  Anything else is
- * reported by abort().
+ * AudioSpecificConfig, an avcC record, encoder extradata and an encoded
+ * packet.  None may read past the input (ASan) or misbehave (UBSan); a
+ * parser that succeeds must point inside the input; the SPS reader runs
+ * on the input, on the record of a video sequence header body and on the
+ * record built from the input as extradata (so Annex B SPS reach it too),
+ * and must give a picture of 1..16384 on each side or fail with *out
+ * zeroed; a frame body must start with the header it was asked for and,
+ * when built from Annex B, hold only length-prefixed units that end
+ * exactly at its end.  Anything else is reported by abort().
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "media/flv_av.h"
+
+/* sl_media_avc_info on an avcC record p[0..len). */
+static void
+check_avc_info(const uint8_t *p, size_t len)
+{
+    struct sl_media_avc_info info;
+
+    if (sl_media_avc_info(p, len, &info) == 0) {
+        if (info.width < 1 || info.width > 16384 || info.height < 1 ||
+            info.height > 16384 || info.profile < 0 || info.profile > 255 ||
+            info.level < 0 || info.level > 255)
+            abort();
+    } else if (info.width != 0 || info.height != 0 || info.profile != 0) {
+        abort();
+    }
+}
 
 static void
 check_inside(const uint8_t *data, size_t size, const uint8_t *p, size_t len)
@@ -61,8 +80,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sl_media_aac_config c;
     struct sl_buf             *b;
 
-    if (sl_media_parse_video(data, size, &v) == 0)
+    if (sl_media_parse_video(data, size, &v) == 0) {
         check_inside(data, size, v.data, v.len);
+        if (v.seq_header)
+            check_avc_info(v.data, v.len);
+    }
     if (sl_media_parse_audio(data, size, &a) == 0)
         check_inside(data, size, a.data, a.len);
     if (sl_media_parse_asc(data, size, &c) == 0 &&
@@ -73,7 +95,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (b != NULL && (b->len < 5 + 7 || b->data[0] != 0x17 ||
                       b->data[1] != 0x00 || b->data[5] != 1))
         abort();
+    if (b != NULL)
+        check_avc_info(b->data + 5, b->len - 5);
     sl_buf_unref(b);
+    check_avc_info(data, size);
 
     b = sl_media_avc_frame_body(data, size, 1, -40);
     if (b != NULL)
