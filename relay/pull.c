@@ -136,8 +136,18 @@ send_metadata(struct sl_pull *p, AVFormatContext *ic, int64_t ts)
         const AVCodecParameters *par = st->codecpar;
 
         if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
+            struct sl_media_avc_info info;
+
             m.width = par->width;
             m.height = par->height;
+            if ((m.width <= 0 || m.height <= 0) &&
+                par->codec_id == AV_CODEC_ID_H264 && par->extradata &&
+                sl_media_avc_info(par->extradata,
+                                  (size_t) par->extradata_size,
+                                  &info) == 0) {
+                m.width = info.width;
+                m.height = info.height;
+            }
             if (st->avg_frame_rate.den > 0)
                 m.fps = av_q2d(st->avg_frame_rate);
             m.video_kbps = (int) (par->bit_rate / 1000);

@@ -478,14 +478,22 @@ send_loop(struct sl_push *p, struct conn *c)
     }
 }
 
-/* The picture size when the metadata did not give it.  The muxer needs
- * one; 16x16 stands in when the header cannot be read either. */
+/* The picture size when the metadata did not give it: from the
+ * sequence header's SPS.  The muxer needs one; 16x16 stands in when the
+ * header cannot be read either. */
 static void
 picture_size(const struct sl_buf *vseq, int *w, int *h)
 {
+    struct sl_media_video    v;
+    struct sl_media_avc_info info;
+
     *w = 16;
     *h = 16;
-    (void) vseq;
+    if (sl_media_parse_video(vseq->data, vseq->len, &v) == 0 &&
+        sl_media_avc_info(v.data, v.len, &info) == 0) {
+        *w = info.width;
+        *h = info.height;
+    }
 }
 
 static void
