@@ -52,7 +52,7 @@ CORE_SRC := $(wildcard pool/*.c) \
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
-INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c)
+INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)

@@ -212,3 +212,163 @@ sl_within_pct(long got, long want, double pct)
 {
     return fabs((double) got - (double) want) <= (double) want * pct / 100.0;
 }
+
+int
+sl_ffmpeg_spawn(struct sl_proc *p, const char *const args[], const char *log)
+{
+    static const char *const head[] = {"ffmpeg", "-hide_banner", "-nostdin",
+                                       "-loglevel", "warning"};
+    enum { NHEAD = sizeof(head) / sizeof(head[0]), MAX_ARGS = 96 };
+    char  *argv[MAX_ARGS];
+    size_t n = 0;
+
+    for (size_t i = 0; i < NHEAD; i++)
+        argv[n++] = (char *) head[i];
+    for (size_t i = 0; args[i] != NULL; i++) {
+        if (n + 1 >= MAX_ARGS)
+            return -E2BIG;
+        argv[n++] = (char *) args[i];
+    }
+    argv[n] = NULL;
+    return sl_proc_spawn(p, argv, log, log);
+}
+
+int
+sl_ffmpeg_record(struct sl_proc *p, const char *url, const char *out,
+                 const char *log)
+{
+    const char *args[] = {"-y",   "-copyts", "-i",  url, "-c",
+                          "copy", "-f",      "flv", out, NULL};
+
+    return sl_ffmpeg_spawn(p, args, log);
+}
+
+static long
+parse_ts(const char *v)
+{
+    return v[0] != '\0' && strcmp(v, "N/A") != 0 ? atol(v) : LONG_MIN;
+}
+
+int
+sl_probe_packets(const char *file, struct sl_pkts *out)
+{
+    char   path[PATH_MAX + 16], v[64];
+    char  *text, *save = NULL;
+    size_t cap = 0;
+    int    rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "%s.pktlist", file);
+    rc = run_probe(file, "packet=codec_type,pts,dts,size,flags", path);
+    if (rc != 0)
+        return rc < 0 ? rc : -EINVAL;
+    text = sl_read_file(path);
+    if (text == NULL)
+        return -EIO;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        struct sl_pkt k;
+
+        if (strstr(l, "codec_type=") == NULL)
+            continue;
+        field(l, "codec_type", v, sizeof(v));
+        k.type = !strcmp(v, "video") ? 'v' : !strcmp(v, "audio") ? 'a' : '?';
+        field(l, "flags", v, sizeof(v));
+        k.key = strchr(v, 'K') != NULL;
+        field(l, "pts", v, sizeof(v));
+        k.pts = parse_ts(v);
+        field(l, "dts", v, sizeof(v));
+        k.dts = parse_ts(v);
+        field(l, "size", v, sizeof(v));
+        k.size = atol(v);
+        if (out->n == cap) {
+            size_t         ncap = cap ? cap * 2 : 1024;
+            struct sl_pkt *np = realloc(out->p, ncap * sizeof(*np));
+
+            if (np == NULL) {
+                free(text);
+                sl_pkts_free(out);
+                return -ENOMEM;
+            }
+            out->p = np;
+            cap = ncap;
+        }
+        out->p[out->n++] = k;
+    }
+    free(text);
+    return 0;
+}
+
+void
+sl_pkts_free(struct sl_pkts *pk)
+{
+    free(pk->p);
+    pk->p = NULL;
+    pk->n = 0;
+}
+
+size_t
+sl_pkts_span(const struct sl_pkts *pk, char type, long *first, long *last)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < pk->n; i++) {
+        const struct sl_pkt *k = &pk->p[i];
+
+        if (k->type != type || k->pts == LONG_MIN)
+            continue;
+        if (count == 0 || k->pts < *first)
+            *first = k->pts;
+        if (count == 0 || k->pts > *last)
+            *last = k->pts;
+        count++;
+    }
+    return count;
+}
+
+size_t
+sl_pkts_keyframes(const struct sl_pkts *pk, long *out, size_t cap)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < pk->n; i++) {
+        const struct sl_pkt *k = &pk->p[i];
+
+        if (k->type != 'v' || !k->key || k->pts == LONG_MIN)
+            continue;
+        if (count < cap)
+            out[count] = k->pts;
+        count++;
+    }
+    return count;
+}
+
+double
+sl_pkts_kbps(const struct sl_pkts *pk, char type, long from, long to)
+{
+    double bits = 0;
+
+    if (to <= from)
+        return -1;
+    for (size_t i = 0; i < pk->n; i++) {
+        const struct sl_pkt *k = &pk->p[i];
+
+        if (k->type == type && k->pts != LONG_MIN && k->pts >= from &&
+            k->pts < to)
+            bits += 8.0 * (double) k->size;
+    }
+    return bits / (double) (to - from);
+}
+
+int
+sl_pkts_has_pts(const struct sl_pkts *pk, char type, long pts, long tol)
+{
+    for (size_t i = 0; i < pk->n; i++) {
+        const struct sl_pkt *k = &pk->p[i];
+
+        if (k->type == type && k->pts != LONG_MIN && k->pts >= pts - tol &&
+            k->pts <= pts + tol)
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,929 @@
+/*
+ * The transcoding ladder: publishing live/KEY makes every rung of the
+ * app's ladder appear as live/KEY_NAME, a stream players play like any
+ * other.  What a user checks with real players and ffprobe:
+ *
+ *  - full ladder: each rung has its configured size, its configured
+ *    average bit rate, a keyframe every keyframe_interval at the same
+ *    timestamps on every rung, AAC audio, and the source's timeline for
+ *    both tracks (so audio and video stay in sync, and a player can move
+ *    between rungs); its metadata names its own size;
+ *  - a source smaller than a rung: that rung is skipped (a log line says
+ *    so) and gets no media, the others play;
+ *  - the publisher leaves and returns: the rungs end and come back;
+ *  - the source changes resolution mid-stream: rung players go on;
+ *  - a video codec the transcoder cannot take (Sorenson H.263): a log
+ *    line, no rungs, and the source still plays.
+ *
+ * Recorders run ffmpeg with -copyts so every recording keeps the
+ * server's timestamps and recordings of different streams compare time
+ * for time.  Sources are ffmpeg's testsrc2 at 25 fps (40 ms frames, so
+ * 2000 ms is a whole number of frames) and a 44.1 kHz sine.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/flvfile.h"
+#include "server/amf.h"
+#include "server/chunk.h"
+#include "tests/integration/itest.h"
+
+#define KEY "cam"
+#define FPS 25
+#define FRAME_MS 40 /* 1000 / FPS */
+#define GOP_MS 2000 /* keyframe_interval below */
+#define MAX_KF 64
+#define NRUNGS 3
+
+/* The ladder of the spec with bit rates testsrc2 plus temporal noise
+ * reaches at every size, and the fastest preset, so the machine's two
+ * cores keep up.  480p gives only a height and 360p only a width: the
+ * other side is derived from the source's aspect ratio (16:9 here, so
+ * 854x480 and 640x360). */
+#define RENDITION_SECTIONS                                                     \
+    "[rendition:720p]\nwidth = 1280\nheight = 720\nvideo_bitrate = 1200k\n"    \
+    "preset = ultrafast\n"                                                     \
+    "[rendition:480p]\nheight = 480\nvideo_bitrate = 600k\n"                   \
+    "preset = ultrafast\n"                                                     \
+    "[rendition:360p]\nwidth = 640\nvideo_bitrate = 300k\n"                    \
+    "preset = ultrafast\n"
+
+static const char LADDER[] = "renditions = 720p,480p,360p\n"
+                             "keyframe_interval = 2s\n" RENDITION_SECTIONS;
+static const char LADDER_LOW[] = "renditions = 480p,360p\n"
+                                 "keyframe_interval = 2s\n" RENDITION_SECTIONS;
+
+/* ---- publishers ---- */
+
+struct src {
+    int         width, height, seconds;
+    int         noise;   /* temporal noise: content that is hard to code */
+    const char *vcodec;  /* ffmpeg encoder: "libx264", or "flv" (FLV's
+                            Sorenson H.263, codec flv1) */
+    const char *bitrate; /* of the published video */
+};
+
+/* Starts ffmpeg publishing src to live/name in real time.  x264 with a
+ * keyframe every 70 frames (2.8 s): not the ladder's 2 s, so keyframes
+ * on 2 s boundaries in a rung can only come from the transcoder. */
+static int
+publish(struct sl_proc *p, const struct sl_srv *srv, const char *name,
+        const struct src *s, const char *log)
+{
+    char vsrc[192], asrc[96], url[256];
+
+    snprintf(vsrc, sizeof(vsrc), "testsrc2=size=%dx%d:rate=%d:duration=%d%s",
+             s->width, s->height, FPS, s->seconds,
+             s->noise ? ",noise=alls=12:allf=t" : "");
+    snprintf(asrc, sizeof(asrc),
+             "sine=frequency=440:sample_rate=44100:duration=%d", s->seconds);
+    sl_srv_url(srv, "live", name, url, sizeof(url));
+    if (!strcmp(s->vcodec, "libx264")) {
+        const char *args[] = {
+            "-re",         "-f",       "lavfi",    "-i",        vsrc,
+            "-re",         "-f",       "lavfi",    "-i",        asrc,
+            "-c:v",        "libx264",  "-preset",  "ultrafast", "-tune",
+            "zerolatency", "-pix_fmt", "yuv420p",  "-g",        "70",
+            "-b:v",        s->bitrate, "-maxrate", s->bitrate,  "-bufsize",
+            s->bitrate,    "-c:a",     "aac",      "-b:a",      "64k",
+            "-f",          "flv",      url,        NULL};
+
+        return sl_ffmpeg_spawn(p, args, log);
+    } else {
+        const char *args[] = {"-re",  "-f",      "lavfi", "-i",       vsrc,
+                              "-re",  "-f",      "lavfi", "-i",       asrc,
+                              "-c:v", s->vcodec, "-b:v",  s->bitrate, "-g",
+                              "50",   "-c:a",    "aac",   "-b:a",     "64k",
+                              "-f",   "flv",     url,     NULL};
+
+        return sl_ffmpeg_spawn(p, args, log);
+    }
+}
+
+/* ---- the server's log ---- */
+
+/* 1 when line holds, for every group of words (a NULL-ended list of
+ * NULL-ended lists), one of the group's words, ignoring case. */
+static int
+line_matches(const char *line, const char *const *const groups[])
+{
+    for (int g = 0; groups[g] != NULL; g++) {
+        int found = 0;
+
+        for (int i = 0; groups[g][i] != NULL && !found; i++)
+            found = strcasestr(line, groups[g][i]) != NULL;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* Waits up to timeout_s for a server log line that line_matches groups;
+ * copies it into line.  0 or -ETIMEDOUT. */
+static int
+wait_log_line(const struct sl_srv *srv, const char *const *const groups[],
+              char *line, size_t cap, double timeout_s)
+{
+    double deadline = sl_now() + timeout_s;
+
+    line[0] = '\0';
+    for (;;) {
+        char *text = sl_read_file(srv->log);
+        int   found = 0;
+
+        if (text != NULL) {
+            char *save = NULL;
+
+            for (char *l = strtok_r(text, "\n", &save); l != NULL && !found;
+                 l = strtok_r(NULL, "\n", &save)) {
+                if (line_matches(l, groups)) {
+                    snprintf(line, cap, "%s", l);
+                    found = 1;
+                }
+            }
+            free(text);
+        }
+        if (found)
+            return 0;
+        if (sl_now() >= deadline)
+            return -ETIMEDOUT;
+        sl_sleep(0.1);
+    }
+}
+
+/* The end of the server's log on stderr, when a test cannot go on. */
+static void
+print_log_tail(const struct sl_srv *srv)
+{
+    char  *text = sl_read_file(srv->log);
+    size_t len;
+
+    if (text == NULL)
+        return;
+    len = strlen(text);
+    fprintf(stderr, "---- tail of %s ----\n%s\n----\n", srv->log,
+            len > 3000 ? text + len - 3000 : text);
+    free(text);
+}
+
+/* ---- players ---- */
+
+/* Plays live/name with the test client until n video messages came.
+ * The client, still playing, or NULL (the reason and the server log's
+ * tail on stderr). */
+static struct sl_rc *
+wait_video(const struct sl_srv *srv, const char *name, unsigned long n,
+           double timeout_s)
+{
+    double        deadline = sl_now() + timeout_s;
+    struct sl_rc *c = sl_rc_player(srv->port, "live", name, -2, 0, IT_S(5));
+
+    if (c == NULL)
+        return NULL;
+    while (sl_rc_stats(c)->video < n && sl_now() < deadline)
+        if (sl_rc_pump(c, 0.2, 0) < 0)
+            break;
+    if (sl_rc_stats(c)->video < n) {
+        fprintf(stderr, "  live/%s: %lu video messages within %.0f s\n", name,
+                sl_rc_stats(c)->video, timeout_s);
+        print_log_tail(srv);
+        sl_rc_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Starts ffmpeg recording live/name (with the server's timestamps) into
+ * srv->dir/name.flv. */
+static int
+record(struct sl_proc *p, const struct sl_srv *srv, const char *name, char *out,
+       size_t cap)
+{
+    char url[256], log[PATH_MAX + 64], file[128];
+
+    sl_srv_url(srv, "live", name, url, sizeof(url));
+    snprintf(file, sizeof(file), "%s.flv", name);
+    sl_srv_path(srv, file, out, cap);
+    snprintf(file, sizeof(file), "%s.play.log", name);
+    sl_srv_path(srv, file, log, sizeof(log));
+    return sl_ffmpeg_record(p, url, out, log);
+}
+
+/* Waits for a recorder that ends with the stream: exit status 0. */
+static void
+recorder_done(struct sl_proc *p, const char *what)
+{
+    int waited = sl_proc_wait(p, IT_S(20));
+
+    if (waited != 0 || !sl_proc_exited_with(p, 0))
+        fprintf(stderr, "  %s recorder: %s, status 0x%x\n", what,
+                waited ? "still running" : "ended", p->status);
+    CU_ASSERT(waited == 0);
+    CU_ASSERT(sl_proc_exited_with(p, 0));
+    sl_proc_kill(p);
+}
+
+/* The width and height in the first onMetaData of an FLV file. */
+static int
+flv_meta_size(const char *path, int *w, int *h)
+{
+    struct sl_flv_file f;
+    int                rc;
+
+    *w = *h = 0;
+    if ((rc = sl_flv_file_load(&f, path)) < 0)
+        return rc;
+    rc = -ENOENT;
+    for (size_t i = 0; i < f.ntags && rc != 0; i++) {
+        struct sl_amf_node        nodes[256];
+        struct sl_amf_doc         d;
+        const struct sl_amf_node *obj, *n;
+
+        if (f.tags[i].type != SL_MSG_DATA_AMF0)
+            continue;
+        sl_amf_doc_init(&d, nodes, 256);
+        if (sl_amf_decode(&d, f.tags[i].body, f.tags[i].len) < 0 ||
+            !sl_amf_str_eq(sl_amf_at(&d, 0), "onMetaData"))
+            continue;
+        obj = sl_amf_at(&d, 1);
+        if ((n = sl_amf_prop(&d, obj, "width")) && n->type == SL_AMF_NUMBER)
+            *w = (int) n->num;
+        if ((n = sl_amf_prop(&d, obj, "height")) && n->type == SL_AMF_NUMBER)
+            *h = (int) n->num;
+        rc = 0;
+    }
+    sl_flv_file_free(&f);
+    return rc;
+}
+
+/* ---- 1. the full ladder ---- */
+
+struct rung {
+    const char    *name;
+    int            width, height;
+    double         kbps; /* video_bitrate */
+    char           stream[64];
+    char           out[PATH_MAX + 64], dump[PATH_MAX + 64];
+    struct sl_proc play, rtmpdump;
+    struct sl_pkts pk;
+    long           kf[MAX_KF];
+    size_t         nkf;
+};
+
+static void
+print_list(const char *what, const long *v, size_t n)
+{
+    fprintf(stderr, "  %s:", what);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, " %ld", v[i]);
+    fprintf(stderr, "\n");
+}
+
+/* Every packet of a type in the rung whose pts lies in the source
+ * recording's range must sit at the time of a packet of the source:
+ * audio is copied, so exactly (1 ms for rounding); each video frame is
+ * made from the source frame of that time, so within tol (a transcoder
+ * may move frames onto its encoder's 1/fps grid, up to half a frame).
+ * A rung clock that drifts or is rebased shows up as times the source
+ * does not have. */
+static void
+check_same_clock(const struct rung *r, const struct sl_pkts *src, char type,
+                 long tol)
+{
+    long   sfirst = 0, slast = 0;
+    size_t checked = 0, wrong = 0;
+
+    if (sl_pkts_span(src, type, &sfirst, &slast) == 0) {
+        CU_FAIL("the source recording has no packets of a track");
+        return;
+    }
+    for (size_t i = 0; i < r->pk.n; i++) {
+        const struct sl_pkt *k = &r->pk.p[i];
+
+        if (k->type != type || k->pts < sfirst || k->pts > slast)
+            continue;
+        checked++;
+        if (!sl_pkts_has_pts(src, type, k->pts, tol)) {
+            if (wrong < 5)
+                fprintf(stderr,
+                        "  %s: %s packet at %ld ms: the source has none "
+                        "within %ld ms\n",
+                        r->name, type == 'v' ? "video" : "audio", k->pts, tol);
+            wrong++;
+        }
+    }
+    fprintf(stderr, "  %s: %zu %s packets on the source's clock, %zu not\n",
+            r->name, checked - wrong, type == 'v' ? "video" : "audio", wrong);
+    CU_ASSERT(checked >= 100);
+    CU_ASSERT(wrong == 0);
+}
+
+static void
+check_rung(struct rung *r, const struct sl_pkts *src)
+{
+    struct sl_probe pr;
+    long            vfirst = 0, vlast = 0, afirst = 0, alast = 0;
+    long            svfirst = 0, svlast = 0, safirst = 0, salast = 0;
+    size_t          nv, na, bad = 0;
+    int             mw, mh;
+
+    CU_ASSERT(sl_probe_file(r->out, &pr) == 0);
+    sl_probe_print(r->name, &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT(pr.width == r->width && pr.height == r->height);
+    CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+
+    /* The rung's metadata names its own size, not the source's. */
+    CU_ASSERT(flv_meta_size(r->dump, &mw, &mh) == 0);
+    fprintf(stderr, "  %s: onMetaData %dx%d\n", r->name, mw, mh);
+    CU_ASSERT(mw == r->width && mh == r->height);
+
+    if (sl_probe_packets(r->out, &r->pk) != 0) {
+        CU_FAIL("ffprobe could not list the rung's packets");
+        return;
+    }
+    nv = sl_pkts_span(&r->pk, 'v', &vfirst, &vlast);
+    na = sl_pkts_span(&r->pk, 'a', &afirst, &alast);
+    fprintf(stderr,
+            "  %s: video %zu packets %ld..%ld ms, audio %zu packets "
+            "%ld..%ld ms\n",
+            r->name, nv, vfirst, vlast, na, afirst, alast);
+    /* The recording lasted long enough for the checks below. */
+    CU_ASSERT(nv > 0 && vlast - vfirst >= 12000);
+    CU_ASSERT(na > 0);
+
+    /* A keyframe exactly every 2000 ms: at 25 fps that is every 50th
+     * frame, so no rounding is involved and no tolerance is needed. */
+    r->nkf = sl_pkts_keyframes(&r->pk, r->kf, MAX_KF);
+    print_list(r->name, r->kf, r->nkf < MAX_KF ? r->nkf : MAX_KF);
+    CU_ASSERT(r->nkf >= 6 && r->nkf <= MAX_KF);
+    if (r->nkf > MAX_KF)
+        r->nkf = MAX_KF;
+    for (size_t i = 1; i < r->nkf; i++)
+        if (r->kf[i] - r->kf[i - 1] != GOP_MS)
+            bad++;
+    CU_ASSERT(bad == 0);
+
+    /* Average video bit rate from the first keyframe to the last, over
+     * at least 10 s: rate control holds video_bitrate over its buffer
+     * (bufsize = maxrate = video_bitrate: one second), and whole GOPs
+     * keep the window from taking a keyframe's bits without the cheap
+     * frames after it. */
+    if (r->nkf >= 2) {
+        long   from = r->kf[0], to = r->kf[r->nkf - 1];
+        double kbps = sl_pkts_kbps(&r->pk, 'v', from, to);
+
+        fprintf(stderr,
+                "  %s: %.0f kbit/s over %ld..%ld ms (target %.0f, "
+                "+-25%%)\n",
+                r->name, kbps, from, to, r->kbps);
+        CU_ASSERT(to - from >= 10000);
+        CU_ASSERT(fabs(kbps - r->kbps) <= 0.25 * r->kbps);
+    }
+
+    /* Both tracks on the source's clock (see check_same_clock). */
+    check_same_clock(r, src, 'v', FRAME_MS / 2);
+    check_same_clock(r, src, 'a', 1);
+    /* A/V sync: that check cannot see a video shift by whole frames
+     * (every frame time is also a source frame time), the ends can.
+     * Every recorder ran to the end of the stream, so the last video and
+     * the last audio timestamp must be as far apart as in the source,
+     * give or take 100 ms (well under what a viewer notices; a rung whose
+     * video runs late or early against its audio, or that loses its last
+     * frames, fails).  The starts are no measure: a player joins a rung
+     * at its cached keyframe, and audio the transcoder passed on while
+     * that frame was being encoded comes before it in the stream. */
+    sl_pkts_span(src, 'v', &svfirst, &svlast);
+    sl_pkts_span(src, 'a', &safirst, &salast);
+    fprintf(stderr, "  %s: last video - last audio %ld ms (source %ld ms)\n",
+            r->name, vlast - alast, svlast - salast);
+    CU_ASSERT(labs((vlast - alast) - (svlast - salast)) <= 100);
+}
+
+/* The keyframes the rungs share: in the time range every recording
+ * covers, the rungs have keyframes at the same timestamps. */
+static void
+check_aligned(struct rung *r)
+{
+    long   lo = LONG_MIN, hi = LONG_MAX;
+    long   ref[MAX_KF];
+    size_t nref = 0;
+    int    same = 1;
+
+    for (int i = 0; i < NRUNGS; i++) {
+        if (r[i].nkf == 0)
+            return; /* already failed */
+        if (r[i].kf[0] > lo)
+            lo = r[i].kf[0];
+        if (r[i].kf[r[i].nkf - 1] < hi)
+            hi = r[i].kf[r[i].nkf - 1];
+    }
+    for (int i = 0; i < NRUNGS; i++) {
+        long   in[MAX_KF];
+        size_t n = 0;
+
+        for (size_t j = 0; j < r[i].nkf; j++)
+            if (r[i].kf[j] >= lo && r[i].kf[j] <= hi)
+                in[n++] = r[i].kf[j];
+        if (i == 0) {
+            memcpy(ref, in, n * sizeof(ref[0]));
+            nref = n;
+        } else if (n != nref || memcmp(ref, in, n * sizeof(ref[0])) != 0) {
+            same = 0;
+        }
+    }
+    fprintf(stderr, "  keyframes in %ld..%ld ms: %zu, same on every rung %d\n",
+            lo, hi, nref, same);
+    if (!same)
+        for (int i = 0; i < NRUNGS; i++)
+            print_list(r[i].name, r[i].kf, r[i].nkf);
+    CU_ASSERT(nref >= 5);
+    CU_ASSERT(same);
+}
+
+static void
+test_full_ladder(void)
+{
+    struct src      src = {1920, 1080, 20, 1, "libx264", "3M"};
+    struct rung     r[NRUNGS] = {{.name = "720p", 1280, 720, 1200},
+                                 {.name = "480p", 854, 480, 600},
+                                 {.name = "360p", 640, 360, 300}};
+    struct sl_srv   srv;
+    struct sl_proc  pub, srcplay;
+    struct sl_pkts  srcpk = {0};
+    struct sl_probe pr;
+    char            log[PATH_MAX + 64], srcout[PATH_MAX + 64];
+    double          deadline;
+    int             appeared = 1;
+
+    IT_START(&srv, NULL, LADDER);
+    sl_srv_path(&srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
+    CU_ASSERT(
+        sl_wait_file_count(srv.log, "publishing live/" KEY, 1, IT_S(10)) == 0);
+
+    /* The rungs appear: each delivers video to a player.  Without them
+     * nothing below can be measured. */
+    deadline = sl_now() + IT_S(20);
+    for (int i = 0; i < NRUNGS; i++) {
+        struct sl_rc *c;
+
+        snprintf(r[i].stream, sizeof(r[i].stream), KEY "_%s", r[i].name);
+        c = wait_video(&srv, r[i].stream, 1, deadline - sl_now());
+        if (c == NULL)
+            appeared = 0;
+        sl_rc_close(c);
+    }
+    CU_ASSERT_FATAL(appeared);
+    /* All three recorded at once, with the source beside them; and
+     * rtmpdump, which writes the metadata the server sent as it is. */
+    for (int i = 0; i < NRUNGS; i++) {
+        char url[256], file[128];
+
+        CU_ASSERT(record(&r[i].play, &srv, r[i].stream, r[i].out,
+                         sizeof(r[i].out)) == 0);
+        sl_srv_url(&srv, "live", r[i].stream, url, sizeof(url));
+        snprintf(file, sizeof(file), "%s.dump.flv", r[i].stream);
+        sl_srv_path(&srv, file, r[i].dump, sizeof(r[i].dump));
+        snprintf(file, sizeof(file), "%s.dump.log", r[i].stream);
+        sl_srv_path(&srv, file, log, sizeof(log));
+        {
+            char *argv[] = {"rtmpdump", "-q",      "-v", "-r", url,
+                            "-o",       r[i].dump, "-m", "10", NULL};
+
+            CU_ASSERT(sl_proc_spawn(&r[i].rtmpdump, argv, log, log) == 0);
+        }
+    }
+    CU_ASSERT(record(&srcplay, &srv, KEY, srcout, sizeof(srcout)) == 0);
+
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(45)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+    recorder_done(&srcplay, "source");
+    for (int i = 0; i < NRUNGS; i++) {
+        recorder_done(&r[i].play, r[i].name);
+        /* rtmpdump ends on UnpublishNotify; SIGINT makes it close the
+         * file cleanly if it did not. */
+        sl_proc_wait(&r[i].rtmpdump, IT_S(10));
+        sl_proc_stop(&r[i].rtmpdump, SIGINT, IT_S(3));
+    }
+
+    CU_ASSERT(sl_probe_file(srcout, &pr) == 0);
+    sl_probe_print("source", &pr);
+    CU_ASSERT(pr.width == src.width && pr.height == src.height);
+    CU_ASSERT_FATAL(sl_probe_packets(srcout, &srcpk) == 0);
+    for (int i = 0; i < NRUNGS; i++)
+        check_rung(&r[i], &srcpk);
+    check_aligned(r);
+    for (int i = 0; i < NRUNGS; i++)
+        sl_pkts_free(&r[i].pk);
+    sl_pkts_free(&srcpk);
+    IT_STOP(&srv);
+}
+
+/* ---- 2. a source smaller than some rungs ---- */
+
+static void
+test_small_source(void)
+{
+    static const char *const skipped[] = {"720p", "480p"};
+    struct src               src = {640, 360, 8, 0, "libx264", "1M"};
+    struct sl_srv            srv;
+    struct sl_proc           pub, play;
+    struct sl_probe          pr;
+    struct sl_rc            *c, *idle[2];
+    struct sl_itest_pump     pump[2];
+    char                     log[PATH_MAX + 64], out[PATH_MAX + 64], line[512];
+
+    IT_START(&srv, NULL, LADDER);
+    sl_srv_path(&srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
+
+    /* 1280x720 and 854x480 would be upscaled: each is skipped, and the
+     * log says so by name. */
+    for (int i = 0; i < 2; i++) {
+        const char *const        skip[] = {"skipped", NULL};
+        const char *const        rung[] = {skipped[i], NULL};
+        const char *const *const groups[] = {skip, rung, NULL};
+        int rc = wait_log_line(&srv, groups, line, sizeof(line), IT_S(15));
+
+        fprintf(stderr, "  %s: %s\n", skipped[i], rc ? "no log line" : line);
+        CU_ASSERT(rc == 0);
+    }
+    /* 640x360 is the source's own size: that rung is made. */
+    c = wait_video(&srv, KEY "_360p", 1, IT_S(15));
+    CU_ASSERT(c != NULL);
+    sl_rc_close(c);
+    CU_ASSERT(record(&play, &srv, KEY "_360p", out, sizeof(out)) == 0);
+
+    /* Players of the skipped rungs get no media while 360p flows. */
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), KEY "_%s", skipped[i]);
+        idle[i] = sl_rc_player(srv.port, "live", name, -2, 0, IT_S(5));
+        CU_ASSERT(idle[i] != NULL);
+        if (idle[i] != NULL)
+            sl_itest_pump_start(&pump[i], idle[i], IT_S(3), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        const struct sl_rc_stats *st;
+
+        if (idle[i] == NULL)
+            continue;
+        sl_itest_pump_join(&pump[i]);
+        st = sl_rc_stats(idle[i]);
+        fprintf(stderr, "  player of %s: %lu video, %lu audio\n", skipped[i],
+                st->video, st->audio);
+        CU_ASSERT(st->video == 0 && st->audio == 0);
+        sl_rc_close(idle[i]);
+    }
+
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+    recorder_done(&play, "360p");
+    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    sl_probe_print("360p", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT(pr.width == 640 && pr.height == 360);
+    CU_ASSERT(pr.video_packets >= FPS);
+    IT_STOP(&srv);
+}
+
+/* ---- 3. the publisher leaves and returns ---- */
+
+static void
+test_publisher_returns(void)
+{
+    struct src                src = {1280, 720, 6, 0, "libx264", "1500k"};
+    struct sl_srv             srv;
+    struct sl_proc            pub, play;
+    struct sl_probe           pr;
+    struct sl_rc             *c;
+    struct sl_itest_pump      pump;
+    const struct sl_rc_stats *st;
+    unsigned long             before;
+    double                    deadline;
+    char                      log[PATH_MAX + 64], out[PATH_MAX + 64];
+
+    IT_START(&srv, NULL, LADDER_LOW);
+    sl_srv_path(&srv, "publish1.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
+    c = wait_video(&srv, KEY "_360p", 1, IT_S(15));
+    CU_ASSERT_FATAL(c != NULL);
+
+    /* The publisher ends: the rung ends too, its player hears
+     * UnpublishNotify (after publish_grace). */
+    sl_itest_pump_start(&pump, c, IT_S(30), 1);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+    CU_ASSERT(sl_itest_pump_join(&pump) == 0);
+    st = sl_rc_stats(c);
+    before = st->video;
+    fprintf(stderr, "  first publication: %lu video, UnpublishNotify %d\n",
+            st->video, st->unpublish_notify);
+    CU_ASSERT(st->unpublish_notify);
+
+    /* A new publisher of the same key: the rung comes back, for the
+     * player that stayed and for a new one. */
+    sl_srv_path(&srv, "publish2.log", log, sizeof(log));
+    src.seconds = 8;
+    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
+    deadline = sl_now() + IT_S(15);
+    while (st->video == before && sl_now() < deadline)
+        if (sl_rc_pump(c, 0.2, 0) < 0)
+            break;
+    fprintf(stderr, "  the player that stayed: %lu video after the return\n",
+            st->video - before);
+    CU_ASSERT(st->video > before);
+    sl_rc_close(c);
+    CU_ASSERT(record(&play, &srv, KEY "_360p", out, sizeof(out)) == 0);
+
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+    recorder_done(&play, "360p after the return");
+    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    sl_probe_print("360p after the return", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT(pr.width == 640 && pr.height == 360);
+    CU_ASSERT(pr.video_packets >= FPS);
+    IT_STOP(&srv);
+}
+
+/* ---- 4. the source changes resolution ---- */
+
+/* Publishes FLV files one after the other on one connection, paced by
+ * their timestamps, each file's timestamps continuing after the
+ * previous one's (the second file starts with its own onMetaData and
+ * AVC and AAC sequence headers: a resolution switch as an encoder
+ * makes it).  Runs on a thread of its own, bounded by deadline. */
+struct flv_pub {
+    pthread_t                 thread;
+    int                       port;
+    const char               *name;
+    const struct sl_flv_file *files;
+    int                       nfiles;
+    double                    timeout_s;
+    int                       rc;
+};
+
+static int
+flv_send(struct sl_rc *c, const struct sl_flv_file *files, int nfiles,
+         double deadline)
+{
+    double   t0 = sl_now();
+    uint32_t base = 0;
+
+    for (int j = 0; j < nfiles; j++) {
+        const struct sl_flv_file *f = &files[j];
+
+        for (size_t i = 0; i < f->ntags; i++) {
+            const struct sl_flv_tag *t = &f->tags[i];
+            uint32_t                 ts = base + t->ts;
+            double                   due = t0 + ts / 1000.0;
+            uint32_t csid = t->type == 8 ? 4 : t->type == 9 ? 6 : 5;
+            int      rc;
+
+            /* ffmpeg ends each file with an AVC end of sequence: a
+             * switching encoder sends none, only a new header. */
+            if (t->type == 9 && t->len >= 2 && (t->body[0] & 0x0f) == 7 &&
+                t->body[1] == 2)
+                continue;
+            if (due > deadline)
+                return -ETIMEDOUT;
+            if (due > sl_now())
+                sl_sleep(due - sl_now());
+            rc = sl_rc_send_msg(c, csid, t->type, 1, ts, t->body, t->len);
+            if (rc < 0)
+                return rc;
+        }
+        base += f->duration_ms;
+    }
+    return 0;
+}
+
+static void *
+flv_pub_main(void *arg)
+{
+    struct flv_pub *p = arg;
+    double          deadline = sl_now() + p->timeout_s;
+    struct sl_rc   *c = sl_rc_open(p->port, 0, IT_S(5));
+    int             rc = -ECONNREFUSED;
+
+    if (c != NULL && (rc = sl_rc_handshake(c, IT_S(5))) == 0 &&
+        (rc = sl_rc_connect(c, "live", IT_S(5))) == 0 &&
+        (rc = sl_rc_create_stream(c, IT_S(5))) > 0 &&
+        (rc = sl_rc_send_publish(c, p->name)) == 0 &&
+        (rc = sl_rc_wait_status(c, "NetStream.Publish.Start", IT_S(5))) == 0)
+        rc = flv_send(c, p->files, p->nfiles, deadline);
+    if (rc < 0)
+        fprintf(stderr, "  FLV publisher: %s\n", strerror(-rc));
+    sl_rc_close(c);
+    p->rc = rc;
+    return NULL;
+}
+
+/* Makes an FLV file of testsrc2 at w x h plus a sine with ffmpeg (as
+ * fast as it goes), a keyframe every 2 s. */
+static int
+make_flv(const struct sl_srv *srv, int w, int h, int seconds, char *out,
+         size_t cap)
+{
+    char  vsrc[128], asrc[96], file[64], log[PATH_MAX + 64];
+    char *argv[] = {
+        "ffmpeg",   "-hide_banner", "-nostdin",  "-loglevel", "warning",
+        "-y",       "-f",           "lavfi",     "-i",        vsrc,
+        "-f",       "lavfi",        "-i",        asrc,        "-c:v",
+        "libx264",  "-preset",      "ultrafast", "-tune",     "zerolatency",
+        "-pix_fmt", "yuv420p",      "-g",        "50",        "-b:v",
+        "1500k",    "-c:a",         "aac",       "-b:a",      "64k",
+        "-f",       "flv",          out,         NULL};
+
+    snprintf(vsrc, sizeof(vsrc), "testsrc2=size=%dx%d:rate=%d:duration=%d", w,
+             h, FPS, seconds);
+    snprintf(asrc, sizeof(asrc),
+             "sine=frequency=440:sample_rate=44100:duration=%d", seconds);
+    snprintf(file, sizeof(file), "src%dx%d.flv", w, h);
+    sl_srv_path(srv, file, out, cap);
+    snprintf(file, sizeof(file), "src%dx%d.log", w, h);
+    sl_srv_path(srv, file, log, sizeof(log));
+    return sl_proc_run(argv, log, log, IT_S(60));
+}
+
+static void
+test_resolution_switch(void)
+{
+    struct sl_srv             srv;
+    struct sl_flv_file        files[2];
+    struct flv_pub            fp;
+    struct sl_proc            play;
+    struct sl_probe           pr;
+    struct sl_pkts            pk;
+    struct sl_rc             *c;
+    struct sl_itest_pump      pump;
+    const struct sl_rc_stats *st;
+    char     a[PATH_MAX + 64], b[PATH_MAX + 64], out[PATH_MAX + 64];
+    uint32_t switch_ts;
+    long     after = 0, last = 0;
+
+    IT_START(&srv, NULL, LADDER_LOW);
+    CU_ASSERT_FATAL(make_flv(&srv, 1280, 720, 6, a, sizeof(a)) == 0);
+    CU_ASSERT_FATAL(make_flv(&srv, 960, 540, 6, b, sizeof(b)) == 0);
+    CU_ASSERT_FATAL(sl_flv_file_load(&files[0], a) == 0);
+    CU_ASSERT_FATAL(sl_flv_file_load(&files[1], b) == 0);
+    switch_ts = files[0].duration_ms;
+
+    memset(&fp, 0, sizeof(fp));
+    fp.port = srv.port;
+    fp.name = KEY;
+    fp.files = files;
+    fp.nfiles = 2;
+    fp.timeout_s =
+        (files[0].duration_ms + files[1].duration_ms) / 1000.0 + IT_S(10);
+    CU_ASSERT_FATAL(pthread_create(&fp.thread, NULL, flv_pub_main, &fp) == 0);
+
+    /* A rung player from before the switch to the end: the test client
+     * (it stops at the first UnpublishNotify) and ffmpeg. */
+    c = wait_video(&srv, KEY "_480p", 1, IT_S(15));
+    CU_ASSERT(c != NULL);
+    if (c != NULL)
+        sl_itest_pump_start(&pump, c, fp.timeout_s + IT_S(10), 1);
+    CU_ASSERT(record(&play, &srv, KEY "_480p", out, sizeof(out)) == 0);
+
+    pthread_join(fp.thread, NULL);
+    CU_ASSERT(fp.rc == 0);
+    recorder_done(&play, "480p");
+    if (c != NULL) {
+        int rc = sl_itest_pump_join(&pump);
+
+        st = sl_rc_stats(c);
+        fprintf(stderr,
+                "  client on 480p: %lu video, last at %u ms (switch at %u "
+                "ms), monotonic %d, connection %s\n",
+                st->video, st->last_video_ts, switch_ts, st->video_ts_monotonic,
+                rc == 0 ? "open" : "closed");
+        CU_ASSERT(rc == 0);
+        CU_ASSERT(st->last_video_ts >= switch_ts + 3000);
+        CU_ASSERT(st->video_ts_monotonic);
+        sl_rc_close(c);
+    }
+
+    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    sl_probe_print("480p across the switch", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT(pr.width == 854 && pr.height == 480);
+    CU_ASSERT(sl_probe_packets(out, &pk) == 0);
+    for (size_t i = 0; i < pk.n; i++)
+        if (pk.p[i].type == 'v' && pk.p[i].pts > (long) switch_ts) {
+            after++;
+            if (pk.p[i].pts > last)
+                last = pk.p[i].pts;
+        }
+    fprintf(stderr,
+            "  480p recording: %ld video packets after the switch, "
+            "the last at %ld ms\n",
+            after, last);
+    CU_ASSERT(after >= 2 * FPS);
+    CU_ASSERT(last >= (long) switch_ts + 3000);
+    sl_pkts_free(&pk);
+    sl_flv_file_free(&files[0]);
+    sl_flv_file_free(&files[1]);
+    IT_STOP(&srv);
+}
+
+/* ---- 5. a video codec the transcoder cannot take ---- */
+
+static void
+test_unsupported_codec(void)
+{
+    static const char *const rungs[NRUNGS] = {"720p", "480p", "360p"};
+    /* A warning or an error that names the stream and the codec (the
+     * FLV codec is flv1 to ffmpeg, H.263 or Sorenson Spark to others). */
+    static const char *const level[] = {" WARN ", " ERROR ", NULL};
+    static const char *const stream[] = {"live/" KEY, NULL};
+    static const char *const codec[] = {"h263",  "h.263", "flv1", "sorenson",
+                                        "spark", "codec", NULL};
+    static const char *const *const about[] = {level, stream, codec, NULL};
+    struct src                      src = {1280, 720, 8, 0, "flv", "1M"};
+    struct sl_srv                   srv;
+    struct sl_proc                  pub, play;
+    struct sl_probe                 pr;
+    struct sl_rc                   *idle[NRUNGS];
+    struct sl_itest_pump            pump[NRUNGS];
+    char log[PATH_MAX + 64], out[PATH_MAX + 64], line[512];
+    int  rc;
+
+    IT_START(&srv, NULL, LADDER);
+    srv.allow_error = 1; /* the codec may be reported as an ERROR */
+    sl_srv_path(&srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
+    CU_ASSERT(
+        sl_wait_file_count(srv.log, "publishing live/" KEY, 1, IT_S(10)) == 0);
+    CU_ASSERT(record(&play, &srv, KEY, out, sizeof(out)) == 0);
+
+    rc = wait_log_line(&srv, about, line, sizeof(line), IT_S(15));
+    fprintf(stderr, "  %s\n",
+            rc ? "no WARN or ERROR line about the codec" : line);
+    CU_ASSERT(rc == 0);
+
+    /* No rung: its players get nothing while the source flows. */
+    for (int i = 0; i < NRUNGS; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), KEY "_%s", rungs[i]);
+        idle[i] = sl_rc_player(srv.port, "live", name, -2, 0, IT_S(5));
+        CU_ASSERT(idle[i] != NULL);
+        if (idle[i] != NULL)
+            sl_itest_pump_start(&pump[i], idle[i], IT_S(3), 0);
+    }
+    for (int i = 0; i < NRUNGS; i++) {
+        const struct sl_rc_stats *st;
+
+        if (idle[i] == NULL)
+            continue;
+        sl_itest_pump_join(&pump[i]);
+        st = sl_rc_stats(idle[i]);
+        fprintf(stderr, "  player of %s: %lu video, %lu audio\n", rungs[i],
+                st->video, st->audio);
+        CU_ASSERT(st->video == 0 && st->audio == 0);
+        sl_rc_close(idle[i]);
+    }
+
+    /* The source itself still plays. */
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+    recorder_done(&play, "source");
+    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    sl_probe_print("flv1 source", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "flv1");
+    CU_ASSERT(pr.video_packets >= FPS);
+    CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+    IT_STOP(&srv);
+}
+
+void
+sl_itest_suite_ladder(void)
+{
+    CU_pSuite s = sl_itest_suite("ladder");
+
+    CU_add_test(s,
+                "1080p source: three rungs at their size and bit rate, "
+                "keyframes aligned every 2 s, audio on the source's clock",
+                test_full_ladder);
+    CU_add_test(s, "a source smaller than a rung: the rung is skipped",
+                test_small_source);
+    CU_add_test(s, "the publisher leaves and returns: the rungs too",
+                test_publisher_returns);
+    CU_add_test(s, "a resolution switch in the source keeps rung players",
+                test_resolution_switch);
+    CU_add_test(s, "an undecodable video codec: no rungs, the source plays",
+                test_unsupported_codec);
+}
