@@ -316,11 +316,19 @@ start_rungs(struct sl_ladder *l, int w, int h)
         }
         if (w > 0 && sl_rung_size(w, h, r->cfg.width, r->cfg.height, &rw,
                                   &rh) < 0) {
+            char box[48];
+
             r->skipped = 1;
-            sl_log_info("ladder %s/%s: rendition %s (%dx%d) skipped: "
-                        "larger than the source %dx%d",
-                        l->p.app, l->p.name, r->cfg.name, r->cfg.width,
-                        r->cfg.height, w, h);
+            if (r->cfg.width == 0)
+                snprintf(box, sizeof(box), "height %d", r->cfg.height);
+            else if (r->cfg.height == 0)
+                snprintf(box, sizeof(box), "width %d", r->cfg.width);
+            else
+                snprintf(box, sizeof(box), "%dx%d", r->cfg.width,
+                         r->cfg.height);
+            sl_log_info("ladder %s/%s: rendition %s (%s) skipped: larger "
+                        "than the source %dx%d",
+                        l->p.app, l->p.name, r->cfg.name, box, w, h);
             continue;
         }
         sl_rung_start(r, l->hub, l->p.app, rw, rh, source_fps(l),
