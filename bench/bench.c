@@ -36,7 +36,8 @@
  * too (the load is realistic) but only video is scored.
  *
  * With --floor-server as its first argument the binary is instead the
- * minimal fan-out server of bench/floor.c.
+ * minimal fan-out server of bench/floor.c; with --ladder, the
+ * transcoding-ladder benchmark of bench/ladder.c.
  *
  * Memory: per player a small struct and a chunk reader; the handshake
  * buffer exists only while handshaking.  Nothing per message is kept
@@ -62,6 +63,7 @@
 #include "bench/floor.h"
 #include "bench/flvfile.h"
 #include "bench/hist.h"
+#include "bench/ladder.h"
 #include "pool/clock.h"
 #include "server/amf.h"
 #include "server/chunk.h"
@@ -207,7 +209,8 @@ usage(void)
             "         [-n players] [-d seconds] [-w warmup_s] [-p pid]\n"
             "         [-c concurrent_connects] [--drain s] [--settle s]\n"
             "         [--csv]\n"
-            "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n");
+            "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n"
+            "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n");
 }
 
 static int
@@ -1218,6 +1221,8 @@ main(int argc, char **argv)
      * floor the servers are measured against (bench/floor.c). */
     if (argc > 1 && !strcmp(argv[1], "--floor-server"))
         return sl_floor_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "--ladder"))
+        return sl_bench_ladder_main(argc - 1, argv + 1);
     if (parse_options(argc, argv) < 0)
         return 2;
     raise_nofile();
