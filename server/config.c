@@ -276,39 +276,39 @@ find_rendition(const struct sl_config *c, const char *name)
     return -1;
 }
 
-/* renditions = 720p, 480p, 360p: every name must be a [rendition:...]
- * section (all sections are known before keys are read). */
+/* Appends section idx (-1: no section of that name) to one of an app's
+ * lists, once. */
 static void
-app_renditions(struct load_ctx *ctx, struct sl_app_config *app,
-               const char *v)
+add_to_list(struct load_ctx *ctx, const char *key, const char *kind,
+            const char *name, int idx, int *list, int *n, int max)
 {
-    char  list[512], *save = NULL, *tok;
+    char msg[SL_NAME_MAX + 64];
 
-    app->nrenditions = 0;
-    if (strlen(v) >= sizeof(list)) {
-        fail(ctx, "renditions: list too long%s%s", "", "");
+    if (idx < 0)
+        snprintf(msg, sizeof(msg), "%s: no [%s:%s] section", key, kind,
+                 name);
+    else if (*n == max)
+        snprintf(msg, sizeof(msg), "%s: more than %d", key, max);
+    else
+        msg[0] = '\0';
+    for (int i = 0; i < *n && !msg[0]; i++)
+        if (list[i] == idx)
+            snprintf(msg, sizeof(msg), "%s: '%s' listed twice", key, name);
+    if (msg[0]) {
+        fail(ctx, "%s%s", msg, "");
         return;
     }
-    memcpy(list, v, strlen(v) + 1);
-    for (tok = strtok_r(list, ", \t", &save); tok != NULL;
-         tok = strtok_r(NULL, ", \t", &save)) {
-        int idx = find_rendition(ctx->cfg, tok);
+    list[(*n)++] = idx;
+}
 
-        if (idx < 0) {
-            fail(ctx, "renditions: no [rendition:%s] section%s", tok, "");
-            return;
-        }
-        for (int i = 0; i < app->nrenditions; i++)
-            if (app->renditions[i] == idx) {
-                fail(ctx, "renditions: '%s' listed twice%s", tok, "");
-                return;
-            }
-        if (app->nrenditions == SL_APP_MAX_RENDITIONS) {
-            fail(ctx, "renditions: more than %s rungs%s", "8", "");
-            return;
-        }
-        app->renditions[app->nrenditions++] = idx;
-    }
+static void
+add_app_rendition(struct load_ctx *ctx, void *arg, const char *name)
+{
+    struct sl_app_config *app = arg;
+
+    add_to_list(ctx, "renditions", "rendition", name,
+                find_rendition(ctx->cfg, name), app->renditions,
+                &app->nrenditions, SL_APP_MAX_RENDITIONS);
 }
 
 static int
@@ -362,22 +362,9 @@ static void
 add_app_relay(struct load_ctx *ctx, void *arg, const char *name)
 {
     struct sl_app_config *app = arg;
-    int                   idx = find_relay(ctx->cfg, name);
 
-    if (idx < 0) {
-        fail(ctx, "relays: no [relay:%s] section%s", name, "");
-        return;
-    }
-    for (int i = 0; i < app->nrelays; i++)
-        if (app->relays[i] == idx) {
-            fail(ctx, "relays: '%s' listed twice%s", name, "");
-            return;
-        }
-    if (app->nrelays == SL_APP_MAX_RELAYS) {
-        fail(ctx, "relays: more than %s relays%s", "8", "");
-        return;
-    }
-    app->relays[app->nrelays++] = idx;
+    add_to_list(ctx, "relays", "relay", name, find_relay(ctx->cfg, name),
+                app->relays, &app->nrelays, SL_APP_MAX_RELAYS);
 }
 
 static void
@@ -404,7 +391,8 @@ app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
     uint64_t n = 0;
 
     if (!strcmp(key, "renditions")) {
-        app_renditions(ctx, app, v);
+        app->nrenditions = 0;
+        for_each_item(ctx, key, v, add_app_rendition, app);
     } else if (!strcmp(key, "keyframe_interval")) {
         if (parse_duration(v, 1000, &n) < 0 || n < 100 || n > 60000)
             fail(ctx, "keyframe_interval: '%s' is not 100ms..60s%s", v, "");

@@ -975,38 +975,44 @@ sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st)
         atomic_load_explicit(&s->unpublished_ms, memory_order_relaxed);
 }
 
-int
-sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name)
+/* Whether APP/NAME has a publisher, and how many players it has. */
+static void
+stream_facts(struct sl_hub *hub, const char *app, const char *name,
+             int *live, uint32_t *subs)
 {
     struct sl_stream *s;
-    int               live = 0;
 
+    *live = 0;
+    *subs = 0;
     pthread_mutex_lock(&hub->lock);
     s = find_stream(hub, app, name);
     if (s != NULL) {
         pthread_mutex_lock(&s->lock);
-        live = s->publisher != NULL;
+        *live = s->publisher != NULL;
+        *subs = s->nsubs;
         pthread_mutex_unlock(&s->lock);
     }
     pthread_mutex_unlock(&hub->lock);
+}
+
+int
+sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name)
+{
+    int      live;
+    uint32_t subs;
+
+    stream_facts(hub, app, name, &live, &subs);
     return live;
 }
 
 uint32_t
 sl_hub_subscribers(struct sl_hub *hub, const char *app, const char *name)
 {
-    struct sl_stream *s;
-    uint32_t          n = 0;
+    int      live;
+    uint32_t subs;
 
-    pthread_mutex_lock(&hub->lock);
-    s = find_stream(hub, app, name);
-    if (s != NULL) {
-        pthread_mutex_lock(&s->lock);
-        n = s->nsubs;
-        pthread_mutex_unlock(&s->lock);
-    }
-    pthread_mutex_unlock(&hub->lock);
-    return n;
+    stream_facts(hub, app, name, &live, &subs);
+    return subs;
 }
 
 void

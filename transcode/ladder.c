@@ -177,22 +177,25 @@ sl_ladder_feed(struct sl_ladder *l, uint8_t type, int64_t ts,
     return dropped;
 }
 
-void
-sl_ladder_finish(struct sl_ladder *l)
+static void
+raise_flag(struct sl_ladder *l, int *flag)
 {
     pthread_mutex_lock(&l->lock);
-    l->ended = 1;
+    *flag = 1;
     pthread_cond_broadcast(&l->cond);
     pthread_mutex_unlock(&l->lock);
 }
 
 void
+sl_ladder_finish(struct sl_ladder *l)
+{
+    raise_flag(l, &l->ended);
+}
+
+void
 sl_ladder_stop(struct sl_ladder *l)
 {
-    pthread_mutex_lock(&l->lock);
-    l->stopping = 1;
-    pthread_cond_broadcast(&l->cond);
-    pthread_mutex_unlock(&l->lock);
+    raise_flag(l, &l->stopping);
 }
 
 int
