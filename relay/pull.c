@@ -266,7 +266,10 @@ pull_from(struct sl_pull *p, const char *url)
     }
 out:
     av_packet_free(&pkt);
+    /* Closing sends RTMP messages: bounded like any write. */
+    sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
     avformat_close_input(&ic);
+    sl_relay_io_deadline(&p->io, 0);
     return served;
 }
 

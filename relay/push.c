@@ -206,14 +206,19 @@ struct conn {
     int64_t          sent_media;
 };
 
+/* The trailer and the close flush buffered bytes and send RTMP's
+ * closing messages: to a downstream that stopped reading that blocks
+ * like any write, so they get the same deadline. */
 static void
-conn_close(struct conn *c, int trailer)
+conn_close(struct sl_push *p, struct conn *c, int trailer)
 {
     if (c->oc == NULL)
         return;
+    sl_relay_io_deadline(&p->io, p->cfg.timeout_ms);
     if (trailer)
         av_write_trailer(c->oc);
     avio_closep(&c->oc->pb);
+    sl_relay_io_deadline(&p->io, 0);
     avformat_free_context(c->oc);
     c->oc = NULL;
 }
@@ -300,7 +305,7 @@ conn_open(struct sl_push *p, struct conn *c, const char *url,
     if (aseq != NULL)
         c->aidx = add_audio(c->oc, aseq);
     if (c->vidx < 0 && c->aidx < 0) {
-        conn_close(c, 0);
+        conn_close(p, c, 0);
         return AVERROR(EINVAL);
     }
     sl_relay_io_deadline(&p->io, p->cfg.timeout_ms);
@@ -314,7 +319,7 @@ conn_open(struct sl_push *p, struct conn *c, const char *url,
     }
     sl_relay_io_deadline(&p->io, 0);
     if (rc < 0) {
-        conn_close(c, 0);
+        conn_close(p, c, 0);
         return rc;
     }
     c->waiting_key = c->vidx >= 0;
@@ -548,7 +553,7 @@ push_main(void *arg)
                 failures = 0;
                 delay = p->cfg.retry_min_ms;
             }
-            conn_close(&c, rc == 0 || rc == 1);
+            conn_close(p, &c, rc == 0 || rc == 1);
             if (rc == 0 || atomic_load(&p->io.stop))
                 break;  /* the stream ended, or we stop */
             if (rc == 1) {
