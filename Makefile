@@ -13,7 +13,7 @@ DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libswresample-dev
 DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
               gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-              gstreamer1.0-plugins-ugly gstreamer1.0-libav procps
+              gstreamer1.0-plugins-ugly gstreamer1.0-libav procps nginx-light libnginx-mod-rtmp
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
 

@@ -1,0 +1,835 @@
+/*
+ * Relays, with real servers and real clients on both ends.
+ *
+ * Push: an origin Sluice whose app lists a [relay:...] pushes what ffmpeg
+ * publishes to a second Sluice and to nginx-rtmp, where ffmpeg plays it
+ * and ffprobe reads the recording; a relay that selects a rendition
+ * pushes that rung and not the source; a downstream that is killed and
+ * started again on the same port gets the stream again; a primary that
+ * refuses sends the stream to the backup; a downstream that stops
+ * reading costs the origin no memory beyond the relay's bound and never
+ * its own players' media.
+ *
+ * Pull: an edge whose first origin is down gets the stream from the
+ * second; 20 players on the edge open one pull; the pull ends after the
+ * last player left and a new player starts a new one.
+ *
+ * Every wait is bounded by IT_S(); nothing asserts how fast anything
+ * happened.  Log lines are the server's ("relay NAME: pushing APP/KEY to
+ * URL", "pull APP/KEY: from URL", ...).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/integration/itest.h"
+#include "tests/support/nginx.h"
+#include "tests/support/tcp_proxy.h"
+
+/* Built with AddressSanitizer (the servers under test are too, with
+ * `make integration SAN=1`). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SL_ASAN 1
+#endif
+#endif
+
+/* ---- helpers ---- */
+
+static void
+show_tail(const char *what, const char *path)
+{
+    char  *text;
+    size_t len;
+
+    if (path == NULL || (text = sl_read_file(path)) == NULL)
+        return;
+    len = strlen(text);
+    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
+            len > 2500 ? text + len - 2500 : text);
+    free(text);
+}
+
+/* CU_ASSERT(cond) that shows the two logs' tails when it fails. */
+#define EXPECT_LOGS(cond, log1, log2)                                          \
+    do {                                                                       \
+        int ok_ = (cond);                                                      \
+        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE); \
+        if (!ok_) {                                                            \
+            fprintf(stderr, "  failed at line %d: %s\n", __LINE__, #cond);     \
+            show_tail("log", log1);                                            \
+            show_tail("log", log2);                                            \
+        }                                                                      \
+    } while (0)
+
+/* Waits (bounded) for the n-th occurrence of needle in a log. */
+static int
+seen(const char *log, const char *needle, int n, double bound_s)
+{
+    return sl_wait_file_count(log, needle, n, IT_S(bound_s)) == 0;
+}
+
+/* Offset of the n-th (1-based) occurrence of needle in the file, or -1. */
+static long
+nth_offset(const char *path, const char *needle, int n)
+{
+    char       *text = sl_read_file(path);
+    const char *p;
+    long        off = -1;
+
+    if (text == NULL)
+        return -1;
+    p = text;
+    while ((p = strstr(p, needle)) != NULL) {
+        if (--n == 0) {
+            off = (long) (p - text);
+            break;
+        }
+        p += strlen(needle);
+    }
+    free(text);
+    return off;
+}
+
+/* An ffmpeg player that records url into DIR/TAG.flv (log DIR/TAG.log). */
+static int
+player_start(struct sl_proc *p, const char *url, const char *dir,
+             const char *tag, char *flv, char *log)
+{
+    snprintf(flv, PATH_MAX + 32, "%s/%s.flv", dir, tag);
+    snprintf(log, PATH_MAX + 32, "%s/%s.log", dir, tag);
+    return sl_ffmpeg_play(p, url, flv, log);
+}
+
+/* Waits for a child that should end by itself with status 0; shows its
+ * output when it does not. */
+static void
+expect_exit0(struct sl_proc *p, const char *what, const char *log,
+             double bound_s)
+{
+    int ok = sl_proc_wait(p, IT_S(bound_s)) == 0 && sl_proc_exited_with(p, 0);
+
+    if (!ok) {
+        fprintf(stderr, "  %s did not exit with status 0 within %.0f s\n", what,
+                IT_S(bound_s));
+        show_tail(what, log);
+    }
+    CU_ASSERT(ok);
+    sl_proc_kill(p);
+}
+
+/* ffprobe of a recording, printed. */
+static int
+probe(const char *what, const char *flv, struct sl_probe *pr)
+{
+    int rc = sl_probe_file(flv, pr);
+
+    sl_probe_print(what, pr);
+    if (rc < 0)
+        fprintf(stderr, "  ffprobe of %s failed: %d\n", flv, rc);
+    return rc;
+}
+
+/* What a user checks of a relayed recording: H.264 of the given size
+ * (height only when width is 0), AAC, at least min_video packets
+ * starting with a keyframe, timestamps going forward. */
+static void
+expect_stream(const struct sl_probe *pr, int width, int height, long min_video,
+              int first_key)
+{
+    CU_ASSERT(pr->ok);
+    CU_ASSERT_STRING_EQUAL(pr->vcodec, "h264");
+    CU_ASSERT_STRING_EQUAL(pr->acodec, "aac");
+    if (width > 0)
+        CU_ASSERT(pr->width == width);
+    CU_ASSERT(pr->height == height);
+    CU_ASSERT(pr->video_packets >= min_video);
+    CU_ASSERT(pr->audio_packets > 0);
+    if (first_key)
+        CU_ASSERT(pr->first_video_key);
+    CU_ASSERT(pr->video_dts_monotonic);
+    CU_ASSERT(pr->audio_dts_monotonic);
+    if (pr->video_packets < min_video)
+        fprintf(stderr, "  %ld video packets, expected at least %ld\n",
+                pr->video_packets, min_video);
+}
+
+/* Starts the server again with the same ini (so on the same port), its
+ * output into a new log in its folder.  A bind that fails at once (the
+ * port not yet reusable) is retried within the bound.  0 or -ETIMEDOUT. */
+static int
+srv_restart(struct sl_srv *srv, const char *logname, double bound_s)
+{
+    const char *bin = getenv("SLUICE_BIN");
+    char       *argv[] = {(char *) (bin ? bin : "build/sluice"), "-c", srv->ini,
+                          NULL};
+    double      deadline = sl_now() + IT_S(bound_s);
+
+    snprintf(srv->log, sizeof(srv->log), "%s/%s", srv->dir, logname);
+    while (sl_now() < deadline) {
+        if (sl_proc_spawn(&srv->proc, argv, srv->log, srv->log) < 0)
+            return -EIO;
+        while (sl_now() < deadline) {
+            if (sl_file_count(srv->log, "listening on") > 0)
+                return 0;
+            if (sl_proc_wait(&srv->proc, 0.05) == 0)
+                break; /* it gave up (the bind failed): again */
+        }
+        if (srv->proc.pid != 0)
+            break;
+        fprintf(stderr, "  restart on port %d failed, retrying\n", srv->port);
+        show_tail("server", srv->log);
+        sl_sleep(0.2);
+    }
+    sl_proc_kill(&srv->proc);
+    return -ETIMEDOUT;
+}
+
+/* Resident set size of a process in KiB, or -1. */
+static long
+rss_kib(pid_t pid)
+{
+    char path[64], *text, *p;
+    long kib = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    text = sl_read_file(path);
+    if (text == NULL)
+        return -1;
+    p = strstr(text, "VmRSS:");
+    if (p != NULL)
+        kib = strtol(p + 6, NULL, 10);
+    free(text);
+    return kib;
+}
+
+/* The app keys and [relay:down] section of an origin pushing to url. */
+static void
+relay_sections(char *out, size_t cap, const char *app_keys, const char *url,
+               const char *relay_keys)
+{
+    snprintf(out, cap, "%srelays = down\n[relay:down]\nurl = %s\n%s",
+             app_keys ? app_keys : "", url, relay_keys ? relay_keys : "");
+}
+
+/* ---- push ---- */
+
+/* ffmpeg -> origin -> relay -> second Sluice -> ffmpeg player. */
+static void
+test_push_sluice(void)
+{
+    struct sl_av    av = {640, 360, 30, 8, 30, 0};
+    long            sent = (long) av.fps * av.seconds;
+    struct sl_srv   down, orig;
+    struct sl_proc  pub, play;
+    struct sl_probe pr;
+    char            sec[1024], url[256], durl[256], needle[512];
+    char            flv[PATH_MAX + 32], plog[PATH_MAX + 32];
+    char            publog[PATH_MAX + 32];
+
+    IT_START(&down, NULL, NULL);
+    snprintf(durl, sizeof(durl), "rtmp://127.0.0.1:%d/live", down.port);
+    relay_sections(sec, sizeof(sec), NULL, durl, NULL);
+    IT_START(&orig, NULL, sec);
+
+    /* The downstream's player waits before anything is published, so
+     * it should get the whole relayed stream. */
+    sl_srv_url(&down, "live", "r1", url, sizeof(url));
+    CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
+    EXPECT_LOGS(seen(down.log, "] playing live/r1", 1, 10), down.log, NULL);
+
+    sl_srv_url(&orig, "live", "r1", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    snprintf(needle, sizeof(needle), "relay down: pushing live/r1 to %s/r1",
+             durl);
+    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
+    EXPECT_LOGS(seen(down.log, "] publishing live/r1", 1, 10), orig.log,
+                down.log);
+
+    expect_exit0(&pub, "publisher", publog, 40);
+    /* The relay ends with the stream, the downstream unpublishes and
+     * its player ends after publish_grace. */
+    expect_exit0(&play, "downstream player", plog, 30);
+    EXPECT_LOGS(seen(down.log, "] unpublished live/r1", 1, 10), orig.log,
+                down.log);
+
+    if (probe("downstream player", flv, &pr) == 0) {
+        expect_stream(&pr, 640, 360, sent * 95 / 100, 1);
+        CU_ASSERT(pr.video_packets <= sent + 2);
+    } else {
+        CU_FAIL("the downstream recording could not be probed");
+    }
+    IT_STOP(&orig);
+    IT_STOP(&down);
+}
+
+/* ffmpeg -> origin -> relay -> nginx-rtmp -> ffmpeg player. */
+static void
+test_push_nginx(void)
+{
+    struct sl_av    av = {320, 240, 30, 10, 30, 0};
+    long            sent = (long) av.fps * av.seconds;
+    struct sl_nginx ng;
+    struct sl_srv   orig;
+    struct sl_proc  pub, play;
+    struct sl_probe pr;
+    char            sec[1024], url[512], nurl[256], needle[512];
+    char            flv[PATH_MAX + 32], plog[PATH_MAX + 32];
+    char            publog[PATH_MAX + 32];
+
+    if (!sl_nginx_available()) {
+        CU_FAIL("nginx with the RTMP module is not installed "
+                "(make deps-test installs nginx-light libnginx-mod-rtmp)");
+        return;
+    }
+    CU_ASSERT_FATAL(sl_nginx_start(&ng) == 0);
+    snprintf(nurl, sizeof(nurl), "rtmp://127.0.0.1:%d/live", ng.port);
+    relay_sections(sec, sizeof(sec), NULL, nurl, NULL);
+    IT_START(&orig, NULL, sec);
+
+    sl_srv_url(&orig, "live", "r2", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    snprintf(needle, sizeof(needle), "relay down: pushing live/r2 to %s/r2",
+             nurl);
+    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, ng.log);
+
+    /* nginx-rtmp plays what is being published to it now. */
+    snprintf(url, sizeof(url), "%s/r2", nurl);
+    CU_ASSERT_FATAL(player_start(&play, url, ng.dir, "play", flv, plog) == 0);
+    expect_exit0(&pub, "publisher", publog, 40);
+    /* nginx tells its player the stream ended when the relay leaves. */
+    expect_exit0(&play, "nginx player", plog, 30);
+    EXPECT_LOGS(sl_file_count(ng.log, "publish: name='r2'") >= 1, ng.log,
+                orig.log);
+
+    if (probe("nginx player", flv, &pr) == 0) {
+        /* The player came a little after the publisher: most of it. */
+        expect_stream(&pr, 320, 240, sent / 3, 0);
+        CU_ASSERT(pr.video_packets <= sent + 2);
+    } else {
+        CU_FAIL("the recording from nginx could not be probed");
+        sl_nginx_print_log(&ng);
+    }
+    CU_ASSERT(sl_nginx_stop(&ng) == 0);
+    IT_STOP(&orig);
+}
+
+/* A relay with `streams = 240p` pushes KEY_240p and not KEY. */
+static void
+test_push_rendition(void)
+{
+    struct sl_av              av = {640, 360, 30, 8, 30, 0};
+    long                      sent = (long) av.fps * av.seconds;
+    struct sl_srv             down, orig;
+    struct sl_proc            pub, play;
+    struct sl_probe           pr;
+    struct sl_rc             *rc;
+    struct sl_itest_pump      pump;
+    const struct sl_rc_stats *st;
+    char                      sec[1024], url[256], durl[256], needle[512];
+    char                      flv[PATH_MAX + 32], plog[PATH_MAX + 32];
+    char                      publog[PATH_MAX + 32];
+
+    IT_START(&down, NULL, NULL);
+    snprintf(durl, sizeof(durl), "rtmp://127.0.0.1:%d/live", down.port);
+    relay_sections(sec, sizeof(sec), "renditions = 240p\n", durl,
+                   "streams = 240p\n"
+                   "[rendition:240p]\nheight = 240\nvideo_bitrate = 300k\n"
+                   "preset = ultrafast\n");
+    IT_START(&orig, NULL, sec);
+
+    /* On the downstream: ffmpeg waits for the rung, our client for the
+     * source (which must never come). */
+    sl_srv_url(&down, "live", "r3_240p", url, sizeof(url));
+    CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
+    rc = sl_rc_player(down.port, "live", "r3", -2, 0, IT_S(5));
+    CU_ASSERT_FATAL(rc != NULL);
+    CU_ASSERT(sl_rc_wait_status(rc, "NetStream.Play.Start", IT_S(5)) == 0);
+    EXPECT_LOGS(seen(down.log, "] playing live/r3_240p", 1, 10), down.log,
+                NULL);
+    /* It listens for as long as the publish lasts and a little more. */
+    sl_itest_pump_start(&pump, rc, IT_S(av.seconds + 4), 1);
+
+    sl_srv_url(&orig, "live", "r3", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    snprintf(needle, sizeof(needle),
+             "relay down: pushing live/r3_240p to %s/r3_240p", durl);
+    EXPECT_LOGS(seen(orig.log, needle, 1, 20), orig.log, down.log);
+    EXPECT_LOGS(seen(down.log, "] publishing live/r3_240p", 1, 10), orig.log,
+                down.log);
+
+    expect_exit0(&pub, "publisher", publog, 40);
+    expect_exit0(&play, "downstream player", plog, 30);
+    sl_itest_pump_join(&pump);
+
+    st = sl_rc_stats(rc);
+    fprintf(stderr,
+            "  player of the source on the downstream: %lu video, "
+            "%lu audio\n",
+            st->video, st->audio);
+    CU_ASSERT(st->video == 0 && st->audio == 0);
+    sl_rc_close(rc);
+    /* The source was not pushed: never published downstream, never a
+     * push of it in the origin's log. */
+    snprintf(needle, sizeof(needle), "relay down: pushing live/r3 to");
+    EXPECT_LOGS(sl_file_count(orig.log, needle) == 0, orig.log, NULL);
+    EXPECT_LOGS(sl_file_count(down.log, "] publishing live/r3\n") == 0,
+                down.log, NULL);
+
+    if (probe("downstream player of r3_240p", flv, &pr) == 0) {
+        expect_stream(&pr, 0, 240, sent / 3, 1);
+        CU_ASSERT(pr.width > 0 && pr.width < 640);
+    } else {
+        CU_FAIL("the downstream recording could not be probed");
+    }
+    IT_STOP(&orig);
+    IT_STOP(&down);
+}
+
+/* The downstream is SIGKILLed while the relay is live and started again
+ * on the same port: the relay reconnects and the stream plays there. */
+static void
+test_push_downstream_restart(void)
+{
+    struct sl_av    av = {320, 240, 30, 20, 30, 0};
+    struct sl_srv   down, orig;
+    struct sl_proc  pub, play;
+    struct sl_probe pr;
+    char            sec[1024], url[256], durl[256], pushing[512];
+    char            lost[512], flv[PATH_MAX + 32], plog[PATH_MAX + 32];
+    char            publog[PATH_MAX + 32];
+
+    IT_START(&down, NULL, NULL);
+    snprintf(durl, sizeof(durl), "rtmp://127.0.0.1:%d/live", down.port);
+    relay_sections(sec, sizeof(sec), NULL, durl,
+                   "retry_min = 500ms\nretry_max = 2s\n");
+    IT_START(&orig, NULL, sec);
+
+    sl_srv_url(&orig, "live", "r4", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    snprintf(pushing, sizeof(pushing), "relay down: pushing live/r4 to %s/r4",
+             durl);
+    snprintf(lost, sizeof(lost), "relay down: connection to %s/r4 lost", durl);
+    EXPECT_LOGS(seen(orig.log, pushing, 1, 10), orig.log, down.log);
+    EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
+                down.log);
+    sl_sleep(1); /* media flows for a moment */
+
+    sl_proc_kill(&down.proc);
+    EXPECT_LOGS(seen(orig.log, lost, 1, 10), orig.log, NULL);
+    CU_ASSERT_FATAL(srv_restart(&down, "sluice-2.log", 10) == 0);
+    EXPECT_LOGS(seen(orig.log, pushing, 2, 15), orig.log, down.log);
+    EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
+                down.log);
+    /* In that order: lost, then the second push. */
+    CU_ASSERT(nth_offset(orig.log, lost, 1) >= 0 &&
+              nth_offset(orig.log, lost, 1) < nth_offset(orig.log, pushing, 2));
+
+    sl_srv_url(&down, "live", "r4", url, sizeof(url));
+    CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
+    expect_exit0(&pub, "publisher", publog, 40);
+    expect_exit0(&play, "downstream player", plog, 30);
+    if (probe("player of the restarted downstream", flv, &pr) == 0)
+        expect_stream(&pr, 320, 240, 2L * av.fps, 1);
+    else
+        CU_FAIL("the downstream recording could not be probed");
+    IT_STOP(&orig);
+    IT_STOP(&down);
+}
+
+/* url refuses (nobody listens there), backup_url receives. */
+static void
+test_push_failover(void)
+{
+    struct sl_av    av = {320, 240, 30, 8, 30, 0};
+    long            sent = (long) av.fps * av.seconds;
+    struct sl_srv   down, orig;
+    struct sl_proc  pub, play;
+    struct sl_probe pr;
+    char            sec[1024], relay[512], url[256], durl[256], dead[256];
+    char            needle[512], flv[PATH_MAX + 32], plog[PATH_MAX + 32];
+    char            publog[PATH_MAX + 32];
+    int             dead_port = sl_free_port();
+
+    CU_ASSERT_FATAL(dead_port > 0);
+    IT_START(&down, NULL, NULL);
+    snprintf(durl, sizeof(durl), "rtmp://127.0.0.1:%d/live", down.port);
+    snprintf(dead, sizeof(dead), "rtmp://127.0.0.1:%d/live", dead_port);
+    snprintf(relay, sizeof(relay),
+             "backup_url = %s\nfailover_after = 2\nretry_min = 300ms\n"
+             "retry_max = 1s\n",
+             durl);
+    relay_sections(sec, sizeof(sec), NULL, dead, relay);
+    IT_START(&orig, NULL, sec);
+
+    sl_srv_url(&down, "live", "r5", url, sizeof(url));
+    CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
+    EXPECT_LOGS(seen(down.log, "] playing live/r5", 1, 10), down.log, NULL);
+    sl_srv_url(&orig, "live", "r5", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+
+    snprintf(needle, sizeof(needle), "relay down: cannot push live/r5 to %s/r5",
+             dead);
+    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, NULL);
+    EXPECT_LOGS(seen(orig.log, "relay down: switching to URL 2 of 2", 1, 10),
+                orig.log, NULL);
+    snprintf(needle, sizeof(needle), "relay down: pushing live/r5 to %s/r5",
+             durl);
+    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
+    EXPECT_LOGS(seen(down.log, "] publishing live/r5", 1, 10), orig.log,
+                down.log);
+    snprintf(needle, sizeof(needle), "relay down: pushing live/r5 to %s/r5",
+             dead);
+    CU_ASSERT(sl_file_count(orig.log, needle) == 0);
+
+    expect_exit0(&pub, "publisher", publog, 40);
+    expect_exit0(&play, "backup's player", plog, 30);
+    if (probe("player of the backup", flv, &pr) == 0)
+        expect_stream(&pr, 320, 240, sent / 3, 1);
+    else
+        CU_FAIL("the backup's recording could not be probed");
+    IT_STOP(&orig);
+    IT_STOP(&down);
+}
+
+/* The downstream stops reading (behind a forwarder that stalls: the
+ * relay's connection stays open with nothing read, new connections are
+ * accepted and never answered).  The origin's memory stays within a
+ * bound, its relay fails and retries instead of hanging, and its own
+ * player gets every frame. */
+static void
+test_push_stalled_downstream(void)
+{
+    /* About 3.5 Mbit/s, long enough that the relay's socket fills (the
+     * kernel takes up to tcp_wmem's maximum, 4 MiB, before a write
+     * blocks), its write times out, and it retries at least once. */
+    struct sl_av        av = {640, 360, 30, 30, 30, 10};
+    long                sent = (long) av.fps * av.seconds;
+    struct sl_srv       down, orig;
+    struct sl_tcp_proxy px;
+    struct sl_proc      pub, play;
+    struct sl_probe     pr;
+    char                sec[1024], url[256], purl[256], needle[512];
+    char                flv[PATH_MAX + 32], plog[PATH_MAX + 32];
+    char                publog[PATH_MAX + 32];
+    long                base, top, now;
+    double              deadline;
+    int                 samples = 0, started;
+
+    IT_START(&down, NULL, NULL);
+    CU_ASSERT_FATAL(sl_tcp_proxy_start(&px, down.port, 64 * 1024) == 0);
+    snprintf(purl, sizeof(purl), "rtmp://127.0.0.1:%d/live", px.port);
+    relay_sections(sec, sizeof(sec), NULL, purl,
+                   "timeout = 2s\nmax_buffer = 2m\nretry_min = 500ms\n"
+                   "retry_max = 2s\n");
+#ifdef SL_ASAN
+    {
+        /* ASan holds freed memory in a quarantine (256 MiB by default),
+         * so the RSS of a sanitized origin would grow with every byte
+         * that passed through it.  A small quarantine for this one
+         * server keeps the measure about its own buffers. */
+        const char *old = getenv("ASAN_OPTIONS");
+        char        saved[1024], opts[1100];
+
+        snprintf(saved, sizeof(saved), "%s", old != NULL ? old : "");
+        snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=4", saved,
+                 saved[0] != '\0' ? ":" : "");
+        setenv("ASAN_OPTIONS", opts, 1);
+        started = sl_srv_start(&orig, NULL, sec);
+        if (old != NULL)
+            setenv("ASAN_OPTIONS", saved, 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+    }
+#else
+    started = sl_srv_start(&orig, NULL, sec);
+#endif
+    if (started != 0) {
+        sl_tcp_proxy_stop(&px);
+        CU_FAIL_FATAL("origin did not start");
+    }
+
+    sl_srv_url(&orig, "live", "r6", url, sizeof(url));
+    CU_ASSERT(player_start(&play, url, orig.dir, "play", flv, plog) == 0);
+    EXPECT_LOGS(seen(orig.log, "] playing live/r6", 1, 10), orig.log, NULL);
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    snprintf(needle, sizeof(needle), "relay down: pushing live/r6 to %s/r6",
+             purl);
+    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
+    EXPECT_LOGS(seen(down.log, "] publishing live/r6", 1, 10), orig.log,
+                down.log);
+    sl_sleep(1); /* warm-up: the relay carries media */
+
+    base = rss_kib(orig.proc.pid);
+    top = base;
+    sl_tcp_proxy_stall(&px);
+    /* Sample the origin's memory until the publisher is done. */
+    deadline = sl_now() + IT_S(av.seconds + 20);
+    while (sl_proc_wait(&pub, 0.25) == -ETIMEDOUT && sl_now() < deadline) {
+        now = rss_kib(orig.proc.pid);
+        if (now > top)
+            top = now;
+        samples++;
+    }
+    fprintf(stderr,
+            "  origin RSS: %ld KiB after warm-up, at most %ld KiB while the "
+            "downstream stalled (%d samples); forwarder: %d connections, "
+            "%ld bytes before the stall\n",
+            base, top, samples, atomic_load(&px.accepted),
+            atomic_load(&px.forwarded));
+    CU_ASSERT(base > 0);
+    CU_ASSERT(top - base < 20 * 1024);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+
+    /* The stuck write was given up, then connections that were never
+     * answered: failing and retrying, not hanging. */
+    snprintf(needle, sizeof(needle), "relay down: connection to %s/r6 lost",
+             purl);
+    EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
+    if (sl_file_count(orig.log, needle) == 0)
+        fprintf(stderr,
+                "  the relay never gave up the stalled connection "
+                "(timeout = 2s): it should log \"%s\" and retry\n",
+                needle);
+    snprintf(needle, sizeof(needle), "relay down: cannot push live/r6 to %s/r6",
+             purl);
+    EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
+    CU_ASSERT(atomic_load(&px.accepted) >= 2);
+
+    expect_exit0(&play, "origin's player", plog, 30);
+    if (probe("origin's player", flv, &pr) == 0) {
+        expect_stream(&pr, 640, 360, 0, 1);
+        /* Every frame, through the whole outage. */
+        CU_ASSERT(sl_within_pct(pr.video_packets, sent, 3));
+    } else {
+        CU_FAIL("the origin player's recording could not be probed");
+    }
+    IT_STOP(&orig);
+    sl_tcp_proxy_stop(&px);
+    IT_STOP(&down);
+}
+
+/* ---- pull ---- */
+
+/* The edge's first origin is down; the second serves the stream. */
+static void
+test_pull_second_origin(void)
+{
+    struct sl_av    av = {320, 240, 30, 8, 30, 0};
+    long            sent = (long) av.fps * av.seconds;
+    struct sl_srv   orig, edge;
+    struct sl_proc  pub, play;
+    struct sl_probe pr;
+    char            sec[1024], url[256], dead[256], ourl[256];
+    char            failed[512], from[512], flv[PATH_MAX + 32];
+    char            plog[PATH_MAX + 32], publog[PATH_MAX + 32];
+    int             dead_port = sl_free_port();
+
+    CU_ASSERT_FATAL(dead_port > 0);
+    IT_START(&orig, NULL, NULL);
+    snprintf(dead, sizeof(dead), "rtmp://127.0.0.1:%d/live", dead_port);
+    snprintf(ourl, sizeof(ourl), "rtmp://127.0.0.1:%d/live", orig.port);
+    snprintf(sec, sizeof(sec), "pull = %s, %s\npull_idle_timeout = 2s\n", dead,
+             ourl);
+    IT_START(&edge, NULL, sec);
+
+    sl_srv_url(&orig, "live", "e7", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    EXPECT_LOGS(seen(orig.log, "] publishing live/e7", 1, 10), orig.log, NULL);
+
+    sl_srv_url(&edge, "live", "e7", url, sizeof(url));
+    CU_ASSERT_FATAL(player_start(&play, url, edge.dir, "play", flv, plog) == 0);
+    snprintf(failed, sizeof(failed), "pull live/e7: origin %s/e7", dead);
+    snprintf(from, sizeof(from), "pull live/e7: from %s/e7", ourl);
+    EXPECT_LOGS(seen(edge.log, failed, 1, 10), edge.log, NULL);
+    EXPECT_LOGS(seen(edge.log, from, 1, 15), edge.log, orig.log);
+    CU_ASSERT(nth_offset(edge.log, failed, 1) < nth_offset(edge.log, from, 1));
+
+    expect_exit0(&pub, "publisher", publog, 40);
+    expect_exit0(&play, "edge player", plog, 30);
+    if (probe("edge player", flv, &pr) == 0)
+        expect_stream(&pr, 320, 240, sent / 3, 1);
+    else
+        CU_FAIL("the edge player's recording could not be probed");
+    IT_STOP(&edge);
+    IT_STOP(&orig);
+}
+
+#define EDGE_PLAYERS 20
+
+/* 20 players asking the edge for one name open one pull. */
+static void
+test_pull_one_for_many(void)
+{
+    struct sl_av         av = {320, 240, 30, 30, 30, 0};
+    struct sl_srv        orig, edge;
+    struct sl_proc       pub;
+    struct sl_rc        *rc[EDGE_PLAYERS];
+    struct sl_itest_pump pump[EDGE_PLAYERS];
+    char                 sec[1024], url[256], ourl[256], from[512];
+    char                 publog[PATH_MAX + 32];
+    int                  n, starved = 0;
+    unsigned long        least = ~0UL;
+
+    IT_START(&orig, NULL, NULL);
+    snprintf(ourl, sizeof(ourl), "rtmp://127.0.0.1:%d/live", orig.port);
+    snprintf(sec, sizeof(sec), "pull = %s\npull_idle_timeout = 2s\n", ourl);
+    IT_START(&edge, NULL, sec);
+
+    sl_srv_url(&orig, "live", "e8", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    EXPECT_LOGS(seen(orig.log, "] publishing live/e8", 1, 10), orig.log, NULL);
+
+    /* All of them ask at about the same time. */
+    for (n = 0; n < EDGE_PLAYERS; n++) {
+        rc[n] = sl_rc_player(edge.port, "live", "e8", -2, 0, IT_S(5));
+        if (rc[n] == NULL)
+            break;
+    }
+    CU_ASSERT(n == EDGE_PLAYERS);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT(sl_rc_wait_status(rc[i], "NetStream.Play.Start", IT_S(5)) ==
+                  0);
+    /* Each listens for a while (the bound within which media must
+     * reach every one of them). */
+    for (int i = 0; i < n; i++)
+        sl_itest_pump_start(&pump[i], rc[i], IT_S(6), 1);
+    for (int i = 0; i < n; i++)
+        sl_itest_pump_join(&pump[i]);
+    for (int i = 0; i < n; i++) {
+        const struct sl_rc_stats *st = sl_rc_stats(rc[i]);
+
+        if (st->video < least)
+            least = st->video;
+        if (st->video == 0 || st->audio == 0 || !st->video_ts_monotonic) {
+            fprintf(stderr,
+                    "  edge player %d: %lu video, %lu audio, "
+                    "monotonic %d\n",
+                    i, st->video, st->audio, st->video_ts_monotonic);
+            starved++;
+        }
+    }
+    fprintf(stderr, "  %d edge players, the least got %lu video messages\n", n,
+            n > 0 ? least : 0UL);
+    CU_ASSERT(starved == 0);
+
+    /* Counted while the origin still publishes (after it stops the
+     * edge's pull would ask the origin again). */
+    CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT);
+    snprintf(from, sizeof(from), "pull live/e8: from %s/e8", ourl);
+    EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
+    EXPECT_LOGS(sl_file_count(edge.log, "pull live/e8: from") == 1, edge.log,
+                NULL);
+    EXPECT_LOGS(sl_file_count(orig.log, "] playing live/e8") == 1, orig.log,
+                edge.log);
+    CU_ASSERT(sl_file_count(edge.log, "] playing live/e8") == n);
+
+    for (int i = 0; i < n; i++)
+        sl_rc_close(rc[i]);
+    sl_proc_stop(&pub, SIGINT, IT_S(5));
+    IT_STOP(&edge);
+    IT_STOP(&orig);
+}
+
+/* With pull_idle_timeout = 2s the pull ends after the last player
+ * left (the origin sees its player go), and a new player starts a new
+ * pull. */
+static void
+test_pull_idle_end(void)
+{
+    struct sl_av              av = {320, 240, 30, 40, 30, 0};
+    struct sl_srv             orig, edge;
+    struct sl_proc            pub;
+    struct sl_rc             *rc;
+    const struct sl_rc_stats *st;
+    char                      sec[1024], url[256], ourl[256], from[512];
+    char                      publog[PATH_MAX + 32];
+
+    IT_START(&orig, NULL, NULL);
+    snprintf(ourl, sizeof(ourl), "rtmp://127.0.0.1:%d/live", orig.port);
+    snprintf(sec, sizeof(sec), "pull = %s\npull_idle_timeout = 2s\n", ourl);
+    IT_START(&edge, NULL, sec);
+    snprintf(from, sizeof(from), "pull live/e9: from %s/e9", ourl);
+
+    sl_srv_url(&orig, "live", "e9", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    EXPECT_LOGS(seen(orig.log, "] publishing live/e9", 1, 10), orig.log, NULL);
+
+    /* First player: plays for a while, which is longer than the idle
+     * timeout, so the pull must not end under it. */
+    rc = sl_rc_player(edge.port, "live", "e9", -2, 0, IT_S(5));
+    CU_ASSERT_FATAL(rc != NULL);
+    CU_ASSERT(sl_rc_wait_status(rc, "NetStream.Play.Start", IT_S(5)) == 0);
+    CU_ASSERT(sl_rc_pump(rc, IT_S(5), 1) == 0);
+    st = sl_rc_stats(rc);
+    fprintf(stderr, "  first edge player: %lu video, %lu audio\n", st->video,
+            st->audio);
+    CU_ASSERT(st->video > 0 && st->audio > 0);
+    EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
+    EXPECT_LOGS(sl_file_count(edge.log, "pull live/e9: ended") == 0, edge.log,
+                NULL);
+    sl_rc_close(rc);
+
+    /* The last player left: the pull ends, the origin loses its
+     * player. */
+    EXPECT_LOGS(seen(edge.log, "pull live/e9: ended", 1, 15), edge.log,
+                orig.log);
+    EXPECT_LOGS(seen(orig.log, "stopped playing live/e9", 1, 10), orig.log,
+                edge.log);
+
+    /* A new player starts a new pull and gets media. */
+    rc = sl_rc_player(edge.port, "live", "e9", -2, 0, IT_S(5));
+    CU_ASSERT_FATAL(rc != NULL);
+    CU_ASSERT(sl_rc_wait_status(rc, "NetStream.Play.Start", IT_S(5)) == 0);
+    CU_ASSERT(sl_rc_pump(rc, IT_S(5), 1) == 0);
+    st = sl_rc_stats(rc);
+    fprintf(stderr, "  second edge player: %lu video, %lu audio\n", st->video,
+            st->audio);
+    CU_ASSERT(st->video > 0 && st->audio > 0);
+    EXPECT_LOGS(seen(edge.log, from, 2, 5), edge.log, orig.log);
+    EXPECT_LOGS(sl_file_count(orig.log, "] playing live/e9") == 2, orig.log,
+                edge.log);
+    CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT); /* still publishing */
+    sl_rc_close(rc);
+
+    sl_proc_stop(&pub, SIGINT, IT_S(5));
+    IT_STOP(&edge);
+    IT_STOP(&orig);
+}
+
+void
+sl_itest_suite_relay(void)
+{
+    CU_pSuite s = sl_itest_suite("relay");
+
+    CU_add_test(s, "push to a second Sluice plays there", test_push_sluice);
+    CU_add_test(s, "push to nginx-rtmp plays there", test_push_nginx);
+    CU_add_test(s, "a relay of a rendition pushes that rung only",
+                test_push_rendition);
+    CU_add_test(s, "the relay reconnects to a restarted downstream",
+                test_push_downstream_restart);
+    CU_add_test(s, "primary refuses, the backup receives", test_push_failover);
+    CU_add_test(s, "a downstream that stops reading costs bounded memory",
+                test_push_stalled_downstream);
+    CU_add_test(s,
+                "edge pulls from the second origin when the first is "
+                "down",
+                test_pull_second_origin);
+    CU_add_test(s, "20 edge players open one pull", test_pull_one_for_many);
+    CU_add_test(s, "the pull ends after the last player and starts again",
+                test_pull_idle_end);
+}
