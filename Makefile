@@ -1,5 +1,6 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
-# `make run`, `make test`, `make bench`, `make bench-ladder`, `make fuzz`;
+# `make run`, `make test`, `make bench`, `make bench-ladder`,
+# `make bench-relay`, `make fuzz`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
 
@@ -62,8 +63,8 @@ BENCHBIN  := $(BUILD)/sluice-bench
 UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
-.PHONY: all run test unit integration bench bench-ladder fuzz deps deps-test \
-        deps-fuzz deps-bench clean format
+.PHONY: all run test unit integration bench bench-ladder bench-relay fuzz \
+        deps deps-test deps-fuzz deps-bench clean format
 
 all: deps build/sluice build/sluice-bench
 
@@ -121,6 +122,13 @@ bench: all deps-bench
 bench-ladder: deps build/sluice-bench
 	$(call need_pkgs,ffmpeg)
 	./bench/ladder.sh
+
+# Push relays between Sluices on loopback: reconnect time after the
+# downstream returns, the latency of one hop, CPU and memory per relayed
+# stream (bench/relay.sh, docs/performance.md).  About 4 minutes.
+bench-relay: deps build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg procps util-linux)
+	./bench/relay.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME ?= 30

@@ -3,11 +3,15 @@
  *
  *   sluice-bench -u rtmp://127.0.0.1:1935/live/bench -i input.flv
  *                -n 1000 -d 15 -w 3 -p SERVER_PID [--csv]
+ *                [--play-url rtmp://127.0.0.1:1936/live/bench]
  *
  * One publisher sends the FLV file at real-time pace (looping it, with
  * timestamps that keep increasing); then N players connect and play the
- * stream.  After every player is playing and a warm-up has passed, a
- * measured window of -d seconds begins.  At its end the tool prints one
+ * stream: the same URL, or --play-url's (another server that gets the
+ * stream from the first, e.g. through a relay; frames are matched the
+ * same way, so the latency is publish-write on -u to player-read on
+ * --play-url).  After every player is playing and a warm-up has passed,
+ * a measured window of -d seconds begins.  At its end the tool prints one
  * line: delivered ratio per player (min and average), latency p50/p99
  * from publish-write to player-read, connections per second, the
  * server's CPU and memory from /proc (when -p is given) and our own CPU.
@@ -124,8 +128,21 @@ struct sent {
     int64_t  at_us; /* when its bytes were handed to the socket */
 };
 
+/* Where a role connects: the publisher to -u, players to --play-url
+ * (the same place unless given). */
+struct endpoint {
+    char                    host[256];
+    char                    port[16];
+    char                    app[256];
+    char                    stream[256];
+    char                    tc_url[600];
+    struct sockaddr_storage addr;
+    socklen_t               addr_len;
+};
+
 struct options {
     const char *url;
+    const char *play_url; /* NULL: players play url */
     const char *input;
     unsigned    players;
     double      duration_s;
@@ -138,18 +155,12 @@ struct options {
 };
 
 static struct {
-    struct options          opt;
-    char                    host[256];
-    char                    port[16];
-    char                    app[256];
-    char                    stream[256];
-    char                    tc_url[600];
-    struct sockaddr_storage addr;
-    socklen_t               addr_len;
-    int                     ep;
-    struct sl_flv_file      flv;
-    uint8_t                 c0c1[1 + SL_HANDSHAKE_SIZE];
-    uint8_t                *rbuf;
+    struct options     opt;
+    struct endpoint    pub_at, play_at;
+    int                ep;
+    struct sl_flv_file flv;
+    uint8_t            c0c1[1 + SL_HANDSHAKE_SIZE];
+    uint8_t           *rbuf;
 
     /* Publisher. */
     struct conn             pub;
@@ -208,13 +219,13 @@ usage(void)
             "usage: sluice-bench -u rtmp://HOST:PORT/APP/STREAM -i FILE.flv\n"
             "         [-n players] [-d seconds] [-w warmup_s] [-p pid]\n"
             "         [-c concurrent_connects] [--drain s] [--settle s]\n"
-            "         [--csv]\n"
+            "         [--play-url rtmp://HOST:PORT/APP/STREAM] [--csv]\n"
             "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n"
             "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n");
 }
 
 static int
-parse_url(const char *url)
+parse_url(const char *url, struct endpoint *e)
 {
     const char *p, *slash, *colon, *last;
 
@@ -227,34 +238,35 @@ parse_url(const char *url)
         return -1;
     colon = memchr(p, ':', (size_t) (slash - p));
     if (colon != NULL) {
-        snprintf(B.host, sizeof(B.host), "%.*s", (int) (colon - p), p);
-        snprintf(B.port, sizeof(B.port), "%.*s", (int) (slash - colon - 1),
+        snprintf(e->host, sizeof(e->host), "%.*s", (int) (colon - p), p);
+        snprintf(e->port, sizeof(e->port), "%.*s", (int) (slash - colon - 1),
                  colon + 1);
     } else {
-        snprintf(B.host, sizeof(B.host), "%.*s", (int) (slash - p), p);
-        snprintf(B.port, sizeof(B.port), "1935");
+        snprintf(e->host, sizeof(e->host), "%.*s", (int) (slash - p), p);
+        snprintf(e->port, sizeof(e->port), "1935");
     }
-    snprintf(B.app, sizeof(B.app), "%.*s", (int) (last - slash - 1), slash + 1);
-    snprintf(B.stream, sizeof(B.stream), "%s", last + 1);
-    snprintf(B.tc_url, sizeof(B.tc_url), "rtmp://%s:%s/%s", B.host, B.port,
-             B.app);
+    snprintf(e->app, sizeof(e->app), "%.*s", (int) (last - slash - 1),
+             slash + 1);
+    snprintf(e->stream, sizeof(e->stream), "%s", last + 1);
+    snprintf(e->tc_url, sizeof(e->tc_url), "rtmp://%s:%s/%s", e->host, e->port,
+             e->app);
     return 0;
 }
 
 static int
-resolve(void)
+resolve(struct endpoint *e)
 {
     struct addrinfo hints = {0}, *res;
     int             rc;
 
     hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(B.host, B.port, &hints, &res);
+    rc = getaddrinfo(e->host, e->port, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "sluice-bench: %s: %s\n", B.host, gai_strerror(rc));
+        fprintf(stderr, "sluice-bench: %s: %s\n", e->host, gai_strerror(rc));
         return -1;
     }
-    memcpy(&B.addr, res->ai_addr, res->ai_addrlen);
-    B.addr_len = res->ai_addrlen;
+    memcpy(&e->addr, res->ai_addr, res->ai_addrlen);
+    e->addr_len = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
 }
@@ -276,6 +288,7 @@ parse_options(int argc, char **argv)
 {
     static const struct option longs[] = {
         {"csv", no_argument, NULL, 'C'},
+        {"play-url", required_argument, NULL, 'P'},
         {"drain", required_argument, NULL, 'D'},
         {"settle", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
@@ -316,6 +329,9 @@ parse_options(int argc, char **argv)
         case 'C':
             o->csv = 1;
             break;
+        case 'P':
+            o->play_url = optarg;
+            break;
         case 'D':
             o->drain_s = atof(optarg);
             break;
@@ -332,12 +348,18 @@ parse_options(int argc, char **argv)
         usage();
         return -1;
     }
-    if (parse_url(o->url) < 0) {
-        fprintf(stderr,
-                "sluice-bench: bad URL %s (want "
-                "rtmp://HOST[:PORT]/APP/STREAM)\n",
-                o->url);
-        return -1;
+    if (o->play_url == NULL)
+        o->play_url = o->url;
+    for (int i = 0; i < 2; i++) {
+        const char *url = i == 0 ? o->url : o->play_url;
+
+        if (parse_url(url, i == 0 ? &B.pub_at : &B.play_at) < 0) {
+            fprintf(stderr,
+                    "sluice-bench: bad URL %s (want "
+                    "rtmp://HOST[:PORT]/APP/STREAM)\n",
+                    url);
+            return -1;
+        }
     }
     return 0;
 }
@@ -489,14 +511,15 @@ conn_fail(struct conn *c, const char *why)
 static int
 conn_open(struct conn *c, enum role role)
 {
+    struct endpoint   *at = role == ROLE_PUBLISHER ? &B.pub_at : &B.play_at;
     struct epoll_event ev;
     int                one = 1;
 
     memset(c, 0, sizeof(*c));
     c->role = (uint8_t) role;
     c->state = ST_CONNECTING;
-    c->fd =
-        socket(B.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(at->addr.ss_family,
+                   SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         return -errno;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -506,7 +529,7 @@ conn_open(struct conn *c, enum role role)
         c->fd = -1;
         return -ENOMEM;
     }
-    if (connect(c->fd, (struct sockaddr *) &B.addr, B.addr_len) < 0 &&
+    if (connect(c->fd, (struct sockaddr *) &at->addr, at->addr_len) < 0 &&
         errno != EINPROGRESS) {
         int e = -errno;
 
@@ -643,11 +666,13 @@ send_command(struct conn *c, uint32_t msid, struct sl_wr *w)
 static int
 send_connect(struct conn *c)
 {
+    const struct endpoint *at =
+        c->role == ROLE_PUBLISHER ? &B.pub_at : &B.play_at;
     uint8_t      buf[1024];
     struct sl_wr w;
 
     sl_wr_init(&w, buf, sizeof(buf));
-    sl_rtmp_msg_connect(&w, 1, B.app, B.tc_url);
+    sl_rtmp_msg_connect(&w, 1, at->app, at->tc_url);
     return send_command(c, 0, &w);
 }
 
@@ -670,10 +695,10 @@ send_start(struct conn *c)
 
     sl_wr_init(&w, buf, sizeof(buf));
     if (c->role == ROLE_PUBLISHER) {
-        sl_rtmp_msg_publish(&w, B.stream);
+        sl_rtmp_msg_publish(&w, B.pub_at.stream);
         return send_command(c, c->stream_id, &w);
     }
-    sl_rtmp_msg_play(&w, B.stream, -2);
+    sl_rtmp_msg_play(&w, B.play_at.stream, -2);
     if (send_command(c, c->stream_id, &w) < 0)
         return -1;
     /* A one-second buffer, as players announce before media. */
@@ -1229,7 +1254,8 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    if (resolve() < 0 || sl_flv_file_load(&B.flv, B.opt.input) < 0)
+    if (resolve(&B.pub_at) < 0 || resolve(&B.play_at) < 0 ||
+        sl_flv_file_load(&B.flv, B.opt.input) < 0)
         return 1;
     sl_hist_init(&B.lat);
     sl_handshake_client_c0c1(B.c0c1);
@@ -1248,8 +1274,8 @@ main(int argc, char **argv)
     for (unsigned i = 0; i < B.opt.players; i++)
         B.players[i].fd = -1;
     if (conn_open(&B.pub, ROLE_PUBLISHER) < 0) {
-        fprintf(stderr, "sluice-bench: cannot connect to %s:%s\n", B.host,
-                B.port);
+        fprintf(stderr, "sluice-bench: cannot connect to %s:%s\n",
+                B.pub_at.host, B.pub_at.port);
         return 1;
     }
     setup_deadline = sl_now_us() + 10 * 1000000LL;
