@@ -179,6 +179,7 @@ pull_from(struct sl_pull *p, const char *url)
         goto out;
     ic->interrupt_callback = sl_relay_io_cb(&p->io);
     av_dict_set(&opts, "rtmp_live", "live", 0);
+    av_dict_set(&opts, "tcp_nodelay", "1", 0);  /* no Nagle wait per step */
     sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
     rc = avformat_open_input(&ic, url, NULL, &opts);
     av_dict_free(&opts);
