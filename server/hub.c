@@ -56,6 +56,7 @@ struct sl_stream {
     atomic_ullong  publish_gen;
     atomic_ullong  unpublished_ms;
     atomic_int     live;
+    atomic_uint    head_ts;  /* newest media timestamp, for the API */
     struct sl_list subs;
     uint32_t       nsubs;
     struct sl_list taps;
@@ -553,6 +554,7 @@ ring_append(struct sl_stream *s, struct sl_buf *wire, uint32_t ts,
     if (flags & SL_OUT_MEDIA) {
         s->have_media = 1;
         s->media_ts = ts;
+        atomic_store_explicit(&s->head_ts, ts, memory_order_relaxed);
     }
     if (flags & SL_OUT_SYNC) {
         s->have_sync = 1;
@@ -747,6 +749,7 @@ place_cursor(struct sl_stream *s, struct sl_sub *sub)
     sub->next = s->ring_head;
     sub->synced_at = s->ring_head;
     sub->wait_sync = 0;
+    sub->skip_wait = 0;
     if (s->publisher == NULL) {
         /* A player that arrives before any publisher starts at the first
          * keyframe the publisher sends. */
@@ -904,9 +907,15 @@ skip_ahead(struct sl_stream *s, struct sl_sub *sub)
     if (sub->next < s->ring_tail ||
         (s->have_hdr && s->hdr_seq >= sub->next && s->hdr_seq < to))
         push_headers(s, sub);
+    /* Count the media passed over, for the API (at most the ring). */
+    for (uint64_t q = sub->next < s->ring_tail ? s->ring_tail : sub->next;
+         q < to; q++)
+        if (s->ring[q & s->ring_mask].flags & SL_OUT_MEDIA)
+            sub->dropped++;
     sub->next = to;
     sub->synced_at = to;
     sub->wait_sync = (uint8_t) wait;
+    sub->skip_wait = (uint8_t) wait;
     sub->skips++;
 }
 
@@ -935,8 +944,13 @@ sl_sub_collect(struct sl_sub *sub, struct sl_sub_msg *msgs, int max)
         if (sub->wait_sync) {
             if (e->flags & SL_OUT_SYNC) {
                 sub->wait_sync = 0;
+                sub->skip_wait = 0;
                 sub->synced_at = sub->next;
             } else if (!(e->flags & SL_OUT_KEEP)) {
+                /* After a skip, what waits for the keyframe is lost
+                 * too; a joiner's wait is not counted. */
+                if (sub->skip_wait && (e->flags & SL_OUT_MEDIA))
+                    sub->dropped++;
                 sub->next++;
                 continue;
             }
@@ -973,6 +987,12 @@ sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st)
         atomic_load_explicit(&s->publish_gen, memory_order_relaxed);
     st->unpublished_ms =
         atomic_load_explicit(&s->unpublished_ms, memory_order_relaxed);
+}
+
+uint32_t
+sl_hub_stream_head_ts(struct sl_stream *s)
+{
+    return atomic_load_explicit(&s->head_ts, memory_order_relaxed);
 }
 
 /* Whether APP/NAME has a publisher, and how many players it has. */

@@ -54,6 +54,8 @@ struct sl_sub {
     uint64_t          next;        /* ring sequence number to send next */
     uint64_t          synced_at;   /* where the last wait for a sync ended */
     uint64_t          skips;       /* times this subscriber skipped ahead */
+    uint64_t          dropped;     /* media entries it skipped over */
+    uint8_t           skip_wait;   /* waiting for a sync after a skip */
 };
 
 /* One ring entry handed to a subscriber by sl_sub_collect: buf is a
@@ -221,6 +223,11 @@ struct sl_stream_state {
     uint64_t unpublished_ms;   /* when the last publisher left */
 };
 void sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st);
+
+/* The newest media timestamp on the players' timeline (0 before any);
+ * a holder of the stream (its publisher or a subscriber) only.  Relaxed:
+ * for the API's lag figure. */
+uint32_t sl_hub_stream_head_ts(struct sl_stream *s);
 
 /* 1 when APP/NAME is being published. */
 int sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name);

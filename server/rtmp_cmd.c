@@ -151,6 +151,12 @@ cmd_connect(struct sl_session *s, struct sl_amf_doc *d, double tid)
     if (slash != NULL)
         *slash = '\0';
     s->object_encoding = number_or(sl_amf_prop(d, obj, "objectEncoding"), 0);
+    {
+        const struct sl_amf_node *fv = sl_amf_prop(d, obj, "flashVer");
+
+        if (fv != NULL && fv->type == SL_AMF_STRING)
+            sl_session_set_client(s, (const char *) fv->str, fv->str_len);
+    }
 
     /* Our chunk size first: everything after it is chunked with it. */
     send_ctrl(s, sl_chunk_ctrl(SL_MSG_SET_CHUNK_SIZE, s->srv->chunk_size,
@@ -232,6 +238,7 @@ cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
     s->role = SL_ROLE_PUBLISHER;
     s->pub_stream = st;
     atomic_fetch_add(&s->srv->publishers, 1);
+    sl_session_info_role(s, SL_ROLE_PUBLISHER);
     send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, STREAM_ID,
                                        s->out_chunk_size));
     sl_rtmp_send_status(s, "status", "NetStream.Publish.Start",
@@ -301,6 +308,7 @@ cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
     s->subscribed = 1;
     s->role = SL_ROLE_PLAYER;
     atomic_fetch_add(&s->srv->players, 1);
+    sl_session_info_role(s, SL_ROLE_PLAYER);
     {
         struct sl_stream_state st;
 
@@ -432,6 +440,7 @@ handle_aggregate(struct sl_session *s, const struct sl_chunk_msg *m)
         b = sl_buf_from(body, size);
         if (b == NULL)
             return -ENOMEM;
+        sl_session_info_media(s, type, body, size);
         sl_hub_media(s->pub_stream, type, m->timestamp + (ts - first_ts), b,
                      sl_now_ms());
         sl_buf_unref(b);
@@ -455,11 +464,13 @@ handle_media(struct sl_session *s, struct sl_chunk_msg *m)
         b = sl_buf_from(m->payload->data + 1, m->payload->len - 1);
         if (b == NULL)
             return -ENOMEM;
+        sl_session_info_media(s, SL_MSG_DATA_AMF0, b->data, b->len);
         sl_hub_media(s->pub_stream, SL_MSG_DATA_AMF0, m->timestamp, b,
                      sl_now_ms());
         sl_buf_unref(b);
         return 0;
     }
+    sl_session_info_media(s, m->type, m->payload->data, m->payload->len);
     sl_hub_media(s->pub_stream, m->type, m->timestamp, m->payload,
                  sl_now_ms());
     return 0;

@@ -28,8 +28,15 @@
 #include <unistd.h>
 
 #include "pool/clock.h"
+#include "server/amf.h"
+#include "server/codec.h"
+#include "server/flv.h"
 #include "server/log.h"
 #include "server/session_int.h"
+
+_Static_assert(SL_SNAP_ROLE_PUBLISHER == SL_ROLE_PUBLISHER &&
+                   SL_SNAP_ROLE_PLAYER == SL_ROLE_PLAYER,
+               "the API's role numbers are the session's");
 
 #define READ_CHUNK       65536
 #define READ_BUDGET      (256 * 1024)  /* bytes per run before yielding */
@@ -54,6 +61,7 @@ session_destroy(struct sl_task *t)
     sl_outq_destroy(&s->outq);
     sl_buf_unref(s->ring_part);
     sl_config_unref(s->cfg);
+    pthread_mutex_destroy(&s->info.lock);
     free(s);
 }
 
@@ -94,6 +102,7 @@ sl_session_start(struct sl_server *srv, int fd,
         return -ENOMEM;
     }
     sl_task_init(&s->task, srv->sched, session_run, session_destroy);
+    pthread_mutex_init(&s->info.lock, NULL);
     s->srv = srv;
     s->cfg = sl_config_get();
     s->id = atomic_fetch_add(&srv->next_id, 1) + 1;
@@ -171,6 +180,8 @@ sl_session_leave_stream(struct sl_session *s)
         slog(SL_LOG_INFO, s, "stopped playing %s/%s", s->app,
              s->stream_name);
     }
+    if (s->role != SL_ROLE_NONE)
+        sl_session_info_role(s, SL_ROLE_NONE);
     s->role = SL_ROLE_NONE;
     s->flush_due_ms = 0;
     s->grace_due_ms = 0;
@@ -338,6 +349,8 @@ read_input(struct sl_session *s, uint64_t now)
             total += (size_t) n;
             atomic_fetch_add_explicit(&s->srv->bytes_in, (uint64_t) n,
                                       memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->info.bytes_in, (uint64_t) n,
+                                      memory_order_relaxed);
             if (feed(s, buf, (size_t) n) < 0)
                 return;
             if (total >= READ_BUDGET) {
@@ -415,6 +428,10 @@ consume_written(struct sl_session *s, size_t n, size_t qbytes,
     }
     for (i = 0; i < cnt && n >= m[i].buf->len; i++) {
         n -= m[i].buf->len;
+        if (m[i].flags & SL_OUT_MEDIA) {
+            s->sent_media = 1;
+            s->last_sent_ts = m[i].ts;
+        }
         sl_buf_unref(m[i].buf);
     }
     if (i < cnt && n > 0) {
@@ -472,6 +489,8 @@ flush_output(struct sl_session *s, uint64_t now)
             consume_written(s, (size_t) n, qbytes, m, nm);
             s->last_write_ms = now;
             atomic_fetch_add_explicit(&s->srv->bytes_out, (uint64_t) n,
+                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->info.bytes_out, (uint64_t) n,
                                       memory_order_relaxed);
             /* All of what was due went out: done, without another trip
              * through the locks.  Whatever arrived meanwhile comes with
@@ -653,6 +672,26 @@ arm_timer(struct sl_session *s, uint64_t now)
     sl_timer_arm(s->srv->loop, &s->timer, due);
 }
 
+/* Player: the figures the API shows, copied where other threads may
+ * read them.  Lag: the newest media in the stream minus the newest media
+ * this player has written, on the players' timeline. */
+static void
+publish_player_stats(struct sl_session *s)
+{
+    uint32_t lag = 0;
+
+    if (s->sent_media) {
+        uint32_t d = sl_hub_stream_head_ts(s->sub.stream) - s->last_sent_ts;
+
+        lag = d < 0x80000000u ? d : 0;  /* wrap-aware; ahead is 0 */
+    }
+    atomic_store_explicit(&s->info.lag_ms, lag, memory_order_relaxed);
+    atomic_store_explicit(&s->info.skips, s->sub.skips,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->info.dropped, s->sub.dropped,
+                          memory_order_relaxed);
+}
+
 static void
 session_run(struct sl_task *t)
 {
@@ -670,6 +709,11 @@ session_run(struct sl_task *t)
         s->write_blocked = 0;
     if (!s->stop_seen && atomic_load(&s->srv->stopping))
         on_stop(s);
+    if (!s->closing && atomic_load_explicit(&s->info.kick,
+                                            memory_order_relaxed)) {
+        sl_session_close(s, SL_LOG_INFO, "dropped through the HTTP API");
+        s->peer_eof = 1;  /* close at once: the point is to cut it off */
+    }
     if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
         read_input(s, now);
     if (!s->closing) {
@@ -690,6 +734,8 @@ session_run(struct sl_task *t)
      * the private queue never skips, it holds only undroppable
      * messages. */
     skips = s->subscribed ? s->sub.skips : s->last_skips;
+    if (s->subscribed)
+        publish_player_stats(s);
     if (!s->closing)
         check_timeouts(s, now, skips);
     if (s->closing &&
@@ -714,4 +760,257 @@ sl_session_stop_all(struct sl_server *srv)
         sl_task_wake(&s->task);
     }
     pthread_mutex_unlock(&srv->lock);
+}
+
+/* ---- what the HTTP API sees ---- */
+
+/* Copies a peer-supplied string for display: printable ASCII only, so
+ * it can never break a log line or a JSON string. */
+static void
+copy_printable(char *dst, size_t cap, const char *src, size_t n)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < n && j + 1 < cap; i++) {
+        unsigned char c = (unsigned char) src[i];
+
+        dst[j++] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
+    }
+    dst[j] = '\0';
+}
+
+void
+sl_session_set_client(struct sl_session *s, const char *client, size_t n)
+{
+    pthread_mutex_lock(&s->info.lock);
+    copy_printable(s->info.client, sizeof(s->info.client), client, n);
+    pthread_mutex_unlock(&s->info.lock);
+}
+
+void
+sl_session_info_role(struct sl_session *s, enum sl_role role)
+{
+    pthread_mutex_lock(&s->info.lock);
+    s->info.role = (int) role;
+    if (role != SL_ROLE_NONE) {
+        snprintf(s->info.app, sizeof(s->info.app), "%s", s->app);
+        snprintf(s->info.name, sizeof(s->info.name), "%s", s->stream_name);
+        s->info.since_ms = sl_now_ms();
+    }
+    if (role == SL_ROLE_PUBLISHER) {
+        memset(&s->info.media, 0, sizeof(s->info.media));
+        atomic_store_explicit(&s->info.media_bytes, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->info.video_frames, 0,
+                              memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->info.role_a, (int) role, memory_order_relaxed);
+    pthread_mutex_unlock(&s->info.lock);
+}
+
+static double
+meta_number(const struct sl_amf_doc *d, const struct sl_amf_node *obj,
+            const char *key)
+{
+    const struct sl_amf_node *n = sl_amf_prop(d, obj, key);
+
+    if (n == NULL || n->type != SL_AMF_NUMBER || !(n->num >= 0) ||
+        n->num > 1e6)
+        return 0;
+    return n->num;
+}
+
+/* onMetaData: what the encoder says about its output. */
+static void
+info_metadata(struct sl_session *s, const uint8_t *p, size_t len)
+{
+    struct sl_amf_node        nodes[256];
+    struct sl_amf_doc         d;
+    const struct sl_amf_node *obj, *enc;
+    uint32_t                  idx = 0;
+    struct sl_media_facts    *m = &s->info.media;
+
+    sl_amf_doc_init(&d, nodes, 256);
+    if (sl_amf_decode(&d, p, len) < 0)
+        return;
+    if (sl_amf_str_eq(sl_amf_at(&d, 0), "@setDataFrame"))
+        idx = 1;
+    if (!sl_amf_str_eq(sl_amf_at(&d, idx), "onMetaData"))
+        return;
+    obj = sl_amf_at(&d, idx + 1);
+    if (obj == NULL)
+        return;
+    pthread_mutex_lock(&s->info.lock);
+    m->meta_width = (int) meta_number(&d, obj, "width");
+    m->meta_height = (int) meta_number(&d, obj, "height");
+    m->meta_fps = meta_number(&d, obj, "framerate");
+    if (m->meta_fps == 0)
+        m->meta_fps = meta_number(&d, obj, "videoframerate");
+    m->meta_rate = (int) meta_number(&d, obj, "audiosamplerate");
+    enc = sl_amf_prop(&d, obj, "encoder");
+    if (enc != NULL && enc->type == SL_AMF_STRING)
+        copy_printable(m->encoder, sizeof(m->encoder),
+                       (const char *) enc->str, enc->str_len);
+    pthread_mutex_unlock(&s->info.lock);
+}
+
+void
+sl_session_info_media(struct sl_session *s, uint8_t type, const uint8_t *p,
+                      size_t len)
+{
+    struct sl_media_facts *m = &s->info.media;
+    struct sl_flv_info     fi;
+    char                   name[16];
+
+    atomic_fetch_add_explicit(&s->info.media_bytes, len,
+                              memory_order_relaxed);
+    if (type == SL_MSG_DATA_AMF0) {
+        info_metadata(s, p, len);
+        return;
+    }
+    sl_flv_inspect(type, p, len, &fi);
+    if (fi.video && !fi.seq_header && !fi.seq_end && !fi.command)
+        atomic_fetch_add_explicit(&s->info.video_frames, 1,
+                                  memory_order_relaxed);
+    /* This task is the only writer, so it reads its own fields without
+     * the lock; it takes the lock only to change them. */
+    if (fi.video && (fi.seq_header || m->vcodec[0] == '\0')) {
+        struct sl_avc_info avc;
+        int                have_sps = 0;
+
+        sl_flv_codec_name(&fi, name, sizeof(name));
+        if (fi.seq_header && !fi.enhanced && fi.codec == SL_FLV_VIDEO_AVC &&
+            len > 5)
+            have_sps = sl_avc_parse_config(p + 5, len - 5, &avc) == 0;
+        pthread_mutex_lock(&s->info.lock);
+        snprintf(m->vcodec, sizeof(m->vcodec), "%s", name);
+        if (have_sps) {
+            m->sps_width = avc.width;
+            m->sps_height = avc.height;
+            m->sps_fps = avc.fps;
+        }
+        pthread_mutex_unlock(&s->info.lock);
+    } else if (fi.audio && (fi.seq_header || m->acodec[0] == '\0')) {
+        struct sl_aac_info aac;
+        int                rate = 0, channels = 0;
+
+        sl_flv_codec_name(&fi, name, sizeof(name));
+        if (fi.seq_header && !fi.enhanced && fi.codec == SL_FLV_AUDIO_AAC &&
+            len > 2 && sl_aac_parse_asc(p + 2, len - 2, &aac) == 0) {
+            rate = aac.sample_rate;
+            channels = aac.channels;
+        } else if (!fi.enhanced && fi.codec != SL_FLV_AUDIO_AAC && len > 0) {
+            /* Classic FLV audio: the rate and channels are in the tag
+             * header (the four rates FLV knows). */
+            static const int rates[4] = {5512, 11025, 22050, 44100};
+
+            rate = rates[(p[0] >> 2) & 3];
+            channels = (p[0] & 1) + 1;
+        }
+        pthread_mutex_lock(&s->info.lock);
+        snprintf(m->acodec, sizeof(m->acodec), "%s", name);
+        if (rate > 0) {
+            m->asc_rate = rate;
+            m->asc_channels = channels;
+        }
+        pthread_mutex_unlock(&s->info.lock);
+    }
+}
+
+static void
+snap_one(struct sl_session *s, struct sl_sess_snap *o)
+{
+    struct sl_sess_info *in = &s->info;
+
+    o->id = s->id;
+    snprintf(o->peer, sizeof(o->peer), "%s", s->peer);  /* immutable */
+    pthread_mutex_lock(&in->lock);
+    o->role = in->role;
+    memcpy(o->app, in->app, sizeof(o->app));
+    memcpy(o->name, in->name, sizeof(o->name));
+    memcpy(o->client, in->client, sizeof(o->client));
+    o->media = in->media;
+    o->since_ms = in->since_ms;
+    pthread_mutex_unlock(&in->lock);
+    o->bytes_in = atomic_load_explicit(&in->bytes_in, memory_order_relaxed);
+    o->bytes_out = atomic_load_explicit(&in->bytes_out, memory_order_relaxed);
+    o->media_bytes =
+        atomic_load_explicit(&in->media_bytes, memory_order_relaxed);
+    o->video_frames =
+        atomic_load_explicit(&in->video_frames, memory_order_relaxed);
+    o->skips = atomic_load_explicit(&in->skips, memory_order_relaxed);
+    o->dropped = atomic_load_explicit(&in->dropped, memory_order_relaxed);
+    o->lag_ms = atomic_load_explicit(&in->lag_ms, memory_order_relaxed);
+}
+
+int
+sl_session_collect(struct sl_server *srv, int publishers_only,
+                   struct sl_sess_snap **out)
+{
+    struct sl_list      *pos, *tmp;
+    struct sl_sess_snap *v = NULL;
+    int                  n = 0, cap = 0;
+
+    /* Sessions stay in the list until finish() removes them under this
+     * lock, and finish() drops the owner reference only after that, so
+     * every session seen here is alive while the lock is held. */
+    pthread_mutex_lock(&srv->lock);
+    sl_list_foreach_safe(pos, tmp, &srv->sessions)
+    {
+        struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
+        int role = atomic_load_explicit(&s->info.role_a,
+                                        memory_order_relaxed);
+
+        if (role == SL_ROLE_NONE ||
+            (publishers_only && role != SL_ROLE_PUBLISHER))
+            continue;
+        if (n == cap) {
+            int                  ncap = cap ? cap * 2 : 16;
+            struct sl_sess_snap *nv = realloc(v, (size_t) ncap * sizeof(*v));
+
+            if (nv == NULL) {
+                pthread_mutex_unlock(&srv->lock);
+                free(v);
+                return -ENOMEM;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        snap_one(s, &v[n]);
+        if (v[n].role != SL_ROLE_NONE)  /* it may have left meanwhile */
+            n++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    *out = v;
+    return n;
+}
+
+int
+sl_session_kick_publisher(struct sl_server *srv, const char *app,
+                          const char *name)
+{
+    struct sl_list *pos, *tmp;
+    int             rc = -ENOENT;
+
+    pthread_mutex_lock(&srv->lock);
+    sl_list_foreach_safe(pos, tmp, &srv->sessions)
+    {
+        struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
+        int                hit;
+
+        if (atomic_load_explicit(&s->info.role_a, memory_order_relaxed) !=
+            SL_ROLE_PUBLISHER)
+            continue;
+        pthread_mutex_lock(&s->info.lock);
+        hit = s->info.role == SL_ROLE_PUBLISHER &&
+              !strcmp(s->info.app, app) && !strcmp(s->info.name, name);
+        pthread_mutex_unlock(&s->info.lock);
+        if (hit) {
+            atomic_store_explicit(&s->info.kick, 1, memory_order_relaxed);
+            sl_task_wake(&s->task);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return rc;
 }

@@ -6,6 +6,8 @@
 #ifndef SL_SESSION_INT_H
 #define SL_SESSION_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "pool/loop.h"
@@ -16,11 +18,33 @@
 #include "server/hub.h"
 #include "server/outq.h"
 #include "server/server.h"
+#include "server/session.h"
 
 enum sl_role {
     SL_ROLE_NONE = 0,   /* connected, neither publishing nor playing */
     SL_ROLE_PUBLISHER,
     SL_ROLE_PLAYER
+};
+
+/* The session's facts for the HTTP API (sl_session_collect).  The task
+ * writes them; any thread reads them, the strings and media facts under
+ * lock, the counters as relaxed atomics (each is read on its own).
+ * Lock order: srv->lock, then this lock; nothing is taken under it. */
+struct sl_sess_info {
+    pthread_mutex_t       lock;
+    int                   role;  /* SL_SNAP_ROLE_*, 0 while neither */
+    char                  app[SL_NAME_MAX];
+    char                  name[SL_NAME_MAX];
+    char                  client[128];
+    struct sl_media_facts media;
+    uint64_t              since_ms;
+
+    atomic_int    role_a;  /* role, readable without the lock */
+    atomic_int    kick;    /* the API asked this publisher to go */
+    atomic_ullong bytes_in, bytes_out;
+    atomic_ullong media_bytes, video_frames;
+    atomic_ullong skips, dropped;
+    atomic_uint   lag_ms;
 };
 
 struct sl_session {
@@ -77,7 +101,24 @@ struct sl_session {
     uint8_t        unpublish_sent; /* told the player the publisher left */
     uint64_t       last_skips;     /* subscription skips seen so far */
     uint32_t       skip_strikes;   /* skips without catching up between */
+    uint8_t        sent_media;     /* player: last_sent_ts is set */
+    uint32_t       last_sent_ts;   /* player: newest media written */
+
+    struct sl_sess_info info;
 };
+
+/* Sets the role the API reports (with app/name from the session), or
+ * clears it with SL_ROLE_NONE.  The session's task. */
+void sl_session_info_role(struct sl_session *s, enum sl_role role);
+
+/* rtmp_cmd.c: a publisher's audio, video or data message, inspected for
+ * the API's codec facts and counted. */
+/* rtmp_cmd.c: connect's flashVer (n bytes, not NUL-terminated). */
+void sl_session_set_client(struct sl_session *s, const char *client,
+                           size_t n);
+
+void sl_session_info_media(struct sl_session *s, uint8_t type,
+                           const uint8_t *p, size_t len);
 
 /* Queues one message of the session's own (a reply, a status) encoded
  * with the server's chunk size.  0, or -ENOMEM / -EPIPE (the session is
