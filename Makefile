@@ -11,10 +11,11 @@ VERSION := 0.1.0
 # when run as root and otherwise prints the apt-get line and stops.
 DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
-              libswresample-dev
+              libswresample-dev libmicrohttpd-dev libjansson-dev
 DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
               gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-              gstreamer1.0-plugins-ugly gstreamer1.0-libav procps nginx-light libnginx-mod-rtmp
+              gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
+              nginx-light libnginx-mod-rtmp chromium curl
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
 
@@ -35,7 +36,7 @@ endif
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
 PKGS    := inih libcrypto cunit libavcodec libavformat libavutil \
-           libswscale libswresample
+           libswscale libswresample libmicrohttpd jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -50,7 +51,11 @@ CORE_SRC := $(wildcard pool/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
             $(wildcard media/*.c) $(wildcard transcode/*.c) \
             $(wildcard relay/*.c)
-CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+# The dashboard (server/www/) is compiled in: tools/embed.sh turns it
+# into a C file of byte arrays, shared by every build flavour.
+WWW      := $(sort $(wildcard server/www/*))
+ASSETS_C := build/gen/assets.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
@@ -93,6 +98,13 @@ $(BUILD)/flags: FORCE
 FORCE:
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ASSETS_C): $(WWW) tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh $@ $(WWW)
+$(BUILD)/gen/assets.o: $(ASSETS_C) $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -144,9 +156,10 @@ fuzz: deps deps-fuzz
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -DSL_VERSION=\"$(VERSION)\"
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(ASSETS_C)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) -pthread $(PKG_LIBS) -lm
+	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) -pthread \
+	    $(PKG_LIBS) -lm
 
 define need_pkgs
 	@missing=""; for p in $(1); do \

@@ -135,7 +135,8 @@ parse_duration(const char *v, uint64_t default_ms_per, uint64_t *out_ms)
 }
 
 static int
-parse_listen(const char *v, struct sl_config *c)
+parse_addr(const char *v, char *out_host, size_t host_cap,
+           uint16_t *out_port)
 {
     const char *colon = strrchr(v, ':');
     const char *host = v;
@@ -153,14 +154,71 @@ parse_listen(const char *v, struct sl_config *c)
             hlen -= 2;
         }
     }
-    if (hlen >= sizeof(c->listen_host) ||
-        parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+    if (hlen >= host_cap || parse_uint(colon + 1, 65535, &port) < 0 ||
+        port == 0)
         return -EINVAL;
-    memcpy(c->listen_host, host, hlen);
-    c->listen_host[hlen] = '\0';
-    if (!strcmp(c->listen_host, "*"))
-        c->listen_host[0] = '\0';
-    c->listen_port = (uint16_t) port;
+    memcpy(out_host, host, hlen);
+    out_host[hlen] = '\0';
+    if (!strcmp(out_host, "*"))
+        out_host[0] = '\0';
+    *out_port = (uint16_t) port;
+    return 0;
+}
+
+static int
+parse_listen(const char *v, struct sl_config *c)
+{
+    return parse_addr(v, c->listen_host, sizeof(c->listen_host),
+                      &c->listen_port);
+}
+
+/* An API token: printable ASCII without spaces, so it survives a header
+ * unchanged.  The message never quotes the value: it is a secret. */
+static int
+valid_token(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 255)
+        return 0;
+    for (; *v; v++)
+        if ((unsigned char) *v <= 0x20 || (unsigned char) *v >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static int
+http_key(struct load_ctx *ctx, const char *key, const char *v)
+{
+    struct sl_config *c = ctx->cfg;
+    uint64_t          n = 0;
+
+    if (!strcmp(key, "listen")) {
+        if (!strcasecmp(v, "off")) {
+            c->http_enabled = 0;
+        } else if (parse_addr(v, c->http_host, sizeof(c->http_host),
+                              &c->http_port) < 0) {
+            fail(ctx, "listen: '%s' is not HOST:PORT, PORT or off%s", v, "");
+        } else {
+            c->http_enabled = 1;
+        }
+    } else if (!strcmp(key, "api_token")) {
+        if (v[0] != '\0' && !valid_token(v))
+            fail(ctx, "api_token: not 1..255 printable characters without "
+                      "spaces (value not shown)%s%s", "", "");
+        else
+            snprintf(c->api_token, sizeof(c->api_token), "%s", v);
+    } else if (!strcmp(key, "max_connections")) {
+        if (parse_uint(v, 4096, &n) < 0 || n == 0)
+            fail(ctx, "max_connections: '%s' is not 1..4096%s", v, "");
+        c->http_max_connections = (int) n;
+    } else if (!strcmp(key, "timeout")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 1000)
+            fail(ctx, "timeout: '%s' is not a duration >= 1s%s", v, "");
+        c->http_timeout_ms = (uint32_t) n;
+    } else {
+        fail(ctx, "unknown key '%s' in [http]%s", key, "");
+    }
     return 0;
 }
 
@@ -687,6 +745,8 @@ on_key(void *user, const char *section, const char *key, const char *value)
         return 1;
     if (!strcmp(section, "server"))
         return server_key(ctx, key, value), 1;
+    if (!strcmp(section, "http"))
+        return http_key(ctx, key, value), 1;
     if (!strncmp(section, "app:", 4)) {
         if (!valid_name(section + 4)) {
             fail(ctx, "bad app name '%s' (letters, digits, _ - .)%s",
@@ -746,6 +806,12 @@ set_defaults(struct sl_config *c)
     c->idle_timeout_ms = 30000;
     c->publish_grace_ms = 5000;
     c->log_level = SL_LOG_INFO;
+    c->http_enabled = 1;
+    snprintf(c->http_host, sizeof(c->http_host), "127.0.0.1");
+    c->http_port = 8080;
+    c->api_token[0] = '\0';
+    c->http_max_connections = 64;
+    c->http_timeout_ms = 10000;
     c->napps = 0;
 }
 
@@ -800,7 +866,7 @@ scan_sections(struct load_ctx *ctx)
                      s + 10, "");
             else
                 find_or_add_rendition(ctx, s + 10);
-        } else if (strcmp(s, "server") != 0) {
+        } else if (strcmp(s, "server") != 0 && strcmp(s, "http") != 0) {
             fail(ctx, "unknown section [%s]%s", s, "");
         }
     }

@@ -91,6 +91,14 @@ struct sl_config {
     uint32_t publish_grace_ms;    /* players wait for a returning publisher */
     int      log_level;           /* enum sl_log_level */
 
+    /* [http] */
+    int      http_enabled;        /* 0: listen = off */
+    char     http_host[64];       /* "" = every address */
+    uint16_t http_port;
+    char     api_token[256];      /* "": control calls refused */
+    int      http_max_connections;
+    uint32_t http_timeout_ms;
+
     int                  napps;
     struct sl_app_config apps[SL_CONFIG_MAX_APPS];
 

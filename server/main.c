@@ -22,7 +22,14 @@
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
  * setting.  Listening address, workers, acceptors and chunk_size are read
- * at start only.
+ * at start only.  POST /api/v1/reload runs the same reload() on the HTTP
+ * thread, under the same mutex, so the caller gets its result (a signal
+ * could not say whether the new file was good); reloads never overlap.
+ *
+ * The HTTP server (server/http.c) and the stats sampler start after the
+ * RTMP listener and stop after the sessions are gone, before the pool:
+ * /healthz answers 503 from the moment the stop begins, and no request
+ * can wake a session after the pool stopped.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,13 +43,15 @@
 #include "pool/clock.h"
 #include "pool/loop.h"
 #include "pool/sched.h"
+#include "relay/relay.h"
 #include "server/config.h"
+#include "server/http.h"
 #include "server/hub.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/session.h"
-#include "relay/relay.h"
+#include "server/stats.h"
 #include "transcode/transcoder.h"
 
 #define DEFAULT_CONFIG   "conf/sluice.ini"
@@ -63,21 +72,35 @@ usage(FILE *f)
                "  -V       print the version and exit\n");
 }
 
-static void
-reload(const char *path, struct sl_hub *hub)
-{
-    char              err[512];
-    struct sl_config *c = sl_config_load(path, err, sizeof(err));
+struct reloader {
+    pthread_mutex_t lock;  /* one reload at a time: SIGHUP or the API */
+    const char     *path;
+    struct sl_hub  *hub;
+};
 
+/* 0, or -1 with the reason in err (already logged). */
+static int
+reload(void *arg, char *err, size_t errlen)
+{
+    struct reloader  *r = arg;
+    const char       *path = r->path;
+    struct sl_hub    *hub = r->hub;
+    struct sl_config *c;
+
+    pthread_mutex_lock(&r->lock);
+    c = sl_config_load(path, err, errlen);
     if (c == NULL) {
         sl_log_error("reload failed, keeping the running config: %s", err);
-        return;
+        pthread_mutex_unlock(&r->lock);
+        return -1;
     }
     sl_log_set_level(c->log_level);
     sl_hub_reload(hub, c->merge_write_ms, c->gop_cache,
                   c->max_lag_ms + RING_MARGIN_MS);
     sl_config_set(c);
     sl_log_info("config reloaded from %s", path);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
 }
 
 static void
@@ -106,6 +129,9 @@ main(int argc, char **argv)
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
     sigset_t             set;
+    struct sl_stats     *stats;
+    struct sl_http      *http = NULL;
+    struct reloader      rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
         switch (opt) {
@@ -184,6 +210,30 @@ main(int argc, char **argv)
         sl_loop_stop(srv.loop);
         return 1;
     }
+    rl.path = path;
+    rl.hub = srv.hub;
+    stats = sl_stats_new(&srv, path);
+    if (stats == NULL || sl_stats_start(stats) < 0) {
+        sl_log_error("cannot start the stats sampler");
+        return 1;
+    }
+    if (cfg->http_enabled) {
+        http = sl_http_start(&srv, stats, cfg, reload, &rl, err,
+                             sizeof(err));
+        if (http == NULL) {
+            sl_log_error("%s", err);
+            sl_listener_stop(listener);
+            sl_stats_free(stats);
+            sl_transcoder_free(transcoder);
+            sl_relays_free(relays);
+            sl_sched_stop(srv.sched);
+            sl_loop_stop(srv.loop);
+            return 1;
+        }
+        sl_log_info("http api on %s:%u", cfg->http_host[0] ? cfg->http_host
+                                                            : "*",
+                    cfg->http_port);
+    }
     sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
                 "config %s)", SL_VERSION,
                 cfg->listen_host[0] ? cfg->listen_host : "*",
@@ -193,17 +243,20 @@ main(int argc, char **argv)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload(path, srv.hub);
+            reload(&rl, err, sizeof(err));
             continue;
         }
         sl_log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
 
+    sl_http_draining(http);
     sl_listener_stop(listener);
     atomic_store(&srv.stopping, 1);
     sl_session_stop_all(&srv);
     wait_sessions(&srv);
+    sl_http_stop(http);
+    sl_stats_free(stats);
     /* Ladders publish into the hub and wake players through the pool:
      * they end (encoders flushed, rungs unpublished) while both run. */
     sl_transcoder_free(transcoder);
