@@ -462,8 +462,12 @@ sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
         n += (size_t) snprintf(text + n, sizeof(text) - n, "%s = %s\n",
                                default_keys[i][0], default_keys[i][1]);
     }
-    n += (size_t) snprintf(text + n, sizeof(text) - n, "%s\n[app:live]\n%s",
-                           server_keys ? server_keys : "",
+    /* Every test server gets its own HTTP port, so servers running side
+     * by side never fight over the default 8080. */
+    n += (size_t) snprintf(text + n, sizeof(text) - n,
+                           "%s\n[http]\nlisten = 127.0.0.1:%d\n"
+                           "[app:live]\n%s",
+                           server_keys ? server_keys : "", srv->http_port,
                            extra_sections ? extra_sections : "");
     if (n >= sizeof(text))
         return -ENOSPC;
@@ -500,6 +504,11 @@ sl_srv_start(struct sl_srv *srv, const char *server_keys,
     srv->port = sl_free_port();
     if (srv->port < 0)
         return srv->port;
+    do
+        srv->http_port = sl_free_port();
+    while (srv->http_port == srv->port);
+    if (srv->http_port < 0)
+        return srv->http_port;
     snprintf(srv->ini, sizeof(srv->ini), "%s/sluice.ini", srv->dir);
     snprintf(srv->log, sizeof(srv->log), "%s/sluice.log", srv->dir);
     if ((rc = sl_srv_write_ini(srv, server_keys, extra_sections)) < 0)

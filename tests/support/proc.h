@@ -104,18 +104,22 @@ double sl_time_scale(void);
 struct sl_srv {
     struct sl_proc proc;
     int            port;
+    int            http_port; /* [http] listen = 127.0.0.1:http_port */
     char           dir[PATH_MAX]; /* this server's temp folder */
     char           ini[PATH_MAX + 16];
     char           log[PATH_MAX + 16];
     int            allow_error; /* ERROR lines expected by the test */
 };
 
-/* Writes the ini for srv (listen on srv->port; short test timeouts
- * unless server_keys sets them; [app:live] plus extra_sections). */
+/* Writes the ini for srv (listen on srv->port, the HTTP API on
+ * srv->http_port; short test timeouts unless server_keys sets them;
+ * [app:live] plus extra_sections, which may add keys to [http] with a
+ * section of their own). */
 int sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
                      const char *extra_sections);
 
-/* Picks a free port and a temp folder, writes the ini, starts
+/* Picks two free ports (RTMP and HTTP) and a temp folder, writes the
+ * ini, starts
  * $SLUICE_BIN (default build/sluice) with -c and waits until it logs
  * that it listens.  0, or -errno with the reason on stderr. */
 int sl_srv_start(struct sl_srv *srv, const char *server_keys,

@@ -90,6 +90,53 @@ test_errors_name_file_and_line(void)
 }
 
 static void
+test_http_section(void)
+{
+    char              err[256] = "";
+    struct sl_config *c = load_text("[server]\n", err, sizeof(err));
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT(c->http_enabled);
+    CU_ASSERT_STRING_EQUAL(c->http_host, "127.0.0.1");
+    CU_ASSERT_EQUAL(c->http_port, 8080);
+    CU_ASSERT_STRING_EQUAL(c->api_token, "");
+    CU_ASSERT_EQUAL(c->http_max_connections, 64);
+    CU_ASSERT_EQUAL(c->http_timeout_ms, 10000);
+    sl_config_unref(c);
+
+    c = load_text("[http]\nlisten = 0.0.0.0:9090\napi_token = a-B_c.9\n"
+                  "max_connections = 8\ntimeout = 3s\n"
+                  "[http]\nlisten = [::1]:9091\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_STRING_EQUAL(c->http_host, "::1");
+    CU_ASSERT_EQUAL(c->http_port, 9091);
+    CU_ASSERT_STRING_EQUAL(c->api_token, "a-B_c.9");
+    CU_ASSERT_EQUAL(c->http_max_connections, 8);
+    CU_ASSERT_EQUAL(c->http_timeout_ms, 3000);
+    sl_config_unref(c);
+
+    c = load_text("[http]\nlisten = off\n", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT(!c->http_enabled);
+    sl_config_unref(c);
+
+    expect_error("[http]\nlisten = nowhere\n", 2, "listen");
+    expect_error("[http]\n\nfrob = 1\n", 3, "unknown key 'frob' in [http]");
+    expect_error("[http]\ntimeout = 0\n", 2, "timeout");
+    expect_error("[http]\nmax_connections = 0\n", 2, "max_connections");
+    /* A bad token is refused without being quoted. */
+    {
+        struct sl_config *bad = load_text("[http]\napi_token = se cret\n",
+                                          err, sizeof(err));
+
+        CU_ASSERT_PTR_NULL(bad);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: api_token"));
+        CU_ASSERT_PTR_NULL(strstr(err, "se cret"));
+    }
+}
+
+static void
 test_missing_file(void)
 {
     char err[256] = "";
@@ -288,6 +335,7 @@ sl_test_suite_config(void)
     CU_add_test(s, "errors name file and line",
                 test_errors_name_file_and_line);
     CU_add_test(s, "missing file", test_missing_file);
+    CU_add_test(s, "[http] keys, defaults, off, errors", test_http_section);
     CU_add_test(s, "current config swaps with refs",
                 test_current_swaps_with_refs);
     CU_add_test(s, "renditions and ladders", test_renditions);
