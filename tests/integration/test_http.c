@@ -1,0 +1,513 @@
+/*
+ * The HTTP API, /metrics and the dashboard against a real publisher
+ * (ffmpeg) and real players (ffmpeg, the test RTMP client), every field
+ * checked against what the test did; control calls with and without the
+ * token; errors; a flood of idle HTTP connections that must not hold up
+ * media; the dashboard rendered by headless Chromium.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/integration/itest.h"
+#include "tests/support/http_client.h"
+#include "tests/support/prom.h"
+
+#define TOKEN "t0k-en_for.tests"
+#define AUTH  "Authorization: Bearer " TOKEN "\r\n"
+
+/* GET path as JSON, or NULL (the test then fails where it uses it). */
+static json_t *
+get_json(const struct sl_srv *srv, const char *path, int want_status)
+{
+    struct sl_http_resp r;
+    json_error_t        e;
+    json_t             *j = NULL;
+    int                 st = sl_http_get(srv->http_port, path, &r);
+
+    CU_ASSERT_EQUAL(st, want_status);
+    if (st == want_status) {
+        j = json_loads(r.body, 0, &e);
+        if (j == NULL)
+            fprintf(stderr, "%s: not JSON: %s\n", path, r.body);
+    }
+    sl_http_resp_free(&r);
+    return j;
+}
+
+static long long
+jint(json_t *o, const char *path)
+{
+    char  buf[128], *save = NULL;
+    json_t *cur = o;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return cur != NULL ? (long long) json_number_value(cur) : -1;
+}
+
+static const char *
+jstr(json_t *o, const char *path)
+{
+    char   buf[128], *save = NULL;
+    json_t *cur = o;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return cur != NULL && json_is_string(cur) ? json_string_value(cur) : "";
+}
+
+/* Status and the "error" field of a JSON error answer. */
+static int
+call(const struct sl_srv *srv, const char *method, const char *path,
+     const char *headers, char *err_code, size_t cap)
+{
+    struct sl_http_resp r;
+    json_error_t        e;
+    json_t             *j;
+    int                 rc = sl_http_request(srv->http_port, method, path,
+                                             headers, IT_S(10), &r);
+
+    if (rc < 0)
+        return rc;
+    rc = r.status;
+    err_code[0] = '\0';
+    j = json_loads(r.body, 0, &e);
+    if (rc >= 400) {
+        /* Every error is a JSON object with error and message. */
+        CU_ASSERT_PTR_NOT_NULL(j);
+        CU_ASSERT(json_is_string(json_object_get(j, "message")));
+    }
+    if (j != NULL)
+        snprintf(err_code, cap, "%s", jstr(j, "error"));
+    json_decref(j);
+    sl_http_resp_free(&r);
+    return rc;
+}
+
+static long long
+worker_tasks(json_t *server)
+{
+    json_t   *w = json_object_get(server, "workers");
+    long long sum = 0;
+
+    for (size_t i = 0; i < json_array_size(w); i++)
+        sum += jint(json_array_get(w, i), "tasks_run");
+    return sum;
+}
+
+/* The dashboard in headless Chromium: its DOM must show the stream and a
+ * chart with points; a screenshot must come out. */
+static void
+check_dashboard(const struct sl_srv *srv)
+{
+    char url[64], dom[PATH_MAX + 32], png[PATH_MAX + 32], prof[PATH_MAX + 32];
+    char shot[PATH_MAX + 64], log[PATH_MAX + 32], *text, *p;
+    int  points = 0;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv->http_port);
+    sl_srv_path(srv, "dom.html", dom, sizeof(dom));
+    sl_srv_path(srv, "dash.png", png, sizeof(png));
+    sl_srv_path(srv, "chromium", prof, sizeof(prof));
+    sl_srv_path(srv, "chromium.log", log, sizeof(log));
+    snprintf(shot, sizeof(shot), "--screenshot=%s", png);
+    {
+        char  udd[PATH_MAX + 64];
+        /* The page polls every 2 s; virtual time lets it run its first
+         * round and draw without the test waiting in real time. */
+        char *dump[] = {"chromium", "--headless", "--no-sandbox",
+                        "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--disable-dev-shm-usage", udd,
+                        "--virtual-time-budget=4000", "--dump-dom", url,
+                        NULL};
+        char *snap[] = {"chromium", "--headless", "--no-sandbox",
+                        "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--disable-dev-shm-usage", udd,
+                        "--virtual-time-budget=4000",
+                        "--window-size=1280,1400", shot, url, NULL};
+
+        snprintf(udd, sizeof(udd), "--user-data-dir=%s", prof);
+        CU_ASSERT(sl_proc_run(dump, dom, log, IT_S(90)) == 0);
+        CU_ASSERT(sl_proc_run(snap, NULL, log, IT_S(90)) == 0);
+    }
+    text = sl_read_file(dom);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "data-ready=\"1\""));
+    p = strstr(text, "data-stream=\"live/x\"");
+    CU_ASSERT_PTR_NOT_NULL(p);
+    /* The stream's own chart, with points drawn. */
+    if (p != NULL && (p = strstr(p, "data-chart=\"live/x\"")) != NULL &&
+        (p = strstr(p, "<polyline")) != NULL &&
+        (p = strstr(p, "data-points=\"")) != NULL)
+        points = atoi(p + 13);
+    CU_ASSERT(points >= 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "h264 320x240"));
+    if (points < 2)
+        fprintf(stderr, "dashboard DOM: %.3000s\n", text);
+    free(text);
+    /* A PNG with something in it. */
+    text = sl_read_file(png);
+    CU_ASSERT(text != NULL && !memcmp(text, "\x89PNG", 4));
+    CU_ASSERT(sl_file_size(png) > 10000);
+    free(text);
+}
+
+static void
+check_metrics(const struct sl_srv *srv, double ref_bps)
+{
+    struct sl_http_resp r;
+    struct sl_prom     *p;
+    char                err[256], ctype[128], file[PATH_MAX + 32];
+    double              v;
+
+    CU_ASSERT_EQUAL_FATAL(sl_http_get(srv->http_port, "/metrics", &r), 200);
+    CU_ASSERT_PTR_NOT_NULL(sl_http_header(&r, "Content-Type", ctype,
+                                          sizeof(ctype)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctype, "text/plain; version=0.0.4"));
+    p = sl_prom_parse(r.body, err, sizeof(err));
+    if (p == NULL)
+        fprintf(stderr, "metrics rejected: %s\n", err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"publisher\"",
+                            &v) == 0 && v == 1);
+    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"player\"",
+                            &v) == 0 && v == 2);
+    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"relay\"", &v) ==
+                  0 && v == 0);
+    CU_ASSERT(sl_prom_value(p, "sluice_stream_players",
+                            "app=\"live\",name=\"x\"", &v) == 0 && v == 2);
+    CU_ASSERT(sl_prom_value(p, "sluice_stream_bitrate_bits",
+                            "app=\"live\",name=\"x\"", &v) == 0);
+    CU_ASSERT(sl_within_pct((long) v, (long) ref_bps, 20));
+    CU_ASSERT(sl_prom_value(p, "sluice_bytes_received_total", "", &v) == 0 &&
+              v > 100000);
+    CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_total", "", &v) == 0 &&
+              v > 100000);
+    CU_ASSERT(sl_prom_value(p, "process_resident_memory_bytes", "", &v) ==
+                  0 && v > 1e6);
+    CU_ASSERT(sl_prom_value(p, "process_cpu_seconds_total", "", &v) == 0 &&
+              v > 0);
+    CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_transcode_dropped_frames_"
+                                           "total"),
+                           "counter");
+    CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_relay_reconnects_total"),
+                           "counter");
+    sl_prom_free(p);
+    /* promtool too, where it is installed. */
+    sl_srv_path(srv, "metrics.txt", file, sizeof(file));
+    if (sl_write_file(file, r.body) == 0 &&
+        access("/usr/bin/promtool", X_OK) == 0) {
+        char cmd[PATH_MAX + 64];
+        char *argv[] = {"sh", "-c", cmd, NULL};
+
+        snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", file);
+        CU_ASSERT(sl_proc_run(argv, NULL, NULL, IT_S(30)) == 0);
+    }
+    sl_http_resp_free(&r);
+}
+
+static void
+test_api_live(void)
+{
+    struct sl_av          av = {320, 240, 30, 90, 30, 0};
+    struct sl_srv         srv;
+    struct sl_proc        pub, play;
+    struct sl_itest_pump  pump;
+    struct sl_rc         *rc;
+    struct sl_http_resp   r;
+    json_t               *s1, *s2, *list, *st, *pl;
+    char url[256], out[PATH_MAX + 32], plog[PATH_MAX + 32], flog[PATH_MAX + 32];
+    char code[64];
+    unsigned long         b0, b1;
+    double                t0, t1, ref_bps;
+
+    IT_START(&srv, NULL, "[http]\napi_token = " TOKEN "\n");
+    sl_srv_url(&srv, "live", "x", url, sizeof(url));
+    sl_srv_path(&srv, "play.flv", out, sizeof(out));
+    sl_srv_path(&srv, "play.log", plog, sizeof(plog));
+    sl_srv_path(&srv, "publish.log", flog, sizeof(flog));
+
+    CU_ASSERT_EQUAL(sl_http_get(srv.http_port, "/healthz", &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "ok\n");
+    sl_http_resp_free(&r);
+    list = get_json(&srv, "/api/v1/streams", 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(list, "streams")), 0);
+    json_decref(list);
+    s1 = get_json(&srv, "/api/v1/server", 200);
+
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, flog) == 0);
+    CU_ASSERT_FATAL(sl_wait_file_count(srv.log, "publishing live/x", 1,
+                                       IT_S(15)) == 0);
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, out, plog) == 0);
+    rc = sl_rc_player(srv.port, "live", "x", -2, 0, IT_S(5));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rc);
+    CU_ASSERT(sl_rc_wait_status(rc, "NetStream.Play.Start", IT_S(5)) == 0);
+
+    /* The reference rate: what a player receives in a steady stretch
+     * (after the GOP burst a joiner gets), same span as the API's. */
+    sl_itest_pump_start(&pump, rc, 2.5, 0);
+    sl_itest_pump_join(&pump);
+    b0 = sl_rc_stats(rc)->bytes;
+    t0 = sl_now();
+    sl_itest_pump_start(&pump, rc, 6, 0);
+    sl_itest_pump_join(&pump);
+    b1 = sl_rc_stats(rc)->bytes;
+    t1 = sl_now();
+    ref_bps = (double) (b1 - b0) * 8 / (t1 - t0);
+    fprintf(stderr, "player received %.0f bit/s\n", ref_bps);
+
+    list = get_json(&srv, "/api/v1/streams?players=1", 200);
+    st = json_array_get(json_object_get(list, "streams"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_STRING_EQUAL(jstr(st, "app"), "live");
+    CU_ASSERT_STRING_EQUAL(jstr(st, "name"), "x");
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.address"),
+                                  "127.0.0.1:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.client"), "Lavf"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.encoder"), "Lavf"));
+    CU_ASSERT_STRING_EQUAL(jstr(st, "video.codec"), "h264");
+    CU_ASSERT_EQUAL(jint(st, "video.width"), av.width);
+    CU_ASSERT_EQUAL(jint(st, "video.height"), av.height);
+    CU_ASSERT(fabs(json_number_value(json_object_get(
+                       json_object_get(st, "video"), "fps")) -
+                   av.fps) < 0.5);
+    CU_ASSERT_STRING_EQUAL(jstr(st, "audio.codec"), "aac");
+    CU_ASSERT_EQUAL(jint(st, "audio.sample_rate"), 44100);
+    CU_ASSERT_EQUAL(jint(st, "players"), 2);
+    CU_ASSERT(jint(st, "uptime_s") >= 8);
+    fprintf(stderr, "API bit rate %lld, player %.0f\n", jint(st, "bitrate"),
+            ref_bps);
+    CU_ASSERT(sl_within_pct(jint(st, "bitrate"), (long) ref_bps, 20));
+    CU_ASSERT(json_is_array(json_object_get(st, "renditions")) &&
+              json_array_size(json_object_get(st, "renditions")) == 0);
+    CU_ASSERT(json_is_array(json_object_get(st, "relays")) &&
+              json_array_size(json_object_get(st, "relays")) == 0);
+    pl = json_object_get(st, "player_list");
+    CU_ASSERT_EQUAL(json_array_size(pl), 2);
+    for (size_t i = 0; i < json_array_size(pl); i++) {
+        json_t *p = json_array_get(pl, i);
+        char    me[64];
+
+        CU_ASSERT(jint(p, "bytes_sent") > 100000);
+        CU_ASSERT(jint(p, "lag_ms") >= 0 && jint(p, "lag_ms") < 2000);
+        CU_ASSERT_EQUAL(jint(p, "skips"), 0);
+        CU_ASSERT_EQUAL(jint(p, "dropped_frames"), 0);
+        snprintf(me, sizeof(me), "127.0.0.1:%d", sl_rc_local_port(rc));
+        if (!strcmp(jstr(p, "address"), me))
+            CU_ASSERT(jint(p, "bytes_sent") >= (long long) b1);
+    }
+    json_decref(list);
+
+    /* One stream by name, without the list. */
+    st = get_json(&srv, "/api/v1/streams/live/x", 200);
+    CU_ASSERT_EQUAL(jint(st, "players"), 2);
+    CU_ASSERT_PTR_NULL(json_object_get(st, "player_list"));
+    json_decref(st);
+
+    /* Server: counters grew, the connections are ours. */
+    s2 = get_json(&srv, "/api/v1/server", 200);
+    CU_ASSERT_FATAL(s1 != NULL && s2 != NULL);
+    CU_ASSERT(jint(s2, "bytes.in") > jint(s1, "bytes.in") + 500000);
+    CU_ASSERT(jint(s2, "bytes.out") > jint(s1, "bytes.out") + 500000);
+    CU_ASSERT(worker_tasks(s2) > worker_tasks(s1));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(s2, "workers")), 2);
+    CU_ASSERT_EQUAL(jint(s2, "connections.publishers"), 1);
+    CU_ASSERT_EQUAL(jint(s2, "connections.players"), 2);
+    CU_ASSERT_EQUAL(jint(s2, "connections.relays"), 0);
+    CU_ASSERT(sl_within_pct(jint(s2, "bitrate.in"), (long) ref_bps, 20));
+    CU_ASSERT(jint(s2, "bitrate.out") > (long long) ref_bps);
+    CU_ASSERT(jint(s2, "process.rss_bytes") > 1000000);
+    CU_ASSERT(jint(s2, "uptime_s") > jint(s1, "uptime_s"));
+    CU_ASSERT_STRING_EQUAL(jstr(s2, "config"), srv.ini);
+    CU_ASSERT_STRING_EQUAL(jstr(s2, "version"), "0.1.0");
+    json_decref(s1);
+    json_decref(s2);
+
+    /* History for the dashboard's charts. */
+    s1 = get_json(&srv, "/api/v1/history", 200);
+    st = json_array_get(json_object_get(s1, "streams"), 0);
+    CU_ASSERT(json_array_size(json_object_get(st, "bitrate")) >= 5);
+    CU_ASSERT(json_array_size(json_object_get(s1, "bitrate_in")) >= 8);
+    json_decref(s1);
+
+    check_metrics(&srv, ref_bps);
+    check_dashboard(&srv);
+
+    /* Errors: JSON bodies, right statuses. */
+    CU_ASSERT_EQUAL(call(&srv, "GET", "/nope", NULL, code, sizeof(code)),
+                    404);
+    CU_ASSERT_STRING_EQUAL(code, "not_found");
+    CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/streams/live/nope", NULL, code,
+                         sizeof(code)),
+                    404);
+    CU_ASSERT_EQUAL(call(&srv, "PUT", "/api/v1/server", NULL, code,
+                         sizeof(code)),
+                    405);
+    CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/reload", NULL, code,
+                         sizeof(code)),
+                    405);
+    CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/streams/live/", NULL, code,
+                         sizeof(code)),
+                    400);
+    CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/streams?players=maybe", NULL,
+                         code, sizeof(code)),
+                    400);
+    /* Control calls: no token, a wrong one. */
+    CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", NULL, code,
+                         sizeof(code)),
+                    401);
+    CU_ASSERT_STRING_EQUAL(code, "unauthorized");
+    CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x",
+                         "Authorization: Bearer wrong\r\n", code,
+                         sizeof(code)),
+                    401);
+    CU_ASSERT_EQUAL(call(&srv, "POST", "/api/v1/reload", NULL, code,
+                         sizeof(code)),
+                    401);
+    CU_ASSERT_EQUAL(sl_proc_wait(&pub, 0.1), -ETIMEDOUT); /* still on */
+
+    /* Reload with the token. */
+    CU_ASSERT_EQUAL(call(&srv, "POST", "/api/v1/reload", AUTH, code,
+                         sizeof(code)),
+                    200);
+    CU_ASSERT(sl_wait_file_count(srv.log, "config reloaded", 1, IT_S(5)) ==
+              0);
+
+    /* Drop the publisher: its connection really ends. */
+    CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", AUTH, code,
+                         sizeof(code)),
+                    200);
+    CU_ASSERT(sl_wait_file_count(srv.log, "closing: dropped through the HTTP API", 1,
+                                 IT_S(5)) == 0);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(10)) == 0);
+    CU_ASSERT(!sl_proc_exited_with(&pub, 0)); /* ffmpeg saw the cut */
+    st = get_json(&srv, "/api/v1/streams/live/x", 404);
+    json_decref(st);
+    CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", AUTH, code,
+                         sizeof(code)),
+                    404);
+    s1 = get_json(&srv, "/api/v1/server", 200);
+    CU_ASSERT_EQUAL(jint(s1, "connections.publishers"), 0);
+    json_decref(s1);
+    /* The token never reaches the log. */
+    CU_ASSERT_EQUAL(sl_file_count(srv.log, TOKEN), 0);
+
+    sl_rc_close(rc);
+    sl_proc_stop(&play, SIGTERM, IT_S(10));
+    sl_proc_kill(&pub);
+    IT_STOP(&srv);
+}
+
+/* No token configured: control calls are refused, reads work; an HTTP
+ * flood and idle connections do not disturb media, and the HTTP server
+ * recovers after its timeout. */
+static void
+test_no_token_and_flood(void)
+{
+    struct sl_av         av = {320, 240, 30, 30, 30, 0};
+    struct sl_srv        srv;
+    struct sl_proc       pub;
+    struct sl_itest_pump pump;
+    struct sl_rc        *rc;
+    struct sl_http_resp  r;
+    char url[256], flog[PATH_MAX + 32], code[64];
+    int                  idle[16];
+    unsigned long        v0;
+
+    IT_START(&srv, NULL, "[http]\nmax_connections = 4\ntimeout = 2s\n");
+    CU_ASSERT_EQUAL(call(&srv, "POST", "/api/v1/reload", AUTH, code,
+                         sizeof(code)),
+                    403);
+    CU_ASSERT_STRING_EQUAL(code, "forbidden");
+    CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", NULL, code,
+                         sizeof(code)),
+                    403);
+
+    sl_srv_url(&srv, "live", "x", url, sizeof(url));
+    sl_srv_path(&srv, "publish.log", flog, sizeof(flog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, flog) == 0);
+    CU_ASSERT_FATAL(sl_wait_file_count(srv.log, "publishing live/x", 1,
+                                       IT_S(15)) == 0);
+    rc = sl_rc_player(srv.port, "live", "x", -2, 0, IT_S(5));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rc);
+
+    /* Idle connections beyond the limit, and a half-sent request. */
+    for (int i = 0; i < 16; i++) {
+        idle[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        {
+            struct sockaddr_in a = {.sin_family = AF_INET,
+                                    .sin_port = htons(srv.http_port),
+                                    .sin_addr.s_addr =
+                                        htonl(INADDR_LOOPBACK)};
+
+            connect(idle[i], (struct sockaddr *) &a, sizeof(a));
+        }
+        if (i % 2)
+            send(idle[i], "GET /api/v1/ser", 15, MSG_NOSIGNAL);
+    }
+    /* Media keeps flowing meanwhile. */
+    v0 = sl_rc_stats(rc)->video;
+    sl_itest_pump_start(&pump, rc, 3, 0);
+    sl_itest_pump_join(&pump);
+    CU_ASSERT(sl_rc_stats(rc)->video >= v0 + 60);
+    /* After the idle timeout the server answers again. */
+    {
+        double deadline = sl_now() + IT_S(15);
+        int    st = 0;
+
+        while (sl_now() < deadline) {
+            st = sl_http_get(srv.http_port, "/healthz", &r);
+            sl_http_resp_free(&r);
+            if (st == 200)
+                break;
+            sl_sleep(0.5);
+        }
+        CU_ASSERT_EQUAL(st, 200);
+    }
+    for (int i = 0; i < 16; i++)
+        close(idle[i]);
+    sl_rc_close(rc);
+    sl_proc_kill(&pub);
+    IT_STOP(&srv);
+}
+
+static void
+test_http_off(void)
+{
+    struct sl_srv       srv;
+    struct sl_http_resp r;
+
+    IT_START(&srv, NULL, "[http]\nlisten = off\n");
+    CU_ASSERT_EQUAL(sl_file_count(srv.log, "http api on"), 0);
+    CU_ASSERT(sl_http_request(srv.http_port, "GET", "/healthz", NULL, 2,
+                              &r) == -ECONNREFUSED);
+    IT_STOP(&srv);
+}
+
+void
+sl_itest_suite_http(void)
+{
+    CU_pSuite s = sl_itest_suite("http");
+
+    CU_add_test(s, "API, metrics, dashboard against ffmpeg; control calls",
+                test_api_live);
+    CU_add_test(s, "no token: control refused; flood does not stall media",
+                test_no_token_and_flood);
+    CU_add_test(s, "listen = off", test_http_off);
+}
