@@ -71,7 +71,7 @@ sl_api_route(const char *path, size_t len, struct sl_api_route *r)
         slash = memchr(app, '/', (size_t) (end - app));
         r->methods = SL_API_GET | SL_API_DELETE;
         if (slash == NULL)
-            return r->kind = SL_API_NOT_FOUND;  /* an app, no stream */
+            return r->kind = SL_API_NOT_FOUND; /* an app, no stream */
         alen = (size_t) (slash - app);
         nlen = (size_t) (end - slash - 1);
         /* A trailing slash is not part of the name (RTMP names never
@@ -161,14 +161,14 @@ sl_api_server_json(const struct sl_snapshot *s)
         "s:{s:o,s:o},s:{s:o,s:o,s:i},s:o,s:{s:o,s:o,s:o}}",
         "version", s->version, "uptime_s", real2(s->uptime_s), "time",
         real2(s->now), "config", s->config_path, "stopping", s->stopping,
-        "workers", workers, "connections", "total", s->sessions,
-        "publishers", s->publishers, "players", s->players, "relays",
-        s->relays, "streams", s->nstreams, "bytes", "in",
-        uint_j(s->bytes_in), "out", uint_j(s->bytes_out), "bitrate", "in",
-        uint_j(s->bitrate_in), "out", uint_j(s->bitrate_out), "window_s",
-        SL_STATS_WINDOW_S, "players_dropped", uint_j(s->players_dropped),
-        "process", "cpu_percent", real2(s->cpu_percent), "cpu_seconds",
-        real2(s->cpu_seconds), "rss_bytes", uint_j(s->rss_bytes)));
+        "workers", workers, "connections", "total", s->sessions, "publishers",
+        s->publishers, "players", s->players, "relays", s->relays, "streams",
+        s->nstreams, "bytes", "in", uint_j(s->bytes_in), "out",
+        uint_j(s->bytes_out), "bitrate", "in", uint_j(s->bitrate_in), "out",
+        uint_j(s->bitrate_out), "window_s", SL_STATS_WINDOW_S,
+        "players_dropped", uint_j(s->players_dropped), "process", "cpu_percent",
+        real2(s->cpu_percent), "cpu_seconds", real2(s->cpu_seconds),
+        "rss_bytes", uint_j(s->rss_bytes)));
 }
 
 static json_t *
@@ -178,23 +178,23 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
     json_t *rend = json_array(), *relays = json_array(), *o;
 
     if (st->vcodec[0] != '\0')
-        video = json_pack("{s:o,s:i,s:i,s:o}", "codec", str_j(st->vcodec),
-                          "width", st->width, "height", st->height, "fps",
-                          real2(st->fps));
+        video =
+            json_pack("{s:o,s:i,s:i,s:o}", "codec", str_j(st->vcodec), "width",
+                      st->width, "height", st->height, "fps", real2(st->fps));
     if (st->acodec[0] != '\0')
-        audio = json_pack("{s:o,s:i,s:i}", "codec", str_j(st->acodec),
-                          "sample_rate", st->sample_rate, "channels",
-                          st->channels);
+        audio =
+            json_pack("{s:o,s:i,s:i}", "codec", str_j(st->acodec),
+                      "sample_rate", st->sample_rate, "channels", st->channels);
     for (int i = 0; i < st->nrenditions; i++) {
         const struct sl_stats_rendition *r = &st->renditions[i];
 
-        json_array_append_new(
-            rend, json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o}", "name",
-                            str_j(r->name), "width", r->width, "height",
-                            r->height, "fps", real2(r->fps), "speed",
-                            real2(r->speed), "dropped_frames",
-                            uint_j(r->dropped_frames), "bitrate",
-                            uint_j(r->bitrate)));
+        json_array_append_new(rend, json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o}",
+                                              "name", str_j(r->name), "width",
+                                              r->width, "height", r->height,
+                                              "fps", real2(r->fps), "speed",
+                                              real2(r->speed), "dropped_frames",
+                                              uint_j(r->dropped_frames),
+                                              "bitrate", uint_j(r->bitrate)));
     }
     for (int i = 0; i < st->nrelays; i++) {
         const struct sl_stats_relay *r = &st->relays[i];
@@ -202,19 +202,18 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
         json_array_append_new(
             relays, json_pack("{s:o,s:o,s:o,s:o,s:o}", "name", str_j(r->name),
                               "state", str_j(r->state), "url", str_j(r->url),
-                              "reconnects", uint_j(r->reconnects),
-                              "bytes_sent", uint_j(r->bytes_sent)));
+                              "reconnects", uint_j(r->reconnects), "bytes_sent",
+                              uint_j(r->bytes_sent)));
     }
-    o = json_pack("{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
-                  "s:o,s:o}",
-                  "app", str_j(st->app), "name", str_j(st->name),
-                  "publisher", "id", uint_j(st->publisher_id), "address",
-                  str_j(st->publisher_addr), "client", str_j(st->client),
-                  "encoder", str_j(st->encoder), "video", video, "audio",
-                  audio, "bitrate", uint_j(st->bitrate), "bytes_in",
-                  uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s),
-                  "players", st->nplayers, "renditions", rend, "relays",
-                  relays);
+    o = json_pack(
+        "{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
+        "s:o,s:o}",
+        "app", str_j(st->app), "name", str_j(st->name), "publisher", "id",
+        uint_j(st->publisher_id), "address", str_j(st->publisher_addr),
+        "client", str_j(st->client), "encoder", str_j(st->encoder), "video",
+        video, "audio", audio, "bitrate", uint_j(st->bitrate), "bytes_in",
+        uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s), "players",
+        st->nplayers, "renditions", rend, "relays", relays);
     if (o != NULL && with_players) {
         json_t *list = json_array();
 
@@ -222,13 +221,12 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             const struct sl_snap_player *p = &st->players[i];
 
             json_array_append_new(
-                list,
-                json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", uint_j(p->id),
-                          "address", str_j(p->address), "bytes_sent",
-                          uint_j(p->bytes_sent), "lag_ms", uint_j(p->lag_ms),
-                          "skips", uint_j(p->skips), "dropped_frames",
-                          uint_j(p->dropped_frames), "uptime_s",
-                          real2(p->uptime_s)));
+                list, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                                uint_j(p->id), "address", str_j(p->address),
+                                "bytes_sent", uint_j(p->bytes_sent), "lag_ms",
+                                uint_j(p->lag_ms), "skips", uint_j(p->skips),
+                                "dropped_frames", uint_j(p->dropped_frames),
+                                "uptime_s", real2(p->uptime_s)));
         }
         json_object_set_new(o, "player_list", list);
     }
@@ -272,16 +270,14 @@ sl_api_history_json(const struct sl_history *h)
             json_array_append_new(st, real2(s->t[i]));
             json_array_append_new(sb, uint_j(s->bitrate[i]));
         }
-        json_array_append_new(streams,
-                              json_pack("{s:o,s:o,s:o,s:o}", "app",
-                                        str_j(s->app), "name", str_j(s->name),
-                                        "t", st, "bitrate", sb));
+        json_array_append_new(
+            streams, json_pack("{s:o,s:o,s:o,s:o}", "app", str_j(s->app),
+                               "name", str_j(s->name), "t", st, "bitrate", sb));
     }
-    return dump(json_pack("{s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "interval_s",
-                          1, "window_s", SL_STATS_WINDOW_S, "t", t,
-                          "bitrate_in", in, "bitrate_out", out,
-                          "cpu_percent", cpu, "rss_bytes", rss, "streams",
-                          streams));
+    return dump(json_pack("{s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "interval_s", 1,
+                          "window_s", SL_STATS_WINDOW_S, "t", t, "bitrate_in",
+                          in, "bitrate_out", out, "cpu_percent", cpu,
+                          "rss_bytes", rss, "streams", streams));
 }
 
 char *
@@ -385,8 +381,7 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
            "1 while the server accepts connections, 0 while it stops.");
     fprintf(f, "sluice_up %d\n", !s->stopping);
 
-    family(f, "sluice_connections", "gauge",
-           "Open connections by role.");
+    family(f, "sluice_connections", "gauge", "Open connections by role.");
     fprintf(f, "sluice_connections{role=\"publisher\"} %d\n", s->publishers);
     fprintf(f, "sluice_connections{role=\"player\"} %d\n", s->players);
     fprintf(f, "sluice_connections{role=\"relay\"} %d\n", s->relays);
@@ -449,8 +444,9 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
             fputs(",rendition=\"", f);
             label(f, s->streams[i].renditions[k].name);
             fprintf(f, "\"} %llu\n",
-                    (unsigned long long)
-                        s->streams[i].renditions[k].dropped_frames);
+                    (unsigned long long) s->streams[i]
+                        .renditions[k]
+                        .dropped_frames);
         }
     family(f, "sluice_transcode_speed_ratio", "gauge",
            "Media time each rendition encodes per wall-clock second.");

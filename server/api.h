@@ -14,27 +14,27 @@
 #include "server/stats.h"
 
 enum sl_api_kind {
-    SL_API_NOT_FOUND = 0,  /* no such path */
-    SL_API_BAD,            /* a path we know with an unusable name */
-    SL_API_ASSET,          /* a dashboard file: asset names it */
-    SL_API_HEALTHZ,        /* /healthz */
-    SL_API_METRICS,        /* /metrics */
-    SL_API_SERVER,         /* /api/v1/server */
-    SL_API_STREAMS,        /* /api/v1/streams */
-    SL_API_STREAM,         /* /api/v1/streams/{app}/{name} */
-    SL_API_HISTORY,        /* /api/v1/history */
-    SL_API_RELOAD          /* /api/v1/reload */
+    SL_API_NOT_FOUND = 0, /* no such path */
+    SL_API_BAD,           /* a path we know with an unusable name */
+    SL_API_ASSET,         /* a dashboard file: asset names it */
+    SL_API_HEALTHZ,       /* /healthz */
+    SL_API_METRICS,       /* /metrics */
+    SL_API_SERVER,        /* /api/v1/server */
+    SL_API_STREAMS,       /* /api/v1/streams */
+    SL_API_STREAM,        /* /api/v1/streams/{app}/{name} */
+    SL_API_HISTORY,       /* /api/v1/history */
+    SL_API_RELOAD         /* /api/v1/reload */
 };
 
 /* Methods a route accepts (a bit set). */
-#define SL_API_GET    1
-#define SL_API_POST   2
+#define SL_API_GET 1
+#define SL_API_POST 2
 #define SL_API_DELETE 4
 
 struct sl_api_route {
     enum sl_api_kind kind;
-    int              methods;  /* SL_API_* accepted on this path */
-    const char      *asset;    /* SL_API_ASSET: file name, static */
+    int              methods; /* SL_API_* accepted on this path */
+    const char      *asset;   /* SL_API_ASSET: file name, static */
     char             app[SL_NAME_MAX];
     char             name[SL_NAME_MAX];
 };

@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 struct sl_asset {
-    const char          *name;  /* file name in server/www/ */
-    const char          *type;  /* Content-Type */
+    const char          *name; /* file name in server/www/ */
+    const char          *type; /* Content-Type */
     const unsigned char *data;
     size_t               len;
 };

@@ -15,8 +15,8 @@
 
 struct bits {
     const uint8_t *p;
-    size_t         len;  /* bytes */
-    size_t         pos;  /* bits consumed */
+    size_t         len; /* bytes */
+    size_t         pos; /* bits consumed */
     int            err;
 };
 
@@ -109,23 +109,23 @@ sl_avc_parse_sps(const uint8_t *p, size_t len, struct sl_avc_info *o)
     }
     b = (struct bits){rbsp, n, 0, 0};
     profile = bits_u(&b, 8);
-    bits_u(&b, 8);  /* constraint flags, reserved */
+    bits_u(&b, 8); /* constraint flags, reserved */
     o->profile = (int) profile;
     o->level = (int) bits_u(&b, 8);
-    bits_ue(&b);  /* seq_parameter_set_id */
-    if (profile == 100 || profile == 110 || profile == 122 ||
-        profile == 244 || profile == 44 || profile == 83 || profile == 86 ||
-        profile == 118 || profile == 128 || profile == 138 ||
-        profile == 139 || profile == 134 || profile == 135) {
+    bits_ue(&b); /* seq_parameter_set_id */
+    if (profile == 100 || profile == 110 || profile == 122 || profile == 244 ||
+        profile == 44 || profile == 83 || profile == 86 || profile == 118 ||
+        profile == 128 || profile == 138 || profile == 139 || profile == 134 ||
+        profile == 135) {
         chroma = bits_ue(&b);
         if (chroma > 3)
             return -EPROTO;
         if (chroma == 3)
-            bit(&b);  /* separate_colour_plane_flag */
-        bits_ue(&b);  /* bit_depth_luma_minus8 */
-        bits_ue(&b);  /* bit_depth_chroma_minus8 */
-        bit(&b);      /* qpprime_y_zero_transform_bypass_flag */
-        if (bit(&b)) {  /* seq_scaling_matrix_present_flag */
+            bit(&b);   /* separate_colour_plane_flag */
+        bits_ue(&b);   /* bit_depth_luma_minus8 */
+        bits_ue(&b);   /* bit_depth_chroma_minus8 */
+        bit(&b);       /* qpprime_y_zero_transform_bypass_flag */
+        if (bit(&b)) { /* seq_scaling_matrix_present_flag */
             int lists = chroma != 3 ? 8 : 12;
 
             for (int i = 0; i < lists && !b.err; i++)
@@ -133,14 +133,14 @@ sl_avc_parse_sps(const uint8_t *p, size_t len, struct sl_avc_info *o)
                     skip_scaling_list(&b, i < 6 ? 16 : 64);
         }
     }
-    bits_ue(&b);  /* log2_max_frame_num_minus4 */
+    bits_ue(&b); /* log2_max_frame_num_minus4 */
     poc_type = bits_ue(&b);
     if (poc_type == 0) {
-        bits_ue(&b);  /* log2_max_pic_order_cnt_lsb_minus4 */
+        bits_ue(&b); /* log2_max_pic_order_cnt_lsb_minus4 */
     } else if (poc_type == 1) {
         uint32_t cycle;
 
-        bit(&b);  /* delta_pic_order_always_zero_flag */
+        bit(&b); /* delta_pic_order_always_zero_flag */
         bits_se(&b);
         bits_se(&b);
         cycle = bits_ue(&b);
@@ -151,15 +151,15 @@ sl_avc_parse_sps(const uint8_t *p, size_t len, struct sl_avc_info *o)
     } else if (poc_type != 2) {
         return -EPROTO;
     }
-    bits_ue(&b);  /* max_num_ref_frames */
-    bit(&b);      /* gaps_in_frame_num_value_allowed_flag */
+    bits_ue(&b); /* max_num_ref_frames */
+    bit(&b);     /* gaps_in_frame_num_value_allowed_flag */
     w_mbs = bits_ue(&b) + 1;
     h_map_units = bits_ue(&b) + 1;
     frame_mbs_only = bit(&b);
     if (!frame_mbs_only)
-        bit(&b);  /* mb_adaptive_frame_field_flag */
-    bit(&b);      /* direct_8x8_inference_flag */
-    if (bit(&b)) {  /* frame_cropping_flag */
+        bit(&b);   /* mb_adaptive_frame_field_flag */
+    bit(&b);       /* direct_8x8_inference_flag */
+    if (bit(&b)) { /* frame_cropping_flag */
         crop_l = bits_ue(&b);
         crop_r = bits_ue(&b);
         crop_t = bits_ue(&b);
@@ -182,22 +182,22 @@ sl_avc_parse_sps(const uint8_t *p, size_t len, struct sl_avc_info *o)
     /* VUI: only the timing info matters here; a truncated VUI just means
      * no frame rate. */
     if (bit(&b)) {
-        if (bit(&b)) {  /* aspect_ratio_info_present_flag */
+        if (bit(&b)) { /* aspect_ratio_info_present_flag */
             if (bits_u(&b, 8) == 255)
-                bits_u(&b, 32);  /* sar_width, sar_height */
+                bits_u(&b, 32); /* sar_width, sar_height */
         }
-        if (bit(&b))  /* overscan_info_present_flag */
+        if (bit(&b)) /* overscan_info_present_flag */
             bit(&b);
-        if (bit(&b)) {  /* video_signal_type_present_flag */
+        if (bit(&b)) { /* video_signal_type_present_flag */
             bits_u(&b, 4);
             if (bit(&b))
                 bits_u(&b, 24);
         }
-        if (bit(&b)) {  /* chroma_loc_info_present_flag */
+        if (bit(&b)) { /* chroma_loc_info_present_flag */
             bits_ue(&b);
             bits_ue(&b);
         }
-        if (bit(&b)) {  /* timing_info_present_flag */
+        if (bit(&b)) { /* timing_info_present_flag */
             uint32_t units = bits_u(&b, 32), scale = bits_u(&b, 32);
 
             if (!b.err && units > 0 && scale > 0)
@@ -216,10 +216,10 @@ sl_avc_parse_config(const uint8_t *p, size_t len, struct sl_avc_info *o)
 
     memset(o, 0, sizeof(*o));
     sl_rd_init(&r, p, len);
-    if (sl_rd_u8(&r) != 1)  /* configurationVersion */
+    if (sl_rd_u8(&r) != 1) /* configurationVersion */
         return -EPROTO;
-    sl_rd_bytes(&r, 4);    /* profile, compat, level, lengthSizeMinusOne */
-    if ((sl_rd_u8(&r) & 0x1f) == 0)  /* numOfSequenceParameterSets */
+    sl_rd_bytes(&r, 4); /* profile, compat, level, lengthSizeMinusOne */
+    if ((sl_rd_u8(&r) & 0x1f) == 0) /* numOfSequenceParameterSets */
         return -EPROTO;
     sps_len = sl_rd_u16(&r);
     sps = sl_rd_bytes(&r, sps_len);

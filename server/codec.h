@@ -19,10 +19,10 @@
 #define SL_CODEC_SPS_MAX 512
 
 struct sl_avc_info {
-    int    width, height;  /* displayed size (cropping applied) */
-    int    profile;        /* profile_idc: 66 baseline, 77 main, 100 high */
-    int    level;          /* level_idc: 30 = 3.0 */
-    double fps;            /* from VUI timing; 0 when absent */
+    int    width, height; /* displayed size (cropping applied) */
+    int    profile;       /* profile_idc: 66 baseline, 77 main, 100 high */
+    int    level;         /* level_idc: 30 = 3.0 */
+    double fps;           /* from VUI timing; 0 when absent */
 };
 
 /* Reads an AVCDecoderConfigurationRecord (the body of an FLV AVC
@@ -34,9 +34,9 @@ int sl_avc_parse_config(const uint8_t *p, size_t len, struct sl_avc_info *o);
 int sl_avc_parse_sps(const uint8_t *p, size_t len, struct sl_avc_info *o);
 
 struct sl_aac_info {
-    int object_type;  /* 2 = AAC LC */
-    int sample_rate;  /* Hz */
-    int channels;     /* 0 when the config defers to a program element */
+    int object_type; /* 2 = AAC LC */
+    int sample_rate; /* Hz */
+    int channels;    /* 0 when the config defers to a program element */
 };
 
 /* Reads an AudioSpecificConfig (the body of an FLV AAC sequence header

@@ -72,9 +72,8 @@ send_json(struct MHD_Connection *c, unsigned status, char *json)
                         "memory\"}";
 
     if (json == NULL)
-        return send_body(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                         "application/json", oom, sizeof(oom) - 1,
-                         MHD_RESPMEM_PERSISTENT, NULL, 0);
+        return send_body(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
+                         oom, sizeof(oom) - 1, MHD_RESPMEM_PERSISTENT, NULL, 0);
     return send_body(c, status, "application/json", json, strlen(json),
                      MHD_RESPMEM_MUST_FREE, NULL, 0);
 }
@@ -96,8 +95,8 @@ send_error(struct MHD_Connection *c, unsigned status, const char *code,
 static int
 players_flag(struct MHD_Connection *c)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-                                                "players");
+    const char *v =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "players");
 
     if (v == NULL || !strcmp(v, "0") || !strcasecmp(v, "false") ||
         !strcasecmp(v, "no"))
@@ -160,8 +159,7 @@ serve_asset(struct MHD_Connection *c, const char *name)
         MHD_destroy_response(r);
         return rc;
     }
-    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such file",
-                      NULL);
+    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such file", NULL);
 }
 
 static enum MHD_Result
@@ -181,10 +179,9 @@ serve_stream(struct sl_http *h, struct MHD_Connection *c,
         if (rc < 0)
             return send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
                               "nobody publishes that stream", NULL);
-        sl_log_info("http: publisher of %s/%s dropped through the API",
-                    r->app, r->name);
-        return send_json(c, MHD_HTTP_OK,
-                         sl_api_dropped_json(r->app, r->name));
+        sl_log_info("http: publisher of %s/%s dropped through the API", r->app,
+                    r->name);
+        return send_json(c, MHD_HTTP_OK, sl_api_dropped_json(r->app, r->name));
     }
     players = players_flag(c);
     if (players < 0)
@@ -205,8 +202,7 @@ serve_stream(struct sl_http *h, struct MHD_Connection *c,
 }
 
 static enum MHD_Result
-serve(struct sl_http *h, struct MHD_Connection *c, const char *url,
-      int method)
+serve(struct sl_http *h, struct MHD_Connection *c, const char *url, int method)
 {
     struct sl_api_route r;
     struct sl_snapshot *snap;
@@ -217,11 +213,10 @@ serve(struct sl_http *h, struct MHD_Connection *c, const char *url,
 
     sl_api_route(url, strlen(url), &r);
     if (r.kind == SL_API_NOT_FOUND)
-        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-                          "no such path", NULL);
+        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such path",
+                          NULL);
     if (!(r.methods & method))
-        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                          "method_not_allowed",
+        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                           "this path does not take that method",
                           sl_api_allow(r.methods));
     switch (r.kind) {
@@ -238,8 +233,8 @@ serve(struct sl_http *h, struct MHD_Connection *c, const char *url,
 
             return send_body(c, MHD_HTTP_SERVICE_UNAVAILABLE,
                              "text/plain; charset=utf-8", stopping,
-                             sizeof(stopping) - 1, MHD_RESPMEM_PERSISTENT,
-                             NULL, 0);
+                             sizeof(stopping) - 1, MHD_RESPMEM_PERSISTENT, NULL,
+                             0);
         } else {
             static char ok[] = "ok\n";
 
@@ -252,8 +247,9 @@ serve(struct sl_http *h, struct MHD_Connection *c, const char *url,
         sl_snapshot_free(snap);
         if (body == NULL)
             return send_json(c, 500, NULL);
-        return send_body(c, MHD_HTTP_OK, "text/plain; version=0.0.4; "
-                                         "charset=utf-8",
+        return send_body(c, MHD_HTTP_OK,
+                         "text/plain; version=0.0.4; "
+                         "charset=utf-8",
                          body, len, MHD_RESPMEM_MUST_FREE, NULL, 0);
     case SL_API_SERVER:
         snap = sl_stats_snapshot(h->st, 0, NULL, NULL);
@@ -265,8 +261,8 @@ serve(struct sl_http *h, struct MHD_Connection *c, const char *url,
         if (players < 0)
             return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
                               "players must be 0 or 1", NULL);
-        snap = sl_stats_snapshot(h->st, players ? SL_SNAP_PLAYERS : 0, NULL,
-                                 NULL);
+        snap =
+            sl_stats_snapshot(h->st, players ? SL_SNAP_PLAYERS : 0, NULL, NULL);
         body = snap != NULL ? sl_api_streams_json(snap, players) : NULL;
         sl_snapshot_free(snap);
         return send_json(c, MHD_HTTP_OK, body);
@@ -284,13 +280,12 @@ serve(struct sl_http *h, struct MHD_Connection *c, const char *url,
         if (refused)
             return res;
         if (h->reload(h->reload_ctx, err, sizeof(err)) < 0)
-            return send_error(c, 422,
-                              "reload_failed", err, NULL);
+            return send_error(c, 422, "reload_failed", err, NULL);
         return send_json(c, MHD_HTTP_OK, sl_api_reloaded_json());
     }
     default:
-        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-                          "no such path", NULL);
+        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such path",
+                          NULL);
     }
 }
 
@@ -309,7 +304,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
          * never read (MHD then closes the connection). */
         *req = h;
     } else {
-        *upload_size = 0;  /* a body we did not ask for: discarded */
+        *upload_size = 0; /* a body we did not ask for: discarded */
         return MHD_YES;
     }
     if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
@@ -319,7 +314,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     else if (!strcmp(method, "DELETE"))
         m = SL_API_DELETE;
     else
-        m = 0;  /* 405 on a known path, 404 elsewhere */
+        m = 0; /* 405 on a known path, 404 elsewhere */
     sl_log_debug("http: %s %s", method, url);
     return serve(h, c, url, m);
 }
@@ -327,7 +322,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    char msg[256];
+    char   msg[256];
     size_t n;
 
     (void) cls;
@@ -345,8 +340,8 @@ sl_http_start(struct sl_server *srv, struct sl_stats *st,
 {
     struct sl_http         *h = calloc(1, sizeof(*h));
     struct sockaddr_storage ss;
-    unsigned                flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                                    MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned                flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 
     if (h == NULL) {
         snprintf(err, errlen, "http: out of memory");
@@ -385,15 +380,16 @@ sl_http_start(struct sl_server *srv, struct sl_stats *st,
     }
     h->d = MHD_start_daemon(
         flags, cfg->http_port, NULL, NULL, on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->http_max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *) &ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned) cfg->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned) ((cfg->http_timeout_ms + 999) / 1000),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONN_MEMORY,
         MHD_OPTION_END);
     if (h->d == NULL) {
-        snprintf(err, errlen, "http: cannot listen on %s:%u (in use, or "
-                              "not an address of this host?)",
+        snprintf(err, errlen,
+                 "http: cannot listen on %s:%u (in use, or "
+                 "not an address of this host?)",
                  cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port);
         free(h);
         return NULL;

@@ -83,14 +83,16 @@ prov_stream(struct sl_snap_stream *st)
     if (prov.renditions != NULL) {
         n = prov.renditions(prov.ctx, st->app, st->name, st->renditions,
                             SL_STATS_MAX_REND);
-        st->nrenditions = n < 0 ? 0 : n > SL_STATS_MAX_REND
-                                          ? SL_STATS_MAX_REND : n;
+        st->nrenditions = n < 0                   ? 0
+                          : n > SL_STATS_MAX_REND ? SL_STATS_MAX_REND
+                                                  : n;
     }
     if (prov.relays != NULL) {
         n = prov.relays(prov.ctx, st->app, st->name, st->relays,
                         SL_STATS_MAX_RELAYS);
-        st->nrelays = n < 0 ? 0 : n > SL_STATS_MAX_RELAYS
-                                      ? SL_STATS_MAX_RELAYS : n;
+        st->nrelays = n < 0                     ? 0
+                      : n > SL_STATS_MAX_RELAYS ? SL_STATS_MAX_RELAYS
+                                                : n;
     }
     pthread_mutex_unlock(&prov_lock);
     /* Providers are code of ours, but what they copy came from config
@@ -148,10 +150,10 @@ unix_now(void)
 struct sample {
     uint64_t mono_ms;
     double   t;
-    uint64_t in, out;  /* totals */
+    uint64_t in, out; /* totals */
     double   cpu_s;
     uint64_t rss;
-    uint64_t rate_in, rate_out;  /* over the window ending here */
+    uint64_t rate_in, rate_out; /* over the window ending here */
     double   cpu_pct;
 };
 
@@ -167,7 +169,7 @@ struct hstream {
     char           app[SL_NAME_MAX];
     char           name[SL_NAME_MAX];
     uint64_t       seen_tick;
-    int            n, head;  /* ring: newest at head - 1 */
+    int            n, head; /* ring: newest at head - 1 */
     struct ssample s[SL_STATS_HISTORY];
 };
 
@@ -191,7 +193,7 @@ struct sl_stats {
     struct hstream **streams;
 };
 
-#define RING_AT(ring, head, n, i) \
+#define RING_AT(ring, head, n, i)                                              \
     (ring)[((head) - (n) + (i) + SL_STATS_HISTORY) % SL_STATS_HISTORY]
 
 /* Bits per second from the sample about a window old (or the oldest
@@ -286,10 +288,9 @@ sample_once(struct sl_stats *st)
 
         if (h == NULL) {
             if (st->nstreams == st->cap_streams) {
-                int              ncap = st->cap_streams ? 2 * st->cap_streams
-                                                        : 8;
-                struct hstream **nv = realloc(
-                    st->streams, (size_t) ncap * sizeof(*nv));
+                int ncap = st->cap_streams ? 2 * st->cap_streams : 8;
+                struct hstream **nv =
+                    realloc(st->streams, (size_t) ncap * sizeof(*nv));
 
                 if (nv == NULL)
                     continue;
@@ -348,8 +349,7 @@ sampler_main(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += 1;
         while (!st->stop &&
-               pthread_cond_timedwait(&st->stop_cond, &st->stop_lock, &ts) ==
-                   0)
+               pthread_cond_timedwait(&st->stop_cond, &st->stop_lock, &ts) == 0)
             ;
     }
     pthread_mutex_unlock(&st->stop_lock);
@@ -488,11 +488,11 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
         return n;
     for (int i = 0; i < n; i++)
         if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
-            (app == NULL || (!strcmp(v[i].app, app) &&
-                             !strcmp(v[i].name, name))))
+            (app == NULL ||
+             (!strcmp(v[i].app, app) && !strcmp(v[i].name, name))))
             npubs++;
-    snap->streams = calloc(npubs > 0 ? (size_t) npubs : 1,
-                           sizeof(*snap->streams));
+    snap->streams =
+        calloc(npubs > 0 ? (size_t) npubs : 1, sizeof(*snap->streams));
     if (snap->streams == NULL) {
         free(v);
         return -ENOMEM;
@@ -514,8 +514,8 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
         struct sl_snap_stream *o = &snap->streams[k];
 
         for (int i = 0; i < n; i++)
-            if (v[i].role == SL_SNAP_ROLE_PLAYER &&
-                !strcmp(v[i].app, o->app) && !strcmp(v[i].name, o->name))
+            if (v[i].role == SL_SNAP_ROLE_PLAYER && !strcmp(v[i].app, o->app) &&
+                !strcmp(v[i].name, o->name))
                 o->nplayers++;
         if ((flags & SL_SNAP_PLAYERS) && o->nplayers > 0) {
             int j = 0;
@@ -567,8 +567,7 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
     snap->uptime_s = (now_ms - st->start_mono_ms) / 1000.0;
     snap->stopping = atomic_load(&srv->stopping);
     snap->nworkers = sl_sched_workers(srv->sched);
-    snap->workers = calloc((size_t) snap->nworkers + 1,
-                           sizeof(*snap->workers));
+    snap->workers = calloc((size_t) snap->nworkers + 1, sizeof(*snap->workers));
     if (snap->workers == NULL) {
         free(snap);
         return NULL;
@@ -584,10 +583,9 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
     snap->publishers = atomic_load(&srv->publishers);
     snap->players = atomic_load(&srv->players);
     snap->relays = prov_relay_count();
-    snap->bytes_in = atomic_load_explicit(&srv->bytes_in,
-                                          memory_order_relaxed);
-    snap->bytes_out = atomic_load_explicit(&srv->bytes_out,
-                                           memory_order_relaxed);
+    snap->bytes_in = atomic_load_explicit(&srv->bytes_in, memory_order_relaxed);
+    snap->bytes_out =
+        atomic_load_explicit(&srv->bytes_out, memory_order_relaxed);
     snap->players_dropped = atomic_load(&srv->players_dropped);
     snap->cpu_seconds = cpu_seconds();
     snap->rss_bytes = rss_bytes();
@@ -599,10 +597,10 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
                      window_start(st->s, st->head, st->n, now_ms));
         double dt = (double) (now_ms - o->mono_ms) / 1000.0;
 
-        snap->bitrate_in = rate_since(o->mono_ms, o->in, now_ms,
-                                      snap->bytes_in);
-        snap->bitrate_out = rate_since(o->mono_ms, o->out, now_ms,
-                                       snap->bytes_out);
+        snap->bitrate_in =
+            rate_since(o->mono_ms, o->in, now_ms, snap->bytes_in);
+        snap->bitrate_out =
+            rate_since(o->mono_ms, o->out, now_ms, snap->bytes_out);
         snap->cpu_percent =
             dt >= 0.5 ? 100.0 * (snap->cpu_seconds - o->cpu_s) / dt : 0;
     }
@@ -654,7 +652,7 @@ sl_stats_history(struct sl_stats *st)
     }
     h->nstreams = st->nstreams;
     for (int k = 0; k < st->nstreams; k++) {
-        const struct hstream *src = st->streams[k];
+        const struct hstream  *src = st->streams[k];
         struct sl_hist_stream *dst = &h->streams[k];
 
         memcpy(dst->app, src->app, sizeof(dst->app));
@@ -672,8 +670,7 @@ sl_stats_history(struct sl_stats *st)
         }
     }
     pthread_mutex_unlock(&st->hist_lock);
-    qsort(h->streams, (size_t) h->nstreams, sizeof(*h->streams),
-          cmp_hstream);
+    qsort(h->streams, (size_t) h->nstreams, sizeof(*h->streams), cmp_hstream);
     return h;
 }
 

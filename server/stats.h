@@ -24,28 +24,28 @@
 
 struct sl_server;
 
-#define SL_STATS_WINDOW_S   5
-#define SL_STATS_HISTORY    300  /* samples, one a second: 5 minutes */
-#define SL_STATS_MAX_REND   16   /* renditions per stream */
-#define SL_STATS_MAX_RELAYS 16   /* relays per stream */
+#define SL_STATS_WINDOW_S 5
+#define SL_STATS_HISTORY 300   /* samples, one a second: 5 minutes */
+#define SL_STATS_MAX_REND 16   /* renditions per stream */
+#define SL_STATS_MAX_RELAYS 16 /* relays per stream */
 
 /* ---- providers (transcode, relay) ---- */
 
 /* One rung of a stream's transcoding ladder, as the transcoder sees it. */
 struct sl_stats_rendition {
-    char     name[64];        /* the rung, as in [rendition:NAME] */
-    int      width, height;
-    double   fps;             /* frames encoded per second, measured */
-    double   speed;           /* media time encoded / wall time; 1 = real
-                               * time, below 1 = falling behind */
-    uint64_t dropped_frames;  /* frames dropped rather than queued */
-    uint64_t bitrate;         /* bits/s of the encoded output; 0: unknown */
+    char   name[64]; /* the rung, as in [rendition:NAME] */
+    int    width, height;
+    double fps;              /* frames encoded per second, measured */
+    double speed;            /* media time encoded / wall time; 1 = real
+                              * time, below 1 = falling behind */
+    uint64_t dropped_frames; /* frames dropped rather than queued */
+    uint64_t bitrate;        /* bits/s of the encoded output; 0: unknown */
 };
 
 /* One relay of a stream. */
 struct sl_stats_relay {
-    char     name[64];    /* as in [relay:NAME] */
-    char     state[16];   /* "connecting", "live" or "backoff" */
+    char name[64];  /* as in [relay:NAME] */
+    char state[16]; /* "connecting", "live" or "backoff" */
     /* The target.  Whatever the provider puts here goes through
      * sl_stats_redact_url() before it is shown: user info and the query
      * string are removed. */
@@ -82,10 +82,10 @@ struct sl_snap_player {
     uint64_t id;
     char     address[64];
     uint64_t bytes_sent;
-    uint32_t lag_ms;          /* newest media in the stream minus the
-                               * newest media this player was sent */
-    uint64_t skips;           /* times it fell max_lag behind */
-    uint64_t dropped_frames;  /* media messages it skipped over */
+    uint32_t lag_ms;         /* newest media in the stream minus the
+                              * newest media this player was sent */
+    uint64_t skips;          /* times it fell max_lag behind */
+    uint64_t dropped_frames; /* media messages it skipped over */
     double   uptime_s;
 };
 
@@ -94,24 +94,24 @@ struct sl_snap_stream {
     char     name[SL_NAME_MAX];
     uint64_t publisher_id;
     char     publisher_addr[64];
-    char     client[128];   /* flashVer of connect */
-    char     encoder[128];  /* onMetaData encoder */
-    char     vcodec[16];    /* "" before the first video message */
+    char     client[128];  /* flashVer of connect */
+    char     encoder[128]; /* onMetaData encoder */
+    char     vcodec[16];   /* "" before the first video message */
     int      width, height;
-    double   fps;           /* declared (metadata, SPS timing), else
-                             * measured */
-    char     acodec[16];
-    int      sample_rate, channels;
-    uint64_t bytes_in;      /* audio, video and data payload bytes */
-    uint64_t bitrate;       /* bits/s over the window */
-    double   uptime_s;
-    int      nplayers;
-    struct sl_snap_player *players;  /* nplayers entries, or NULL when
-                                      * the list was not asked for */
-    int      nrenditions;
+    double   fps; /* declared (metadata, SPS timing), else
+                   * measured */
+    char                   acodec[16];
+    int                    sample_rate, channels;
+    uint64_t               bytes_in; /* audio, video and data payload bytes */
+    uint64_t               bitrate;  /* bits/s over the window */
+    double                 uptime_s;
+    int                    nplayers;
+    struct sl_snap_player *players; /* nplayers entries, or NULL when
+                                     * the list was not asked for */
+    int                       nrenditions;
     struct sl_stats_rendition renditions[SL_STATS_MAX_REND];
-    int      nrelays;
-    struct sl_stats_relay relays[SL_STATS_MAX_RELAYS];
+    int                       nrelays;
+    struct sl_stats_relay     relays[SL_STATS_MAX_RELAYS];
 };
 
 struct sl_snap_worker {
@@ -119,23 +119,23 @@ struct sl_snap_worker {
 };
 
 struct sl_snapshot {
-    char     version[32];
-    char     config_path[256];
-    double   now;        /* Unix time, seconds */
-    double   uptime_s;
-    int      stopping;
-    int      nworkers;
+    char                   version[32];
+    char                   config_path[256];
+    double                 now; /* Unix time, seconds */
+    double                 uptime_s;
+    int                    stopping;
+    int                    nworkers;
     struct sl_snap_worker *workers;
-    int      sessions;   /* every open connection */
-    int      publishers, players, relays;
-    uint64_t bytes_in, bytes_out;        /* sockets, all sessions */
-    uint64_t bitrate_in, bitrate_out;    /* bits/s over the window */
-    uint64_t players_dropped;
-    double   cpu_seconds;                /* user + system */
-    double   cpu_percent;                /* over the window; 100 = 1 core */
-    uint64_t rss_bytes;
-    int      nstreams;
-    struct sl_snap_stream *streams;      /* live streams, by app/name */
+    int                    sessions; /* every open connection */
+    int                    publishers, players, relays;
+    uint64_t               bytes_in, bytes_out;     /* sockets, all sessions */
+    uint64_t               bitrate_in, bitrate_out; /* bits/s over the window */
+    uint64_t               players_dropped;
+    double                 cpu_seconds; /* user + system */
+    double                 cpu_percent; /* over the window; 100 = 1 core */
+    uint64_t               rss_bytes;
+    int                    nstreams;
+    struct sl_snap_stream *streams; /* live streams, by app/name */
 };
 
 /* History for the dashboard: one sample a second, oldest first. */
@@ -143,18 +143,18 @@ struct sl_hist_stream {
     char     app[SL_NAME_MAX];
     char     name[SL_NAME_MAX];
     int      n;
-    double   t[SL_STATS_HISTORY];        /* Unix time */
-    uint64_t bitrate[SL_STATS_HISTORY];  /* bits/s over the window */
+    double   t[SL_STATS_HISTORY];       /* Unix time */
+    uint64_t bitrate[SL_STATS_HISTORY]; /* bits/s over the window */
 };
 
 struct sl_history {
-    int      n;
-    double   t[SL_STATS_HISTORY];
-    uint64_t bitrate_in[SL_STATS_HISTORY];
-    uint64_t bitrate_out[SL_STATS_HISTORY];
-    double   cpu_percent[SL_STATS_HISTORY];
-    uint64_t rss_bytes[SL_STATS_HISTORY];
-    int      nstreams;
+    int                    n;
+    double                 t[SL_STATS_HISTORY];
+    uint64_t               bitrate_in[SL_STATS_HISTORY];
+    uint64_t               bitrate_out[SL_STATS_HISTORY];
+    double                 cpu_percent[SL_STATS_HISTORY];
+    uint64_t               rss_bytes[SL_STATS_HISTORY];
+    int                    nstreams;
     struct sl_hist_stream *streams;
 };
 
@@ -164,22 +164,22 @@ struct sl_stats;
  * out of memory. */
 struct sl_stats *sl_stats_new(struct sl_server *srv, const char *config_path);
 /* Starts the sampler thread.  0 or -errno. */
-int  sl_stats_start(struct sl_stats *st);
+int sl_stats_start(struct sl_stats *st);
 /* Stops and joins the sampler (safe when it never started), frees st. */
 void sl_stats_free(struct sl_stats *st);
 
-#define SL_SNAP_PLAYERS 1  /* fill each stream's player list */
+#define SL_SNAP_PLAYERS 1 /* fill each stream's player list */
 
 /* A new snapshot (any thread), or NULL when out of memory.  app and name
  * restrict the streams to that one when not NULL.  Free with
  * sl_snapshot_free(). */
 struct sl_snapshot *sl_stats_snapshot(struct sl_stats *st, int flags,
                                       const char *app, const char *name);
-void sl_snapshot_free(struct sl_snapshot *s);
+void                sl_snapshot_free(struct sl_snapshot *s);
 
 /* A copy of the history (any thread), or NULL.  Free with
  * sl_history_free(). */
 struct sl_history *sl_stats_history(struct sl_stats *st);
-void sl_history_free(struct sl_history *h);
+void               sl_history_free(struct sl_history *h);
 
 #endif

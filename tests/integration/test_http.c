@@ -22,7 +22,7 @@
 #include "tests/support/prom.h"
 
 #define TOKEN "t0k-en_for.tests"
-#define AUTH  "Authorization: Bearer " TOKEN "\r\n"
+#define AUTH "Authorization: Bearer " TOKEN "\r\n"
 
 /* GET path as JSON, or NULL (the test then fails where it uses it). */
 static json_t *
@@ -46,7 +46,7 @@ get_json(const struct sl_srv *srv, const char *path, int want_status)
 static long long
 jint(json_t *o, const char *path)
 {
-    char  buf[128], *save = NULL;
+    char    buf[128], *save = NULL;
     json_t *cur = o;
 
     snprintf(buf, sizeof(buf), "%s", path);
@@ -59,7 +59,7 @@ jint(json_t *o, const char *path)
 static const char *
 jstr(json_t *o, const char *path)
 {
-    char   buf[128], *save = NULL;
+    char    buf[128], *save = NULL;
     json_t *cur = o;
 
     snprintf(buf, sizeof(buf), "%s", path);
@@ -77,8 +77,8 @@ call(const struct sl_srv *srv, const char *method, const char *path,
     struct sl_http_resp r;
     json_error_t        e;
     json_t             *j;
-    int                 rc = sl_http_request(srv->http_port, method, path,
-                                             headers, IT_S(10), &r);
+    int                 rc =
+        sl_http_request(srv->http_port, method, path, headers, IT_S(10), &r);
 
     if (rc < 0)
         return rc;
@@ -124,23 +124,40 @@ check_dashboard(const struct sl_srv *srv)
     sl_srv_path(srv, "chromium.log", log, sizeof(log));
     snprintf(shot, sizeof(shot), "--screenshot=%s", png);
     {
-        char  udd[PATH_MAX + 64];
+        char udd[PATH_MAX + 64];
         /* The page polls every 2 s; virtual time lets it run its first
          * round and draw without the test waiting in real time. */
-        char *dump[] = {"chromium", "--headless", "--no-sandbox",
-                        "--disable-gpu", "--disable-quic", "--no-first-run",
+        char *dump[] = {"chromium",
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
                         "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--disable-dev-shm-usage", udd,
-                        "--virtual-time-budget=4000", "--dump-dom", url,
-                        NULL};
-        char *snap[] = {"chromium", "--headless", "--no-sandbox",
-                        "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--disable-dev-shm-usage", udd,
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--disable-dev-shm-usage",
+                        udd,
                         "--virtual-time-budget=4000",
-                        "--window-size=1280,1400", shot, url, NULL};
+                        "--dump-dom",
+                        url,
+                        NULL};
+        char *snap[] = {"chromium",
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--disable-dev-shm-usage",
+                        udd,
+                        "--virtual-time-budget=4000",
+                        "--window-size=1280,1400",
+                        shot,
+                        url,
+                        NULL};
 
         snprintf(udd, sizeof(udd), "--user-data-dir=%s", prof);
         CU_ASSERT(sl_proc_run(dump, dom, log, IT_S(90)) == 0);
@@ -177,21 +194,25 @@ check_metrics(const struct sl_srv *srv, double ref_bps)
     double              v;
 
     CU_ASSERT_EQUAL_FATAL(sl_http_get(srv->http_port, "/metrics", &r), 200);
-    CU_ASSERT_PTR_NOT_NULL(sl_http_header(&r, "Content-Type", ctype,
-                                          sizeof(ctype)));
+    CU_ASSERT_PTR_NOT_NULL(
+        sl_http_header(&r, "Content-Type", ctype, sizeof(ctype)));
     CU_ASSERT_PTR_NOT_NULL(strstr(ctype, "text/plain; version=0.0.4"));
     p = sl_prom_parse(r.body, err, sizeof(err));
     if (p == NULL)
         fprintf(stderr, "metrics rejected: %s\n", err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"publisher\"",
-                            &v) == 0 && v == 1);
-    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"player\"",
-                            &v) == 0 && v == 2);
+    CU_ASSERT(
+        sl_prom_value(p, "sluice_connections", "role=\"publisher\"", &v) == 0 &&
+        v == 1);
+    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"player\"", &v) ==
+                  0 &&
+              v == 2);
     CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"relay\"", &v) ==
-                  0 && v == 0);
+                  0 &&
+              v == 0);
     CU_ASSERT(sl_prom_value(p, "sluice_stream_players",
-                            "app=\"live\",name=\"x\"", &v) == 0 && v == 2);
+                            "app=\"live\",name=\"x\"", &v) == 0 &&
+              v == 2);
     CU_ASSERT(sl_prom_value(p, "sluice_stream_bitrate_bits",
                             "app=\"live\",name=\"x\"", &v) == 0);
     CU_ASSERT(sl_within_pct((long) v, (long) ref_bps, 20));
@@ -199,8 +220,8 @@ check_metrics(const struct sl_srv *srv, double ref_bps)
               v > 100000);
     CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_total", "", &v) == 0 &&
               v > 100000);
-    CU_ASSERT(sl_prom_value(p, "process_resident_memory_bytes", "", &v) ==
-                  0 && v > 1e6);
+    CU_ASSERT(sl_prom_value(p, "process_resident_memory_bytes", "", &v) == 0 &&
+              v > 1e6);
     CU_ASSERT(sl_prom_value(p, "process_cpu_seconds_total", "", &v) == 0 &&
               v > 0);
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_transcode_dropped_frames_"
@@ -213,7 +234,7 @@ check_metrics(const struct sl_srv *srv, double ref_bps)
     sl_srv_path(srv, "metrics.txt", file, sizeof(file));
     if (sl_write_file(file, r.body) == 0 &&
         access("/usr/bin/promtool", X_OK) == 0) {
-        char cmd[PATH_MAX + 64];
+        char  cmd[PATH_MAX + 64];
         char *argv[] = {"sh", "-c", cmd, NULL};
 
         snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", file);
@@ -225,17 +246,17 @@ check_metrics(const struct sl_srv *srv, double ref_bps)
 static void
 test_api_live(void)
 {
-    struct sl_av          av = {320, 240, 30, 90, 30, 0};
-    struct sl_srv         srv;
-    struct sl_proc        pub, play;
-    struct sl_itest_pump  pump;
-    struct sl_rc         *rc;
-    struct sl_http_resp   r;
-    json_t               *s1, *s2, *list, *st, *pl;
+    struct sl_av         av = {320, 240, 30, 90, 30, 0};
+    struct sl_srv        srv;
+    struct sl_proc       pub, play;
+    struct sl_itest_pump pump;
+    struct sl_rc        *rc;
+    struct sl_http_resp  r;
+    json_t              *s1, *s2, *list, *st, *pl;
     char url[256], out[PATH_MAX + 32], plog[PATH_MAX + 32], flog[PATH_MAX + 32];
     char code[64];
-    unsigned long         b0, b1;
-    double                t0, t1, ref_bps;
+    unsigned long b0, b1;
+    double        t0, t1, ref_bps;
 
     IT_START(&srv, NULL, "[http]\napi_token = " TOKEN "\n");
     sl_srv_url(&srv, "live", "x", url, sizeof(url));
@@ -252,8 +273,8 @@ test_api_live(void)
     s1 = get_json(&srv, "/api/v1/server", 200);
 
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, flog) == 0);
-    CU_ASSERT_FATAL(sl_wait_file_count(srv.log, "publishing live/x", 1,
-                                       IT_S(15)) == 0);
+    CU_ASSERT_FATAL(
+        sl_wait_file_count(srv.log, "publishing live/x", 1, IT_S(15)) == 0);
     CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, out, plog) == 0);
     rc = sl_rc_player(srv.port, "live", "x", -2, 0, IT_S(5));
     CU_ASSERT_PTR_NOT_NULL_FATAL(rc);
@@ -277,15 +298,14 @@ test_api_live(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
     CU_ASSERT_STRING_EQUAL(jstr(st, "app"), "live");
     CU_ASSERT_STRING_EQUAL(jstr(st, "name"), "x");
-    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.address"),
-                                  "127.0.0.1:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.address"), "127.0.0.1:"));
     CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.client"), "Lavf"));
     CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.encoder"), "Lavf"));
     CU_ASSERT_STRING_EQUAL(jstr(st, "video.codec"), "h264");
     CU_ASSERT_EQUAL(jint(st, "video.width"), av.width);
     CU_ASSERT_EQUAL(jint(st, "video.height"), av.height);
-    CU_ASSERT(fabs(json_number_value(json_object_get(
-                       json_object_get(st, "video"), "fps")) -
+    CU_ASSERT(fabs(json_number_value(
+                       json_object_get(json_object_get(st, "video"), "fps")) -
                    av.fps) < 0.5);
     CU_ASSERT_STRING_EQUAL(jstr(st, "audio.codec"), "aac");
     CU_ASSERT_EQUAL(jint(st, "audio.sample_rate"), 44100);
@@ -350,21 +370,18 @@ test_api_live(void)
     check_dashboard(&srv);
 
     /* Errors: JSON bodies, right statuses. */
-    CU_ASSERT_EQUAL(call(&srv, "GET", "/nope", NULL, code, sizeof(code)),
-                    404);
+    CU_ASSERT_EQUAL(call(&srv, "GET", "/nope", NULL, code, sizeof(code)), 404);
     CU_ASSERT_STRING_EQUAL(code, "not_found");
     CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/streams/live/nope", NULL, code,
                          sizeof(code)),
                     404);
-    CU_ASSERT_EQUAL(call(&srv, "PUT", "/api/v1/server", NULL, code,
-                         sizeof(code)),
-                    405);
-    CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/reload", NULL, code,
-                         sizeof(code)),
-                    405);
-    CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/streams/live/", NULL, code,
-                         sizeof(code)),
-                    400);
+    CU_ASSERT_EQUAL(
+        call(&srv, "PUT", "/api/v1/server", NULL, code, sizeof(code)), 405);
+    CU_ASSERT_EQUAL(
+        call(&srv, "GET", "/api/v1/reload", NULL, code, sizeof(code)), 405);
+    CU_ASSERT_EQUAL(
+        call(&srv, "GET", "/api/v1/streams/live/", NULL, code, sizeof(code)),
+        400);
     CU_ASSERT_EQUAL(call(&srv, "GET", "/api/v1/streams?players=maybe", NULL,
                          code, sizeof(code)),
                     400);
@@ -374,26 +391,23 @@ test_api_live(void)
                     401);
     CU_ASSERT_STRING_EQUAL(code, "unauthorized");
     CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x",
-                         "Authorization: Bearer wrong\r\n", code,
-                         sizeof(code)),
+                         "Authorization: Bearer wrong\r\n", code, sizeof(code)),
                     401);
-    CU_ASSERT_EQUAL(call(&srv, "POST", "/api/v1/reload", NULL, code,
-                         sizeof(code)),
-                    401);
+    CU_ASSERT_EQUAL(
+        call(&srv, "POST", "/api/v1/reload", NULL, code, sizeof(code)), 401);
     CU_ASSERT_EQUAL(sl_proc_wait(&pub, 0.1), -ETIMEDOUT); /* still on */
 
     /* Reload with the token. */
-    CU_ASSERT_EQUAL(call(&srv, "POST", "/api/v1/reload", AUTH, code,
-                         sizeof(code)),
-                    200);
-    CU_ASSERT(sl_wait_file_count(srv.log, "config reloaded", 1, IT_S(5)) ==
-              0);
+    CU_ASSERT_EQUAL(
+        call(&srv, "POST", "/api/v1/reload", AUTH, code, sizeof(code)), 200);
+    CU_ASSERT(sl_wait_file_count(srv.log, "config reloaded", 1, IT_S(5)) == 0);
 
     /* Drop the publisher: its connection really ends. */
     CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", AUTH, code,
                          sizeof(code)),
                     200);
-    CU_ASSERT(sl_wait_file_count(srv.log, "closing: dropped through the HTTP API", 1,
+    CU_ASSERT(sl_wait_file_count(srv.log,
+                                 "closing: dropped through the HTTP API", 1,
                                  IT_S(5)) == 0);
     CU_ASSERT(sl_proc_wait(&pub, IT_S(10)) == 0);
     CU_ASSERT(!sl_proc_exited_with(&pub, 0)); /* ffmpeg saw the cut */
@@ -426,14 +440,13 @@ test_no_token_and_flood(void)
     struct sl_itest_pump pump;
     struct sl_rc        *rc;
     struct sl_http_resp  r;
-    char url[256], flog[PATH_MAX + 32], code[64];
+    char                 url[256], flog[PATH_MAX + 32], code[64];
     int                  idle[16];
     unsigned long        v0;
 
     IT_START(&srv, NULL, "[http]\nmax_connections = 4\ntimeout = 2s\n");
-    CU_ASSERT_EQUAL(call(&srv, "POST", "/api/v1/reload", AUTH, code,
-                         sizeof(code)),
-                    403);
+    CU_ASSERT_EQUAL(
+        call(&srv, "POST", "/api/v1/reload", AUTH, code, sizeof(code)), 403);
     CU_ASSERT_STRING_EQUAL(code, "forbidden");
     CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", NULL, code,
                          sizeof(code)),
@@ -442,8 +455,8 @@ test_no_token_and_flood(void)
     sl_srv_url(&srv, "live", "x", url, sizeof(url));
     sl_srv_path(&srv, "publish.log", flog, sizeof(flog));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, flog) == 0);
-    CU_ASSERT_FATAL(sl_wait_file_count(srv.log, "publishing live/x", 1,
-                                       IT_S(15)) == 0);
+    CU_ASSERT_FATAL(
+        sl_wait_file_count(srv.log, "publishing live/x", 1, IT_S(15)) == 0);
     rc = sl_rc_player(srv.port, "live", "x", -2, 0, IT_S(5));
     CU_ASSERT_PTR_NOT_NULL_FATAL(rc);
 
@@ -453,8 +466,7 @@ test_no_token_and_flood(void)
         {
             struct sockaddr_in a = {.sin_family = AF_INET,
                                     .sin_port = htons(srv.http_port),
-                                    .sin_addr.s_addr =
-                                        htonl(INADDR_LOOPBACK)};
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
             connect(idle[i], (struct sockaddr *) &a, sizeof(a));
         }
@@ -495,8 +507,8 @@ test_http_off(void)
 
     IT_START(&srv, NULL, "[http]\nlisten = off\n");
     CU_ASSERT_EQUAL(sl_file_count(srv.log, "http api on"), 0);
-    CU_ASSERT(sl_http_request(srv.http_port, "GET", "/healthz", NULL, 2,
-                              &r) == -ECONNREFUSED);
+    CU_ASSERT(sl_http_request(srv.http_port, "GET", "/healthz", NULL, 2, &r) ==
+              -ECONNREFUSED);
     IT_STOP(&srv);
 }
 

@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 struct sl_http_resp {
-    int    status;   /* 0 when no status line came */
-    char  *head;     /* the header block, NUL-terminated */
-    char  *body;     /* NUL-terminated (binary bodies: use body_len) */
+    int    status; /* 0 when no status line came */
+    char  *head;   /* the header block, NUL-terminated */
+    char  *body;   /* NUL-terminated (binary bodies: use body_len) */
     size_t body_len;
 };
 

@@ -15,7 +15,7 @@
 
 struct sample {
     char  *name;
-    char  *labels;  /* canonical: name="unescaped value",... */
+    char  *labels; /* canonical: name="unescaped value",... */
     double v;
 };
 
@@ -93,12 +93,11 @@ get_family(struct sl_prom *p, const char *name)
 
 /* "# HELP name text" / "# TYPE name type" */
 static int
-meta_line(struct sl_prom *p, const char *l, int line, char *err,
-          size_t errlen)
+meta_line(struct sl_prom *p, const char *l, int line, char *err, size_t errlen)
 {
-    int         help = !strncmp(l, "# HELP ", 7);
-    const char *name = l + 7, *end;
-    char        nm[256];
+    int            help = !strncmp(l, "# HELP ", 7);
+    const char    *name = l + 7, *end;
+    char           nm[256];
     struct family *f;
 
     end = name + strcspn(name, " ");
@@ -132,8 +131,7 @@ meta_line(struct sl_prom *p, const char *l, int line, char *err,
         return fail(err, errlen, line, "unknown type '%s'", end);
     if (!strcmp(end, "counter") &&
         (strlen(nm) < 6 || strcmp(nm + strlen(nm) - 6, "_total")))
-        return fail(err, errlen, line, "counter %s does not end in _total",
-                    nm);
+        return fail(err, errlen, line, "counter %s does not end in _total", nm);
     f->type = strdup(end);
     return f->type != NULL ? 0 : fail(err, errlen, line, "out of memory");
 }
@@ -193,8 +191,7 @@ sample_line(struct sl_prom *p, const char *l, int line, char *err,
                     else if (*q == '\\' || *q == '"')
                         c = *q;
                     else
-                        return fail(err, errlen, line, "bad escape \\%c",
-                                    *q);
+                        return fail(err, errlen, line, "bad escape \\%c", *q);
                 }
                 if (ln + 3 >= sizeof(labels))
                     return fail(err, errlen, line, "labels too long");
@@ -219,7 +216,7 @@ sample_line(struct sl_prom *p, const char *l, int line, char *err,
         v = strtod(q, &end);
         if (end == q || (*end != '\0' && *end != ' '))
             return fail(err, errlen, line, "bad value in '%s'", l);
-        if (*end == ' ') {  /* a timestamp: an integer */
+        if (*end == ' ') { /* a timestamp: an integer */
             const char *t = end + 1;
 
             strtoll(t, &end, 10);
@@ -232,8 +229,7 @@ sample_line(struct sl_prom *p, const char *l, int line, char *err,
         return fail(err, errlen, line, "%s has no HELP and TYPE before it",
                     name);
     if (f->closed)
-        return fail(err, errlen, line, "samples of %s are not together",
-                    name);
+        return fail(err, errlen, line, "samples of %s are not together", name);
     if (*last != NULL && *last != f)
         (*last)->closed = 1;
     *last = f;
@@ -289,8 +285,7 @@ sl_prom_parse(const char *text, char *err, size_t errlen)
     }
     for (int i = 0; rc == 0 && i < p->nf; i++)
         if (p->f[i].type == NULL || !p->f[i].help)
-            rc = fail(err, errlen, line, "%s lacks HELP or TYPE",
-                      p->f[i].name);
+            rc = fail(err, errlen, line, "%s lacks HELP or TYPE", p->f[i].name);
     free(copy);
     if (rc < 0) {
         sl_prom_free(p);

@@ -26,8 +26,8 @@ void            sl_prom_free(struct sl_prom *p);
 /* The value of the sample name{labels}.  labels is the label set as
  * name="value" pairs joined by commas, in the order the text has them,
  * values unescaped ("" for none).  0 with *v set, or -1. */
-int sl_prom_value(const struct sl_prom *p, const char *name,
-                  const char *labels, double *v);
+int sl_prom_value(const struct sl_prom *p, const char *name, const char *labels,
+                  double *v);
 
 /* The TYPE of a family, or NULL. */
 const char *sl_prom_type(const struct sl_prom *p, const char *family);

@@ -113,17 +113,16 @@ sample_snapshot(void)
     st->uptime_s = 10;
     st->nplayers = 2;
     st->players = calloc(2, sizeof(*st->players));
-    st->players[0] = (struct sl_snap_player){8, "127.0.0.1:6000", 1000, 40,
-                                             1, 12, 3.5};
-    st->players[1] = (struct sl_snap_player){9, "127.0.0.1:6001", 2000, 0, 0,
-                                             0, 1.0};
+    st->players[0] =
+        (struct sl_snap_player){8, "127.0.0.1:6000", 1000, 40, 1, 12, 3.5};
+    st->players[1] =
+        (struct sl_snap_player){9, "127.0.0.1:6001", 2000, 0, 0, 0, 1.0};
     st->nrenditions = 1;
-    st->renditions[0] = (struct sl_stats_rendition){"720p", 1280, 720, 30.0,
-                                                    0.98, 4, 1500000};
+    st->renditions[0] =
+        (struct sl_stats_rendition){"720p", 1280, 720, 30.0, 0.98, 4, 1500000};
     st->nrelays = 1;
-    st->relays[0] = (struct sl_stats_relay){"cdn", "live",
-                                            "rtmp://cdn.example/live/x", 2,
-                                            777};
+    st->relays[0] = (struct sl_stats_relay){
+        "cdn", "live", "rtmp://cdn.example/live/x", 2, 777};
     return s;
 }
 
@@ -144,12 +143,11 @@ test_server_json(void)
                            12.5, 1e-9);
     w = json_object_get(j, "workers");
     CU_ASSERT_EQUAL(json_array_size(w), 2);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(
-                        json_array_get(w, 1), "tasks_run")),
-                    200);
     CU_ASSERT_EQUAL(
-        json_integer_value(json_object_get(json_array_get(w, 1), "steals")),
-        5);
+        json_integer_value(json_object_get(json_array_get(w, 1), "tasks_run")),
+        200);
+    CU_ASSERT_EQUAL(
+        json_integer_value(json_object_get(json_array_get(w, 1), "steals")), 5);
     w = json_object_get(j, "connections");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "publishers")), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "players")), 2);
@@ -157,14 +155,13 @@ test_server_json(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "total")), 4);
     w = json_object_get(j, "bytes");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "in")), 123456789);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "out")),
-                    987654321);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "out")), 987654321);
     w = json_object_get(j, "bitrate");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "in")), 2000000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "window_s")), 5);
     w = json_object_get(j, "process");
-    CU_ASSERT_DOUBLE_EQUAL(
-        json_number_value(json_object_get(w, "cpu_percent")), 12.35, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(w, "cpu_percent")),
+                           12.35, 1e-9);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rss_bytes")),
                     50 << 20);
     CU_ASSERT(json_is_false(json_object_get(j, "stopping")));
@@ -196,8 +193,8 @@ test_streams_json(void)
                            "h264");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "width")), 1280);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "height")), 720);
-    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "fps")),
-                           29.97, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "fps")), 29.97,
+                           1e-9);
     o = json_object_get(st, "audio");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "sample_rate")),
                     48000);
@@ -207,16 +204,15 @@ test_streams_json(void)
     o = json_object_get(st, "player_list");
     CU_ASSERT_EQUAL(json_array_size(o), 2);
     o = json_array_get(o, 0);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "bytes_sent")),
-                    1000);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "bytes_sent")), 1000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "lag_ms")), 40);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "dropped_frames")),
                     12);
     o = json_array_get(json_object_get(st, "renditions"), 0);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "name")),
                            "720p");
-    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "speed")),
-                           0.98, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(o, "speed")), 0.98,
+                           1e-9);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "dropped_frames")),
                     4);
     o = json_array_get(json_object_get(st, "relays"), 0);
@@ -264,9 +260,9 @@ test_metrics(void)
     if (p == NULL)
         fprintf(stderr, "metrics rejected: %s\n%s", err, text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"publisher\"",
-                            &v) == 0 &&
-              v == 1);
+    CU_ASSERT(
+        sl_prom_value(p, "sluice_connections", "role=\"publisher\"", &v) == 0 &&
+        v == 1);
     CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"player\"", &v) ==
                   0 &&
               v == 2);
@@ -279,12 +275,10 @@ test_metrics(void)
                            "counter");
     /* The escaped label reads back as the original name. */
     CU_ASSERT(sl_prom_value(p, "sluice_stream_bitrate_bits",
-                            "app=\"live\",name=\"we\"ird\\na\nme\"", &v) ==
-                  0 &&
+                            "app=\"live\",name=\"we\"ird\\na\nme\"", &v) == 0 &&
               v == 2000000);
     CU_ASSERT(sl_prom_value(p, "sluice_stream_players",
-                            "app=\"live\",name=\"we\"ird\\na\nme\"", &v) ==
-                  0 &&
+                            "app=\"live\",name=\"we\"ird\\na\nme\"", &v) == 0 &&
               v == 2);
     CU_ASSERT(sl_prom_value(p, "sluice_transcode_dropped_frames_total",
                             "app=\"live\",name=\"we\"ird\\na\nme\","
@@ -299,8 +293,7 @@ test_metrics(void)
     CU_ASSERT(sl_prom_value(p, "sluice_worker_steals_total", "worker=\"1\"",
                             &v) == 0 &&
               v == 5);
-    CU_ASSERT(sl_prom_value(p, "process_resident_memory_bytes", "", &v) ==
-                  0 &&
+    CU_ASSERT(sl_prom_value(p, "process_resident_memory_bytes", "", &v) == 0 &&
               v == 50 << 20);
     CU_ASSERT(sl_prom_value(p, "process_cpu_seconds_total", "", &v) == 0 &&
               v == 3.25);
@@ -326,15 +319,15 @@ static void
 test_prom_parser_rules(void)
 {
     static const char *const bad[] = {
-        "x 1\n",                                          /* no TYPE/HELP */
-        "# HELP x h\n# TYPE x counter\nx 1\n",            /* no _total */
-        "# HELP x h\n# TYPE x gauge\nx{a=\"\\q\"} 1\n",   /* bad escape */
+        "x 1\n",                                        /* no TYPE/HELP */
+        "# HELP x h\n# TYPE x counter\nx 1\n",          /* no _total */
+        "# HELP x h\n# TYPE x gauge\nx{a=\"\\q\"} 1\n", /* bad escape */
         "# HELP x h\n# TYPE x gauge\nx{a=\"1\",a=\"2\"} 1\n",
-        "# HELP x h\n# TYPE x gauge\nx 1\nx 2\n",         /* series twice */
+        "# HELP x h\n# TYPE x gauge\nx 1\nx 2\n", /* series twice */
         "# HELP x h\n# TYPE x gauge\nx one\n",
         "# HELP x h\n# TYPE x gauge\n# HELP y h\n# TYPE y gauge\n"
-        "x 1\ny 1\nx{a=\"b\"} 1\n",                        /* not together */
-        "# HELP x h\n# TYPE x gauge\nx 1",                /* no newline */
+        "x 1\ny 1\nx{a=\"b\"} 1\n",        /* not together */
+        "# HELP x h\n# TYPE x gauge\nx 1", /* no newline */
         "# HELP x h\n# TYPE x frob\nx 1\n",
         "# HELP 1x h\n# TYPE 1x gauge\n1x 1\n",
     };

@@ -12,19 +12,19 @@
 #include "server/codec.h"
 
 /* x264 ultrafast 1920x1080 25 fps: 1088 coded lines, cropped to 1080. */
-static const uint8_t sps_1080[] = {
-    0x67, 0x42, 0xc0, 0x28, 0xda, 0x01, 0xe0, 0x08, 0x9f, 0x97, 0x01, 0x10,
-    0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x83,
-    0x2a};
+static const uint8_t sps_1080[] = {0x67, 0x42, 0xc0, 0x28, 0xda, 0x01, 0xe0,
+                                   0x08, 0x9f, 0x97, 0x01, 0x10, 0x00, 0x00,
+                                   0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03,
+                                   0x20, 0xf1, 0x83, 0x2a};
 /* x264 ultrafast 320x240 25 fps. */
 static const uint8_t sps_240[] = {
     0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xec, 0x04, 0x40, 0x00,
     0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0c, 0x83, 0xc5, 0x0a, 0xa8};
 /* x264 high profile 1280x720 30 fps. */
-static const uint8_t sps_720h[] = {
-    0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05, 0xbb, 0x01, 0x10,
-    0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x83,
-    0x19, 0x60};
+static const uint8_t sps_720h[] = {0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40,
+                                   0x50, 0x05, 0xbb, 0x01, 0x10, 0x00, 0x00,
+                                   0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03,
+                                   0xc0, 0xf1, 0x83, 0x19, 0x60};
 
 static void
 test_sps(void)
@@ -57,12 +57,12 @@ test_avc_config(void)
     struct sl_avc_info i;
     size_t             n = 0;
 
-    rec[n++] = 1;  /* configurationVersion */
+    rec[n++] = 1; /* configurationVersion */
     rec[n++] = 0x64;
     rec[n++] = 0;
     rec[n++] = 0x1f;
-    rec[n++] = 0xff;  /* lengthSizeMinusOne = 3 */
-    rec[n++] = 0xe1;  /* one SPS */
+    rec[n++] = 0xff; /* lengthSizeMinusOne = 3 */
+    rec[n++] = 0xe1; /* one SPS */
     rec[n++] = 0;
     rec[n++] = sizeof(sps_720h);
     memcpy(rec + n, sps_720h, sizeof(sps_720h));
@@ -86,10 +86,10 @@ test_avc_config(void)
         sl_avc_parse_sps(p, cut, &i);
         free(p);
     }
-    rec[0] = 2;  /* unknown version */
+    rec[0] = 2; /* unknown version */
     CU_ASSERT(sl_avc_parse_config(rec, n, &i) == -EPROTO);
     rec[0] = 1;
-    rec[5] = 0xe0;  /* no SPS */
+    rec[5] = 0xe0; /* no SPS */
     CU_ASSERT(sl_avc_parse_config(rec, n, &i) == -EPROTO);
     /* Not an SPS NAL. */
     CU_ASSERT(sl_avc_parse_sps((const uint8_t *) "\x68\x01\x02\x03", 4, &i) ==
@@ -110,8 +110,7 @@ test_aac(void)
     const uint8_t expl[] = {0x17, 0x80, 0x1c, 0xb6, 0x08};
 
     CU_ASSERT_FATAL(sl_aac_parse_asc(lc44, sizeof(lc44), &a) == 0);
-    CU_ASSERT(a.object_type == 2 && a.sample_rate == 44100 &&
-              a.channels == 1);
+    CU_ASSERT(a.object_type == 2 && a.sample_rate == 44100 && a.channels == 1);
     CU_ASSERT_FATAL(sl_aac_parse_asc(lc48, sizeof(lc48), &a) == 0);
     CU_ASSERT(a.sample_rate == 48000 && a.channels == 2);
     CU_ASSERT_FATAL(sl_aac_parse_asc(he, sizeof(he), &a) == 0);
@@ -121,8 +120,7 @@ test_aac(void)
     CU_ASSERT(sl_aac_parse_asc(lc44, 1, &a) == -EPROTO);
     CU_ASSERT(sl_aac_parse_asc(NULL, 0, &a) == -EPROTO);
     /* Reserved rate index 13. */
-    CU_ASSERT(sl_aac_parse_asc((const uint8_t *) "\x16\x88", 2, &a) ==
-              -EPROTO);
+    CU_ASSERT(sl_aac_parse_asc((const uint8_t *) "\x16\x88", 2, &a) == -EPROTO);
 }
 
 void
@@ -131,8 +129,6 @@ sl_test_suite_codec(void)
     CU_pSuite s = CU_add_suite("codec", NULL, NULL);
 
     CU_add_test(s, "SPS: size with cropping, profile, level, fps", test_sps);
-    CU_add_test(s, "AVC config record and every truncation",
-                test_avc_config);
-    CU_add_test(s, "AudioSpecificConfig: LC, HE-AAC, explicit rate",
-                test_aac);
+    CU_add_test(s, "AVC config record and every truncation", test_avc_config);
+    CU_add_test(s, "AudioSpecificConfig: LC, HE-AAC, explicit rate", test_aac);
 }
