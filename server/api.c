@@ -78,8 +78,11 @@ sl_api_route(const char *path, size_t len, struct sl_api_route *r)
          * end with one either). */
         if (nlen > 0 && slash[nlen] == '/')
             nlen--;
+        /* RTMP names never start or end with a slash either (the
+         * session trims them), so such a path names nothing. */
         if (!seg_ok(app, alen, sizeof(r->app)) ||
-            !seg_ok(slash + 1, nlen, sizeof(r->name)))
+            !seg_ok(slash + 1, nlen, sizeof(r->name)) || slash[1] == '/' ||
+            slash[nlen] == '/')
             return r->kind = SL_API_BAD;
         memcpy(r->app, app, alen);
         r->app[alen] = '\0';

@@ -78,6 +78,10 @@ skip_scaling_list(struct bits *b, int size)
         if (next != 0) {
             int32_t delta = bits_se(b);
 
+            if (delta < -128 || delta > 127) {  /* out of the spec */
+                b->err = 1;
+                return;
+            }
             next = (last + delta + 256) % 256;
         }
         last = next == 0 ? last : next;
@@ -174,11 +178,18 @@ sl_avc_parse_sps(const uint8_t *p, size_t len, struct sl_avc_info *o)
     if (chroma == 0)
         sub_w = sub_h = 1;
     sub_h *= 2 - frame_mbs_only;
-    o->width = (int) (w_mbs * 16) - (int) (sub_w * (crop_l + crop_r));
-    o->height = (int) ((2 - frame_mbs_only) * h_map_units * 16) -
-                (int) (sub_h * (crop_t + crop_b));
-    if (o->width <= 0 || o->height <= 0)
-        return -EPROTO;
+    {
+        /* 64 bits: the crop offsets are peer-supplied 32-bit values. */
+        uint64_t cw = (uint64_t) sub_w * ((uint64_t) crop_l + crop_r);
+        uint64_t ch = (uint64_t) sub_h * ((uint64_t) crop_t + crop_b);
+        uint64_t w = (uint64_t) w_mbs * 16;
+        uint64_t h = (uint64_t) (2 - frame_mbs_only) * h_map_units * 16;
+
+        if (cw >= w || ch >= h)
+            return -EPROTO;
+        o->width = (int) (w - cw);
+        o->height = (int) (h - ch);
+    }
     /* VUI: only the timing info matters here; a truncated VUI just means
      * no frame rate. */
     if (bit(&b)) {
