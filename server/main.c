@@ -103,6 +103,52 @@ reload(void *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* The relays' figures for the HTTP API (server/stats.h providers): a
+ * copy of every running relay, filtered by stream.  Runs on the HTTP or
+ * sampler thread; sl_relays_stats() copies under the relays' own lock. */
+#define API_MAX_RELAYS 256
+
+static int
+api_relays(void *ctx, const char *app, const char *name,
+           struct sl_stats_relay *out, int max)
+{
+    struct sl_relay_stats *v = malloc(API_MAX_RELAYS * sizeof(*v));
+    int                    n, k = 0;
+
+    if (v == NULL)
+        return 0;
+    n = sl_relays_stats(ctx, v, API_MAX_RELAYS);
+    for (int i = 0; i < n && k < max; i++) {
+        struct sl_stats_relay *o = &out[k];
+
+        if (v[i].pull || strcmp(v[i].app, app) || strcmp(v[i].name, name))
+            continue;
+        memset(o, 0, sizeof(*o));
+        snprintf(o->name, sizeof(o->name), "%s", v[i].relay);
+        snprintf(o->state, sizeof(o->state), "%s",
+                 sl_relay_state_name((enum sl_relay_state) v[i].state));
+        snprintf(o->url, sizeof(o->url), "%s", v[i].url);
+        o->reconnects = v[i].reconnects;
+        o->bytes_sent = v[i].bytes;
+        k++;
+    }
+    free(v);
+    return k;
+}
+
+static int
+api_relay_count(void *ctx)
+{
+    struct sl_relay_stats *v = malloc(API_MAX_RELAYS * sizeof(*v));
+    int                    n;
+
+    if (v == NULL)
+        return 0;
+    n = sl_relays_stats(ctx, v, API_MAX_RELAYS);
+    free(v);
+    return n;
+}
+
 static void
 wait_sessions(struct sl_server *srv)
 {
@@ -217,6 +263,15 @@ main(int argc, char **argv)
         sl_log_error("cannot start the stats sampler");
         return 1;
     }
+    {
+        /* Renditions: the transcoder does not report yet (see
+         * docs/api.md); relays do. */
+        struct sl_stats_providers prov = {.ctx = relays,
+                                          .relays = api_relays,
+                                          .relay_count = api_relay_count};
+
+        sl_stats_set_providers(&prov);
+    }
     if (cfg->http_enabled) {
         http = sl_http_start(&srv, stats, cfg, reload, &rl, err,
                              sizeof(err));
@@ -257,6 +312,7 @@ main(int argc, char **argv)
     wait_sessions(&srv);
     sl_http_stop(http);
     sl_stats_free(stats);
+    sl_stats_set_providers(NULL);
     /* Ladders publish into the hub and wake players through the pool:
      * they end (encoders flushed, rungs unpublished) while both run. */
     sl_transcoder_free(transcoder);
