@@ -103,6 +103,12 @@ reload(void *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* What the API providers below read. */
+struct api_ctx {
+    struct sl_relays     *relays;
+    struct sl_transcoder *transcoder;
+};
+
 /* The relays' figures for the HTTP API (server/stats.h providers): a
  * copy of every running relay, filtered by stream.  Runs on the HTTP or
  * sampler thread; sl_relays_stats() copies under the relays' own lock. */
@@ -117,7 +123,8 @@ api_relays(void *ctx, const char *app, const char *name,
 
     if (v == NULL)
         return 0;
-    n = sl_relays_stats(ctx, v, API_MAX_RELAYS);
+    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v,
+                        API_MAX_RELAYS);
     for (int i = 0; i < n && k < max; i++) {
         struct sl_stats_relay *o = &out[k];
 
@@ -144,9 +151,56 @@ api_relay_count(void *ctx)
 
     if (v == NULL)
         return 0;
-    n = sl_relays_stats(ctx, v, API_MAX_RELAYS);
+    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v,
+                        API_MAX_RELAYS);
     free(v);
     return n;
+}
+
+/* The ladders' figures: the rungs of the ladder transcoding APP/NAME.
+ * fps, speed and bit rate are averages since the ladder started. */
+#define API_MAX_LADDERS 64
+
+static int
+api_renditions(void *ctx, const char *app, const char *name,
+               struct sl_stats_rendition *out, int max)
+{
+    struct sl_ladder_stats *v = malloc(API_MAX_LADDERS * sizeof(*v));
+    int                     n, k = 0;
+
+    if (v == NULL)
+        return 0;
+    n = sl_transcoder_stats(((struct api_ctx *) ctx)->transcoder, v,
+                            API_MAX_LADDERS);
+    for (int i = 0; i < n; i++) {
+        const struct sl_ladder_stats *l = &v[i];
+        double up_s = l->uptime_ms > 0 ? l->uptime_ms / 1000.0 : 1;
+
+        if (strcmp(l->app, app) || strcmp(l->name, name))
+            continue;
+        for (int r = 0; r < l->nrungs && k < max; r++) {
+            const struct sl_rung_stats *rs = &l->rungs[r];
+            struct sl_stats_rendition  *o = &out[k];
+
+            if (!rs->live)
+                continue;
+            memset(o, 0, sizeof(*o));
+            snprintf(o->name, sizeof(o->name), "%s", rs->name);
+            o->width = rs->width;
+            o->height = rs->height;
+            o->fps = rs->frames_out / up_s;
+            o->speed = l->busy_us > 0
+                           ? (double) (l->media_ms - l->media_start_ms) *
+                                 1000.0 / (double) l->busy_us
+                           : 0;
+            o->dropped_frames = l->dropped_frames;
+            o->bitrate = (uint64_t) (rs->bytes_out * 8 / up_s);
+            k++;
+        }
+        break;
+    }
+    free(v);
+    return k;
 }
 
 static void
@@ -174,6 +228,7 @@ main(int argc, char **argv)
     struct sl_hub_limits lim;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
+    struct api_ctx        api;
     sigset_t             set;
     struct sl_stats     *stats;
     struct sl_http      *http = NULL;
@@ -264,12 +319,13 @@ main(int argc, char **argv)
         return 1;
     }
     {
-        /* Renditions: the transcoder does not report yet (see
-         * docs/api.md); relays do. */
-        struct sl_stats_providers prov = {.ctx = relays,
+        struct sl_stats_providers prov = {.ctx = &api,
+                                          .renditions = api_renditions,
                                           .relays = api_relays,
                                           .relay_count = api_relay_count};
 
+        api.relays = relays;
+        api.transcoder = transcoder;
         sl_stats_set_providers(&prov);
     }
     if (cfg->http_enabled) {

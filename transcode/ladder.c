@@ -66,7 +66,9 @@ struct sl_ladder {
 
     /* Counters read by sl_ladder_stats from any thread. */
     atomic_ullong frames_in, dropped, dropped_audio, busy_us;
-    atomic_llong  media_ms;
+    atomic_llong  media_ms, media_start_ms;
+    atomic_int    have_media;
+    uint64_t      start_ms;
 
     /* Everything below belongs to the ladder's thread. */
     AVCodecContext *vdec;
@@ -563,6 +565,11 @@ process(struct sl_ladder *l, struct qitem *it, int skip)
         on_audio(l, it->ts, it->buf);
     else if (it->type == SL_MSG_DATA_AMF0)
         read_metadata(l, it->buf);
+    if (!atomic_load_explicit(&l->have_media, memory_order_relaxed)) {
+        atomic_store_explicit(&l->media_start_ms, it->ts,
+                              memory_order_relaxed);
+        atomic_store_explicit(&l->have_media, 1, memory_order_release);
+    }
     atomic_store_explicit(&l->media_ms, it->ts, memory_order_relaxed);
 }
 
@@ -695,6 +702,7 @@ sl_ladder_start(struct sl_hub *hub, const struct sl_ladder_params *p)
     pthread_cond_init(&l->cond, NULL);
     sl_list_init(&l->q);
     l->drops_logged_ms = sl_now_ms();
+    l->start_ms = l->drops_logged_ms;
     l->pkt = av_packet_alloc();
     l->frame = av_frame_alloc();
     l->aframe = av_frame_alloc();
@@ -767,6 +775,12 @@ sl_ladder_stats(struct sl_ladder *l, struct sl_ladder_stats *out)
     out->dropped_frames =
         atomic_load_explicit(&l->dropped, memory_order_relaxed);
     out->media_ms = atomic_load_explicit(&l->media_ms, memory_order_relaxed);
+    out->media_start_ms = atomic_load_explicit(&l->have_media,
+                                               memory_order_acquire)
+                              ? atomic_load_explicit(&l->media_start_ms,
+                                                     memory_order_relaxed)
+                              : out->media_ms;
+    out->uptime_ms = sl_now_ms() - l->start_ms;
     out->busy_us = atomic_load_explicit(&l->busy_us, memory_order_relaxed);
     out->nrungs = l->p.nrungs;
     for (int i = 0; i < l->p.nrungs; i++)

@@ -84,7 +84,9 @@ struct sl_ladder_stats {
     uint64_t             frames_in;       /* decoded source frames */
     uint64_t             dropped_frames;  /* queue drops + skipped encodes */
     int64_t              media_ms;        /* source time processed */
+    int64_t              media_start_ms;  /* the first message's time */
     uint64_t             busy_us;         /* thread time spent working */
+    uint64_t             uptime_ms;       /* since the ladder started */
     int                  nrungs;
     struct sl_rung_stats rungs[SL_APP_MAX_RENDITIONS];
 };
