@@ -12,10 +12,12 @@ sl_relay_url(const char *base, const char *name, char *out, size_t cap)
     size_t      n = 0, plen = strlen(PLACEHOLDER);
 
     if (strstr(base, PLACEHOLDER) == NULL) {
-        int len = snprintf(out, cap, "%s%s%s", base,
-                           base[0] && base[strlen(base) - 1] == '/' ? ""
-                                                                    : "/",
-                           name);
+        /* The name goes at the end of the path, before any query
+         * string (which CDNs use for keys). */
+        size_t path = strcspn(base, "?#");
+        int    slash = path > 0 && base[path - 1] == '/';
+        int    len = snprintf(out, cap, "%.*s%s%s%s", (int) path, base,
+                              slash ? "" : "/", name, base + path);
 
         return len < 0 || (size_t) len >= cap ? -1 : 0;
     }

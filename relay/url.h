@@ -10,8 +10,8 @@
 #include <stddef.h>
 
 /* The target for stream name: base with every "{name}" replaced, or,
- * without the placeholder, base + "/" + name.  0, or -1 when it does
- * not fit in cap. */
+ * without the placeholder, "/" + name appended to base's path (before
+ * its query string, if any).  0, or -1 when it does not fit in cap. */
 int sl_relay_url(const char *base, const char *name, char *out, size_t cap);
 
 /* url without its user information and query string, into out

@@ -452,7 +452,8 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
                         .dropped_frames);
         }
     family(f, "sluice_transcode_speed_ratio", "gauge",
-           "Media time each rendition encodes per wall-clock second.");
+           "Source time the ladder processes per second of its "
+           "working time (below 1: it cannot keep real time).");
     for (int i = 0; i < s->nstreams; i++)
         for (int k = 0; k < s->streams[i].nrenditions; k++) {
             fputs("sluice_transcode_speed_ratio", f);

@@ -36,9 +36,13 @@ struct sl_stats_rendition {
     char   name[64]; /* the rung, as in [rendition:NAME] */
     int    width, height;
     double fps;              /* frames encoded per second, measured */
-    double speed;            /* media time encoded / wall time; 1 = real
-                              * time, below 1 = falling behind */
-    uint64_t dropped_frames; /* frames dropped rather than queued */
+    double speed;            /* source time processed per second the
+                              * ladder's thread worked: how many times
+                              * real time it could go; below 1 it cannot
+                              * keep up and sheds frames */
+    uint64_t dropped_frames; /* the ladder's: frames dropped rather than
+                              * queued or encoded (every rung skips the
+                              * same ones) */
     uint64_t bitrate;        /* bits/s of the encoded output; 0: unknown */
 };
 

@@ -19,6 +19,14 @@ test_target_url(void)
     CU_ASSERT_EQUAL(sl_relay_url("rtmps://cdn/app/{name}?key=s3cret",
                                  "demo_720p", out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "rtmps://cdn/app/demo_720p?key=s3cret");
+    /* Without the placeholder the name ends the path, before the
+     * query. */
+    CU_ASSERT_EQUAL(sl_relay_url("rtmp://cdn/live?key=s3cret", "demo", out,
+                                 sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "rtmp://cdn/live/demo?key=s3cret");
+    CU_ASSERT_EQUAL(sl_relay_url("rtmp://cdn/live/?k", "demo", out,
+                                 sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "rtmp://cdn/live/demo?k");
     CU_ASSERT_EQUAL(sl_relay_url("rtmp://{name}.x/{name}", "a", out,
                                  sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "rtmp://a.x/a");
