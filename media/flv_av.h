@@ -13,6 +13,9 @@
  * AAC in FLV: one byte 0xAF (format 10, 44 kHz, 16-bit, stereo, as the
  * spec fixes for AAC), then 0 + AudioSpecificConfig or 1 + a raw frame.
  *
+ * The codec configuration inside (the avcC's SPS, the
+ * AudioSpecificConfig) is read by server/codec.h.
+ *
  * Parsers take untrusted bytes: any input is valid, and they never read
  * past len.  Builders return a new sl_buf (one reference for the caller)
  * or NULL on bad input or no memory.
@@ -59,18 +62,9 @@ struct sl_media_audio {
 int sl_media_parse_audio(const uint8_t *body, size_t len,
                          struct sl_media_audio *out);
 
-/* What an AudioSpecificConfig says: 0, or -1 when it is too short or
- * uses an escape/index the table does not cover. */
-struct sl_media_aac_config {
-    int object_type;   /* 2 = AAC-LC */
-    int sample_rate;   /* Hz */
-    int channels;      /* 0 when given by a program config element */
-};
-int sl_media_parse_asc(const uint8_t *asc, size_t len,
-                       struct sl_media_aac_config *out);
-
 /* The video sequence header body (0x17 0x00 00 00 00 + avcC) from an
- * encoder's extradata: an avcC record (first byte 1) is used as it is;
+ * encoder's extradata: an avcC record (first byte 1) is used as it is
+ * when sl_avc_check_config (server/codec.h) passes it;
  * Annex B is searched for its first SPS (type 7) and PPS (type 8),
  * which are required.  NULL when they are missing or malformed. */
 struct sl_buf *sl_media_avc_seq_body(const uint8_t *extradata, size_t len);
@@ -85,27 +79,6 @@ struct sl_buf *sl_media_avc_seq_body(const uint8_t *extradata, size_t len);
  * no NAL unit remains or cts_ms does not fit in 24 bits. */
 struct sl_buf *sl_media_avc_frame_body(const uint8_t *pkt, size_t len,
                                        int keyframe, int32_t cts_ms);
-
-/* The picture an H.264 stream decodes to, from the first SPS of an
- * avcC record (the data of an AVC sequence header body, as
- * sl_media_parse_video gives it).  0, or -1 when the record or the SPS is
- * malformed or truncated.
- *
- * The record must be framed as sl_media_avc_seq_body requires (version
- * 1, at least one SPS and one PPS, every length inside it); its first SPS
- * must be a NAL unit of type 7 of at most 1 KiB, read up to
- * vui_parameters_present_flag (the VUI is not parsed).  Rejected besides:
- * values out of the ranges H.264 7.4.2.1.1 gives (ids, chroma format, bit
- * depths, frame number and POC fields, scaling deltas, more than 16
- * reference frames), exp-Golomb codes over 32 bits, and a cropped
- * picture with a side of 0 or over 16384.  Pure: no allocation, any
- * thread; *out is zeroed on failure. */
-struct sl_media_avc_info {
-    int profile, level; /* profile_idc (66, 77, 100 ...), level_idc */
-    int width, height;  /* after cropping */
-};
-int sl_media_avc_info(const uint8_t *avcc, size_t len,
-                      struct sl_media_avc_info *out);
 
 /* The AVC end-of-sequence body (0x17 0x02 00 00 00). */
 struct sl_buf *sl_media_avc_eos_body(void);

@@ -14,6 +14,7 @@
 #include "relay/io.h"
 #include "relay/url.h"
 #include "server/chunk.h"
+#include "server/codec.h"
 #include "server/log.h"
 
 #define READ_TIMEOUT_MS  5000  /* no packet this long: the origin is gone */
@@ -136,15 +137,15 @@ send_metadata(struct sl_pull *p, AVFormatContext *ic, int64_t ts)
         const AVCodecParameters *par = st->codecpar;
 
         if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
-            struct sl_media_avc_info info;
+            struct sl_avc_info info;
 
             m.width = par->width;
             m.height = par->height;
             if ((m.width <= 0 || m.height <= 0) &&
                 par->codec_id == AV_CODEC_ID_H264 && par->extradata &&
-                sl_media_avc_info(par->extradata,
-                                  (size_t) par->extradata_size,
-                                  &info) == 0) {
+                sl_avc_parse_config(par->extradata,
+                                    (size_t) par->extradata_size,
+                                    &info) == 0) {
                 m.width = info.width;
                 m.height = info.height;
             }

@@ -17,6 +17,7 @@
 #include "relay/url.h"
 #include "server/amf.h"
 #include "server/chunk.h"
+#include "server/codec.h"
 #include "server/flv.h"
 #include "server/log.h"
 
@@ -254,13 +255,13 @@ add_video(AVFormatContext *oc, const struct sl_buf *vseq, int w, int h,
 static int
 add_audio(AVFormatContext *oc, const struct sl_buf *aseq)
 {
-    struct sl_media_audio      a;
-    struct sl_media_aac_config asc;
-    AVStream                  *st;
+    struct sl_media_audio a;
+    struct sl_aac_info    asc;
+    AVStream             *st;
 
     if (sl_media_parse_audio(aseq->data, aseq->len, &a) < 0 ||
         a.format != SL_FLV_AUDIO_AAC || a.len == 0 ||
-        sl_media_parse_asc(a.data, a.len, &asc) < 0)
+        sl_aac_parse_asc(a.data, a.len, &asc) < 0)
         return -1;
     st = avformat_new_stream(oc, NULL);
     if (st == NULL)
@@ -487,13 +488,13 @@ send_loop(struct sl_push *p, struct conn *c)
 static void
 picture_size(const struct sl_buf *vseq, int *w, int *h)
 {
-    struct sl_media_video    v;
-    struct sl_media_avc_info info;
+    struct sl_media_video v;
+    struct sl_avc_info    info;
 
     *w = 16;
     *h = 16;
     if (sl_media_parse_video(vseq->data, vseq->len, &v) == 0 &&
-        sl_media_avc_info(v.data, v.len, &info) == 0) {
+        sl_avc_parse_config(v.data, v.len, &info) == 0) {
         *w = info.width;
         *h = info.height;
     }

@@ -18,6 +18,7 @@
 #include "pool/queue.h"
 #include "server/amf.h"
 #include "server/chunk.h"
+#include "server/codec.h"
 #include "server/flv.h"
 #include "server/log.h"
 #include "transcode/rung.h"
@@ -77,7 +78,7 @@ struct sl_ladder {
     int             saw_video;
     AVCodecContext *adec;        /* only when a rung re-encodes audio */
     struct sl_buf  *aseq;        /* the source's AAC sequence header */
-    struct sl_media_aac_config asc;
+    struct sl_aac_info asc;
     int             have_asc;
     int64_t         first_audio_ts;
     int             have_audio;
@@ -511,7 +512,7 @@ on_audio(struct sl_ladder *l, int64_t ts, struct sl_buf *b)
     if (a.format == SL_FLV_AUDIO_AAC && a.seq_header) {
         sl_buf_unref(l->aseq);
         l->aseq = sl_buf_ref(b);
-        l->have_asc = sl_media_parse_asc(a.data, a.len, &l->asc) == 0;
+        l->have_asc = sl_aac_parse_asc(a.data, a.len, &l->asc) == 0;
         if (needs_audio_decoder(l))
             open_audio_decoder(l, a.data, a.len);
         if (l->started)

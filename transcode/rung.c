@@ -444,8 +444,8 @@ open_audio(struct sl_rung *r, const AVFrame *f)
     r->aenc = c;
     sl_buf_unref(r->aseq);
     r->aseq = sl_media_aac_seq_body(c->extradata, (size_t) c->extradata_size);
-    r->have_asc = sl_media_parse_asc(c->extradata, (size_t) c->extradata_size,
-                                     &r->asc) == 0;
+    r->have_asc = sl_aac_parse_asc(c->extradata, (size_t) c->extradata_size,
+                                   &r->asc) == 0;
     return 0;
 fail:
     avcodec_free_context(&c);
@@ -457,7 +457,7 @@ fail:
 
 void
 sl_rung_audio_config(struct sl_rung *r, struct sl_buf *aseq,
-                     const struct sl_media_aac_config *asc, int have_asc,
+                     const struct sl_aac_info *asc, int have_asc,
                      const AVCodecContext *adec)
 {
     if (!r->started || r->skipped || r->audio_dead)

@@ -24,6 +24,7 @@
 #include "media/flv_av.h"
 #include "pool/buf.h"
 #include "pool/queue.h"
+#include "server/codec.h"
 #include "server/config.h"
 #include "server/hub.h"
 #include "transcode/ladder.h"
@@ -55,7 +56,7 @@ struct sl_rung {
 
     /* Audio: the source's AAC config, or our encoder's. */
     struct sl_buf             *aseq;
-    struct sl_media_aac_config asc;
+    struct sl_aac_info         asc;
     int                        have_asc;
     AVCodecContext            *aenc;
     AVAudioFifo               *fifo;
@@ -94,7 +95,7 @@ void sl_rung_video(struct sl_rung *r, const AVFrame *src, int64_t pts,
 /* The source's AAC sequence header (adec: the shared AAC decoder, for a
  * rung that re-encodes). */
 void sl_rung_audio_config(struct sl_rung *r, struct sl_buf *aseq,
-                          const struct sl_media_aac_config *asc,
+                          const struct sl_aac_info *asc,
                           int have_asc, const AVCodecContext *adec);
 /* One source audio message, for a rung that copies audio. */
 void sl_rung_audio_copy(struct sl_rung *r, int64_t ts, struct sl_buf *b);

@@ -1,8 +1,13 @@
 /*
- * libFuzzer target for the codec configuration readers: the AVC decoder
- * configuration record (and the SPS inside it) and the AAC
- * AudioSpecificConfig, all sent by publishers.  Any bytes must parse or
- * fail cleanly; a parsed picture has a positive size.
+ * libFuzzer target for the codec configuration readers (server/codec.h):
+ * the AVC decoder configuration record (and the SPS inside it), a bare
+ * SPS NAL unit and the AAC AudioSpecificConfig, all sent by publishers
+ * and read by the HTTP API, relay/ and transcode/.  Any bytes must parse
+ * or fail cleanly with the output zeroed; a parsed picture is 1..16384 on
+ * each side with a byte-sized profile and level and a frame rate that is
+ * 0 or positive; a parsed ASC has a non-zero object type, a positive
+ * rate and a channel count from the table.  Anything else is reported
+ * by abort().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,21 +15,41 @@
 
 #include "server/codec.h"
 
+static void
+check_avc(int rc, const struct sl_avc_info *i)
+{
+    if (rc == 0) {
+        if (i->width < 1 || i->width > SL_CODEC_MAX_SIDE || i->height < 1 ||
+            i->height > SL_CODEC_MAX_SIDE || i->profile < 0 ||
+            i->profile > 255 || i->level < 0 || i->level > 255 ||
+            !(i->fps >= 0))
+            abort();
+    } else if (i->width != 0 || i->height != 0 || i->profile != 0 ||
+               i->level != 0 || i->fps != 0) {
+        abort();
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sl_avc_info avc;
     struct sl_aac_info aac;
     uint8_t           *copy = malloc(size ? size : 1);
+    int                rc;
 
+    /* An exact-size copy: ASan reports any read past the end. */
     memcpy(copy, data, size);
-    if (sl_avc_parse_config(copy, size, &avc) == 0 &&
-        (avc.width <= 0 || avc.height <= 0))
+    rc = sl_avc_parse_config(copy, size, &avc);
+    check_avc(rc, &avc);
+    if (rc == 0 && sl_avc_check_config(copy, size) != 0)
         abort();
-    if (sl_avc_parse_sps(copy, size, &avc) == 0 &&
-        (avc.width <= 0 || avc.height <= 0))
+    check_avc(sl_avc_parse_sps(copy, size, &avc), &avc);
+    rc = sl_aac_parse_asc(copy, size, &aac);
+    if (rc == 0 && (aac.object_type < 1 || aac.sample_rate <= 0 ||
+                    aac.channels < 0 || aac.channels > 24))
         abort();
-    if (sl_aac_parse_asc(copy, size, &aac) == 0 && aac.sample_rate <= 0)
+    if (rc != 0 && (aac.object_type || aac.sample_rate || aac.channels))
         abort();
     free(copy);
     return 0;
