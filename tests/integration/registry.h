@@ -10,6 +10,7 @@
 #define SL_ITEST_SUITES \
     X(cli) X(publish_play) X(late_join) X(rtmpdump) X(gstreamer) \
     X(reconnect) X(many_players) X(slow_player) X(bad_input) \
-    X(signals) X(play_start) X(limits) X(ladder) X(relay) X(http)
+    X(signals) X(play_start) X(limits) X(ladder) X(relay) X(http) \
+    X(http_media)
 #endif
 /* clang-format on */

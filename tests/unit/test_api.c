@@ -325,8 +325,9 @@ test_prom_parser_rules(void)
         "# HELP x h\n# TYPE x gauge\nx{a=\"1\",a=\"2\"} 1\n",
         "# HELP x h\n# TYPE x gauge\nx 1\nx 2\n", /* series twice */
         "# HELP x h\n# TYPE x gauge\nx one\n",
-        "# HELP x h\n# TYPE x gauge\n# HELP y h\n# TYPE y gauge\n"
-        "x 1\ny 1\nx{a=\"b\"} 1\n",        /* not together */
+        /* not together */
+        ("# HELP x h\n# TYPE x gauge\n# HELP y h\n# TYPE y gauge\n"
+         "x 1\ny 1\nx{a=\"b\"} 1\n"),
         "# HELP x h\n# TYPE x gauge\nx 1", /* no newline */
         "# HELP x h\n# TYPE x frob\nx 1\n",
         "# HELP 1x h\n# TYPE 1x gauge\n1x 1\n",
