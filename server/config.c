@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,15 +38,23 @@ read_line(char *str, int num, void *stream)
     return r;
 }
 
+/* The first problem found is the one reported.  A printf format, checked
+ * by the compiler against its arguments. */
+static void fail(struct load_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
-fail(struct load_ctx *ctx, const char *fmt, const char *a, const char *b)
+fail(struct load_ctx *ctx, const char *fmt, ...)
 {
-    char msg[256];
+    char    msg[256];
+    va_list ap;
 
     if (ctx->failed)
         return;
     ctx->failed = 1;
-    snprintf(msg, sizeof(msg), fmt, a, b);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     if (ctx->line > 0)
         snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path,
                  ctx->line, msg);
@@ -500,7 +509,7 @@ rendition_key(struct load_ctx *ctx, struct sl_rendition_config *r,
     } else if (!strcmp(key, "video_bitrate") || !strcmp(key, "maxrate") ||
                !strcmp(key, "bufsize") || !strcmp(key, "audio_bitrate")) {
         if (parse_bitrate(v, &n) < 0 || n < 1000)
-            fail(ctx, "%s: '%s' is not a bit rate like 2500k%s", key, v);
+            fail(ctx, "%s: '%s' is not a bit rate like 2500k", key, v);
         if (key[0] == 'v')
             r->video_bitrate = (uint32_t) n;
         else if (key[0] == 'm')
