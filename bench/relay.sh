@@ -186,9 +186,13 @@ sluice() {
     fi
 }
 
-# server_ini PORT MERGE LOGLEVEL: the [server] section every server gets.
+# server_ini PORT MERGE LOGLEVEL: the [server] section every server gets
+# (and no HTTP API: several servers run at once).
 server_ini() {
     cat <<EOF
+[http]
+listen = off
+
 [server]
 listen = 127.0.0.1:$1
 workers = 1

@@ -135,6 +135,9 @@ start_sluice() {
     local port=$1 merge=$2 dir=$TMP/sluice-$merge
     mkdir -p "$dir"
     cat > "$dir/sluice.ini" <<EOF
+[http]
+listen = off
+
 [server]
 listen = 127.0.0.1:$port
 workers = 1
