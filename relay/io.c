@@ -9,8 +9,7 @@ static int
 interrupted(void *opaque)
 {
     struct sl_relay_io *io = opaque;
-    uint64_t            d = atomic_load_explicit(&io->deadline_ms,
-                                                 memory_order_relaxed);
+    uint64_t d = atomic_load_explicit(&io->deadline_ms, memory_order_relaxed);
 
     if (atomic_load_explicit(&io->stop, memory_order_relaxed))
         return 1;
@@ -36,8 +35,7 @@ uint32_t
 sl_relay_jitter(uint32_t delay_ms, unsigned *seed)
 {
     int64_t span = delay_ms / 5;
-    int64_t j = span > 0 ? (int64_t) (rand_r(seed) % (2 * span + 1)) - span
-                         : 0;
+    int64_t j = span > 0 ? (int64_t) (rand_r(seed) % (2 * span + 1)) - span : 0;
 
     return (uint32_t) ((int64_t) delay_ms + j);
 }

@@ -14,8 +14,8 @@
 #include <libavformat/avio.h>
 
 struct sl_relay_io {
-    atomic_int    stop;         /* set from other threads */
-    atomic_ullong deadline_ms;  /* 0: none */
+    atomic_int    stop;        /* set from other threads */
+    atomic_ullong deadline_ms; /* 0: none */
 };
 
 /* For AVFormatContext.interrupt_callback / avio_open2. */

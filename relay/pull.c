@@ -17,10 +17,10 @@
 #include "server/codec.h"
 #include "server/log.h"
 
-#define READ_TIMEOUT_MS  5000  /* no packet this long: the origin is gone */
-#define RETRY_MIN_MS     500
-#define RETRY_MAX_MS     5000
-#define PUBLISH_WAIT_MS  5000  /* for a previous pull to let go */
+#define READ_TIMEOUT_MS 5000 /* no packet this long: the origin is gone */
+#define RETRY_MIN_MS 500
+#define RETRY_MAX_MS 5000
+#define PUBLISH_WAIT_MS 5000 /* for a previous pull to let go */
 
 struct sl_pull {
     struct sl_hub     *hub;
@@ -33,8 +33,8 @@ struct sl_pull {
     pthread_t          thread;
     struct sl_relay_io io;
 
-    atomic_int    done, state;
-    atomic_ullong reconnects, bytes;
+    atomic_int      done, state;
+    atomic_ullong   reconnects, bytes;
     pthread_mutex_t url_lock;
     char            url_public[SL_URL_MAX];
 
@@ -95,8 +95,7 @@ publish(struct sl_pull *p)
 
     for (;;) {
         rc = sl_hub_publish(p->hub, p->app, p->name, p, &p->stream);
-        if (rc != -EBUSY || sl_now_ms() >= end ||
-            sl_relay_sleep(&p->io, 50))
+        if (rc != -EBUSY || sl_now_ms() >= end || sl_relay_sleep(&p->io, 50))
             break;
     }
     if (rc < 0)
@@ -144,8 +143,7 @@ send_metadata(struct sl_pull *p, AVFormatContext *ic, int64_t ts)
             if ((m.width <= 0 || m.height <= 0) &&
                 par->codec_id == AV_CODEC_ID_H264 && par->extradata &&
                 sl_avc_parse_config(par->extradata,
-                                    (size_t) par->extradata_size,
-                                    &info) == 0) {
+                                    (size_t) par->extradata_size, &info) == 0) {
                 m.width = info.width;
                 m.height = info.height;
             }
@@ -180,7 +178,7 @@ pull_from(struct sl_pull *p, const char *url)
         goto out;
     ic->interrupt_callback = sl_relay_io_cb(&p->io);
     av_dict_set(&opts, "rtmp_live", "live", 0);
-    av_dict_set(&opts, "tcp_nodelay", "1", 0);  /* no Nagle wait per step */
+    av_dict_set(&opts, "tcp_nodelay", "1", 0); /* no Nagle wait per step */
     sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
     rc = avformat_open_input(&ic, url, NULL, &opts);
     av_dict_free(&opts);
@@ -206,8 +204,8 @@ pull_from(struct sl_pull *p, const char *url)
         sl_relay_io_deadline(&p->io, 0);
         if (rc < 0) {
             if (!atomic_load(&p->io.stop))
-                sl_log_info("pull %s/%s: origin %s ended: %s", p->app,
-                            p->name, shown, av_err2str(rc));
+                sl_log_info("pull %s/%s: origin %s ended: %s", p->app, p->name,
+                            shown, av_err2str(rc));
             break;
         }
         st = ic->streams[pkt->stream_index];
@@ -217,7 +215,8 @@ pull_from(struct sl_pull *p, const char *url)
             st->codecpar->codec_id != AV_CODEC_ID_AAC) {
             if (!p->warned_codec++)
                 sl_log_warn("pull %s/%s: %s is not carried (H.264 and AAC "
-                            "only)", p->app, p->name,
+                            "only)",
+                            p->app, p->name,
                             avcodec_get_name(st->codecpar->codec_id));
             av_packet_unref(pkt);
             continue;
@@ -225,7 +224,8 @@ pull_from(struct sl_pull *p, const char *url)
         if (p->stream == NULL) {
             if (publish(p) < 0) {
                 sl_log_warn("pull %s/%s: the name is published here now; "
-                            "pull ends", p->app, p->name);
+                            "pull ends",
+                            p->app, p->name);
                 av_packet_unref(pkt);
                 served = -1;
                 break;
@@ -253,12 +253,12 @@ pull_from(struct sl_pull *p, const char *url)
                 int64_t pts = av_rescale_q(pkt->pts, st->time_base,
                                            (AVRational){1, 1000});
 
-                feed(p, SL_MSG_VIDEO, ts,
-                     sl_media_avc_frame_body(
-                         pkt->data, (size_t) pkt->size,
-                         (pkt->flags & AV_PKT_FLAG_KEY) != 0,
-                         (int32_t) (pkt->pts != AV_NOPTS_VALUE ? pts - ts
-                                                               : 0)));
+                feed(
+                    p, SL_MSG_VIDEO, ts,
+                    sl_media_avc_frame_body(
+                        pkt->data, (size_t) pkt->size,
+                        (pkt->flags & AV_PKT_FLAG_KEY) != 0,
+                        (int32_t) (pkt->pts != AV_NOPTS_VALUE ? pts - ts : 0)));
             } else {
                 feed(p, SL_MSG_AUDIO, ts,
                      sl_media_aac_frame_body(pkt->data, (size_t) pkt->size));
@@ -307,7 +307,7 @@ pull_main(void *arg)
              * wait for the next publisher, as for any publisher. */
             unpublish(p);
             if (rc > 0)
-                break;  /* start over from the first origin */
+                break; /* start over from the first origin */
         }
         if (over || atomic_load(&p->io.stop) || idle_over(p))
             break;

@@ -27,14 +27,14 @@ struct sl_pull;
 typedef int (*sl_pull_idle_fn)(void *ctx, struct sl_pull *p);
 
 struct sl_pull *sl_pull_start(struct sl_hub *hub, const char *app,
-                              const char *name,
+                              const char                 *name,
                               const struct sl_app_config *appcfg,
                               sl_pull_idle_fn may_end, void *ctx);
 void            sl_pull_stop(struct sl_pull *p);
 int             sl_pull_done(struct sl_pull *p);
 void            sl_pull_join(struct sl_pull *p);
-void sl_pull_stats(struct sl_pull *p, struct sl_relay_stats *out);
-const char *sl_pull_app(const struct sl_pull *p);
-const char *sl_pull_name(const struct sl_pull *p);
+void            sl_pull_stats(struct sl_pull *p, struct sl_relay_stats *out);
+const char     *sl_pull_app(const struct sl_pull *p);
+const char     *sl_pull_name(const struct sl_pull *p);
 
 #endif

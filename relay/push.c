@@ -29,7 +29,7 @@
 struct pitem {
     struct sl_list link;
     uint8_t        type;
-    uint8_t        key;  /* a video keyframe */
+    uint8_t        key; /* a video keyframe */
     int64_t        ts;
     struct sl_buf *buf;
 };
@@ -47,18 +47,18 @@ struct sl_push {
     pthread_cond_t  cond;
     struct sl_list  q;
     uint64_t        qbytes;
-    int             connected;       /* the thread is writing */
+    int             connected; /* the thread is writing */
     int             drop_until_key;
     int             ended;
-    int             config_changed;  /* a new sequence header arrived */
-    struct sl_buf  *vseq, *aseq;     /* the stream's codec headers */
+    int             config_changed; /* a new sequence header arrived */
+    struct sl_buf  *vseq, *aseq;    /* the stream's codec headers */
     int64_t         first_audio_ts;
     int             have_audio_ts;
-    int             meta_w, meta_h;  /* from the stream's onMetaData */
+    int             meta_w, meta_h; /* from the stream's onMetaData */
     double          meta_fps;
 
-    atomic_int    done, state;
-    atomic_ullong reconnects, bytes, dropped;
+    atomic_int      done, state;
+    atomic_ullong   reconnects, bytes, dropped;
     pthread_mutex_t url_lock;
     char            url_public[SL_URL_MAX];
 };
@@ -98,7 +98,7 @@ queue_item(struct sl_push *p, uint8_t type, int key, int64_t ts,
             return;
         }
     } else if (p->qbytes + b->len > p->cfg.max_buffer) {
-        return;  /* audio past the bound: nothing to do but drop it */
+        return; /* audio past the bound: nothing to do but drop it */
     }
     it = malloc(sizeof(*it));
     if (it == NULL)
@@ -150,8 +150,8 @@ read_metadata(struct sl_push *p, const struct sl_buf *b)
 static void
 tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
 {
-    struct sl_push    *p = (struct sl_push *) ((char *) tap -
-                                               offsetof(struct sl_push, tap));
+    struct sl_push *p =
+        (struct sl_push *) ((char *) tap - offsetof(struct sl_push, tap));
     struct sl_flv_info info;
 
     sl_flv_inspect(type, b->data, b->len, &info);
@@ -165,7 +165,7 @@ tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
 
         if (!same_buf(*slot, b)) {
             if (*slot != NULL)
-                p->config_changed = 1;  /* reconnect with the new one */
+                p->config_changed = 1; /* reconnect with the new one */
             sl_buf_unref(*slot);
             *slot = sl_buf_ref(b);
         }
@@ -188,8 +188,8 @@ tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
 static void
 tap_end(struct sl_tap *tap)
 {
-    struct sl_push *p = (struct sl_push *) ((char *) tap -
-                                            offsetof(struct sl_push, tap));
+    struct sl_push *p =
+        (struct sl_push *) ((char *) tap - offsetof(struct sl_push, tap));
 
     pthread_mutex_lock(&p->lock);
     p->ended = 1;
@@ -412,8 +412,7 @@ wait_ready(struct sl_push *p, struct sl_buf **vseq, struct sl_buf **aseq,
             ready = 1;
         } else if (p->aseq != NULL && p->have_audio_ts &&
                    !sl_list_empty(&p->q)) {
-            struct pitem *last = sl_list_entry(p->q.prev, struct pitem,
-                                               link);
+            struct pitem *last = sl_list_entry(p->q.prev, struct pitem, link);
 
             ready = last->ts - p->first_audio_ts >= AUDIO_ONLY_AFTER_MS;
         }
@@ -463,7 +462,7 @@ send_loop(struct sl_push *p, struct conn *c)
         } else if (p->config_changed) {
             rc = 1;
         } else if (sl_list_empty(&p->q)) {
-            rc = 0;  /* ended, all sent */
+            rc = 0; /* ended, all sent */
         } else {
             it = sl_list_entry(p->q.next, struct pitem, link);
             sl_list_remove(&it->link);
@@ -527,10 +526,9 @@ push_main(void *arg)
             break;
         if (vseq != NULL && (w == 0 || h == 0))
             picture_size(vseq, &w, &h);
-        if (sl_relay_url(p->cfg.urls[url_idx], p->name, url, sizeof(url)) <
-            0) {
-            sl_log_warn("relay %s for %s/%s: URL too long", p->cfg.name,
-                        p->app, p->name);
+        if (sl_relay_url(p->cfg.urls[url_idx], p->name, url, sizeof(url)) < 0) {
+            sl_log_warn("relay %s for %s/%s: URL too long", p->cfg.name, p->app,
+                        p->name);
             sl_buf_unref(vseq);
             sl_buf_unref(aseq);
             break;
@@ -545,8 +543,8 @@ push_main(void *arg)
             if (connects++ > 0)
                 atomic_fetch_add(&p->reconnects, 1);
             set_state(p, SL_RELAY_LIVE);
-            sl_log_info("relay %s: pushing %s/%s to %s", p->cfg.name,
-                        p->app, p->name, shown);
+            sl_log_info("relay %s: pushing %s/%s to %s", p->cfg.name, p->app,
+                        p->name, shown);
             rc = send_loop(p, &c);
             if (sl_now_ms() - c.since_ms >= HEALTHY_MS && c.sent_media > 0) {
                 failures = 0;
@@ -554,10 +552,11 @@ push_main(void *arg)
             }
             conn_close(p, &c, rc == 0 || rc == 1);
             if (rc == 0 || atomic_load(&p->io.stop))
-                break;  /* the stream ended, or we stop */
+                break; /* the stream ended, or we stop */
             if (rc == 1) {
                 sl_log_info("relay %s: %s/%s changed codec configuration; "
-                            "reconnecting", p->cfg.name, p->app, p->name);
+                            "reconnecting",
+                            p->cfg.name, p->app, p->name);
                 continue;
             }
             sl_log_warn("relay %s: connection to %s lost: %s", p->cfg.name,
@@ -565,9 +564,8 @@ push_main(void *arg)
         } else {
             if (atomic_load(&p->io.stop))
                 break;
-            sl_log_warn("relay %s: cannot push %s/%s to %s: %s",
-                        p->cfg.name, p->app, p->name, shown,
-                        av_err2str(rc));
+            sl_log_warn("relay %s: cannot push %s/%s to %s: %s", p->cfg.name,
+                        p->app, p->name, shown, av_err2str(rc));
         }
         if (++failures >= p->cfg.failover_after && p->cfg.nurls > 1) {
             url_idx = (url_idx + 1) % p->cfg.nurls;

@@ -26,11 +26,11 @@
 struct sl_push;
 
 struct sl_push *sl_push_start(struct sl_hub *hub, const char *app,
-                              const char *name,
+                              const char                   *name,
                               const struct sl_relay_config *cfg);
 void            sl_push_stop(struct sl_push *p);
 int             sl_push_done(struct sl_push *p);
 void            sl_push_join(struct sl_push *p);
-void sl_push_stats(struct sl_push *p, struct sl_relay_stats *out);
+void            sl_push_stats(struct sl_push *p, struct sl_relay_stats *out);
 
 #endif

@@ -31,13 +31,13 @@ const char *sl_relay_state_name(enum sl_relay_state s);
 struct sl_relay_stats {
     char     app[SL_NAME_MAX];
     char     name[SL_NAME_MAX];
-    char     relay[SL_NAME_MAX];  /* [relay:NAME], or "pull" */
-    char     url[SL_URL_MAX];     /* current target, without credentials */
-    int      pull;                /* 1: an edge pull, 0: a push */
-    int      state;               /* enum sl_relay_state */
+    char     relay[SL_NAME_MAX]; /* [relay:NAME], or "pull" */
+    char     url[SL_URL_MAX];    /* current target, without credentials */
+    int      pull;               /* 1: an edge pull, 0: a push */
+    int      state;              /* enum sl_relay_state */
     uint64_t reconnects;
-    uint64_t bytes;               /* sent (push) or received (pull) */
-    uint64_t dropped;             /* frames dropped while behind or down */
+    uint64_t bytes;   /* sent (push) or received (pull) */
+    uint64_t dropped; /* frames dropped while behind or down */
 };
 
 struct sl_relays;

@@ -12,7 +12,7 @@
 
 struct entry {
     struct sl_list  link;
-    struct sl_push *push;  /* one of the two */
+    struct sl_push *push; /* one of the two */
     struct sl_pull *pull;
     int             ending; /* a pull that decided to end */
 };
@@ -123,8 +123,8 @@ on_publish(struct sl_relays *r, const struct sl_config *cfg,
             continue;
         p = sl_push_start(r->hub, ev->app, ev->name, rc);
         if (p == NULL) {
-            sl_log_warn("relay %s for %s/%s: cannot start", rc->name,
-                        ev->app, ev->name);
+            sl_log_warn("relay %s for %s/%s: cannot start", rc->name, ev->app,
+                        ev->name);
             continue;
         }
         add_entry(r, p, NULL);
@@ -169,7 +169,7 @@ on_subscribe(struct sl_relays *r, const struct sl_app_config *app,
         if (e->pull != NULL && !e->ending && !sl_pull_done(e->pull) &&
             !strcmp(sl_pull_app(e->pull), ev->app) &&
             !strcmp(sl_pull_name(e->pull), ev->name))
-            return;  /* one pull serves every player */
+            return; /* one pull serves every player */
     }
     p = sl_pull_start(r->hub, ev->app, ev->name, app, pull_may_end, r);
     if (p == NULL) {
@@ -187,7 +187,7 @@ on_event(void *ctx, const struct sl_hub_event *ev)
     const struct sl_app_config *app;
 
     if (ev->kind == SL_HUB_UNPUBLISH || ev->kind == SL_HUB_UNSUBSCRIBE)
-        return;  /* pushes hear the end through their tap; pulls count */
+        return; /* pushes hear the end through their tap; pulls count */
     if (ev->kind == SL_HUB_SUBSCRIBE && (ev->live || ev->derived))
         return;
     cfg = sl_config_get();

@@ -17,7 +17,7 @@ sl_relay_url(const char *base, const char *name, char *out, size_t cap)
         size_t path = strcspn(base, "?#");
         int    slash = path > 0 && base[path - 1] == '/';
         int    len = snprintf(out, cap, "%.*s%s%s%s", (int) path, base,
-                              slash ? "" : "/", name, base + path);
+                           slash ? "" : "/", name, base + path);
 
         return len < 0 || (size_t) len >= cap ? -1 : 0;
     }
@@ -60,8 +60,7 @@ sl_relay_url_public(const char *url, char *out, size_t cap)
     /* user:password@ only counts before the path. */
     if (at != NULL && (slash == NULL || at < slash))
         auth = at + 1;
-    for (const char *p = auth; *p && *p != '?' && *p != '#' && n + 1 < cap;
-         p++)
+    for (const char *p = auth; *p && *p != '?' && *p != '#' && n + 1 < cap; p++)
         out[n++] = *p;
     out[n] = '\0';
 }

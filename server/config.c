@@ -56,8 +56,8 @@ fail(struct load_ctx *ctx, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (ctx->line > 0)
-        snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path,
-                 ctx->line, msg);
+        snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path, ctx->line,
+                 msg);
     else
         snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->cfg->path, msg);
 }
@@ -144,8 +144,7 @@ parse_duration(const char *v, uint64_t default_ms_per, uint64_t *out_ms)
 }
 
 static int
-parse_addr(const char *v, char *out_host, size_t host_cap,
-           uint16_t *out_port)
+parse_addr(const char *v, char *out_host, size_t host_cap, uint16_t *out_port)
 {
     const char *colon = strrchr(v, ':');
     const char *host = v;
@@ -207,26 +206,26 @@ http_key(struct load_ctx *ctx, const char *key, const char *v)
             c->http_enabled = 0;
         } else if (parse_addr(v, c->http_host, sizeof(c->http_host),
                               &c->http_port) < 0) {
-            fail(ctx, "listen: '%s' is not HOST:PORT, PORT or off%s", v, "");
+            fail(ctx, "listen: '%s' is not HOST:PORT, PORT or off", v);
         } else {
             c->http_enabled = 1;
         }
     } else if (!strcmp(key, "api_token")) {
         if (v[0] != '\0' && !valid_token(v))
             fail(ctx, "api_token: not 1..255 printable characters without "
-                      "spaces (value not shown)%s%s", "", "");
+                      "spaces (value not shown)");
         else
             snprintf(c->api_token, sizeof(c->api_token), "%s", v);
     } else if (!strcmp(key, "max_connections")) {
         if (parse_uint(v, 4096, &n) < 0 || n == 0)
-            fail(ctx, "max_connections: '%s' is not 1..4096%s", v, "");
+            fail(ctx, "max_connections: '%s' is not 1..4096", v);
         c->http_max_connections = (int) n;
     } else if (!strcmp(key, "timeout")) {
         if (parse_duration(v, 1000, &n) < 0 || n < 1000)
-            fail(ctx, "timeout: '%s' is not a duration >= 1s%s", v, "");
+            fail(ctx, "timeout: '%s' is not a duration >= 1s", v);
         c->http_timeout_ms = (uint32_t) n;
     } else {
-        fail(ctx, "unknown key '%s' in [http]%s", key, "");
+        fail(ctx, "unknown key '%s' in [http]", key);
     }
     return 0;
 }
@@ -253,59 +252,58 @@ server_key(struct load_ctx *ctx, const char *key, const char *v)
 
     if (!strcmp(key, "listen")) {
         if (parse_listen(v, c) < 0)
-            fail(ctx, "listen: '%s' is not HOST:PORT or PORT%s", v, "");
+            fail(ctx, "listen: '%s' is not HOST:PORT or PORT", v);
     } else if (!strcmp(key, "workers")) {
         if (parse_uint(v, 256, &n) < 0)
-            fail(ctx, "workers: '%s' is not a number 0..256%s", v, "");
+            fail(ctx, "workers: '%s' is not a number 0..256", v);
         c->workers = (int) n;
     } else if (!strcmp(key, "acceptors")) {
         if (parse_uint(v, 64, &n) < 0 || n == 0)
-            fail(ctx, "acceptors: '%s' is not a number 1..64%s", v, "");
+            fail(ctx, "acceptors: '%s' is not a number 1..64", v);
         c->acceptors = (int) n;
     } else if (!strcmp(key, "chunk_size")) {
         if (parse_size(v, 65536, &n) < 0 || n < 128)
-            fail(ctx, "chunk_size: '%s' is not 128..65536%s", v, "");
+            fail(ctx, "chunk_size: '%s' is not 128..65536", v);
         c->chunk_size = (uint32_t) n;
     } else if (!strcmp(key, "max_connections")) {
         if (parse_uint(v, 1000000, &n) < 0 || n == 0)
-            fail(ctx, "max_connections: '%s' is not 1..1000000%s", v, "");
+            fail(ctx, "max_connections: '%s' is not 1..1000000", v);
         c->max_connections = (int) n;
     } else if (!strcmp(key, "max_message_size")) {
         if (parse_size(v, 64 * 1024 * 1024, &n) < 0 || n < 4096)
-            fail(ctx, "max_message_size: '%s' is not 4k..64m%s", v, "");
+            fail(ctx, "max_message_size: '%s' is not 4k..64m", v);
         c->max_message_size = (uint32_t) n;
     } else if (!strcmp(key, "gop_cache")) {
         if (parse_bool(v, &b) < 0)
-            fail(ctx, "gop_cache: '%s' is not on or off%s", v, "");
+            fail(ctx, "gop_cache: '%s' is not on or off", v);
         c->gop_cache = b;
     } else if (!strcmp(key, "max_lag")) {
         if (parse_duration(v, 1000, &n) < 0 || n < 100)
-            fail(ctx, "max_lag: '%s' is not a duration >= 100ms%s", v, "");
+            fail(ctx, "max_lag: '%s' is not a duration >= 100ms", v);
         c->max_lag_ms = (uint32_t) n;
     } else if (!strcmp(key, "merge_write_ms")) {
         if (parse_uint(v, 1000, &n) < 0)
-            fail(ctx, "merge_write_ms: '%s' is not 0..1000%s", v, "");
+            fail(ctx, "merge_write_ms: '%s' is not 0..1000", v);
         c->merge_write_ms = (uint32_t) n;
     } else if (!strcmp(key, "handshake_timeout")) {
         if (parse_duration(v, 1000, &n) < 0 || n == 0)
-            fail(ctx, "handshake_timeout: '%s' is not a duration%s", v, "");
+            fail(ctx, "handshake_timeout: '%s' is not a duration", v);
         c->handshake_timeout_ms = (uint32_t) n;
     } else if (!strcmp(key, "idle_timeout")) {
         if (parse_duration(v, 1000, &n) < 0 || n == 0)
-            fail(ctx, "idle_timeout: '%s' is not a duration%s", v, "");
+            fail(ctx, "idle_timeout: '%s' is not a duration", v);
         c->idle_timeout_ms = (uint32_t) n;
     } else if (!strcmp(key, "publish_grace")) {
         if (parse_duration(v, 1000, &n) < 0)
-            fail(ctx, "publish_grace: '%s' is not a duration%s", v, "");
+            fail(ctx, "publish_grace: '%s' is not a duration", v);
         c->publish_grace_ms = (uint32_t) n;
     } else if (!strcmp(key, "log_level")) {
         lvl = sl_log_level_parse(v);
         if (lvl < 0)
-            fail(ctx, "log_level: '%s' is not error, warn, info or debug%s",
-                 v, "");
+            fail(ctx, "log_level: '%s' is not error, warn, info or debug", v);
         c->log_level = lvl;
     } else {
-        fail(ctx, "unknown key '%s' in [server]%s", key, "");
+        fail(ctx, "unknown key '%s' in [server]", key);
     }
     return 0;
 }
@@ -352,8 +350,7 @@ add_to_list(struct load_ctx *ctx, const char *key, const char *kind,
     char msg[SL_NAME_MAX + 64];
 
     if (idx < 0)
-        snprintf(msg, sizeof(msg), "%s: no [%s:%s] section", key, kind,
-                 name);
+        snprintf(msg, sizeof(msg), "%s: no [%s:%s] section", key, kind, name);
     else if (*n == max)
         snprintf(msg, sizeof(msg), "%s: more than %d", key, max);
     else
@@ -362,7 +359,7 @@ add_to_list(struct load_ctx *ctx, const char *key, const char *kind,
         if (list[i] == idx)
             snprintf(msg, sizeof(msg), "%s: '%s' listed twice", key, name);
     if (msg[0]) {
-        fail(ctx, "%s%s", msg, "");
+        fail(ctx, "%s", msg);
         return;
     }
     list[(*n)++] = idx;
@@ -416,7 +413,7 @@ for_each_item(struct load_ctx *ctx, const char *key, const char *v,
     char list[2048], *save = NULL, *tok;
 
     if (strlen(v) >= sizeof(list)) {
-        fail(ctx, "%s: list too long%s", key, "");
+        fail(ctx, "%s: list too long", key);
         return;
     }
     memcpy(list, v, strlen(v) + 1);
@@ -440,12 +437,11 @@ add_app_pull(struct load_ctx *ctx, void *arg, const char *url)
     struct sl_app_config *app = arg;
 
     if (!valid_rtmp_url(url)) {
-        fail(ctx, "pull: '%s' is not an rtmp:// or rtmps:// URL%s", url,
-             "");
+        fail(ctx, "pull: '%s' is not an rtmp:// or rtmps:// URL", url);
         return;
     }
     if (app->npulls == SL_APP_MAX_PULLS) {
-        fail(ctx, "pull: more than %s origins%s", "4", "");
+        fail(ctx, "pull: more than %s origins", "4");
         return;
     }
     snprintf(app->pulls[app->npulls++], SL_URL_MAX, "%s", url);
@@ -462,7 +458,7 @@ app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         for_each_item(ctx, key, v, add_app_rendition, app);
     } else if (!strcmp(key, "keyframe_interval")) {
         if (parse_duration(v, 1000, &n) < 0 || n < 100 || n > 60000)
-            fail(ctx, "keyframe_interval: '%s' is not 100ms..60s%s", v, "");
+            fail(ctx, "keyframe_interval: '%s' is not 100ms..60s", v);
         app->keyframe_interval_ms = (uint32_t) n;
     } else if (!strcmp(key, "relays")) {
         app->nrelays = 0;
@@ -472,7 +468,7 @@ app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         for_each_item(ctx, key, v, add_app_pull, app);
     } else if (!strcmp(key, "pull_idle_timeout")) {
         if (parse_duration(v, 1000, &n) < 0)
-            fail(ctx, "pull_idle_timeout: '%s' is not a duration%s", v, "");
+            fail(ctx, "pull_idle_timeout: '%s' is not a duration", v);
         app->pull_idle_ms = (uint32_t) n;
     } else {
         fail(ctx, "unknown key '%s' in [app:%s]", key, app->name);
@@ -520,14 +516,13 @@ rendition_key(struct load_ctx *ctx, struct sl_rendition_config *r,
             r->audio_bitrate = (uint32_t) n;
     } else if (!strcmp(key, "fps")) {
         if (parse_uint(v, 240, &n) < 0)
-            fail(ctx, "fps: '%s' is not 0..240%s", v, "");
+            fail(ctx, "fps: '%s' is not 0..240", v);
         r->fps = (int) n;
     } else if (!strcmp(key, "preset")) {
         copy_word(ctx, key, v, r->preset, sizeof(r->preset));
     } else if (!strcmp(key, "profile")) {
         if (strcmp(v, "baseline") && strcmp(v, "main") && strcmp(v, "high"))
-            fail(ctx, "profile: '%s' is not baseline, main or high%s", v,
-                 "");
+            fail(ctx, "profile: '%s' is not baseline, main or high", v);
         else
             copy_word(ctx, key, v, r->profile, sizeof(r->profile));
     } else if (!strcmp(key, "encoder")) {
@@ -538,7 +533,7 @@ rendition_key(struct load_ctx *ctx, struct sl_rendition_config *r,
         else if (!strcmp(v, "aac"))
             r->audio_copy = 0;
         else
-            fail(ctx, "audio: '%s' is not copy or aac%s", v, "");
+            fail(ctx, "audio: '%s' is not copy or aac", v);
     } else {
         fail(ctx, "unknown key '%s' in [rendition:%s]", key, r->name);
     }
@@ -550,11 +545,11 @@ add_relay_url(struct load_ctx *ctx, void *arg, const char *url)
     struct sl_relay_config *r = arg;
 
     if (!valid_rtmp_url(url)) {
-        fail(ctx, "'%s' is not an rtmp:// or rtmps:// URL%s", url, "");
+        fail(ctx, "'%s' is not an rtmp:// or rtmps:// URL", url);
         return;
     }
     if (r->nurls == SL_RELAY_MAX_URLS) {
-        fail(ctx, "more than %s URLs in one relay%s", "4", "");
+        fail(ctx, "more than %s URLs in one relay", "4");
         return;
     }
     snprintf(r->urls[r->nurls++], SL_URL_MAX, "%s", url);
@@ -570,12 +565,12 @@ add_relay_stream(struct load_ctx *ctx, void *arg, const char *name)
         return;
     }
     if (find_rendition(ctx->cfg, name) < 0) {
-        fail(ctx, "streams: '%s' is neither source nor a [rendition:...]%s",
-             name, "");
+        fail(ctx, "streams: '%s' is neither source nor a [rendition:...]",
+             name);
         return;
     }
     if (r->nrungs == SL_APP_MAX_RENDITIONS) {
-        fail(ctx, "streams: more than %s renditions%s", "8", "");
+        fail(ctx, "streams: more than %s renditions", "8");
         return;
     }
     snprintf(r->rungs[r->nrungs++], SL_NAME_MAX, "%s", name);
@@ -593,7 +588,7 @@ relay_key(struct load_ctx *ctx, struct sl_relay_config *r, const char *key,
         int  nkeep = 0;
 
         if (r->has_url) {
-            fail(ctx, "url given twice (use backup_url)%s%s", "", "");
+            fail(ctx, "url given twice (use backup_url)");
             return;
         }
         for (int i = 0; i < r->nurls && nkeep < SL_RELAY_MAX_URLS - 1; i++)
@@ -621,11 +616,11 @@ relay_key(struct load_ctx *ctx, struct sl_relay_config *r, const char *key,
             r->timeout_ms = (uint32_t) n;
     } else if (!strcmp(key, "failover_after")) {
         if (parse_uint(v, 1000, &n) < 0 || n == 0)
-            fail(ctx, "failover_after: '%s' is not 1..1000%s", v, "");
+            fail(ctx, "failover_after: '%s' is not 1..1000", v);
         r->failover_after = (int) n;
     } else if (!strcmp(key, "max_buffer")) {
         if (parse_size(v, 1024u * 1024 * 1024, &n) < 0 || n < 65536)
-            fail(ctx, "max_buffer: '%s' is not a size 64k..1024m%s", v, "");
+            fail(ctx, "max_buffer: '%s' is not a size 64k..1024m", v);
         r->max_buffer = (uint32_t) n;
     } else {
         fail(ctx, "unknown key '%s' in [relay:%s]", key, r->name);
@@ -642,7 +637,7 @@ find_or_add_relay(struct load_ctx *ctx, const char *name)
     if (idx >= 0)
         return &c->relays[idx];
     if (c->nrelays == SL_CONFIG_MAX_RELAYS) {
-        fail(ctx, "too many [relay:...] sections (limit %s)%s", "32", "");
+        fail(ctx, "too many [relay:...] sections (limit %s)", "32");
         return NULL;
     }
     r = &c->relays[c->nrelays++];
@@ -667,8 +662,7 @@ find_or_add_rendition(struct load_ctx *ctx, const char *name)
     if (idx >= 0)
         return &c->renditions[idx];
     if (c->nrenditions == SL_CONFIG_MAX_RENDITIONS) {
-        fail(ctx, "too many [rendition:...] sections (limit %s)%s", "32",
-             "");
+        fail(ctx, "too many [rendition:...] sections (limit %s)", "32");
         return NULL;
     }
     r = &c->renditions[c->nrenditions++];
@@ -690,10 +684,9 @@ check_relays(struct load_ctx *ctx)
         struct sl_relay_config *r = &ctx->cfg->relays[i];
 
         if (!r->has_url)
-            fail(ctx, "[relay:%s] needs a url%s", r->name, "");
+            fail(ctx, "[relay:%s] needs a url", r->name);
         else if (r->retry_max_ms < r->retry_min_ms)
-            fail(ctx, "[relay:%s]: retry_max is below retry_min%s", r->name,
-                 "");
+            fail(ctx, "[relay:%s]: retry_max is below retry_min", r->name);
     }
 }
 
@@ -708,9 +701,9 @@ check_renditions(struct load_ctx *ctx)
 
         snprintf(what, sizeof(what), "[rendition:%s]", r->name);
         if (r->width == 0 && r->height == 0)
-            fail(ctx, "%s needs a width or a height%s", what, "");
+            fail(ctx, "%s needs a width or a height", what);
         else if (r->video_bitrate == 0)
-            fail(ctx, "%s needs a video_bitrate%s", what, "");
+            fail(ctx, "%s needs a video_bitrate", what);
         if (r->maxrate == 0)
             r->maxrate = r->video_bitrate;
         if (r->bufsize == 0)
@@ -728,7 +721,7 @@ find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
         if (!strcmp(c->apps[i].name, name))
             return &c->apps[i];
     if (c->napps == SL_CONFIG_MAX_APPS) {
-        fail(ctx, "too many [app:...] sections (limit %s)%s", "64", "");
+        fail(ctx, "too many [app:...] sections (limit %s)", "64");
         return NULL;
     }
     *created = 1;
@@ -758,8 +751,8 @@ on_key(void *user, const char *section, const char *key, const char *value)
         return http_key(ctx, key, value), 1;
     if (!strncmp(section, "app:", 4)) {
         if (!valid_name(section + 4)) {
-            fail(ctx, "bad app name '%s' (letters, digits, _ - .)%s",
-                 section + 4, "");
+            fail(ctx, "bad app name '%s' (letters, digits, _ - .)",
+                 section + 4);
             return 1;
         }
         app = find_or_add_app(ctx, section + 4, &created);
@@ -771,8 +764,8 @@ on_key(void *user, const char *section, const char *key, const char *value)
         struct sl_relay_config *r;
 
         if (!valid_name(section + 6)) {
-            fail(ctx, "bad relay name '%s' (letters, digits, _ - .)%s",
-                 section + 6, "");
+            fail(ctx, "bad relay name '%s' (letters, digits, _ - .)",
+                 section + 6);
             return 1;
         }
         r = find_or_add_relay(ctx, section + 6);
@@ -784,8 +777,8 @@ on_key(void *user, const char *section, const char *key, const char *value)
         struct sl_rendition_config *r;
 
         if (!valid_name(section + 10)) {
-            fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)%s",
-                 section + 10, "");
+            fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)",
+                 section + 10);
             return 1;
         }
         r = find_or_add_rendition(ctx, section + 10);
@@ -793,7 +786,7 @@ on_key(void *user, const char *section, const char *key, const char *value)
             rendition_key(ctx, r, key, value);
         return 1;
     }
-    fail(ctx, "unknown section [%s]%s", section, "");
+    fail(ctx, "unknown section [%s]", section);
     return 1;
 }
 
@@ -854,29 +847,28 @@ scan_sections(struct load_ctx *ctx)
             continue;
         end = strchr(s, ']');
         if (end == NULL)
-            continue;  /* inih reports it */
+            continue; /* inih reports it */
         *end = '\0';
         s++;
         if (!strncmp(s, "app:", 4)) {
             if (!valid_name(s + 4))
-                fail(ctx, "bad app name '%s' (letters, digits, _ - .)%s",
-                     s + 4, "");
+                fail(ctx, "bad app name '%s' (letters, digits, _ - .)", s + 4);
             else
                 find_or_add_app(ctx, s + 4, &created);
         } else if (!strncmp(s, "relay:", 6)) {
             if (!valid_name(s + 6))
-                fail(ctx, "bad relay name '%s' (letters, digits, _ - .)%s",
-                     s + 6, "");
+                fail(ctx, "bad relay name '%s' (letters, digits, _ - .)",
+                     s + 6);
             else
                 find_or_add_relay(ctx, s + 6);
         } else if (!strncmp(s, "rendition:", 10)) {
             if (!valid_name(s + 10))
-                fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)%s",
-                     s + 10, "");
+                fail(ctx, "bad rendition name '%s' (letters, digits, _ - .)",
+                     s + 10);
             else
                 find_or_add_rendition(ctx, s + 10);
         } else if (strcmp(s, "server") != 0 && strcmp(s, "http") != 0) {
-            fail(ctx, "unknown section [%s]%s", s, "");
+            fail(ctx, "unknown section [%s]", s);
         }
     }
 }
@@ -906,7 +898,7 @@ sl_config_load(const char *path, char *err, size_t errlen)
         rc = ini_parse_stream(read_line, &ctx, on_key, &ctx);
         if (rc > 0 && !ctx.failed) {
             ctx.line = rc;
-            fail(&ctx, "syntax error%s%s", "", "");
+            fail(&ctx, "syntax error");
         } else if (rc < 0 && !ctx.failed) {
             snprintf(err, errlen, "%s: cannot read", path);
             ctx.failed = 1;

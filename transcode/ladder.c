@@ -27,9 +27,9 @@
 /* Queue bounds besides queue_ms: a flood of tiny messages or of huge
  * ones is bounded too.  Headers and metadata may exceed the soft bounds
  * (they are rare and small) up to the hard message bound. */
-#define QUEUE_MAX_MSGS   2048
-#define QUEUE_HARD_MSGS  4096
-#define QUEUE_MAX_BYTES  (64u << 20)
+#define QUEUE_MAX_MSGS 2048
+#define QUEUE_HARD_MSGS 4096
+#define QUEUE_MAX_BYTES (64u << 20)
 #define DEFAULT_QUEUE_MS 3000
 /* A source without video starts audio-only rungs after this much audio. */
 #define AUDIO_ONLY_AFTER_MS 1000
@@ -55,12 +55,12 @@ struct sl_ladder {
 
     /* The queue and the flags, under lock. */
     pthread_mutex_t lock;
-    pthread_cond_t  cond;       /* items arrived, or room, or a flag */
+    pthread_cond_t  cond; /* items arrived, or room, or a flag */
     struct sl_list  q;
     uint32_t        qn;
     uint64_t        qbytes;
-    int             ended;      /* no more input: drain, then finish */
-    int             stopping;   /* finish now */
+    int             ended;    /* no more input: drain, then finish */
+    int             stopping; /* finish now */
     int             drop_until_key;
     uint64_t        drops_logged_ms;
     atomic_int      done;
@@ -72,28 +72,28 @@ struct sl_ladder {
     uint64_t      start_ms;
 
     /* Everything below belongs to the ladder's thread. */
-    AVCodecContext *vdec;
-    struct sl_buf  *vseq;        /* the source's AVC sequence header */
-    int             video_dead;  /* source video cannot be transcoded */
-    int             saw_video;
-    AVCodecContext *adec;        /* only when a rung re-encodes audio */
-    struct sl_buf  *aseq;        /* the source's AAC sequence header */
+    AVCodecContext    *vdec;
+    struct sl_buf     *vseq;       /* the source's AVC sequence header */
+    int                video_dead; /* source video cannot be transcoded */
+    int                saw_video;
+    AVCodecContext    *adec; /* only when a rung re-encodes audio */
+    struct sl_buf     *aseq; /* the source's AAC sequence header */
     struct sl_aac_info asc;
-    int             have_asc;
-    int64_t         first_audio_ts;
-    int             have_audio;
-    double          meta_fps;    /* the source's metadata framerate */
-    int64_t         last_vpts;   /* for the frame rate estimate */
-    double          est_fps;
-    int             src_w, src_h;
-    int             started;     /* rungs published */
-    int64_t         kf_anchor, next_kf;
-    int             have_anchor;
-    AVPacket       *pkt;
-    AVFrame        *frame;
-    AVFrame        *aframe;
-    uint64_t        dropped_reported;
-    struct sl_rung  rungs[SL_APP_MAX_RENDITIONS];
+    int                have_asc;
+    int64_t            first_audio_ts;
+    int                have_audio;
+    double             meta_fps;  /* the source's metadata framerate */
+    int64_t            last_vpts; /* for the frame rate estimate */
+    double             est_fps;
+    int                src_w, src_h;
+    int                started; /* rungs published */
+    int64_t            kf_anchor, next_kf;
+    int                have_anchor;
+    AVPacket          *pkt;
+    AVFrame           *frame;
+    AVFrame           *aframe;
+    uint64_t           dropped_reported;
+    struct sl_rung     rungs[SL_APP_MAX_RENDITIONS];
 };
 
 static int64_t
@@ -133,8 +133,8 @@ push_item(struct sl_ladder *l, uint8_t type, int64_t ts, struct sl_buf *b)
 }
 
 int
-sl_ladder_feed(struct sl_ladder *l, uint8_t type, int64_t ts,
-               struct sl_buf *b, int wait)
+sl_ladder_feed(struct sl_ladder *l, uint8_t type, int64_t ts, struct sl_buf *b,
+               int wait)
 {
     struct sl_flv_info info;
     int                dropped = 1;
@@ -211,9 +211,8 @@ sl_ladder_done(struct sl_ladder *l)
 static void
 tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
 {
-    struct sl_ladder *l = (struct sl_ladder *) ((char *) tap -
-                                                offsetof(struct sl_ladder,
-                                                         tap));
+    struct sl_ladder *l =
+        (struct sl_ladder *) ((char *) tap - offsetof(struct sl_ladder, tap));
 
     sl_ladder_feed(l, type, ts, b, 0);
 }
@@ -221,9 +220,8 @@ tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
 static void
 tap_end(struct sl_tap *tap)
 {
-    struct sl_ladder *l = (struct sl_ladder *) ((char *) tap -
-                                                offsetof(struct sl_ladder,
-                                                         tap));
+    struct sl_ladder *l =
+        (struct sl_ladder *) ((char *) tap - offsetof(struct sl_ladder, tap));
 
     sl_ladder_finish(l);
 }
@@ -316,12 +314,12 @@ start_rungs(struct sl_ladder *l, int w, int h)
 
         if (r->skipped) {
             sl_log_warn("ladder %s/%s: rendition %s skipped: the stream "
-                        "name would be too long", l->p.app, l->p.name,
-                        r->cfg.name);
+                        "name would be too long",
+                        l->p.app, l->p.name, r->cfg.name);
             continue;
         }
-        if (w > 0 && sl_rung_size(w, h, r->cfg.width, r->cfg.height, &rw,
-                                  &rh) < 0) {
+        if (w > 0 &&
+            sl_rung_size(w, h, r->cfg.width, r->cfg.height, &rw, &rh) < 0) {
             char box[48];
 
             r->skipped = 1;
@@ -343,8 +341,8 @@ start_rungs(struct sl_ladder *l, int w, int h)
     /* The audio configuration may have come first. */
     for (int i = 0; i < l->p.nrungs; i++)
         if (l->aseq != NULL)
-            sl_rung_audio_config(&l->rungs[i], l->aseq, &l->asc,
-                                 l->have_asc, l->adec);
+            sl_rung_audio_config(&l->rungs[i], l->aseq, &l->asc, l->have_asc,
+                                 l->adec);
 }
 
 /* The keyframe decision, the same for every rung. */
@@ -384,9 +382,8 @@ on_frame(struct sl_ladder *l, AVFrame *f, int skip)
     if (!l->started) {
         start_rungs(l, f->width, f->height);
     } else if (f->width != l->src_w || f->height != l->src_h) {
-        sl_log_info("ladder %s/%s: source is now %dx%d (was %dx%d)",
-                    l->p.app, l->p.name, f->width, f->height, l->src_w,
-                    l->src_h);
+        sl_log_info("ladder %s/%s: source is now %dx%d (was %dx%d)", l->p.app,
+                    l->p.name, f->width, f->height, l->src_w, l->src_h);
         l->src_w = f->width;
         l->src_h = f->height;
         for (int i = 0; i < l->p.nrungs; i++)
@@ -444,9 +441,9 @@ on_video(struct sl_ladder *l, int64_t ts, const struct sl_buf *b, int skip)
     if (v.seq_header) {
         if (l->vseq != NULL && l->vseq->len == b->len &&
             !memcmp(l->vseq->data, b->data, b->len))
-            return;  /* the same configuration again */
+            return; /* the same configuration again */
         if (l->vdec != NULL) {
-            decode_video(l, NULL, 0);  /* drain the old one */
+            decode_video(l, NULL, 0); /* drain the old one */
             close_video_decoder(l);
         }
         sl_buf_unref(l->vseq);
@@ -567,8 +564,7 @@ process(struct sl_ladder *l, struct qitem *it, int skip)
     else if (it->type == SL_MSG_DATA_AMF0)
         read_metadata(l, it->buf);
     if (!atomic_load_explicit(&l->have_media, memory_order_relaxed)) {
-        atomic_store_explicit(&l->media_start_ms, it->ts,
-                              memory_order_relaxed);
+        atomic_store_explicit(&l->media_start_ms, it->ts, memory_order_relaxed);
         atomic_store_explicit(&l->have_media, 1, memory_order_release);
     }
     atomic_store_explicit(&l->media_ms, it->ts, memory_order_relaxed);
@@ -776,11 +772,10 @@ sl_ladder_stats(struct sl_ladder *l, struct sl_ladder_stats *out)
     out->dropped_frames =
         atomic_load_explicit(&l->dropped, memory_order_relaxed);
     out->media_ms = atomic_load_explicit(&l->media_ms, memory_order_relaxed);
-    out->media_start_ms = atomic_load_explicit(&l->have_media,
-                                               memory_order_acquire)
-                              ? atomic_load_explicit(&l->media_start_ms,
-                                                     memory_order_relaxed)
-                              : out->media_ms;
+    out->media_start_ms =
+        atomic_load_explicit(&l->have_media, memory_order_acquire)
+            ? atomic_load_explicit(&l->media_start_ms, memory_order_relaxed)
+            : out->media_ms;
     out->uptime_ms = sl_now_ms() - l->start_ms;
     out->busy_us = atomic_load_explicit(&l->busy_us, memory_order_relaxed);
     out->nrungs = l->p.nrungs;

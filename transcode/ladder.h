@@ -36,18 +36,18 @@ struct sl_ladder_params {
     uint32_t                   keyframe_interval_ms;
     /* 1: tap APP/NAME in the hub and end with its publisher (the
      * server); 0: fed only through sl_ladder_feed (the benchmark). */
-    int                        tap;
+    int tap;
     /* 1: feeders wait (sl_ladder_feed with wait = 1) and the ladder
      * encodes every frame however far behind it is: file input, the
      * benchmark.  0: live, it sheds load as described above. */
-    int                        offline;
+    int offline;
     /* Queue bound in milliseconds of source media (0: 3000). */
-    uint32_t                   queue_ms;
+    uint32_t queue_ms;
 };
 
 /* Starts the ladder's thread (and taps the source when p->tap).  NULL
  * when out of memory or the thread cannot start. */
-struct sl_ladder *sl_ladder_start(struct sl_hub *hub,
+struct sl_ladder *sl_ladder_start(struct sl_hub                 *hub,
                                   const struct sl_ladder_params *p);
 
 /* Feeds one source message (type 8, 9 or 18; ts on the source timeline
@@ -74,19 +74,19 @@ void sl_ladder_join(struct sl_ladder *l);
 /* What the API and the benchmark show. */
 struct sl_rung_stats {
     char     name[SL_NAME_MAX];
-    int      live;              /* published */
+    int      live; /* published */
     int      width, height;
     uint64_t frames_out;
     uint64_t bytes_out;
 };
 struct sl_ladder_stats {
     char                 app[SL_NAME_MAX], name[SL_NAME_MAX];
-    uint64_t             frames_in;       /* decoded source frames */
-    uint64_t             dropped_frames;  /* queue drops + skipped encodes */
-    int64_t              media_ms;        /* source time processed */
-    int64_t              media_start_ms;  /* the first message's time */
-    uint64_t             busy_us;         /* thread time spent working */
-    uint64_t             uptime_ms;       /* since the ladder started */
+    uint64_t             frames_in;      /* decoded source frames */
+    uint64_t             dropped_frames; /* queue drops + skipped encodes */
+    int64_t              media_ms;       /* source time processed */
+    int64_t              media_start_ms; /* the first message's time */
+    uint64_t             busy_us;        /* thread time spent working */
+    uint64_t             uptime_ms;      /* since the ladder started */
     int                  nrungs;
     struct sl_rung_stats rungs[SL_APP_MAX_RENDITIONS];
 };

@@ -17,7 +17,7 @@
  * bound the oldest goes out anyway (or is dropped before the rung is
  * published: nobody can play it yet). */
 #define APENDING_MAX_MSGS 512
-#define APENDING_MAX_MS   3000
+#define APENDING_MAX_MS 3000
 
 struct apending {
     struct sl_list link;
@@ -92,7 +92,8 @@ emit_video_header(struct sl_rung *r, int64_t ts)
                               (size_t) r->venc->extradata_size);
     if (b == NULL) {
         sl_log_warn("rendition %s/%s: the encoder gave no usable H.264 "
-                    "headers", r->app, r->stream_name);
+                    "headers",
+                    r->app, r->stream_name);
         return;
     }
     emit(r, SL_MSG_VIDEO, ts, b);
@@ -118,8 +119,7 @@ publish(struct sl_rung *r, int64_t ts)
         nanosleep(&pause, NULL);
     }
     if (rc < 0) {
-        sl_log_warn("rendition %s/%s not started: %s", r->app,
-                    r->stream_name,
+        sl_log_warn("rendition %s/%s not started: %s", r->app, r->stream_name,
                     rc == -EBUSY ? "someone else publishes that name"
                                  : "out of memory");
         r->video_dead = r->audio_dead = 1;
@@ -139,8 +139,7 @@ publish(struct sl_rung *r, int64_t ts)
 static void
 pending_pop(struct sl_rung *r, int send)
 {
-    struct apending *a = sl_list_entry(r->apending.next, struct apending,
-                                       link);
+    struct apending *a = sl_list_entry(r->apending.next, struct apending, link);
 
     sl_list_remove(&a->link);
     r->napending--;
@@ -155,8 +154,8 @@ static void
 release_audio(struct sl_rung *r, int64_t upto, int all)
 {
     while (r->napending > 0) {
-        struct apending *a = sl_list_entry(r->apending.next,
-                                           struct apending, link);
+        struct apending *a =
+            sl_list_entry(r->apending.next, struct apending, link);
 
         if (!all && a->ts > upto)
             break;
@@ -233,8 +232,7 @@ drain_video(struct sl_rung *r)
 }
 
 static void
-set_priv(struct sl_rung *r, AVCodecContext *c, const char *key,
-         const char *val)
+set_priv(struct sl_rung *r, AVCodecContext *c, const char *key, const char *val)
 {
     if (av_opt_set(c->priv_data, key, val, 0) < 0)
         sl_log_warn("rendition %s: encoder %s ignores %s=%s", r->cfg.name,
@@ -342,17 +340,16 @@ sl_rung_source_size(struct sl_rung *r, int src_w, int src_h, double fps)
         return;
     r->src_w = src_w;
     r->src_h = src_h;
-    if (sl_rung_size(src_w, src_h, r->cfg.width, r->cfg.height, &w, &h) <
-        0) {
+    if (sl_rung_size(src_w, src_h, r->cfg.width, r->cfg.height, &w, &h) < 0) {
         /* Ending a rung mid-stream would cut its players off: it keeps
          * its size and is scaled up until the source grows again. */
         sl_log_warn("rendition %s/%s: the source %dx%d is now smaller; "
-                    "keeping %dx%d", r->app, r->stream_name, src_w, src_h,
-                    r->w, r->h);
+                    "keeping %dx%d",
+                    r->app, r->stream_name, src_w, src_h, r->w, r->h);
         return;
     }
     if (w == r->w && h == r->h)
-        return;  /* the scaler adapts by itself */
+        return; /* the scaler adapts by itself */
     avcodec_send_frame(r->venc, NULL);
     drain_video(r);
     avcodec_free_context(&r->venc);
@@ -361,8 +358,7 @@ sl_rung_source_size(struct sl_rung *r, int src_w, int src_h, double fps)
         r->video_dead = 1;
         return;
     }
-    sl_log_info("rendition %s/%s is now %dx%d", r->app, r->stream_name, w,
-                h);
+    sl_log_info("rendition %s/%s is now %dx%d", r->app, r->stream_name, w, h);
     if (r->stream != NULL) {
         emit_metadata(r, ts);
         emit_video_header(r, ts);
@@ -383,10 +379,9 @@ sl_rung_video(struct sl_rung *r, const AVFrame *src, int64_t pts, int force)
         if (r->have_in && pts < r->next_pts - period / 2)
             return;
     }
-    r->sws = sws_getCachedContext(r->sws, src->width, src->height,
-                                  (enum AVPixelFormat) src->format, r->w,
-                                  r->h, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
-                                  NULL, NULL, NULL);
+    r->sws = sws_getCachedContext(
+        r->sws, src->width, src->height, (enum AVPixelFormat) src->format, r->w,
+        r->h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
     if (r->sws == NULL || av_frame_make_writable(r->pic) < 0)
         return;
     sws_scale(r->sws, (const uint8_t *const *) src->data, src->linesize, 0,
@@ -415,8 +410,7 @@ open_audio(struct sl_rung *r, const AVFrame *f)
     const AVCodec  *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     AVCodecContext *c;
 
-    if (codec == NULL || f->sample_rate <= 0 ||
-        f->ch_layout.nb_channels <= 0)
+    if (codec == NULL || f->sample_rate <= 0 || f->ch_layout.nb_channels <= 0)
         return -1;
     c = avcodec_alloc_context3(codec);
     if (c == NULL)
@@ -493,10 +487,9 @@ static void
 drain_audio(struct sl_rung *r)
 {
     while (avcodec_receive_packet(r->aenc, r->pkt) == 0) {
-        int64_t        ms = av_rescale(r->pkt->pts, 1000,
-                                       r->aenc->sample_rate);
-        struct sl_buf *b = sl_media_aac_frame_body(r->pkt->data,
-                                                   (size_t) r->pkt->size);
+        int64_t        ms = av_rescale(r->pkt->pts, 1000, r->aenc->sample_rate);
+        struct sl_buf *b =
+            sl_media_aac_frame_body(r->pkt->data, (size_t) r->pkt->size);
 
         if (b != NULL) {
             queue_audio(r, ms, b);
@@ -514,7 +507,8 @@ sl_rung_audio_frame(struct sl_rung *r, const AVFrame *f, int64_t pts)
     if (r->aenc == NULL) {
         if (open_audio(r, f) < 0) {
             sl_log_warn("rendition %s/%s: cannot re-encode this audio; "
-                        "the rung goes without", r->app, r->stream_name);
+                        "the rung goes without",
+                        r->app, r->stream_name);
             r->audio_dead = 1;
             return;
         }
@@ -525,7 +519,8 @@ sl_rung_audio_frame(struct sl_rung *r, const AVFrame *f, int64_t pts)
         f->ch_layout.nb_channels != r->aenc->ch_layout.nb_channels ||
         f->sample_rate != r->aenc->sample_rate) {
         sl_log_warn("rendition %s/%s: the source audio changed format; "
-                    "the rung goes without audio", r->app, r->stream_name);
+                    "the rung goes without audio",
+                    r->app, r->stream_name);
         r->audio_dead = 1;
         return;
     }
@@ -607,7 +602,7 @@ sl_rung_stats(struct sl_rung *r, struct sl_rung_stats *out)
     out->live = atomic_load(&r->live);
     out->width = atomic_load(&r->pub_w);
     out->height = atomic_load(&r->pub_h);
-    out->frames_out = atomic_load_explicit(&r->frames_out,
-                                           memory_order_relaxed);
+    out->frames_out =
+        atomic_load_explicit(&r->frames_out, memory_order_relaxed);
     out->bytes_out = atomic_load_explicit(&r->bytes_out, memory_order_relaxed);
 }

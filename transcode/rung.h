@@ -48,26 +48,26 @@ struct sl_rung {
     int                w, h;
     double             fps;
     int                src_w, src_h;
-    int64_t            next_pts;      /* the fps cap */
+    int64_t            next_pts; /* the fps cap */
     int64_t            last_in_pts;
     int64_t            last_dts;
     int                have_in, have_dts;
     int                video_dead;
 
     /* Audio: the source's AAC config, or our encoder's. */
-    struct sl_buf             *aseq;
-    struct sl_aac_info         asc;
-    int                        have_asc;
-    AVCodecContext            *aenc;
-    AVAudioFifo               *fifo;
-    AVFrame                   *aframe;
-    int64_t                    apts;  /* next sample's pts, in samples */
-    int                        have_apts;
-    int                        audio_dead;
-    struct sl_list             apending;  /* audio waiting for video */
-    uint32_t                   napending;
+    struct sl_buf     *aseq;
+    struct sl_aac_info asc;
+    int                have_asc;
+    AVCodecContext    *aenc;
+    AVAudioFifo       *fifo;
+    AVFrame           *aframe;
+    int64_t            apts; /* next sample's pts, in samples */
+    int                have_apts;
+    int                audio_dead;
+    struct sl_list     apending; /* audio waiting for video */
+    uint32_t           napending;
 
-    uint64_t flush_due;  /* when the hub wants sl_hub_flush again */
+    uint64_t flush_due; /* when the hub wants sl_hub_flush again */
 
     atomic_ullong frames_out, bytes_out;
     atomic_int    pub_w, pub_h, live;
@@ -85,8 +85,7 @@ void sl_rung_start(struct sl_rung *r, struct sl_hub *hub, const char *app,
 
 /* The source changed size: a rung whose size changes gets a new encoder
  * (new codec headers and metadata on the same stream). */
-void sl_rung_source_size(struct sl_rung *r, int src_w, int src_h,
-                         double fps);
+void sl_rung_source_size(struct sl_rung *r, int src_w, int src_h, double fps);
 
 /* One decoded source picture at pts (ms); force: make it a keyframe. */
 void sl_rung_video(struct sl_rung *r, const AVFrame *src, int64_t pts,
@@ -95,8 +94,8 @@ void sl_rung_video(struct sl_rung *r, const AVFrame *src, int64_t pts,
 /* The source's AAC sequence header (adec: the shared AAC decoder, for a
  * rung that re-encodes). */
 void sl_rung_audio_config(struct sl_rung *r, struct sl_buf *aseq,
-                          const struct sl_aac_info *asc,
-                          int have_asc, const AVCodecContext *adec);
+                          const struct sl_aac_info *asc, int have_asc,
+                          const AVCodecContext *adec);
 /* One source audio message, for a rung that copies audio. */
 void sl_rung_audio_copy(struct sl_rung *r, int64_t ts, struct sl_buf *b);
 /* One decoded audio frame at pts (ms), for a rung that re-encodes. */

@@ -112,8 +112,7 @@ start_ladder(struct sl_transcoder *t, const char *app, const char *name)
         if (e->ladder != NULL) {
             sl_list_insert_tail(&t->ladders, &e->link);
             e = NULL;
-            sl_log_info("ladder %s/%s: %d renditions", app, name,
-                        p->nrungs);
+            sl_log_info("ladder %s/%s: %d renditions", app, name, p->nrungs);
         } else {
             sl_log_warn("ladder %s/%s: cannot start", app, name);
         }

@@ -51,8 +51,8 @@ struct rung_rec {
     int           n;
     uint8_t       type[REC_MAX];
     int64_t       ts[REC_MAX];
-    uint8_t       key[REC_MAX];   /* a video keyframe (not a header) */
-    uint8_t       vseq[REC_MAX];  /* a video sequence header */
+    uint8_t       key[REC_MAX];  /* a video keyframe (not a header) */
+    uint8_t       vseq[REC_MAX]; /* a video sequence header */
     int           meta_w, meta_h;
 };
 
@@ -129,10 +129,9 @@ feed_packets(struct sl_ladder *l, AVCodecContext *enc, AVPacket *pkt)
 {
     while (avcodec_receive_packet(enc, pkt) == 0) {
         feed_body(l, SL_MSG_VIDEO, pkt->dts,
-                  sl_media_avc_frame_body(
-                      pkt->data, (size_t) pkt->size,
-                      (pkt->flags & AV_PKT_FLAG_KEY) != 0,
-                      (int32_t) (pkt->pts - pkt->dts)));
+                  sl_media_avc_frame_body(pkt->data, (size_t) pkt->size,
+                                          (pkt->flags & AV_PKT_FLAG_KEY) != 0,
+                                          (int32_t) (pkt->pts - pkt->dts)));
         av_packet_unref(pkt);
     }
 }
@@ -142,22 +141,26 @@ feed_packets(struct sl_ladder *l, AVCodecContext *enc, AVPacket *pkt)
 static void
 test_ladder_aligned_keyframes(void)
 {
-    static const uint8_t     asc[] = {0x12, 0x10};
-    static const uint8_t     fake_aac[] = {0x21, 0x10, 0x04};
-    struct sl_hub_limits     lim = {.chunk_size = 4096, .gop_cache = 1,
-                                    .gop_max_msgs = 4096,
-                                    .gop_max_bytes = 64 << 20};
-    struct sl_hub           *hub = sl_hub_new(&lim);
-    struct sl_ladder_params  p = {.app = "live", .name = "k", .nrungs = 2,
-                                  .keyframe_interval_ms = 500, .tap = 0,
-                                  .offline = 1};
-    static struct rung_rec   rec[2];
-    AVCodecContext          *enc = source_encoder(320, 240);
-    AVFrame                 *f = av_frame_alloc();
-    AVPacket                *pkt = av_packet_alloc();
-    struct sl_ladder        *l;
-    struct timespec          pause = {0, 10 * 1000 * 1000};
-    int                      keys[2][16], nkeys[2] = {0, 0}, frames[2];
+    static const uint8_t    asc[] = {0x12, 0x10};
+    static const uint8_t    fake_aac[] = {0x21, 0x10, 0x04};
+    struct sl_hub_limits    lim = {.chunk_size = 4096,
+                                   .gop_cache = 1,
+                                   .gop_max_msgs = 4096,
+                                   .gop_max_bytes = 64 << 20};
+    struct sl_hub          *hub = sl_hub_new(&lim);
+    struct sl_ladder_params p = {.app = "live",
+                                 .name = "k",
+                                 .nrungs = 2,
+                                 .keyframe_interval_ms = 500,
+                                 .tap = 0,
+                                 .offline = 1};
+    static struct rung_rec  rec[2];
+    AVCodecContext         *enc = source_encoder(320, 240);
+    AVFrame                *f = av_frame_alloc();
+    AVPacket               *pkt = av_packet_alloc();
+    struct sl_ladder       *l;
+    struct timespec         pause = {0, 10 * 1000 * 1000};
+    int                     keys[2][16], nkeys[2] = {0, 0}, frames[2];
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(hub);
     CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
@@ -181,9 +184,9 @@ test_ladder_aligned_keyframes(void)
     l = sl_ladder_start(hub, &p);
     CU_ASSERT_PTR_NOT_NULL_FATAL(l);
 
-    feed_body(l, SL_MSG_VIDEO, 0,
-              sl_media_avc_seq_body(enc->extradata,
-                                    (size_t) enc->extradata_size));
+    feed_body(
+        l, SL_MSG_VIDEO, 0,
+        sl_media_avc_seq_body(enc->extradata, (size_t) enc->extradata_size));
     feed_body(l, SL_MSG_AUDIO, 0, sl_media_aac_seq_body(asc, sizeof(asc)));
     f->format = AV_PIX_FMT_YUV420P;
     f->width = 320;
@@ -266,7 +269,7 @@ sl_test_suite_transcode(void)
 {
     CU_pSuite s = CU_add_suite("transcode", NULL, NULL);
 
-    av_log_set_level(AV_LOG_WARNING);  /* no encoder summaries */
+    av_log_set_level(AV_LOG_WARNING); /* no encoder summaries */
 
     CU_add_test(s, "rung sizes keep the aspect ratio", test_rung_size);
     CU_add_test(s, "ladder: aligned keyframes, interleaved audio",
