@@ -164,8 +164,9 @@ tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
         struct sl_buf **slot = info.video ? &p->vseq : &p->aseq;
 
         if (!same_buf(*slot, b)) {
-            if (*slot != NULL)
-                p->config_changed = 1; /* reconnect with the new one */
+            /* A new or first header the connection does not carry: the
+             * muxer declares its tracks at connect, so reconnect. */
+            p->config_changed = 1;
             sl_buf_unref(*slot);
             *slot = sl_buf_ref(b);
         }
@@ -392,8 +393,23 @@ conn_write(struct sl_push *p, struct conn *c, struct pitem *it)
     return rc < 0 ? rc : 0;
 }
 
-/* Waits until the stream can be sent: its video header known, or,
- * without video, its audio header and a second of audio.  The
+/* Push lock held. */
+static int
+key_queued(struct sl_push *p)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &p->q)
+    {
+        if (sl_list_entry(pos, struct pitem, link)->key)
+            return 1;
+    }
+    return 0;
+}
+
+/* Waits until the stream can be sent: its video header known (and its
+ * audio header, or a keyframe showing there is none), or, without
+ * video, its audio header and a second of audio.  The
  * connection is made at once (a reconnect does not wait for the next
  * keyframe); what it sends starts at a keyframe (conn_write).  Takes
  * references to the headers.  0, or -1 when the push is over. */
@@ -409,7 +425,9 @@ wait_ready(struct sl_push *p, struct sl_buf **vseq, struct sl_buf **aseq,
         if (atomic_load(&p->io.stop) || p->ended)
             break;
         if (p->vseq != NULL) {
-            ready = 1;
+            /* The audio header normally follows the video one at once;
+             * a keyframe queued without it means there is no audio. */
+            ready = p->aseq != NULL || key_queued(p);
         } else if (p->aseq != NULL && p->have_audio_ts &&
                    !sl_list_empty(&p->q)) {
             struct pitem *last = sl_list_entry(p->q.prev, struct pitem, link);
