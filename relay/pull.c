@@ -33,7 +33,7 @@ struct sl_pull {
     pthread_t          thread;
     struct sl_relay_io io;
 
-    atomic_int      done, state;
+    atomic_int      done, state, width, height;
     atomic_ullong   reconnects, bytes;
     pthread_mutex_t url_lock;
     char            url_public[SL_URL_MAX];
@@ -157,6 +157,8 @@ send_metadata(struct sl_pull *p, AVFormatContext *ic, int64_t ts)
         }
     }
     m.encoder = "sluice " SL_VERSION " (edge)";
+    atomic_store(&p->width, m.width);
+    atomic_store(&p->height, m.height);
     feed(p, SL_MSG_DATA_AMF0, ts, sl_media_metadata_body(&m));
 }
 
@@ -385,4 +387,6 @@ sl_pull_stats(struct sl_pull *p, struct sl_relay_stats *out)
     out->state = atomic_load(&p->state);
     out->reconnects = atomic_load(&p->reconnects);
     out->bytes = atomic_load(&p->bytes);
+    out->width = atomic_load(&p->width);
+    out->height = atomic_load(&p->height);
 }

@@ -36,8 +36,9 @@ struct sl_relay_stats {
     int      pull;               /* 1: an edge pull, 0: a push */
     int      state;              /* enum sl_relay_state */
     uint64_t reconnects;
-    uint64_t bytes;   /* sent (push) or received (pull) */
-    uint64_t dropped; /* frames dropped while behind or down */
+    uint64_t bytes;         /* sent (push) or received (pull) */
+    uint64_t dropped;       /* frames dropped while behind or down */
+    int      width, height; /* a pull: the picture, when known */
 };
 
 struct sl_relays;

@@ -54,14 +54,14 @@
 #include "server/stats.h"
 #include "transcode/transcoder.h"
 
-#define DEFAULT_CONFIG   "conf/sluice.ini"
-#define STOP_WAIT_MS     5000
-#define DEQUE_CAPACITY   4096
-#define GOP_MAX_MSGS     4096
-#define GOP_MAX_BYTES    (64u * 1024 * 1024)
+#define DEFAULT_CONFIG "conf/sluice.ini"
+#define STOP_WAIT_MS 5000
+#define DEQUE_CAPACITY 4096
+#define GOP_MAX_MSGS 4096
+#define GOP_MAX_BYTES (64u * 1024 * 1024)
 /* The stream ring keeps max_lag plus this much media: a player lags out
  * (max_lag) a little before its cursor could be evicted by age. */
-#define RING_MARGIN_MS   1000
+#define RING_MARGIN_MS 1000
 
 static void
 usage(FILE *f)
@@ -73,7 +73,7 @@ usage(FILE *f)
 }
 
 struct reloader {
-    pthread_mutex_t lock;  /* one reload at a time: SIGHUP or the API */
+    pthread_mutex_t lock; /* one reload at a time: SIGHUP or the API */
     const char     *path;
     struct sl_hub  *hub;
 };
@@ -123,8 +123,7 @@ api_relays(void *ctx, const char *app, const char *name,
 
     if (v == NULL)
         return 0;
-    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v,
-                        API_MAX_RELAYS);
+    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v, API_MAX_RELAYS);
     for (int i = 0; i < n && k < max; i++) {
         struct sl_stats_relay *o = &out[k];
 
@@ -151,8 +150,7 @@ api_relay_count(void *ctx)
 
     if (v == NULL)
         return 0;
-    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v,
-                        API_MAX_RELAYS);
+    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v, API_MAX_RELAYS);
     free(v);
     return n;
 }
@@ -203,6 +201,71 @@ api_renditions(void *ctx, const char *app, const char *name,
     return k;
 }
 
+/* The streams the server publishes itself: every running rung and every
+ * live edge pull. */
+static int
+api_served(void *ctx, struct sl_stats_served *out, int max)
+{
+    struct api_ctx         *a = ctx;
+    struct sl_ladder_stats *l = malloc(API_MAX_LADDERS * sizeof(*l));
+    struct sl_relay_stats  *r = malloc(API_MAX_RELAYS * sizeof(*r));
+    int                     nl, nr, k = 0;
+
+    if (l == NULL || r == NULL) {
+        free(l);
+        free(r);
+        return 0;
+    }
+    nl = sl_transcoder_stats(a->transcoder, l, API_MAX_LADDERS);
+    for (int i = 0; i < nl; i++) {
+        double up_s = l[i].uptime_ms > 0 ? l[i].uptime_ms / 1000.0 : 1;
+
+        for (int j = 0; j < l[i].nrungs && k < max; j++) {
+            const struct sl_rung_stats *rs = &l[i].rungs[j];
+            struct sl_stats_served     *o = &out[k];
+
+            if (!rs->live)
+                continue;
+            memset(o, 0, sizeof(*o));
+            snprintf(o->app, sizeof(o->app), "%s", l[i].app);
+            snprintf(o->name, sizeof(o->name), "%.*s_%s",
+                     (int) (sizeof(o->name) - strlen(rs->name) - 2), l[i].name,
+                     rs->name);
+            snprintf(o->origin, sizeof(o->origin),
+                     "rendition %.64s of %.64s/%.64s", rs->name, l[i].app,
+                     l[i].name);
+            snprintf(o->client, sizeof(o->client), "sluice transcoder");
+            snprintf(o->vcodec, sizeof(o->vcodec), "h264");
+            o->width = rs->width;
+            o->height = rs->height;
+            o->fps = rs->frames_out / up_s;
+            o->bitrate = (uint64_t) (rs->bytes_out * 8 / up_s);
+            o->uptime_s = up_s;
+            k++;
+        }
+    }
+    nr = sl_relays_stats(a->relays, r, API_MAX_RELAYS);
+    for (int i = 0; i < nr && k < max; i++) {
+        struct sl_stats_served *o = &out[k];
+
+        if (!r[i].pull || r[i].state != SL_RELAY_LIVE)
+            continue;
+        memset(o, 0, sizeof(*o));
+        snprintf(o->app, sizeof(o->app), "%s", r[i].app);
+        snprintf(o->name, sizeof(o->name), "%s", r[i].name);
+        snprintf(o->origin, sizeof(o->origin), "%.255s", r[i].url);
+        snprintf(o->client, sizeof(o->client), "sluice edge pull");
+        snprintf(o->vcodec, sizeof(o->vcodec), "h264");
+        snprintf(o->acodec, sizeof(o->acodec), "aac");
+        o->width = r[i].width;
+        o->height = r[i].height;
+        k++;
+    }
+    free(l);
+    free(r);
+    return k;
+}
+
 static void
 wait_sessions(struct sl_server *srv)
 {
@@ -219,20 +282,20 @@ wait_sessions(struct sl_server *srv)
 int
 main(int argc, char **argv)
 {
-    const char          *path = DEFAULT_CONFIG;
-    int                  check_only = 0, opt, sig, workers;
-    char                 err[512];
-    struct sl_config    *cfg;
-    struct sl_server     srv;
-    struct sl_listener  *listener;
-    struct sl_hub_limits lim;
+    const char           *path = DEFAULT_CONFIG;
+    int                   check_only = 0, opt, sig, workers;
+    char                  err[512];
+    struct sl_config     *cfg;
+    struct sl_server      srv;
+    struct sl_listener   *listener;
+    struct sl_hub_limits  lim;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
     struct api_ctx        api;
-    sigset_t             set;
-    struct sl_stats     *stats;
-    struct sl_http      *http = NULL;
-    struct reloader      rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    sigset_t              set;
+    struct sl_stats      *stats;
+    struct sl_http       *http = NULL;
+    struct reloader       rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
         switch (opt) {
@@ -322,15 +385,15 @@ main(int argc, char **argv)
         struct sl_stats_providers prov = {.ctx = &api,
                                           .renditions = api_renditions,
                                           .relays = api_relays,
-                                          .relay_count = api_relay_count};
+                                          .relay_count = api_relay_count,
+                                          .served = api_served};
 
         api.relays = relays;
         api.transcoder = transcoder;
         sl_stats_set_providers(&prov);
     }
     if (cfg->http_enabled) {
-        http = sl_http_start(&srv, stats, cfg, reload, &rl, err,
-                             sizeof(err));
+        http = sl_http_start(&srv, stats, cfg, reload, &rl, err, sizeof(err));
         if (http == NULL) {
             sl_log_error("%s", err);
             sl_listener_stop(listener);
@@ -341,13 +404,12 @@ main(int argc, char **argv)
             sl_loop_stop(srv.loop);
             return 1;
         }
-        sl_log_info("http api on %s:%u", cfg->http_host[0] ? cfg->http_host
-                                                            : "*",
-                    cfg->http_port);
+        sl_log_info("http api on %s:%u",
+                    cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port);
     }
     sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
-                "config %s)", SL_VERSION,
-                cfg->listen_host[0] ? cfg->listen_host : "*",
+                "config %s)",
+                SL_VERSION, cfg->listen_host[0] ? cfg->listen_host : "*",
                 cfg->listen_port, workers, cfg->acceptors, path);
 
     for (;;) {

@@ -438,7 +438,7 @@ fill_stream(struct sl_snap_stream *o, const struct sl_sess_snap *p,
     memcpy(o->app, p->app, sizeof(o->app));
     memcpy(o->name, p->name, sizeof(o->name));
     o->publisher_id = p->id;
-    memcpy(o->publisher_addr, p->peer, sizeof(o->publisher_addr));
+    snprintf(o->publisher_addr, sizeof(o->publisher_addr), "%s", p->peer);
     memcpy(o->client, p->client, sizeof(o->client));
     memcpy(o->encoder, m->encoder, sizeof(o->encoder));
     memcpy(o->vcodec, m->vcodec, sizeof(o->vcodec));
@@ -476,16 +476,68 @@ stream_rates(struct sl_stats *st, struct sl_snap_stream *o,
         o->fps = (double) (p->video_frames - old->frames) / dt;
 }
 
+#define MAX_SERVED 256
+
+/* The streams no session publishes (renditions, edge pulls), for app/name
+ * or all (app NULL).  A new array the caller frees; the count. */
+static int
+prov_served(const char *app, const char *name, struct sl_stats_served **out)
+{
+    int n = 0, k = 0;
+
+    *out = calloc(MAX_SERVED, sizeof(**out));
+    if (*out == NULL)
+        return 0;
+    pthread_mutex_lock(&prov_lock);
+    if (prov.served != NULL)
+        n = prov.served(prov.ctx, *out, MAX_SERVED);
+    pthread_mutex_unlock(&prov_lock);
+    n = n < 0 ? 0 : n > MAX_SERVED ? MAX_SERVED : n;
+    for (int i = 0; i < n; i++) {
+        struct sl_stats_served *x = &(*out)[i];
+
+        x->app[sizeof(x->app) - 1] = '\0';
+        x->name[sizeof(x->name) - 1] = '\0';
+        x->origin[sizeof(x->origin) - 1] = '\0';
+        x->client[sizeof(x->client) - 1] = '\0';
+        x->vcodec[sizeof(x->vcodec) - 1] = '\0';
+        x->acodec[sizeof(x->acodec) - 1] = '\0';
+        sl_stats_redact_url(x->origin);
+        if (app == NULL || (!strcmp(x->app, app) && !strcmp(x->name, name)))
+            (*out)[k++] = *x;
+    }
+    return k;
+}
+
+static void
+fill_served(struct sl_snap_stream *o, const struct sl_stats_served *x)
+{
+    memcpy(o->app, x->app, sizeof(o->app));
+    memcpy(o->name, x->name, sizeof(o->name));
+    snprintf(o->publisher_addr, sizeof(o->publisher_addr), "%s", x->origin);
+    snprintf(o->client, sizeof(o->client), "%s", x->client);
+    memcpy(o->vcodec, x->vcodec, sizeof(o->vcodec));
+    memcpy(o->acodec, x->acodec, sizeof(o->acodec));
+    o->width = x->width;
+    o->height = x->height;
+    o->fps = x->fps;
+    o->bitrate = x->bitrate;
+    o->uptime_s = x->uptime_s;
+}
+
 static int
 build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
               const char *app, const char *name, uint64_t now_ms)
 {
-    struct sl_sess_snap *v = NULL;
-    int                  n, npubs = 0;
+    struct sl_sess_snap    *v = NULL;
+    struct sl_stats_served *served = NULL;
+    int                     n, npubs = 0, nserved;
 
     n = sl_session_collect(st->srv, 0, &v);
     if (n < 0)
         return n;
+    nserved = prov_served(app, name, &served);
+    npubs = nserved;
     for (int i = 0; i < n; i++)
         if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
             (app == NULL ||
@@ -495,6 +547,7 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
         calloc(npubs > 0 ? (size_t) npubs : 1, sizeof(*snap->streams));
     if (snap->streams == NULL) {
         free(v);
+        free(served);
         return -ENOMEM;
     }
     pthread_mutex_lock(&st->hist_lock);
@@ -509,6 +562,9 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
         stream_rates(st, o, &v[i], now_ms);
     }
     pthread_mutex_unlock(&st->hist_lock);
+    for (int i = 0; i < nserved; i++)
+        fill_served(&snap->streams[snap->nstreams++], &served[i]);
+    free(served);
 
     for (int k = 0; k < snap->nstreams; k++) {
         struct sl_snap_stream *o = &snap->streams[k];

@@ -58,6 +58,21 @@ struct sl_stats_relay {
     uint64_t bytes_sent;
 };
 
+/* A stream the server publishes itself (a rendition, an edge pull): no
+ * session publishes it, so the sessions cannot tell the API about it. */
+struct sl_stats_served {
+    char app[SL_NAME_MAX];
+    char name[SL_NAME_MAX];
+    char origin[256];    /* "rendition 720p of live/demo", or the pull's
+                          * origin URL (redacted like relay URLs) */
+    char     client[64]; /* "sluice transcoder", "sluice edge pull" */
+    char     vcodec[16], acodec[16];
+    int      width, height;
+    double   fps;
+    uint64_t bitrate; /* bits/s; 0: unknown */
+    double   uptime_s;
+};
+
 /* Callbacks the transcoder and the relays register.  Each is called on
  * the HTTP or the sampler thread, must not block (copy under your own
  * lock and return) and may be NULL.  renditions() and relays() fill at
@@ -70,6 +85,8 @@ struct sl_stats_providers {
     int (*relays)(void *ctx, const char *app, const char *name,
                   struct sl_stats_relay *out, int max);
     int (*relay_count)(void *ctx);
+    /* The streams the server publishes itself, all apps. */
+    int (*served)(void *ctx, struct sl_stats_served *out, int max);
 };
 
 /* Registers p (copied), or with NULL unregisters.  Any thread; call it
@@ -97,10 +114,10 @@ struct sl_snap_stream {
     char     app[SL_NAME_MAX];
     char     name[SL_NAME_MAX];
     uint64_t publisher_id;
-    char     publisher_addr[64];
-    char     client[128];  /* flashVer of connect */
-    char     encoder[128]; /* onMetaData encoder */
-    char     vcodec[16];   /* "" before the first video message */
+    char     publisher_addr[256]; /* or where a served stream comes from */
+    char     client[128];         /* flashVer of connect */
+    char     encoder[128];        /* onMetaData encoder */
+    char     vcodec[16];          /* "" before the first video message */
     int      width, height;
     double   fps; /* declared (metadata, SPS timing), else
                    * measured */

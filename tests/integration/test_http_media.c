@@ -421,12 +421,38 @@ test_renditions_relays(void)
     /* The list holds the same arrays for the stream. */
     list = get_json(orig.http_port, "/api/v1/streams", 200);
     CU_ASSERT_FATAL(list != NULL);
-    CU_ASSERT_EQUAL(json_array_size(json_object_get(list, "streams")), 1);
+    /* The source, and each rung as a stream of its own (published by
+     * the server: its "publisher" says whose rendition it is). */
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(list, "streams")), 3);
     {
         json_t *ls = list_stream(list, "live", KEY);
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(ls);
         expect_same_arrays(st2, ls);
+    }
+    {
+        static const struct {
+            const char *name;
+            int         w, h;
+        } rungs[] = {{KEY "_240p", 426, 240}, {KEY "_180p", 320, 180}};
+
+        for (int i = 0; i < 2; i++) {
+            json_t *rs = list_stream(list, "live", rungs[i].name);
+            json_t *who = json_object_get(rs, "publisher");
+            json_t *vid = json_object_get(rs, "video");
+            char    want[128];
+
+            CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+            snprintf(want, sizeof(want), "rendition %s of live/%s",
+                     rungs[i].name + strlen(KEY) + 1, KEY);
+            CU_ASSERT_STRING_EQUAL(jstr(who, "address"), want);
+            CU_ASSERT_STRING_EQUAL(jstr(who, "client"), "sluice transcoder");
+            CU_ASSERT_STRING_EQUAL(jstr(vid, "codec"), "h264");
+            CU_ASSERT_EQUAL((int) jnum(vid, "width"), rungs[i].w);
+            CU_ASSERT_EQUAL((int) jnum(vid, "height"), rungs[i].h);
+            CU_ASSERT(jnum(rs, "bitrate") > 0);
+            CU_ASSERT_EQUAL((int) jnum(rs, "players"), 0);
+        }
     }
     json_decref(list);
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "tests/integration/itest.h"
+#include "tests/support/http_client.h"
 #include "tests/support/nginx.h"
 #include "tests/support/tcp_proxy.h"
 
@@ -623,6 +624,35 @@ test_push_stalled_downstream(void)
 /* ---- pull ---- */
 
 /* The edge's first origin is down; the second serves the stream. */
+/* The edge's API lists the pulled stream, says where it comes from and
+ * counts its player (no session publishes it there).  Polled: the pull
+ * is listed once it is live. */
+static void
+expect_pulled_in_api(const struct sl_srv *edge, const char *key,
+                     const char *origin)
+{
+    char                path[128], want[300];
+    struct sl_http_resp r = {0};
+    int                 ok = 0;
+
+    snprintf(path, sizeof(path), "/api/v1/streams/live/%s", key);
+    snprintf(want, sizeof(want), "\"address\":\"%s/%s\"", origin, key);
+    for (int i = 0; i < 40 && !ok; i++) {
+        sl_http_resp_free(&r);
+        memset(&r, 0, sizeof(r));
+        ok = sl_http_get(edge->http_port, path, &r) == 200 && r.body &&
+             strstr(r.body, want) != NULL &&
+             strstr(r.body, "\"client\":\"sluice edge pull\"") != NULL &&
+             strstr(r.body, "\"players\":1") != NULL;
+        if (!ok)
+            sl_sleep(IT_S(0.25));
+    }
+    if (!ok)
+        fprintf(stderr, "  edge API: %s\n", r.body ? r.body : "(none)");
+    CU_ASSERT(ok);
+    sl_http_resp_free(&r);
+}
+
 static void
 test_pull_second_origin(void)
 {
@@ -656,6 +686,7 @@ test_pull_second_origin(void)
     EXPECT_LOGS(seen(edge.log, failed, 1, 10), edge.log, NULL);
     EXPECT_LOGS(seen(edge.log, from, 1, 15), edge.log, orig.log);
     CU_ASSERT(nth_offset(edge.log, failed, 1) < nth_offset(edge.log, from, 1));
+    expect_pulled_in_api(&edge, "e7", ourl);
 
     expect_exit0(&pub, "publisher", publog, 40);
     expect_exit0(&play, "edge player", plog, 30);
