@@ -9,6 +9,7 @@
 
 #include <CUnit/CUnit.h>
 #include <pthread.h>
+#include <stdio.h>
 
 #include "tests/support/media.h"
 #include "tests/support/proc.h"
@@ -27,6 +28,23 @@ CU_pSuite sl_itest_suite(const char *name);
 
 /* Stops the server: exit status 0 within the bound, clean log. */
 #define IT_STOP(srv) CU_ASSERT(sl_srv_stop(srv) == 0)
+
+/* Prints the last 2500 bytes of the file at path (a server log) to
+ * stderr under a heading; nothing when path is NULL or unreadable. */
+void sl_itest_show_tail(const char *what, const char *path);
+
+/* CU_ASSERT(cond) that shows the two logs' tails (either may be NULL)
+ * when it fails. */
+#define IT_EXPECT_LOGS(cond, log1, log2)                                       \
+    do {                                                                       \
+        int ok_ = (cond);                                                      \
+        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE); \
+        if (!ok_) {                                                            \
+            fprintf(stderr, "  failed at line %d: %s\n", __LINE__, #cond);     \
+            sl_itest_show_tail("log", log1);                                   \
+            sl_itest_show_tail("log", log2);                                   \
+        }                                                                      \
+    } while (0)
 
 /* A client that reads on a thread of its own while the test goes on:
  * sl_rc_pump(c, timeout_s, stop_on_unpublish) runs there, then the

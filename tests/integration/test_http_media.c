@@ -29,32 +29,6 @@
 
 /* ---- helpers ---- */
 
-static void
-show_tail(const char *what, const char *path)
-{
-    char  *text;
-    size_t len;
-
-    if (path == NULL || (text = sl_read_file(path)) == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
-            len > 2500 ? text + len - 2500 : text);
-    free(text);
-}
-
-/* CU_ASSERT(cond) that shows the two logs' tails when it fails. */
-#define EXPECT_LOGS(cond, log1, log2)                                          \
-    do {                                                                       \
-        int ok_ = (cond);                                                      \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE); \
-        if (!ok_) {                                                            \
-            fprintf(stderr, "  failed at line %d: %s\n", __LINE__, #cond);     \
-            show_tail("log", log1);                                            \
-            show_tail("log", log2);                                            \
-        }                                                                      \
-    } while (0)
-
 /* Neither secret of the relay URL appears in text (an API answer, the
  * metrics, a log). */
 static void
@@ -394,7 +368,7 @@ test_renditions_relays(void)
     snprintf(flv, sizeof(flv), "%s/play.flv", down.dir);
     snprintf(plog, sizeof(plog), "%s/play.log", down.dir);
     CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, flv, plog) == 0);
-    EXPECT_LOGS(
+    IT_EXPECT_LOGS(
         sl_wait_file_count(down.log, "] playing live/" KEY, 1, IT_S(10)) == 0,
         down.log, NULL);
 
@@ -407,7 +381,7 @@ test_renditions_relays(void)
     /* Both rungs reported and the push live, a few seconds in (fps and
      * speed are averages since the ladder started). */
     st = poll_stream(&orig, 4, 20);
-    EXPECT_LOGS(st != NULL, orig.log, down.log);
+    IT_EXPECT_LOGS(st != NULL, orig.log, down.log);
     CU_ASSERT_FATAL(st != NULL);
     expect_arrays(st, down.port, dead_port, &bytes1);
 
@@ -494,29 +468,29 @@ test_renditions_relays(void)
              "relay down: pushing live/" KEY
              " to rtmp://127.0.0.1:%d/live/" KEY,
              down.port);
-    EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
     snprintf(needle, sizeof(needle),
              "relay dead: cannot push live/" KEY
              " to rtmp://127.0.0.1:%d/live/" KEY,
              dead_port);
-    EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
-    EXPECT_LOGS(sl_file_count(down.log, "] publishing live/" KEY) >= 1,
-                orig.log, down.log);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
+    IT_EXPECT_LOGS(sl_file_count(down.log, "] publishing live/" KEY) >= 1,
+                   orig.log, down.log);
 
     /* The end: the publisher finishes, the relay ends with the stream,
      * the downstream's player ends after publish_grace. */
     CU_ASSERT(sl_proc_wait(&pub, IT_S(40)) == 0 &&
               sl_proc_exited_with(&pub, 0));
     sl_proc_kill(&pub);
-    EXPECT_LOGS(sl_wait_file_count(down.log, "] unpublished live/" KEY, 1,
-                                   IT_S(15)) == 0,
-                orig.log, down.log);
+    IT_EXPECT_LOGS(sl_wait_file_count(down.log, "] unpublished live/" KEY, 1,
+                                      IT_S(15)) == 0,
+                   orig.log, down.log);
     {
         int ok =
             sl_proc_wait(&play, IT_S(30)) == 0 && sl_proc_exited_with(&play, 0);
 
         if (!ok)
-            show_tail("downstream player", plog);
+            sl_itest_show_tail("downstream player", plog);
         CU_ASSERT(ok);
         sl_proc_kill(&play);
     }

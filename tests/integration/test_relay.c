@@ -56,32 +56,6 @@
 
 /* ---- helpers ---- */
 
-static void
-show_tail(const char *what, const char *path)
-{
-    char  *text;
-    size_t len;
-
-    if (path == NULL || (text = sl_read_file(path)) == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
-            len > 2500 ? text + len - 2500 : text);
-    free(text);
-}
-
-/* CU_ASSERT(cond) that shows the two logs' tails when it fails. */
-#define EXPECT_LOGS(cond, log1, log2)                                          \
-    do {                                                                       \
-        int ok_ = (cond);                                                      \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE); \
-        if (!ok_) {                                                            \
-            fprintf(stderr, "  failed at line %d: %s\n", __LINE__, #cond);     \
-            show_tail("log", log1);                                            \
-            show_tail("log", log2);                                            \
-        }                                                                      \
-    } while (0)
-
 /* Waits (bounded) for the n-th occurrence of needle in a log. */
 static int
 seen(const char *log, const char *needle, int n, double bound_s)
@@ -132,7 +106,7 @@ expect_exit0(struct sl_proc *p, const char *what, const char *log,
     if (!ok) {
         fprintf(stderr, "  %s did not exit with status 0 within %.0f s\n", what,
                 IT_S(bound_s));
-        show_tail(what, log);
+        sl_itest_show_tail(what, log);
     }
     CU_ASSERT(ok);
     sl_proc_kill(p);
@@ -198,7 +172,7 @@ srv_restart(struct sl_srv *srv, const char *logname, double bound_s)
         if (srv->proc.pid != 0)
             break;
         fprintf(stderr, "  restart on port %d failed, retrying\n", srv->port);
-        show_tail("server", srv->log);
+        sl_itest_show_tail("server", srv->log);
         sl_sleep(0.2);
     }
     sl_proc_kill(&srv->proc);
@@ -256,23 +230,23 @@ test_push_sluice(void)
      * it should get the whole relayed stream. */
     sl_srv_url(&down, "live", "r1", url, sizeof(url));
     CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
-    EXPECT_LOGS(seen(down.log, "] playing live/r1", 1, 10), down.log, NULL);
+    IT_EXPECT_LOGS(seen(down.log, "] playing live/r1", 1, 10), down.log, NULL);
 
     sl_srv_url(&orig, "live", "r1", url, sizeof(url));
     sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
     snprintf(needle, sizeof(needle), "relay down: pushing live/r1 to %s/r1",
              durl);
-    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
-    EXPECT_LOGS(seen(down.log, "] publishing live/r1", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r1", 1, 10), orig.log,
+                   down.log);
 
     expect_exit0(&pub, "publisher", publog, 40);
     /* The relay ends with the stream, the downstream unpublishes and
      * its player ends after publish_grace. */
     expect_exit0(&play, "downstream player", plog, 30);
-    EXPECT_LOGS(seen(down.log, "] unpublished live/r1", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] unpublished live/r1", 1, 10), orig.log,
+                   down.log);
 
     if (probe("downstream player", flv, &pr) == 0) {
         expect_stream(&pr, 640, 360, sent * 95 / 100, 1);
@@ -313,7 +287,7 @@ test_push_nginx(void)
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
     snprintf(needle, sizeof(needle), "relay down: pushing live/r2 to %s/r2",
              nurl);
-    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, ng.log);
+    IT_EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, ng.log);
 
     /* nginx-rtmp plays what is being published to it now. */
     snprintf(url, sizeof(url), "%s/r2", nurl);
@@ -321,8 +295,8 @@ test_push_nginx(void)
     expect_exit0(&pub, "publisher", publog, 40);
     /* nginx tells its player the stream ended when the relay leaves. */
     expect_exit0(&play, "nginx player", plog, 30);
-    EXPECT_LOGS(sl_file_count(ng.log, "publish: name='r2'") >= 1, ng.log,
-                orig.log);
+    IT_EXPECT_LOGS(sl_file_count(ng.log, "publish: name='r2'") >= 1, ng.log,
+                   orig.log);
 
     if (probe("nginx player", flv, &pr) == 0) {
         /* The player came a little after the publisher: most of it. */
@@ -367,8 +341,8 @@ test_push_rendition(void)
     rc = sl_rc_player(down.port, "live", "r3", -2, 0, IT_S(5));
     CU_ASSERT_FATAL(rc != NULL);
     CU_ASSERT(sl_rc_wait_status(rc, "NetStream.Play.Start", IT_S(5)) == 0);
-    EXPECT_LOGS(seen(down.log, "] playing live/r3_240p", 1, 10), down.log,
-                NULL);
+    IT_EXPECT_LOGS(seen(down.log, "] playing live/r3_240p", 1, 10), down.log,
+                   NULL);
     /* It listens for as long as the publish lasts and a little more. */
     sl_itest_pump_start(&pump, rc, IT_S(av.seconds + 4), 1);
 
@@ -377,9 +351,9 @@ test_push_rendition(void)
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
     snprintf(needle, sizeof(needle),
              "relay down: pushing live/r3_240p to %s/r3_240p", durl);
-    EXPECT_LOGS(seen(orig.log, needle, 1, 20), orig.log, down.log);
-    EXPECT_LOGS(seen(down.log, "] publishing live/r3_240p", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(orig.log, needle, 1, 20), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r3_240p", 1, 10), orig.log,
+                   down.log);
 
     expect_exit0(&pub, "publisher", publog, 40);
     expect_exit0(&play, "downstream player", plog, 30);
@@ -395,9 +369,9 @@ test_push_rendition(void)
     /* The source was not pushed: never published downstream, never a
      * push of it in the origin's log. */
     snprintf(needle, sizeof(needle), "relay down: pushing live/r3 to");
-    EXPECT_LOGS(sl_file_count(orig.log, needle) == 0, orig.log, NULL);
-    EXPECT_LOGS(sl_file_count(down.log, "] publishing live/r3\n") == 0,
-                down.log, NULL);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, needle) == 0, orig.log, NULL);
+    IT_EXPECT_LOGS(sl_file_count(down.log, "] publishing live/r3\n") == 0,
+                   down.log, NULL);
 
     if (probe("downstream player of r3_240p", flv, &pr) == 0) {
         expect_stream(&pr, 0, 240, sent / 3, 1);
@@ -434,17 +408,17 @@ test_push_downstream_restart(void)
     snprintf(pushing, sizeof(pushing), "relay down: pushing live/r4 to %s/r4",
              durl);
     snprintf(lost, sizeof(lost), "relay down: connection to %s/r4 lost", durl);
-    EXPECT_LOGS(seen(orig.log, pushing, 1, 10), orig.log, down.log);
-    EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(orig.log, pushing, 1, 10), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
+                   down.log);
     sl_sleep(1); /* media flows for a moment */
 
     sl_proc_kill(&down.proc);
-    EXPECT_LOGS(seen(orig.log, lost, 1, 10), orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, lost, 1, 10), orig.log, NULL);
     CU_ASSERT_FATAL(srv_restart(&down, "sluice-2.log", 10) == 0);
-    EXPECT_LOGS(seen(orig.log, pushing, 2, 15), orig.log, down.log);
-    EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(orig.log, pushing, 2, 15), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
+                   down.log);
     /* In that order: lost, then the second push. */
     CU_ASSERT(nth_offset(orig.log, lost, 1) >= 0 &&
               nth_offset(orig.log, lost, 1) < nth_offset(orig.log, pushing, 2));
@@ -488,21 +462,21 @@ test_push_failover(void)
 
     sl_srv_url(&down, "live", "r5", url, sizeof(url));
     CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
-    EXPECT_LOGS(seen(down.log, "] playing live/r5", 1, 10), down.log, NULL);
+    IT_EXPECT_LOGS(seen(down.log, "] playing live/r5", 1, 10), down.log, NULL);
     sl_srv_url(&orig, "live", "r5", url, sizeof(url));
     sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
 
     snprintf(needle, sizeof(needle), "relay down: cannot push live/r5 to %s/r5",
              dead);
-    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, NULL);
-    EXPECT_LOGS(seen(orig.log, "relay down: switching to URL 2 of 2", 1, 10),
-                orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, "relay down: switching to URL 2 of 2", 1, 10),
+                   orig.log, NULL);
     snprintf(needle, sizeof(needle), "relay down: pushing live/r5 to %s/r5",
              durl);
-    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
-    EXPECT_LOGS(seen(down.log, "] publishing live/r5", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r5", 1, 10), orig.log,
+                   down.log);
     snprintf(needle, sizeof(needle), "relay down: pushing live/r5 to %s/r5",
              dead);
     CU_ASSERT(sl_file_count(orig.log, needle) == 0);
@@ -576,14 +550,14 @@ test_push_stalled_downstream(void)
 
     sl_srv_url(&orig, "live", "r6", url, sizeof(url));
     CU_ASSERT(player_start(&play, url, orig.dir, "play", flv, plog) == 0);
-    EXPECT_LOGS(seen(orig.log, "] playing live/r6", 1, 10), orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, "] playing live/r6", 1, 10), orig.log, NULL);
     sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
     CU_ASSERT(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
     snprintf(needle, sizeof(needle), "relay down: pushing live/r6 to %s/r6",
              purl);
-    EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
-    EXPECT_LOGS(seen(down.log, "] publishing live/r6", 1, 10), orig.log,
-                down.log);
+    IT_EXPECT_LOGS(seen(orig.log, needle, 1, 10), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r6", 1, 10), orig.log,
+                   down.log);
     sl_sleep(1); /* warm-up: the relay carries media */
 
     base = rss_kib(orig.proc.pid);
@@ -612,7 +586,7 @@ test_push_stalled_downstream(void)
      * answered: failing and retrying, not hanging. */
     snprintf(needle, sizeof(needle), "relay down: connection to %s/r6 lost",
              purl);
-    EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
     if (sl_file_count(orig.log, needle) == 0)
         fprintf(stderr,
                 "  the relay never gave up the stalled connection "
@@ -620,7 +594,7 @@ test_push_stalled_downstream(void)
                 needle);
     snprintf(needle, sizeof(needle), "relay down: cannot push live/r6 to %s/r6",
              purl);
-    EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
     CU_ASSERT(atomic_load(&px.accepted) >= 2);
 
     expect_exit0(&play, "origin's player", plog, 30);
@@ -692,14 +666,15 @@ test_pull_second_origin(void)
     sl_srv_url(&orig, "live", "e7", url, sizeof(url));
     sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
-    EXPECT_LOGS(seen(orig.log, "] publishing live/e7", 1, 10), orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, "] publishing live/e7", 1, 10), orig.log,
+                   NULL);
 
     sl_srv_url(&edge, "live", "e7", url, sizeof(url));
     CU_ASSERT_FATAL(player_start(&play, url, edge.dir, "play", flv, plog) == 0);
     snprintf(failed, sizeof(failed), "pull live/e7: origin %s/e7", dead);
     snprintf(from, sizeof(from), "pull live/e7: from %s/e7", ourl);
-    EXPECT_LOGS(seen(edge.log, failed, 1, 10), edge.log, NULL);
-    EXPECT_LOGS(seen(edge.log, from, 1, 15), edge.log, orig.log);
+    IT_EXPECT_LOGS(seen(edge.log, failed, 1, 10), edge.log, NULL);
+    IT_EXPECT_LOGS(seen(edge.log, from, 1, 15), edge.log, orig.log);
     CU_ASSERT(nth_offset(edge.log, failed, 1) < nth_offset(edge.log, from, 1));
     expect_pulled_in_api(&edge, "e7", ourl);
 
@@ -737,7 +712,8 @@ test_pull_one_for_many(void)
     sl_srv_url(&orig, "live", "e8", url, sizeof(url));
     sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
-    EXPECT_LOGS(seen(orig.log, "] publishing live/e8", 1, 10), orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, "] publishing live/e8", 1, 10), orig.log,
+                   NULL);
 
     /* All of them ask at about the same time. */
     for (n = 0; n < EDGE_PLAYERS; n++) {
@@ -776,11 +752,11 @@ test_pull_one_for_many(void)
      * edge's pull would ask the origin again). */
     CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT);
     snprintf(from, sizeof(from), "pull live/e8: from %s/e8", ourl);
-    EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
-    EXPECT_LOGS(sl_file_count(edge.log, "pull live/e8: from") == 1, edge.log,
-                NULL);
-    EXPECT_LOGS(sl_file_count(orig.log, "] playing live/e8") == 1, orig.log,
-                edge.log);
+    IT_EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
+    IT_EXPECT_LOGS(sl_file_count(edge.log, "pull live/e8: from") == 1, edge.log,
+                   NULL);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, "] playing live/e8") == 1, orig.log,
+                   edge.log);
     CU_ASSERT(sl_file_count(edge.log, "] playing live/e8") == n);
 
     for (int i = 0; i < n; i++)
@@ -813,7 +789,8 @@ test_pull_idle_end(void)
     sl_srv_url(&orig, "live", "e9", url, sizeof(url));
     sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
-    EXPECT_LOGS(seen(orig.log, "] publishing live/e9", 1, 10), orig.log, NULL);
+    IT_EXPECT_LOGS(seen(orig.log, "] publishing live/e9", 1, 10), orig.log,
+                   NULL);
 
     /* First player: plays for a while, which is longer than the idle
      * timeout, so the pull must not end under it. */
@@ -825,17 +802,17 @@ test_pull_idle_end(void)
     fprintf(stderr, "  first edge player: %lu video, %lu audio\n", st->video,
             st->audio);
     CU_ASSERT(st->video > 0 && st->audio > 0);
-    EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
-    EXPECT_LOGS(sl_file_count(edge.log, "pull live/e9: ended") == 0, edge.log,
-                NULL);
+    IT_EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
+    IT_EXPECT_LOGS(sl_file_count(edge.log, "pull live/e9: ended") == 0,
+                   edge.log, NULL);
     sl_rc_close(rc);
 
     /* The last player left: the pull ends, the origin loses its
      * player. */
-    EXPECT_LOGS(seen(edge.log, "pull live/e9: ended", 1, 15), edge.log,
-                orig.log);
-    EXPECT_LOGS(seen(orig.log, "stopped playing live/e9", 1, 10), orig.log,
-                edge.log);
+    IT_EXPECT_LOGS(seen(edge.log, "pull live/e9: ended", 1, 15), edge.log,
+                   orig.log);
+    IT_EXPECT_LOGS(seen(orig.log, "stopped playing live/e9", 1, 10), orig.log,
+                   edge.log);
 
     /* A new player starts a new pull and gets media. */
     rc = sl_rc_player(edge.port, "live", "e9", -2, 0, IT_S(5));
@@ -846,9 +823,9 @@ test_pull_idle_end(void)
     fprintf(stderr, "  second edge player: %lu video, %lu audio\n", st->video,
             st->audio);
     CU_ASSERT(st->video > 0 && st->audio > 0);
-    EXPECT_LOGS(seen(edge.log, from, 2, 5), edge.log, orig.log);
-    EXPECT_LOGS(sl_file_count(orig.log, "] playing live/e9") == 2, orig.log,
-                edge.log);
+    IT_EXPECT_LOGS(seen(edge.log, from, 2, 5), edge.log, orig.log);
+    IT_EXPECT_LOGS(sl_file_count(orig.log, "] playing live/e9") == 2, orig.log,
+                   edge.log);
     CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT); /* still publishing */
     sl_rc_close(rc);
 
