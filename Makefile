@@ -11,11 +11,12 @@ VERSION := 0.1.0
 # when run as root and otherwise prints the apt-get line and stops.
 DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
-              libswresample-dev libmicrohttpd-dev libjansson-dev
+              libswresample-dev libmicrohttpd-dev libjansson-dev \
+              libcurl4-openssl-dev
 DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
               gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
-              nginx-light libnginx-mod-rtmp chromium curl
+              nginx-light libnginx-mod-rtmp chromium curl python3
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
 
@@ -36,7 +37,7 @@ endif
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
 PKGS    := inih libcrypto cunit libavcodec libavformat libavutil \
-           libswscale libswresample libmicrohttpd jansson
+           libswscale libswresample libmicrohttpd jansson libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
