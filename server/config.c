@@ -10,6 +10,7 @@
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,11 +448,156 @@ add_app_pull(struct load_ctx *ctx, void *arg, const char *url)
     snprintf(app->pulls[app->npulls++], SL_URL_MAX, "%s", url);
 }
 
+static void
+add_cidr(struct load_ctx *ctx, void *arg, const char *item)
+{
+    struct sl_cidr_list *l = arg;
+
+    if (l->n == SL_ACCESS_MAX_CIDRS) {
+        fail(ctx, "more than %d address rules in one list",
+             SL_ACCESS_MAX_CIDRS);
+        return;
+    }
+    if (sl_cidr_parse(item, &l->v[l->n]) < 0) {
+        fail(ctx, "'%s' is not an address or ADDRESS/BITS", item);
+        return;
+    }
+    l->n++;
+}
+
+static int
+valid_http_url(const char *v)
+{
+    const char *host;
+
+    if (!strncmp(v, "http://", 7))
+        host = v + 7;
+    else if (!strncmp(v, "https://", 8))
+        host = v + 8;
+    else
+        return 0;
+    if (*host == '\0' || *host == '/' || strlen(v) >= SL_URL_MAX)
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* A relative path is relative to the config file's folder, so a config
+ * and the files it names move together. */
+static int
+resolve_path(struct load_ctx *ctx, const char *v, char *out, size_t cap)
+{
+    const char *slash = strrchr(ctx->cfg->path, '/');
+    int         n;
+
+    if (v[0] == '/' || slash == NULL)
+        n = snprintf(out, cap, "%s", v);
+    else
+        n = snprintf(out, cap, "%.*s/%s", (int) (slash - ctx->cfg->path),
+                     ctx->cfg->path, v);
+    return n >= 0 && (size_t) n < cap ? 0 : -1;
+}
+
+/* Secrets: never quoted in an error. */
+static void
+set_secret(struct load_ctx *ctx, const char *key, const char *v, char *dst,
+           size_t cap)
+{
+    size_t len = strlen(v);
+
+    if (len < 8 || len >= cap) {
+        fail(ctx, "%s: must be 8..%zu characters", key, cap - 1);
+        return;
+    }
+    for (const char *p = v; *p; p++)
+        if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f) {
+            fail(ctx, "%s: printable characters without spaces only", key);
+            return;
+        }
+    memcpy(dst, v, len + 1);
+}
+
+/* The access-control keys of [app:NAME]; 1 when key was one of them. */
+static int
+app_access_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
+               const char *v)
+{
+    static const struct {
+        const char *key;
+        size_t      off;
+    } lists[] =
+        {
+            {"allow_publish", offsetof(struct sl_app_config, allow_publish)},
+            {"deny_publish", offsetof(struct sl_app_config, deny_publish)},
+            {"allow_play", offsetof(struct sl_app_config, allow_play)},
+            {"deny_play", offsetof(struct sl_app_config, deny_play)},
+        },
+      urls[] = {
+          {"on_connect", offsetof(struct sl_app_config, on_connect)},
+          {"on_publish", offsetof(struct sl_app_config, on_publish)},
+          {"on_play", offsetof(struct sl_app_config, on_play)},
+          {"on_done", offsetof(struct sl_app_config, on_done)},
+      };
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        if (strcmp(key, lists[i].key) != 0)
+            continue;
+        struct sl_cidr_list *l =
+            (struct sl_cidr_list *) ((char *) app + lists[i].off);
+
+        l->n = 0;
+        for_each_item(ctx, key, v, add_cidr, l);
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        if (strcmp(key, urls[i].key) != 0)
+            continue;
+        /* Not quoted: a callback URL may carry credentials. */
+        if (!valid_http_url(v))
+            fail(ctx, "%s: not an http:// or https:// URL", key);
+        else
+            snprintf((char *) app + urls[i].off, SL_URL_MAX, "%s", v);
+        return 1;
+    }
+    if (!strcmp(key, "publish_keys")) {
+        char err[512];
+
+        if (resolve_path(ctx, v, app->publish_keys_path,
+                         sizeof(app->publish_keys_path)) < 0) {
+            fail(ctx, "publish_keys: path too long");
+            return 1;
+        }
+        sl_keyset_free(app->publish_keys);
+        app->publish_keys =
+            sl_keyset_load(app->publish_keys_path, err, sizeof(err));
+        if (app->publish_keys == NULL)
+            fail(ctx, "publish_keys: %s", err);
+    } else if (!strcmp(key, "publish_secret")) {
+        set_secret(ctx, key, v, app->publish_secret,
+                   sizeof(app->publish_secret));
+    } else if (!strcmp(key, "play_secret")) {
+        set_secret(ctx, key, v, app->play_secret, sizeof(app->play_secret));
+    } else if (!strcmp(key, "callback_timeout")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 100 || n > 60000)
+            fail(ctx, "callback_timeout: '%s' is not 100ms..60s", v);
+        app->callback_timeout_ms = (uint32_t) n;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int
 app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         const char *v)
 {
     uint64_t n = 0;
+
+    if (app_access_key(ctx, app, key, v))
+        return 0;
 
     if (!strcmp(key, "renditions")) {
         app->nrenditions = 0;
@@ -729,6 +875,7 @@ find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
     snprintf(c->apps[c->napps].name, SL_NAME_MAX, "%s", name);
     c->apps[c->napps].keyframe_interval_ms = 2000;
     c->apps[c->napps].pull_idle_ms = 10000;
+    c->apps[c->napps].callback_timeout_ms = 3000;
     return &c->apps[c->napps++];
 }
 
@@ -788,6 +935,15 @@ on_key(void *user, const char *section, const char *key, const char *value)
     }
     fail(ctx, "unknown section [%s]", section);
     return 1;
+}
+
+/* What a config owns besides itself: the apps' key sets. */
+static void
+config_free(struct sl_config *c)
+{
+    for (int i = 0; i < c->napps; i++)
+        sl_keyset_free(c->apps[i].publish_keys);
+    free(c);
 }
 
 static void
@@ -912,7 +1068,7 @@ sl_config_load(const char *path, char *err, size_t errlen)
     }
     fclose(ctx.fp);
     if (ctx.failed) {
-        free(ctx.cfg);
+        config_free(ctx.cfg);
         return NULL;
     }
     return ctx.cfg;
@@ -931,7 +1087,7 @@ sl_config_unref(struct sl_config *c)
         return;
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
-    free(c);
+    config_free(c);
 }
 
 const struct sl_app_config *

@@ -44,6 +44,8 @@
 #include "pool/loop.h"
 #include "pool/sched.h"
 #include "relay/relay.h"
+#include "server/auth.h"
+#include "server/callback.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/hub.h"
@@ -62,6 +64,8 @@
 /* The stream ring keeps max_lag plus this much media: a player lags out
  * (max_lag) a little before its cursor could be evicted by age. */
 #define RING_MARGIN_MS 1000
+/* Auth callbacks waiting for an answer, all apps together. */
+#define MAX_CALLBACKS_IN_FLIGHT 1024
 
 static void
 usage(FILE *f)
@@ -291,6 +295,7 @@ main(int argc, char **argv)
     struct sl_hub_limits  lim;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
+    struct sl_callbacks  *callbacks;
     struct api_ctx        api;
     sigset_t              set;
     struct sl_stats      *stats;
@@ -362,10 +367,12 @@ main(int argc, char **argv)
     }
     transcoder = sl_transcoder_new(srv.hub);
     relays = sl_relays_new(srv.hub);
-    if (transcoder == NULL || relays == NULL) {
-        sl_log_error("cannot start the transcoder or the relays");
+    callbacks = sl_callbacks_new(MAX_CALLBACKS_IN_FLIGHT);
+    if (transcoder == NULL || relays == NULL || callbacks == NULL) {
+        sl_log_error("cannot start the transcoder, relays or callbacks");
         return 1;
     }
+    sl_auth_set_callbacks(callbacks);
     listener = sl_listener_start(&srv, cfg->listen_host, cfg->listen_port,
                                  cfg->acceptors, err, sizeof(err));
     if (listener == NULL) {
@@ -400,6 +407,7 @@ main(int argc, char **argv)
             sl_stats_free(stats);
             sl_transcoder_free(transcoder);
             sl_relays_free(relays);
+            sl_callbacks_free(callbacks);
             sl_sched_stop(srv.sched);
             sl_loop_stop(srv.loop);
             return 1;
@@ -428,6 +436,10 @@ main(int argc, char **argv)
     atomic_store(&srv.stopping, 1);
     sl_session_stop_all(&srv);
     wait_sessions(&srv);
+    /* Callbacks still in flight end as refusals; their sessions are
+     * closed already and only drop their references. */
+    sl_auth_set_callbacks(NULL);
+    sl_callbacks_free(callbacks);
     sl_http_stop(http);
     sl_stats_free(stats);
     sl_stats_set_providers(NULL);

@@ -18,23 +18,20 @@
 
 #include "pool/clock.h"
 #include "server/amf.h"
+#include "server/auth.h"
 #include "server/log.h"
 #include "server/rtmp_msg.h"
 #include "server/session_int.h"
 
 #define CSID_COMMAND 3
-#define CSID_STATUS  5
-#define STREAM_ID    1
-#define AMF_NODES    256
-#define REPLY_MAX    4096
+#define CSID_STATUS 5
+#define STREAM_ID 1
+#define AMF_NODES 256
+#define REPLY_MAX 4096
 
 /* The window we ask peers to acknowledge and the bandwidth we offer. */
 #define SERVER_ACK_WINDOW 5000000
-#define SERVER_PEER_BW    5000000
-
-#define slog(lvl, s, fmt, ...) \
-    sl_log(lvl, "[c%llu %s] " fmt, (unsigned long long) (s)->id, (s)->peer, \
-           ##__VA_ARGS__)
+#define SERVER_PEER_BW 5000000
 
 static int
 send_amf(struct sl_session *s, uint32_t csid, uint32_t msid, uint8_t type,
@@ -58,15 +55,14 @@ send_ctrl(struct sl_session *s, struct sl_buf *b)
 }
 
 int
-sl_rtmp_send_status(struct sl_session *s, const char *level,
-                    const char *code, const char *desc)
+sl_rtmp_send_status(struct sl_session *s, const char *level, const char *code,
+                    const char *desc)
 {
     uint8_t      out[REPLY_MAX];
     struct sl_wr w;
 
     sl_wr_init(&w, out, sizeof(out));
-    sl_rtmp_msg_status(&w, level, code, desc, s->stream_name,
-                       (double) s->id);
+    sl_rtmp_msg_status(&w, level, code, desc, s->stream_name, (double) s->id);
     return send_amf(s, CSID_STATUS, STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
 }
 
@@ -92,20 +88,28 @@ send_result(struct sl_session *s, double tid, int with_number, double v)
 
 /* Copies a stream or app name, cutting a query string ("?key=...") and
  * surrounding slashes.  Query strings carry credentials, so they never
- * become part of a name or a log line.  -1 when nothing usable remains
- * or the name has bytes outside printable ASCII. */
+ * become part of a name or a log line; when query is not NULL the part
+ * after '?' goes there (qcap bytes, "" when there is none or it does not
+ * fit).  -1 when nothing usable remains or the name has bytes outside
+ * printable ASCII. */
 static int
-clean_name(const struct sl_amf_node *n, char *dst, size_t cap)
+clean_name_q(const struct sl_amf_node *n, char *dst, size_t cap, char *query,
+             size_t qcap)
 {
-    char   tmp[1024];
+    char   tmp[2048];
     char  *p, *q;
     size_t len;
 
+    if (query != NULL)
+        query[0] = '\0';
     if (sl_amf_str_copy(n, tmp, sizeof(tmp)) < 0)
         return -1;
     q = strchr(tmp, '?');
-    if (q != NULL)
+    if (q != NULL) {
         *q = '\0';
+        if (query != NULL && strlen(q + 1) < qcap)
+            memcpy(query, q + 1, strlen(q + 1) + 1);
+    }
     p = tmp;
     while (*p == '/')
         p++;
@@ -121,10 +125,72 @@ clean_name(const struct sl_amf_node *n, char *dst, size_t cap)
     return 0;
 }
 
+static int
+clean_name(const struct sl_amf_node *n, char *dst, size_t cap)
+{
+    return clean_name_q(n, dst, cap, NULL, 0);
+}
+
+/* connect's tcUrl without its query (kept for callbacks), and the query
+ * when the app carried none. */
+static void
+take_tc_url(struct sl_session *s, const struct sl_amf_node *tc)
+{
+    char  tmp[SL_URL_MAX + SL_QUERY_MAX];
+    char *q;
+
+    if (sl_amf_str_copy(tc, tmp, sizeof(tmp)) < 0)
+        return;
+    q = strchr(tmp, '?');
+    if (q != NULL) {
+        *q++ = '\0';
+        if (s->connect_query[0] == '\0' && strlen(q) < sizeof(s->connect_query))
+            memcpy(s->connect_query, q, strlen(q) + 1);
+    }
+    tmp[sizeof(s->tc_url) - 1] = '\0';
+    for (char *c = tmp; *c; c++)
+        if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+            *c = '?';
+    memcpy(s->tc_url, tmp, strlen(tmp) + 1);
+}
+
 static double
 number_or(const struct sl_amf_node *n, double dflt)
 {
     return n != NULL && n->type == SL_AMF_NUMBER ? n->num : dflt;
+}
+
+/* _error for connect: NetConnection.Connect.Rejected, with a redirect
+ * URL (ex.redirect, as Flash-era servers sent it) when there is one. */
+static void
+send_connect_error(struct sl_session *s, double tid, const char *desc,
+                   const char *redirect)
+{
+    uint8_t      out[REPLY_MAX];
+    struct sl_wr w;
+
+    sl_wr_init(&w, out, sizeof(out));
+    sl_amf_put_string(&w, "_error");
+    sl_amf_put_number(&w, tid);
+    sl_amf_put_null(&w);
+    sl_amf_put_object_start(&w);
+    sl_amf_put_key(&w, "level");
+    sl_amf_put_string(&w, "error");
+    sl_amf_put_key(&w, "code");
+    sl_amf_put_string(&w, "NetConnection.Connect.Rejected");
+    sl_amf_put_key(&w, "description");
+    sl_amf_put_string(&w, desc);
+    if (redirect != NULL) {
+        sl_amf_put_key(&w, "ex");
+        sl_amf_put_object_start(&w);
+        sl_amf_put_key(&w, "code");
+        sl_amf_put_number(&w, 302);
+        sl_amf_put_key(&w, "redirect");
+        sl_amf_put_string(&w, redirect);
+        sl_amf_put_object_end(&w);
+    }
+    sl_amf_put_object_end(&w);
+    send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
 }
 
 static int
@@ -132,20 +198,21 @@ cmd_connect(struct sl_session *s, struct sl_amf_doc *d, double tid)
 {
     const struct sl_amf_node *obj = sl_amf_at(d, 2);
     const struct sl_amf_node *appn = sl_amf_prop(d, obj, "app");
-    uint8_t                   out[REPLY_MAX];
-    struct sl_wr              w;
     char                      app[SL_NAME_MAX], *slash;
+    int                       rc;
 
-    if (s->connected) {
+    if (s->connected || sl_auth_pending(s)) {
         sl_session_close(s, SL_LOG_WARN, "second connect on one connection");
         return -EPROTO;
     }
     if (obj == NULL || obj->type != SL_AMF_OBJECT ||
-        clean_name(appn, app, sizeof(app)) < 0) {
+        clean_name_q(appn, app, sizeof(app), s->connect_query,
+                     sizeof(s->connect_query)) < 0) {
         sl_session_close(s, SL_LOG_WARN,
                          "connect without a usable command object or app");
         return -EPROTO;
     }
+    take_tc_url(s, sl_amf_prop(d, obj, "tcUrl"));
     /* "app/instance" names the app "app". */
     slash = strchr(app, '/');
     if (slash != NULL)
@@ -166,48 +233,86 @@ cmd_connect(struct sl_session *s, struct sl_amf_doc *d, double tid)
     if (sl_config_app(s->cfg, app) == NULL) {
         char why[SL_NAME_MAX + 64];
 
-        sl_wr_init(&w, out, sizeof(out));
-        sl_amf_put_string(&w, "_error");
-        sl_amf_put_number(&w, tid);
-        sl_amf_put_null(&w);
-        sl_amf_put_object_start(&w);
-        sl_amf_put_key(&w, "level");
-        sl_amf_put_string(&w, "error");
-        sl_amf_put_key(&w, "code");
-        sl_amf_put_string(&w, "NetConnection.Connect.Rejected");
-        sl_amf_put_key(&w, "description");
-        sl_amf_put_string(&w, "no such application");
-        sl_amf_put_object_end(&w);
-        send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
+        send_connect_error(s, tid, "no such application", NULL);
         snprintf(why, sizeof(why), "connect rejected: unknown app '%s'", app);
         sl_session_close(s, SL_LOG_WARN, why);
         return -EPROTO;
     }
     snprintf(s->app, sizeof(s->app), "%s", app);
-    s->connected = 1;
+    rc = sl_auth_connect(s, tid);
+    if (rc == SL_AUTH_OK)
+        return sl_rtmp_connect_accept(s, tid);
+    return rc == SL_AUTH_PENDING ? 0 : -EPROTO;
+}
 
+int
+sl_rtmp_connect_accept(struct sl_session *s, double tid)
+{
+    uint8_t      out[REPLY_MAX];
+    struct sl_wr w;
+
+    s->connected = 1;
     send_ctrl(s, sl_chunk_ctrl(SL_MSG_WINDOW_ACK_SIZE, SERVER_ACK_WINDOW,
                                s->out_chunk_size));
     send_ctrl(s, sl_chunk_peer_bw(SERVER_PEER_BW, 2, s->out_chunk_size));
-    send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, 0,
-                                       s->out_chunk_size));
+    send_ctrl(s,
+              sl_chunk_user_control(SL_UC_STREAM_BEGIN, 0, s->out_chunk_size));
 
     /* Clients that speak AMF3 get their encoding echoed; our messages
      * stay AMF0, which every AMF3 client also reads. */
     sl_wr_init(&w, out, sizeof(out));
     sl_rtmp_msg_connect_result(&w, tid, s->object_encoding);
     slog(SL_LOG_DEBUG, s, "connected to app %s", s->app);
-    return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
+    return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w) < 0 ? -EPROTO
+                                                                     : 0;
+}
+
+int
+sl_rtmp_refuse(struct sl_session *s, enum sl_auth_kind kind, double tid,
+               const char *desc, const char *redirect)
+{
+    if (kind == SL_AUTH_CONNECT) {
+        send_connect_error(s, tid, desc, redirect);
+    } else {
+        uint8_t      out[REPLY_MAX];
+        struct sl_wr w;
+
+        sl_wr_init(&w, out, sizeof(out));
+        sl_amf_put_string(&w, "onStatus");
+        sl_amf_put_number(&w, 0);
+        sl_amf_put_null(&w);
+        sl_amf_put_object_start(&w);
+        sl_amf_put_key(&w, "level");
+        sl_amf_put_string(&w, "error");
+        sl_amf_put_key(&w, "code");
+        sl_amf_put_string(&w, kind == SL_AUTH_PUBLISH
+                                  ? "NetStream.Publish.BadName"
+                                  : "NetStream.Play.Failed");
+        sl_amf_put_key(&w, "description");
+        sl_amf_put_string(&w, desc);
+        if (redirect != NULL) {
+            sl_amf_put_key(&w, "redirect");
+            sl_amf_put_string(&w, redirect);
+        }
+        sl_amf_put_key(&w, "clientid");
+        sl_amf_put_number(&w, (double) s->id);
+        sl_amf_put_object_end(&w);
+        send_amf(s, CSID_STATUS, STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
+    }
+    s->stream_name[0] = '\0';
+    /* Logged by the caller, with the reason. */
+    sl_session_close(s, SL_LOG_DEBUG, "refused");
+    return -EPROTO;
 }
 
 static int
 cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
 {
-    struct sl_stream *st;
-    char              name[SL_NAME_MAX];
-    int               rc;
+    char name[SL_NAME_MAX], query[SL_QUERY_MAX], pubname[SL_NAME_MAX];
+    int  rc;
 
-    if (clean_name(sl_amf_at(d, 3), name, sizeof(name)) < 0) {
+    if (clean_name_q(sl_amf_at(d, 3), name, sizeof(name), query,
+                     sizeof(query)) < 0) {
         sl_rtmp_send_status(s, "error", "NetStream.Publish.BadName",
                             "publish needs a stream name");
         sl_session_close(s, SL_LOG_WARN, "publish without a usable name");
@@ -219,6 +324,18 @@ cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
         sl_session_close(s, SL_LOG_WARN, "publish on a busy connection");
         return -EPROTO;
     }
+    rc = sl_auth_publish(s, tid, name, query, pubname, sizeof(pubname));
+    if (rc == SL_AUTH_OK)
+        return sl_rtmp_publish_start(s, pubname);
+    return rc == SL_AUTH_PENDING ? 0 : -EPROTO;
+}
+
+int
+sl_rtmp_publish_start(struct sl_session *s, const char *name)
+{
+    struct sl_stream *st;
+    int               rc;
+
     snprintf(s->stream_name, sizeof(s->stream_name), "%s", name);
     rc = sl_hub_publish(s->srv->hub, s->app, name, s, &st);
     if (rc == -EBUSY) {
@@ -226,8 +343,8 @@ cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
 
         sl_rtmp_send_status(s, "error", "NetStream.Publish.BadName",
                             "the stream is already being published");
-        snprintf(why, sizeof(why), "%s/%s is already being published",
-                 s->app, name);
+        snprintf(why, sizeof(why), "%s/%s is already being published", s->app,
+                 name);
         sl_session_close(s, SL_LOG_WARN, why);
         return -EPROTO;
     }
@@ -237,12 +354,12 @@ cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
     }
     s->role = SL_ROLE_PUBLISHER;
     s->pub_stream = st;
+    s->done_due = 1;
     atomic_fetch_add(&s->srv->publishers, 1);
     sl_session_info_role(s, SL_ROLE_PUBLISHER);
     send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, STREAM_ID,
                                        s->out_chunk_size));
-    sl_rtmp_send_status(s, "status", "NetStream.Publish.Start",
-                        "publishing");
+    sl_rtmp_send_status(s, "status", "NetStream.Publish.Start", "publishing");
     slog(SL_LOG_INFO, s, "publishing %s/%s", s->app, name);
     return 0;
 }
@@ -251,13 +368,12 @@ static int
 cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
 {
     const struct sl_amf_node *reset_n = sl_amf_at(d, 6);
-    char                      name[SL_NAME_MAX];
+    char                      name[SL_NAME_MAX], query[SL_QUERY_MAX];
     double                    start = number_or(sl_amf_at(d, 4), -2);
-    int                       reset = 1, live;
-    uint8_t                   out[128];
-    struct sl_wr              w;
+    int                       reset = 1, rc;
 
-    if (clean_name(sl_amf_at(d, 3), name, sizeof(name)) < 0) {
+    if (clean_name_q(sl_amf_at(d, 3), name, sizeof(name), query,
+                     sizeof(query)) < 0) {
         sl_rtmp_send_status(s, "error", "NetStream.Play.Failed",
                             "play needs a stream name");
         sl_session_close(s, SL_LOG_WARN, "play without a usable name");
@@ -271,6 +387,20 @@ cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
     }
     if (reset_n != NULL && reset_n->type == SL_AMF_BOOLEAN)
         reset = reset_n->boolean;
+    rc = sl_auth_play(s, tid, name, query, start, reset);
+    if (rc == SL_AUTH_OK)
+        return sl_rtmp_play_start(s, name, start, reset);
+    return rc == SL_AUTH_PENDING ? 0 : -EPROTO;
+}
+
+int
+sl_rtmp_play_start(struct sl_session *s, const char *name, double start,
+                   int reset)
+{
+    uint8_t      out[128];
+    struct sl_wr w;
+    int          live;
+
     snprintf(s->stream_name, sizeof(s->stream_name), "%s", name);
     live = sl_hub_is_live(s->srv->hub, s->app, name);
     /* start >= 0 asks for recorded content.  Sluice keeps none: such a
@@ -281,8 +411,8 @@ cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
         sl_rtmp_send_status(s, "error", "NetStream.Play.StreamNotFound",
                             "no live stream by that name and no "
                             "recordings");
-        slog(SL_LOG_INFO, s, "play %s/%s (start %.0f): not live", s->app,
-             name, start);
+        slog(SL_LOG_INFO, s, "play %s/%s (start %.0f): not live", s->app, name,
+             start);
         s->stream_name[0] = '\0';
         return 0;
     }
@@ -307,6 +437,7 @@ cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
     }
     s->subscribed = 1;
     s->role = SL_ROLE_PLAYER;
+    s->done_due = 1;
     atomic_fetch_add(&s->srv->players, 1);
     sl_session_info_role(s, SL_ROLE_PLAYER);
     {
@@ -397,7 +528,7 @@ handle_command(struct sl_session *s, const uint8_t *p, size_t len)
         return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
     }
     if (!strcmp(cmd, "getStreamLength"))
-        return send_result(s, tid, 1, 0);  /* live: no length */
+        return send_result(s, tid, 1, 0); /* live: no length */
     /* _result/_error/onStatus from the client, pause, seek, receiveAudio,
      * receiveVideo, play2, ...: nothing to do for a live server. */
     return 0;
@@ -452,7 +583,7 @@ static int
 handle_media(struct sl_session *s, struct sl_chunk_msg *m)
 {
     if (s->role != SL_ROLE_PUBLISHER || s->pub_stream == NULL)
-        return 0;  /* media from a non-publisher is ignored */
+        return 0; /* media from a non-publisher is ignored */
     if (m->type == SL_MSG_AGGREGATE)
         return handle_aggregate(s, m);
     if (m->type == SL_MSG_DATA_AMF3) {
@@ -471,8 +602,7 @@ handle_media(struct sl_session *s, struct sl_chunk_msg *m)
         return 0;
     }
     sl_session_info_media(s, m->type, m->payload->data, m->payload->len);
-    sl_hub_media(s->pub_stream, m->type, m->timestamp, m->payload,
-                 sl_now_ms());
+    sl_hub_media(s->pub_stream, m->type, m->timestamp, m->payload, sl_now_ms());
     return 0;
 }
 
@@ -511,9 +641,8 @@ sl_rtmp_handle(struct sl_session *s, struct sl_chunk_msg *m)
 
         v = sl_rd_u32(&r);
         if (!r.err && ev == SL_UC_PING_REQUEST)
-            return send_ctrl(s, sl_chunk_user_control(
-                                    SL_UC_PING_RESPONSE, v,
-                                    s->out_chunk_size));
+            return send_ctrl(s, sl_chunk_user_control(SL_UC_PING_RESPONSE, v,
+                                                      s->out_chunk_size));
         return 0;
     }
     case SL_MSG_AUDIO:

@@ -5,7 +5,8 @@
  * inside the input; a value decodes to at most its raw length, NUL
  * terminated, and -ENOSPC comes exactly when it does not fit; a decoded
  * key read back with sl_query_get() finds a value; a scrubbed string is
- * valid UTF-8 (jansson, which refuses anything else, is the judge).
+ * valid UTF-8 (jansson, which refuses anything else, is the judge); the
+ * signed-URL check over the same bytes refuses them without crashing.
  * Anything else is reported by abort().
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/access.h"
 #include "server/query.h"
 
 static void
@@ -68,6 +70,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sl_query_get(copy, key, val, sizeof(val)) == -ENOENT)
             abort();
     }
+    /* The signed-URL check reads the same client bytes: it must give a
+     * reason (no secret can be guessed here) and never crash. */
+    if (sl_sign_check("fuzz-secret-123", "live", "x", copy, 0) == NULL)
+        abort();
     free(copy);
     return 0;
 }
