@@ -8,5 +8,5 @@
 #define SL_TEST_SUITES \
     X(buf) X(deque) X(sched) X(loop) \
     X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) X(relay) \
-    X(media) X(codec) X(api)
+    X(media) X(codec) X(api) X(iplimit)
 #endif
