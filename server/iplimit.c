@@ -309,6 +309,10 @@ sl_iplimit_acquire(struct sl_iplimit *t, const struct sl_ipkey *key,
         e = make_room(t, st, home);
         if (e == NULL) {
             pthread_mutex_unlock(&st->lock);
+            /* With both per-address limits off there is nothing to
+             * enforce: admit it untracked rather than refuse. */
+            if (c->max_per_ip == 0 && c->rate == 0)
+                return 0;
             return -ENOSPC;
         }
         memset(e, 0, sizeof(*e));

@@ -85,7 +85,8 @@ void sl_ipkey_format(const struct sl_ipkey *k, char *buf, size_t cap);
  * checked before the bucket, and a refused attempt takes no token.
  * Returns 0 with *tk held (it carries a table reference), or
  * -EUSERS (the address holds max_per_ip), -EAGAIN (its bucket is
- * empty), -ENOSPC (no room in the table).  Any thread. */
+ * empty), -ENOSPC (no room in the table).  With both limits off (0) a
+ * table without room admits: 0 with *tk not held.  Any thread. */
 int sl_iplimit_acquire(struct sl_iplimit *t, const struct sl_ipkey *key,
                        const struct sl_iplimit_conf *c, uint64_t now_ms,
                        struct sl_ipticket *tk);

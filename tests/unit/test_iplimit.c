@@ -230,6 +230,16 @@ test_table_full(void)
     CU_ASSERT(admitted >= 512); /* windows fill unevenly, not that badly */
     CU_ASSERT(full == N - admitted);
     CU_ASSERT(sl_iplimit_used(t) == (size_t) admitted);
+    /* With the limits off a full table has nothing to enforce. */
+    {
+        struct sl_iplimit_conf off = {0, 0, 1};
+        struct sl_ipkey        k = nth_key(N);
+        struct sl_ipticket     x;
+
+        CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &k, &off, 1000, &x), 0);
+        CU_ASSERT_EQUAL(x.held, 0);
+        sl_iplimit_release(&x);
+    }
     for (unsigned i = 0; i < N; i++)
         sl_iplimit_release(&tk[i]);
     /* Their buckets are not full (each took a token): they stay as
