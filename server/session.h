@@ -21,7 +21,7 @@
  * or -errno (fd is closed then). */
 int sl_session_start(struct sl_server *srv, int fd,
                      const struct sockaddr_storage *peer,
-                     struct sl_ipticket *slot);
+                     struct sl_ipticket            *slot);
 
 /* Wakes every session so it notices srv->stopping and winds down:
  * players get the end-of-stream status, publishers are closed. */
