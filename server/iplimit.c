@@ -122,8 +122,9 @@ sl_iplimit_new(size_t capacity)
     }
     pthread_mutex_init(&t->log_lock, NULL);
     t->budget = (uint64_t) LOG_RATE * MILLI;
-    for (int i = 0; i < NSTRIPES; i++) {
+    for (int i = 0; i < NSTRIPES; i++)
         pthread_mutex_init(&t->stripes[i].lock, NULL);
+    for (int i = 0; i < NSTRIPES; i++) {
         t->stripes[i].ents = calloc(t->per_stripe, sizeof(struct ent));
         if (t->stripes[i].ents == NULL) {
             sl_iplimit_unref(t);
