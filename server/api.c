@@ -414,6 +414,12 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
            "Players disconnected for falling behind.");
     fprintf(f, "sluice_players_dropped_total %llu\n",
             (unsigned long long) s->players_dropped);
+    family(f, "sluice_connections_refused_total", "counter",
+           "Connections closed at accept by a limit, by reason.");
+    for (int i = 0; i < SL_REFUSE_N; i++)
+        fprintf(f, "sluice_connections_refused_total{reason=\"%s\"} %llu\n",
+                sl_refuse_name((enum sl_refuse) i),
+                (unsigned long long) s->refused[i]);
 
     family(f, "sluice_worker_tasks_total", "counter",
            "Task runs completed by each pool worker.");

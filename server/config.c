@@ -244,6 +244,38 @@ valid_name(const char *s)
     return 1;
 }
 
+/* The abuse limits of [server]: 1 when key is one of them. */
+static int
+limit_key(struct load_ctx *ctx, const char *key, const char *v)
+{
+    static const struct {
+        const char *name;
+        size_t      off;
+        uint64_t    min;
+    } keys[] = {
+        {"max_connections_per_ip",
+         offsetof(struct sl_config, max_connections_per_ip), 0},
+        {"connection_rate_per_ip",
+         offsetof(struct sl_config, connection_rate_per_ip), 0},
+        {"connection_burst_per_ip",
+         offsetof(struct sl_config, connection_burst_per_ip), 1},
+        {"max_pending", offsetof(struct sl_config, max_pending), 0},
+    };
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].name) != 0)
+            continue;
+        if (parse_uint(v, 1000000, &n) < 0 || n < keys[i].min)
+            fail(ctx, "%s: '%s' is not %u..1000000", key, v,
+                 (unsigned) keys[i].min);
+        else
+            *(uint32_t *) ((char *) ctx->cfg + keys[i].off) = (uint32_t) n;
+        return 1;
+    }
+    return 0;
+}
+
 static int
 server_key(struct load_ctx *ctx, const char *key, const char *v)
 {
@@ -251,6 +283,8 @@ server_key(struct load_ctx *ctx, const char *key, const char *v)
     uint64_t          n = 0;
     int               b = 0, lvl;
 
+    if (limit_key(ctx, key, v))
+        return 0;
     if (!strcmp(key, "listen")) {
         if (parse_listen(v, c) < 0)
             fail(ctx, "listen: '%s' is not HOST:PORT or PORT", v);
@@ -964,6 +998,10 @@ set_defaults(struct sl_config *c)
     c->idle_timeout_ms = 30000;
     c->publish_grace_ms = 5000;
     c->log_level = SL_LOG_INFO;
+    c->max_connections_per_ip = 100;
+    c->connection_rate_per_ip = 20;
+    c->connection_burst_per_ip = 100;
+    c->max_pending = 1000;
     c->http_enabled = 1;
     snprintf(c->http_host, sizeof(c->http_host), "127.0.0.1");
     c->http_port = 8080;

@@ -11,8 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "pool/clock.h"
+#include "server/iplimit.h"
 #include "server/log.h"
 #include "server/session.h"
+
+/* A refusal is logged at most once per address and reason in this long
+ * (with the count of those not logged). */
+#define REFUSE_LOG_MS 10000
 
 struct acceptor {
     struct sl_listener *owner;
@@ -22,17 +28,105 @@ struct acceptor {
 };
 
 struct sl_listener {
-    struct sl_server *srv;
-    int               stop_fd; /* eventfd: readable once stop begins */
-    int               count;
-    struct acceptor   acc[];
+    struct sl_server  *srv;
+    struct sl_iplimit *ipl;     /* per-address counts and buckets */
+    int                stop_fd; /* eventfd: readable once stop begins */
+    int                count;
+    struct acceptor    acc[];
 };
+
+/* Closes a connection we refuse: with a reset (linger 0), so a flood
+ * leaves no TIME_WAIT sockets behind on our side.  Counts it and logs
+ * it, rate limited. */
+static void
+refuse(struct sl_listener *l, int fd, const struct sl_ipkey *key,
+       const struct sockaddr_storage *peer, enum sl_refuse why,
+       const struct sl_config *cfg, uint64_t now)
+{
+    struct linger lg = {1, 0};
+    uint32_t      more = 0;
+
+    atomic_fetch_add_explicit(&l->srv->refused[why], 1, memory_order_relaxed);
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    if (sl_log_enabled(SL_LOG_WARN) &&
+        sl_iplimit_should_log(l->ipl, key, why, now, REFUSE_LOG_MS, &more)) {
+        char addr[64] = "?", what[96], tail[64] = "";
+
+        if (key != NULL)
+            sl_ipkey_format(key, addr, sizeof(addr));
+        else if (peer->ss_family == AF_UNIX)
+            snprintf(addr, sizeof(addr), "unix");
+        switch (why) {
+        case SL_REFUSE_PER_IP:
+            snprintf(what, sizeof(what), "max_connections_per_ip (%u) reached",
+                     cfg->max_connections_per_ip);
+            break;
+        case SL_REFUSE_RATE:
+            snprintf(what, sizeof(what),
+                     "connection_rate_per_ip (%u/s, burst %u) exceeded",
+                     cfg->connection_rate_per_ip, cfg->connection_burst_per_ip);
+            break;
+        case SL_REFUSE_PENDING:
+            snprintf(what, sizeof(what), "max_pending (%u) reached",
+                     cfg->max_pending);
+            break;
+        default:
+            snprintf(what, sizeof(what), "address table full");
+            break;
+        }
+        if (more > 0)
+            snprintf(tail, sizeof(tail), " (%u more not logged)", more);
+        sl_log_warn("refused %s: %s%s", addr, what, tail);
+    }
+}
+
+/* Right after accept4, before a session exists or a byte is read: the
+ * address's count and bucket, then the pending cap.  An admitted
+ * connection becomes a session that holds the address's slot. */
+static void
+admit(struct sl_listener *l, int fd, const struct sockaddr_storage *peer)
+{
+    struct sl_config  *cfg = sl_config_get();
+    struct sl_ipticket tk = {0};
+    struct sl_ipkey    key;
+    int                have_key, rc = 0;
+    uint64_t           now = sl_now_ms();
+
+    if (cfg == NULL) {
+        close(fd);
+        return;
+    }
+    /* Peers that are not IP (none today) are not limited by address. */
+    have_key = sl_ipkey_from_sockaddr(peer, &key) == 0;
+    if (have_key) {
+        struct sl_iplimit_conf lc = {cfg->max_connections_per_ip,
+                                     cfg->connection_rate_per_ip,
+                                     cfg->connection_burst_per_ip};
+
+        rc = sl_iplimit_acquire(l->ipl, &key, &lc, now, &tk);
+    }
+    if (rc < 0) {
+        refuse(l, fd, have_key ? &key : NULL, peer, sl_iplimit_reason(rc), cfg,
+               now);
+    } else if (cfg->max_pending != 0 &&
+               atomic_load_explicit(&l->srv->pending, memory_order_relaxed) >=
+                   (int) cfg->max_pending) {
+        /* Logged while the slot is still held, so the address's entry
+         * (and its log state) is there. */
+        refuse(l, fd, have_key ? &key : NULL, peer, SL_REFUSE_PENDING, cfg,
+               now);
+        sl_iplimit_release(&tk);
+    } else {
+        sl_session_start(l->srv, fd, peer, &tk);
+    }
+    sl_config_unref(cfg);
+}
 
 static void *
 acceptor_main(void *arg)
 {
-    struct acceptor  *a = arg;
-    struct sl_server *srv = a->owner->srv;
+    struct acceptor *a = arg;
     struct pollfd pfd[2] = {{a->fd, POLLIN, 0}, {a->owner->stop_fd, POLLIN, 0}};
 
     for (;;) {
@@ -51,7 +145,7 @@ acceptor_main(void *arg)
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
 
             if (fd >= 0) {
-                sl_session_start(srv, fd, &peer);
+                admit(a->owner, fd, &peer);
                 continue;
             }
             if (errno == EINTR || errno == ECONNABORTED)
@@ -115,8 +209,10 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
                   int count, char *err, size_t errlen)
 {
     struct sl_listener *l;
-    int                 probe;
+    struct sl_config   *cfg = sl_config_get();
+    int                 probe, maxconn = cfg != NULL ? cfg->max_connections : 0;
 
+    sl_config_unref(cfg);
     l = calloc(1, sizeof(*l) + (size_t) count * sizeof(struct acceptor));
     if (l == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -127,6 +223,15 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
     l->stop_fd = eventfd(0, EFD_CLOEXEC);
     for (int i = 0; i < count; i++)
         l->acc[i].fd = -1;
+    /* Room for twice max_connections addresses as the server starts
+     * (fixed: a reload does not resize it), so live connections alone
+     * never fill it. */
+    l->ipl = sl_iplimit_new(2 * (size_t) maxconn);
+    if (l->ipl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        sl_listener_stop(l);
+        return NULL;
+    }
     if (l->stop_fd < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         sl_listener_stop(l);
@@ -175,5 +280,7 @@ sl_listener_stop(struct sl_listener *l)
     }
     if (l->stop_fd >= 0)
         close(l->stop_fd);
+    /* Sessions still open keep the table alive through their slots. */
+    sl_iplimit_unref(l->ipl);
     free(l);
 }

@@ -15,6 +15,7 @@
 #include "pool/queue.h"
 #include "pool/sched.h"
 #include "server/hub.h"
+#include "server/iplimit.h"
 
 struct sl_server {
     struct sl_sched *sched;
@@ -35,6 +36,13 @@ struct sl_server {
     atomic_int    publishers;
     atomic_int    players;
     atomic_ullong players_dropped;  /* disconnected for lagging */
+
+    /* Abuse limits (docs/security.md).  pending: sessions neither
+     * publishing nor playing (sl_session_pending_enter/leave in
+     * session_int.h), which the acceptors compare with max_pending;
+     * refused: connections refused, by enum sl_refuse. */
+    atomic_int    pending;
+    atomic_ullong refused[SL_REFUSE_N];
 };
 
 #endif

@@ -60,7 +60,29 @@ session_destroy(struct sl_task *t)
     free(s->pend.held);
     sl_config_unref(s->cfg);
     pthread_mutex_destroy(&s->info.lock);
+    /* Every path ends here exactly once (the last task reference, or a
+     * start that failed), so this is the one place the slot goes back. */
+    sl_session_pending_leave(s);
+    sl_iplimit_release(&s->ipslot);
     free(s);
+}
+
+void
+sl_session_pending_enter(struct sl_session *s)
+{
+    if (s->pending)
+        return;
+    s->pending = 1;
+    atomic_fetch_add_explicit(&s->srv->pending, 1, memory_order_relaxed);
+}
+
+void
+sl_session_pending_leave(struct sl_session *s)
+{
+    if (!s->pending)
+        return;
+    s->pending = 0;
+    atomic_fetch_sub_explicit(&s->srv->pending, 1, memory_order_relaxed);
 }
 
 /* "host:port" for the log into buf, the host alone into ip. */
@@ -91,7 +113,7 @@ format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap, char *ip,
 
 int
 sl_session_start(struct sl_server *srv, int fd,
-                 const struct sockaddr_storage *peer)
+                 const struct sockaddr_storage *peer, struct sl_ipticket *slot)
 {
     struct sl_session *s;
     uint8_t            seed[32];
@@ -99,12 +121,18 @@ sl_session_start(struct sl_server *srv, int fd,
 
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
+        if (slot != NULL)
+            sl_iplimit_release(slot);
         close(fd);
         return -ENOMEM;
     }
     sl_task_init(&s->task, srv->sched, session_run, session_destroy);
     pthread_mutex_init(&s->info.lock, NULL);
     s->srv = srv;
+    if (slot != NULL) {
+        s->ipslot = *slot; /* the session owns it now */
+        slot->held = 0;
+    }
     s->cfg = sl_config_get();
     s->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     s->peer_addr = *peer;
@@ -136,8 +164,12 @@ sl_session_start(struct sl_server *srv, int fd,
     if (n > s->cfg->max_connections) {
         slog(SL_LOG_WARN, s, "refused: max_connections (%d) reached",
              s->cfg->max_connections);
+        atomic_fetch_add_explicit(&srv->refused[SL_REFUSE_MAX], 1,
+                                  memory_order_relaxed);
         s->closing = 1;
         s->close_deadline_ms = s->created_ms;
+    } else {
+        sl_session_pending_enter(s);
     }
     slog(SL_LOG_DEBUG, s, "accepted");
     /* The socket is registered with the reactor by the session's first
@@ -218,6 +250,7 @@ finish(struct sl_session *s)
     sl_list_remove(&s->link);
     pthread_mutex_unlock(&srv->lock);
     atomic_fetch_sub(&srv->nsessions, 1);
+    sl_session_pending_leave(s);
     s->closed = 1;
     slog(SL_LOG_DEBUG, s, "closed");
     sl_task_unref(&s->task);
@@ -835,6 +868,10 @@ sl_session_set_client(struct sl_session *s, const char *client, size_t n)
 void
 sl_session_info_role(struct sl_session *s, enum sl_role role)
 {
+    if (role != SL_ROLE_NONE)
+        sl_session_pending_leave(s);
+    else if (!s->closing)
+        sl_session_pending_enter(s);
     pthread_mutex_lock(&s->info.lock);
     s->info.role = (int) role;
     if (role != SL_ROLE_NONE) {

@@ -13,11 +13,15 @@
 #include "server/config.h"
 #include "server/server.h"
 
-/* Takes ownership of fd (an accepted, non-blocking socket): creates the
+/* Takes ownership of fd (an accepted, non-blocking socket) and of the
+ * address slot in *slot (NULL, or not held, for none): creates the
  * session, registers it with the reactor and schedules its first run.
- * Any thread.  0, or -errno (fd is closed then). */
+ * The slot is released exactly once, when the session is destroyed (at
+ * once when it cannot start); *slot is left not held.  Any thread.  0,
+ * or -errno (fd is closed then). */
 int sl_session_start(struct sl_server *srv, int fd,
-                     const struct sockaddr_storage *peer);
+                     const struct sockaddr_storage *peer,
+                     struct sl_ipticket            *slot);
 
 /* Wakes every session so it notices srv->stopping and winds down:
  * players get the end-of-stream status, publishers are closed. */

@@ -151,10 +151,30 @@ struct sl_session {
     uint8_t           done_due; /* on_done owed when this role ends */
 
     struct sl_sess_info info;
+
+    /* Abuse limits: the peer address's slot in the listener's table
+     * (released by session_destroy), and whether this session counts
+     * in srv->pending. */
+    struct sl_ipticket ipslot;
+    uint8_t            pending;
 };
 
+/* The pending count (srv->pending, capped by max_pending at accept):
+ * sessions that hold a connection without publishing or playing.  A
+ * session enters it when it starts, leaves it when it takes a role
+ * (sl_session_info_role), enters it again when it gives the role up
+ * while staying connected, and leaves it when it finishes.  Both calls
+ * are idempotent (a flag in the session), so a stage that keeps a
+ * session waiting (an auth callback) may call enter when the wait
+ * begins and leave when it ends without counting twice.  The session's
+ * task only (or sl_session_start before the first wake). */
+void sl_session_pending_enter(struct sl_session *s);
+void sl_session_pending_leave(struct sl_session *s);
+
 /* Sets the role the API reports (with app/name from the session), or
- * clears it with SL_ROLE_NONE.  The session's task. */
+ * clears it with SL_ROLE_NONE; also moves the session out of the
+ * pending count (a role) or back into it (none, unless closing).  The
+ * session's task. */
 void sl_session_info_role(struct sl_session *s, enum sl_role role);
 
 /* rtmp_cmd.c: a publisher's audio, video or data message, inspected for

@@ -643,6 +643,9 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
     snap->bytes_out =
         atomic_load_explicit(&srv->bytes_out, memory_order_relaxed);
     snap->players_dropped = atomic_load(&srv->players_dropped);
+    for (int i = 0; i < SL_REFUSE_N; i++)
+        snap->refused[i] =
+            atomic_load_explicit(&srv->refused[i], memory_order_relaxed);
     snap->cpu_seconds = cpu_seconds();
     snap->rss_bytes = rss_bytes();
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "server/config.h"
+#include "server/iplimit.h"
 
 struct sl_server;
 
@@ -152,6 +153,8 @@ struct sl_snapshot {
     uint64_t               bytes_in, bytes_out;     /* sockets, all sessions */
     uint64_t               bitrate_in, bitrate_out; /* bits/s over the window */
     uint64_t               players_dropped;
+    /* Connections refused at accept, by enum sl_refuse. */
+    uint64_t               refused[SL_REFUSE_N];
     double                 cpu_seconds; /* user + system */
     double                 cpu_percent; /* over the window; 100 = 1 core */
     uint64_t               rss_bytes;

@@ -24,6 +24,7 @@
 #include "server/handshake.h"
 #include "server/rd.h"
 #include "server/rtmp_msg.h"
+#include "tests/support/flood.h"
 #include "tests/support/proc.h"
 
 #define RBUF_SIZE 65536
@@ -60,6 +61,12 @@ struct sl_rc {
 struct sl_rc *
 sl_rc_open(int port, int rcvbuf, double timeout_s)
 {
+    return sl_rc_open_from(NULL, port, rcvbuf, timeout_s);
+}
+
+struct sl_rc *
+sl_rc_open_from(const char *src, int port, int rcvbuf, double timeout_s)
+{
     struct sl_rc      *c = calloc(1, sizeof(*c));
     struct sockaddr_in a;
     socklen_t          alen = sizeof(a);
@@ -68,7 +75,7 @@ sl_rc_open(int port, int rcvbuf, double timeout_s)
 
     if (c == NULL)
         return NULL;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    c->fd = sl_socket_from(src, 0);
     c->rd = sl_chunk_reader_new(MAX_IN_MSG, 64);
     c->wr = sl_chunk_writer_new(SL_CHUNK_DEFAULT_SIZE);
     c->wbuf = malloc(WBUF_SIZE);
@@ -77,8 +84,12 @@ sl_rc_open(int port, int rcvbuf, double timeout_s)
     c->st.video_ts_monotonic = 1;
     c->st.audio_ts_monotonic = 1;
     c->st.first_frame_key = -1;
-    if (c->fd < 0 || c->rd == NULL || c->wr == NULL || c->wbuf == NULL)
+    if (c->fd < 0 || c->rd == NULL || c->wr == NULL || c->wbuf == NULL) {
+        if (c->fd < 0)
+            fprintf(stderr, "rtmp client: socket from %s: %s\n",
+                    src ? src : "*", strerror(-c->fd));
         goto fail;
+    }
     if (rcvbuf > 0)
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

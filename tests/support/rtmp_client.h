@@ -48,6 +48,10 @@ struct sl_rc_stats {
  * SO_RCVBUF before connecting (a small receive window).  NULL on
  * failure (reason on stderr). */
 struct sl_rc *sl_rc_open(int port, int rcvbuf, double timeout_s);
+/* The same from the loopback address src ("127.0.0.2"; NULL or "" is
+ * sl_rc_open): the server sees src as the peer. */
+struct sl_rc *sl_rc_open_from(const char *src, int port, int rcvbuf,
+                              double timeout_s);
 void          sl_rc_close(struct sl_rc *c);
 
 int sl_rc_fd(const struct sl_rc *c);

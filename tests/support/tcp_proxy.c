@@ -7,19 +7,22 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "tests/support/flood.h"
+
 #define POLL_MS 50
 
 static int
-connect_target(int port)
+connect_target(int port, const char *source)
 {
     struct sockaddr_in a;
     struct timeval     tv = {2, 0};
-    int                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int                fd = sl_socket_from(source, 0);
 
     if (fd < 0)
         return -1;
@@ -103,7 +106,8 @@ proxy_main(void *arg)
 
                 atomic_fetch_add(&p->accepted, 1);
                 p->client[i] = c;
-                p->server[i] = stalled ? -1 : connect_target(p->target);
+                p->server[i] =
+                    stalled ? -1 : connect_target(p->target, p->source);
                 if (!stalled && p->server[i] < 0)
                     close_pair(p, i);
             }
@@ -136,12 +140,20 @@ proxy_main(void *arg)
 int
 sl_tcp_proxy_start(struct sl_tcp_proxy *p, int target, int rcvbuf)
 {
+    return sl_tcp_proxy_start_from(p, target, rcvbuf, NULL);
+}
+
+int
+sl_tcp_proxy_start_from(struct sl_tcp_proxy *p, int target, int rcvbuf,
+                        const char *source)
+{
     struct sockaddr_in a;
     socklen_t          len = sizeof(a);
     int                one = 1, rc;
 
     memset(p, 0, sizeof(*p));
     p->target = target;
+    snprintf(p->source, sizeof(p->source), "%s", source ? source : "");
     p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (p->lfd < 0)
         return -errno;

@@ -12,6 +12,11 @@
  * stalled connection blocks after a bounded amount instead of filling a
  * window the kernel grew while the peer was reading fast.
  *
+ * sl_tcp_proxy_start_from() makes its upstream connections from a given
+ * loopback address (bound before connect), so a client without a
+ * local-address option (ffmpeg's rtmp://) reaches the target "from
+ * 127.0.0.2".
+ *
  * Every wait inside is bounded (poll with a short timeout, a stop flag);
  * sl_tcp_proxy_stop() ends the thread and closes every socket.
  */
@@ -27,8 +32,9 @@ struct sl_tcp_proxy {
     pthread_t   thread;
     int         started;
     int         lfd;
-    int         port;   /* where it listens */
-    int         target; /* where it forwards to */
+    int         port;       /* where it listens */
+    int         target;     /* where it forwards to */
+    char        source[64]; /* upstream source address; "": any */
     atomic_int  stop;
     atomic_int  stalled;
     atomic_int  accepted;  /* connections accepted so far */
@@ -41,6 +47,11 @@ struct sl_tcp_proxy {
 /* Listens on a free loopback port (rcvbuf bytes of receive buffer, 0 for
  * the kernel default) and starts the thread.  0 or -errno. */
 int sl_tcp_proxy_start(struct sl_tcp_proxy *p, int target, int rcvbuf);
+
+/* The same, with upstream connections bound to source (an IPv4
+ * loopback address such as "127.0.0.2"; NULL or "" for any). */
+int sl_tcp_proxy_start_from(struct sl_tcp_proxy *p, int target, int rcvbuf,
+                            const char *source);
 
 /* From now on nothing is read from clients (see above).  Any thread. */
 void sl_tcp_proxy_stall(struct sl_tcp_proxy *p);

@@ -8,5 +8,6 @@
 #define SL_TEST_SUITES \
     X(buf) X(deque) X(sched) X(loop) \
     X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) X(relay) \
-    X(media) X(codec) X(api) X(query) X(callback) X(access)
+    X(media) X(codec) X(api) X(query) X(callback) X(access) \
+    X(iplimit)
 #endif

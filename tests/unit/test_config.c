@@ -323,6 +323,51 @@ test_relays_and_pulls(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "[relay:a] needs a url"));
 }
 
+static void
+test_abuse_limits(void)
+{
+    char              err[256] = "";
+    struct sl_config *c = load_text("[server]\n", err, sizeof(err));
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->max_connections_per_ip, 100);
+    CU_ASSERT_EQUAL(c->connection_rate_per_ip, 20);
+    CU_ASSERT_EQUAL(c->connection_burst_per_ip, 100);
+    CU_ASSERT_EQUAL(c->max_pending, 1000);
+    sl_config_unref(c);
+
+    c = load_text("[server]\nmax_connections_per_ip = 50\n"
+                  "connection_rate_per_ip = 10\n"
+                  "connection_burst_per_ip = 1\nmax_pending = 7\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->max_connections_per_ip, 50);
+    CU_ASSERT_EQUAL(c->connection_rate_per_ip, 10);
+    CU_ASSERT_EQUAL(c->connection_burst_per_ip, 1);
+    CU_ASSERT_EQUAL(c->max_pending, 7);
+    sl_config_unref(c);
+
+    /* 0 turns each limit off. */
+    c = load_text("[server]\nmax_connections_per_ip = 0\n"
+                  "connection_rate_per_ip = 0\nmax_pending = 0\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->max_connections_per_ip, 0);
+    CU_ASSERT_EQUAL(c->connection_rate_per_ip, 0);
+    CU_ASSERT_EQUAL(c->max_pending, 0);
+    sl_config_unref(c);
+
+    expect_error("[server]\nmax_connections_per_ip = -1\n", 2,
+                 "max_connections_per_ip: '-1' is not 0..1000000");
+    expect_error("[server]\n\nconnection_rate_per_ip = fast\n", 3,
+                 "connection_rate_per_ip");
+    expect_error("[server]\nconnection_burst_per_ip = 0\n", 2,
+                 "connection_burst_per_ip: '0' is not 1..1000000");
+    expect_error("[server]\nmax_pending = 1000001\n", 2, "max_pending");
+    /* They belong to [server] only. */
+    expect_error("[http]\nmax_pending = 5\n", 2, "unknown key");
+}
+
 void
 sl_test_suite_config(void)
 {
@@ -337,4 +382,5 @@ sl_test_suite_config(void)
     CU_add_test(s, "renditions and ladders", test_renditions);
     CU_add_test(s, "rendition errors", test_rendition_errors);
     CU_add_test(s, "relays and pulls", test_relays_and_pulls);
+    CU_add_test(s, "abuse limits: defaults, values, errors", test_abuse_limits);
 }
