@@ -16,6 +16,7 @@
 
 #include "tests/integration/itest.h"
 #include "tests/support/http_client.h"
+#include "tests/support/tcp_proxy.h"
 
 #define KEY1 "k3y-0d9f8a7b6c5e4f30"
 #define KEY2 "k3y-late-added-99127"
@@ -413,6 +414,43 @@ test_callbacks(void)
     CU_ASSERT(sl_proc_stop(&cb.proc, SIGTERM, IT_S(5)) == 0);
 }
 
+/* Address rules: ffmpeg from 127.0.0.1 directly, and from 127.0.0.2
+ * through a loopback forwarder that connects from there (ffmpeg has no
+ * source-address option for RTMP). */
+static void
+test_ip_rules(void)
+{
+    struct sl_srv       srv;
+    struct sl_tcp_proxy px;
+    char                direct[320], via[320], base[256];
+
+    IT_START(&srv, NULL,
+             "deny_publish = 127.0.0.2\nallow_play = 127.0.0.2/32, ::1\n"
+             "[app:closed]\ndeny_publish = 127.0.0.0/8\n"
+             "deny_play = 127.0.0.0/8\n");
+    CU_ASSERT_FATAL(sl_tcp_proxy_start_from(&px, srv.port, 0, "127.0.0.2") ==
+                    0);
+    url_q(&srv, "ip1", NULL, direct, sizeof(direct));
+    snprintf(via, sizeof(via), "rtmp://127.0.0.1:%d/live/ip1", px.port);
+
+    /* 127.0.0.1 publishes; only 127.0.0.2 may play. */
+    IT_EXPECT_LOGS(publish_and_watch(&srv, direct, via, "ip-ok"), srv.log,
+                   NULL);
+    CU_ASSERT(play_refused(&srv, direct, "ip-play-direct"));
+    CU_ASSERT(sl_file_count(srv.log, "play live/ip1 refused: address not "
+                                     "allowed to play") == 1);
+    CU_ASSERT(publish_refused(&srv, via, "ip-pub-via"));
+    CU_ASSERT(sl_file_count(srv.log, "publish live/ip1 refused: address not "
+                                     "allowed to publish") == 1);
+    /* An address that may do neither is refused at connect. */
+    sl_srv_url(&srv, "closed", "x", base, sizeof(base));
+    CU_ASSERT(publish_refused(&srv, base, "ip-closed"));
+    CU_ASSERT(sl_file_count(srv.log, "connect closed refused: address may "
+                                     "neither publish nor play") == 1);
+    sl_tcp_proxy_stop(&px);
+    IT_STOP(&srv);
+}
+
 void
 sl_itest_suite_auth(void)
 {
@@ -426,4 +464,5 @@ sl_itest_suite_auth(void)
                 test_signed_urls);
     CU_add_test(s, "callbacks allow, refuse, redirect, time out; on_done",
                 test_callbacks);
+    CU_add_test(s, "address rules: 127.0.0.1 vs 127.0.0.2", test_ip_rules);
 }
