@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+/* A suite whose set-up or clean-up failed counts as a failure too:
+ * CUnit reports it in its summary but not in the failure counts. */
 int
 sl_test_run(int argc, char **argv, CU_BasicRunMode mode)
 {
@@ -19,11 +21,14 @@ sl_test_run(int argc, char **argv, CU_BasicRunMode mode)
             }
             CU_basic_run_suite(s);
             failed += CU_get_number_of_failures() +
-                      CU_get_number_of_tests_failed();
+                      CU_get_number_of_tests_failed() +
+                      CU_get_number_of_suites_failed();
         }
     } else {
         CU_basic_run_tests();
-        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+        failed = CU_get_number_of_failures() +
+                 CU_get_number_of_tests_failed() +
+                 CU_get_number_of_suites_failed();
     }
     if (CU_get_error() != CUE_SUCCESS)
         failed++;
