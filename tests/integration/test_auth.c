@@ -136,6 +136,47 @@ play_refused(const struct sl_srv *srv, const char *url, const char *tag)
     return refused;
 }
 
+/* GStreamer publishes 2 s of test video to url with rtmp2sink: its exit
+ * status (0: it streamed to the end), or -1 when it did not end within
+ * the bound. */
+static int
+gst_publish(const struct sl_srv *srv, const char *url, const char *tag)
+{
+    struct sl_proc g;
+    char           glog[PATH_MAX + 32], f[64], loc[600];
+    char          *argv[] = {"gst-launch-1.0",
+                             "-e",
+                             "videotestsrc",
+                             "is-live=true",
+                             "num-buffers=50",
+                             "!",
+                             "video/x-raw,width=320,height=240,framerate=25/1",
+                             "!",
+                             "openh264enc",
+                             "!",
+                             "h264parse",
+                             "!",
+                             "flvmux",
+                             "streamable=true",
+                             "!",
+                             "rtmp2sink",
+                             loc,
+                             NULL};
+    int            rc = -1;
+
+    snprintf(f, sizeof(f), "%s.log", tag);
+    sl_srv_path(srv, f, glog, sizeof(glog));
+    if (snprintf(loc, sizeof(loc), "location=%s", url) >= (int) sizeof(loc) ||
+        sl_proc_spawn(&g, argv, glog, glog) < 0)
+        return -1;
+    if (sl_proc_wait(&g, IT_S(30)) == 0)
+        rc = sl_proc_exited_with(&g, 0) ? 0 : 1;
+    sl_proc_kill(&g);
+    if (rc != 0)
+        sl_itest_show_tail(tag, glog);
+    return rc;
+}
+
 /* 1 when none of the secrets appears in the server's log, its API's
  * stream and server documents, or its metrics. */
 static int
@@ -175,7 +216,7 @@ test_stream_keys(void)
 {
     struct sl_srv srv;
     char          dir[PATH_MAX], keys[PATH_MAX + 16], sect[PATH_MAX + 64];
-    char          pub[320], play[320], loc[320];
+    char          pub[320], play[320];
     static const char *const secrets[] = {KEY1, KEY2, WRONGKEY};
 
     CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
@@ -197,50 +238,13 @@ test_stream_keys(void)
     CU_ASSERT(sl_file_count(srv.log, "refused: unknown stream key") == 1);
 
     /* GStreamer (rtmp2sink) with the good key, then a wrong one. */
-    {
-        struct sl_proc g;
-        char           glog[PATH_MAX + 32];
-        char          *argv[] = {"gst-launch-1.0",
-                                 "-e",
-                                 "videotestsrc",
-                                 "is-live=true",
-                                 "num-buffers=50",
-                                 "!",
-                                 "video/x-raw,width=320,height=240,"
-                                          "framerate=25/1",
-                                 "!",
-                                 "openh264enc",
-                                 "!",
-                                 "h264parse",
-                                 "!",
-                                 "flvmux",
-                                 "streamable=true",
-                                 "!",
-                                 "rtmp2sink",
-                                 loc,
-                                 NULL};
-
-        sl_srv_path(&srv, "gst.log", glog, sizeof(glog));
-        url_q(&srv, KEY1, NULL, pub, sizeof(pub));
-        if (snprintf(loc, sizeof(loc), "location=%s", pub) >= (int) sizeof(loc))
-            loc[0] = '\0';
-        CU_ASSERT_FATAL(sl_proc_spawn(&g, argv, glog, glog) == 0);
-        CU_ASSERT(sl_wait_file_count(srv.log, "publishing live/cam1", 2,
-                                     IT_S(20)) == 0);
-        CU_ASSERT(sl_proc_wait(&g, IT_S(30)) == 0);
-        sl_proc_kill(&g);
-
-        url_q(&srv, WRONGKEY, NULL, pub, sizeof(pub));
-        if (snprintf(loc, sizeof(loc), "location=%s", pub) >= (int) sizeof(loc))
-            loc[0] = '\0';
-        CU_ASSERT_FATAL(sl_proc_spawn(&g, argv, glog, glog) == 0);
-        CU_ASSERT(sl_wait_file_count(srv.log, "refused: unknown stream key", 2,
-                                     IT_S(20)) == 0);
-        CU_ASSERT(sl_proc_wait(&g, IT_S(30)) == 0);
-        CU_ASSERT(!sl_proc_exited_with(&g, 0));
-        sl_proc_kill(&g);
-        CU_ASSERT(sl_file_count(srv.log, "publishing live/cam1") == 2);
-    }
+    url_q(&srv, KEY1, NULL, pub, sizeof(pub));
+    CU_ASSERT(gst_publish(&srv, pub, "gst-key") == 0);
+    CU_ASSERT(sl_file_count(srv.log, "publishing live/cam1") == 2);
+    url_q(&srv, WRONGKEY, NULL, pub, sizeof(pub));
+    CU_ASSERT(gst_publish(&srv, pub, "gst-wrongkey") > 0);
+    CU_ASSERT(sl_file_count(srv.log, "refused: unknown stream key") == 2);
+    CU_ASSERT(sl_file_count(srv.log, "publishing live/cam1") == 2);
 
     /* A key added to the file works after SIGHUP, without a restart. */
     CU_ASSERT_FATAL(sl_write_file(keys, KEY1 " cam1\n" KEY2 " cam2\n") == 0);
@@ -312,6 +316,23 @@ test_signed_urls(void)
     url_q(&srv, "s1", NULL, play, sizeof(play));
     CU_ASSERT(play_refused(&srv, play, "play-unsigned"));
     CU_ASSERT(sl_file_count(srv.log, "play live/s1 refused") == 2);
+
+    /* GStreamer with a good signature, an expired and a tampered one. */
+    sign(PUB_SECRET, "live", "s1", later, sig);
+    snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, sig);
+    url_q(&srv, "s1", q, pub, sizeof(pub));
+    CU_ASSERT(gst_publish(&srv, pub, "gst-signed") == 0);
+    CU_ASSERT(sl_file_count(srv.log, "publishing live/s1") == 2);
+    sign(PUB_SECRET, "live", "s1", past, sig);
+    snprintf(q, sizeof(q), "expires=%lld&sign=%s", past, sig);
+    url_q(&srv, "s1", q, pub, sizeof(pub));
+    CU_ASSERT(gst_publish(&srv, pub, "gst-expired") > 0);
+    CU_ASSERT(sl_file_count(srv.log, "signature expired") == 2);
+    snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, bad);
+    url_q(&srv, "s1", q, pub, sizeof(pub));
+    CU_ASSERT(gst_publish(&srv, pub, "gst-tampered") > 0);
+    CU_ASSERT(sl_file_count(srv.log, "wrong signature") == 4);
+    CU_ASSERT(sl_file_count(srv.log, "publishing live/s1") == 2);
 
     CU_ASSERT(secrets_absent(&srv, secrets, 4));
     free((void *) secrets[2]);
