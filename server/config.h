@@ -12,30 +12,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_CONFIG_MAX_APPS       64
-#define SL_CONFIG_MAX_RENDITIONS 32   /* [rendition:...] sections */
-#define SL_APP_MAX_RENDITIONS    8    /* rungs in one app's ladder */
-#define SL_NAME_MAX              128  /* app and stream names, incl. NUL */
-#define SL_CONFIG_MAX_RELAYS     32   /* [relay:...] sections */
-#define SL_APP_MAX_RELAYS        8
-#define SL_RELAY_MAX_URLS        4    /* url plus backups */
-#define SL_APP_MAX_PULLS         4    /* origins an edge pulls from */
-#define SL_URL_MAX               512
+#define SL_CONFIG_MAX_APPS 64
+#define SL_CONFIG_MAX_RENDITIONS 32 /* [rendition:...] sections */
+#define SL_APP_MAX_RENDITIONS 8     /* rungs in one app's ladder */
+#define SL_NAME_MAX 128             /* app and stream names, incl. NUL */
+#define SL_CONFIG_MAX_RELAYS 32     /* [relay:...] sections */
+#define SL_APP_MAX_RELAYS 8
+#define SL_RELAY_MAX_URLS 4 /* url plus backups */
+#define SL_APP_MAX_PULLS 4  /* origins an edge pulls from */
+#define SL_URL_MAX 512
 
 /* One rung of a transcoding ladder ([rendition:NAME]). */
 struct sl_rendition_config {
-    char     name[SL_NAME_MAX];
-    int      width, height;    /* 0: derived from the other, keeping the
-                                * source's aspect ratio */
-    uint32_t video_bitrate;    /* bits/s */
-    uint32_t maxrate;          /* bits/s */
-    uint32_t bufsize;          /* bits */
-    int      fps;              /* 0: the source's rate */
+    char name[SL_NAME_MAX];
+    int  width, height;     /* 0: derived from the other, keeping the
+                             * source's aspect ratio */
+    uint32_t video_bitrate; /* bits/s */
+    uint32_t maxrate;       /* bits/s */
+    uint32_t bufsize;       /* bits */
+    int      fps;           /* 0: the source's rate */
     char     preset[32];
     char     profile[16];
     char     encoder[32];
-    int      audio_copy;       /* 1: copy the source's AAC; 0: re-encode */
-    uint32_t audio_bitrate;    /* bits/s, when re-encoding */
+    int      audio_copy;    /* 1: copy the source's AAC; 0: re-encode */
+    uint32_t audio_bitrate; /* bits/s, when re-encoding */
 };
 
 /* A push relay ([relay:NAME]): where streams of the apps that list it
@@ -43,15 +43,15 @@ struct sl_rendition_config {
 struct sl_relay_config {
     char     name[SL_NAME_MAX];
     int      has_url;
-    int      nurls;                  /* urls[0] = url, then backup_url */
+    int      nurls; /* urls[0] = url, then backup_url */
     char     urls[SL_RELAY_MAX_URLS][SL_URL_MAX];
-    int      push_source;            /* streams lists "source" */
-    int      nrungs;                 /* rendition names in streams */
+    int      push_source; /* streams lists "source" */
+    int      nrungs;      /* rendition names in streams */
     char     rungs[SL_APP_MAX_RENDITIONS][SL_NAME_MAX];
     uint32_t retry_min_ms, retry_max_ms;
-    int      failover_after;         /* failures before the next url */
-    uint32_t timeout_ms;             /* connect and write timeout */
-    uint32_t max_buffer;             /* bytes held while disconnected */
+    int      failover_after; /* failures before the next url */
+    uint32_t timeout_ms;     /* connect and write timeout */
+    uint32_t max_buffer;     /* bytes held while disconnected */
 };
 
 struct sl_app_config {
@@ -60,10 +60,10 @@ struct sl_app_config {
      * app lists them. */
     int      nrenditions;
     int      renditions[SL_APP_MAX_RENDITIONS];
-    uint32_t keyframe_interval_ms;  /* every rung's fixed GOP */
+    uint32_t keyframe_interval_ms; /* every rung's fixed GOP */
     /* Push relays: indexes into sl_config.relays. */
-    int      nrelays;
-    int      relays[SL_APP_MAX_RELAYS];
+    int nrelays;
+    int relays[SL_APP_MAX_RELAYS];
     /* Edge: origins to pull a stream from when it is not published
      * here, and how long a pull outlives its last player. */
     int      npulls;
@@ -76,26 +76,26 @@ struct sl_config {
     char        path[256];
 
     /* [server] */
-    char     listen_host[64];     /* "" = every address */
+    char     listen_host[64]; /* "" = every address */
     uint16_t listen_port;
-    int      workers;             /* 0 = one per CPU we may run on */
+    int      workers; /* 0 = one per CPU we may run on */
     int      acceptors;
-    uint32_t chunk_size;          /* our outgoing chunk size */
+    uint32_t chunk_size; /* our outgoing chunk size */
     int      max_connections;
     uint32_t max_message_size;
-    int      gop_cache;           /* 0/1 */
+    int      gop_cache; /* 0/1 */
     uint32_t max_lag_ms;
     uint32_t merge_write_ms;
     uint32_t handshake_timeout_ms;
     uint32_t idle_timeout_ms;
-    uint32_t publish_grace_ms;    /* players wait for a returning publisher */
-    int      log_level;           /* enum sl_log_level */
+    uint32_t publish_grace_ms; /* players wait for a returning publisher */
+    int      log_level;        /* enum sl_log_level */
 
     /* [http] */
-    int      http_enabled;        /* 0: listen = off */
-    char     http_host[64];       /* "" = every address */
+    int      http_enabled;  /* 0: listen = off */
+    char     http_host[64]; /* "" = every address */
     uint16_t http_port;
-    char     api_token[256];      /* "": control calls refused */
+    char     api_token[256]; /* "": control calls refused */
     int      http_max_connections;
     uint32_t http_timeout_ms;
 
@@ -122,11 +122,11 @@ void sl_config_unref(struct sl_config *c);
 
 /* The app section named name, or NULL. */
 const struct sl_app_config *sl_config_app(const struct sl_config *c,
-                                          const char *name);
+                                          const char             *name);
 
 /* The process-wide current config: get returns a new reference (any
  * thread); set replaces it, taking over the caller's reference. */
 struct sl_config *sl_config_get(void);
-void sl_config_set(struct sl_config *c);
+void              sl_config_set(struct sl_config *c);
 
 #endif

@@ -23,7 +23,7 @@ struct acceptor {
 
 struct sl_listener {
     struct sl_server *srv;
-    int               stop_fd;  /* eventfd: readable once stop begins */
+    int               stop_fd; /* eventfd: readable once stop begins */
     int               count;
     struct acceptor   acc[];
 };
@@ -31,10 +31,9 @@ struct sl_listener {
 static void *
 acceptor_main(void *arg)
 {
-    struct acceptor   *a = arg;
-    struct sl_server  *srv = a->owner->srv;
-    struct pollfd      pfd[2] = {{a->fd, POLLIN, 0},
-                                 {a->owner->stop_fd, POLLIN, 0}};
+    struct acceptor  *a = arg;
+    struct sl_server *srv = a->owner->srv;
+    struct pollfd pfd[2] = {{a->fd, POLLIN, 0}, {a->owner->stop_fd, POLLIN, 0}};
 
     for (;;) {
         if (poll(pfd, 2, -1) < 0) {
@@ -87,25 +86,23 @@ bind_one(const char *host, uint16_t port, int reuseport, char *err,
     snprintf(portstr, sizeof(portstr), "%u", port);
     rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
     if (rc != 0) {
-        snprintf(err, errlen, "listen %s:%u: %s", host, port,
-                 gai_strerror(rc));
+        snprintf(err, errlen, "listen %s:%u: %s", host, port, gai_strerror(rc));
         return -1;
     }
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         /* Without a host prefer the IPv6 wildcard, which also takes IPv4
          * unless the system says otherwise; fall back to IPv4. */
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-                    SOCK_CLOEXEC, 0);
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (reuseport)
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-            listen(fd, 1024) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
             break;
-        snprintf(err, errlen, "listen %s:%u: %s", host[0] ? host : "*",
-                 port, strerror(errno));
+        snprintf(err, errlen, "listen %s:%u: %s", host[0] ? host : "*", port,
+                 strerror(errno));
         close(fd);
         fd = -1;
     }

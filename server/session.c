@@ -38,15 +38,15 @@ _Static_assert(SL_SNAP_ROLE_PUBLISHER == SL_ROLE_PUBLISHER &&
                    SL_SNAP_ROLE_PLAYER == SL_ROLE_PLAYER,
                "the API's role numbers are the session's");
 
-#define READ_CHUNK       65536
-#define READ_BUDGET      (256 * 1024)  /* bytes per run before yielding */
-#define WRITE_IOV        64
-#define OUTQ_CAP         512
-#define CLOSE_FLUSH_MS   2000  /* how long a closing session may flush */
-#define MAX_SKIP_STRIKES 3     /* skips in a row without catching up */
+#define READ_CHUNK 65536
+#define READ_BUDGET (256 * 1024) /* bytes per run before yielding */
+#define WRITE_IOV 64
+#define OUTQ_CAP 512
+#define CLOSE_FLUSH_MS 2000 /* how long a closing session may flush */
+#define MAX_SKIP_STRIKES 3  /* skips in a row without catching up */
 
-#define slog(lvl, s, fmt, ...) \
-    sl_log(lvl, "[c%llu %s] " fmt, (unsigned long long) (s)->id, (s)->peer, \
+#define slog(lvl, s, fmt, ...)                                                 \
+    sl_log(lvl, "[c%llu %s] " fmt, (unsigned long long) (s)->id, (s)->peer,    \
            ##__VA_ARGS__)
 
 static void session_run(struct sl_task *t);
@@ -177,8 +177,7 @@ sl_session_leave_stream(struct sl_session *s)
         sl_hub_unsubscribe(&s->sub);
         s->subscribed = 0;
         atomic_fetch_sub(&s->srv->players, 1);
-        slog(SL_LOG_INFO, s, "stopped playing %s/%s", s->app,
-             s->stream_name);
+        slog(SL_LOG_INFO, s, "stopped playing %s/%s", s->app, s->stream_name);
     }
     if (s->role != SL_ROLE_NONE)
         sl_session_info_role(s, SL_ROLE_NONE);
@@ -232,9 +231,9 @@ int
 sl_session_send(struct sl_session *s, uint32_t csid, uint8_t type,
                 uint32_t msid, const uint8_t *payload, size_t len)
 {
-    struct sl_buf *b = sl_chunk_encode(csid, type, msid, 0, payload, len,
-                                       s->out_chunk_size);
-    int            rc;
+    struct sl_buf *b =
+        sl_chunk_encode(csid, type, msid, 0, payload, len, s->out_chunk_size);
+    int rc;
 
     if (b == NULL)
         return -ENOMEM;
@@ -247,7 +246,7 @@ sl_session_send(struct sl_session *s, uint32_t csid, uint8_t type,
 static void
 maybe_ack(struct sl_session *s)
 {
-    uint64_t total = sl_chunk_reader_bytes(s->rd);
+    uint64_t       total = sl_chunk_reader_bytes(s->rd);
     struct sl_buf *b;
 
     if (s->peer_ack_window == 0 ||
@@ -295,8 +294,8 @@ feed(struct sl_session *s, const uint8_t *p, size_t n)
             }
             if (sl_handshake_done(s->hs)) {
                 slog(SL_LOG_DEBUG, s, "handshake done (%s)",
-                     sl_handshake_kind(s->hs) == SL_HANDSHAKE_DIGEST
-                         ? "digest" : "plain");
+                     sl_handshake_kind(s->hs) == SL_HANDSHAKE_DIGEST ? "digest"
+                                                                     : "plain");
                 sl_handshake_free(s->hs);
                 s->hs = NULL;
                 s->rd = sl_chunk_reader_new(s->cfg->max_message_size, 64);
@@ -435,7 +434,7 @@ consume_written(struct sl_session *s, size_t n, size_t qbytes,
         sl_buf_unref(m[i].buf);
     }
     if (i < cnt && n > 0) {
-        s->ring_part = m[i].buf;  /* our reference moves there */
+        s->ring_part = m[i].buf; /* our reference moves there */
         s->ring_off = (uint32_t) n;
         i++;
     }
@@ -464,8 +463,7 @@ flush_output(struct sl_session *s, uint64_t now)
             iov[0].iov_len = s->ring_part->len - s->ring_off;
             cnt = 1;
         }
-        nq = sl_outq_collect(&s->outq, iov + cnt, WRITE_IOV - cnt,
-                             s->out_off);
+        nq = sl_outq_collect(&s->outq, iov + cnt, WRITE_IOV - cnt, s->out_off);
         for (int i = cnt; i < cnt + nq; i++)
             qbytes += iov[i].iov_len;
         cnt += nq;
@@ -527,15 +525,14 @@ player_poll(struct sl_session *s, uint64_t now)
     if (st.live) {
         if (st.publish_gen != s->seen_gen) {
             if (s->unpublish_sent) {
-                struct sl_buf *b = sl_chunk_user_control(
-                    SL_UC_STREAM_BEGIN, 1, s->out_chunk_size);
+                struct sl_buf *b = sl_chunk_user_control(SL_UC_STREAM_BEGIN, 1,
+                                                         s->out_chunk_size);
 
                 if (b != NULL) {
                     sl_session_send_buf(s, b);
                     sl_buf_unref(b);
                 }
-                sl_rtmp_send_status(s, "status",
-                                    "NetStream.Play.PublishNotify",
+                sl_rtmp_send_status(s, "status", "NetStream.Play.PublishNotify",
                                     "the stream is published again");
             }
             s->seen_gen = st.publish_gen;
@@ -552,8 +549,8 @@ player_poll(struct sl_session *s, uint64_t now)
     sl_rtmp_send_status(s, "status", "NetStream.Play.UnpublishNotify",
                         "the publisher stopped");
     {
-        struct sl_buf *b = sl_chunk_user_control(SL_UC_STREAM_EOF, 1,
-                                                 s->out_chunk_size);
+        struct sl_buf *b =
+            sl_chunk_user_control(SL_UC_STREAM_EOF, 1, s->out_chunk_size);
 
         if (b != NULL) {
             sl_session_send_buf(s, b);
@@ -572,8 +569,8 @@ on_stop(struct sl_session *s)
     if (s->role == SL_ROLE_PLAYER) {
         sl_rtmp_send_status(s, "status", "NetStream.Play.UnpublishNotify",
                             "the server is shutting down");
-        struct sl_buf *b = sl_chunk_user_control(SL_UC_STREAM_EOF, 1,
-                                                 s->out_chunk_size);
+        struct sl_buf *b =
+            sl_chunk_user_control(SL_UC_STREAM_EOF, 1, s->out_chunk_size);
         if (b != NULL) {
             sl_session_send_buf(s, b);
             sl_buf_unref(b);
@@ -592,14 +589,16 @@ check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
     if (skips != s->last_skips) {
         s->skip_strikes += (uint32_t) (skips - s->last_skips);
         s->last_skips = skips;
-        slog(SL_LOG_INFO, s, "player fell %u ms behind, skipped to the "
-             "next keyframe", s->cfg->max_lag_ms);
+        slog(SL_LOG_INFO, s,
+             "player fell %u ms behind, skipped to the "
+             "next keyframe",
+             s->cfg->max_lag_ms);
     }
     if (s->skip_strikes >= MAX_SKIP_STRIKES) {
         atomic_fetch_add(&s->srv->players_dropped, 1);
         sl_session_close(s, SL_LOG_WARN,
                          "player too slow: kept falling behind max_lag");
-        s->peer_eof = 1;  /* do not wait to flush to a stuck reader */
+        s->peer_eof = 1; /* do not wait to flush to a stuck reader */
         return;
     }
     if (s->write_blocked &&
@@ -628,9 +627,8 @@ check_timeouts(struct sl_session *s, uint64_t now, uint64_t skips)
     }
     if (now - s->last_read_ms >= c->idle_timeout_ms) {
         sl_session_close(s, SL_LOG_WARN,
-                         s->role == SL_ROLE_PUBLISHER
-                             ? "publisher idle timeout"
-                             : "idle timeout");
+                         s->role == SL_ROLE_PUBLISHER ? "publisher idle timeout"
+                                                      : "idle timeout");
         s->peer_eof = 1;
     }
 }
@@ -656,16 +654,15 @@ arm_timer(struct sl_session *s, uint64_t now)
     else if (s->hs != NULL)
         due = s->created_ms + c->handshake_timeout_ms;
     else if (s->role == SL_ROLE_PLAYER)
-        due = s->write_blocked
-                  ? s->last_write_ms + 2ull * c->max_lag_ms : 0;
+        due = s->write_blocked ? s->last_write_ms + 2ull * c->max_lag_ms : 0;
     else
         due = s->last_read_ms + c->idle_timeout_ms;
     due = min_nonzero(due, s->flush_due_ms);
     due = min_nonzero(due, s->grace_due_ms);
     if (s->armed_ms != 0 && now >= s->armed_ms)
-        s->armed_ms = 0;  /* it has fired */
+        s->armed_ms = 0; /* it has fired */
     if (due == 0 || (s->armed_ms != 0 && s->armed_ms <= due))
-        return;  /* an earlier wake is already coming */
+        return; /* an earlier wake is already coming */
     if (due <= now)
         due = now + 1;
     s->armed_ms = due;
@@ -683,11 +680,10 @@ publish_player_stats(struct sl_session *s)
     if (s->sent_media) {
         uint32_t d = sl_hub_stream_head_ts(s->sub.stream) - s->last_sent_ts;
 
-        lag = d < 0x80000000u ? d : 0;  /* wrap-aware; ahead is 0 */
+        lag = d < 0x80000000u ? d : 0; /* wrap-aware; ahead is 0 */
     }
     atomic_store_explicit(&s->info.lag_ms, lag, memory_order_relaxed);
-    atomic_store_explicit(&s->info.skips, s->sub.skips,
-                          memory_order_relaxed);
+    atomic_store_explicit(&s->info.skips, s->sub.skips, memory_order_relaxed);
     atomic_store_explicit(&s->info.dropped, s->sub.dropped,
                           memory_order_relaxed);
 }
@@ -709,10 +705,10 @@ session_run(struct sl_task *t)
         s->write_blocked = 0;
     if (!s->stop_seen && atomic_load(&s->srv->stopping))
         on_stop(s);
-    if (!s->closing && atomic_load_explicit(&s->info.kick,
-                                            memory_order_relaxed)) {
+    if (!s->closing &&
+        atomic_load_explicit(&s->info.kick, memory_order_relaxed)) {
         sl_session_close(s, SL_LOG_INFO, "dropped through the HTTP API");
-        s->peer_eof = 1;  /* close at once: the point is to cut it off */
+        s->peer_eof = 1; /* close at once: the point is to cut it off */
     }
     if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
         read_input(s, now);
@@ -738,9 +734,8 @@ session_run(struct sl_task *t)
         publish_player_stats(s);
     if (!s->closing)
         check_timeouts(s, now, skips);
-    if (s->closing &&
-        (s->peer_eof || now >= s->close_deadline_ms ||
-         (sl_outq_empty(&s->outq) && s->ring_part == NULL))) {
+    if (s->closing && (s->peer_eof || now >= s->close_deadline_ms ||
+                       (sl_outq_empty(&s->outq) && s->ring_part == NULL))) {
         finish(s);
         return;
     }
@@ -800,8 +795,7 @@ sl_session_info_role(struct sl_session *s, enum sl_role role)
     if (role == SL_ROLE_PUBLISHER) {
         memset(&s->info.media, 0, sizeof(s->info.media));
         atomic_store_explicit(&s->info.media_bytes, 0, memory_order_relaxed);
-        atomic_store_explicit(&s->info.video_frames, 0,
-                              memory_order_relaxed);
+        atomic_store_explicit(&s->info.video_frames, 0, memory_order_relaxed);
     }
     atomic_store_explicit(&s->info.role_a, (int) role, memory_order_relaxed);
     pthread_mutex_unlock(&s->info.lock);
@@ -813,8 +807,7 @@ meta_number(const struct sl_amf_doc *d, const struct sl_amf_node *obj,
 {
     const struct sl_amf_node *n = sl_amf_prop(d, obj, key);
 
-    if (n == NULL || n->type != SL_AMF_NUMBER || !(n->num >= 0) ||
-        n->num > 1e6)
+    if (n == NULL || n->type != SL_AMF_NUMBER || !(n->num >= 0) || n->num > 1e6)
         return 0;
     return n->num;
 }
@@ -848,8 +841,8 @@ info_metadata(struct sl_session *s, const uint8_t *p, size_t len)
     m->meta_rate = (int) meta_number(&d, obj, "audiosamplerate");
     enc = sl_amf_prop(&d, obj, "encoder");
     if (enc != NULL && enc->type == SL_AMF_STRING)
-        copy_printable(m->encoder, sizeof(m->encoder),
-                       (const char *) enc->str, enc->str_len);
+        copy_printable(m->encoder, sizeof(m->encoder), (const char *) enc->str,
+                       enc->str_len);
     pthread_mutex_unlock(&s->info.lock);
 }
 
@@ -861,8 +854,7 @@ sl_session_info_media(struct sl_session *s, uint8_t type, const uint8_t *p,
     struct sl_flv_info     fi;
     char                   name[16];
 
-    atomic_fetch_add_explicit(&s->info.media_bytes, len,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->info.media_bytes, len, memory_order_relaxed);
     if (type == SL_MSG_DATA_AMF0) {
         info_metadata(s, p, len);
         return;
@@ -922,7 +914,7 @@ snap_one(struct sl_session *s, struct sl_sess_snap *o)
     struct sl_sess_info *in = &s->info;
 
     o->id = s->id;
-    snprintf(o->peer, sizeof(o->peer), "%s", s->peer);  /* immutable */
+    snprintf(o->peer, sizeof(o->peer), "%s", s->peer); /* immutable */
     pthread_mutex_lock(&in->lock);
     o->role = in->role;
     memcpy(o->app, in->app, sizeof(o->app));
@@ -957,8 +949,7 @@ sl_session_collect(struct sl_server *srv, int publishers_only,
     sl_list_foreach_safe(pos, tmp, &srv->sessions)
     {
         struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
-        int role = atomic_load_explicit(&s->info.role_a,
-                                        memory_order_relaxed);
+        int role = atomic_load_explicit(&s->info.role_a, memory_order_relaxed);
 
         if (role == SL_ROLE_NONE ||
             (publishers_only && role != SL_ROLE_PUBLISHER))
@@ -976,7 +967,7 @@ sl_session_collect(struct sl_server *srv, int publishers_only,
             cap = ncap;
         }
         snap_one(s, &v[n]);
-        if (v[n].role != SL_ROLE_NONE)  /* it may have left meanwhile */
+        if (v[n].role != SL_ROLE_NONE) /* it may have left meanwhile */
             n++;
     }
     pthread_mutex_unlock(&srv->lock);
@@ -1001,8 +992,8 @@ sl_session_kick_publisher(struct sl_server *srv, const char *app,
             SL_ROLE_PUBLISHER)
             continue;
         pthread_mutex_lock(&s->info.lock);
-        hit = s->info.role == SL_ROLE_PUBLISHER &&
-              !strcmp(s->info.app, app) && !strcmp(s->info.name, name);
+        hit = s->info.role == SL_ROLE_PUBLISHER && !strcmp(s->info.app, app) &&
+              !strcmp(s->info.name, name);
         pthread_mutex_unlock(&s->info.lock);
         if (hit) {
             atomic_store_explicit(&s->info.kick, 1, memory_order_relaxed);

@@ -21,7 +21,7 @@
 #include "server/session.h"
 
 enum sl_role {
-    SL_ROLE_NONE = 0,   /* connected, neither publishing nor playing */
+    SL_ROLE_NONE = 0, /* connected, neither publishing nor playing */
     SL_ROLE_PUBLISHER,
     SL_ROLE_PLAYER
 };
@@ -32,15 +32,15 @@ enum sl_role {
  * Lock order: srv->lock, then this lock; nothing is taken under it. */
 struct sl_sess_info {
     pthread_mutex_t       lock;
-    int                   role;  /* SL_SNAP_ROLE_*, 0 while neither */
+    int                   role; /* SL_SNAP_ROLE_*, 0 while neither */
     char                  app[SL_NAME_MAX];
     char                  name[SL_NAME_MAX];
     char                  client[128];
     struct sl_media_facts media;
     uint64_t              since_ms;
 
-    atomic_int    role_a;  /* role, readable without the lock */
-    atomic_int    kick;    /* the API asked this publisher to go */
+    atomic_int    role_a; /* role, readable without the lock */
+    atomic_int    kick;   /* the API asked this publisher to go */
     atomic_ullong bytes_in, bytes_out;
     atomic_ullong media_bytes, video_frames;
     atomic_ullong skips, dropped;
@@ -48,61 +48,61 @@ struct sl_sess_info {
 };
 
 struct sl_session {
-    struct sl_task     task;   /* first: the session is its own task */
-    struct sl_io       io;
-    struct sl_timer    timer;
-    struct sl_list     link;   /* in srv->sessions; srv->lock */
-    struct sl_server  *srv;
-    struct sl_config  *cfg;    /* the config this session started with */
-    uint64_t           id;
-    char               peer[64];
+    struct sl_task    task; /* first: the session is its own task */
+    struct sl_io      io;
+    struct sl_timer   timer;
+    struct sl_list    link; /* in srv->sessions; srv->lock */
+    struct sl_server *srv;
+    struct sl_config *cfg; /* the config this session started with */
+    uint64_t          id;
+    char              peer[64];
 
-    struct sl_handshake    *hs;  /* until the handshake is done */
-    struct sl_chunk_reader *rd;  /* after it */
+    struct sl_handshake    *hs; /* until the handshake is done */
+    struct sl_chunk_reader *rd; /* after it */
     struct sl_outq          outq;
-    uint32_t                out_off;  /* bytes of the head already sent */
+    uint32_t                out_off; /* bytes of the head already sent */
     /* A ring message half written: its remaining bytes go out before
      * anything else (chunk stream integrity), even after a skip or an
      * unsubscribe.  The session owns this reference. */
-    struct sl_buf          *ring_part;
-    uint32_t                ring_off;
-    uint32_t                out_chunk_size;  /* 128 until we announce ours */
-    uint8_t                 hs_replied;      /* S0S1S2 queued */
-    uint64_t                armed_ms;        /* timer's deadline, 0: none */
+    struct sl_buf *ring_part;
+    uint32_t       ring_off;
+    uint32_t       out_chunk_size; /* 128 until we announce ours */
+    uint8_t        hs_replied;     /* S0S1S2 queued */
+    uint64_t       armed_ms;       /* timer's deadline, 0: none */
 
-    uint8_t registered;     /* io added to the reactor */
-    uint8_t closing;        /* flush what is queued, then close */
+    uint8_t registered; /* io added to the reactor */
+    uint8_t closing;    /* flush what is queued, then close */
     uint8_t closed;
-    uint8_t read_more;      /* stopped reading with bytes left: go on */
-    uint8_t write_blocked;  /* EAGAIN: wait for SL_IO_OUT */
-    uint8_t stop_seen;      /* reacted to srv->stopping */
-    uint8_t connected;      /* connect accepted */
+    uint8_t read_more;     /* stopped reading with bytes left: go on */
+    uint8_t write_blocked; /* EAGAIN: wait for SL_IO_OUT */
+    uint8_t stop_seen;     /* reacted to srv->stopping */
+    uint8_t connected;     /* connect accepted */
     uint8_t peer_eof;
 
     uint64_t created_ms;
     uint64_t last_read_ms;
-    uint64_t last_write_ms;   /* last time bytes left or nothing waited */
+    uint64_t last_write_ms; /* last time bytes left or nothing waited */
     uint64_t close_deadline_ms;
-    uint64_t flush_due_ms;    /* publisher: hub flush wanted */
-    uint64_t grace_due_ms;    /* player: unpublish notice due */
+    uint64_t flush_due_ms; /* publisher: hub flush wanted */
+    uint64_t grace_due_ms; /* player: unpublish notice due */
 
     /* Acknowledgements the peer asked for with Window Ack Size. */
     uint32_t peer_ack_window;
     uint64_t last_ack_bytes;
 
-    char           app[SL_NAME_MAX];
-    char           stream_name[SL_NAME_MAX];
-    double         object_encoding;
-    enum sl_role   role;
-    struct sl_stream *pub_stream;  /* publisher: its stream */
-    struct sl_sub  sub;            /* player: its subscription */
-    uint8_t        subscribed;
-    uint64_t       seen_gen;       /* publish generation last announced */
-    uint8_t        unpublish_sent; /* told the player the publisher left */
-    uint64_t       last_skips;     /* subscription skips seen so far */
-    uint32_t       skip_strikes;   /* skips without catching up between */
-    uint8_t        sent_media;     /* player: last_sent_ts is set */
-    uint32_t       last_sent_ts;   /* player: newest media written */
+    char              app[SL_NAME_MAX];
+    char              stream_name[SL_NAME_MAX];
+    double            object_encoding;
+    enum sl_role      role;
+    struct sl_stream *pub_stream; /* publisher: its stream */
+    struct sl_sub     sub;        /* player: its subscription */
+    uint8_t           subscribed;
+    uint64_t          seen_gen;       /* publish generation last announced */
+    uint8_t           unpublish_sent; /* told the player the publisher left */
+    uint64_t          last_skips;     /* subscription skips seen so far */
+    uint32_t          skip_strikes;   /* skips without catching up between */
+    uint8_t           sent_media;     /* player: last_sent_ts is set */
+    uint32_t          last_sent_ts;   /* player: newest media written */
 
     struct sl_sess_info info;
 };
@@ -114,11 +114,10 @@ void sl_session_info_role(struct sl_session *s, enum sl_role role);
 /* rtmp_cmd.c: a publisher's audio, video or data message, inspected for
  * the API's codec facts and counted. */
 /* rtmp_cmd.c: connect's flashVer (n bytes, not NUL-terminated). */
-void sl_session_set_client(struct sl_session *s, const char *client,
-                           size_t n);
+void sl_session_set_client(struct sl_session *s, const char *client, size_t n);
 
-void sl_session_info_media(struct sl_session *s, uint8_t type,
-                           const uint8_t *p, size_t len);
+void sl_session_info_media(struct sl_session *s, uint8_t type, const uint8_t *p,
+                           size_t len);
 
 /* Queues one message of the session's own (a reply, a status) encoded
  * with the server's chunk size.  0, or -ENOMEM / -EPIPE (the session is

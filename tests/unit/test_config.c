@@ -50,7 +50,7 @@ test_defaults_and_values(void)
     CU_ASSERT_EQUAL(c->max_lag_ms, 2500);
     CU_ASSERT_EQUAL(c->idle_timeout_ms, 60000);
     CU_ASSERT_EQUAL(c->gop_cache, 0);
-    CU_ASSERT_EQUAL(c->merge_write_ms, 50);        /* default */
+    CU_ASSERT_EQUAL(c->merge_write_ms, 50); /* default */
     CU_ASSERT_EQUAL(c->handshake_timeout_ms, 10000);
     CU_ASSERT_EQUAL(c->napps, 2);
     CU_ASSERT_PTR_NOT_NULL(sl_config_app(c, "live"));
@@ -127,8 +127,8 @@ test_http_section(void)
     expect_error("[http]\nmax_connections = 0\n", 2, "max_connections");
     /* A bad token is refused without being quoted. */
     {
-        struct sl_config *bad = load_text("[http]\napi_token = se cret\n",
-                                          err, sizeof(err));
+        struct sl_config *bad =
+            load_text("[http]\napi_token = se cret\n", err, sizeof(err));
 
         CU_ASSERT_PTR_NULL(bad);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: api_token"));
@@ -141,8 +141,8 @@ test_missing_file(void)
 {
     char err[256] = "";
 
-    CU_ASSERT_PTR_NULL(sl_config_load("/nonexistent/sluice.ini", err,
-                                      sizeof(err)));
+    CU_ASSERT_PTR_NULL(
+        sl_config_load("/nonexistent/sluice.ini", err, sizeof(err)));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/sluice.ini: "));
 }
 
@@ -155,7 +155,7 @@ test_current_swaps_with_refs(void)
     sl_config_set(a);
     got = sl_config_get();
     CU_ASSERT_PTR_EQUAL(got, a);
-    sl_config_set(b);  /* a survives: we still hold a reference */
+    sl_config_set(b); /* a survives: we still hold a reference */
     CU_ASSERT_EQUAL(got->listen_port, 1935);
     sl_config_unref(got);
     got = sl_config_get();
@@ -167,20 +167,20 @@ test_current_swaps_with_refs(void)
 static void
 test_renditions(void)
 {
-    char              err[256] = "";
-    struct sl_config *c = load_text("[app:live]\n"
-                                    "renditions = 720p, 360p\n"
-                                    "keyframe_interval = 4s\n"
-                                    "[rendition:360p]\n"
-                                    "height = 360\n"
-                                    "video_bitrate = 600k\n"
-                                    "audio = aac\n"
-                                    "audio_bitrate = 96k\n"
-                                    "[rendition:720p]\n"
-                                    "width = 1280\n"
-                                    "height = 720\n"
-                                    "video_bitrate = 2.5m\n",
-                                    err, sizeof(err));
+    char                              err[256] = "";
+    struct sl_config                 *c = load_text("[app:live]\n"
+                                                                    "renditions = 720p, 360p\n"
+                                                                    "keyframe_interval = 4s\n"
+                                                                    "[rendition:360p]\n"
+                                                                    "height = 360\n"
+                                                                    "video_bitrate = 600k\n"
+                                                                    "audio = aac\n"
+                                                                    "audio_bitrate = 96k\n"
+                                                                    "[rendition:720p]\n"
+                                                                    "width = 1280\n"
+                                                                    "height = 720\n"
+                                                                    "video_bitrate = 2.5m\n",
+                                                    err, sizeof(err));
     const struct sl_app_config       *app;
     const struct sl_rendition_config *r;
 
@@ -244,8 +244,7 @@ test_rendition_errors(void)
     char              err[256] = "";
     struct sl_config *c;
 
-    expect_error("[app:live]\nrenditions = 720p\n", 2,
-                 "no [rendition:720p]");
+    expect_error("[app:live]\nrenditions = 720p\n", 2, "no [rendition:720p]");
     expect_error("[rendition:a]\nwidth = 641\n", 2, "width");
     expect_error("[rendition:a]\nprofile = extreme\n", 2, "profile");
     expect_error("[rendition:a]\naudio = mp3\n", 2, "audio");
@@ -256,11 +255,9 @@ test_rendition_errors(void)
     expect_error("[rendition:a]\nheight = 360\nvideo_bitrate = 1k\n"
                  "[app:x]\nrenditions = a,a\n",
                  5, "twice");
-    expect_error("[app:x]\nkeyframe_interval = 0\n", 2,
-                 "keyframe_interval");
+    expect_error("[app:x]\nkeyframe_interval = 0\n", 2, "keyframe_interval");
     /* Whole-section problems name the file, not a line. */
-    c = load_text("[rendition:a]\nvideo_bitrate = 500k\n", err,
-                  sizeof(err));
+    c = load_text("[rendition:a]\nvideo_bitrate = 500k\n", err, sizeof(err));
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "[rendition:a] needs a width"));
     c = load_text("[rendition:a]\nheight = 360\n", err, sizeof(err));
@@ -332,8 +329,7 @@ sl_test_suite_config(void)
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
 
     CU_add_test(s, "defaults and values", test_defaults_and_values);
-    CU_add_test(s, "errors name file and line",
-                test_errors_name_file_and_line);
+    CU_add_test(s, "errors name file and line", test_errors_name_file_and_line);
     CU_add_test(s, "missing file", test_missing_file);
     CU_add_test(s, "[http] keys, defaults, off, errors", test_http_section);
     CU_add_test(s, "current config swaps with refs",
