@@ -13,6 +13,7 @@
 
 #include "server/log.h"
 #include "server/session.h"
+#include "server/session_int.h" /* sl_session_start_tls */
 
 struct acceptor {
     struct sl_listener *owner;
@@ -25,6 +26,7 @@ struct sl_listener {
     struct sl_server *srv;
     int               stop_fd; /* eventfd: readable once stop begins */
     int               count;
+    int               tls; /* the RTMPS port: sessions speak TLS */
     struct acceptor   acc[];
 };
 
@@ -51,7 +53,10 @@ acceptor_main(void *arg)
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
 
             if (fd >= 0) {
-                sl_session_start(srv, fd, &peer);
+                if (a->owner->tls)
+                    sl_session_start_tls(srv, fd, &peer);
+                else
+                    sl_session_start(srv, fd, &peer);
                 continue;
             }
             if (errno == EINTR || errno == ECONNABORTED)
@@ -110,9 +115,9 @@ bind_one(const char *host, uint16_t port, int reuseport, char *err,
     return fd;
 }
 
-struct sl_listener *
-sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
-                  int count, char *err, size_t errlen)
+static struct sl_listener *
+start(struct sl_server *srv, const char *host, uint16_t port, int count,
+      int tls, char *err, size_t errlen)
 {
     struct sl_listener *l;
     int                 probe;
@@ -124,6 +129,7 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
     }
     l->srv = srv;
     l->count = count;
+    l->tls = tls;
     l->stop_fd = eventfd(0, EFD_CLOEXEC);
     for (int i = 0; i < count; i++)
         l->acc[i].fd = -1;
@@ -156,6 +162,20 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
         l->acc[i].started = 1;
     }
     return l;
+}
+
+struct sl_listener *
+sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
+                  int count, char *err, size_t errlen)
+{
+    return start(srv, host, port, count, 0, err, errlen);
+}
+
+struct sl_listener *
+sl_listener_start_tls(struct sl_server *srv, const char *host, uint16_t port,
+                      int count, char *err, size_t errlen)
+{
+    return start(srv, host, port, count, 1, err, errlen);
 }
 
 void

@@ -19,6 +19,7 @@
 #include "server/outq.h"
 #include "server/server.h"
 #include "server/session.h"
+#include "server/tls.h"
 
 enum sl_role {
     SL_ROLE_NONE = 0, /* connected, neither publishing nor playing */
@@ -56,6 +57,11 @@ struct sl_session {
     struct sl_config *cfg; /* the config this session started with */
     uint64_t          id;
     char              peer[64];
+    /* RTMPS: all socket I/O goes through TLS; NULL for plain RTMP.  The
+     * TLS handshake comes before the RTMP one, so hs stays set (and
+     * handshake_timeout runs) through both. */
+    struct sl_tls_conn *tls;
+    uint8_t             tls_up; /* TLS handshake done (logged) */
 
     struct sl_handshake    *hs; /* until the handshake is done */
     struct sl_chunk_reader *rd; /* after it */
@@ -106,6 +112,12 @@ struct sl_session {
 
     struct sl_sess_info info;
 };
+
+/* sl_session_start() for a connection accepted on the RTMPS port
+ * (listener.c): the session speaks TLS with the certificate of the
+ * config in force now.  Any thread.  0, or -errno (fd is closed). */
+int sl_session_start_tls(struct sl_server *srv, int fd,
+                         const struct sockaddr_storage *peer);
 
 /* Sets the role the API reports (with app/name from the session), or
  * clears it with SL_ROLE_NONE.  The session's task. */
