@@ -79,10 +79,12 @@ tls_keys(const struct tls_srv *t, int cert, int key, char *out, size_t cap)
              t->tls_port, t->cert[cert], t->key[key]);
 }
 
+/* Starts a server with certificate one and the extra [server] keys
+ * (or NULL). */
 static void
-tls_start(struct tls_srv *t)
+tls_start(struct tls_srv *t, const char *extra)
 {
-    char keys[3 * PATH_MAX];
+    char keys[3 * PATH_MAX + 256];
 
     memset(t, 0, sizeof(*t));
     CU_ASSERT_FATAL(sl_tmpdir(t->dir) == 0);
@@ -91,6 +93,8 @@ tls_start(struct tls_srv *t)
     t->tls_port = sl_free_port();
     CU_ASSERT_FATAL(t->tls_port > 0);
     tls_keys(t, 0, 0, keys, sizeof(keys));
+    if (extra != NULL)
+        snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s", extra);
     IT_START(&t->srv, keys, NULL);
     CU_ASSERT_FATAL(sl_wait_port(t->tls_port, IT_S(5)) == 0);
     CU_ASSERT(sl_file_count(t->srv.log, "(rtmps, certificate CN=" CN_ONE ")") ==
@@ -200,7 +204,7 @@ test_rtmps_publish(void)
     char           surl[256], purl[256];
     char out_tls[PATH_MAX + 32], out_plain[PATH_MAX + 32], log[PATH_MAX + 32];
 
-    tls_start(&t);
+    tls_start(&t, NULL);
     tls_url(&t, "x", surl, sizeof(surl));
     sl_srv_url(&t.srv, "live", "x", purl, sizeof(purl));
     sl_srv_path(&t.srv, "play-rtmps.flv", out_tls, sizeof(out_tls));
@@ -239,7 +243,7 @@ test_rtmp_publish_rtmps_play(void)
     struct sl_proc pub, play;
     char           surl[256], purl[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
 
-    tls_start(&t);
+    tls_start(&t, NULL);
     tls_url(&t, "y", surl, sizeof(surl));
     sl_srv_url(&t.srv, "live", "y", purl, sizeof(purl));
     sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
@@ -323,7 +327,7 @@ test_reload_certificate(void)
     long           size;
     int            line;
 
-    tls_start(&t);
+    tls_start(&t, NULL);
     t.srv.allow_error = 1; /* the refused reload is an ERROR line */
     tls_url(&t, "z", url, sizeof(url));
     sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
@@ -411,7 +415,7 @@ test_not_tls(void)
     unsigned char  junk[4096];
     char           url[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
 
-    tls_start(&t);
+    tls_start(&t, NULL);
     tls_url(&t, "w", url, sizeof(url));
     sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
     sl_srv_path(&t.srv, "play.log", log, sizeof(log));
@@ -468,6 +472,57 @@ test_not_tls(void)
     IT_STOP(&t.srv);
 }
 
+/* A player that stops reading (SIGSTOP) while a heavy stream goes on:
+ * the server's TLS writes block with a record half sent and plaintext
+ * staged; after SIGCONT the player resumes and gets every frame intact,
+ * so the staged bytes and the chunk stream stayed in step.  The pause
+ * (5 s of about 2 MB/s) outgrows the socket buffers, and max_lag is
+ * raised so that no skip hides a lost byte. */
+static void
+test_paused_player(void)
+{
+    struct sl_av   av = {1280, 720, 30, 10, 30, 1};
+    struct tls_srv t;
+    struct sl_proc pub, play;
+    char           surl[256], purl[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
+
+    tls_start(&t, "max_lag = 15s\nidle_timeout = 30s\n");
+    tls_url(&t, "p", surl, sizeof(surl));
+    sl_srv_url(&t.srv, "live", "p", purl, sizeof(purl));
+    sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
+    sl_srv_path(&t.srv, "play.log", log, sizeof(log));
+    {
+        /* A small receive buffer: the pause fills the pipe sooner. */
+        const char *args[] = {"-y",    "-recv_buffer_size",
+                              "16384", "-i",
+                              surl,    "-c",
+                              "copy",  "-f",
+                              "flv",   out,
+                              NULL};
+
+        CU_ASSERT_FATAL(sl_ffmpeg_spawn(&play, args, log) == 0);
+    }
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/p", 1, IT_S(10)) ==
+              0);
+    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, purl, &av, log) == 0);
+    CU_ASSERT(wait_grows(out, 1 << 20, IT_S(15)) == 0);
+
+    CU_ASSERT(sl_proc_signal(&play, SIGSTOP) == 0);
+    sl_sleep(5);
+    CU_ASSERT(sl_proc_signal(&play, SIGCONT) == 0);
+
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(40)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_proc_wait(&play, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play, 0));
+    sl_proc_kill(&pub);
+    sl_proc_kill(&play);
+    CU_ASSERT(sl_file_count(t.srv.log, "skipped") == 0);
+    expect_whole_stream(out, &av, "rtmps player after a pause");
+    IT_STOP(&t.srv);
+}
+
 void
 sl_itest_suite_tls(void)
 {
@@ -485,4 +540,8 @@ sl_itest_suite_tls(void)
                 "plain RTMP, random bytes and silence on the RTMPS port: "
                 "closed with a WARN, a player beside them unaffected",
                 test_not_tls);
+    CU_add_test(s,
+                "an RTMPS player paused while a heavy stream flows resumes "
+                "with every frame",
+                test_paused_player);
 }
