@@ -13,8 +13,9 @@ DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
               libswresample-dev libmicrohttpd-dev libjansson-dev \
               libcurl4-openssl-dev
-DEPS_TEST  := ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-base \
-              gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
+              gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+              gstreamer1.0-plugins-bad \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
               nginx-light libnginx-mod-rtmp chromium curl python3
 DEPS_FUZZ  := clang libclang-rt-14-dev
@@ -36,7 +37,7 @@ endif
 
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
-PKGS    := inih libcrypto cunit libavcodec libavformat libavutil \
+PKGS    := inih libssl libcrypto cunit libavcodec libavformat libavutil \
            libswscale libswresample libmicrohttpd jansson libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

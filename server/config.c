@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "server/log.h"
+#include "server/tls.h"
 
 struct load_ctx {
     FILE             *fp;
@@ -26,6 +27,7 @@ struct load_ctx {
     char             *err;
     size_t            errlen;
     int               failed;
+    int               tls_line[3]; /* tls_listen, tls_cert, tls_key */
 };
 
 static char *
@@ -332,6 +334,21 @@ server_key(struct load_ctx *ctx, const char *key, const char *v)
         if (parse_duration(v, 1000, &n) < 0)
             fail(ctx, "publish_grace: '%s' is not a duration", v);
         c->publish_grace_ms = (uint32_t) n;
+    } else if (!strcmp(key, "tls_listen")) {
+        ctx->tls_line[0] = ctx->line;
+        c->tls_enabled = strcasecmp(v, "off") != 0;
+        if (c->tls_enabled &&
+            parse_addr(v, c->tls_host, sizeof(c->tls_host), &c->tls_port) < 0)
+            fail(ctx, "tls_listen: '%s' is not HOST:PORT, PORT or off", v);
+    } else if (!strcmp(key, "tls_cert") || !strcmp(key, "tls_key")) {
+        int k = key[4] == 'c' ? 1 : 2;
+
+        ctx->tls_line[k] = ctx->line;
+        if (v[0] == '\0' || strlen(v) >= sizeof(c->tls_cert))
+            fail(ctx, "%s: not a file name of 1..511 characters", key);
+        else
+            snprintf(k == 1 ? c->tls_cert : c->tls_key, sizeof(c->tls_cert),
+                     "%s", v);
     } else if (!strcmp(key, "log_level")) {
         lvl = sl_log_level_parse(v);
         if (lvl < 0)
@@ -870,6 +887,39 @@ check_relays(struct load_ctx *ctx)
     }
 }
 
+/* RTMPS needs both files.  They are loaded here, so `sluice -t` and a
+ * reload refuse a missing, unreadable or mismatched one (at the line of
+ * the key that names it) before anything uses it. */
+static void
+check_tls(struct load_ctx *ctx)
+{
+    struct sl_config *c = ctx->cfg;
+    int  cert = c->tls_cert[0] != '\0', key = c->tls_key[0] != '\0';
+    int  bad = 0;
+    char why[256];
+
+    if (ctx->failed)
+        return; /* nothing loaded for a config that is refused anyway */
+    if (c->tls_enabled && (!cert || !key)) {
+        ctx->line = ctx->tls_line[0];
+        fail(ctx, "tls_listen needs tls_cert and tls_key");
+    } else if (cert != key) {
+        ctx->line = ctx->tls_line[cert ? 1 : 2];
+        fail(ctx, "%s needs %s too", cert ? "tls_cert" : "tls_key",
+             cert ? "tls_key" : "tls_cert");
+    } else if (c->tls_enabled && c->tls_port == c->listen_port &&
+               !strcmp(c->tls_host, c->listen_host)) {
+        ctx->line = ctx->tls_line[0];
+        fail(ctx, "tls_listen: the same address as listen");
+    } else if (cert) {
+        c->tls =
+            sl_tls_ctx_new(c->tls_cert, c->tls_key, &bad, why, sizeof(why));
+        ctx->line = ctx->tls_line[bad == SL_TLS_BAD_CERT ? 1 : 2];
+        if (c->tls == NULL)
+            fail(ctx, "%s", why);
+    }
+}
+
 /* What a rung needs that has no default; run after every key is read. */
 static void
 check_renditions(struct load_ctx *ctx)
@@ -971,12 +1021,14 @@ on_key(void *user, const char *section, const char *key, const char *value)
     return 1;
 }
 
-/* What a config owns besides itself: the apps' key sets. */
+/* What a config owns besides itself: the apps' key sets and the TLS
+ * context. */
 static void
 config_free(struct sl_config *c)
 {
     for (int i = 0; i < c->napps; i++)
         sl_keyset_free(c->apps[i].publish_keys);
+    sl_tls_ctx_unref(c->tls);
     free(c);
 }
 
@@ -1103,6 +1155,7 @@ sl_config_load(const char *path, char *err, size_t errlen)
         ctx.line = 0;
         check_renditions(&ctx);
         check_relays(&ctx);
+        check_tls(&ctx);
     }
     fclose(ctx.fp);
     if (ctx.failed) {

@@ -86,6 +86,8 @@ struct sl_app_config {
     uint32_t            callback_timeout_ms;
 };
 
+struct sl_tls_ctx; /* server/tls.h */
+
 struct sl_config {
     atomic_uint refs;
     char        path[256];
@@ -118,6 +120,17 @@ struct sl_config {
     char     api_token[256]; /* "": control calls refused */
     int      http_max_connections;
     uint32_t http_timeout_ms;
+
+    /* RTMPS (docs/security.md): tls_listen is read at start only; the
+     * certificate and key are loaded (and checked) with the config, so a
+     * reload brings new ones for new connections. */
+    int                tls_enabled;  /* tls_listen given (not off) */
+    char               tls_host[64]; /* "" = every address */
+    uint16_t           tls_port;
+    char               tls_cert[512];
+    char               tls_key[512];
+    struct sl_tls_ctx *tls; /* NULL without tls_cert/tls_key; one reference,
+                             * dropped with the config */
 
     int                  napps;
     struct sl_app_config apps[SL_CONFIG_MAX_APPS];

@@ -15,6 +15,7 @@
 #include "server/iplimit.h"
 #include "server/log.h"
 #include "server/session.h"
+#include "server/session_int.h" /* sl_session_start_tls */
 
 /* A refusal is logged at most once per address and reason in this long
  * (with the count of those not logged). */
@@ -32,6 +33,7 @@ struct sl_listener {
     struct sl_iplimit *ipl;     /* per-address counts and buckets */
     int                stop_fd; /* eventfd: readable once stop begins */
     int                count;
+    int                tls; /* the RTMPS port: sessions speak TLS */
     struct acceptor    acc[];
 };
 
@@ -118,7 +120,10 @@ admit(struct sl_listener *l, int fd, const struct sockaddr_storage *peer)
                now);
         sl_iplimit_release(&tk);
     } else {
-        sl_session_start(l->srv, fd, peer, &tk);
+        if (l->tls)
+            sl_session_start_tls(l->srv, fd, peer, &tk);
+        else
+            sl_session_start(l->srv, fd, peer, &tk);
     }
     sl_config_unref(cfg);
 }
@@ -204,9 +209,9 @@ bind_one(const char *host, uint16_t port, int reuseport, char *err,
     return fd;
 }
 
-struct sl_listener *
-sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
-                  int count, char *err, size_t errlen)
+static struct sl_listener *
+start(struct sl_server *srv, const char *host, uint16_t port, int count,
+      int tls, char *err, size_t errlen)
 {
     struct sl_listener *l;
     struct sl_config   *cfg = sl_config_get();
@@ -220,6 +225,7 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
     }
     l->srv = srv;
     l->count = count;
+    l->tls = tls;
     l->stop_fd = eventfd(0, EFD_CLOEXEC);
     for (int i = 0; i < count; i++)
         l->acc[i].fd = -1;
@@ -261,6 +267,20 @@ sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
         l->acc[i].started = 1;
     }
     return l;
+}
+
+struct sl_listener *
+sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
+                  int count, char *err, size_t errlen)
+{
+    return start(srv, host, port, count, 0, err, errlen);
+}
+
+struct sl_listener *
+sl_listener_start_tls(struct sl_server *srv, const char *host, uint16_t port,
+                      int count, char *err, size_t errlen)
+{
+    return start(srv, host, port, count, 1, err, errlen);
 }
 
 void

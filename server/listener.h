@@ -21,6 +21,12 @@ struct sl_listener *sl_listener_start(struct sl_server *srv, const char *host,
                                       uint16_t port, int count, char *err,
                                       size_t errlen);
 
+/* The same for the RTMPS port: every connection it accepts is a TLS
+ * session (with the certificate of the config current at its accept). */
+struct sl_listener *sl_listener_start_tls(struct sl_server *srv,
+                                          const char *host, uint16_t port,
+                                          int count, char *err, size_t errlen);
+
 /* Stops accepting, closes the sockets and joins the threads. */
 void sl_listener_stop(struct sl_listener *l);
 

@@ -8,7 +8,8 @@
  * run the sessions.
  *
  * Shutdown order (SIGINT/SIGTERM):
- *   1. stop accepting (acceptor threads joined, listening sockets closed);
+ *   1. stop accepting (acceptor threads joined, listening sockets closed;
+ *      the RTMP port, then the RTMPS one);
  *   2. close the hub to new publishers and tell every session to wind
  *      down: players are sent NetStream.Play.UnpublishNotify and
  *      StreamEOF, publishers are closed, queued bytes are flushed;
@@ -21,10 +22,14 @@
  *
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
- * setting.  Listening address, workers, acceptors and chunk_size are read
- * at start only.  POST /api/v1/reload runs the same reload() on the HTTP
- * thread, under the same mutex, so the caller gets its result (a signal
- * could not say whether the new file was good); reloads never overlap.
+ * setting.  Listening addresses (tls_listen too), workers, acceptors and
+ * chunk_size are read at start only.  The TLS certificate and key come
+ * with the config (loaded and checked by sl_config_load), so new RTMPS
+ * connections get the reloaded certificate and running ones keep theirs;
+ * while the RTMPS port is open a reload must bring a certificate.  POST
+ * /api/v1/reload runs the same reload() on the HTTP thread, under the same
+ * mutex, so the caller gets its result (a signal could not say whether the new
+ * file was good); reloads never overlap.
  *
  * The HTTP server (server/http.c) and the stats sampler start after the
  * RTMP listener and stop after the sessions are gone, before the pool:
@@ -54,6 +59,7 @@
 #include "server/server.h"
 #include "server/session.h"
 #include "server/stats.h"
+#include "server/tls.h"
 #include "transcode/transcoder.h"
 
 #define DEFAULT_CONFIG "conf/sluice.ini"
@@ -80,6 +86,7 @@ struct reloader {
     pthread_mutex_t lock; /* one reload at a time: SIGHUP or the API */
     const char     *path;
     struct sl_hub  *hub;
+    int             tls_open; /* the RTMPS port listens */
 };
 
 /* 0, or -1 with the reason in err (already logged). */
@@ -98,11 +105,24 @@ reload(void *arg, char *err, size_t errlen)
         pthread_mutex_unlock(&r->lock);
         return -1;
     }
+    if (r->tls_open && c->tls == NULL) {
+        snprintf(err, errlen,
+                 "%s: tls_cert and tls_key are needed while the RTMPS port "
+                 "is open (tls_listen is read at start only)",
+                 path);
+        sl_log_error("reload failed, keeping the running config: %s", err);
+        sl_config_unref(c);
+        pthread_mutex_unlock(&r->lock);
+        return -1;
+    }
     sl_log_set_level(c->log_level);
     sl_hub_reload(hub, c->merge_write_ms, c->gop_cache,
                   c->max_lag_ms + RING_MARGIN_MS);
     sl_config_set(c);
     sl_log_info("config reloaded from %s", path);
+    if (c->tls != NULL)
+        sl_log_info("new rtmps connections get the certificate %s",
+                    sl_tls_ctx_subject(c->tls));
     pthread_mutex_unlock(&r->lock);
     return 0;
 }
@@ -291,7 +311,7 @@ main(int argc, char **argv)
     char                  err[512];
     struct sl_config     *cfg;
     struct sl_server      srv;
-    struct sl_listener   *listener;
+    struct sl_listener   *listener, *tls_listener = NULL;
     struct sl_hub_limits  lim;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
@@ -381,8 +401,20 @@ main(int argc, char **argv)
         sl_loop_stop(srv.loop);
         return 1;
     }
+    if (cfg->tls_enabled) {
+        tls_listener = sl_listener_start_tls(&srv, cfg->tls_host, cfg->tls_port,
+                                             cfg->acceptors, err, sizeof(err));
+        if (tls_listener == NULL) {
+            sl_log_error("rtmps: %s", err);
+            sl_listener_stop(listener);
+            sl_sched_stop(srv.sched);
+            sl_loop_stop(srv.loop);
+            return 1;
+        }
+    }
     rl.path = path;
     rl.hub = srv.hub;
+    rl.tls_open = tls_listener != NULL;
     stats = sl_stats_new(&srv, path);
     if (stats == NULL || sl_stats_start(stats) < 0) {
         sl_log_error("cannot start the stats sampler");
@@ -404,6 +436,7 @@ main(int argc, char **argv)
         if (http == NULL) {
             sl_log_error("%s", err);
             sl_listener_stop(listener);
+            sl_listener_stop(tls_listener);
             sl_stats_free(stats);
             sl_transcoder_free(transcoder);
             sl_relays_free(relays);
@@ -419,6 +452,10 @@ main(int argc, char **argv)
                 "config %s)",
                 SL_VERSION, cfg->listen_host[0] ? cfg->listen_host : "*",
                 cfg->listen_port, workers, cfg->acceptors, path);
+    if (tls_listener != NULL)
+        sl_log_info("listening on %s:%u (rtmps, certificate %s)",
+                    cfg->tls_host[0] ? cfg->tls_host : "*", cfg->tls_port,
+                    sl_tls_ctx_subject(cfg->tls));
 
     for (;;) {
         if (sigwait(&set, &sig) != 0)
@@ -433,6 +470,7 @@ main(int argc, char **argv)
 
     sl_http_draining(http);
     sl_listener_stop(listener);
+    sl_listener_stop(tls_listener);
     atomic_store(&srv.stopping, 1);
     sl_session_stop_all(&srv);
     wait_sessions(&srv);

@@ -53,6 +53,7 @@ session_destroy(struct sl_task *t)
 {
     struct sl_session *s = (struct sl_session *) t;
 
+    sl_tls_conn_free(s->tls, 0);
     sl_handshake_free(s->hs);
     sl_chunk_reader_free(s->rd);
     sl_outq_destroy(&s->outq);
@@ -111,9 +112,9 @@ format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap, char *ip,
     snprintf(ip, ipcap, "%s", host);
 }
 
-int
-sl_session_start(struct sl_server *srv, int fd,
-                 const struct sockaddr_storage *peer, struct sl_ipticket *slot)
+static int
+start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
+      struct sl_ipticket *slot, int tls)
 {
     struct sl_session *s;
     uint8_t            seed[32];
@@ -147,7 +148,11 @@ sl_session_start(struct sl_server *srv, int fd,
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
         memset(seed, (int) s->id, sizeof(seed));
     s->hs = sl_handshake_new(seed);
-    if (s->hs == NULL || s->cfg == NULL ||
+    /* main refuses a reload that drops the certificate while the RTMPS
+     * port is open, so a config under it always has one. */
+    if (tls && s->cfg != NULL && s->cfg->tls != NULL)
+        s->tls = sl_tls_conn_new(s->cfg->tls, fd);
+    if (s->hs == NULL || s->cfg == NULL || (tls && s->tls == NULL) ||
         sl_outq_init(&s->outq, OUTQ_CAP) < 0) {
         close(fd);
         session_destroy(&s->task);
@@ -178,6 +183,21 @@ sl_session_start(struct sl_server *srv, int fd,
      * while this thread still touched it. */
     sl_task_wake(&s->task);
     return 0;
+}
+
+int
+sl_session_start(struct sl_server *srv, int fd,
+                 const struct sockaddr_storage *peer, struct sl_ipticket *slot)
+{
+    return start(srv, fd, peer, slot, 0);
+}
+
+int
+sl_session_start_tls(struct sl_server *srv, int fd,
+                     const struct sockaddr_storage *peer,
+                     struct sl_ipticket            *slot)
+{
+    return start(srv, fd, peer, slot, 1);
 }
 
 /* First run: start watching the socket.  Returns -1 when that failed
@@ -244,6 +264,8 @@ finish(struct sl_session *s)
     sl_session_leave_stream(s);
     if (s->registered)
         sl_loop_del(srv->loop, &s->io);
+    sl_tls_conn_free(s->tls, 1); /* close_notify, best effort */
+    s->tls = NULL;
     close(s->io.fd);
     sl_timer_cancel(srv->loop, &s->timer);
     pthread_mutex_lock(&srv->lock);
@@ -389,6 +411,30 @@ feed(struct sl_session *s, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* read() for an RTMPS session: > 0, 0 at the end of the stream, or -1
+ * with errno (EAGAIN; EPROTO when TLS failed; the socket's error). */
+static ssize_t
+tls_read(struct sl_session *s, uint8_t *buf, size_t cap)
+{
+    ssize_t n = sl_tls_read(s->tls, buf, cap);
+
+    if (!s->tls_up && sl_tls_handshake_done(s->tls)) {
+        char what[96];
+
+        s->tls_up = 1;
+        sl_tls_describe(s->tls, what, sizeof(what));
+        slog(SL_LOG_DEBUG, s, "TLS handshake done (%s)", what);
+    }
+    /* A write that waited for input may go on now that input was
+     * processed; its readable event may have been this very one. */
+    if (sl_tls_waits(s->tls) & SL_TLS_WRITE_WANTS_IN)
+        s->write_blocked = 0;
+    if (n >= 0)
+        return n;
+    errno = (int) -n;
+    return -1;
+}
+
 static void
 read_input(struct sl_session *s, uint64_t now)
 {
@@ -397,7 +443,8 @@ read_input(struct sl_session *s, uint64_t now)
 
     s->read_more = 0;
     while (!s->closing && !sl_auth_pending(s)) {
-        ssize_t n = read(s->io.fd, buf, sizeof(buf));
+        ssize_t n = s->tls == NULL ? read(s->io.fd, buf, sizeof(buf))
+                                   : tls_read(s, buf, sizeof(buf));
 
         if (n > 0) {
             s->last_read_ms = now;
@@ -425,9 +472,18 @@ read_input(struct sl_session *s, uint64_t now)
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            char why[96];
+            char why[192];
 
             s->peer_eof = 1;
+            if (s->tls != NULL && errno == EPROTO) {
+                /* Not TLS at all (a plain RTMP client on this port), or
+                 * a broken peer: worth a warning. */
+                snprintf(why, sizeof(why), "TLS %s failed: %s",
+                         s->tls_up ? "connection" : "handshake",
+                         sl_tls_error(s->tls));
+                sl_session_close(s, SL_LOG_WARN, why);
+                return;
+            }
             snprintf(why, sizeof(why), "read failed: %s", strerror(errno));
             sl_session_close(s, SL_LOG_INFO, why);
         }
@@ -514,6 +570,39 @@ consume_written(struct sl_session *s, size_t n, size_t qbytes,
     release_msgs(s, m + i, cnt - i);
 }
 
+/* writev() for an RTMPS session: the bytes TLS accepted (they count as
+ * written: they leave before anything later), or -1 with errno. */
+static ssize_t
+tls_writev(struct sl_session *s, const struct iovec *iov, int cnt)
+{
+    ssize_t n = sl_tls_writev(s->tls, iov, cnt);
+
+    if (n >= 0)
+        return n;
+    errno = (int) -n;
+    return -1;
+}
+
+/* RTMPS with nothing new to write: what the TLS stage still holds goes
+ * out.  Returns as flush_output does. */
+static int
+tls_drain(struct sl_session *s, uint64_t now)
+{
+    int rc = sl_tls_flush(s->tls);
+
+    if (rc == 0) {
+        s->last_write_ms = now;
+        s->skip_strikes = 0;
+        return 0;
+    }
+    if (rc == -EAGAIN) {
+        s->write_blocked = 1;
+        return 0;
+    }
+    s->peer_eof = 1;
+    return -1;
+}
+
 /* Writes what is due, in one writev per round: the rest of a half
  * written ring message, the private queue (the session's own replies
  * and statuses, and codec headers after a join or a skip), then the
@@ -549,13 +638,17 @@ flush_output(struct sl_session *s, uint64_t now)
             cnt += nm;
         }
         if (cnt == 0) {
+            /* RTMPS: accepted bytes may still wait in the TLS stage. */
+            if (s->tls != NULL && sl_tls_out_pending(s->tls))
+                return tls_drain(s, now);
             s->last_write_ms = now;
             s->skip_strikes = 0;
             return 0;
         }
         for (int i = 0; i < cnt; i++)
             total += iov[i].iov_len;
-        n = writev(s->io.fd, iov, cnt);
+        n = s->tls == NULL ? writev(s->io.fd, iov, cnt)
+                           : tls_writev(s, iov, cnt);
         if (n > 0) {
             consume_written(s, (size_t) n, qbytes, m, nm);
             s->last_write_ms = now;
@@ -689,7 +782,10 @@ check_timeouts(struct sl_session *s, uint64_t now, uint64_t skips)
 
     if (s->hs != NULL) {
         if (now - s->created_ms >= c->handshake_timeout_ms) {
-            sl_session_close(s, SL_LOG_WARN, "handshake timeout");
+            sl_session_close(s, SL_LOG_WARN,
+                             s->tls != NULL && !s->tls_up
+                                 ? "TLS handshake timeout"
+                                 : "handshake timeout");
             s->peer_eof = 1;
         }
         return;
@@ -766,6 +862,22 @@ publish_player_stats(struct sl_session *s)
                           memory_order_relaxed);
 }
 
+/* RTMPS: an operation blocked on the other direction is retried by that
+ * direction's event (a write that must first read runs again when the
+ * socket is readable, a read that must write when it is writable).
+ * Events are edge-triggered and come once: ignoring one stalls. */
+static unsigned
+tls_events(const struct sl_session *s, unsigned ev)
+{
+    unsigned w = sl_tls_waits(s->tls);
+
+    if ((ev & (SL_IO_IN | SL_IO_ERR)) && (w & SL_TLS_WRITE_WANTS_IN))
+        ev |= SL_IO_OUT;
+    if ((ev & (SL_IO_OUT | SL_IO_ERR)) && (w & SL_TLS_READ_WANTS_OUT))
+        ev |= SL_IO_IN;
+    return ev;
+}
+
 static void
 session_run(struct sl_task *t)
 {
@@ -779,6 +891,8 @@ session_run(struct sl_task *t)
         register_io(s);
     now = sl_now_ms();
     ev = sl_io_take_events(&s->io);
+    if (s->tls != NULL)
+        ev = tls_events(s, ev);
     if (ev & SL_IO_OUT)
         s->write_blocked = 0;
     if (!s->stop_seen && atomic_load(&s->srv->stopping))
@@ -818,7 +932,8 @@ session_run(struct sl_task *t)
     if (!s->closing)
         check_timeouts(s, now, skips);
     if (s->closing && (s->peer_eof || now >= s->close_deadline_ms ||
-                       (sl_outq_empty(&s->outq) && s->ring_part == NULL))) {
+                       (sl_outq_empty(&s->outq) && s->ring_part == NULL &&
+                        (s->tls == NULL || !sl_tls_out_pending(s->tls))))) {
         finish(s);
         return;
     }

@@ -20,6 +20,7 @@
 #include "server/outq.h"
 #include "server/server.h"
 #include "server/session.h"
+#include "server/tls.h"
 
 #include <sys/socket.h>
 
@@ -95,6 +96,11 @@ struct sl_session {
     char                    peer[64];
     char                    peer_ip[64]; /* address alone, for callbacks */
     struct sockaddr_storage peer_addr;
+    /* RTMPS: all socket I/O goes through TLS; NULL for plain RTMP.  The
+     * TLS handshake comes before the RTMP one, so hs stays set (and
+     * handshake_timeout runs) through both. */
+    struct sl_tls_conn *tls;
+    uint8_t             tls_up; /* TLS handshake done (logged) */
 
     struct sl_handshake    *hs; /* until the handshake is done */
     struct sl_chunk_reader *rd; /* after it */
@@ -170,6 +176,13 @@ struct sl_session {
  * task only (or sl_session_start before the first wake). */
 void sl_session_pending_enter(struct sl_session *s);
 void sl_session_pending_leave(struct sl_session *s);
+
+/* sl_session_start() for a connection accepted on the RTMPS port
+ * (listener.c): the session speaks TLS with the certificate of the
+ * config in force now.  Any thread.  0, or -errno (fd is closed). */
+int sl_session_start_tls(struct sl_server *srv, int fd,
+                         const struct sockaddr_storage *peer,
+                         struct sl_ipticket            *slot);
 
 /* Sets the role the API reports (with app/name from the session), or
  * clears it with SL_ROLE_NONE; also moves the session out of the

@@ -1,12 +1,27 @@
 #include <CUnit/CUnit.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/tls.h"
 
 static char path[64];
+
+static int
+write_text(const char *file, const char *text)
+{
+    FILE *f = fopen(file, "w");
+
+    if (f == NULL)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
 
 static struct sl_config *
 load_text(const char *text, char *err, size_t errlen)
@@ -368,6 +383,136 @@ test_abuse_limits(void)
     expect_error("[http]\nmax_pending = 5\n", 2, "unknown key");
 }
 
+/* ---- RTMPS keys ---- */
+
+static char tls_dir[64];
+
+/* A self-signed P-256 certificate for cn and its key, as PEM files
+ * (made with the library, so the unit suite needs no openssl CLI). */
+static int
+write_cert(const char *cert, const char *key, const char *cn)
+{
+    EVP_PKEY  *k = EVP_EC_gen("P-256");
+    X509      *x = X509_new();
+    X509_NAME *n;
+    FILE      *fc = NULL, *fk = NULL;
+    int        ok = 0;
+
+    if (k == NULL || x == NULL)
+        goto out;
+    n = X509_get_subject_name(x);
+    ok = X509_set_version(x, 2) &&
+         ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+         X509_gmtime_adj(X509_getm_notBefore(x), 0) != NULL &&
+         X509_gmtime_adj(X509_getm_notAfter(x), 3600) != NULL &&
+         X509_set_pubkey(x, k) &&
+         X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                                    (const unsigned char *) cn, -1, -1, 0) &&
+         X509_set_issuer_name(x, n) && X509_sign(x, k, EVP_sha256()) > 0 &&
+         (fc = fopen(cert, "w")) != NULL && PEM_write_X509(fc, x) &&
+         (fk = fopen(key, "w")) != NULL &&
+         PEM_write_PrivateKey(fk, k, NULL, NULL, 0, NULL, NULL);
+out:
+    if (fc != NULL)
+        fclose(fc);
+    if (fk != NULL)
+        fclose(fk);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok ? 0 : -1;
+}
+
+static void
+tls_file(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tls_dir, name);
+}
+
+static void
+test_tls_keys(void)
+{
+    char              err[256] = "", text[1024], a_cert[96], a_key[96];
+    char              b_key[96], b_cert[96], junk[96], none[96];
+    struct sl_config *c;
+
+    snprintf(tls_dir, sizeof(tls_dir), "/tmp/sl-config-tls-XXXXXX");
+    CU_ASSERT_FATAL(mkdtemp(tls_dir) != NULL);
+    tls_file(a_cert, sizeof(a_cert), "a.crt");
+    tls_file(a_key, sizeof(a_key), "a.key");
+    tls_file(b_cert, sizeof(b_cert), "b.crt");
+    tls_file(b_key, sizeof(b_key), "b.key");
+    tls_file(junk, sizeof(junk), "junk.pem");
+    tls_file(none, sizeof(none), "missing.pem");
+    CU_ASSERT_FATAL(write_cert(a_cert, a_key, "unit-a") == 0);
+    CU_ASSERT_FATAL(write_cert(b_cert, b_key, "unit-b") == 0);
+    CU_ASSERT_FATAL(write_text(junk, "not a certificate\n") == 0);
+
+    /* Off by default; on with both files, which are loaded. */
+    c = load_text("[server]\n", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->tls_enabled, 0);
+    CU_ASSERT_PTR_NULL(c->tls);
+    sl_config_unref(c);
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 127.0.0.1:19443\ntls_cert = %s\n"
+             "tls_key = %s\n",
+             a_cert, a_key);
+    c = load_text(text, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->tls_enabled, 1);
+    CU_ASSERT_STRING_EQUAL(c->tls_host, "127.0.0.1");
+    CU_ASSERT_EQUAL(c->tls_port, 19443);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c->tls);
+    CU_ASSERT_STRING_EQUAL(sl_tls_ctx_subject(c->tls), "CN=unit-a");
+    sl_config_unref(c);
+
+    /* tls_listen without the files, or with one: at its line. */
+    expect_error("[server]\nlisten = 1935\ntls_listen = 1936\n", 3,
+                 "tls_listen needs tls_cert and tls_key");
+    snprintf(text, sizeof(text), "[server]\ntls_listen = 1936\ntls_cert = %s\n",
+             a_cert);
+    expect_error(text, 2, "tls_listen needs tls_cert and tls_key");
+    snprintf(text, sizeof(text), "[server]\n\ntls_key = %s\n", a_key);
+    expect_error(text, 3, "tls_key needs tls_cert");
+    expect_error("[server]\ntls_listen = 1.2.3.4:0\n", 2, "tls_listen");
+    snprintf(text, sizeof(text),
+             "[server]\nlisten = 1935\ntls_listen = 1935\n"
+             "tls_cert = %s\ntls_key = %s\n",
+             a_cert, a_key);
+    expect_error(text, 3, "the same address as listen");
+
+    /* A file that cannot be read, or is not PEM: at the key naming it. */
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 1936\ntls_cert = %s\ntls_key = %s\n", none,
+             a_key);
+    expect_error(text, 3, "tls_cert: cannot read");
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 1936\ntls_key = %s\ntls_cert = %s\n",
+             a_key, junk);
+    expect_error(text, 4, "is not a PEM certificate");
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 1936\ntls_cert = %s\ntls_key = %s\n",
+             a_cert, none);
+    expect_error(text, 4, "tls_key: cannot read");
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 1936\ntls_cert = %s\ntls_key = %s\n",
+             a_cert, a_cert);
+    expect_error(text, 4, "is not an unencrypted PEM private key");
+
+    /* A key of another certificate: at tls_key. */
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 1936\ntls_cert = %s\n\ntls_key = %s\n",
+             a_cert, b_key);
+    expect_error(text, 5, "does not match the certificate");
+
+    unlink(a_cert);
+    unlink(a_key);
+    unlink(b_cert);
+    unlink(b_key);
+    unlink(junk);
+    rmdir(tls_dir);
+}
+
 void
 sl_test_suite_config(void)
 {
@@ -383,4 +528,6 @@ sl_test_suite_config(void)
     CU_add_test(s, "rendition errors", test_rendition_errors);
     CU_add_test(s, "relays and pulls", test_relays_and_pulls);
     CU_add_test(s, "abuse limits: defaults, values, errors", test_abuse_limits);
+    CU_add_test(s, "tls_listen, tls_cert, tls_key: loaded, errors at lines",
+                test_tls_keys);
 }

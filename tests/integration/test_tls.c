@@ -1,0 +1,547 @@
+/*
+ * RTMPS as a user sees it.  Each server gets two self-signed
+ * certificates made at test time by the openssl CLI (CN sluice-cert-one
+ * and sluice-cert-two) and listens for RTMP and RTMPS on free ports.
+ *
+ * - ffmpeg publishes over rtmps:// and plays over rtmps:// and rtmp://;
+ *   ffmpeg publishes over rtmp:// and plays over rtmps://.  Every
+ *   recording has the whole stream (H.264 of the right size that
+ *   decodes, AAC) in order.
+ * - SIGHUP with the other certificate: `openssl s_client` sees the new
+ *   one on a new connection while an RTMPS player that started before
+ *   keeps receiving; a reload with a key that does not match is refused
+ *   at its FILE:LINE and the certificate in use stays.
+ * - Plain RTMP, random bytes and silence on the RTMPS port: each such
+ *   connection is closed with a WARN line naming it, while an RTMPS
+ *   player next to them gets every frame, and the server stops cleanly.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/integration/itest.h"
+
+#define CN_ONE "sluice-cert-one"
+#define CN_TWO "sluice-cert-two"
+
+struct tls_srv {
+    struct sl_srv srv;
+    int           tls_port;
+    char          dir[PATH_MAX]; /* certificates and client output */
+    char          cert[2][PATH_MAX + 16];
+    char          key[2][PATH_MAX + 16];
+};
+
+/* A self-signed P-256 certificate for CN=cn and its key, by the openssl
+ * CLI (bounded like every child). */
+static int
+make_cert(struct tls_srv *t, int i, const char *cn)
+{
+    char  subj[64], log[PATH_MAX + 32];
+    char *argv[] = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    subj,
+                    "-keyout",
+                    t->key[i],
+                    "-out",
+                    t->cert[i],
+                    NULL};
+    int   rc;
+
+    snprintf(t->cert[i], sizeof(t->cert[i]), "%s/%d.crt", t->dir, i);
+    snprintf(t->key[i], sizeof(t->key[i]), "%s/%d.key", t->dir, i);
+    snprintf(subj, sizeof(subj), "/CN=%s", cn);
+    snprintf(log, sizeof(log), "%s/openssl-req-%d.log", t->dir, i);
+    rc = sl_proc_run(argv, log, log, IT_S(20));
+    if (rc != 0)
+        sl_itest_show_tail("openssl req", log);
+    return rc;
+}
+
+/* The [server] keys for RTMPS with certificate cert and key key. */
+static void
+tls_keys(const struct tls_srv *t, int cert, int key, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "tls_listen = 127.0.0.1:%d\ntls_cert = %s\ntls_key = %s\n",
+             t->tls_port, t->cert[cert], t->key[key]);
+}
+
+/* Starts a server with certificate one and the extra [server] keys
+ * (or NULL). */
+static void
+tls_start(struct tls_srv *t, const char *extra)
+{
+    char keys[3 * PATH_MAX + 256];
+
+    memset(t, 0, sizeof(*t));
+    CU_ASSERT_FATAL(sl_tmpdir(t->dir) == 0);
+    CU_ASSERT_FATAL(make_cert(t, 0, CN_ONE) == 0);
+    CU_ASSERT_FATAL(make_cert(t, 1, CN_TWO) == 0);
+    t->tls_port = sl_free_port();
+    CU_ASSERT_FATAL(t->tls_port > 0);
+    tls_keys(t, 0, 0, keys, sizeof(keys));
+    if (extra != NULL)
+        snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s", extra);
+    IT_START(&t->srv, keys, NULL);
+    CU_ASSERT_FATAL(sl_wait_port(t->tls_port, IT_S(5)) == 0);
+    CU_ASSERT(sl_file_count(t->srv.log, "(rtmps, certificate CN=" CN_ONE ")") ==
+              1);
+}
+
+static void
+tls_url(const struct tls_srv *t, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "rtmps://127.0.0.1:%d/live/%s", t->tls_port, name);
+}
+
+/* The "subject=" line `openssl s_client` prints for a new connection to
+ * the RTMPS port, into out ("" when there was none). */
+static void
+served_subject(const struct tls_srv *t, const char *tag, char *out, size_t cap)
+{
+    char  addr[32], path[PATH_MAX + 32];
+    char *argv[] = {"openssl", "s_client", "-connect", addr, NULL};
+    char *text, *line;
+
+    out[0] = '\0';
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", t->tls_port);
+    snprintf(path, sizeof(path), "%s/s_client-%s.out", t->dir, tag);
+    if (sl_proc_run(argv, path, path, IT_S(10)) != 0) {
+        sl_itest_show_tail("openssl s_client", path);
+        return;
+    }
+    text = sl_read_file(path);
+    line = text != NULL ? strstr(text, "\nsubject=") : NULL;
+    if (line != NULL)
+        snprintf(out, cap, "%.*s", (int) strcspn(line + 1, "\n"), line + 1);
+    free(text);
+}
+
+/* Video frames ffprobe decodes from file, with the codec and picture
+ * size it reports; -1 when ffprobe failed. */
+static long
+decoded_frames(const char *file, char *codec, size_t cap, int *w, int *h)
+{
+    char  out[PATH_MAX + 32], err[PATH_MAX + 32];
+    char *argv[] = {
+        "ffprobe",       "-v",
+        "error",         "-select_streams",
+        "v:0",           "-count_frames",
+        "-show_entries", "stream=codec_name,width,height,nb_read_frames",
+        "-of",           "default=nw=1",
+        (char *) file,   NULL};
+    char *text, *p;
+    long  n = -1;
+
+    codec[0] = '\0';
+    *w = *h = 0;
+    snprintf(out, sizeof(out), "%s.frames", file);
+    snprintf(err, sizeof(err), "%s.frames.err", file);
+    if (sl_proc_run(argv, out, err, IT_S(30)) != 0 ||
+        (text = sl_read_file(out)) == NULL)
+        return -1;
+    if ((p = strstr(text, "codec_name=")) != NULL)
+        snprintf(codec, cap, "%.*s", (int) strcspn(p + 11, "\n"), p + 11);
+    if ((p = strstr(text, "width=")) != NULL)
+        *w = atoi(p + 6);
+    if ((p = strstr(text, "height=")) != NULL)
+        *h = atoi(p + 7);
+    if ((p = strstr(text, "nb_read_frames=")) != NULL)
+        n = atol(p + 15);
+    free(text);
+    return n;
+}
+
+/* A player's recording holds the whole stream av sent: H.264 of the
+ * right size whose frames decode, AAC, in order, no frame missing. */
+static void
+expect_whole_stream(const char *file, const struct sl_av *av, const char *what)
+{
+    struct sl_probe pr;
+    long            sent = (long) av->fps * av->seconds, frames;
+    char            codec[32];
+    int             w, h;
+
+    CU_ASSERT_FATAL(sl_probe_file(file, &pr) == 0);
+    sl_probe_print(what, &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT(pr.width == av->width && pr.height == av->height);
+    CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+    CU_ASSERT(pr.audio_packets > 0);
+    CU_ASSERT(sl_within_pct(pr.video_packets, sent, 2));
+    CU_ASSERT(pr.first_video_key);
+    CU_ASSERT(pr.video_dts_monotonic);
+    CU_ASSERT(pr.audio_dts_monotonic);
+    frames = decoded_frames(file, codec, sizeof(codec), &w, &h);
+    fprintf(stderr, "  %s: %ld frames decoded (%s %dx%d), %ld sent\n", what,
+            frames, codec, w, h, sent);
+    CU_ASSERT_STRING_EQUAL(codec, "h264");
+    CU_ASSERT(w == av->width && h == av->height);
+    CU_ASSERT(sl_within_pct(frames, sent, 2));
+}
+
+/* ffmpeg publishes over RTMPS; one player over RTMPS and one over plain
+ * RTMP, both waiting before it starts, get the whole stream. */
+static void
+test_rtmps_publish(void)
+{
+    struct sl_av   av = {320, 240, 30, 5, 30, 0};
+    struct tls_srv t;
+    struct sl_proc pub, play_tls, play_plain;
+    char           surl[256], purl[256];
+    char out_tls[PATH_MAX + 32], out_plain[PATH_MAX + 32], log[PATH_MAX + 32];
+
+    tls_start(&t, NULL);
+    tls_url(&t, "x", surl, sizeof(surl));
+    sl_srv_url(&t.srv, "live", "x", purl, sizeof(purl));
+    sl_srv_path(&t.srv, "play-rtmps.flv", out_tls, sizeof(out_tls));
+    sl_srv_path(&t.srv, "play-rtmps.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&play_tls, surl, out_tls, log) == 0);
+    sl_srv_path(&t.srv, "play-rtmp.flv", out_plain, sizeof(out_plain));
+    sl_srv_path(&t.srv, "play-rtmp.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&play_plain, purl, out_plain, log) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/x", 2, IT_S(10)) ==
+              0);
+
+    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, surl, &av, log) == 0);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    IT_EXPECT_LOGS(sl_proc_exited_with(&pub, 0), log, t.srv.log);
+    /* publish_grace (1 s) later both players hear the end and finish. */
+    CU_ASSERT(sl_proc_wait(&play_tls, IT_S(20)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play_tls, 0));
+    CU_ASSERT(sl_proc_wait(&play_plain, IT_S(20)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play_plain, 0));
+    sl_proc_kill(&pub);
+    sl_proc_kill(&play_tls);
+    sl_proc_kill(&play_plain);
+
+    expect_whole_stream(out_tls, &av, "rtmps player");
+    expect_whole_stream(out_plain, &av, "rtmp player");
+    IT_STOP(&t.srv);
+}
+
+/* ffmpeg publishes over plain RTMP; an RTMPS player gets it all. */
+static void
+test_rtmp_publish_rtmps_play(void)
+{
+    struct sl_av   av = {320, 240, 30, 5, 30, 0};
+    struct tls_srv t;
+    struct sl_proc pub, play;
+    char           surl[256], purl[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
+
+    tls_start(&t, NULL);
+    tls_url(&t, "y", surl, sizeof(surl));
+    sl_srv_url(&t.srv, "live", "y", purl, sizeof(purl));
+    sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
+    sl_srv_path(&t.srv, "play.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, surl, out, log) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/y", 1, IT_S(10)) ==
+              0);
+    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, purl, &av, log) == 0);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play, 0));
+    sl_proc_kill(&pub);
+    sl_proc_kill(&play);
+    expect_whole_stream(out, &av, "rtmps player");
+    IT_STOP(&t.srv);
+}
+
+/* The line of the ini that sets key, or 0. */
+static int
+ini_line_of(const char *ini, const char *key)
+{
+    char  *text = sl_read_file(ini), *p;
+    int    line = 1, found = 0;
+    size_t klen = strlen(key);
+
+    for (p = text; p != NULL && *p != '\0' && !found; line++) {
+        found = strncmp(p, key, klen) == 0 && p[klen] == ' ';
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
+    }
+    free(text);
+    return found ? line - 1 : 0;
+}
+
+/* Waits up to timeout_s until path is larger than size. */
+static int
+wait_grows(const char *path, long size, double timeout_s)
+{
+    double deadline = sl_now() + timeout_s;
+
+    while (sl_file_size(path) <= size) {
+        if (sl_now() >= deadline)
+            return -ETIMEDOUT;
+        sl_sleep(0.1);
+    }
+    return 0;
+}
+
+/* Largest step between consecutive video timestamps of a recording, in
+ * ms (a player that stalled or reconnected shows a hole). */
+static long
+largest_video_gap(const char *file)
+{
+    struct sl_pkts pk;
+    long           prev = LONG_MIN, gap = -1;
+
+    if (sl_probe_packets(file, &pk) < 0)
+        return -1;
+    for (size_t i = 0; i < pk.n; i++) {
+        if (pk.p[i].type != 'v' || pk.p[i].pts == LONG_MIN)
+            continue;
+        if (prev != LONG_MIN && pk.p[i].pts - prev > gap)
+            gap = pk.p[i].pts - prev;
+        prev = pk.p[i].pts;
+    }
+    sl_pkts_free(&pk);
+    return gap;
+}
+
+static void
+test_reload_certificate(void)
+{
+    struct sl_av   av = {320, 240, 30, 10, 30, 0};
+    struct tls_srv t;
+    struct sl_proc pub, play;
+    char           url[256], subject[256], keys[3 * PATH_MAX], want[64];
+    char           out[PATH_MAX + 32], log[PATH_MAX + 32];
+    long           size;
+    int            line;
+
+    tls_start(&t, NULL);
+    t.srv.allow_error = 1; /* the refused reload is an ERROR line */
+    tls_url(&t, "z", url, sizeof(url));
+    sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
+    sl_srv_path(&t.srv, "play.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, out, log) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/z", 1, IT_S(10)) ==
+              0);
+    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, log) == 0);
+    /* The player is receiving before anything changes. */
+    CU_ASSERT(wait_grows(out, 16384, IT_S(10)) == 0);
+
+    served_subject(&t, "before", subject, sizeof(subject));
+    fprintf(stderr, "  before the reload: %s\n", subject);
+    CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_ONE));
+    CU_ASSERT_PTR_NULL(strstr(subject, CN_TWO));
+
+    /* The other certificate: new connections get it... */
+    tls_keys(&t, 1, 1, keys, sizeof(keys));
+    CU_ASSERT(sl_srv_write_ini(&t.srv, keys, NULL) == 0);
+    CU_ASSERT(sl_proc_signal(&t.srv.proc, SIGHUP) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "certificate CN=" CN_TWO, 1,
+                                 IT_S(5)) == 0);
+    served_subject(&t, "after", subject, sizeof(subject));
+    fprintf(stderr, "  after the reload: %s\n", subject);
+    CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_TWO));
+    CU_ASSERT_PTR_NULL(strstr(subject, CN_ONE));
+    /* ...and the player that started before goes on receiving. */
+    size = sl_file_size(out);
+    CU_ASSERT(wait_grows(out, size, IT_S(5)) == 0);
+
+    /* The first certificate with the second key: refused at the line of
+     * tls_key, and the second certificate stays. */
+    tls_keys(&t, 0, 1, keys, sizeof(keys));
+    CU_ASSERT(sl_srv_write_ini(&t.srv, keys, NULL) == 0);
+    line = ini_line_of(t.srv.ini, "tls_key");
+    CU_ASSERT(line > 0);
+    CU_ASSERT(sl_proc_signal(&t.srv.proc, SIGHUP) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "reload failed", 1, IT_S(5)) == 0);
+    snprintf(want, sizeof(want), ":%d: tls_key: ", line);
+    IT_EXPECT_LOGS(sl_file_count(t.srv.log, want) == 1, t.srv.log, NULL);
+    CU_ASSERT(sl_file_count(t.srv.log, "does not match the certificate") == 1);
+    served_subject(&t, "refused", subject, sizeof(subject));
+    CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_TWO));
+    size = sl_file_size(out);
+    CU_ASSERT(wait_grows(out, size, IT_S(5)) == 0);
+
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play, 0));
+    sl_proc_kill(&pub);
+    sl_proc_kill(&play);
+    /* Every frame, with no hole where the reloads happened. */
+    expect_whole_stream(out, &av, "rtmps player across reloads");
+    CU_ASSERT(largest_video_gap(out) > 0 && largest_video_gap(out) < 500);
+    CU_ASSERT(sl_file_count(t.srv.log, " ERROR ") == 1);
+    IT_STOP(&t.srv);
+}
+
+/* The server closes c within bound and logs a WARN line about it that
+ * contains why. */
+static int
+expect_closed(const struct tls_srv *t, struct sl_rc *c, const char *why,
+              double bound)
+{
+    int lport = sl_rc_local_port(c);
+    int closed = sl_rc_wait_closed(c, bound) == 0;
+    int logged =
+        sl_srv_wait_conn_log(&t->srv, lport, " WARN ", why, IT_S(5)) == 0;
+
+    if (!closed || !logged)
+        fprintf(stderr, "  case \"%s\" (port %d): closed %d, logged %d\n", why,
+                lport, closed, logged);
+    return closed && logged;
+}
+
+static void
+test_not_tls(void)
+{
+    struct sl_av   av = {320, 240, 30, 8, 30, 0};
+    struct tls_srv t;
+    struct sl_proc pub, play;
+    struct sl_rc  *c;
+    unsigned char  junk[4096];
+    char           url[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
+
+    tls_start(&t, NULL);
+    tls_url(&t, "w", url, sizeof(url));
+    sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
+    sl_srv_path(&t.srv, "play.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, out, log) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/w", 1, IT_S(10)) ==
+              0);
+    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, log) == 0);
+    CU_ASSERT(wait_grows(out, 16384, IT_S(10)) == 0);
+
+    /* A plain RTMP client on the RTMPS port: C0 (version 3) and C1
+     * (time 0, zeros, then random-looking bytes). */
+    memset(junk, 0, sizeof(junk));
+    junk[0] = 3;
+    for (int i = 9; i < 1537; i++)
+        junk[i] = (unsigned char) (i * 131 + 7);
+    c = sl_rc_open(t.tls_port, 0, IT_S(5));
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(sl_rc_send_raw(c, junk, 1537) == 0);
+    CU_ASSERT(expect_closed(&t, c, "TLS handshake failed", IT_S(5)));
+    sl_rc_close(c);
+
+    /* Random bytes. */
+    srand(20240601u);
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (unsigned char) rand();
+    c = sl_rc_open(t.tls_port, 0, IT_S(5));
+    CU_ASSERT_FATAL(c != NULL);
+    sl_rc_send_raw(c, junk, sizeof(junk)); /* may meet the close */
+    CU_ASSERT(expect_closed(&t, c, "TLS handshake", IT_S(5)));
+    sl_rc_close(c);
+
+    /* Silence: handshake_timeout (2 s here) covers the TLS handshake. */
+    c = sl_rc_open(t.tls_port, 0, IT_S(5));
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(expect_closed(&t, c, "TLS handshake timeout", IT_S(8)));
+    sl_rc_close(c);
+
+    /* The plain port still speaks plain RTMP. */
+    c = sl_rc_open(t.srv.port, 0, IT_S(5));
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(sl_rc_handshake(c, IT_S(5)) == 0);
+    sl_rc_close(c);
+
+    /* The RTMPS player next to all that got everything. */
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play, 0));
+    sl_proc_kill(&pub);
+    sl_proc_kill(&play);
+    expect_whole_stream(out, &av, "rtmps player beside bad clients");
+    /* SIGTERM: exit 0, no sanitizer report, no ERROR line. */
+    IT_STOP(&t.srv);
+}
+
+/* A player that stops reading (SIGSTOP) while a heavy stream goes on:
+ * the server's TLS writes block with a record half sent and plaintext
+ * staged; after SIGCONT the player resumes and gets every frame intact,
+ * so the staged bytes and the chunk stream stayed in step.  The pause
+ * (5 s of about 2 MB/s) outgrows the socket buffers, and max_lag is
+ * raised so that no skip hides a lost byte. */
+static void
+test_paused_player(void)
+{
+    struct sl_av   av = {1280, 720, 30, 10, 30, 1};
+    struct tls_srv t;
+    struct sl_proc pub, play;
+    char           surl[256], purl[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
+
+    tls_start(&t, "max_lag = 15s\nidle_timeout = 30s\n");
+    tls_url(&t, "p", surl, sizeof(surl));
+    sl_srv_url(&t.srv, "live", "p", purl, sizeof(purl));
+    sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
+    sl_srv_path(&t.srv, "play.log", log, sizeof(log));
+    {
+        /* A small receive buffer: the pause fills the pipe sooner. */
+        const char *args[] = {"-y",    "-recv_buffer_size",
+                              "16384", "-i",
+                              surl,    "-c",
+                              "copy",  "-f",
+                              "flv",   out,
+                              NULL};
+
+        CU_ASSERT_FATAL(sl_ffmpeg_spawn(&play, args, log) == 0);
+    }
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/p", 1, IT_S(10)) ==
+              0);
+    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, purl, &av, log) == 0);
+    CU_ASSERT(wait_grows(out, 1 << 20, IT_S(15)) == 0);
+
+    CU_ASSERT(sl_proc_signal(&play, SIGSTOP) == 0);
+    sl_sleep(5);
+    CU_ASSERT(sl_proc_signal(&play, SIGCONT) == 0);
+
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(40)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_proc_wait(&play, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play, 0));
+    sl_proc_kill(&pub);
+    sl_proc_kill(&play);
+    CU_ASSERT(sl_file_count(t.srv.log, "skipped") == 0);
+    expect_whole_stream(out, &av, "rtmps player after a pause");
+    IT_STOP(&t.srv);
+}
+
+void
+sl_itest_suite_tls(void)
+{
+    CU_pSuite s = sl_itest_suite("tls");
+
+    CU_add_test(s, "ffmpeg publishes over RTMPS, plays over RTMPS and RTMP",
+                test_rtmps_publish);
+    CU_add_test(s, "ffmpeg publishes over RTMP, plays over RTMPS",
+                test_rtmp_publish_rtmps_play);
+    CU_add_test(s,
+                "SIGHUP: new connections get the new certificate, a player "
+                "plays on; a mismatched key is refused",
+                test_reload_certificate);
+    CU_add_test(s,
+                "plain RTMP, random bytes and silence on the RTMPS port: "
+                "closed with a WARN, a player beside them unaffected",
+                test_not_tls);
+    CU_add_test(s,
+                "an RTMPS player paused while a heavy stream flows resumes "
+                "with every frame",
+                test_paused_player);
+}
