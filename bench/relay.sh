@@ -177,7 +177,7 @@ wait_log() {
 # for its `listening on` line.
 sluice() {
     local name=$1 cpu=$2 log=$3 ini=$4
-    taskset -c "$cpu" "$SLUICE" -c "$ini" >"$log" 2>&1 &
+    taskset -c "$cpu" "$SLUICE" -n -c "$ini" >"$log" 2>&1 &
     PID[$name]=$!
     disown "${PID[$name]}"
     if ! wait_log "$log" ' listening on ' 10; then

@@ -153,7 +153,7 @@ log_level = warn
 
 [app:live]
 EOF
-    taskset -c "$SERVER_CPU" "$SLUICE" -c "$dir/sluice.ini" \
+    taskset -c "$SERVER_CPU" "$SLUICE" -n -c "$dir/sluice.ini" \
         >"$dir/log" 2>&1 &
     SERVER_PID=$!
     LOG=$dir/log

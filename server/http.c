@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "server/api.h"
 #include "server/assets.h"
@@ -333,24 +334,13 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     sl_log_warn("http: %s", msg);
 }
 
-struct sl_http *
-sl_http_start(struct sl_server *srv, struct sl_stats *st,
-              const struct sl_config *cfg, sl_http_reload_fn reload,
-              void *reload_ctx, char *err, size_t errlen)
+int
+sl_http_bind(const struct sl_config *cfg, char *err, size_t errlen)
 {
-    struct sl_http         *h = calloc(1, sizeof(*h));
     struct sockaddr_storage ss;
-    unsigned                flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    socklen_t               len;
+    int                     fd, one = 1, zero = 0;
 
-    if (h == NULL) {
-        snprintf(err, errlen, "http: out of memory");
-        return NULL;
-    }
-    h->srv = srv;
-    h->st = st;
-    h->reload = reload;
-    h->reload_ctx = reload_ctx;
     memset(&ss, 0, sizeof(ss));
     if (cfg->http_host[0] == '\0' || strchr(cfg->http_host, ':') != NULL) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *) &ss;
@@ -362,10 +352,9 @@ sl_http_start(struct sl_server *srv, struct sl_stats *st,
             inet_pton(AF_INET6, cfg->http_host, &a->sin6_addr) != 1) {
             snprintf(err, errlen, "http: '%s' is not an IPv6 address",
                      cfg->http_host);
-            free(h);
-            return NULL;
+            return -1;
         }
-        flags |= MHD_USE_DUAL_STACK;
+        len = sizeof(*a);
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *) &ss;
 
@@ -374,23 +363,65 @@ sl_http_start(struct sl_server *srv, struct sl_stats *st,
         if (inet_pton(AF_INET, cfg->http_host, &a->sin_addr) != 1) {
             snprintf(err, errlen, "http: '%s' is not an IPv4 address",
                      cfg->http_host);
-            free(h);
-            return NULL;
+            return -1;
         }
+        len = sizeof(*a);
     }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "http: socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* The wildcard takes IPv4 clients too. */
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, 64) < 0) {
+        snprintf(err, errlen, "http: cannot listen on %s:%u: %s",
+                 cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct sl_http *
+sl_http_start(struct sl_server *srv, struct sl_stats *st,
+              const struct sl_config *cfg, int listen_fd,
+              sl_http_reload_fn reload, void *reload_ctx, char *err,
+              size_t errlen)
+{
+    struct sl_http *h = calloc(1, sizeof(*h));
+    unsigned        flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+
+    if (h == NULL) {
+        snprintf(err, errlen, "http: out of memory");
+        return NULL;
+    }
+    if (listen_fd < 0)
+        listen_fd = sl_http_bind(cfg, err, errlen);
+    if (listen_fd < 0) {
+        free(h);
+        return NULL;
+    }
+    h->srv = srv;
+    h->st = st;
+    h->reload = reload;
+    h->reload_ctx = reload_ctx;
     h->d = MHD_start_daemon(
         flags, cfg->http_port, NULL, NULL, on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *) &ss, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+        (MHD_socket) listen_fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned) cfg->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned) ((cfg->http_timeout_ms + 999) / 1000),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONN_MEMORY,
         MHD_OPTION_END);
     if (h->d == NULL) {
-        snprintf(err, errlen,
-                 "http: cannot listen on %s:%u (in use, or "
-                 "not an address of this host?)",
+        snprintf(err, errlen, "http: cannot serve on %s:%u",
                  cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port);
+        close(listen_fd);
         free(h);
         return NULL;
     }

@@ -27,11 +27,17 @@ struct sl_http;
  * HTTP thread; main() provides it. */
 typedef int (*sl_http_reload_fn)(void *ctx, char *err, size_t errlen);
 
-/* Listens on cfg's [http] address.  NULL on failure with the reason in
- * err.  Call from the main thread with the signals blocked that the
- * HTTP thread must not take. */
+/* A listening socket on cfg's [http] address (the supervisor opens it
+ * once and every serving process inherits it).  -1 with the reason in
+ * err. */
+int sl_http_bind(const struct sl_config *cfg, char *err, size_t errlen);
+
+/* Serves on listen_fd (taken over: closed when the server stops), or on
+ * a socket of its own for cfg's [http] address when it is -1.  NULL on
+ * failure with the reason in err.  Call from the main thread with the
+ * signals blocked that the HTTP thread must not take. */
 struct sl_http *sl_http_start(struct sl_server *srv, struct sl_stats *st,
-                              const struct sl_config *cfg,
+                              const struct sl_config *cfg, int listen_fd,
                               sl_http_reload_fn reload, void *reload_ctx,
                               char *err, size_t errlen);
 

@@ -209,26 +209,57 @@ bind_one(const char *host, uint16_t port, int reuseport, char *err,
     return fd;
 }
 
-static struct sl_listener *
-start(struct sl_server *srv, const char *host, uint16_t port, int count,
-      int tls, char *err, size_t errlen)
+int
+sl_listener_bind(const char *host, uint16_t port, int count, int *fds,
+                 char *err, size_t errlen)
+{
+    int probe;
+
+    for (int i = 0; i < count; i++)
+        fds[i] = -1;
+    /* Without SO_REUSEPORT: fails when another process holds the port,
+     * which a reuseport bind would share with it silently. */
+    probe = bind_one(host, port, 0, err, errlen);
+    if (probe < 0)
+        return -1;
+    close(probe);
+    for (int i = 0; i < count; i++) {
+        fds[i] = bind_one(host, port, 1, err, errlen);
+        if (fds[i] < 0) {
+            for (int k = 0; k < i; k++) {
+                close(fds[k]);
+                fds[k] = -1;
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct sl_listener *
+sl_listener_start_fds(struct sl_server *srv, const int *fds, int count, int tls,
+                      char *err, size_t errlen)
 {
     struct sl_listener *l;
     struct sl_config   *cfg = sl_config_get();
-    int                 probe, maxconn = cfg != NULL ? cfg->max_connections : 0;
+    int                 maxconn = cfg != NULL ? cfg->max_connections : 0;
 
     sl_config_unref(cfg);
     l = calloc(1, sizeof(*l) + (size_t) count * sizeof(struct acceptor));
     if (l == NULL) {
         snprintf(err, errlen, "out of memory");
+        for (int i = 0; i < count; i++)
+            close(fds[i]);
         return NULL;
     }
     l->srv = srv;
     l->count = count;
     l->tls = tls;
     l->stop_fd = eventfd(0, EFD_CLOEXEC);
-    for (int i = 0; i < count; i++)
-        l->acc[i].fd = -1;
+    for (int i = 0; i < count; i++) {
+        l->acc[i].owner = l;
+        l->acc[i].fd = fds[i];
+    }
     /* Room for twice max_connections addresses as the server starts
      * (fixed: a reload does not resize it), so live connections alone
      * never fill it. */
@@ -243,20 +274,6 @@ start(struct sl_server *srv, const char *host, uint16_t port, int count,
         sl_listener_stop(l);
         return NULL;
     }
-    probe = bind_one(host, port, 0, err, errlen);
-    if (probe < 0) {
-        sl_listener_stop(l);
-        return NULL;
-    }
-    close(probe);
-    for (int i = 0; i < count; i++) {
-        l->acc[i].owner = l;
-        l->acc[i].fd = bind_one(host, port, 1, err, errlen);
-        if (l->acc[i].fd < 0) {
-            sl_listener_stop(l);
-            return NULL;
-        }
-    }
     for (int i = 0; i < count; i++) {
         if (pthread_create(&l->acc[i].thread, NULL, acceptor_main,
                            &l->acc[i]) != 0) {
@@ -267,20 +284,6 @@ start(struct sl_server *srv, const char *host, uint16_t port, int count,
         l->acc[i].started = 1;
     }
     return l;
-}
-
-struct sl_listener *
-sl_listener_start(struct sl_server *srv, const char *host, uint16_t port,
-                  int count, char *err, size_t errlen)
-{
-    return start(srv, host, port, count, 0, err, errlen);
-}
-
-struct sl_listener *
-sl_listener_start_tls(struct sl_server *srv, const char *host, uint16_t port,
-                      int count, char *err, size_t errlen)
-{
-    return start(srv, host, port, count, 1, err, errlen);
 }
 
 void

@@ -17,17 +17,20 @@ struct sl_listener;
 
 /* Binds count sockets to host:port ("" = every address) and starts an
  * acceptor thread for each.  NULL on failure with the reason in err. */
-struct sl_listener *sl_listener_start(struct sl_server *srv, const char *host,
-                                      uint16_t port, int count, char *err,
-                                      size_t errlen);
+/* Opens count listening sockets sharing host:port (SO_REUSEPORT, one
+ * per acceptor thread), after checking that no other process holds the
+ * port.  0 with fds[0..count), or -1 with the reason in err.  The
+ * supervisor opens them once; every serving process inherits them. */
+int sl_listener_bind(const char *host, uint16_t port, int count, int *fds,
+                     char *err, size_t errlen);
 
-/* The same for the RTMPS port: every connection it accepts is a TLS
- * session (with the certificate of the config current at its accept). */
-struct sl_listener *sl_listener_start_tls(struct sl_server *srv,
-                                          const char *host, uint16_t port,
-                                          int count, char *err, size_t errlen);
+/* Starts one acceptor thread per socket in fds (taken over: closed by
+ * sl_listener_stop, or here on failure).  With tls, accepted sessions
+ * speak RTMPS.  NULL with the reason in err. */
+struct sl_listener *sl_listener_start_fds(struct sl_server *srv, const int *fds,
+                                          int count, int tls, char *err,
+                                          size_t errlen);
 
-/* Stops accepting, closes the sockets and joins the threads. */
 void sl_listener_stop(struct sl_listener *l);
 
 #endif

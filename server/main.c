@@ -1,6 +1,9 @@
 /*
  * sluice: wires the parts together from the config and runs until a
- * signal says stop.
+ * signal says stop.  main() opens the listening sockets and hands them
+ * to the master process (server/supervisor.c), which forks serve() and
+ * restarts it when it dies; `-n` calls serve() directly.  Everything
+ * below is about serve(), the serving process.
  *
  * Threads: the main thread only waits for signals (all of them are
  * blocked everywhere else); acceptor threads accept; the reactor thread
@@ -59,6 +62,7 @@
 #include "server/server.h"
 #include "server/session.h"
 #include "server/stats.h"
+#include "server/supervisor.h"
 #include "server/tls.h"
 #include "transcode/transcoder.h"
 
@@ -76,8 +80,10 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: sluice [-c FILE] [-t] [-V]\n"
+    fprintf(f, "usage: sluice [-c FILE] [-n] [-t] [-V]\n"
                "  -c FILE  config file (default " DEFAULT_CONFIG ")\n"
+               "  -n       one process, no master to restart it (for a\n"
+               "           service manager that restarts it itself)\n"
                "  -t       check the config and exit\n"
                "  -V       print the version and exit\n");
 }
@@ -303,13 +309,14 @@ wait_sessions(struct sl_server *srv)
                     atomic_load(&srv->nsessions));
 }
 
-int
-main(int argc, char **argv)
+/* The serving process: everything but the listening sockets, which
+ * come open from the master (or from main with -n). */
+static int
+serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
+      int restarts)
 {
-    const char           *path = DEFAULT_CONFIG;
-    int                   check_only = 0, opt, sig, workers;
+    int                   sig, workers;
     char                  err[512];
-    struct sl_config     *cfg;
     struct sl_server      srv;
     struct sl_listener   *listener, *tls_listener = NULL;
     struct sl_hub_limits  lim;
@@ -322,35 +329,6 @@ main(int argc, char **argv)
     struct sl_http       *http = NULL;
     struct reloader       rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
-        switch (opt) {
-        case 'c':
-            path = optarg;
-            break;
-        case 't':
-            check_only = 1;
-            break;
-        case 'V':
-            printf("sluice %s\n", SL_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    cfg = sl_config_load(path, err, sizeof(err));
-    if (cfg == NULL) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    if (check_only) {
-        printf("%s: ok\n", path);
-        sl_config_unref(cfg);
-        return 0;
-    }
     sl_log_set_level(cfg->log_level);
     sl_config_ref(cfg);
     sl_config_set(cfg);
@@ -393,8 +371,8 @@ main(int argc, char **argv)
         return 1;
     }
     sl_auth_set_callbacks(callbacks);
-    listener = sl_listener_start(&srv, cfg->listen_host, cfg->listen_port,
-                                 cfg->acceptors, err, sizeof(err));
+    listener = sl_listener_start_fds(&srv, socks->rtmp, socks->nrtmp, 0, err,
+                                     sizeof(err));
     if (listener == NULL) {
         sl_log_error("%s", err);
         sl_sched_stop(srv.sched);
@@ -402,8 +380,8 @@ main(int argc, char **argv)
         return 1;
     }
     if (cfg->tls_enabled) {
-        tls_listener = sl_listener_start_tls(&srv, cfg->tls_host, cfg->tls_port,
-                                             cfg->acceptors, err, sizeof(err));
+        tls_listener = sl_listener_start_fds(&srv, socks->tls, socks->ntls, 1,
+                                             err, sizeof(err));
         if (tls_listener == NULL) {
             sl_log_error("rtmps: %s", err);
             sl_listener_stop(listener);
@@ -432,7 +410,8 @@ main(int argc, char **argv)
         sl_stats_set_providers(&prov);
     }
     if (cfg->http_enabled) {
-        http = sl_http_start(&srv, stats, cfg, reload, &rl, err, sizeof(err));
+        http = sl_http_start(&srv, stats, cfg, socks->http, reload, &rl, err,
+                             sizeof(err));
         if (http == NULL) {
             sl_log_error("%s", err);
             sl_listener_stop(listener);
@@ -449,9 +428,10 @@ main(int argc, char **argv)
                     cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port);
     }
     sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
-                "config %s)",
+                "config %s%s)",
                 SL_VERSION, cfg->listen_host[0] ? cfg->listen_host : "*",
-                cfg->listen_port, workers, cfg->acceptors, path);
+                cfg->listen_port, workers, cfg->acceptors, path,
+                restarts > 0 ? ", restarted" : "");
     if (tls_listener != NULL)
         sl_log_info("listening on %s:%u (rtmps, certificate %s)",
                     cfg->tls_host[0] ? cfg->tls_host : "*", cfg->tls_port,
@@ -497,4 +477,58 @@ main(int argc, char **argv)
     pthread_mutex_destroy(&srv.lock);
     sl_log_info("stopped");
     return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char       *path = DEFAULT_CONFIG;
+    int               check_only = 0, no_master = 0, opt;
+    char              err[512];
+    struct sl_config *cfg;
+    struct sl_sockets socks;
+
+    while ((opt = getopt(argc, argv, "c:ntVh")) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'n':
+            no_master = 1;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'V':
+            printf("sluice %s\n", SL_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    cfg = sl_config_load(path, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok\n", path);
+        sl_config_unref(cfg);
+        return 0;
+    }
+    sl_log_set_level(cfg->log_level);
+    /* Opened once, before any thread or child exists: a crash of the
+     * serving process never closes them. */
+    if (sl_sockets_open(cfg, &socks, err, sizeof(err)) < 0) {
+        sl_log_error("%s", err);
+        sl_config_unref(cfg);
+        return 1;
+    }
+    if (no_master)
+        return serve(path, cfg, &socks, 0);
+    return sl_supervise(path, cfg, &socks, serve);
 }
