@@ -119,6 +119,14 @@ struct sl_config {
     int      http_max_connections;
     uint32_t http_timeout_ms;
 
+    /* [cluster]: capacity and players change on reload; the agent's
+     * address is read at start only. */
+    uint32_t cluster_capacity_mbps; /* 0 = unlimited */
+    uint32_t cluster_max_players;   /* 0 = unlimited */
+    int      agent_enabled;
+    char     agent_host[64]; /* "" = every address */
+    uint16_t agent_port;
+
     int                  napps;
     struct sl_app_config apps[SL_CONFIG_MAX_APPS];
 

@@ -44,6 +44,7 @@
 #include "pool/loop.h"
 #include "pool/sched.h"
 #include "relay/relay.h"
+#include "server/agent.h"
 #include "server/auth.h"
 #include "server/callback.h"
 #include "server/config.h"
@@ -300,6 +301,7 @@ main(int argc, char **argv)
     sigset_t              set;
     struct sl_stats      *stats;
     struct sl_http       *http = NULL;
+    struct sl_agent      *agent = NULL;
     struct reloader       rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
@@ -399,6 +401,14 @@ main(int argc, char **argv)
         api.transcoder = transcoder;
         sl_stats_set_providers(&prov);
     }
+    /* HAProxy's agent-check ([cluster] agent_listen, read at start only):
+     * its own thread, answering from the counters and current config. */
+    if (cfg->agent_enabled &&
+        (agent = sl_agent_start(&srv, cfg->agent_host, cfg->agent_port, err,
+                                sizeof(err))) == NULL) {
+        sl_log_error("%s", err);
+        return 1;
+    }
     if (cfg->http_enabled) {
         http = sl_http_start(&srv, stats, cfg, reload, &rl, err, sizeof(err));
         if (http == NULL) {
@@ -441,6 +451,7 @@ main(int argc, char **argv)
     sl_auth_set_callbacks(NULL);
     sl_callbacks_free(callbacks);
     sl_http_stop(http);
+    sl_agent_stop(agent);
     sl_stats_free(stats);
     sl_stats_set_providers(NULL);
     /* Ladders publish into the hub and wake players through the pool:
