@@ -40,7 +40,8 @@ sl_cluster_weight(double load)
         return 0;
     if (load <= 0)
         return 100;
-    w = (int) (100.0 - load * 100.0);
+    /* The epsilon keeps 20/100 players at 80, not 79.999... -> 79. */
+    w = (int) (100.0 - load * 100.0 + 1e-9);
     /* Weight 0 is HAProxy's drain; while a player still fits the node
      * must stay in the farm, however little room is left. */
     return w < 1 ? 1 : w > 100 ? 100 : w;

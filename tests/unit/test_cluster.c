@@ -43,6 +43,9 @@ test_weight(void)
     CU_ASSERT_EQUAL(sl_cluster_weight(0), 100);
     CU_ASSERT_EQUAL(sl_cluster_weight(-1), 100);
     CU_ASSERT_EQUAL(sl_cluster_weight(0.25), 75);
+    for (int p = 0; p < 100; p++) /* exact for every count of 100 */
+        CU_ASSERT_EQUAL(sl_cluster_weight(p / 100.0), 100 - p);
+    CU_ASSERT_EQUAL(sl_cluster_weight(5 / 6.0), 16);
     CU_ASSERT_EQUAL(sl_cluster_weight(0.999), 1); /* room: never 0 */
     CU_ASSERT_EQUAL(sl_cluster_weight(0.995), 1);
     CU_ASSERT_EQUAL(sl_cluster_weight(0.98), 2);
