@@ -1,6 +1,6 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make fuzz`;
+# `make bench-relay`, `make bench-cluster`, `make cluster-demo`, `make fuzz`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
 
@@ -17,9 +17,12 @@ DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
               gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
-              nginx-light libnginx-mod-rtmp chromium curl python3
+              nginx-light libnginx-mod-rtmp chromium curl python3 haproxy
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
+# make cluster-demo and bench/cluster.sh: the balancer, ffmpeg to publish
+# and play, curl for HAProxy's stats, python3 for free ports.
+DEPS_CLUSTER := haproxy ffmpeg curl python3
 
 ifeq ($(SAN),1)
 BUILD    := build/san
@@ -71,7 +74,8 @@ UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay fuzz \
-        deps deps-test deps-fuzz deps-bench clean format
+        deps deps-test deps-fuzz deps-bench clean format cluster-demo \
+        bench-cluster deps-cluster
 
 all: deps build/sluice build/sluice-bench
 
@@ -144,6 +148,16 @@ bench-relay: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps util-linux)
 	./bench/relay.sh
 
+# An origin, two edges and HAProxy on loopback (conf/cluster/,
+# docs/operations.md); Ctrl-C stops them all.
+cluster-demo: deps deps-cluster build/sluice
+	./conf/cluster/demo.sh
+
+# How fast HAProxy moves new players off a killed edge
+# (bench/cluster.sh, docs/performance.md).  About a minute.
+bench-cluster: deps deps-cluster build/sluice
+	./bench/cluster.sh
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME ?= 30
 fuzz: deps deps-fuzz
@@ -189,6 +203,8 @@ deps-fuzz:
 	$(call need_pkgs,$(DEPS_FUZZ))
 deps-bench:
 	$(call need_pkgs,$(DEPS_BENCH))
+deps-cluster:
+	$(call need_pkgs,$(DEPS_CLUSTER))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -161,7 +161,8 @@ sl_api_server_json(const struct sl_snapshot *s)
                                uint_j(s->workers[i].parks)));
     return dump(json_pack(
         "{s:s,s:o,s:o,s:s,s:b,s:o,s:{s:i,s:i,s:i,s:i},s:i,"
-        "s:{s:o,s:o},s:{s:o,s:o,s:i},s:o,s:{s:o,s:o,s:o}}",
+        "s:{s:o,s:o},s:{s:o,s:o,s:i},s:o,s:{s:o,s:o,s:o},"
+        "s:{s:o,s:i,s:i,s:o}}",
         "version", s->version, "uptime_s", real2(s->uptime_s), "time",
         real2(s->now), "config", s->config_path, "stopping", s->stopping,
         "workers", workers, "connections", "total", s->sessions, "publishers",
@@ -171,7 +172,10 @@ sl_api_server_json(const struct sl_snapshot *s)
         uint_j(s->bitrate_out), "window_s", SL_STATS_WINDOW_S,
         "players_dropped", uint_j(s->players_dropped), "process", "cpu_percent",
         real2(s->cpu_percent), "cpu_seconds", real2(s->cpu_seconds),
-        "rss_bytes", uint_j(s->rss_bytes)));
+        "rss_bytes", uint_j(s->rss_bytes), "cluster", "load",
+        json_real(floor(s->load * 1000.0) / 1000.0), "capacity_mbps",
+        (int) s->capacity_mbps, "max_players", (int) s->max_players,
+        "plays_refused", uint_j(s->plays_refused_capacity)));
 }
 
 static json_t *
@@ -420,6 +424,14 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
         fprintf(f, "sluice_connections_refused_total{reason=\"%s\"} %llu\n",
                 sl_refuse_name((enum sl_refuse) i),
                 (unsigned long long) s->refused[i]);
+
+    family(f, "sluice_plays_refused_total", "counter",
+           "Plays refused, by reason (capacity: the node was full).");
+    fprintf(f, "sluice_plays_refused_total{reason=\"capacity\"} %llu\n",
+            (unsigned long long) s->plays_refused_capacity);
+    family(f, "sluice_cluster_load", "gauge",
+           "Load against [cluster] capacity_mbps and max_players; 1 = full.");
+    fprintf(f, "sluice_cluster_load %.3f\n", s->load);
 
     family(f, "sluice_worker_tasks_total", "counter",
            "Task runs completed by each pool worker.");

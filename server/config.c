@@ -234,6 +234,29 @@ http_key(struct load_ctx *ctx, const char *key, const char *v)
 }
 
 static int
+cluster_key(struct load_ctx *ctx, const char *key, const char *v)
+{
+    struct sl_config *c = ctx->cfg;
+    uint64_t          n = 0;
+
+    if (!strcmp(key, "capacity_mbps") || !strcmp(key, "max_players")) {
+        if (parse_uint(v, 10000000, &n) < 0)
+            fail(ctx, "%s: '%s' is not 0..10000000", key, v);
+        *(key[0] == 'c' ? &c->cluster_capacity_mbps : &c->cluster_max_players) =
+            (uint32_t) n;
+    } else if (!strcmp(key, "agent_listen")) {
+        c->agent_enabled = strcasecmp(v, "off") != 0;
+        if (c->agent_enabled &&
+            parse_addr(v, c->agent_host, sizeof(c->agent_host),
+                       &c->agent_port) < 0)
+            fail(ctx, "agent_listen: '%s' is not HOST:PORT, PORT or off", v);
+    } else {
+        fail(ctx, "unknown key '%s' in [cluster]", key);
+    }
+    return 0;
+}
+
+static int
 valid_name(const char *s)
 {
     size_t n = strlen(s);
@@ -980,6 +1003,8 @@ on_key(void *user, const char *section, const char *key, const char *value)
         return server_key(ctx, key, value), 1;
     if (!strcmp(section, "http"))
         return http_key(ctx, key, value), 1;
+    if (!strcmp(section, "cluster"))
+        return cluster_key(ctx, key, value), 1;
     if (!strncmp(section, "app:", 4)) {
         if (!valid_name(section + 4)) {
             fail(ctx, "bad app name '%s' (letters, digits, _ - .)",
@@ -1113,7 +1138,8 @@ scan_sections(struct load_ctx *ctx)
                      s + 10);
             else
                 find_or_add_rendition(ctx, s + 10);
-        } else if (strcmp(s, "server") != 0 && strcmp(s, "http") != 0) {
+        } else if (strcmp(s, "server") != 0 && strcmp(s, "http") != 0 &&
+                   strcmp(s, "cluster") != 0) {
             fail(ctx, "unknown section [%s]", s);
         }
     }

@@ -131,6 +131,13 @@ struct sl_config {
     char               tls_key[512];
     struct sl_tls_ctx *tls; /* NULL without tls_cert/tls_key; one reference,
                              * dropped with the config */
+    /* [cluster]: capacity and players change on reload; the agent's
+     * address is read at start only. */
+    uint32_t cluster_capacity_mbps; /* 0 = unlimited */
+    uint32_t cluster_max_players;   /* 0 = unlimited */
+    int      agent_enabled;
+    char     agent_host[64]; /* "" = every address */
+    uint16_t agent_port;
 
     int                  napps;
     struct sl_app_config apps[SL_CONFIG_MAX_APPS];

@@ -52,6 +52,7 @@
 #include "pool/loop.h"
 #include "pool/sched.h"
 #include "relay/relay.h"
+#include "server/agent.h"
 #include "server/auth.h"
 #include "server/callback.h"
 #include "server/config.h"
@@ -327,6 +328,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     sigset_t              set;
     struct sl_stats      *stats;
     struct sl_http       *http = NULL;
+    struct sl_agent      *agent = NULL;
     struct reloader       rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
     sl_log_set_level(cfg->log_level);
@@ -409,6 +411,14 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
         api.transcoder = transcoder;
         sl_stats_set_providers(&prov);
     }
+    /* HAProxy's agent-check ([cluster] agent_listen, read at start only):
+     * its own thread, answering from the counters and current config. */
+    if (cfg->agent_enabled &&
+        (agent = sl_agent_start(&srv, cfg->agent_host, cfg->agent_port, err,
+                                sizeof(err))) == NULL) {
+        sl_log_error("%s", err);
+        return 1;
+    }
     if (cfg->http_enabled) {
         http = sl_http_start(&srv, stats, cfg, socks->http, reload, &rl, err,
                              sizeof(err));
@@ -459,6 +469,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     sl_auth_set_callbacks(NULL);
     sl_callbacks_free(callbacks);
     sl_http_stop(http);
+    sl_agent_stop(agent);
     sl_stats_free(stats);
     sl_stats_set_providers(NULL);
     /* Ladders publish into the hub and wake players through the pool:

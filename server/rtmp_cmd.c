@@ -19,6 +19,7 @@
 #include "pool/clock.h"
 #include "server/amf.h"
 #include "server/auth.h"
+#include "server/cluster.h"
 #include "server/log.h"
 #include "server/rtmp_msg.h"
 #include "server/session_int.h"
@@ -400,7 +401,14 @@ sl_rtmp_play_start(struct sl_session *s, const char *name, double start,
     uint8_t      out[128];
     struct sl_wr w;
     int          live;
+    char         full[96];
 
+    /* Capacity last, after auth: a full node says so and closes, and the
+     * client (or the balancer in front) tries another node. */
+    if (sl_cluster_admit_play(s->srv, full, sizeof(full)) < 0) {
+        slog(SL_LOG_INFO, s, "play %s/%s refused: %s", s->app, name, full);
+        return sl_rtmp_refuse(s, SL_AUTH_PLAY, 0, full, NULL);
+    }
     snprintf(s->stream_name, sizeof(s->stream_name), "%s", name);
     live = sl_hub_is_live(s->srv->hub, s->app, name);
     /* start >= 0 asks for recorded content.  Sluice keeps none: such a

@@ -43,6 +43,12 @@ struct sl_server {
      * refused: connections refused, by enum sl_refuse. */
     atomic_int    pending;
     atomic_ullong refused[SL_REFUSE_N];
+
+    /* Cluster (server/cluster.h): the outgoing bits/s over the stats
+     * window, stored by the sampler once a second for the agent and
+     * admission; plays refused because the node was full. */
+    atomic_ullong out_bps;
+    atomic_ullong plays_refused_capacity;
 };
 
 #endif

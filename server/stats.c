@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "pool/clock.h"
+#include "server/cluster.h"
 #include "server/hub.h"
 #include "server/server.h"
 #include "server/session.h"
@@ -276,6 +277,9 @@ sample_once(struct sl_stats *st)
         smp.rate_in = smp.rate_out = 0;
         smp.cpu_pct = 0;
     }
+    /* The freshest window rate, for the agent and admission (cluster.h),
+     * which must not take hist_lock on every play. */
+    atomic_store_explicit(&srv->out_bps, smp.rate_out, memory_order_relaxed);
     st->s[st->head] = smp;
     st->head = (st->head + 1) % SL_STATS_HISTORY;
     if (st->n < SL_STATS_HISTORY)
@@ -646,6 +650,8 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
     for (int i = 0; i < SL_REFUSE_N; i++)
         snap->refused[i] =
             atomic_load_explicit(&srv->refused[i], memory_order_relaxed);
+    snap->plays_refused_capacity = atomic_load_explicit(
+        &srv->plays_refused_capacity, memory_order_relaxed);
     snap->cpu_seconds = cpu_seconds();
     snap->rss_bytes = rss_bytes();
 
@@ -664,6 +670,14 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
             dt >= 0.5 ? 100.0 * (snap->cpu_seconds - o->cpu_s) / dt : 0;
     }
     pthread_mutex_unlock(&st->hist_lock);
+    {
+        struct sl_cluster_limits l;
+
+        sl_cluster_limits_get(&l);
+        snap->capacity_mbps = l.capacity_mbps;
+        snap->max_players = l.max_players;
+        snap->load = sl_cluster_load(&l, snap->bitrate_out, snap->players);
+    }
 
     if (build_streams(st, snap, flags, app, name, now_ms) < 0) {
         sl_snapshot_free(snap);

@@ -158,6 +158,9 @@ struct sl_snapshot {
     double                 cpu_seconds; /* user + system */
     double                 cpu_percent; /* over the window; 100 = 1 core */
     uint64_t               rss_bytes;
+    uint32_t               capacity_mbps, max_players; /* [cluster] */
+    double                 load; /* server/cluster.h: 1 = full */
+    uint64_t               plays_refused_capacity; /* node full */
     int                    nstreams;
     struct sl_snap_stream *streams; /* live streams, by app/name */
 };
