@@ -37,8 +37,8 @@ struct sl_agent {
     pthread_t         thread;
 };
 
-static int
-bind_agent(const char *host, uint16_t port, char *err, size_t errlen)
+int
+sl_agent_bind(const char *host, uint16_t port, char *err, size_t errlen)
 {
     struct addrinfo hints = {0}, *res = NULL, *ai;
     char            portstr[8];
@@ -117,7 +117,7 @@ agent_main(void *arg)
 }
 
 struct sl_agent *
-sl_agent_start(struct sl_server *srv, const char *host, uint16_t port,
+sl_agent_start(struct sl_server *srv, int fd, const char *host, uint16_t port,
                char *err, size_t errlen)
 {
     struct sl_agent *a = calloc(1, sizeof(*a));
@@ -125,11 +125,13 @@ sl_agent_start(struct sl_server *srv, const char *host, uint16_t port,
 
     if (a == NULL) {
         snprintf(err, errlen, "agent: out of memory");
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     a->srv = srv;
     a->stop_fd = eventfd(0, EFD_CLOEXEC);
-    a->fd = bind_agent(host, port, err, errlen);
+    a->fd = fd >= 0 ? fd : sl_agent_bind(host, port, err, errlen);
     if (a->fd < 0 || a->stop_fd < 0) {
         if (a->stop_fd < 0)
             snprintf(err, errlen, "agent: eventfd: %s", strerror(errno));

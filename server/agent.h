@@ -18,9 +18,14 @@
 struct sl_server;
 struct sl_agent;
 
-/* Binds host:port ("" = every address) and starts the thread.  NULL with
- * the reason in err when the address cannot be used.  Call from main. */
-struct sl_agent *sl_agent_start(struct sl_server *srv, const char *host,
+/* A listening socket on host:port ("" = every address), or -1 with the
+ * reason in err.  The master process opens it once (supervisor.c). */
+int sl_agent_bind(const char *host, uint16_t port, char *err, size_t errlen);
+
+/* Starts the thread on fd (taken over), or on a socket of its own for
+ * host:port when fd is -1.  NULL with the reason in err.  Call from
+ * main. */
+struct sl_agent *sl_agent_start(struct sl_server *srv, int fd, const char *host,
                                 uint16_t port, char *err, size_t errlen);
 
 /* Stops and joins the thread and closes the socket (NULL: no-op).  The

@@ -414,8 +414,8 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     /* HAProxy's agent-check ([cluster] agent_listen, read at start only):
      * its own thread, answering from the counters and current config. */
     if (cfg->agent_enabled &&
-        (agent = sl_agent_start(&srv, cfg->agent_host, cfg->agent_port, err,
-                                sizeof(err))) == NULL) {
+        (agent = sl_agent_start(&srv, socks->agent, cfg->agent_host,
+                                cfg->agent_port, err, sizeof(err))) == NULL) {
         sl_log_error("%s", err);
         return 1;
     }

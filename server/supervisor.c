@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pool/clock.h"
+#include "server/agent.h"
 #include "server/http.h"
 #include "server/listener.h"
 #include "server/log.h"
@@ -30,6 +31,7 @@ sl_sockets_open(const struct sl_config *cfg, struct sl_sockets *s, char *err,
 {
     memset(s, 0, sizeof(*s));
     s->http = -1;
+    s->agent = -1;
     if (cfg->acceptors > SL_MAX_ACCEPTORS) {
         snprintf(err, errlen, "more than %d acceptors", SL_MAX_ACCEPTORS);
         return -1;
@@ -53,6 +55,13 @@ sl_sockets_open(const struct sl_config *cfg, struct sl_sockets *s, char *err,
             return -1;
         }
     }
+    if (cfg->agent_enabled) {
+        s->agent = sl_agent_bind(cfg->agent_host, cfg->agent_port, err, errlen);
+        if (s->agent < 0) {
+            sl_sockets_close(s);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -65,8 +74,10 @@ sl_sockets_close(struct sl_sockets *s)
         close(s->tls[i]);
     if (s->http >= 0)
         close(s->http);
+    if (s->agent >= 0)
+        close(s->agent);
     s->nrtmp = s->ntls = 0;
-    s->http = -1;
+    s->http = s->agent = -1;
 }
 
 unsigned

@@ -28,6 +28,7 @@ struct sl_sockets {
     int ntls;
     int tls[SL_MAX_ACCEPTORS]; /* the RTMPS port's */
     int http;                  /* the HTTP API's */
+    int agent;                 /* HAProxy's agent-check */
 };
 
 /* Opens cfg's listening sockets.  0, or -1 with the reason in err (none

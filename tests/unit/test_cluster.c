@@ -276,7 +276,7 @@ test_agent_thread(void)
     CU_ASSERT_FATAL(port > 0);
     c->cluster_max_players = 4;
     sl_config_set(c);
-    a = sl_agent_start(srv, "127.0.0.1", (uint16_t) port, err, sizeof(err));
+    a = sl_agent_start(srv, -1, "127.0.0.1", (uint16_t) port, err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 
     /* A client that connects and never reads does not hold the thread:
@@ -303,8 +303,8 @@ test_agent_thread(void)
     close(silent);
 
     /* The port is taken while it runs: a second agent cannot bind. */
-    CU_ASSERT_PTR_NULL(
-        sl_agent_start(srv, "127.0.0.1", (uint16_t) port, err, sizeof(err)));
+    CU_ASSERT_PTR_NULL(sl_agent_start(srv, -1, "127.0.0.1", (uint16_t) port,
+                                      err, sizeof(err)));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "agent_listen"));
 
     sl_agent_stop(a);
