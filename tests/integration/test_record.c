@@ -307,8 +307,9 @@ test_disk_full(void)
         CU_FAIL("mount -t tmpfs not permitted: disk-full case not run");
         return;
     }
-    /* From here on no fatal assertion: the unmount below must run (the
-     * suite's cleanup unmounts too, should one slip in). */
+    /* The unmount at the end runs unless a fatal assertion ends the
+     * test first; the suite's cleanup (sl_tmpdir_remove_all) unmounts
+     * then. */
     record_keys(keys, sizeof(keys), dir, NULL);
     if (sl_srv_start(&srv, NULL, keys) != 0) {
         CU_FAIL("server did not start");
