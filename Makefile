@@ -55,7 +55,7 @@ LDLIBS  += $(PKG_LIBS) -lm
 CORE_SRC := $(wildcard pool/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
             $(wildcard media/*.c) $(wildcard transcode/*.c) \
-            $(wildcard relay/*.c)
+            $(wildcard relay/*.c) $(wildcard record/*.c)
 # The dashboard (server/www/) is compiled in: tools/embed.sh turns it
 # into a C file of byte arrays, shared by every build flavour.
 WWW      := $(sort $(wildcard server/www/*))

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "server/log.h"
 #include "server/tls.h"
@@ -664,6 +666,43 @@ app_access_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
     return 1;
 }
 
+/* The recording keys of [app:NAME]; 1 when key was one of them.  The
+ * folder is checked now, so a typo fails the load rather than the first
+ * publish. */
+static int
+app_record_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
+               const char *v)
+{
+    struct stat st;
+    uint64_t    n = 0;
+
+    if (!strcmp(key, "record")) {
+        app->record_dir[0] = '\0';
+        if (!strcmp(v, "off"))
+            return 1;
+        if (v[0] == '\0' ||
+            resolve_path(ctx, v, app->record_dir, sizeof(app->record_dir)) < 0)
+            fail(ctx, "record: '%s' is not a usable path", v);
+        else if (stat(app->record_dir, &st) < 0)
+            fail(ctx, "record: %s: %s", app->record_dir, strerror(errno));
+        else if (!S_ISDIR(st.st_mode))
+            fail(ctx, "record: %s: not a directory", app->record_dir);
+        else if (access(app->record_dir, W_OK | X_OK) < 0)
+            fail(ctx, "record: %s: not writable: %s", app->record_dir,
+                 strerror(errno));
+    } else if (!strcmp(key, "record_renditions")) {
+        if (parse_bool(v, &app->record_renditions) < 0)
+            fail(ctx, "record_renditions: '%s' is not on or off", v);
+    } else if (!strcmp(key, "record_segment")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 1000 || n > 86400000)
+            fail(ctx, "record_segment: '%s' is not 1s..24h", v);
+        app->record_segment_ms = (uint32_t) n;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int
 app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         const char *v)
@@ -671,6 +710,8 @@ app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
     uint64_t n = 0;
 
     if (app_access_key(ctx, app, key, v))
+        return 0;
+    if (app_record_key(ctx, app, key, v))
         return 0;
 
     if (!strcmp(key, "renditions")) {
@@ -983,6 +1024,7 @@ find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
     c->apps[c->napps].keyframe_interval_ms = 2000;
     c->apps[c->napps].pull_idle_ms = 10000;
     c->apps[c->napps].callback_timeout_ms = 3000;
+    c->apps[c->napps].record_segment_ms = 3600 * 1000;
     return &c->apps[c->napps++];
 }
 

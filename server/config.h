@@ -84,6 +84,12 @@ struct sl_app_config {
     char                on_play[SL_URL_MAX];
     char                on_done[SL_URL_MAX];
     uint32_t            callback_timeout_ms;
+
+    /* Recording (record/): "" = off; otherwise an existing, writable
+     * folder (relative paths resolved against the config's folder). */
+    char     record_dir[512];
+    int      record_renditions; /* also record the ladder's rungs */
+    uint32_t record_segment_ms; /* a new file at the first keyframe after */
 };
 
 struct sl_tls_ctx; /* server/tls.h */

@@ -20,8 +20,9 @@
  *   4. stop the pool (close, then drain), then the reactor;
  *   5. free the hub and the config.
  * Transcoders are joined between steps 3 and 4 (their encoders flushed,
- * their renditions unpublished), then relays are stopped and joined.
- * Later stages (recordings) slot in there too.
+ * their renditions unpublished), then relays are stopped and joined,
+ * then recordings are finalised (queues written, files closed): last,
+ * because every publisher above (sessions, rungs, pulls) feeds them.
  *
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
@@ -51,6 +52,7 @@
 #include "pool/clock.h"
 #include "pool/loop.h"
 #include "pool/sched.h"
+#include "record/recorder.h"
 #include "relay/relay.h"
 #include "server/agent.h"
 #include "server/auth.h"
@@ -323,6 +325,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     struct sl_hub_limits  lim;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
+    struct sl_recorder   *recorder;
     struct sl_callbacks  *callbacks;
     struct api_ctx        api;
     sigset_t              set;
@@ -367,9 +370,12 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     }
     transcoder = sl_transcoder_new(srv.hub);
     relays = sl_relays_new(srv.hub);
+    recorder = sl_recorder_new(srv.hub);
     callbacks = sl_callbacks_new(MAX_CALLBACKS_IN_FLIGHT);
-    if (transcoder == NULL || relays == NULL || callbacks == NULL) {
-        sl_log_error("cannot start the transcoder, relays or callbacks");
+    if (transcoder == NULL || relays == NULL || recorder == NULL ||
+        callbacks == NULL) {
+        sl_log_error("cannot start the transcoder, relays, recorder or "
+                     "callbacks");
         return 1;
     }
     sl_auth_set_callbacks(callbacks);
@@ -429,6 +435,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
             sl_stats_free(stats);
             sl_transcoder_free(transcoder);
             sl_relays_free(relays);
+            sl_recorder_free(recorder);
             sl_callbacks_free(callbacks);
             sl_sched_stop(srv.sched);
             sl_loop_stop(srv.loop);
@@ -478,6 +485,9 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     /* Relays stop at once: a blocking connect or write is interrupted;
      * pulls unpublish what they brought in. */
     sl_relays_free(relays);
+    /* Recordings last: sessions, rungs and pulls have all unpublished,
+     * so every queue is written and every file closed. */
+    sl_recorder_free(recorder);
     sl_sched_stop(srv.sched);
     sl_loop_stop(srv.loop);
     sl_sched_free(srv.sched);

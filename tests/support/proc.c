@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -333,6 +334,9 @@ sl_tmpdir_remove_all(void)
          * recursive removal somewhere else. */
         if (strncmp(tmpdirs[i], "/tmp/sluice-it-", 15) != 0)
             continue;
+        /* A test may have mounted a small tmpfs here (a full disk);
+         * a folder that is no mount point just gives EINVAL. */
+        umount2(tmpdirs[i], MNT_DETACH);
         if (keep)
             fprintf(stderr, "kept %s\n", tmpdirs[i]);
         else

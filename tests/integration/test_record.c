@@ -1,0 +1,415 @@
+/*
+ * Recording ([app:NAME] record = DIR), checked with real ffmpeg
+ * publishers and players and ffprobe reading the files:
+ *
+ *  - one publication gives one file named APP-NAME-YYYYMMDD-HHMMSS.flv
+ *    with H.264 and AAC, every frame sent, a keyframe first, ~6 s long,
+ *    laid out as onMetaData, AVC header, AAC header, keyframe;
+ *  - record_segment = 2s with a keyframe a second: several files, each
+ *    starting with a keyframe and readable, holding every frame between
+ *    them;
+ *  - SIGKILL mid-recording: the file reads up to about the moment of
+ *    the kill;
+ *  - a record folder on a 256 KiB tmpfs: the recording stops with one
+ *    ERROR line while a player gets every frame, and the server stops
+ *    cleanly;
+ *  - record_renditions = on: the ladder's rung gets a file of its own.
+ *
+ * Record folders come from sl_tmpdir() (absolute paths), so they exist
+ * before the server loads its config.  Every wait is bounded by IT_S();
+ * nothing asserts how fast anything happened.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "bench/flvfile.h"
+#include "tests/integration/itest.h"
+
+#define MAX_FILES 16
+
+/* The .flv files in dir whose name starts with prefix, sorted (which
+ * is their time order), as full paths; the count. */
+static int
+list_flv(const char *dir, const char *prefix, char out[][PATH_MAX], int max)
+{
+    DIR           *d = opendir(dir);
+    struct dirent *e;
+    size_t         plen = strlen(prefix);
+    int            n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL && n < max) {
+        size_t len = strlen(e->d_name);
+
+        if (strncmp(e->d_name, prefix, plen) != 0 || len < 4 ||
+            strcmp(e->d_name + len - 4, ".flv") != 0)
+            continue;
+        snprintf(out[n++], PATH_MAX, "%.2000s/%.255s", dir, e->d_name);
+    }
+    closedir(d);
+    qsort(out, (size_t) n, PATH_MAX,
+          (int (*)(const void *, const void *)) strcmp);
+    return n;
+}
+
+/* 1 when the file's base name is PREFIX + YYYYMMDD-HHMMSS + [-N] .flv. */
+static int
+name_ok(const char *path, const char *prefix)
+{
+    const char *b = strrchr(path, '/');
+    size_t      plen = strlen(prefix);
+
+    b = b != NULL ? b + 1 : path;
+    if (strncmp(b, prefix, plen) != 0)
+        return 0;
+    b += plen;
+    for (int i = 0; i < 15; i++) {
+        int want_dash = i == 8;
+
+        if (want_dash ? b[i] != '-' : (b[i] < '0' || b[i] > '9'))
+            return 0;
+    }
+    b += 15;
+    if (*b == '-')
+        for (b++; *b >= '0' && *b <= '9'; b++)
+            ;
+    return !strcmp(b, ".flv");
+}
+
+/* Starts a player of live/name (ffmpeg copying into out) and waits
+ * until the server has it playing, so it sees the first frame. */
+static void
+start_player(struct sl_srv *srv, struct sl_proc *play, const char *name,
+             char *out, size_t cap)
+{
+    char url[256], log[PATH_MAX + 32];
+
+    sl_srv_url(srv, "live", name, url, sizeof(url));
+    sl_srv_path(srv, "play.flv", out, cap);
+    sl_srv_path(srv, "play.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_play(play, url, out, log) == 0);
+    CU_ASSERT(sl_wait_file_count(srv->log, "playing live/", 1, IT_S(10)) == 0);
+}
+
+static void
+start_publisher(struct sl_srv *srv, struct sl_proc *pub, const char *name,
+                const struct sl_av *av)
+{
+    char url[256], log[PATH_MAX + 32];
+
+    sl_srv_url(srv, "live", name, url, sizeof(url));
+    sl_srv_path(srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(pub, url, av, log) == 0);
+}
+
+static void
+record_keys(char *out, size_t cap, const char *dir, const char *more)
+{
+    snprintf(out, cap, "record = %s\n%s", dir, more ? more : "");
+}
+
+/* ---- 1. one publication, one file ---- */
+
+static void
+test_one_file(void)
+{
+    struct sl_av       av = {320, 240, 25, 6, 25, 0};
+    struct sl_srv      srv;
+    struct sl_proc     pub;
+    struct sl_probe    pr;
+    struct sl_pkts     pk;
+    struct sl_flv_file f;
+    char               dir[PATH_MAX], keys[PATH_MAX + 64];
+    char               files[MAX_FILES][PATH_MAX];
+    long               first = 0, last = 0;
+    int                n;
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+    record_keys(keys, sizeof(keys), dir, NULL);
+    IT_START(&srv, NULL, keys);
+    start_publisher(&srv, &pub, "cam", &av);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_wait_file_count(srv.log, "recording live/cam: closed", 1,
+                                 IT_S(10)) == 0);
+    IT_STOP(&srv);
+
+    n = list_flv(dir, "live-cam-", files, MAX_FILES);
+    IT_EXPECT_LOGS(n == 1, srv.log, NULL);
+    CU_ASSERT_FATAL(n >= 1);
+    CU_ASSERT(name_ok(files[0], "live-cam-"));
+    CU_ASSERT_FATAL(sl_probe_file(files[0], &pr) == 0);
+    sl_probe_print("recording", &pr);
+    CU_ASSERT(pr.ok);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+    CU_ASSERT(pr.first_video_key);
+    CU_ASSERT(pr.video_dts_monotonic);
+    CU_ASSERT(sl_within_pct(pr.video_packets, (long) av.fps * av.seconds, 2));
+    CU_ASSERT_FATAL(sl_probe_packets(files[0], &pk) == 0);
+    CU_ASSERT(sl_pkts_span(&pk, 'v', &first, &last) > 0);
+    fprintf(stderr, "  video pts %ld..%ld ms\n", first, last);
+    CU_ASSERT(first < 500);
+    CU_ASSERT(last - first > 5500 && last - first < 6500);
+    sl_pkts_free(&pk);
+    /* The layout a player starting at the file's head needs. */
+    CU_ASSERT_FATAL(sl_flv_file_load(&f, files[0]) == 0);
+    CU_ASSERT_FATAL(f.ntags > 4);
+    CU_ASSERT_EQUAL(f.tags[0].type, 18);
+    CU_ASSERT(f.tags[1].type == 9 && f.tags[1].seq_header);
+    CU_ASSERT(f.tags[2].type == 8 && f.tags[2].seq_header);
+    CU_ASSERT(f.tags[3].type == 9 && f.tags[3].keyframe);
+    CU_ASSERT_EQUAL(f.tags[3].ts, 0);
+    sl_flv_file_free(&f);
+}
+
+/* ---- 2. segments ---- */
+
+static void
+test_segments(void)
+{
+    struct sl_av   av = {320, 240, 25, 7, 25, 0};
+    struct sl_srv  srv;
+    struct sl_proc pub;
+    char           dir[PATH_MAX], keys[PATH_MAX + 64];
+    char           files[MAX_FILES][PATH_MAX];
+    long           frames = 0;
+    int            n;
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+    record_keys(keys, sizeof(keys), dir, "record_segment = 2s\n");
+    IT_START(&srv, NULL, keys);
+    start_publisher(&srv, &pub, "cam", &av);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_wait_file_count(srv.log, "recording live/cam: closed", 3,
+                                 IT_S(10)) == 0);
+    IT_STOP(&srv);
+
+    /* 7 s cut every 2 s at a keyframe: files from 0, 2, 4 and 6 s. */
+    n = list_flv(dir, "live-cam-", files, MAX_FILES);
+    fprintf(stderr, "  %d files\n", n);
+    IT_EXPECT_LOGS(n >= 3, srv.log, NULL);
+    for (int i = 0; i < n; i++) {
+        struct sl_probe pr;
+
+        CU_ASSERT(name_ok(files[i], "live-cam-"));
+        CU_ASSERT_FATAL(sl_probe_file(files[i], &pr) == 0);
+        sl_probe_print(files[i], &pr);
+        CU_ASSERT(pr.ok);
+        CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+        CU_ASSERT(pr.first_video_key);
+        CU_ASSERT(pr.first_video_dts < 100);
+        frames += pr.video_packets;
+    }
+    CU_ASSERT(sl_within_pct(frames, (long) av.fps * av.seconds, 2));
+}
+
+/* ---- 3. SIGKILL ---- */
+
+static void
+test_sigkill(void)
+{
+    struct sl_av    av = {320, 240, 25, 30, 25, 0};
+    struct sl_srv   srv;
+    struct sl_proc  pub;
+    struct sl_probe pr;
+    struct sl_pkts  pk;
+    char            dir[PATH_MAX], keys[PATH_MAX + 64];
+    char            files[MAX_FILES][PATH_MAX];
+    double          t0, elapsed;
+    long            first = 0, last = 0;
+    int             n;
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+    record_keys(keys, sizeof(keys), dir, NULL);
+    IT_START(&srv, NULL, keys);
+    start_publisher(&srv, &pub, "cam", &av);
+    CU_ASSERT_FATAL(
+        sl_wait_file_count(srv.log, "publishing live/cam", 1, IT_S(10)) == 0);
+    t0 = sl_now();
+    CU_ASSERT(
+        sl_wait_file_count(srv.log, "recording live/cam to", 1, IT_S(10)) == 0);
+    sl_sleep(4); /* a pause: let media flow, then pull the plug */
+    elapsed = sl_now() - t0;
+    CU_ASSERT(sl_proc_signal(&srv.proc, SIGKILL) == 0);
+    CU_ASSERT(sl_proc_wait(&srv.proc, IT_S(10)) == 0);
+    CU_ASSERT(WIFSIGNALED(srv.proc.status) &&
+              WTERMSIG(srv.proc.status) == SIGKILL);
+    sl_proc_kill(&pub);
+
+    n = list_flv(dir, "live-cam-", files, MAX_FILES);
+    IT_EXPECT_LOGS(n == 1, srv.log, NULL);
+    CU_ASSERT_FATAL(n >= 1);
+    CU_ASSERT_FATAL(sl_probe_file(files[0], &pr) == 0);
+    sl_probe_print("killed recording", &pr);
+    CU_ASSERT(pr.ok);
+    CU_ASSERT(pr.first_video_key);
+    CU_ASSERT_FATAL(sl_probe_packets(files[0], &pk) == 0);
+    CU_ASSERT(sl_pkts_span(&pk, 'v', &first, &last) > 0);
+    fprintf(stderr, "  killed after %.2f s of publishing; last video %ld ms\n",
+            elapsed, last);
+    /* What was published up to the kill is in the file, give or take a
+     * second (the publisher's own start, the kill's moment). */
+    CU_ASSERT(fabs((double) last / 1000.0 - elapsed) <= 1.0);
+    sl_pkts_free(&pk);
+    CU_ASSERT(sl_file_count(srv.log, "AddressSanitizer") == 0);
+    CU_ASSERT(sl_file_count(srv.log, "ThreadSanitizer") == 0);
+}
+
+/* ---- 4. disk full ---- */
+
+/* Copies a file (ffprobe's output goes next to what it reads, and the
+ * full tmpfs has no room for it).  0 or -1. */
+static int
+copy_file(const char *from, const char *to)
+{
+    FILE  *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char   buf[65536];
+    size_t n;
+    int    rc = in != NULL && out != NULL ? 0 : -1;
+
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in != NULL)
+        fclose(in);
+    if (out != NULL && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void
+test_disk_full(void)
+{
+    /* A low QP makes ~1 Mbit/s: 256 KiB fill in a few seconds. */
+    struct sl_av    av = {320, 240, 25, 6, 25, 12};
+    struct sl_srv   srv;
+    struct sl_proc  pub, play;
+    struct sl_probe pr;
+    char            dir[PATH_MAX], keys[PATH_MAX + 64], out[PATH_MAX + 32];
+    char            files[MAX_FILES][PATH_MAX];
+    int             n;
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
+        fprintf(stderr,
+                "  cannot mount a tmpfs on %s: %s (this test needs root "
+                "or CAP_SYS_ADMIN)\n",
+                dir, strerror(errno));
+        CU_FAIL("mount -t tmpfs not permitted: disk-full case not run");
+        return;
+    }
+    /* The unmount at the end runs unless a fatal assertion ends the
+     * test first; the suite's cleanup (sl_tmpdir_remove_all) unmounts
+     * then. */
+    record_keys(keys, sizeof(keys), dir, NULL);
+    if (sl_srv_start(&srv, NULL, keys) != 0) {
+        CU_FAIL("server did not start");
+        umount2(dir, MNT_DETACH);
+        return;
+    }
+    srv.allow_error = 1; /* the one ERROR line this test causes */
+    start_player(&srv, &play, "cam", out, sizeof(out));
+    start_publisher(&srv, &pub, "cam", &av);
+    CU_ASSERT(sl_wait_file_count(srv.log, "recording stopped", 1, IT_S(20)) ==
+              0);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&play, 0));
+    IT_STOP(&srv);
+    /* One line, naming the file and the reason. */
+    IT_EXPECT_LOGS(sl_file_count(srv.log, " ERROR ") == 1, srv.log, NULL);
+    CU_ASSERT(sl_file_count(srv.log, "No space left on device") == 1);
+
+    /* The player got every frame. */
+    if (sl_probe_file(out, &pr) == 0) {
+        sl_probe_print("player", &pr);
+        CU_ASSERT(
+            sl_within_pct(pr.video_packets, (long) av.fps * av.seconds, 2));
+    } else {
+        CU_FAIL("ffprobe could not read the player's file");
+    }
+    /* What fit on the disk is still a readable recording. */
+    n = list_flv(dir, "live-cam-", files, MAX_FILES);
+    CU_ASSERT(n == 1);
+    sl_srv_path(&srv, "cut.flv", out, sizeof(out));
+    if (n >= 1 && copy_file(files[0], out) == 0 &&
+        sl_probe_file(out, &pr) == 0) {
+        sl_probe_print("cut recording", &pr);
+        CU_ASSERT(pr.ok);
+        CU_ASSERT(pr.first_video_key);
+        CU_ASSERT(pr.video_packets > 0);
+    }
+    CU_ASSERT(umount2(dir, MNT_DETACH) == 0);
+}
+
+/* ---- 5. renditions ---- */
+
+static void
+test_renditions(void)
+{
+    struct sl_av   av = {320, 240, 25, 5, 25, 0};
+    struct sl_srv  srv;
+    struct sl_proc pub;
+    char           dir[PATH_MAX], keys[PATH_MAX + 256];
+    char           files[MAX_FILES][PATH_MAX];
+    int            n;
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+    record_keys(keys, sizeof(keys), dir,
+                "record_renditions = on\nrenditions = 120p\n"
+                "keyframe_interval = 1s\n"
+                "[rendition:120p]\nwidth = 160\nheight = 120\n"
+                "video_bitrate = 100k\npreset = ultrafast\n");
+    IT_START(&srv, NULL, keys);
+    start_publisher(&srv, &pub, "cam", &av);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_wait_file_count(srv.log, "recording live/cam_120p: closed", 1,
+                                 IT_S(15)) == 0);
+    IT_STOP(&srv);
+
+    n = list_flv(dir, "live-cam-", files, MAX_FILES);
+    CU_ASSERT(n == 1);
+    n = list_flv(dir, "live-cam_120p-", files, MAX_FILES);
+    IT_EXPECT_LOGS(n == 1, srv.log, NULL);
+    if (n >= 1) {
+        struct sl_probe pr;
+
+        CU_ASSERT(name_ok(files[0], "live-cam_120p-"));
+        CU_ASSERT_FATAL(sl_probe_file(files[0], &pr) == 0);
+        sl_probe_print("rung recording", &pr);
+        CU_ASSERT(pr.ok);
+        CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+        CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+        CU_ASSERT_EQUAL(pr.width, 160);
+        CU_ASSERT_EQUAL(pr.height, 120);
+        CU_ASSERT(pr.first_video_key);
+        CU_ASSERT(pr.video_packets > (long) av.fps * av.seconds / 2);
+    }
+}
+
+void
+sl_itest_suite_record(void)
+{
+    CU_pSuite s = sl_itest_suite("record");
+
+    CU_add_test(s, "one publication: one named file, every frame, ~6 s",
+                test_one_file);
+    CU_add_test(s,
+                "record_segment = 2s: files start at keyframes, hold "
+                "every frame",
+                test_segments);
+    CU_add_test(s, "SIGKILL: the file reads up to the kill", test_sigkill);
+    CU_add_test(s, "disk full: recording stops, players unaffected",
+                test_disk_full);
+    CU_add_test(s, "record_renditions: a file per rung", test_renditions);
+}
