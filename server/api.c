@@ -183,6 +183,7 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
 {
     json_t *video = json_null(), *audio = json_null();
     json_t *rend = json_array(), *relays = json_array(), *o;
+    json_t *rec = json_null();
 
     if (st->vcodec[0] != '\0')
         video =
@@ -212,15 +213,21 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
                               "reconnects", uint_j(r->reconnects), "bytes_sent",
                               uint_j(r->bytes_sent)));
     }
+    if (st->has_recording)
+        rec = json_pack(
+            "{s:o,s:o,s:o,s:o,s:o}", "file", str_j(st->recording.file), "state",
+            str_j(st->recording.state), "bytes", uint_j(st->recording.bytes),
+            "files", uint_j(st->recording.files), "dropped_frames",
+            uint_j(st->recording.dropped_frames));
     o = json_pack(
         "{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
-        "s:o,s:o}",
+        "s:o,s:o,s:o}",
         "app", str_j(st->app), "name", str_j(st->name), "publisher", "id",
         uint_j(st->publisher_id), "address", str_j(st->publisher_addr),
         "client", str_j(st->client), "encoder", str_j(st->encoder), "video",
         video, "audio", audio, "bitrate", uint_j(st->bitrate), "bytes_in",
         uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s), "players",
-        st->nplayers, "renditions", rend, "relays", relays);
+        st->nplayers, "renditions", rend, "relays", relays, "recording", rec);
     if (o != NULL && with_players) {
         json_t *list = json_array();
 
@@ -501,6 +508,26 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
             label(f, s->streams[i].relays[k].name);
             fprintf(f, "\"} %llu\n",
                     (unsigned long long) s->streams[i].relays[k].bytes_sent);
+        }
+
+    family(f, "sluice_recording_bytes_total", "counter",
+           "Bytes each stream's recording wrote, every file together.");
+    for (int i = 0; i < s->nstreams; i++)
+        if (s->streams[i].has_recording) {
+            fputs("sluice_recording_bytes_total", f);
+            stream_labels(f, &s->streams[i]);
+            fprintf(f, "} %llu\n",
+                    (unsigned long long) s->streams[i].recording.bytes);
+        }
+    family(f, "sluice_recording_dropped_frames_total", "counter",
+           "Frames a recording dropped because its queue was full.");
+    for (int i = 0; i < s->nstreams; i++)
+        if (s->streams[i].has_recording) {
+            fputs("sluice_recording_dropped_frames_total", f);
+            stream_labels(f, &s->streams[i]);
+            fprintf(
+                f, "} %llu\n",
+                (unsigned long long) s->streams[i].recording.dropped_frames);
         }
 
     family(f, "process_cpu_seconds_total", "counter",

@@ -140,6 +140,7 @@ reload(void *arg, char *err, size_t errlen)
 struct api_ctx {
     struct sl_relays     *relays;
     struct sl_transcoder *transcoder;
+    struct sl_recorder   *recorder;
 };
 
 /* The relays' figures for the HTTP API (server/stats.h providers): a
@@ -173,6 +174,43 @@ api_relays(void *ctx, const char *app, const char *name,
     }
     free(v);
     return k;
+}
+
+#define API_MAX_RECORDINGS 256
+
+static int
+api_recording(void *ctx, const char *app, const char *name,
+              struct sl_stats_recording *out)
+{
+    static const char *const states[] = {"waiting", "recording", "failed",
+                                         "done"};
+    struct sl_rec_stats     *v = malloc(API_MAX_RECORDINGS * sizeof(*v));
+    int                      n, found = 0;
+
+    if (v == NULL)
+        return 0;
+    n = sl_recorder_stats(((struct api_ctx *) ctx)->recorder, v,
+                          API_MAX_RECORDINGS);
+    for (int i = 0; i < n && !found; i++) {
+        if (strcmp(v[i].app, app) || strcmp(v[i].name, name))
+            continue;
+        memset(out, 0, sizeof(*out));
+        {
+            /* A long path keeps its end: the file name matters most. */
+            size_t      len = strlen(v[i].file), cap = sizeof(out->file) - 1;
+            const char *from = len > cap ? v[i].file + (len - cap) : v[i].file;
+
+            memcpy(out->file, from, strlen(from) + 1);
+        }
+        snprintf(out->state, sizeof(out->state), "%s",
+                 v[i].state >= 0 && v[i].state < 4 ? states[v[i].state] : "?");
+        out->bytes = v[i].bytes;
+        out->files = v[i].files;
+        out->dropped_frames = v[i].dropped;
+        found = 1;
+    }
+    free(v);
+    return found;
 }
 
 static int
@@ -411,10 +449,12 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
                                           .renditions = api_renditions,
                                           .relays = api_relays,
                                           .relay_count = api_relay_count,
-                                          .served = api_served};
+                                          .served = api_served,
+                                          .recording = api_recording};
 
         api.relays = relays;
         api.transcoder = transcoder;
+        api.recorder = recorder;
         sl_stats_set_providers(&prov);
     }
     /* HAProxy's agent-check ([cluster] agent_listen, read at start only):

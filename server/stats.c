@@ -95,7 +95,12 @@ prov_stream(struct sl_snap_stream *st)
                       : n > SL_STATS_MAX_RELAYS ? SL_STATS_MAX_RELAYS
                                                 : n;
     }
+    if (prov.recording != NULL)
+        st->has_recording =
+            prov.recording(prov.ctx, st->app, st->name, &st->recording) > 0;
     pthread_mutex_unlock(&prov_lock);
+    st->recording.file[sizeof(st->recording.file) - 1] = '\0';
+    st->recording.state[sizeof(st->recording.state) - 1] = '\0';
     /* Providers are code of ours, but what they copy came from config
      * files and peers: terminate and redact here, once. */
     for (int i = 0; i < st->nrenditions; i++)

@@ -59,6 +59,15 @@ struct sl_stats_relay {
     uint64_t bytes_sent;
 };
 
+/* A stream's recording (record/), in an app with `record`. */
+struct sl_stats_recording {
+    char     file[256]; /* the file being written, or the last one */
+    char     state[16]; /* "waiting", "recording", "failed" or "done" */
+    uint64_t bytes;     /* written, every file of the stream together */
+    uint64_t files;
+    uint64_t dropped_frames; /* the queue was full (slow disk) */
+};
+
 /* A stream the server publishes itself (a rendition, an edge pull): no
  * session publishes it, so the sessions cannot tell the API about it. */
 struct sl_stats_served {
@@ -88,6 +97,9 @@ struct sl_stats_providers {
     int (*relay_count)(void *ctx);
     /* The streams the server publishes itself, all apps. */
     int (*served)(void *ctx, struct sl_stats_served *out, int max);
+    /* The recording of app/name into *out: 1, or 0 when there is none. */
+    int (*recording)(void *ctx, const char *app, const char *name,
+                     struct sl_stats_recording *out);
 };
 
 /* Registers p (copied), or with NULL unregisters.  Any thread; call it
@@ -134,6 +146,8 @@ struct sl_snap_stream {
     struct sl_stats_rendition renditions[SL_STATS_MAX_REND];
     int                       nrelays;
     struct sl_stats_relay     relays[SL_STATS_MAX_RELAYS];
+    int                       has_recording;
+    struct sl_stats_recording recording;
 };
 
 struct sl_snap_worker {

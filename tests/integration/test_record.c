@@ -21,6 +21,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 
 #include "bench/flvfile.h"
 #include "tests/integration/itest.h"
+#include "tests/support/http_client.h"
 
 #define MAX_FILES 16
 
@@ -321,6 +323,28 @@ test_disk_full(void)
     start_publisher(&srv, &pub, "cam", &av);
     CU_ASSERT(sl_wait_file_count(srv.log, "recording stopped", 1, IT_S(20)) ==
               0);
+    /* The API shows the stream live and its recording failed. */
+    {
+        struct sl_http_resp r;
+        json_t             *j = NULL, *rec;
+
+        if (sl_http_get(srv.http_port, "/api/v1/streams/live/cam", &r) == 200)
+            j = json_loads(r.body, 0, NULL);
+        sl_http_resp_free(&r);
+        rec = j != NULL ? json_object_get(j, "recording") : NULL;
+        CU_ASSERT(json_is_object(rec));
+        CU_ASSERT_STRING_EQUAL(
+            json_string_value(json_object_get(rec, "state")) ?: "", "failed");
+        CU_ASSERT(strstr(json_string_value(json_object_get(rec, "file")) ?: "",
+                         "live-cam-") != NULL);
+        CU_ASSERT(json_integer_value(json_object_get(rec, "bytes")) > 0);
+        json_decref(j);
+        CU_ASSERT(sl_http_get(srv.http_port, "/metrics", &r) == 200);
+        CU_ASSERT(r.body != NULL &&
+                  strstr(r.body, "sluice_recording_bytes_total{app=\"live\","
+                                 "name=\"cam\"}") != NULL);
+        sl_http_resp_free(&r);
+    }
     CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
     CU_ASSERT(sl_proc_exited_with(&pub, 0));
     CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
