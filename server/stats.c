@@ -536,6 +536,12 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
     n = sl_session_collect(st->srv, 0, &v);
     if (n < 0)
         return n;
+    /* A standby publisher (backup_publish) is no stream of its own: the
+     * stream is listed once, with its primary. */
+    for (int i = 0; i < n; i++)
+        if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
+            sl_hub_standby_id(st->srv->hub, v[i].app, v[i].name) == v[i].id)
+            v[i].role = 0;
     nserved = prov_served(app, name, &served);
     npubs = nserved;
     for (int i = 0; i < n; i++)
