@@ -51,16 +51,16 @@ struct sb_ent {
  * from.  Bounded like the GOP cache: a GOP longer than the GOP limits
  * is dropped until the next keyframe. */
 struct standby {
-    const void    *who;   /* NULL: none */
-    uint64_t       id;    /* for log lines */
-    struct sb_ent  hdr[3];  /* metadata, video and audio headers */
-    struct sb_ent *gop;     /* from its last video keyframe */
+    const void    *who;    /* NULL: none */
+    uint64_t       id;     /* for log lines */
+    struct sb_ent  hdr[3]; /* metadata, video and audio headers */
+    struct sb_ent *gop;    /* from its last video keyframe */
     uint32_t       n, cap;
     uint64_t       bytes;
-    uint8_t        gop_ok;    /* gop starts at a keyframe */
+    uint8_t        gop_ok; /* gop starts at a keyframe */
     uint8_t        has_video;
     uint8_t        have_ts;
-    uint32_t       last_ts;  /* its newest timestamp */
+    uint32_t       last_ts; /* its newest timestamp */
 };
 
 struct sl_stream {
@@ -143,10 +143,10 @@ struct sl_stream {
     /* Hot standby.  backup: the primary came through
      * sl_hub_publish_backup, so a standby may join it. */
     uint8_t        backup;
-    uint8_t        need_key;     /* after a takeover: inter frames wait */
-    uint64_t       pub_id;       /* the primary's id, for log lines */
-    uint64_t       pub_last_ms;  /* the primary's newest message */
-    uint32_t       ingest_ms;    /* a primary silent this long is replaced */
+    uint8_t        need_key;    /* after a takeover: inter frames wait */
+    uint64_t       pub_id;      /* the primary's id, for log lines */
+    uint64_t       pub_last_ms; /* the primary's newest message */
+    uint32_t       ingest_ms;   /* a primary silent this long is replaced */
     struct standby sb;
 };
 
@@ -480,8 +480,8 @@ sl_hub_unpublish(struct sl_stream *s, const void *publisher)
              * taps and observers the publication never ends. */
             take_over(s, now, NULL);
         } else if (s->sb.who == publisher) {
-            sl_log_info("%s/%s: standby publisher c%llu left", s->app,
-                        s->name, (unsigned long long) s->sb.id);
+            sl_log_info("%s/%s: standby publisher c%llu left", s->app, s->name,
+                        (unsigned long long) s->sb.id);
             sb_forget(&s->sb);
         }
         pthread_mutex_unlock(&s->lock);
@@ -724,12 +724,12 @@ feed_taps(struct sl_stream *s, uint8_t type, int64_t ts, struct sl_buf *b)
 struct msg_in {
     uint8_t            type;
     uint32_t           csid;
-    int                track;    /* 0 audio, 1 video, -1 data */
-    int                is_meta;  /* onMetaData (body holds it) */
+    int                track;   /* 0 audio, 1 video, -1 data */
+    int                is_meta; /* onMetaData (body holds it) */
     struct sl_flv_info info;
-    struct sl_buf     *payload;  /* as the publisher sent it */
-    struct sl_buf     *body;     /* converted metadata, owned, or NULL */
-    struct sl_buf     *msg;      /* what players and taps get */
+    struct sl_buf     *payload; /* as the publisher sent it */
+    struct sl_buf     *body;    /* converted metadata, owned, or NULL */
+    struct sl_buf     *msg;     /* what players and taps get */
 };
 
 /* Classifies payload.  1 when it is to be passed on (release m->body
@@ -856,7 +856,7 @@ sb_keep(struct sl_stream *s, const struct msg_in *m, uint32_t ts)
         return;
     if (sb->n >= lim->gop_max_msgs ||
         sb->bytes + m->payload->len > lim->gop_max_bytes) {
-        sb_gop_clear(sb);  /* too long: wait for the next keyframe */
+        sb_gop_clear(sb); /* too long: wait for the next keyframe */
         return;
     }
     if (sb->n == sb->cap) {
@@ -887,7 +887,7 @@ replay(struct sl_stream *s, const struct sb_ent *e, uint32_t ts,
 
     if (e->pl == NULL || !msg_prepare(e->type, e->pl, &m))
         return;
-    deliver(s, &m, ts, now_ms);  /* -ENOMEM: that message is lost */
+    deliver(s, &m, ts, now_ms); /* -ENOMEM: that message is lost */
     sl_buf_unref(m.body);
 }
 
@@ -900,7 +900,7 @@ replay(struct sl_stream *s, const struct sb_ent *e, uint32_t ts,
 static void
 take_over(struct sl_stream *s, uint64_t now_ms, const void *demoted)
 {
-    struct standby sb = s->sb;  /* moved out: the slot may be refilled */
+    struct standby sb = s->sb; /* moved out: the slot may be refilled */
     uint64_t       old_id = s->pub_id;
     uint64_t       gap = now_ms > s->pub_last_ms ? now_ms - s->pub_last_ms : 0;
     uint32_t       base;
@@ -931,8 +931,8 @@ take_over(struct sl_stream *s, uint64_t now_ms, const void *demoted)
                     "sent no media for %llu ms (%u kept messages); c%llu "
                     "is the standby now",
                     s->app, s->name, (unsigned long long) sb.id,
-                    (unsigned long long) old_id, (unsigned long long) gap,
-                    sb.n, (unsigned long long) old_id);
+                    (unsigned long long) old_id, (unsigned long long) gap, sb.n,
+                    (unsigned long long) old_id);
     else
         sl_log_info("%s/%s: standby c%llu took over after primary c%llu "
                     "left (gap %llu ms, %u kept messages)",
@@ -960,11 +960,11 @@ ingest(struct sl_stream *s, const void *publisher, uint8_t type, uint32_t ts,
     pthread_mutex_lock(&s->lock);
     if (publisher != NULL && s->publisher != publisher) {
         if (s->sb.who != publisher) {
-            rc = -EPERM;  /* replaced, then dropped: nobody's now */
+            rc = -EPERM; /* replaced, then dropped: nobody's now */
         } else if (s->ingest_ms == 0 || now_ms <= s->pub_last_ms ||
                    now_ms - s->pub_last_ms < s->ingest_ms) {
             sb_keep(s, &m, ts);
-            publisher = NULL;  /* kept, not delivered */
+            publisher = NULL; /* kept, not delivered */
         } else {
             /* The primary is silent: judged here, where the standby's
              * own media proves the standby alive, on the stream's clock
@@ -991,9 +991,8 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
 }
 
 int
-sl_hub_publisher_media(struct sl_stream *s, const void *publisher,
-                       uint8_t type, uint32_t ts, struct sl_buf *payload,
-                       uint64_t now_ms)
+sl_hub_publisher_media(struct sl_stream *s, const void *publisher, uint8_t type,
+                       uint32_t ts, struct sl_buf *payload, uint64_t now_ms)
 {
     return ingest(s, publisher, type, ts, payload, now_ms);
 }

@@ -169,10 +169,9 @@ int sl_hub_publish_derived(struct sl_hub *hub, const char *app,
  * (*out set either way; both hold it until sl_hub_unpublish); -EBUSY:
  * a primary and a standby already, or a primary that did not come
  * through this call (a rendition, a pull); -ENOMEM. */
-int sl_hub_publish_backup(struct sl_hub *hub, const char *app,
-                          const char *name, const void *publisher,
-                          uint64_t id, uint32_t ingest_ms,
-                          struct sl_stream **out);
+int sl_hub_publish_backup(struct sl_hub *hub, const char *app, const char *name,
+                          const void *publisher, uint64_t id,
+                          uint32_t ingest_ms, struct sl_stream **out);
 
 /* Registers an observer of publish and unpublish events, before any
  * thread publishes.  Observers run on the publishing thread right after

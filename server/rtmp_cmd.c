@@ -334,7 +334,7 @@ int
 sl_rtmp_publish_start(struct sl_session *s, const char *name)
 {
     const struct sl_app_config *app = sl_config_app(s->cfg, s->app);
-    int               backup = app != NULL && app->backup_publish;
+    int                         backup = app != NULL && app->backup_publish;
     struct sl_stream *st;
     int               rc;
 
@@ -353,8 +353,8 @@ sl_rtmp_publish_start(struct sl_session *s, const char *name)
                             backup ? "the stream is already being published "
                                      "and has a standby publisher"
                                    : "the stream is already being published");
-        snprintf(why, sizeof(why), "%s/%s is already being published%s",
-                 s->app, name, backup ? " and has a standby" : "");
+        snprintf(why, sizeof(why), "%s/%s is already being published%s", s->app,
+                 name, backup ? " and has a standby" : "");
         sl_session_close(s, SL_LOG_WARN, why);
         return -EPROTO;
     }
@@ -371,8 +371,8 @@ sl_rtmp_publish_start(struct sl_session *s, const char *name)
                                        s->out_chunk_size));
     sl_rtmp_send_status(s, "status", "NetStream.Publish.Start", "publishing");
     if (rc == 1)
-        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", s->app,
-               name, (unsigned long long) s->id);
+        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", s->app, name,
+               (unsigned long long) s->id);
     else
         slog(SL_LOG_INFO, s, "publishing %s/%s", s->app, name);
     return 0;
@@ -610,8 +610,8 @@ handle_media(struct sl_session *s, struct sl_chunk_msg *m)
         if (b == NULL)
             return -ENOMEM;
         sl_session_info_media(s, SL_MSG_DATA_AMF0, b->data, b->len);
-        sl_hub_publisher_media(s->pub_stream, s, SL_MSG_DATA_AMF0,
-                               m->timestamp, b, sl_now_ms());
+        sl_hub_publisher_media(s->pub_stream, s, SL_MSG_DATA_AMF0, m->timestamp,
+                               b, sl_now_ms());
         sl_buf_unref(b);
         return 0;
     }

@@ -873,8 +873,8 @@ test_standby_takes_over_when_primary_leaves(void)
 
     /* The old primary returns: it is the standby now; leaving, it is
      * just forgotten. */
-    CU_ASSERT_EQUAL(
-        sl_hub_publish_backup(hub, "live", "x", &a, 4, 60000, &s3), 1);
+    CU_ASSERT_EQUAL(sl_hub_publish_backup(hub, "live", "x", &a, 4, 60000, &s3),
+                    1);
     CU_ASSERT_EQUAL(sl_hub_standby_id(hub, "live", "x"), 4);
     feed_as(s, &a, 9, 0, AVC_KEY, sizeof(AVC_KEY), t0 + 50);
     sl_hub_unpublish(s, &a);
