@@ -11,6 +11,6 @@
     X(cli) X(publish_play) X(late_join) X(rtmpdump) X(gstreamer) \
     X(reconnect) X(many_players) X(slow_player) X(bad_input) \
     X(signals) X(play_start) X(limits) X(ladder) X(relay) X(http) \
-    X(http_media) X(auth) X(flood)
+    X(http_media) X(auth) X(flood) X(standby)
 #endif
 /* clang-format on */
