@@ -286,6 +286,11 @@ sample_once(struct sl_stats *st)
         struct ssample  ss = {smp.mono_ms, smp.t, pubs[i].media_bytes,
                               pubs[i].video_frames, 0};
 
+        /* A standby publisher has no history of its own (it starts one
+         * when it takes over). */
+        if (sl_hub_standby_id(srv->hub, pubs[i].app, pubs[i].name) ==
+            pubs[i].id)
+            continue;
         if (h == NULL) {
             if (st->nstreams == st->cap_streams) {
                 int ncap = st->cap_streams ? 2 * st->cap_streams : 8;

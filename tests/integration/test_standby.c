@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "tests/integration/itest.h"
+#include "tests/support/http_client.h"
 
 /* Long enough to outlast every test; each publisher is killed. */
 static const struct sl_av AV = {320, 240, 30, 60, 30, 0};
@@ -50,8 +51,8 @@ pump_for(struct sl_rc **pl, int n, double secs)
 /* Pumps the players until log holds needle k times (bounded).  0,
  * -ETIMEDOUT, or a player's error. */
 static int
-pump_until(struct sl_rc **pl, int n, const char *log, const char *needle,
-           int k, double bound_s)
+pump_until(struct sl_rc **pl, int n, const char *log, const char *needle, int k,
+           double bound_s)
 {
     double end = sl_now() + IT_S(bound_s);
 
@@ -118,8 +119,7 @@ expect_continued(const struct sl_rc_stats *st, unsigned long headers,
  * (pumping) until the server logs the n-th line with needle. */
 static int
 publish(struct sl_proc *p, const struct sl_srv *srv, const char *name,
-        const char *tag, struct sl_rc **pl, int npl, const char *needle,
-        int n)
+        const char *tag, struct sl_rc **pl, int npl, const char *needle, int n)
 {
     char url[256], log[PATH_MAX + 32];
 
@@ -152,8 +152,8 @@ test_killed_primary(void)
     sl_srv_path(&srv, "rec.log", log, sizeof(log));
     CU_ASSERT_FATAL(sl_ffmpeg_record(&rec, url, flv, log) == 0);
 
-    CU_ASSERT_FATAL(publish(&p1, &srv, "x", "pub1", &c, 1,
-                            "] publishing live/x", 1) == 0);
+    CU_ASSERT_FATAL(
+        publish(&p1, &srv, "x", "pub1", &c, 1, "] publishing live/x", 1) == 0);
     CU_ASSERT_FATAL(publish(&p2, &srv, "x", "pub2", &c, 1,
                             "live/x: standby publisher c", 1) == 0);
     CU_ASSERT(sl_file_count(srv.log, "held") == 1);
@@ -163,9 +163,9 @@ test_killed_primary(void)
     CU_ASSERT(sl_rc_stats(c)->avc_headers == 1);
 
     sl_proc_kill(&p1);
-    IT_EXPECT_LOGS(pump_until(&c, 1, srv.log, "took over after primary c", 1,
-                              10) == 0,
-                   srv.log, NULL);
+    IT_EXPECT_LOGS(
+        pump_until(&c, 1, srv.log, "took over after primary c", 1, 10) == 0,
+        srv.log, NULL);
     CU_ASSERT(sl_file_count(srv.log, "left (gap") == 1);
     CU_ASSERT(pump_for(&c, 1, 3) == 0);
     show("player", sl_rc_stats(c));
@@ -200,8 +200,8 @@ test_stalled_primary(void)
     IT_START(&srv, NULL, BACKUP "ingest_timeout = 1s\n");
     c = player(&srv, "x");
     CU_ASSERT_FATAL(c != NULL);
-    CU_ASSERT_FATAL(publish(&p1, &srv, "x", "pub1", &c, 1,
-                            "] publishing live/x", 1) == 0);
+    CU_ASSERT_FATAL(
+        publish(&p1, &srv, "x", "pub1", &c, 1, "] publishing live/x", 1) == 0);
     CU_ASSERT_FATAL(publish(&p2, &srv, "x", "pub2", &c, 1,
                             "live/x: standby publisher c", 1) == 0);
     CU_ASSERT(pump_for(&c, 1, 2) == 0);
@@ -237,24 +237,24 @@ test_primary_returns_as_standby(void)
     IT_START(&srv, NULL, BACKUP);
     c = player(&srv, "x");
     CU_ASSERT_FATAL(c != NULL);
-    CU_ASSERT_FATAL(publish(&p1, &srv, "x", "pub1", &c, 1,
-                            "] publishing live/x", 1) == 0);
+    CU_ASSERT_FATAL(
+        publish(&p1, &srv, "x", "pub1", &c, 1, "] publishing live/x", 1) == 0);
     CU_ASSERT_FATAL(publish(&p2, &srv, "x", "pub2", &c, 1,
                             "live/x: standby publisher c", 1) == 0);
     CU_ASSERT(pump_for(&c, 1, 1) == 0);
     sl_proc_kill(&p1);
-    IT_EXPECT_LOGS(pump_until(&c, 1, srv.log, "took over after primary c", 1,
-                              10) == 0,
-                   srv.log, NULL);
+    IT_EXPECT_LOGS(
+        pump_until(&c, 1, srv.log, "took over after primary c", 1, 10) == 0,
+        srv.log, NULL);
     /* The old primary's encoder reconnects: held as the standby. */
     CU_ASSERT_FATAL(publish(&p3, &srv, "x", "pub3", &c, 1,
                             "live/x: standby publisher c", 2) == 0);
     CU_ASSERT(pump_for(&c, 1, 2) == 0);
     CU_ASSERT_EQUAL(sl_rc_stats(c)->avc_headers, 2);
     sl_proc_kill(&p2);
-    IT_EXPECT_LOGS(pump_until(&c, 1, srv.log, "took over after primary c", 2,
-                              10) == 0,
-                   srv.log, NULL);
+    IT_EXPECT_LOGS(
+        pump_until(&c, 1, srv.log, "took over after primary c", 2, 10) == 0,
+        srv.log, NULL);
     CU_ASSERT(pump_for(&c, 1, 3) == 0);
     show("player", sl_rc_stats(c));
     expect_continued(sl_rc_stats(c), 3, IT_S(2));
@@ -292,8 +292,7 @@ test_refusals(void)
     CU_ASSERT_FATAL(publish(&p1, &srv, "x", "pub1", NULL, 0,
                             "] publishing live/x", 1) == 0);
     CU_ASSERT(publish_expect(&srv, "x", "NetStream.Publish.BadName") == 0);
-    CU_ASSERT(sl_file_count(srv.log, "live/x is already being published") ==
-              1);
+    CU_ASSERT(sl_file_count(srv.log, "live/x is already being published") == 1);
     CU_ASSERT(sl_file_count(srv.log, "standby") == 0);
     sl_proc_kill(&p1);
     IT_STOP(&srv);
@@ -306,6 +305,17 @@ test_refusals(void)
     CU_ASSERT(publish_expect(&bsrv, "x", "NetStream.Publish.BadName") == 0);
     CU_ASSERT(sl_file_count(bsrv.log, "already being published and has a "
                                       "standby") == 1);
+    /* The API lists the stream once, with its primary. */
+    {
+        struct sl_http_resp r;
+        int                 n = 0;
+
+        CU_ASSERT(sl_http_get(bsrv.http_port, "/api/v1/streams", &r) == 200);
+        for (const char *p = r.body; p && (p = strstr(p, "\"app\":")); p++)
+            n++;
+        CU_ASSERT_EQUAL(n, 1);
+        sl_http_resp_free(&r);
+    }
     /* The standby leaves: simply dropped, the primary goes on. */
     sl_proc_kill(&p3);
     CU_ASSERT(sl_wait_file_count(bsrv.log, "live/x: standby publisher c", 2,
@@ -341,8 +351,8 @@ test_ladder_and_relay(void)
     pl[1] = player(&down, "x");
     CU_ASSERT_FATAL(pl[1] != NULL);
 
-    CU_ASSERT_FATAL(publish(&p1, &orig, "x", "pub1", pl, 2,
-                            "] publishing live/x", 1) == 0);
+    CU_ASSERT_FATAL(
+        publish(&p1, &orig, "x", "pub1", pl, 2, "] publishing live/x", 1) == 0);
     IT_EXPECT_LOGS(pump_until(pl, 2, down.log, "] publishing live/x", 1, 15) ==
                        0,
                    orig.log, down.log);
@@ -353,9 +363,9 @@ test_ladder_and_relay(void)
     CU_ASSERT(sl_rc_stats(pl[1])->video > 0);
 
     sl_proc_kill(&p1);
-    IT_EXPECT_LOGS(pump_until(pl, 2, orig.log, "took over after primary c", 1,
-                              10) == 0,
-                   orig.log, down.log);
+    IT_EXPECT_LOGS(
+        pump_until(pl, 2, orig.log, "took over after primary c", 1, 10) == 0,
+        orig.log, down.log);
     CU_ASSERT(pump_for(pl, 2, 4) == 0);
     show("rung player", sl_rc_stats(pl[0]));
     show("downstream player", sl_rc_stats(pl[1]));
