@@ -959,6 +959,97 @@ test_standby_replaces_stalled_primary(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
 }
 
+/* A publisher thread that may stand by: n frames, stalling for a while
+ * at frame stall (so the standby replaces it), then unpublishes. */
+struct standby_pub {
+    struct sl_stream *s;
+    int               n, stall;
+    uint32_t          ts0;
+    int               failed;
+};
+
+static void *
+standby_publisher(void *arg)
+{
+    struct standby_pub *sp = arg;
+    struct timespec     pause = {0, 2000000};
+
+    for (int i = 0; i < sp->n; i++) {
+        struct sl_buf *b = sl_buf_from(i % 30 == 0 ? AVC_KEY : AVC_INTER,
+                                       sizeof(AVC_KEY));
+        int            rc;
+
+        if (i == sp->stall)
+            for (int k = 0; k < 30; k++)
+                nanosleep(&pause, NULL);
+        rc = b == NULL ? -ENOMEM
+                       : sl_hub_publisher_media(sp->s, sp, 9,
+                                                sp->ts0 + 33u * (uint32_t) i,
+                                                b, sl_now_ms());
+        if (rc < 0 && rc != -EPERM)
+            sp->failed = 1;
+        sl_buf_unref(b);
+        if (i % 8 == 0)
+            nanosleep(&pause, NULL);
+    }
+    sl_hub_unpublish(sp->s, sp);
+    return NULL;
+}
+
+/* Primary and standby feed from their own threads while a player
+ * collects: the primary stalls (replaced after ingest_ms) and resumes
+ * as the standby, then whoever leaves first hands over.  Run under
+ * TSan; the player's timeline never goes back. */
+static void
+test_standby_concurrent_takeovers(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s, *s2;
+    struct fake_player p;
+    struct sl_sub_msg  m[16];
+    struct standby_pub a = {0}, b = {0};
+    pthread_t          ta, tb;
+    uint32_t           prev = 0;
+    int                ok = 1, n;
+
+    player_init(&p, 64);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &a, 1, 20, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &b, 2, 20, &s2), 1);
+    a = (struct standby_pub){s, 400, 100, 0, 0};
+    b = (struct standby_pub){s, 600, -1, 90000, 0};
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, standby_publisher, &a),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&tb, NULL, standby_publisher, &b),
+                          0);
+    while (sl_hub_is_live(hub, "live", "x")) {
+        n = sl_sub_collect(&p.sub, m, 16);
+        for (int i = 0; i < n; i++) {
+            if ((m[i].flags & SL_OUT_MEDIA) && m[i].ts < prev)
+                ok = 0;
+            if (m[i].flags & SL_OUT_MEDIA)
+                prev = m[i].ts;
+        }
+        release(m, n);
+    }
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CU_ASSERT(ok);
+    CU_ASSERT(!a.failed && !b.failed);
+    {
+        struct sl_hub_stats st;
+
+        sl_hub_stats(hub, &st);
+        CU_ASSERT(st.takeovers >= 1);
+    }
+    player_fini(&p);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
 void
 sl_test_suite_hub(void)
 {
@@ -984,4 +1075,6 @@ sl_test_suite_hub(void)
                 test_standby_takes_over_when_primary_leaves);
     CU_add_test(s, "standby replaces a stalled primary",
                 test_standby_replaces_stalled_primary);
+    CU_add_test(s, "standby: concurrent takeovers",
+                test_standby_concurrent_takeovers);
 }
