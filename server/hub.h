@@ -1,6 +1,7 @@
 /*
  * The stream hub: the one place live streams exist.  A stream is named
- * APP/NAME; it has at most one publisher and any number of subscribers
+ * APP/NAME; it has at most one publisher (and, with backup_publish, one
+ * standby publisher) and any number of subscribers
  * (players now; the transcoder and relays later).  For late joiners it
  * keeps the metadata and the codec sequence headers and, when enabled,
  * remembers where the last GOP starts.
