@@ -727,6 +727,13 @@ app_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
     } else if (!strcmp(key, "pull")) {
         app->npulls = 0;
         for_each_item(ctx, key, v, add_app_pull, app);
+    } else if (!strcmp(key, "backup_publish")) {
+        if (parse_bool(v, &app->backup_publish) < 0)
+            fail(ctx, "backup_publish: '%s' is not on or off", v);
+    } else if (!strcmp(key, "ingest_timeout")) {
+        if (parse_duration(v, 1000, &n) < 0 || n < 500 || n > 600000)
+            fail(ctx, "ingest_timeout: '%s' is not 500ms..10m", v);
+        app->ingest_timeout_ms = (uint32_t) n;
     } else if (!strcmp(key, "pull_idle_timeout")) {
         if (parse_duration(v, 1000, &n) < 0)
             fail(ctx, "pull_idle_timeout: '%s' is not a duration", v);
@@ -1025,6 +1032,7 @@ find_or_add_app(struct load_ctx *ctx, const char *name, int *created)
     c->apps[c->napps].pull_idle_ms = 10000;
     c->apps[c->napps].callback_timeout_ms = 3000;
     c->apps[c->napps].record_segment_ms = 3600 * 1000;
+    c->apps[c->napps].ingest_timeout_ms = 5000;
     return &c->apps[c->napps++];
 }
 

@@ -71,6 +71,11 @@ struct sl_app_config {
     int      npulls;
     char     pulls[SL_APP_MAX_PULLS][SL_URL_MAX];
     uint32_t pull_idle_ms;
+    /* Hot standby: a second publisher of a live name waits instead of
+     * being refused, and replaces a primary that leaves or sends no
+     * media for ingest_timeout_ms. */
+    int      backup_publish;
+    uint32_t ingest_timeout_ms;
 
     /* Access control (docs/security.md), checked in this order: address
      * rules, stream key, signature, then the HTTP callbacks. */

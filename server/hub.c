@@ -39,6 +39,30 @@ struct ring_ent {
     uint32_t       flags;
 };
 
+/* A standby publisher's kept message: its own body and timestamp, as
+ * it sent them (mapped onto the timeline only when it takes over). */
+struct sb_ent {
+    struct sl_buf *pl;
+    uint32_t       ts;
+    uint8_t        type;
+};
+
+/* The standby (backup_publish): who it is and what a takeover starts
+ * from.  Bounded like the GOP cache: a GOP longer than the GOP limits
+ * is dropped until the next keyframe. */
+struct standby {
+    const void    *who;    /* NULL: none */
+    uint64_t       id;     /* for log lines */
+    struct sb_ent  hdr[3]; /* metadata, video and audio headers */
+    struct sb_ent *gop;    /* from its last video keyframe */
+    uint32_t       n, cap;
+    uint64_t       bytes;
+    uint8_t        gop_ok; /* gop starts at a keyframe */
+    uint8_t        has_video;
+    uint8_t        have_ts;
+    uint32_t       last_ts; /* its newest timestamp */
+};
+
 struct sl_stream {
     struct sl_list  link;  /* in hub->streams; hub-locked */
     struct sl_hub  *hub;
@@ -115,6 +139,15 @@ struct sl_stream {
 
     uint8_t  flush_pending;
     uint64_t last_flush_ms;
+
+    /* Hot standby.  backup: the primary came through
+     * sl_hub_publish_backup, so a standby may join it. */
+    uint8_t        backup;
+    uint8_t        need_key;    /* after a takeover: inter frames wait */
+    uint64_t       pub_id;      /* the primary's id, for log lines */
+    uint64_t       pub_last_ms; /* the primary's newest message */
+    uint32_t       ingest_ms;   /* a primary silent this long is replaced */
+    struct standby sb;
 };
 
 struct sl_hub {
@@ -127,6 +160,7 @@ struct sl_hub {
     atomic_int           gop_cache;
     atomic_uint          ring_max_ms;  /* grows on reload, never shrinks */
     atomic_ullong        nstreams, nsubs, msgs_in, bytes_in, ts_fixes;
+    atomic_ullong        takeovers;
     int                  nobservers;
     struct {
         sl_hub_observer_fn fn;
@@ -210,6 +244,29 @@ caches_clear(struct sl_stream *s)
     s->has_video = 0;
 }
 
+/* Drops the standby's kept GOP.  Stream lock held. */
+static void
+sb_gop_clear(struct standby *sb)
+{
+    for (uint32_t i = 0; i < sb->n; i++)
+        sl_buf_unref(sb->gop[i].pl);
+    sb->n = 0;
+    sb->bytes = 0;
+    sb->gop_ok = 0;
+}
+
+/* Forgets the standby and everything it kept.  Stream lock held (or
+ * the stream private to the caller). */
+static void
+sb_forget(struct standby *sb)
+{
+    sb_gop_clear(sb);
+    free(sb->gop);
+    for (int i = 0; i < 3; i++)
+        sl_buf_unref(sb->hdr[i].pl);
+    memset(sb, 0, sizeof(*sb));
+}
+
 static struct sl_stream *
 find_stream(struct sl_hub *hub, const char *app, const char *name)
 {
@@ -262,6 +319,7 @@ maybe_free_stream(struct sl_stream *s)
         return;
     sl_list_remove(&s->link);
     atomic_fetch_sub(&s->hub->nstreams, 1);
+    sb_forget(&s->sb);
     caches_clear(s);
     ring_clear(s);
     free(s->ring);
@@ -314,9 +372,12 @@ notify(struct sl_hub *hub, enum sl_hub_event_kind kind, const char *app,
         hub->observers[i].fn(hub->observers[i].ctx, &ev);
 }
 
+/* backup: sl_hub_publish_backup (a standby may join, or this one may
+ * become it).  0 primary, 1 standby, or -errno. */
 static int
 publish(struct sl_hub *hub, const char *app, const char *name,
-        const void *publisher, int derived, struct sl_stream **out)
+        const void *publisher, int derived, int backup, uint64_t id,
+        uint32_t ingest_ms, struct sl_stream **out)
 {
     struct sl_stream *s;
     int               rc = 0;
@@ -330,8 +391,20 @@ publish(struct sl_hub *hub, const char *app, const char *name,
     pthread_mutex_lock(&s->lock);
     if (s->publisher != NULL) {
         rc = -EBUSY;
+        if (backup && s->backup && s->sb.who == NULL) {
+            s->sb.who = publisher;
+            s->sb.id = id;
+            s->ingest_ms = ingest_ms;
+            *out = s;
+            rc = 1;
+        }
     } else {
         s->publisher = publisher;
+        s->backup = (uint8_t) backup;
+        s->pub_id = id;
+        s->ingest_ms = ingest_ms;
+        s->pub_last_ms = sl_now_ms();
+        s->need_key = 0;
         s->derived = (uint8_t) derived;
         atomic_store_explicit(&s->live, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->publish_gen, 1, memory_order_relaxed);
@@ -351,7 +424,15 @@ int
 sl_hub_publish(struct sl_hub *hub, const char *app, const char *name,
                const void *publisher, struct sl_stream **out)
 {
-    return publish(hub, app, name, publisher, 0, out);
+    return publish(hub, app, name, publisher, 0, 0, 0, 0, out);
+}
+
+int
+sl_hub_publish_backup(struct sl_hub *hub, const char *app, const char *name,
+                      const void *publisher, uint64_t id, uint32_t ingest_ms,
+                      struct sl_stream **out)
+{
+    return publish(hub, app, name, publisher, 0, 1, id, ingest_ms, out);
 }
 
 int
@@ -359,7 +440,7 @@ sl_hub_publish_derived(struct sl_hub *hub, const char *app,
                        const char *name, const void *publisher,
                        struct sl_stream **out)
 {
-    return publish(hub, app, name, publisher, 1, out);
+    return publish(hub, app, name, publisher, 1, 0, 0, 0, out);
 }
 
 /* Wakes every subscriber.  Stream lock held. */
@@ -378,6 +459,9 @@ wake_all(struct sl_stream *s, uint64_t now_ms)
     s->last_flush_ms = now_ms;
 }
 
+static void take_over(struct sl_stream *s, uint64_t now_ms,
+                      const void *demoted);
+
 void
 sl_hub_unpublish(struct sl_stream *s, const void *publisher)
 {
@@ -389,7 +473,17 @@ sl_hub_unpublish(struct sl_stream *s, const void *publisher)
 
     pthread_mutex_lock(&hub->lock);
     pthread_mutex_lock(&s->lock);
-    if (s->publisher != publisher) {
+    if (s->publisher != publisher || s->sb.who != NULL) {
+        now = sl_now_ms();
+        if (s->publisher == publisher) {
+            /* The standby goes on where this one stopped: for players,
+             * taps and observers the publication never ends. */
+            take_over(s, now, NULL);
+        } else if (s->sb.who == publisher) {
+            sl_log_info("%s/%s: standby publisher c%llu left", s->app, s->name,
+                        (unsigned long long) s->sb.id);
+            sb_forget(&s->sb);
+        }
         pthread_mutex_unlock(&s->lock);
         pthread_mutex_unlock(&hub->lock);
         return;
@@ -626,57 +720,80 @@ feed_taps(struct sl_stream *s, uint8_t type, int64_t ts, struct sl_buf *b)
     }
 }
 
-int
-sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
-             struct sl_buf *payload, uint64_t now_ms)
-{
-    struct sl_hub     *hub = s->hub;
+/* One incoming message, classified before the stream lock is taken. */
+struct msg_in {
+    uint8_t            type;
+    uint32_t           csid;
+    int                track;   /* 0 audio, 1 video, -1 data */
+    int                is_meta; /* onMetaData (body holds it) */
     struct sl_flv_info info;
-    struct sl_buf     *body = NULL, *wire, *msg;
-    uint32_t           flags = 0, csid;
-    int64_t            out;
-    int                is_meta = 0, track = -1;
+    struct sl_buf     *payload; /* as the publisher sent it */
+    struct sl_buf     *body;    /* converted metadata, owned, or NULL */
+    struct sl_buf     *msg;     /* what players and taps get */
+};
 
-    atomic_fetch_add_explicit(&hub->msgs_in, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&hub->bytes_in, payload->len,
-                              memory_order_relaxed);
-    sl_flv_inspect(type, payload->data, payload->len, &info);
+/* Classifies payload.  1 when it is to be passed on (release m->body
+ * afterwards), 0 when it is not (another type, unreadable metadata). */
+static int
+msg_prepare(uint8_t type, struct sl_buf *payload, struct msg_in *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = type;
+    m->track = -1;
+    m->payload = payload;
+    sl_flv_inspect(type, payload->data, payload->len, &m->info);
     if (type == SL_MSG_DATA_AMF0) {
-        body = metadata_body(payload, &is_meta);
-        if (is_meta && body == NULL)
+        m->body = metadata_body(payload, &m->is_meta);
+        if (m->is_meta && m->body == NULL)
             return 0;  /* unreadable metadata: not worth ending anything */
-        csid = CSID_DATA;
+        m->csid = CSID_DATA;
     } else if (type == SL_MSG_AUDIO) {
-        csid = CSID_AUDIO;
-        track = 0;
+        m->csid = CSID_AUDIO;
+        m->track = 0;
     } else if (type == SL_MSG_VIDEO) {
-        csid = CSID_VIDEO;
-        track = 1;
+        m->csid = CSID_VIDEO;
+        m->track = 1;
     } else {
         return 0;
     }
-    /* What players and taps get: metadata as onMetaData, the rest as
-     * the publisher sent it. */
-    msg = body != NULL ? body : payload;
+    /* Metadata as onMetaData, the rest as the publisher sent it. */
+    m->msg = m->body != NULL ? m->body : payload;
+    return 1;
+}
 
-    pthread_mutex_lock(&s->lock);
-    out = timeline(s, ts, track, now_ms);
-    wire = sl_chunk_encode(csid, type, PLAYER_MSID, (uint32_t) out,
-                           msg->data, msg->len, hub->lim.chunk_size);
-    if (wire == NULL) {
-        pthread_mutex_unlock(&s->lock);
-        sl_buf_unref(body);
-        return -ENOMEM;
+/* Puts one message of the primary on the timeline, into the caches and
+ * the ring, and hands it to taps.  Stream lock held.  0 or -ENOMEM. */
+static int
+deliver(struct sl_stream *s, const struct msg_in *m, uint32_t ts,
+        uint64_t now_ms)
+{
+    const struct sl_flv_info *info = &m->info;
+    struct sl_buf            *wire, *msg = m->msg;
+    uint32_t                  flags = 0;
+    int64_t                   out;
+
+    s->pub_last_ms = now_ms;
+    if (s->need_key && info->video && !info->seq_header) {
+        /* After a takeover without a kept keyframe, the new primary's
+         * inter frames would reference pictures players never got. */
+        if (!info->keyframe)
+            return 0;
+        s->need_key = 0;
     }
+    out = timeline(s, ts, m->track, now_ms);
+    wire = sl_chunk_encode(m->csid, m->type, PLAYER_MSID, (uint32_t) out,
+                           msg->data, msg->len, s->hub->lim.chunk_size);
+    if (wire == NULL)
+        return -ENOMEM;
 
-    if (is_meta) {
+    if (m->is_meta) {
         flags = SL_OUT_KEEP;
         sl_buf_unref(s->meta);
         s->meta = sl_buf_ref(wire);
         cache_body(&s->meta_pl, &s->meta_ts, msg, out);
-    } else if (info.seq_header) {
+    } else if (info->seq_header) {
         flags = SL_OUT_KEEP;
-        if (info.video) {
+        if (info->video) {
             s->has_video = 1;
             sl_buf_unref(s->vseq);
             s->vseq = sl_buf_ref(wire);
@@ -686,12 +803,12 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
             s->aseq = sl_buf_ref(wire);
             cache_body(&s->aseq_pl, &s->aseq_ts, msg, out);
         }
-    } else if (info.video) {
+    } else if (info->video) {
         s->has_video = 1;
         flags = SL_OUT_MEDIA;
-        if (info.keyframe)
+        if (info->keyframe)
             flags |= SL_OUT_SYNC;
-    } else if (info.audio) {
+    } else if (info->audio) {
         flags = SL_OUT_MEDIA;
         /* Without video every audio frame is a place to start. */
         if (!s->has_video)
@@ -699,13 +816,185 @@ sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
     }
     /* Other data messages (cue points, text) pass through as they are. */
     ring_append(s, wire, (uint32_t) out, flags,
-                info.video && !info.seq_header && info.keyframe);
+                info->video && !info->seq_header && info->keyframe);
     fan_out(s, now_ms);
-    feed_taps(s, type, out, msg);
-    pthread_mutex_unlock(&s->lock);
+    feed_taps(s, m->type, out, msg);
     sl_buf_unref(wire);
-    sl_buf_unref(body);
     return 0;
+}
+
+/* Keeps one message of the standby: the newest metadata and headers,
+ * and the GOP since its last video keyframe (audio and data only with
+ * video: without it any audio frame is a place to start, so a takeover
+ * needs none kept).  Stream lock held. */
+static void
+sb_keep(struct sl_stream *s, const struct msg_in *m, uint32_t ts)
+{
+    const struct sl_hub_limits *lim = &s->hub->lim;
+    struct standby             *sb = &s->sb;
+    struct sb_ent              *slot = NULL;
+
+    sb->have_ts = 1;
+    sb->last_ts = ts;
+    if (m->is_meta)
+        slot = &sb->hdr[0];
+    else if (m->info.seq_header)
+        slot = &sb->hdr[m->info.video ? 1 : 2];
+    if (slot != NULL) {
+        if (m->info.video)
+            sb->has_video = 1;
+        sl_buf_unref(slot->pl);
+        *slot = (struct sb_ent){sl_buf_ref(m->payload), ts, m->type};
+        return;
+    }
+    if (m->info.video && m->info.keyframe) {
+        sb_gop_clear(sb);
+        sb->gop_ok = 1;
+        sb->has_video = 1;
+    }
+    if (!sb->gop_ok || !sb->has_video)
+        return;
+    if (sb->n >= lim->gop_max_msgs ||
+        sb->bytes + m->payload->len > lim->gop_max_bytes) {
+        sb_gop_clear(sb); /* too long: wait for the next keyframe */
+        return;
+    }
+    if (sb->n == sb->cap) {
+        uint32_t       ncap = sb->cap ? 2 * sb->cap : 64;
+        struct sb_ent *nv;
+
+        if (ncap > lim->gop_max_msgs)
+            ncap = lim->gop_max_msgs;
+        nv = realloc(sb->gop, (size_t) ncap * sizeof(*nv));
+        if (nv == NULL) {
+            sb_gop_clear(sb);
+            return;
+        }
+        sb->gop = nv;
+        sb->cap = ncap;
+    }
+    sb->gop[sb->n++] = (struct sb_ent){sl_buf_ref(m->payload), ts, m->type};
+    sb->bytes += m->payload->len;
+}
+
+/* Delivers one kept message of a standby that took over.  Stream lock
+ * held. */
+static void
+replay(struct sl_stream *s, const struct sb_ent *e, uint32_t ts,
+       uint64_t now_ms)
+{
+    struct msg_in m;
+
+    if (e->pl == NULL || !msg_prepare(e->type, e->pl, &m))
+        return;
+    deliver(s, &m, ts, now_ms); /* -ENOMEM: that message is lost */
+    sl_buf_unref(m.body);
+}
+
+/* The standby becomes the primary; demoted (the old primary, which
+ * stalled) becomes the standby, or nobody when NULL (the primary
+ * left).  Players, taps and observers see no end: the ring goes on with
+ * the standby's metadata and headers, then its GOP from its last
+ * keyframe, on the same timeline (a new publication's first message
+ * continues right after the last one out).  Stream lock held. */
+static void
+take_over(struct sl_stream *s, uint64_t now_ms, const void *demoted)
+{
+    struct standby sb = s->sb; /* moved out: the slot may be refilled */
+    uint64_t       old_id = s->pub_id;
+    uint64_t       gap = now_ms > s->pub_last_ms ? now_ms - s->pub_last_ms : 0;
+    uint32_t       base;
+
+    memset(&s->sb, 0, sizeof(s->sb));
+    s->publisher = sb.who;
+    s->pub_id = sb.id;
+    if (demoted != NULL) {
+        s->sb.who = demoted;
+        s->sb.id = old_id;
+    }
+    /* Late joiners and skips must start from the new primary's headers
+     * and keyframes; the ring entries stay for players reading them. */
+    caches_clear(s);
+    s->have_ts = 0;
+    s->need_key = 1;
+    /* The headers go out with the time of the frames that follow them,
+     * so the new offset is taken from where the media starts. */
+    base = sb.n > 0 ? sb.gop[0].ts : sb.last_ts;
+    for (int i = 0; i < 3; i++)
+        replay(s, &sb.hdr[i], base, now_ms);
+    for (uint32_t i = 0; i < sb.n; i++)
+        replay(s, &sb.gop[i], sb.gop[i].ts, now_ms);
+    wake_all(s, now_ms);
+    atomic_fetch_add(&s->hub->takeovers, 1);
+    if (demoted != NULL)
+        sl_log_info("%s/%s: standby c%llu took over after primary c%llu "
+                    "sent no media for %llu ms (%u kept messages); c%llu "
+                    "is the standby now",
+                    s->app, s->name, (unsigned long long) sb.id,
+                    (unsigned long long) old_id, (unsigned long long) gap, sb.n,
+                    (unsigned long long) old_id);
+    else
+        sl_log_info("%s/%s: standby c%llu took over after primary c%llu "
+                    "left (gap %llu ms, %u kept messages)",
+                    s->app, s->name, (unsigned long long) sb.id,
+                    (unsigned long long) old_id, (unsigned long long) gap,
+                    sb.n);
+    sb_forget(&sb);
+}
+
+/* publisher NULL: the caller is the publisher (no check). */
+static int
+ingest(struct sl_stream *s, const void *publisher, uint8_t type, uint32_t ts,
+       struct sl_buf *payload, uint64_t now_ms)
+{
+    struct sl_hub *hub = s->hub;
+    struct msg_in  m;
+    int            rc = 0;
+
+    atomic_fetch_add_explicit(&hub->msgs_in, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hub->bytes_in, payload->len,
+                              memory_order_relaxed);
+    if (!msg_prepare(type, payload, &m))
+        return 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (publisher != NULL && s->publisher != publisher) {
+        if (s->sb.who != publisher) {
+            rc = -EPERM; /* replaced, then dropped: nobody's now */
+        } else if (s->ingest_ms == 0 || now_ms <= s->pub_last_ms ||
+                   now_ms - s->pub_last_ms < s->ingest_ms) {
+            sb_keep(s, &m, ts);
+            publisher = NULL; /* kept, not delivered */
+        } else {
+            /* The primary is silent: judged here, where the standby's
+             * own media proves the standby alive, on the stream's clock
+             * of the primary's last message. */
+            take_over(s, now_ms, s->publisher);
+        }
+        if (rc < 0 || publisher == NULL) {
+            pthread_mutex_unlock(&s->lock);
+            sl_buf_unref(m.body);
+            return rc;
+        }
+    }
+    rc = deliver(s, &m, ts, now_ms);
+    pthread_mutex_unlock(&s->lock);
+    sl_buf_unref(m.body);
+    return rc;
+}
+
+int
+sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
+             struct sl_buf *payload, uint64_t now_ms)
+{
+    return ingest(s, NULL, type, ts, payload, now_ms);
+}
+
+int
+sl_hub_publisher_media(struct sl_stream *s, const void *publisher, uint8_t type,
+                       uint32_t ts, struct sl_buf *payload, uint64_t now_ms)
+{
+    return ingest(s, publisher, type, ts, payload, now_ms);
 }
 
 uint64_t
@@ -1015,6 +1304,23 @@ stream_facts(struct sl_hub *hub, const char *app, const char *name,
     pthread_mutex_unlock(&hub->lock);
 }
 
+uint64_t
+sl_hub_standby_id(struct sl_hub *hub, const char *app, const char *name)
+{
+    struct sl_stream *s;
+    uint64_t          id = 0;
+
+    pthread_mutex_lock(&hub->lock);
+    s = find_stream(hub, app, name);
+    if (s != NULL) {
+        pthread_mutex_lock(&s->lock);
+        id = s->sb.who != NULL ? s->sb.id : 0;
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return id;
+}
+
 int
 sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name)
 {
@@ -1043,4 +1349,5 @@ sl_hub_stats(struct sl_hub *hub, struct sl_hub_stats *out)
     out->messages_in = atomic_load(&hub->msgs_in);
     out->bytes_in = atomic_load(&hub->bytes_in);
     out->timestamp_fixes = atomic_load(&hub->ts_fixes);
+    out->takeovers = atomic_load(&hub->takeovers);
 }

@@ -1,6 +1,7 @@
 /*
  * The stream hub: the one place live streams exist.  A stream is named
- * APP/NAME; it has at most one publisher and any number of subscribers
+ * APP/NAME; it has at most one publisher (and, with backup_publish, one
+ * standby publisher) and any number of subscribers
  * (players now; the transcoder and relays later).  For late joiners it
  * keeps the metadata and the codec sequence headers and, when enabled,
  * remembers where the last GOP starts.
@@ -154,6 +155,25 @@ int sl_hub_publish_derived(struct sl_hub *hub, const char *app,
                            const char *name, const void *publisher,
                            struct sl_stream **out);
 
+/* Hot standby ([app] backup_publish).  As sl_hub_publish, except that
+ * when a client already publishes APP/NAME (itself through this call)
+ * and nobody stands by yet, publisher becomes the standby: its media
+ * (fed with sl_hub_publisher_media) is kept, not delivered: the latest
+ * metadata and codec headers and the current GOP, bounded by the GOP
+ * limits.  It takes over when the primary unpublishes, or when the
+ * standby feeds a message and the primary has sent nothing for
+ * ingest_ms (0: never); the primary that stalled becomes the standby.
+ * A takeover is no publish or unpublish: observers hear nothing, taps
+ * get no on_end, players stay; all of them get the standby's headers
+ * and its GOP from its last keyframe, on the same timeline.  id names
+ * the publisher in log lines ("cID").  0: the primary; 1: the standby
+ * (*out set either way; both hold it until sl_hub_unpublish); -EBUSY:
+ * a primary and a standby already, or a primary that did not come
+ * through this call (a rendition, a pull); -ENOMEM. */
+int sl_hub_publish_backup(struct sl_hub *hub, const char *app, const char *name,
+                          const void *publisher, uint64_t id,
+                          uint32_t ingest_ms, struct sl_stream **out);
+
 /* Registers an observer of publish and unpublish events, before any
  * thread publishes.  Observers run on the publishing thread right after
  * the hub changed, with no hub lock held: a PUBLISH observer that taps
@@ -173,7 +193,9 @@ void sl_hub_untap(struct sl_tap *tap);
 
 /* Ends the publication; drops the publisher's stream reference.  Players
  * stay subscribed, waiting for a new publisher.  Pending messages are
- * flushed to subscribers. */
+ * flushed to subscribers.  With a standby, the standby takes over
+ * instead (see sl_hub_publish_backup); a standby that unpublishes is
+ * simply forgotten. */
 void sl_hub_unpublish(struct sl_stream *s, const void *publisher);
 
 /* The publisher feeds one message: type 8 audio, 9 video, or 18 data
@@ -183,6 +205,15 @@ void sl_hub_unpublish(struct sl_stream *s, const void *publisher);
  * payload.  0, or -ENOMEM. */
 int sl_hub_media(struct sl_stream *s, uint8_t type, uint32_t ts,
                  struct sl_buf *payload, uint64_t now_ms);
+
+/* As sl_hub_media, for a client that published with
+ * sl_hub_publish_backup (or sl_hub_publish): the message is delivered
+ * while publisher is the primary, kept while it stands by (and may
+ * make it take over from a stalled primary first), and dropped with
+ * -EPERM when it is neither (it was replaced and then dropped). */
+int sl_hub_publisher_media(struct sl_stream *s, const void *publisher,
+                           uint8_t type, uint32_t ts, struct sl_buf *payload,
+                           uint64_t now_ms);
 
 /* Wakes subscribers whose messages waited for the merge window when the
  * window has passed.  Returns the time the next flush is due, or 0 when
@@ -229,6 +260,11 @@ void sl_hub_stream_state(struct sl_stream *s, struct sl_stream_state *st);
  * for the API's lag figure. */
 uint32_t sl_hub_stream_head_ts(struct sl_stream *s);
 
+/* The client id (sl_hub_publish_backup's id) of APP/NAME's standby, 0
+ * when it has none.  For the API. */
+uint64_t sl_hub_standby_id(struct sl_hub *hub, const char *app,
+                           const char *name);
+
 /* 1 when APP/NAME is being published. */
 int sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name);
 
@@ -243,6 +279,7 @@ struct sl_hub_stats {
     uint64_t messages_in;
     uint64_t bytes_in;
     uint64_t timestamp_fixes;  /* jumps corrected into the timeline */
+    uint64_t takeovers;        /* standbys that took over */
 };
 void sl_hub_stats(struct sl_hub *hub, struct sl_hub_stats *out);
 

@@ -334,18 +334,28 @@ cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
 int
 sl_rtmp_publish_start(struct sl_session *s, const char *name)
 {
+    const struct sl_app_config *app = sl_config_app(s->cfg, s->app);
+    int                         backup = app != NULL && app->backup_publish;
     struct sl_stream *st;
     int               rc;
 
     snprintf(s->stream_name, sizeof(s->stream_name), "%s", name);
-    rc = sl_hub_publish(s->srv->hub, s->app, name, s, &st);
+    /* With backup_publish a second publisher stands by (rc 1): it gets
+     * Publish.Start and streams as usual; the hub keeps its media. */
+    if (backup)
+        rc = sl_hub_publish_backup(s->srv->hub, s->app, name, s, s->id,
+                                   app->ingest_timeout_ms, &st);
+    else
+        rc = sl_hub_publish(s->srv->hub, s->app, name, s, &st);
     if (rc == -EBUSY) {
         char why[2 * SL_NAME_MAX + 64];
 
         sl_rtmp_send_status(s, "error", "NetStream.Publish.BadName",
-                            "the stream is already being published");
-        snprintf(why, sizeof(why), "%s/%s is already being published", s->app,
-                 name);
+                            backup ? "the stream is already being published "
+                                     "and has a standby publisher"
+                                   : "the stream is already being published");
+        snprintf(why, sizeof(why), "%s/%s is already being published%s", s->app,
+                 name, backup ? " and has a standby" : "");
         sl_session_close(s, SL_LOG_WARN, why);
         return -EPROTO;
     }
@@ -361,7 +371,11 @@ sl_rtmp_publish_start(struct sl_session *s, const char *name)
     send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, STREAM_ID,
                                        s->out_chunk_size));
     sl_rtmp_send_status(s, "status", "NetStream.Publish.Start", "publishing");
-    slog(SL_LOG_INFO, s, "publishing %s/%s", s->app, name);
+    if (rc == 1)
+        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", s->app, name,
+               (unsigned long long) s->id);
+    else
+        slog(SL_LOG_INFO, s, "publishing %s/%s", s->app, name);
     return 0;
 }
 
@@ -580,8 +594,8 @@ handle_aggregate(struct sl_session *s, const struct sl_chunk_msg *m)
         if (b == NULL)
             return -ENOMEM;
         sl_session_info_media(s, type, body, size);
-        sl_hub_media(s->pub_stream, type, m->timestamp + (ts - first_ts), b,
-                     sl_now_ms());
+        sl_hub_publisher_media(s->pub_stream, s, type,
+                               m->timestamp + (ts - first_ts), b, sl_now_ms());
         sl_buf_unref(b);
     }
     return 0;
@@ -604,13 +618,14 @@ handle_media(struct sl_session *s, struct sl_chunk_msg *m)
         if (b == NULL)
             return -ENOMEM;
         sl_session_info_media(s, SL_MSG_DATA_AMF0, b->data, b->len);
-        sl_hub_media(s->pub_stream, SL_MSG_DATA_AMF0, m->timestamp, b,
-                     sl_now_ms());
+        sl_hub_publisher_media(s->pub_stream, s, SL_MSG_DATA_AMF0, m->timestamp,
+                               b, sl_now_ms());
         sl_buf_unref(b);
         return 0;
     }
     sl_session_info_media(s, m->type, m->payload->data, m->payload->len);
-    sl_hub_media(s->pub_stream, m->type, m->timestamp, m->payload, sl_now_ms());
+    sl_hub_publisher_media(s->pub_stream, s, m->type, m->timestamp, m->payload,
+                           sl_now_ms());
     return 0;
 }
 

@@ -295,6 +295,11 @@ sample_once(struct sl_stats *st)
         struct ssample  ss = {smp.mono_ms, smp.t, pubs[i].media_bytes,
                               pubs[i].video_frames, 0};
 
+        /* A standby publisher has no history of its own (it starts one
+         * when it takes over). */
+        if (sl_hub_standby_id(srv->hub, pubs[i].app, pubs[i].name) ==
+            pubs[i].id)
+            continue;
         if (h == NULL) {
             if (st->nstreams == st->cap_streams) {
                 int ncap = st->cap_streams ? 2 * st->cap_streams : 8;
@@ -545,6 +550,12 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
     n = sl_session_collect(st->srv, 0, &v);
     if (n < 0)
         return n;
+    /* A standby publisher (backup_publish) is no stream of its own: the
+     * stream is listed once, with its primary. */
+    for (int i = 0; i < n; i++)
+        if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
+            sl_hub_standby_id(st->srv->hub, v[i].app, v[i].name) == v[i].id)
+            v[i].role = 0;
     nserved = prov_served(app, name, &served);
     npubs = nserved;
     for (int i = 0; i < n; i++)

@@ -55,6 +55,7 @@ struct sl_rc {
     int                res_seen;
     char               status[128]; /* last onStatus/_error code */
     struct sl_rc_stats st;
+    double             last_video_at; /* sl_now() of the last video */
     uint8_t           *wbuf;
 };
 
@@ -84,6 +85,7 @@ sl_rc_open_from(const char *src, int port, int rcvbuf, double timeout_s)
     c->st.video_ts_monotonic = 1;
     c->st.audio_ts_monotonic = 1;
     c->st.first_frame_key = -1;
+    c->st.key_after_header = 1;
     if (c->fd < 0 || c->rd == NULL || c->wr == NULL || c->wbuf == NULL) {
         if (c->fd < 0)
             fprintf(stderr, "rtmp client: socket from %s: %s\n",
@@ -276,6 +278,8 @@ on_command(struct sl_rc *c, const uint8_t *p, size_t len)
         copy_code(c, &d, arg);
         if (!strcmp(c->status, "NetStream.Play.UnpublishNotify"))
             c->st.unpublish_notify = 1;
+        if (!strcmp(c->status, "NetStream.Play.Stop"))
+            c->st.play_stop = 1;
     } else if (sl_amf_str_eq(name, "_result") ||
                sl_amf_str_eq(name, "_error")) {
         c->res_seen = 1;
@@ -315,10 +319,29 @@ on_video(struct sl_rc *c, const struct sl_chunk_msg *m)
     size_t         len = m->payload->len;
     int            key = len > 0 && (p[0] >> 4) == 1;
 
-    if (c->st.video == 0)
+    double now = sl_now();
+
+    if (c->st.video == 0) {
         c->st.first_video_key = key;
-    else if (m->timestamp < c->st.last_video_ts)
-        c->st.video_ts_monotonic = 0;
+    } else {
+        double gap = (now - c->last_video_at) * 1000.0;
+
+        if (m->timestamp < c->st.last_video_ts)
+            c->st.video_ts_monotonic = 0;
+        else if (m->timestamp - c->st.last_video_ts > c->st.max_video_ts_step)
+            c->st.max_video_ts_step = m->timestamp - c->st.last_video_ts;
+        if (gap > c->st.max_video_arrival_gap_ms)
+            c->st.max_video_arrival_gap_ms = gap;
+    }
+    c->last_video_at = now;
+    if (len > 1 && (p[0] & 0x0f) == 7 && p[1] == 0) {
+        c->st.avc_headers++;
+        c->st.frames_since_header = 0;
+    } else if (len > 1 && (p[0] & 0x0f) == 7 && p[1] == 1) {
+        if (c->st.avc_headers > 0 && c->st.frames_since_header == 0 && !key)
+            c->st.key_after_header = 0;
+        c->st.frames_since_header++;
+    }
     /* AVC: byte 1 is 0 for the sequence header, 1 for a NALU. */
     if (c->st.first_frame_key < 0 && len > 1 && (p[0] & 0x0f) == 7 &&
         p[1] == 1) {

@@ -42,6 +42,17 @@ struct sl_rc_stats {
     uint32_t last_video_ts, last_audio_ts;
     /* NetStream.Play.UnpublishNotify arrived. */
     int unpublish_notify;
+    /* NetStream.Play.Stop arrived. */
+    int play_stop;
+    /* Between consecutive video messages: the largest step of their
+     * timestamps (ms) and of their arrival on the wall clock (ms). */
+    uint32_t max_video_ts_step;
+    double   max_video_arrival_gap_ms;
+    /* AVC sequence headers, AVC frames since the last one, and whether
+     * the first frame after each was a keyframe (1 while none was not). */
+    unsigned long avc_headers;
+    unsigned long frames_since_header;
+    int           key_after_header;
 };
 
 /* Connects to 127.0.0.1:port within timeout_s.  rcvbuf > 0 sets

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "pool/buf.h"
+#include "pool/clock.h"
 #include "pool/sched.h"
 #include "server/chunk.h"
 #include "server/hub.h"
@@ -752,6 +753,303 @@ test_taps_and_observers(void)
     sl_hub_free(hub);
 }
 
+/* Feeds as a publisher that may stand by; returns sl_hub's result. */
+static int
+feed_as(struct sl_stream *s, const void *who, uint8_t type, uint32_t ts,
+        const uint8_t *body, size_t len, uint64_t now)
+{
+    struct sl_buf *b = sl_buf_from(body, len);
+    int            rc = sl_hub_publisher_media(s, who, type, ts, b, now);
+
+    sl_buf_unref(b);
+    return rc;
+}
+
+/* Hot standby: a second publisher is held, its media kept and not
+ * delivered; when the primary leaves, it takes over with its headers
+ * and its GOP from the last keyframe, on the same timeline, with no
+ * event for observers and no end for taps.  The old primary returning
+ * is held as the standby; a standby that leaves is just dropped. */
+static void
+test_standby_takes_over_when_primary_leaves(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s, *s2, *s3;
+    struct fake_player p;
+    struct rec_tap     tap = {0};
+    struct rec_events  ev = {0};
+    struct sl_sub_msg  m[PEND_MAX];
+    int                a, b, c, n;
+    uint32_t           ts, prev = 0;
+    uint64_t           t0 = sl_now_ms();
+
+    CU_ASSERT_EQUAL(sl_hub_add_observer(hub, rec_event, &ev), 0);
+    tap.tap.on_media = rec_media;
+    tap.tap.on_end = rec_end;
+    CU_ASSERT_EQUAL(sl_hub_tap(hub, "live", "x", &tap.tap), 0);
+    player_init(&p, 256);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &a, 1, 60000, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &b, 2, 60000, &s2), 1);
+    CU_ASSERT_PTR_EQUAL(s2, s);
+    /* At most one standby; a plain publish is refused as ever. */
+    CU_ASSERT_EQUAL(sl_hub_publish_backup(hub, "live", "x", &c, 3, 60000, &s3),
+                    -EBUSY);
+    CU_ASSERT_EQUAL(sl_hub_publish(hub, "live", "x", &c, &s3), -EBUSY);
+    CU_ASSERT_EQUAL(sl_hub_standby_id(hub, "live", "x"), 2);
+    CU_ASSERT_EQUAL(ev.n, 2); /* the primary's PUBLISH and SUBSCRIBE */
+
+    CU_ASSERT_EQUAL(feed_as(s, &a, 18, 0, META, sizeof(META), t0), 0);
+    CU_ASSERT_EQUAL(feed_as(s, &a, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), t0), 0);
+    CU_ASSERT_EQUAL(feed_as(s, &a, 8, 0, AAC_SEQ, sizeof(AAC_SEQ), t0), 0);
+    CU_ASSERT_EQUAL(feed_as(s, &a, 9, 0, AVC_KEY, sizeof(AVC_KEY), t0), 0);
+    CU_ASSERT_EQUAL(
+        feed_as(s, &a, 9, 33, AVC_INTER, sizeof(AVC_INTER), t0 + 33), 0);
+    /* The standby's clock is its own. */
+    feed_as(s, &b, 18, 0, META, sizeof(META), t0);
+    feed_as(s, &b, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), t0);
+    feed_as(s, &b, 8, 0, AAC_SEQ, sizeof(AAC_SEQ), t0);
+    feed_as(s, &b, 9, 5000, AVC_KEY, sizeof(AVC_KEY), t0);
+    feed_as(s, &b, 9, 5033, AVC_INTER, sizeof(AVC_INTER), t0 + 10);
+    feed_as(s, &b, 8, 5040, AAC_RAW, sizeof(AAC_RAW), t0 + 10);
+    feed_as(s, &b, 9, 5066, AVC_KEY, sizeof(AVC_KEY), t0 + 20);
+    feed_as(s, &b, 8, 5070, AAC_RAW, sizeof(AAC_RAW), t0 + 20);
+    CU_ASSERT_EQUAL(
+        feed_as(s, &b, 9, 5100, AVC_INTER, sizeof(AVC_INTER), t0 + 30), 0);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(n, 5); /* the primary's only */
+    release(m, n);
+    CU_ASSERT_EQUAL(tap.n, 5);
+
+    sl_hub_unpublish(s, &a);
+    CU_ASSERT(sl_hub_is_live(hub, "live", "x"));
+    CU_ASSERT_EQUAL(sl_hub_standby_id(hub, "live", "x"), 0);
+    CU_ASSERT_EQUAL(ev.n, 2); /* no UNPUBLISH, no PUBLISH */
+    CU_ASSERT_EQUAL(tap.ends, 0);
+    CU_ASSERT_EQUAL(tap.n, 11);
+    /* The old primary feeds no more. */
+    CU_ASSERT_EQUAL(feed_as(s, &a, 9, 66, AVC_INTER, sizeof(AVC_INTER), t0),
+                    -EPERM);
+    CU_ASSERT_EQUAL(
+        feed_as(s, &b, 9, 5133, AVC_INTER, sizeof(AVC_INTER), t0 + 40), 0);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 12);
+    /* Headers again, then the kept GOP from its keyframe, then live;
+     * the timeline goes on 40 ms after the old primary's last frame. */
+    CU_ASSERT_EQUAL(wire_type(&m[5], &ts, NULL), 18);
+    CU_ASSERT_EQUAL(wire_type(&m[6], &ts, NULL), 9);
+    CU_ASSERT_EQUAL(wire_type(&m[7], &ts, NULL), 8);
+    CU_ASSERT_EQUAL(wire_type(&m[8], &ts, NULL), 9);
+    CU_ASSERT_EQUAL(ts, 73);
+    CU_ASSERT(m[8].flags & SL_OUT_SYNC);
+    CU_ASSERT_EQUAL(wire_type(&m[9], &ts, NULL), 8);
+    CU_ASSERT_EQUAL(ts, 77);
+    CU_ASSERT_EQUAL(wire_type(&m[10], &ts, NULL), 9);
+    CU_ASSERT_EQUAL(ts, 107);
+    CU_ASSERT_EQUAL(m[11].ts, 140);
+    for (int i = 0; i < n; i++) {
+        if (m[i].flags & SL_OUT_MEDIA) {
+            CU_ASSERT(m[i].ts >= prev);
+            prev = m[i].ts;
+        }
+    }
+    release(m, n);
+
+    /* A late joiner starts from the new primary's caches. */
+    {
+        struct fake_player late;
+
+        player_init(&late, 64);
+        CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &late.sub), 0);
+        n = pending(&late, m);
+        CU_ASSERT_EQUAL(n, 7); /* 3 headers, key, audio, 2 inter */
+        release(m, n);
+        player_fini(&late);
+    }
+
+    /* The old primary returns: it is the standby now; leaving, it is
+     * just forgotten. */
+    CU_ASSERT_EQUAL(sl_hub_publish_backup(hub, "live", "x", &a, 4, 60000, &s3),
+                    1);
+    CU_ASSERT_EQUAL(sl_hub_standby_id(hub, "live", "x"), 4);
+    feed_as(s, &a, 9, 0, AVC_KEY, sizeof(AVC_KEY), t0 + 50);
+    sl_hub_unpublish(s, &a);
+    CU_ASSERT_EQUAL(sl_hub_standby_id(hub, "live", "x"), 0);
+    CU_ASSERT(sl_hub_is_live(hub, "live", "x"));
+    /* Events since: only the late joiner's SUBSCRIBE and UNSUBSCRIBE.
+     * Then the last publisher ends it all. */
+    CU_ASSERT_EQUAL(ev.n, 4);
+    sl_hub_unpublish(s, &b);
+    CU_ASSERT(!sl_hub_is_live(hub, "live", "x"));
+    CU_ASSERT_EQUAL(tap.ends, 1);
+    CU_ASSERT_EQUAL(ev.kinds[ev.n - 1], SL_HUB_UNPUBLISH);
+    {
+        struct sl_hub_stats st;
+
+        sl_hub_stats(hub, &st);
+        CU_ASSERT_EQUAL(st.takeovers, 1);
+        CU_ASSERT_EQUAL(st.timestamp_fixes, 0);
+    }
+    sl_hub_untap(&tap.tap);
+    player_fini(&p);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
+/* A primary that sends nothing for ingest_ms is replaced when the
+ * standby next feeds, and becomes the standby itself.  A standby with
+ * no keyframe kept starts players at its next keyframe. */
+static void
+test_standby_replaces_stalled_primary(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s, *s2;
+    struct fake_player p;
+    struct sl_sub_msg  m[PEND_MAX];
+    int                a, b, n;
+    uint32_t           ts;
+    uint64_t           t0 = sl_now_ms() + 10;
+
+    player_init(&p, 256);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &a, 1, 500, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &b, 2, 500, &s2), 1);
+    feed_as(s, &a, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), t0);
+    feed_as(s, &a, 9, 0, AVC_KEY, sizeof(AVC_KEY), t0);
+    feed_as(s, &a, 9, 33, AVC_INTER, sizeof(AVC_INTER), t0 + 33);
+    /* The standby has headers but its keyframe came before it was
+     * held long enough... here: it sends inter frames only. */
+    feed_as(s, &b, 9, 900, AVC_SEQ, sizeof(AVC_SEQ), t0 + 100);
+    feed_as(s, &b, 9, 933, AVC_INTER, sizeof(AVC_INTER), t0 + 400);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL(n, 3);
+    release(m, n);
+    /* 567 ms without the primary: the standby takes over with this
+     * frame, which waits for a keyframe like the rest. */
+    CU_ASSERT_EQUAL(
+        feed_as(s, &b, 9, 966, AVC_INTER, sizeof(AVC_INTER), t0 + 600), 0);
+    CU_ASSERT_EQUAL(sl_hub_standby_id(hub, "live", "x"), 1);
+    /* The stalled one resumes: kept, not delivered. */
+    CU_ASSERT_EQUAL(
+        feed_as(s, &a, 9, 66, AVC_INTER, sizeof(AVC_INTER), t0 + 610), 0);
+    feed_as(s, &b, 9, 1000, AVC_KEY, sizeof(AVC_KEY), t0 + 620);
+    feed_as(s, &b, 9, 1033, AVC_INTER, sizeof(AVC_INTER), t0 + 650);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 6); /* + header, key, inter */
+    CU_ASSERT_EQUAL(wire_type(&m[3], &ts, NULL), 9);
+    CU_ASSERT(m[3].flags & SL_OUT_KEEP);
+    CU_ASSERT(m[4].flags & SL_OUT_SYNC);
+    CU_ASSERT(m[4].ts > m[2].ts);
+    CU_ASSERT(m[4].ts - m[2].ts <= 1000);
+    CU_ASSERT(m[5].ts > m[4].ts);
+    release(m, n);
+    sl_hub_unpublish(s, &b); /* a takes over again */
+    CU_ASSERT(sl_hub_is_live(hub, "live", "x"));
+    sl_hub_unpublish(s, &a);
+    CU_ASSERT(!sl_hub_is_live(hub, "live", "x"));
+    player_fini(&p);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
+/* A publisher thread that may stand by: n frames, stalling for a while
+ * at frame stall (so the standby replaces it), then unpublishes. */
+struct standby_pub {
+    struct sl_stream *s;
+    int               n, stall;
+    uint32_t          ts0;
+    int               failed;
+};
+
+static void *
+standby_publisher(void *arg)
+{
+    struct standby_pub *sp = arg;
+    struct timespec     pause = {0, 2000000};
+
+    for (int i = 0; i < sp->n; i++) {
+        struct sl_buf *b = sl_buf_from(i % 30 == 0 ? AVC_KEY : AVC_INTER,
+                                       sizeof(AVC_KEY));
+        int            rc;
+
+        if (i == sp->stall)
+            for (int k = 0; k < 30; k++)
+                nanosleep(&pause, NULL);
+        rc = b == NULL ? -ENOMEM
+                       : sl_hub_publisher_media(sp->s, sp, 9,
+                                                sp->ts0 + 33u * (uint32_t) i,
+                                                b, sl_now_ms());
+        if (rc < 0 && rc != -EPERM)
+            sp->failed = 1;
+        sl_buf_unref(b);
+        if (i % 8 == 0)
+            nanosleep(&pause, NULL);
+    }
+    sl_hub_unpublish(sp->s, sp);
+    return NULL;
+}
+
+/* Primary and standby feed from their own threads while a player
+ * collects: the primary stalls (replaced after ingest_ms) and resumes
+ * as the standby, then whoever leaves first hands over.  Run under
+ * TSan; the player's timeline never goes back. */
+static void
+test_standby_concurrent_takeovers(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s, *s2;
+    struct fake_player p;
+    struct sl_sub_msg  m[16];
+    struct standby_pub a = {0}, b = {0};
+    pthread_t          ta, tb;
+    uint32_t           prev = 0;
+    int                ok = 1, n;
+
+    player_init(&p, 64);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &a, 1, 20, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sl_hub_publish_backup(hub, "live", "x", &b, 2, 20, &s2), 1);
+    a = (struct standby_pub){s, 400, 100, 0, 0};
+    b = (struct standby_pub){s, 600, -1, 90000, 0};
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, standby_publisher, &a),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&tb, NULL, standby_publisher, &b),
+                          0);
+    while (sl_hub_is_live(hub, "live", "x")) {
+        n = sl_sub_collect(&p.sub, m, 16);
+        for (int i = 0; i < n; i++) {
+            if ((m[i].flags & SL_OUT_MEDIA) && m[i].ts < prev)
+                ok = 0;
+            if (m[i].flags & SL_OUT_MEDIA)
+                prev = m[i].ts;
+        }
+        release(m, n);
+    }
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CU_ASSERT(ok);
+    CU_ASSERT(!a.failed && !b.failed);
+    {
+        struct sl_hub_stats st;
+
+        sl_hub_stats(hub, &st);
+        CU_ASSERT(st.takeovers >= 1);
+    }
+    player_fini(&p);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
 void
 sl_test_suite_hub(void)
 {
@@ -773,4 +1071,10 @@ sl_test_suite_hub(void)
                 test_ring_concurrent_publish_and_collect);
     CU_add_test(s, "merge window batches wakes",
                 test_merge_window_batches_wakes);
+    CU_add_test(s, "standby takes over when the primary leaves",
+                test_standby_takes_over_when_primary_leaves);
+    CU_add_test(s, "standby replaces a stalled primary",
+                test_standby_replaces_stalled_primary);
+    CU_add_test(s, "standby: concurrent takeovers",
+                test_standby_concurrent_takeovers);
 }
