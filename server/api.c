@@ -183,7 +183,7 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
 {
     json_t *video = json_null(), *audio = json_null();
     json_t *rend = json_array(), *relays = json_array(), *o;
-    json_t *rec = json_null();
+    json_t *rec = json_null(), *standby = json_null();
 
     if (st->vcodec[0] != '\0')
         video =
@@ -219,15 +219,18 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             str_j(st->recording.state), "bytes", uint_j(st->recording.bytes),
             "files", uint_j(st->recording.files), "dropped_frames",
             uint_j(st->recording.dropped_frames));
-    o = json_pack(
-        "{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
-        "s:o,s:o,s:o}",
-        "app", str_j(st->app), "name", str_j(st->name), "publisher", "id",
-        uint_j(st->publisher_id), "address", str_j(st->publisher_addr),
-        "client", str_j(st->client), "encoder", str_j(st->encoder), "video",
-        video, "audio", audio, "bitrate", uint_j(st->bitrate), "bytes_in",
-        uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s), "players",
-        st->nplayers, "renditions", rend, "relays", relays, "recording", rec);
+    if (st->standby_id != 0)
+        standby = json_pack("{s:o}", "id", uint_j(st->standby_id));
+    o = json_pack("{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
+                  "s:o,s:o,s:o,s:o}",
+                  "app", str_j(st->app), "name", str_j(st->name), "publisher",
+                  "id", uint_j(st->publisher_id), "address",
+                  str_j(st->publisher_addr), "client", str_j(st->client),
+                  "encoder", str_j(st->encoder), "video", video, "audio", audio,
+                  "bitrate", uint_j(st->bitrate), "bytes_in",
+                  uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s),
+                  "players", st->nplayers, "renditions", rend, "relays", relays,
+                  "recording", rec, "standby", standby);
     if (o != NULL && with_players) {
         json_t *list = json_array();
 

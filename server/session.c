@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pool/clock.h"
@@ -1177,12 +1178,14 @@ sl_session_collect(struct sl_server *srv, int publishers_only,
     return n;
 }
 
-int
-sl_session_kick_publisher(struct sl_server *srv, const char *app,
-                          const char *name)
+/* Sets the kick flag of the publishers of app/name (only the one with
+ * client id only_id, unless it is 0).  How many were found. */
+static int
+kick_where(struct sl_server *srv, const char *app, const char *name,
+           uint64_t only_id)
 {
     struct sl_list *pos, *tmp;
-    int             rc = -ENOENT;
+    int             found = 0;
 
     pthread_mutex_lock(&srv->lock);
     sl_list_foreach_safe(pos, tmp, &srv->sessions)
@@ -1191,7 +1194,8 @@ sl_session_kick_publisher(struct sl_server *srv, const char *app,
         int                hit;
 
         if (atomic_load_explicit(&s->info.role_a, memory_order_relaxed) !=
-            SL_ROLE_PUBLISHER)
+                SL_ROLE_PUBLISHER ||
+            (only_id != 0 && s->id != only_id))
             continue;
         pthread_mutex_lock(&s->info.lock);
         hit = s->info.role == SL_ROLE_PUBLISHER && !strcmp(s->info.app, app) &&
@@ -1200,10 +1204,33 @@ sl_session_kick_publisher(struct sl_server *srv, const char *app,
         if (hit) {
             atomic_store_explicit(&s->info.kick, 1, memory_order_relaxed);
             sl_task_wake(&s->task);
-            rc = 0;
-            break;
+            found++;
         }
     }
     pthread_mutex_unlock(&srv->lock);
-    return rc;
+    return found;
+}
+
+int
+sl_session_kick_publisher(struct sl_server *srv, const char *app,
+                          const char *name)
+{
+    uint64_t standby = sl_hub_standby_id(srv->hub, app, name);
+    int      found = 0;
+
+    /* A standby (backup_publish) goes first, and is gone before the
+     * primary is cut, or it would take over the stream the operator
+     * ended.  Bounded: a session acts on a kick at its next run. */
+    if (standby != 0 && kick_where(srv, app, name, standby) > 0) {
+        found = 1;
+        for (int i = 0;
+             i < 200 && sl_hub_standby_id(srv->hub, app, name) == standby;
+             i++) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+
+            nanosleep(&ts, NULL);
+        }
+    }
+    found += kick_where(srv, app, name, 0);
+    return found > 0 ? 0 : -ENOENT;
 }

@@ -70,9 +70,11 @@ struct sl_sess_snap {
 int sl_session_collect(struct sl_server *srv, int publishers_only,
                        struct sl_sess_snap **out);
 
-/* Disconnects the publisher of app/name: it is told to close and woken;
- * its own task closes the socket.  Any thread.  0, or -ENOENT when
- * nobody publishes that stream. */
+/* Disconnects the publisher of app/name, and its standby first when it
+ * has one (waiting up to 1 s for the standby to go, so it cannot take
+ * over): each is told to close and woken; its own task closes the
+ * socket.  Any thread but a pool worker.  0, or -ENOENT when nobody
+ * publishes that stream. */
 int sl_session_kick_publisher(struct sl_server *srv, const char *app,
                               const char *name);
 

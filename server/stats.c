@@ -579,6 +579,7 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
             continue;
         o = &snap->streams[snap->nstreams++];
         fill_stream(o, &v[i], now_ms);
+        o->standby_id = sl_hub_standby_id(st->srv->hub, o->app, o->name);
         stream_rates(st, o, &v[i], now_ms);
     }
     pthread_mutex_unlock(&st->hist_lock);

@@ -148,6 +148,7 @@ struct sl_snap_stream {
     struct sl_stats_relay     relays[SL_STATS_MAX_RELAYS];
     int                       has_recording;
     struct sl_stats_recording recording;
+    uint64_t standby_id; /* backup_publish: the standby's client id, or 0 */
 };
 
 struct sl_snap_worker {

@@ -314,6 +314,9 @@ test_refusals(void)
         for (const char *p = r.body; p && (p = strstr(p, "\"app\":")); p++)
             n++;
         CU_ASSERT_EQUAL(n, 1);
+        /* ... and names its standby. */
+        CU_ASSERT(r.body != NULL &&
+                  strstr(r.body, "\"standby\":{\"id\":") != NULL);
         sl_http_resp_free(&r);
     }
     /* The standby leaves: simply dropped, the primary goes on. */
@@ -322,6 +325,31 @@ test_refusals(void)
                                  IT_S(5)) == 0);
     CU_ASSERT(sl_file_count(bsrv.log, "took over") == 0);
     sl_proc_kill(&p2);
+    IT_STOP(&bsrv);
+
+    /* DELETE through the API ends the stream: the primary and its
+     * standby are both disconnected, nobody takes over. */
+    IT_START(&bsrv, NULL, BACKUP "[http]\napi_token = del-t0ken-1234\n");
+    CU_ASSERT_FATAL(publish(&p2, &bsrv, "y", "pub1", NULL, 0,
+                            "] publishing live/y", 1) == 0);
+    CU_ASSERT_FATAL(publish(&p3, &bsrv, "y", "pub2", NULL, 0,
+                            "live/y: standby publisher c", 1) == 0);
+    {
+        struct sl_http_resp r;
+
+        CU_ASSERT(sl_http_request(bsrv.http_port, "DELETE",
+                                  "/api/v1/streams/live/y",
+                                  "Authorization: Bearer del-t0ken-1234\r\n",
+                                  IT_S(5), &r) == 0);
+        CU_ASSERT(r.status == 200);
+        sl_http_resp_free(&r);
+    }
+    CU_ASSERT(sl_proc_wait(&p2, IT_S(10)) == 0);
+    CU_ASSERT(sl_proc_wait(&p3, IT_S(10)) == 0);
+    CU_ASSERT(sl_file_count(bsrv.log, "took over") == 0);
+    CU_ASSERT(sl_file_count(bsrv.log, "dropped through the HTTP API") == 2);
+    sl_proc_kill(&p2);
+    sl_proc_kill(&p3);
     IT_STOP(&bsrv);
 }
 

@@ -276,6 +276,33 @@ test_config_keys(void)
     }
 }
 
+/* backup_publish and ingest_timeout (hot standby, server/hub.c). */
+static void
+test_standby_keys(void)
+{
+    char                        err[256] = "";
+    struct sl_config           *c;
+    const struct sl_app_config *a;
+
+    c = load("[app:live]\nbackup_publish = on\ningest_timeout = 1500ms\n"
+             "[app:other]\n",
+             err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    a = sl_config_app(c, "live");
+    CU_ASSERT_EQUAL(a->backup_publish, 1);
+    CU_ASSERT_EQUAL(a->ingest_timeout_ms, 1500);
+    a = sl_config_app(c, "other");
+    CU_ASSERT_EQUAL(a->backup_publish, 0);
+    CU_ASSERT_EQUAL(a->ingest_timeout_ms, 5000);
+    sl_config_unref(c);
+    c = load("[app:live]\ningest_timeout = 100ms\n", err, sizeof(err));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2:"));
+    c = load("[app:live]\n\nbackup_publish = maybe\n", err, sizeof(err));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3:"));
+}
+
 void
 sl_test_suite_access(void)
 {
@@ -286,4 +313,5 @@ sl_test_suite_access(void)
     CU_add_test(s, "signed URLs", test_signatures);
     CU_add_test(s, "masking", test_mask);
     CU_add_test(s, "app access keys in the config", test_config_keys);
+    CU_add_test(s, "backup_publish and ingest_timeout", test_standby_keys);
 }
