@@ -462,23 +462,34 @@ find_relay(const struct sl_config *c, const char *name)
 }
 
 /* rtmp:// or rtmps://, a host, no blanks; the rest is the server's. */
+/* A URL of scheme PROTO:// or PROTOs:// ("rtmp", "http") with a host,
+ * printable and without spaces, that fits SL_URL_MAX. */
 static int
-valid_rtmp_url(const char *v)
+valid_url(const char *v, const char *proto)
 {
+    size_t      n = strlen(proto);
     const char *host;
 
-    if (!strncmp(v, "rtmp://", 7))
-        host = v + 7;
-    else if (!strncmp(v, "rtmps://", 8))
-        host = v + 8;
-    else
+    if (strncmp(v, proto, n) != 0)
         return 0;
+    host = v + n;
+    if (*host == 's')
+        host++;
+    if (strncmp(host, "://", 3) != 0)
+        return 0;
+    host += 3;
     if (*host == '\0' || *host == '/' || strlen(v) >= SL_URL_MAX)
         return 0;
     for (const char *p = v; *p; p++)
-        if ((unsigned char) *p <= ' ')
+        if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f)
             return 0;
     return 1;
+}
+
+static int
+valid_rtmp_url(const char *v)
+{
+    return valid_url(v, "rtmp");
 }
 
 /* Splits a comma-separated list; calls add(ctx, arg, item) per item
@@ -508,20 +519,30 @@ add_app_relay(struct load_ctx *ctx, void *arg, const char *name)
                 app->relays, &app->nrelays, SL_APP_MAX_RELAYS);
 }
 
+/* Appends an rtmp(s):// URL to a list of at most max; what names the
+ * list in errors ("pull: ", or "" inside a relay's section). */
+static void
+add_rtmp_url(struct load_ctx *ctx, const char *what, const char *url,
+             char (*list)[SL_URL_MAX], int *n, int max)
+{
+    if (!valid_rtmp_url(url)) {
+        fail(ctx, "%s'%s' is not an rtmp:// or rtmps:// URL", what, url);
+        return;
+    }
+    if (*n == max) {
+        fail(ctx, "%smore than %d URLs", what, max);
+        return;
+    }
+    snprintf(list[(*n)++], SL_URL_MAX, "%s", url);
+}
+
 static void
 add_app_pull(struct load_ctx *ctx, void *arg, const char *url)
 {
     struct sl_app_config *app = arg;
 
-    if (!valid_rtmp_url(url)) {
-        fail(ctx, "pull: '%s' is not an rtmp:// or rtmps:// URL", url);
-        return;
-    }
-    if (app->npulls == SL_APP_MAX_PULLS) {
-        fail(ctx, "pull: more than %s origins", "4");
-        return;
-    }
-    snprintf(app->pulls[app->npulls++], SL_URL_MAX, "%s", url);
+    add_rtmp_url(ctx, "pull: ", url, app->pulls, &app->npulls,
+                 SL_APP_MAX_PULLS);
 }
 
 static void
@@ -539,25 +560,6 @@ add_cidr(struct load_ctx *ctx, void *arg, const char *item)
         return;
     }
     l->n++;
-}
-
-static int
-valid_http_url(const char *v)
-{
-    const char *host;
-
-    if (!strncmp(v, "http://", 7))
-        host = v + 7;
-    else if (!strncmp(v, "https://", 8))
-        host = v + 8;
-    else
-        return 0;
-    if (*host == '\0' || *host == '/' || strlen(v) >= SL_URL_MAX)
-        return 0;
-    for (const char *p = v; *p; p++)
-        if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f)
-            return 0;
-    return 1;
 }
 
 /* A relative path is relative to the config file's folder, so a config
@@ -632,7 +634,7 @@ app_access_key(struct load_ctx *ctx, struct sl_app_config *app, const char *key,
         if (strcmp(key, urls[i].key) != 0)
             continue;
         /* Not quoted: a callback URL may carry credentials. */
-        if (!valid_http_url(v))
+        if (!valid_url(v, "http"))
             fail(ctx, "%s: not an http:// or https:// URL", key);
         else
             snprintf((char *) app + urls[i].off, SL_URL_MAX, "%s", v);
@@ -812,15 +814,7 @@ add_relay_url(struct load_ctx *ctx, void *arg, const char *url)
 {
     struct sl_relay_config *r = arg;
 
-    if (!valid_rtmp_url(url)) {
-        fail(ctx, "'%s' is not an rtmp:// or rtmps:// URL", url);
-        return;
-    }
-    if (r->nurls == SL_RELAY_MAX_URLS) {
-        fail(ctx, "more than %s URLs in one relay", "4");
-        return;
-    }
-    snprintf(r->urls[r->nurls++], SL_URL_MAX, "%s", url);
+    add_rtmp_url(ctx, "", url, r->urls, &r->nurls, SL_RELAY_MAX_URLS);
 }
 
 static void
