@@ -154,6 +154,12 @@ close_file(struct rec *w)
 {
     if (w->fd < 0)
         return;
+    /* Tags go out without a sync (a killed process loses nothing the
+     * kernel has); a finished segment is made durable once, so a power
+     * loss cannot take a file that was already complete. */
+    if (fdatasync(w->fd) < 0)
+        sl_log_warn("recording %s/%s: cannot sync %s: %s", w->app, w->name,
+                    w->path, strerror(errno));
     close(w->fd);
     w->fd = -1;
     sl_log_info("recording %s/%s: closed %s (%lld bytes)", w->app, w->name,
