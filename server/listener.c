@@ -237,14 +237,12 @@ sl_listener_bind(const char *host, uint16_t port, int count, int *fds,
 }
 
 struct sl_listener *
-sl_listener_start_fds(struct sl_server *srv, const int *fds, int count, int tls,
-                      char *err, size_t errlen)
+sl_listener_start_fds(struct sl_server *srv, struct sl_iplimit *ipl,
+                      const int *fds, int count, int tls, char *err,
+                      size_t errlen)
 {
     struct sl_listener *l;
-    struct sl_config   *cfg = sl_config_get();
-    int                 maxconn = cfg != NULL ? cfg->max_connections : 0;
 
-    sl_config_unref(cfg);
     l = calloc(1, sizeof(*l) + (size_t) count * sizeof(struct acceptor));
     if (l == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -260,15 +258,10 @@ sl_listener_start_fds(struct sl_server *srv, const int *fds, int count, int tls,
         l->acc[i].owner = l;
         l->acc[i].fd = fds[i];
     }
-    /* Room for twice max_connections addresses as the server starts
-     * (fixed: a reload does not resize it), so live connections alone
-     * never fill it. */
-    l->ipl = sl_iplimit_new(2 * (size_t) maxconn);
-    if (l->ipl == NULL) {
-        snprintf(err, errlen, "out of memory");
-        sl_listener_stop(l);
-        return NULL;
-    }
+    /* The per-address table is the server's, shared by its ports, so
+     * an address's connections count once whichever port they use. */
+    sl_iplimit_ref(ipl);
+    l->ipl = ipl;
     if (l->stop_fd < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         sl_listener_stop(l);

@@ -24,12 +24,16 @@ struct sl_listener;
 int sl_listener_bind(const char *host, uint16_t port, int count, int *fds,
                      char *err, size_t errlen);
 
+struct sl_iplimit;
+
 /* Starts one acceptor thread per socket in fds (taken over: closed by
- * sl_listener_stop, or here on failure).  With tls, accepted sessions
- * speak RTMPS.  NULL with the reason in err. */
-struct sl_listener *sl_listener_start_fds(struct sl_server *srv, const int *fds,
-                                          int count, int tls, char *err,
-                                          size_t errlen);
+ * sl_listener_stop, or here on failure), admitting connections through
+ * the per-address table ipl (a reference is taken).  With tls, accepted
+ * sessions speak RTMPS.  NULL with the reason in err. */
+struct sl_listener *sl_listener_start_fds(struct sl_server  *srv,
+                                          struct sl_iplimit *ipl,
+                                          const int *fds, int count, int tls,
+                                          char *err, size_t errlen);
 
 void sl_listener_stop(struct sl_listener *l);
 

@@ -59,6 +59,7 @@
 #include "server/callback.h"
 #include "server/config.h"
 #include "server/http.h"
+#include "server/iplimit.h"
 #include "server/hub.h"
 #include "server/listener.h"
 #include "server/log.h"
@@ -360,6 +361,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     char                  err[512];
     struct sl_server      srv;
     struct sl_listener   *listener, *tls_listener = NULL;
+    struct sl_iplimit    *ipl;
     struct sl_hub_limits  lim;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
@@ -417,8 +419,15 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
         return 1;
     }
     sl_auth_set_callbacks(callbacks);
-    listener = sl_listener_start_fds(&srv, socks->rtmp, socks->nrtmp, 0, err,
-                                     sizeof(err));
+    /* Room for twice max_connections addresses (fixed at start: a reload
+     * does not resize it), so live connections alone never fill it. */
+    ipl = sl_iplimit_new(2 * (size_t) cfg->max_connections);
+    if (ipl == NULL) {
+        sl_log_error("out of memory");
+        return 1;
+    }
+    listener = sl_listener_start_fds(&srv, ipl, socks->rtmp, socks->nrtmp, 0,
+                                     err, sizeof(err));
     if (listener == NULL) {
         sl_log_error("%s", err);
         sl_sched_stop(srv.sched);
@@ -426,8 +435,8 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
         return 1;
     }
     if (cfg->tls_enabled) {
-        tls_listener = sl_listener_start_fds(&srv, socks->tls, socks->ntls, 1,
-                                             err, sizeof(err));
+        tls_listener = sl_listener_start_fds(&srv, ipl, socks->tls, socks->ntls,
+                                             1, err, sizeof(err));
         if (tls_listener == NULL) {
             sl_log_error("rtmps: %s", err);
             sl_listener_stop(listener);
@@ -508,6 +517,8 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     sl_http_draining(http);
     sl_listener_stop(listener);
     sl_listener_stop(tls_listener);
+    /* Sessions still open keep the table alive through their slots. */
+    sl_iplimit_unref(ipl);
     atomic_store(&srv.stopping, 1);
     sl_session_stop_all(&srv);
     wait_sessions(&srv);
