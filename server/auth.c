@@ -18,12 +18,14 @@
 #include "server/callback.h"
 #include "server/session_int.h"
 
-static struct sl_callbacks *callbacks;
+/* Set by main before sessions start and cleared before it frees the
+ * client, after the sessions are gone; atomic because workers read it. */
+static _Atomic(struct sl_callbacks *) callbacks;
 
 void
 sl_auth_set_callbacks(struct sl_callbacks *cb)
 {
-    callbacks = cb;
+    atomic_store(&callbacks, cb);
 }
 
 int
@@ -111,10 +113,11 @@ start_callback(struct sl_session *s, enum sl_auth_kind kind, double tid,
 {
     static const enum sl_cb_action actions[] = {SL_CB_CONNECT, SL_CB_CONNECT,
                                                 SL_CB_PUBLISH, SL_CB_PLAY};
+    struct sl_callbacks           *cb = atomic_load(&callbacks);
     struct sl_cb_request           req;
     int                            rc;
 
-    if (callbacks == NULL)
+    if (cb == NULL)
         return refuse(s, kind, tid, name, "callbacks are not available", NULL);
     fill_request(s, &req, actions[kind], url, name, query);
     s->pend.kind = kind;
@@ -124,7 +127,7 @@ start_callback(struct sl_session *s, enum sl_auth_kind kind, double tid,
     s->pend.reset = reset;
     atomic_store_explicit(&s->pend.done, 0, memory_order_relaxed);
     sl_task_ref(&s->task);
-    rc = sl_callbacks_submit(callbacks, &req, on_verdict, s);
+    rc = sl_callbacks_submit(cb, &req, on_verdict, s);
     if (rc < 0) {
         sl_task_unref(&s->task);
         s->pend.kind = SL_AUTH_NONE;
@@ -283,17 +286,18 @@ void
 sl_auth_ended(struct sl_session *s)
 {
     const struct sl_app_config *app;
+    struct sl_callbacks        *cb = atomic_load(&callbacks);
     struct sl_cb_request        req;
 
     if (!s->done_due)
         return;
     s->done_due = 0;
     app = app_of(s);
-    if (app == NULL || app->on_done[0] == '\0' || callbacks == NULL)
+    if (app == NULL || app->on_done[0] == '\0' || cb == NULL)
         return;
     fill_request(s, &req,
                  s->role == SL_ROLE_PUBLISHER ? SL_CB_PUBLISH_DONE
                                               : SL_CB_PLAY_DONE,
                  app->on_done, s->stream_name, NULL);
-    sl_callbacks_submit(callbacks, &req, NULL, NULL);
+    sl_callbacks_submit(cb, &req, NULL, NULL);
 }
