@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "server/cluster.h"
+#include "server/listener.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -40,34 +41,14 @@ struct sl_agent {
 int
 sl_agent_bind(const char *host, uint16_t port, char *err, size_t errlen)
 {
-    struct addrinfo hints = {0}, *res = NULL, *ai;
-    char            portstr[8];
-    int             fd = -1, one = 1, rc;
+    char why[256];
+    int  fd;
 
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%u", port);
-    rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "agent_listen %s:%u: %s", host, port,
-                 gai_strerror(rc));
+    /* The same socket set-up as an RTMP port (one acceptor's worth). */
+    if (sl_listener_bind(host, port, 1, &fd, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "agent_%s", why);
         return -1;
     }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family,
-                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
-        snprintf(err, errlen, "agent_listen %s:%u: %s", host[0] ? host : "*",
-                 port, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
     return fd;
 }
 
