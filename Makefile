@@ -52,7 +52,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
-CORE_SRC := $(wildcard pool/*.c) \
+CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
             $(wildcard media/*.c) $(wildcard transcode/*.c) \
             $(wildcard relay/*.c) $(wildcard record/*.c)
@@ -158,21 +158,35 @@ cluster-demo: deps deps-cluster build/sluice
 bench-cluster: deps deps-cluster build/sluice
 	./bench/cluster.sh
 
-FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# Fuzz targets live beside the layer they drive: tests/fuzz/rtmp/ for
+# the protocol parsers, which link rtmp/ and pool/buf.c alone (so the
+# layer's rule, nothing outside rtmp/ and pool/buf, holds at link time
+# too), and tests/fuzz/server/ and tests/fuzz/media/ for the stages,
+# which link the whole core.  Each target's seed corpus is the folder of
+# its name beside it (tests/fuzz/rtmp/amf/ for fuzz_amf); libFuzzer
+# writes new inputs only into build/fuzz/corpus-NAME.
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*/fuzz_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+RTMP_SRC     := $(wildcard rtmp/*.c) pool/buf.c
 FUZZ_TIME ?= 30
 fuzz: deps deps-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
+	    name=$${t#*/}; dir=$${t%/*}; \
 	    $(MAKE) --no-print-directory build/fuzz/$$t; \
-	    mkdir -p build/fuzz/corpus-$$t; \
+	    mkdir -p build/fuzz/corpus-$$name; \
 	    echo "fuzz: $$t for $(FUZZ_TIME)s"; \
 	    ./build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=5 \
-	        -rss_limit_mb=2048 build/fuzz/corpus-$$t tests/fuzz/$${t#fuzz_}; \
+	        -rss_limit_mb=2048 build/fuzz/corpus-$$name \
+	        tests/fuzz/$$dir/$${name#fuzz_}; \
 	done
 
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -DSL_VERSION=\"$(VERSION)\"
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(ASSETS_C)
+build/fuzz/rtmp/fuzz_%: tests/fuzz/rtmp/fuzz_%.c $(RTMP_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(RTMP_SRC) -lcrypto
+build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) -pthread \
 	    $(PKG_LIBS) -lm

@@ -69,12 +69,12 @@
 #include "bench/hist.h"
 #include "bench/ladder.h"
 #include "pool/clock.h"
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/flv.h"
-#include "server/handshake.h"
-#include "server/rd.h"
-#include "server/rtmp_msg.h"
+#include "rtmp/amf.h"
+#include "rtmp/chunk.h"
+#include "rtmp/flv.h"
+#include "rtmp/handshake.h"
+#include "rtmp/rd.h"
+#include "rtmp/msg.h"
 
 #define MAX_MESSAGE (16u << 20) /* chunk reader limit */
 #define MAX_CSIDS 16            /* chunk streams a server may use */

@@ -3,7 +3,7 @@
  * level-triggered, non-blocking sockets.
  *
  * Protocol: just enough for sluice-bench.  A connection gets the plain
- * handshake reply (server/handshake.c), then its commands are read with
+ * handshake reply (rtmp/handshake.c), then its commands are read with
  * the chunk reader: connect gets Set Chunk Size 4096 and a _result,
  * createStream a _result with stream id 1, publish an onStatus
  * NetStream.Publish.Start, play a StreamBegin and an onStatus
@@ -56,12 +56,12 @@
 
 #include "bench/floor.h"
 #include "pool/clock.h"
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/flv.h"
-#include "server/handshake.h"
-#include "server/rd.h"
-#include "server/rtmp_msg.h"
+#include "rtmp/amf.h"
+#include "rtmp/chunk.h"
+#include "rtmp/flv.h"
+#include "rtmp/handshake.h"
+#include "rtmp/rd.h"
+#include "rtmp/msg.h"
 
 #define OUT_CHUNK_SIZE 4096
 #define OUT_MSID 1 /* the stream id createStream returns */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/flv.h"
-#include "server/rd.h"
+#include "rtmp/flv.h"
+#include "rtmp/rd.h"
 
 static int
 read_whole(const char *path, uint8_t **data, size_t *len)

@@ -40,7 +40,7 @@
 #include "media/flv_av.h"
 #include "pool/buf.h"
 #include "pool/clock.h"
-#include "server/chunk.h"
+#include "rtmp/rtmp.h"
 #include "server/config.h"
 #include "server/hub.h"
 #include "server/log.h"

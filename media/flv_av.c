@@ -4,9 +4,9 @@
 
 #include <libavutil/mathematics.h>
 
-#include "server/amf.h"
-#include "server/codec.h"
-#include "server/rd.h"
+#include "rtmp/amf.h"
+#include "rtmp/codec.h"
+#include "rtmp/rd.h"
 
 /* FLV codec ids and the AVC/AAC packet types this file writes. */
 #define FLV_VIDEO_AVC 7

@@ -14,7 +14,7 @@
  * spec fixes for AAC), then 0 + AudioSpecificConfig or 1 + a raw frame.
  *
  * The codec configuration inside (the avcC's SPS, the
- * AudioSpecificConfig) is read by server/codec.h.
+ * AudioSpecificConfig) is read by rtmp/codec.h.
  *
  * Parsers take untrusted bytes: any input is valid, and they never read
  * past len.  Builders return a new sl_buf (one reference for the caller)
@@ -64,7 +64,7 @@ int sl_media_parse_audio(const uint8_t *body, size_t len,
 
 /* The video sequence header body (0x17 0x00 00 00 00 + avcC) from an
  * encoder's extradata: an avcC record (first byte 1) is used as it is
- * when sl_avc_check_config (server/codec.h) passes it;
+ * when sl_avc_check_config (rtmp/codec.h) passes it;
  * Annex B is searched for its first SPS (type 7) and PPS (type 8),
  * which are required.  NULL when they are missing or malformed. */
 struct sl_buf *sl_media_avc_seq_body(const uint8_t *extradata, size_t len);

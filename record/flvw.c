@@ -5,7 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 void
 sl_flvw_file_header(uint8_t out[SL_FLVW_FILE_HDR], int audio, int video)

@@ -39,10 +39,10 @@
 #include "record/flvw.h"
 #include "record/recq.h"
 #include "record/segment.h"
-#include "server/amf.h"
-#include "server/chunk.h"
+#include "rtmp/amf.h"
+#include "rtmp/rtmp.h"
 #include "server/log.h"
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 /* Audio held for the audio-only decision, at most (about 1 s of it). */
 #define MAX_HELD 256

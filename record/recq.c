@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/chunk.h"
-#include "server/flv.h"
+#include "rtmp/rtmp.h"
+#include "rtmp/flv.h"
 
 /* Headers may pass the byte bound by this much. */
 #define HDR_SLACK_BYTES (1024 * 1024)

@@ -13,8 +13,8 @@
 #include "pool/clock.h"
 #include "relay/io.h"
 #include "relay/url.h"
-#include "server/chunk.h"
-#include "server/codec.h"
+#include "rtmp/rtmp.h"
+#include "rtmp/codec.h"
 #include "server/log.h"
 
 #define READ_TIMEOUT_MS 5000 /* no packet this long: the origin is gone */

@@ -15,10 +15,11 @@
 #include "pool/queue.h"
 #include "relay/io.h"
 #include "relay/url.h"
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/codec.h"
-#include "server/flv.h"
+#include "rtmp/amf.h"
+#include "rtmp/rtmp.h"
+#include "rtmp/codec.h"
+#include "rtmp/flv.h"
+#include "rtmp/meta.h"
 #include "server/log.h"
 
 /* A stream without video starts its connection after this much audio. */
@@ -118,32 +119,25 @@ same_buf(const struct sl_buf *a, const struct sl_buf *b)
     return a != NULL && a->len == b->len && !memcmp(a->data, b->data, a->len);
 }
 
-static double
-meta_number(const struct sl_amf_doc *doc, const char *key)
-{
-    const struct sl_amf_node *n = sl_amf_prop(doc, sl_amf_at(doc, 1), key);
-
-    return n != NULL && n->type == SL_AMF_NUMBER ? n->num : 0;
-}
-
 /* Push lock held. */
 static void
 read_metadata(struct sl_push *p, const struct sl_buf *b)
 {
-    struct sl_amf_node nodes[128];
-    struct sl_amf_doc  doc;
-    double             w, h;
+    struct sl_amf_node        nodes[128];
+    struct sl_amf_doc         doc;
+    const struct sl_amf_node *obj;
+    double                    w, h;
 
     sl_amf_doc_init(&doc, nodes, 128);
-    if (sl_amf_decode(&doc, b->data, b->len) < 0)
+    if (!sl_meta_find(&doc, b->data, b->len, &obj))
         return;
-    w = meta_number(&doc, "width");
-    h = meta_number(&doc, "height");
+    w = sl_meta_number(&doc, obj, "width");
+    h = sl_meta_number(&doc, obj, "height");
     if (w >= 1 && w <= 16384 && h >= 1 && h <= 16384) {
         p->meta_w = (int) w;
         p->meta_h = (int) h;
     }
-    p->meta_fps = meta_number(&doc, "framerate");
+    p->meta_fps = sl_meta_number(&doc, obj, "framerate");
 }
 
 /* Tap callbacks: the publisher's thread, stream lock held. */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/query.h"
+#include "rtmp/query.h"
 
 #define KEYSET_MAX 100000 /* lines; a bigger file is refused */
 #define KEY_MAX 256

@@ -30,7 +30,7 @@
 
 #include "pool/clock.h"
 #include "server/log.h"
-#include "server/query.h"
+#include "rtmp/query.h"
 
 /* curl_multi_wakeup() and curl_multi_poll() arrived in 7.68. */
 #if LIBCURL_VERSION_NUM < 0x074400

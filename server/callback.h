@@ -12,7 +12,7 @@
  * The request: an HTTP/1.1 POST of a JSON body
  *   {"action":"on_publish","app":"live","name":"cam1","addr":"127.0.0.1",
  *    "client_id":7,"tc_url":"rtmp://...","args":{"k":"v",...}}
- * (args: the query string decoded by server/query.h, first occurrence
+ * (args: the query string decoded by rtmp/query.h, first occurrence
  * of a key wins, at most SL_CB_MAX_ARGS pairs, keys over 127 bytes
  * skipped; strings that are not UTF-8 have the bad bytes replaced by
  * '?'), Content-Type application/json, User-Agent sluice/VERSION.

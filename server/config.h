@@ -12,17 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rtmp/rtmp.h"
 #include "server/access.h"
 
 #define SL_CONFIG_MAX_APPS 64
 #define SL_CONFIG_MAX_RENDITIONS 32 /* [rendition:...] sections */
 #define SL_APP_MAX_RENDITIONS 8     /* rungs in one app's ladder */
-#define SL_NAME_MAX 128             /* app and stream names, incl. NUL */
 #define SL_CONFIG_MAX_RELAYS 32     /* [relay:...] sections */
 #define SL_APP_MAX_RELAYS 8
 #define SL_RELAY_MAX_URLS 4 /* url plus backups */
 #define SL_APP_MAX_PULLS 4  /* origins an edge pulls from */
-#define SL_URL_MAX 512
 
 /* One rung of a transcoding ladder ([rendition:NAME]). */
 struct sl_rendition_config {

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "pool/clock.h"
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/config.h"
-#include "server/flv.h"
+#include "rtmp/amf.h"
+#include "rtmp/chunk.h"
+#include "rtmp/flv.h"
+#include "rtmp/meta.h"
 #include "server/log.h"
 
 /* Chunk stream ids of the shared media bytes.  Every outgoing message
@@ -567,22 +567,14 @@ metadata_body(const struct sl_buf *payload, int *is_meta)
 {
     struct sl_amf_node        nodes[256];
     struct sl_amf_doc         doc;
-    const struct sl_amf_node *first, *obj;
+    const struct sl_amf_node *obj;
     struct sl_buf            *out;
     struct sl_wr              w;
-    uint32_t                  idx = 0;
 
-    *is_meta = 0;
     sl_amf_doc_init(&doc, nodes, 256);
-    if (sl_amf_decode(&doc, payload->data, payload->len) < 0)
+    *is_meta = sl_meta_find(&doc, payload->data, payload->len, &obj);
+    if (!*is_meta)
         return NULL;
-    first = sl_amf_at(&doc, 0);
-    if (sl_amf_str_eq(first, "@setDataFrame"))
-        idx = 1;
-    if (!sl_amf_str_eq(sl_amf_at(&doc, idx), "onMetaData"))
-        return NULL;
-    *is_meta = 1;
-    obj = sl_amf_at(&doc, idx + 1);
     out = sl_buf_new(payload->len + 32);
     if (out == NULL)
         return NULL;

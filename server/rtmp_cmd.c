@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "pool/clock.h"
-#include "server/amf.h"
+#include "rtmp/amf.h"
 #include "server/auth.h"
 #include "server/cluster.h"
 #include "server/log.h"
-#include "server/rtmp_msg.h"
+#include "rtmp/msg.h"
 #include "server/session_int.h"
 
 #define CSID_COMMAND 3

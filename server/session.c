@@ -29,9 +29,10 @@
 #include <unistd.h>
 
 #include "pool/clock.h"
-#include "server/amf.h"
-#include "server/codec.h"
-#include "server/flv.h"
+#include "rtmp/amf.h"
+#include "rtmp/codec.h"
+#include "rtmp/flv.h"
+#include "rtmp/meta.h"
 #include "server/log.h"
 #include "server/auth.h"
 #include "server/session_int.h"
@@ -1004,15 +1005,14 @@ sl_session_info_role(struct sl_session *s, enum sl_role role)
     pthread_mutex_unlock(&s->info.lock);
 }
 
+/* A metadata number the API can show: 0 unless 0..1e6. */
 static double
 meta_number(const struct sl_amf_doc *d, const struct sl_amf_node *obj,
             const char *key)
 {
-    const struct sl_amf_node *n = sl_amf_prop(d, obj, key);
+    double v = sl_meta_number(d, obj, key);
 
-    if (n == NULL || n->type != SL_AMF_NUMBER || !(n->num >= 0) || n->num > 1e6)
-        return 0;
-    return n->num;
+    return v <= 1e6 ? v : 0;
 }
 
 /* onMetaData: what the encoder says about its output. */
@@ -1022,18 +1022,10 @@ info_metadata(struct sl_session *s, const uint8_t *p, size_t len)
     struct sl_amf_node        nodes[256];
     struct sl_amf_doc         d;
     const struct sl_amf_node *obj, *enc;
-    uint32_t                  idx = 0;
     struct sl_media_facts    *m = &s->info.media;
 
     sl_amf_doc_init(&d, nodes, 256);
-    if (sl_amf_decode(&d, p, len) < 0)
-        return;
-    if (sl_amf_str_eq(sl_amf_at(&d, 0), "@setDataFrame"))
-        idx = 1;
-    if (!sl_amf_str_eq(sl_amf_at(&d, idx), "onMetaData"))
-        return;
-    obj = sl_amf_at(&d, idx + 1);
-    if (obj == NULL)
+    if (!sl_meta_find(&d, p, len, &obj) || obj == NULL)
         return;
     pthread_mutex_lock(&s->info.lock);
     m->meta_width = (int) meta_number(&d, obj, "width");

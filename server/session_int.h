@@ -12,9 +12,9 @@
 
 #include "pool/loop.h"
 #include "pool/sched.h"
-#include "server/chunk.h"
+#include "rtmp/chunk.h"
 #include "server/config.h"
-#include "server/handshake.h"
+#include "rtmp/handshake.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/outq.h"
@@ -27,8 +27,6 @@
 #define slog(lvl, s, fmt, ...)                                                 \
     sl_log(lvl, "[c%llu %s] " fmt, (unsigned long long) (s)->id, (s)->peer,    \
            ##__VA_ARGS__)
-
-#define SL_QUERY_MAX 1024
 
 /* What an authorization decides on (auth.c).  kind is 0 when none is
  * under way. */

@@ -16,10 +16,11 @@
 #include "media/flv_av.h"
 #include "pool/clock.h"
 #include "pool/queue.h"
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/codec.h"
-#include "server/flv.h"
+#include "rtmp/amf.h"
+#include "rtmp/rtmp.h"
+#include "rtmp/codec.h"
+#include "rtmp/flv.h"
+#include "rtmp/meta.h"
 #include "server/log.h"
 #include "transcode/rung.h"
 #include "transcode/size.h"
@@ -243,17 +244,17 @@ read_metadata(struct sl_ladder *l, const struct sl_buf *b)
 {
     struct sl_amf_node        nodes[128];
     struct sl_amf_doc         doc;
-    const struct sl_amf_node *fr;
+    const struct sl_amf_node *obj;
+    double                    fps;
 
     sl_amf_doc_init(&doc, nodes, 128);
-    if (sl_amf_decode(&doc, b->data, b->len) < 0)
+    if (!sl_meta_find(&doc, b->data, b->len, &obj))
         return;
-    fr = sl_amf_prop(&doc, sl_amf_at(&doc, 1), "framerate");
-    if (fr == NULL)
-        fr = sl_amf_prop(&doc, sl_amf_at(&doc, 1), "fps");
-    if (fr != NULL && fr->type == SL_AMF_NUMBER && fr->num > 0 &&
-        fr->num <= 240)
-        l->meta_fps = fr->num;
+    fps = sl_meta_number(&doc, obj, "framerate");
+    if (fps == 0)
+        fps = sl_meta_number(&doc, obj, "fps");
+    if (fps > 0 && fps <= 240)
+        l->meta_fps = fps;
 }
 
 static void

@@ -9,7 +9,7 @@
 #include <libavutil/opt.h>
 
 #include "pool/clock.h"
-#include "server/chunk.h"
+#include "rtmp/rtmp.h"
 #include "server/log.h"
 #include "transcode/size.h"
 

@@ -24,7 +24,7 @@
 #include "media/flv_av.h"
 #include "pool/buf.h"
 #include "pool/queue.h"
-#include "server/codec.h"
+#include "rtmp/codec.h"
 #include "server/config.h"
 #include "server/hub.h"
 #include "transcode/ladder.h"

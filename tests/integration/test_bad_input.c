@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/handshake.h"
-#include "server/rd.h"
+#include "rtmp/amf.h"
+#include "rtmp/rtmp.h"
+#include "rtmp/handshake.h"
+#include "rtmp/rd.h"
 #include "tests/integration/itest.h"
 
 #define GARBAGE_CONNS 200

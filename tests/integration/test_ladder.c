@@ -28,8 +28,8 @@
 #include <string.h>
 
 #include "bench/flvfile.h"
-#include "server/amf.h"
-#include "server/chunk.h"
+#include "rtmp/amf.h"
+#include "rtmp/rtmp.h"
 #include "tests/integration/itest.h"
 
 #define KEY "cam"

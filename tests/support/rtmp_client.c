@@ -19,11 +19,11 @@
 #include <unistd.h>
 
 #include "pool/buf.h"
-#include "server/amf.h"
-#include "server/chunk.h"
-#include "server/handshake.h"
-#include "server/rd.h"
-#include "server/rtmp_msg.h"
+#include "rtmp/amf.h"
+#include "rtmp/chunk.h"
+#include "rtmp/handshake.h"
+#include "rtmp/rd.h"
+#include "rtmp/msg.h"
 #include "tests/support/flood.h"
 #include "tests/support/proc.h"
 

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "server/amf.h"
+#include "rtmp/amf.h"
 
 /* A byte string literal without its terminating NUL.  Literals are split
  * after every hex escape that text follows, since "\x00a" is one byte. */

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "pool/buf.h"
-#include "server/chunk.h"
+#include "rtmp/chunk.h"
 
 /* ---- input placed before an unreadable page ---- */
 

@@ -1,5 +1,5 @@
 /*
- * The SPS, avcC and AudioSpecificConfig readers (server/codec.h), which
+ * The SPS, avcC and AudioSpecificConfig readers (rtmp/codec.h), which
  * the HTTP API, media/, relay/ and transcode/ share: real encoder output
  * (x264 baseline with cropping, x264 high profile; media's tests add
  * libx264 records at more sizes, profiles and chroma formats),
@@ -16,7 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "server/codec.h"
+#include "rtmp/codec.h"
 
 /* A PPS to complete the records built here. */
 #define PPS "\x68\xee\x3c\x80"

@@ -1,7 +1,7 @@
 #include <CUnit/CUnit.h>
 #include <string.h>
 
-#include "server/flv.h"
+#include "rtmp/flv.h"
 
 static void
 test_avc(void)

@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "server/handshake.h"
+#include "rtmp/handshake.h"
 
 #define SIG        SL_HANDSHAKE_SIZE
 #define C0C1_LEN   (1 + SIG)

@@ -7,7 +7,7 @@
 #include "pool/buf.h"
 #include "pool/clock.h"
 #include "pool/sched.h"
-#include "server/chunk.h"
+#include "rtmp/chunk.h"
 #include "server/hub.h"
 #include "server/outq.h"
 

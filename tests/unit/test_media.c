@@ -4,7 +4,7 @@
  * and from AVCC checked byte by byte, AAC and metadata bodies (metadata
  * read back with the AMF decoder), time base rounding and the 32-bit
  * timestamp wrap, and the shared SPS reader (sl_avc_parse_config in
- * server/codec.h, tested on its own in test_codec.c) on the records
+ * rtmp/codec.h, tested on its own in test_codec.c) on the records
  * libx264 makes here at several sizes, profiles and chroma formats.
  * Every parser and builder is also fed each prefix of real inputs
  * placed right before an unreadable page, so an over-read faults.
@@ -22,8 +22,8 @@
 #include <libavutil/opt.h>
 
 #include "media/flv_av.h"
-#include "server/amf.h"
-#include "server/codec.h"
+#include "rtmp/amf.h"
+#include "rtmp/codec.h"
 
 /* A byte string literal without its terminating NUL. */
 #define LIT(s) (const uint8_t *) (s), sizeof(s) - 1

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/query.h"
+#include "rtmp/query.h"
 
 /* Decodes a copy of s in a buffer of exactly its length, so ASan reports
  * any read past the end. */

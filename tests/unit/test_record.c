@@ -19,7 +19,7 @@
 #include "record/recorder.h"
 #include "record/recq.h"
 #include "record/segment.h"
-#include "server/chunk.h"
+#include "rtmp/rtmp.h"
 #include "server/config.h"
 #include "server/hub.h"
 

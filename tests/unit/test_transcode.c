@@ -12,8 +12,8 @@
 
 #include "media/flv_av.h"
 #include "pool/buf.h"
-#include "server/amf.h"
-#include "server/chunk.h"
+#include "rtmp/amf.h"
+#include "rtmp/rtmp.h"
 #include "server/hub.h"
 #include "transcode/ladder.h"
 #include "transcode/size.h"

@@ -25,39 +25,10 @@
 #include <stdint.h>
 
 #include "pool/buf.h"
+#include "rtmp/rtmp.h"
 
 #define SL_CHUNK_DEFAULT_SIZE 128
 #define SL_CHUNK_MAX_SIZE     0x7fffffffu
-
-/* Message type ids (RTMP spec section 5.4 and 7.1). */
-enum {
-    SL_MSG_SET_CHUNK_SIZE = 1,
-    SL_MSG_ABORT = 2,
-    SL_MSG_ACK = 3,
-    SL_MSG_USER_CONTROL = 4,
-    SL_MSG_WINDOW_ACK_SIZE = 5,
-    SL_MSG_SET_PEER_BW = 6,
-    SL_MSG_AUDIO = 8,
-    SL_MSG_VIDEO = 9,
-    SL_MSG_DATA_AMF3 = 15,
-    SL_MSG_SHARED_OBJECT_AMF3 = 16,
-    SL_MSG_COMMAND_AMF3 = 17,
-    SL_MSG_DATA_AMF0 = 18,
-    SL_MSG_SHARED_OBJECT_AMF0 = 19,
-    SL_MSG_COMMAND_AMF0 = 20,
-    SL_MSG_AGGREGATE = 22
-};
-
-/* User control event types (spec section 7.1.7). */
-enum {
-    SL_UC_STREAM_BEGIN = 0,
-    SL_UC_STREAM_EOF = 1,
-    SL_UC_STREAM_DRY = 2,
-    SL_UC_SET_BUFFER_LENGTH = 3,
-    SL_UC_STREAM_IS_RECORDED = 4,
-    SL_UC_PING_REQUEST = 6,
-    SL_UC_PING_RESPONSE = 7
-};
 
 struct sl_chunk_msg {
     uint32_t       csid;       /* chunk stream it arrived on */

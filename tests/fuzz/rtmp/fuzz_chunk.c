@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "pool/buf.h"
-#include "server/chunk.h"
+#include "rtmp/chunk.h"
 
 #define MAX_MESSAGE (64 * 1024)
 #define MAX_STREAMS 8

@@ -1,6 +1,6 @@
-#include "server/rtmp_msg.h"
+#include "rtmp/msg.h"
 
-#include "server/amf.h"
+#include "rtmp/amf.h"
 
 void
 sl_rtmp_msg_connect_result(struct sl_wr *w, double tid,

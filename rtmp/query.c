@@ -1,4 +1,4 @@
-#include "server/query.h"
+#include "rtmp/query.h"
 
 #include <errno.h>
 #include <limits.h>

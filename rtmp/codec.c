@@ -6,12 +6,12 @@
  * otherwise be followed by 00..03; those are removed into a local buffer
  * first.  AudioSpecificConfig: ISO 14496-3 1.6.2.1, read in place.
  */
-#include "server/codec.h"
+#include "rtmp/codec.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 /* H.264 NAL unit type of a sequence parameter set. */
 #define NAL_SPS 7

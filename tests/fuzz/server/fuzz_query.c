@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the query-string parser (server/query.h): the
+ * libFuzzer target for the query-string parser (rtmp/query.h): the
  * query of a publish/play name or tcUrl, chosen by any client and decoded
  * into the JSON of an HTTP callback.  For any bytes: every pair lies
  * inside the input; a value decodes to at most its raw length, NUL
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "server/access.h"
-#include "server/query.h"
+#include "rtmp/query.h"
 
 static void
 check_decode(const char *raw, size_t len)

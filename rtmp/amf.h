@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 #define SL_AMF_MAX_DEPTH 16
 

@@ -9,7 +9,7 @@
 #ifndef SL_RTMP_MSG_H
 #define SL_RTMP_MSG_H
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 /* _result for connect: server properties, then the
  * NetConnection.Connect.Success information object echoing the client's

@@ -1,9 +1,9 @@
-#include "server/flv.h"
+#include "rtmp/flv.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 /* Video tag header: frame type in the high nibble (1 key, 2 inter,
  * 3 disposable inter, 4 generated key, 5 command).  With the high bit

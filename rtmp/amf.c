@@ -40,7 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/amf.h"
+#include "rtmp/amf.h"
 
 /* AMF0 markers. */
 enum {

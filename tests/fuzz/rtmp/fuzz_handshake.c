@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "server/handshake.h"
+#include "rtmp/handshake.h"
 
 /* A piece size from one byte: 1..128 byte by byte, then steps of 32 up
  * to 4096 so single calls can span C1 and C2. */

@@ -41,7 +41,7 @@
  * format 3 continuations; the stateful sl_chunk_writer compresses headers
  * per chunk stream, see choose_fmt().
  */
-#include "server/chunk.h"
+#include "rtmp/chunk.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -50,7 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 #define MIN_CSID 2u
 #define MAX_CSID 65599u

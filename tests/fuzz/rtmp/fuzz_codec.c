@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the codec configuration readers (server/codec.h):
+ * libFuzzer target for the codec configuration readers (rtmp/codec.h):
  * the AVC decoder configuration record (and the SPS inside it), a bare
  * SPS NAL unit and the AAC AudioSpecificConfig, all sent by publishers
  * and read by the HTTP API, relay/ and transcode/.  Any bytes must parse
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/codec.h"
+#include "rtmp/codec.h"
 
 static void
 check_avc(int rc, const struct sl_avc_info *i)

@@ -3,7 +3,7 @@
  *
  * Pure and allocation-free: every function takes the bytes and the
  * caller's buffers, so any thread may call it and the fuzzer can drive it
- * (tests/fuzz/fuzz_query.c).  The input is untrusted client bytes of any
+ * (tests/fuzz/server/fuzz_query.c).  The input is untrusted client bytes of any
  * value; nothing here reads past the length it is given.
  *
  * Syntax, as form decoders (Python's parse_qs, PHP, Go's url.ParseQuery)

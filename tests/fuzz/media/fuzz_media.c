@@ -4,7 +4,7 @@
  * The same bytes go to every parser and builder, as an FLV body,
  * encoder extradata and an encoded packet.  None may read past the
  * input (ASan) or misbehave (UBSan); a parser that succeeds must point
- * inside the input; the shared SPS reader (server/codec.h, fuzzed on its
+ * inside the input; the shared SPS reader (rtmp/codec.h, fuzzed on its
  * own by fuzz_codec) runs on the record of a video sequence header body
  * and on the record built from the input as extradata (so Annex B SPS
  * reach it too), and must give a picture of 1..16384 on each side or
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "media/flv_av.h"
-#include "server/codec.h"
+#include "rtmp/codec.h"
 
 /* sl_avc_parse_config on an avcC record p[0..len). */
 static void

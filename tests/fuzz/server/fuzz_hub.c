@@ -12,7 +12,7 @@
 #include "pool/sched.h"
 #include "server/hub.h"
 #include "server/outq.h"
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 static struct sl_sched *sched;
 

@@ -19,7 +19,7 @@
  * last 32 bytes are an HMAC keyed with HMAC(full FMS key, C1's digest),
  * which proves to the client that the server saw its C1.
  */
-#include "server/handshake.h"
+#include "rtmp/handshake.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/rd.h"
+#include "rtmp/rd.h"
 
 #define DIGEST_LEN   32
 #define DIGEST_SPAN  728   /* positions a digest may start at, per block */

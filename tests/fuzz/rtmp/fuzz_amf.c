@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/amf.h"
+#include "rtmp/amf.h"
 
 #define NODES 256
 
