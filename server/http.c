@@ -26,7 +26,7 @@
 #include "server/api.h"
 #include "server/assets.h"
 #include "server/log.h"
-#include "server/session.h"
+#include "server/session_info.h"
 
 #define CONN_MEMORY (32 * 1024)
 

@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include "pool/clock.h"
+#include "server/config.h"
 #include "server/iplimit.h"
 #include "server/log.h"
+#include "server/server.h"
 #include "server/session.h"
-#include "server/session_int.h" /* sl_session_start_tls */
 
 /* A refusal is logged at most once per address and reason in this long
  * (with the count of those not logged). */

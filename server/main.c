@@ -55,7 +55,6 @@
 #include "record/recorder.h"
 #include "relay/relay.h"
 #include "server/agent.h"
-#include "server/auth.h"
 #include "server/callback.h"
 #include "server/config.h"
 #include "server/http.h"
@@ -418,7 +417,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
                      "callbacks");
         return 1;
     }
-    sl_auth_set_callbacks(callbacks);
+    atomic_store(&srv.callbacks, callbacks);
     /* Room for twice max_connections addresses (fixed at start: a reload
      * does not resize it), so live connections alone never fill it. */
     ipl = sl_iplimit_new(2 * (size_t) cfg->max_connections);
@@ -524,7 +523,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     wait_sessions(&srv);
     /* Callbacks still in flight end as refusals; their sessions are
      * closed already and only drop their references. */
-    sl_auth_set_callbacks(NULL);
+    atomic_store(&srv.callbacks, NULL);
     sl_callbacks_free(callbacks);
     sl_http_stop(http);
     sl_agent_stop(agent);

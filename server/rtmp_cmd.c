@@ -1,91 +1,108 @@
 /*
- * The RTMP message and command state machine of a session.
+ * The RTMP message and command state machine (see rtmp_cmd.h).
  *
  * Protocol control messages adjust the chunk stream; audio, video and
  * data from a publisher go to the hub; commands (AMF0, or AMF3-wrapped
- * AMF0) drive the session:
+ * AMF0) drive the connection:
  *   connect -> createStream -> publish | play -> deleteStream
  * with releaseStream, FCPublish, FCUnpublish, closeStream and
  * getStreamLength answered as the clients that send them expect.
- * Every reply to a stream command travels on message stream 1, the one
- * createStream always hands out, so the hub's shared media bytes (also
- * on stream 1) fit every player.
+ *
+ * connect, publish and play are split in two: the command is parsed and
+ * authorized (auth.h); an allowed request starts at once, a refused one
+ * gets its status and the connection closes, and one the app's callback
+ * must decide waits (rtmp_wait.c) and starts or is refused when the
+ * answer comes, through the same act_on().
  */
+#include "server/rtmp_cmd.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool/clock.h"
 #include "rtmp/amf.h"
-#include "server/auth.h"
 #include "server/cluster.h"
+#include "server/config.h"
 #include "server/log.h"
-#include "rtmp/msg.h"
-#include "server/session_int.h"
+#include "server/rtmp_reply.h"
+#include "server/rtmp_wait.h"
+#include "server/server.h"
+#include "server/session_info.h"
 
-#define CSID_COMMAND 3
-#define CSID_STATUS 5
-#define STREAM_ID 1
+#define slog sl_log_conn
+
 #define AMF_NODES 256
-#define REPLY_MAX 4096
 
 /* The window we ask peers to acknowledge and the bandwidth we offer. */
 #define SERVER_ACK_WINDOW 5000000
 #define SERVER_PEER_BW 5000000
 
-static int
-send_amf(struct sl_session *s, uint32_t csid, uint32_t msid, uint8_t type,
-         struct sl_wr *w)
+_Static_assert(SL_SNAP_ROLE_PUBLISHER == SL_ROLE_PUBLISHER &&
+                   SL_SNAP_ROLE_PLAYER == SL_ROLE_PLAYER,
+               "the API's role numbers are the state machine's");
+
+static void
+conn_close(struct sl_rtmp_conn *c, int level, const char *why)
 {
-    if (w->err)
-        return -ENOMEM;
-    return sl_session_send(s, csid, type, msid, w->start, sl_wr_len(w));
+    c->tp->close(c->io, level, why);
 }
 
-static int
-send_ctrl(struct sl_session *s, struct sl_buf *b)
-{
-    int rc;
+/* ---- the pending count and the API's role ---- */
 
-    if (b == NULL)
-        return -ENOMEM;
-    rc = sl_session_send_buf(s, b);
-    sl_buf_unref(b);
-    return rc;
+static void
+pending_enter(struct sl_rtmp_conn *c)
+{
+    if (c->pending)
+        return;
+    c->pending = 1;
+    atomic_fetch_add_explicit(&c->srv->pending, 1, memory_order_relaxed);
 }
 
-int
-sl_rtmp_send_status(struct sl_session *s, const char *level, const char *code,
-                    const char *desc)
+static void
+pending_leave(struct sl_rtmp_conn *c)
 {
-    uint8_t      out[REPLY_MAX];
-    struct sl_wr w;
-
-    sl_wr_init(&w, out, sizeof(out));
-    sl_rtmp_msg_status(&w, level, code, desc, s->stream_name, (double) s->id);
-    return send_amf(s, CSID_STATUS, STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
+    if (!c->pending)
+        return;
+    c->pending = 0;
+    atomic_fetch_sub_explicit(&c->srv->pending, 1, memory_order_relaxed);
 }
 
-/* _result or _error for transaction tid with a null command object and
- * one value written by the caller's callback-free convention: kind 0 =
- * null, 1 = number v. */
-static int
-send_result(struct sl_session *s, double tid, int with_number, double v)
+/* A role taken leaves the pending count; a role given up while staying
+ * connected enters it again. */
+static void
+set_role(struct sl_rtmp_conn *c, enum sl_role role)
 {
-    uint8_t      out[256];
-    struct sl_wr w;
-
-    sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "_result");
-    sl_amf_put_number(&w, tid);
-    sl_amf_put_null(&w);
-    if (with_number)
-        sl_amf_put_number(&w, v);
-    else
-        sl_amf_put_undefined(&w);
-    return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
+    c->role = role;
+    if (role != SL_ROLE_NONE)
+        pending_leave(c);
+    else if (!c->closing)
+        pending_enter(c);
+    sl_session_info_role(c->info, (int) role, c->app, c->stream_name);
 }
+
+void
+sl_rtmp_conn_init(struct sl_rtmp_conn *c, int counted)
+{
+    c->out_chunk_size = SL_CHUNK_DEFAULT_SIZE;
+    c->role = SL_ROLE_NONE;
+    c->wait.rq.kind = SL_AUTH_NONE;
+    atomic_init(&c->wait.done, 0);
+    if (counted)
+        pending_enter(c);
+}
+
+void
+sl_rtmp_conn_free(struct sl_rtmp_conn *c)
+{
+    pending_leave(c);
+    sl_chunk_reader_free(c->rd);
+    c->rd = NULL;
+}
+
+/* ---- names ---- */
 
 /* Copies a stream or app name, cutting a query string ("?key=...") and
  * surrounding slashes.  Query strings carry credentials, so they never
@@ -126,16 +143,10 @@ clean_name_q(const struct sl_amf_node *n, char *dst, size_t cap, char *query,
     return 0;
 }
 
-static int
-clean_name(const struct sl_amf_node *n, char *dst, size_t cap)
-{
-    return clean_name_q(n, dst, cap, NULL, 0);
-}
-
 /* connect's tcUrl without its query (kept for callbacks), and the query
  * when the app carried none. */
 static void
-take_tc_url(struct sl_session *s, const struct sl_amf_node *tc)
+take_tc_url(struct sl_rtmp_conn *c, const struct sl_amf_node *tc)
 {
     char  tmp[SL_URL_MAX + SL_QUERY_MAX];
     char *q;
@@ -145,14 +156,14 @@ take_tc_url(struct sl_session *s, const struct sl_amf_node *tc)
     q = strchr(tmp, '?');
     if (q != NULL) {
         *q++ = '\0';
-        if (s->connect_query[0] == '\0' && strlen(q) < sizeof(s->connect_query))
-            memcpy(s->connect_query, q, strlen(q) + 1);
+        if (c->connect_query[0] == '\0' && strlen(q) < sizeof(c->connect_query))
+            memcpy(c->connect_query, q, strlen(q) + 1);
     }
-    tmp[sizeof(s->tc_url) - 1] = '\0';
-    for (char *c = tmp; *c; c++)
-        if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
-            *c = '?';
-    memcpy(s->tc_url, tmp, strlen(tmp) + 1);
+    tmp[sizeof(c->tc_url) - 1] = '\0';
+    for (char *p = tmp; *p; p++)
+        if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+            *p = '?';
+    memcpy(c->tc_url, tmp, strlen(tmp) + 1);
 }
 
 static double
@@ -161,399 +172,399 @@ number_or(const struct sl_amf_node *n, double dflt)
     return n != NULL && n->type == SL_AMF_NUMBER ? n->num : dflt;
 }
 
-/* _error for connect: NetConnection.Connect.Rejected, with a redirect
- * URL (ex.redirect, as Flash-era servers sent it) when there is one. */
-static void
-send_connect_error(struct sl_session *s, double tid, const char *desc,
-                   const char *redirect)
-{
-    uint8_t      out[REPLY_MAX];
-    struct sl_wr w;
-
-    sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "_error");
-    sl_amf_put_number(&w, tid);
-    sl_amf_put_null(&w);
-    sl_amf_put_object_start(&w);
-    sl_amf_put_key(&w, "level");
-    sl_amf_put_string(&w, "error");
-    sl_amf_put_key(&w, "code");
-    sl_amf_put_string(&w, "NetConnection.Connect.Rejected");
-    sl_amf_put_key(&w, "description");
-    sl_amf_put_string(&w, desc);
-    if (redirect != NULL) {
-        sl_amf_put_key(&w, "ex");
-        sl_amf_put_object_start(&w);
-        sl_amf_put_key(&w, "code");
-        sl_amf_put_number(&w, 302);
-        sl_amf_put_key(&w, "redirect");
-        sl_amf_put_string(&w, redirect);
-        sl_amf_put_object_end(&w);
-    }
-    sl_amf_put_object_end(&w);
-    send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
-}
+/* ---- the second halves: what an allowed request does ---- */
 
 static int
-cmd_connect(struct sl_session *s, struct sl_amf_doc *d, double tid)
+connect_accept(struct sl_rtmp_conn *c, double tid)
 {
-    const struct sl_amf_node *obj = sl_amf_at(d, 2);
-    const struct sl_amf_node *appn = sl_amf_prop(d, obj, "app");
-    char                      app[SL_NAME_MAX], *slash;
-    int                       rc;
-
-    if (s->connected || sl_auth_pending(s)) {
-        sl_session_close(s, SL_LOG_WARN, "second connect on one connection");
-        return -EPROTO;
-    }
-    if (obj == NULL || obj->type != SL_AMF_OBJECT ||
-        clean_name_q(appn, app, sizeof(app), s->connect_query,
-                     sizeof(s->connect_query)) < 0) {
-        sl_session_close(s, SL_LOG_WARN,
-                         "connect without a usable command object or app");
-        return -EPROTO;
-    }
-    take_tc_url(s, sl_amf_prop(d, obj, "tcUrl"));
-    /* "app/instance" names the app "app". */
-    slash = strchr(app, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    s->object_encoding = number_or(sl_amf_prop(d, obj, "objectEncoding"), 0);
-    {
-        const struct sl_amf_node *fv = sl_amf_prop(d, obj, "flashVer");
-
-        if (fv != NULL && fv->type == SL_AMF_STRING)
-            sl_session_set_client(s, (const char *) fv->str, fv->str_len);
-    }
-
-    /* Our chunk size first: everything after it is chunked with it. */
-    send_ctrl(s, sl_chunk_ctrl(SL_MSG_SET_CHUNK_SIZE, s->srv->chunk_size,
-                               s->out_chunk_size));
-    s->out_chunk_size = s->srv->chunk_size;
-
-    if (sl_config_app(s->cfg, app) == NULL) {
-        char why[SL_NAME_MAX + 64];
-
-        send_connect_error(s, tid, "no such application", NULL);
-        snprintf(why, sizeof(why), "connect rejected: unknown app '%s'", app);
-        sl_session_close(s, SL_LOG_WARN, why);
-        return -EPROTO;
-    }
-    snprintf(s->app, sizeof(s->app), "%s", app);
-    rc = sl_auth_connect(s, tid);
-    if (rc == SL_AUTH_OK)
-        return sl_rtmp_connect_accept(s, tid);
-    return rc == SL_AUTH_PENDING ? 0 : -EPROTO;
+    c->connected = 1;
+    sl_rtmp_reply_ctrl(c, SL_MSG_WINDOW_ACK_SIZE, SERVER_ACK_WINDOW);
+    sl_rtmp_reply_peer_bw(c, SERVER_PEER_BW);
+    sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN, 0);
+    slog(SL_LOG_DEBUG, c, "connected to app %s", c->app);
+    return sl_rtmp_reply_connect_ok(c, tid) < 0 ? -EPROTO : 0;
 }
 
-int
-sl_rtmp_connect_accept(struct sl_session *s, double tid)
+/* Replies with the refusal its kind uses and closes.  Always -EPROTO. */
+static int
+refuse(struct sl_rtmp_conn *c, enum sl_auth_kind kind, double tid,
+       const char *desc, const char *redirect)
 {
-    uint8_t      out[REPLY_MAX];
-    struct sl_wr w;
-
-    s->connected = 1;
-    send_ctrl(s, sl_chunk_ctrl(SL_MSG_WINDOW_ACK_SIZE, SERVER_ACK_WINDOW,
-                               s->out_chunk_size));
-    send_ctrl(s, sl_chunk_peer_bw(SERVER_PEER_BW, 2, s->out_chunk_size));
-    send_ctrl(s,
-              sl_chunk_user_control(SL_UC_STREAM_BEGIN, 0, s->out_chunk_size));
-
-    /* Clients that speak AMF3 get their encoding echoed; our messages
-     * stay AMF0, which every AMF3 client also reads. */
-    sl_wr_init(&w, out, sizeof(out));
-    sl_rtmp_msg_connect_result(&w, tid, s->object_encoding);
-    slog(SL_LOG_DEBUG, s, "connected to app %s", s->app);
-    return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w) < 0 ? -EPROTO
-                                                                     : 0;
-}
-
-int
-sl_rtmp_refuse(struct sl_session *s, enum sl_auth_kind kind, double tid,
-               const char *desc, const char *redirect)
-{
-    if (kind == SL_AUTH_CONNECT) {
-        send_connect_error(s, tid, desc, redirect);
-    } else {
-        uint8_t      out[REPLY_MAX];
-        struct sl_wr w;
-
-        sl_wr_init(&w, out, sizeof(out));
-        sl_amf_put_string(&w, "onStatus");
-        sl_amf_put_number(&w, 0);
-        sl_amf_put_null(&w);
-        sl_amf_put_object_start(&w);
-        sl_amf_put_key(&w, "level");
-        sl_amf_put_string(&w, "error");
-        sl_amf_put_key(&w, "code");
-        sl_amf_put_string(&w, kind == SL_AUTH_PUBLISH
-                                  ? "NetStream.Publish.BadName"
-                                  : "NetStream.Play.Failed");
-        sl_amf_put_key(&w, "description");
-        sl_amf_put_string(&w, desc);
-        if (redirect != NULL) {
-            sl_amf_put_key(&w, "redirect");
-            sl_amf_put_string(&w, redirect);
-        }
-        sl_amf_put_key(&w, "clientid");
-        sl_amf_put_number(&w, (double) s->id);
-        sl_amf_put_object_end(&w);
-        send_amf(s, CSID_STATUS, STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
-    }
-    s->stream_name[0] = '\0';
+    sl_rtmp_reply_refusal(c, kind, tid, desc, redirect);
+    c->stream_name[0] = '\0';
     /* Logged by the caller, with the reason. */
-    sl_session_close(s, SL_LOG_DEBUG, "refused");
+    conn_close(c, SL_LOG_DEBUG, "refused");
     return -EPROTO;
 }
 
 static int
-cmd_publish(struct sl_session *s, struct sl_amf_doc *d, double tid)
+publish_start(struct sl_rtmp_conn *c, const char *name)
 {
-    char name[SL_NAME_MAX], query[SL_QUERY_MAX], pubname[SL_NAME_MAX];
-    int  rc;
-
-    if (clean_name_q(sl_amf_at(d, 3), name, sizeof(name), query,
-                     sizeof(query)) < 0) {
-        sl_rtmp_send_status(s, "error", "NetStream.Publish.BadName",
-                            "publish needs a stream name");
-        sl_session_close(s, SL_LOG_WARN, "publish without a usable name");
-        return -EPROTO;
-    }
-    if (s->role != SL_ROLE_NONE) {
-        sl_rtmp_send_status(s, "error", "NetStream.Publish.BadConnection",
-                            "this connection already publishes or plays");
-        sl_session_close(s, SL_LOG_WARN, "publish on a busy connection");
-        return -EPROTO;
-    }
-    rc = sl_auth_publish(s, tid, name, query, pubname, sizeof(pubname));
-    if (rc == SL_AUTH_OK)
-        return sl_rtmp_publish_start(s, pubname);
-    return rc == SL_AUTH_PENDING ? 0 : -EPROTO;
-}
-
-int
-sl_rtmp_publish_start(struct sl_session *s, const char *name)
-{
-    const struct sl_app_config *app = sl_config_app(s->cfg, s->app);
+    const struct sl_app_config *app = sl_config_app(c->cfg, c->app);
     int                         backup = app != NULL && app->backup_publish;
-    struct sl_stream *st;
-    int               rc;
+    struct sl_stream           *st;
+    int                         rc;
 
-    snprintf(s->stream_name, sizeof(s->stream_name), "%s", name);
+    snprintf(c->stream_name, sizeof(c->stream_name), "%s", name);
     /* With backup_publish a second publisher stands by (rc 1): it gets
      * Publish.Start and streams as usual; the hub keeps its media. */
     if (backup)
-        rc = sl_hub_publish_backup(s->srv->hub, s->app, name, s, s->id,
+        rc = sl_hub_publish_backup(c->srv->hub, c->app, name, c, c->id,
                                    app->ingest_timeout_ms, &st);
     else
-        rc = sl_hub_publish(s->srv->hub, s->app, name, s, &st);
+        rc = sl_hub_publish(c->srv->hub, c->app, name, c, &st);
     if (rc == -EBUSY) {
         char why[2 * SL_NAME_MAX + 64];
 
-        sl_rtmp_send_status(s, "error", "NetStream.Publish.BadName",
-                            backup ? "the stream is already being published "
-                                     "and has a standby publisher"
-                                   : "the stream is already being published");
-        snprintf(why, sizeof(why), "%s/%s is already being published%s", s->app,
+        sl_rtmp_reply_status(c, "error", "NetStream.Publish.BadName",
+                             backup ? "the stream is already being published "
+                                      "and has a standby publisher"
+                                    : "the stream is already being published");
+        snprintf(why, sizeof(why), "%s/%s is already being published%s", c->app,
                  name, backup ? " and has a standby" : "");
-        sl_session_close(s, SL_LOG_WARN, why);
+        conn_close(c, SL_LOG_WARN, why);
         return -EPROTO;
     }
     if (rc < 0) {
-        sl_session_close(s, SL_LOG_ERROR, "out of memory");
+        conn_close(c, SL_LOG_ERROR, "out of memory");
         return -EPROTO;
     }
-    s->role = SL_ROLE_PUBLISHER;
-    s->pub_stream = st;
-    s->done_due = 1;
-    atomic_fetch_add(&s->srv->publishers, 1);
-    sl_session_info_role(s, SL_ROLE_PUBLISHER);
-    send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, STREAM_ID,
-                                       s->out_chunk_size));
-    sl_rtmp_send_status(s, "status", "NetStream.Publish.Start", "publishing");
+    c->pub_stream = st;
+    c->done_due = 1;
+    atomic_fetch_add(&c->srv->publishers, 1);
+    set_role(c, SL_ROLE_PUBLISHER);
+    sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN, SL_RTMP_STREAM_ID);
+    sl_rtmp_reply_status(c, "status", "NetStream.Publish.Start", "publishing");
     if (rc == 1)
-        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", s->app, name,
-               (unsigned long long) s->id);
+        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", c->app, name,
+               (unsigned long long) c->id);
     else
-        slog(SL_LOG_INFO, s, "publishing %s/%s", s->app, name);
+        slog(SL_LOG_INFO, c, "publishing %s/%s", c->app, name);
     return 0;
 }
 
 static int
-cmd_play(struct sl_session *s, struct sl_amf_doc *d, double tid)
+play_start(struct sl_rtmp_conn *c, const char *name, double start, int reset)
 {
-    const struct sl_amf_node *reset_n = sl_amf_at(d, 6);
-    char                      name[SL_NAME_MAX], query[SL_QUERY_MAX];
-    double                    start = number_or(sl_amf_at(d, 4), -2);
-    int                       reset = 1, rc;
-
-    if (clean_name_q(sl_amf_at(d, 3), name, sizeof(name), query,
-                     sizeof(query)) < 0) {
-        sl_rtmp_send_status(s, "error", "NetStream.Play.Failed",
-                            "play needs a stream name");
-        sl_session_close(s, SL_LOG_WARN, "play without a usable name");
-        return -EPROTO;
-    }
-    if (s->role != SL_ROLE_NONE) {
-        sl_rtmp_send_status(s, "error", "NetStream.Play.Failed",
-                            "this connection already publishes or plays");
-        sl_session_close(s, SL_LOG_WARN, "play on a busy connection");
-        return -EPROTO;
-    }
-    if (reset_n != NULL && reset_n->type == SL_AMF_BOOLEAN)
-        reset = reset_n->boolean;
-    rc = sl_auth_play(s, tid, name, query, start, reset);
-    if (rc == SL_AUTH_OK)
-        return sl_rtmp_play_start(s, name, start, reset);
-    return rc == SL_AUTH_PENDING ? 0 : -EPROTO;
-}
-
-int
-sl_rtmp_play_start(struct sl_session *s, const char *name, double start,
-                   int reset)
-{
-    uint8_t      out[128];
-    struct sl_wr w;
-    int          live;
-    char         full[96];
+    struct sl_stream_state st;
+    int                    live;
+    char                   full[96];
 
     /* Capacity last, after auth: a full node says so and closes, and the
      * client (or the balancer in front) tries another node. */
-    if (sl_cluster_admit_play(s->srv, full, sizeof(full)) < 0) {
-        slog(SL_LOG_INFO, s, "play %s/%s refused: %s", s->app, name, full);
-        return sl_rtmp_refuse(s, SL_AUTH_PLAY, 0, full, NULL);
+    if (sl_cluster_admit_play(c->srv, full, sizeof(full)) < 0) {
+        slog(SL_LOG_INFO, c, "play %s/%s refused: %s", c->app, name, full);
+        return refuse(c, SL_AUTH_PLAY, 0, full, NULL);
     }
-    snprintf(s->stream_name, sizeof(s->stream_name), "%s", name);
-    live = sl_hub_is_live(s->srv->hub, s->app, name);
+    snprintf(c->stream_name, sizeof(c->stream_name), "%s", name);
+    live = sl_hub_is_live(c->srv->hub, c->app, name);
     /* start >= 0 asks for recorded content.  Sluice keeps none: such a
      * play gets the live stream when there is one, and otherwise
      * StreamNotFound at once instead of waiting for a publisher as -1
      * (live only) and -2 (live or recorded) do. */
     if (start >= 0 && !live) {
-        sl_rtmp_send_status(s, "error", "NetStream.Play.StreamNotFound",
-                            "no live stream by that name and no "
-                            "recordings");
-        slog(SL_LOG_INFO, s, "play %s/%s (start %.0f): not live", s->app, name,
+        sl_rtmp_reply_status(c, "error", "NetStream.Play.StreamNotFound",
+                             "no live stream by that name and no "
+                             "recordings");
+        slog(SL_LOG_INFO, c, "play %s/%s (start %.0f): not live", c->app, name,
              start);
-        s->stream_name[0] = '\0';
+        c->stream_name[0] = '\0';
         return 0;
     }
-    send_ctrl(s, sl_chunk_user_control(SL_UC_STREAM_BEGIN, STREAM_ID,
-                                       s->out_chunk_size));
+    sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN, SL_RTMP_STREAM_ID);
     if (reset)
-        sl_rtmp_send_status(s, "status", "NetStream.Play.Reset",
-                            "playing and resetting");
-    sl_rtmp_send_status(s, "status", "NetStream.Play.Start", "playing");
-    sl_wr_init(&w, out, sizeof(out));
-    sl_amf_put_string(&w, "|RtmpSampleAccess");
-    sl_amf_put_bool(&w, 1);
-    sl_amf_put_bool(&w, 1);
-    send_amf(s, CSID_STATUS, STREAM_ID, SL_MSG_DATA_AMF0, &w);
+        sl_rtmp_reply_status(c, "status", "NetStream.Play.Reset",
+                             "playing and resetting");
+    sl_rtmp_reply_status(c, "status", "NetStream.Play.Start", "playing");
+    sl_rtmp_reply_sample_access(c);
 
-    s->sub.q = &s->outq;
-    s->sub.task = &s->task;
-    s->sub.max_lag_ms = s->cfg->max_lag_ms;
-    if (sl_hub_subscribe(s->srv->hub, s->app, name, &s->sub) < 0) {
-        sl_session_close(s, SL_LOG_ERROR, "out of memory");
+    c->sub.task = c->task;
+    c->sub.max_lag_ms = c->cfg->max_lag_ms;
+    if (sl_hub_subscribe(c->srv->hub, c->app, name, &c->sub) < 0) {
+        conn_close(c, SL_LOG_ERROR, "out of memory");
         return -EPROTO;
     }
-    s->subscribed = 1;
-    s->role = SL_ROLE_PLAYER;
-    s->done_due = 1;
-    atomic_fetch_add(&s->srv->players, 1);
-    sl_session_info_role(s, SL_ROLE_PLAYER);
-    {
-        struct sl_stream_state st;
-
-        sl_hub_stream_state(s->sub.stream, &st);
-        s->seen_gen = st.live ? st.publish_gen : 0;
-    }
-    slog(SL_LOG_INFO, s, "playing %s/%s%s", s->app, name,
+    c->subscribed = 1;
+    c->done_due = 1;
+    atomic_fetch_add(&c->srv->players, 1);
+    set_role(c, SL_ROLE_PLAYER);
+    sl_hub_stream_state(c->sub.stream, &st);
+    c->seen_gen = st.live ? st.publish_gen : 0;
+    slog(SL_LOG_INFO, c, "playing %s/%s%s", c->app, name,
          live ? "" : " (waiting for a publisher)");
     return 0;
 }
 
-static int
-cmd_leave(struct sl_session *s, const char *cmd)
-{
-    int was_publisher = s->role == SL_ROLE_PUBLISHER;
+/* ---- authorization ---- */
 
-    sl_session_leave_stream(s);
-    if (was_publisher)
-        sl_rtmp_send_status(s, "status", "NetStream.Unpublish.Success",
-                            "stopped publishing");
-    slog(SL_LOG_DEBUG, s, "%s", cmd);
-    s->stream_name[0] = '\0';
+/* Carries out a verdict on the request in c->wait: starts it, refuses
+ * it (log line, status, close) or sends it to the callback.  0 (started
+ * or waiting), or -EPROTO when the connection is closing. */
+static int
+act_on(struct sl_rtmp_conn *c, const struct sl_auth_verdict *v)
+{
+    struct sl_rtmp_wait   *w = &c->wait;
+    enum sl_auth_kind      kind = w->rq.kind;
+    struct sl_auth_verdict why_not;
+    char                   shown[SL_NAME_MAX + 32], desc[240];
+
+    /* Parked until the answer, unless the callback cannot be sent. */
+    if (v->outcome == SL_AUTH_ASK) {
+        if (sl_rtmp_wait_submit(c, v->callback, &why_not) == 0)
+            return 0;
+        v = &why_not;
+    }
+    sl_auth_loggable_name(&w->rq, shown, sizeof(shown));
+    w->rq.kind = SL_AUTH_NONE;
+    if (v->outcome == SL_AUTH_REFUSE) {
+        slog(SL_LOG_WARN, c, "%s %s%s%s refused: %s", sl_auth_kind_name(kind),
+             c->app, shown[0] ? "/" : "", shown, v->why);
+        snprintf(desc, sizeof(desc), "%s: %s",
+                 v->redirect[0] ? "redirected" : "unauthorized", v->why);
+        return refuse(c, kind, w->tid, desc,
+                      v->redirect[0] ? v->redirect : NULL);
+    }
+    if (v->redirected)
+        slog(SL_LOG_INFO, c, "callback redirected %s %s/%s to %s/%s",
+             sl_auth_kind_name(kind), c->app,
+             kind == SL_AUTH_PUBLISH && w->rq.app->publish_keys != NULL
+                 ? "(key)"
+                 : w->name,
+             c->app, v->name);
+    switch (kind) {
+    case SL_AUTH_CONNECT:
+        return connect_accept(c, w->tid);
+    case SL_AUTH_PUBLISH:
+        return publish_start(c, v->name);
+    default:
+        return play_start(c, v->name, w->start, w->reset);
+    }
+}
+
+/* Decides a request of this kind on name and query ("" for none: the
+ * connect's counts then) and acts on the verdict. */
+static int
+authorize(struct sl_rtmp_conn *c, enum sl_auth_kind kind, double tid,
+          const char *name, const char *query, double start, int reset)
+{
+    struct sl_rtmp_wait   *w = &c->wait;
+    struct sl_auth_verdict v;
+
+    w->rq = (struct sl_auth_request){
+        .kind = kind,
+        .app = sl_config_app(c->cfg, c->app),
+        .name = name != NULL ? w->name : NULL,
+        .query = query != NULL && query[0] ? query : c->connect_query,
+        .addr = c->addr,
+        .now = time(NULL),
+    };
+    snprintf(w->name, sizeof(w->name), "%s", name != NULL ? name : "");
+    w->tid = tid;
+    w->start = start;
+    w->reset = reset;
+    sl_auth_decide(&w->rq, &v);
+    return act_on(c, &v);
+}
+
+int
+sl_rtmp_waiting(const struct sl_rtmp_conn *c)
+{
+    return c->wait.rq.kind != SL_AUTH_NONE;
+}
+
+int
+sl_rtmp_verdict_ready(struct sl_rtmp_conn *c)
+{
+    return sl_rtmp_waiting(c) &&
+           atomic_load_explicit(&c->wait.done, memory_order_acquire);
+}
+
+int
+sl_rtmp_resume(struct sl_rtmp_conn *c)
+{
+    struct sl_auth_verdict v;
+
+    sl_rtmp_wait_verdict(c, &v);
+    return act_on(c, &v);
+}
+
+/* ---- commands ---- */
+
+static int
+cmd_connect(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
+{
+    const struct sl_amf_node *obj = sl_amf_at(d, 2);
+    const struct sl_amf_node *appn = sl_amf_prop(d, obj, "app");
+    const struct sl_amf_node *fv = sl_amf_prop(d, obj, "flashVer");
+    char                      app[SL_NAME_MAX], *slash;
+
+    if (c->connected || sl_rtmp_waiting(c)) {
+        conn_close(c, SL_LOG_WARN, "second connect on one connection");
+        return -EPROTO;
+    }
+    if (obj == NULL || obj->type != SL_AMF_OBJECT ||
+        clean_name_q(appn, app, sizeof(app), c->connect_query,
+                     sizeof(c->connect_query)) < 0) {
+        conn_close(c, SL_LOG_WARN,
+                   "connect without a usable command object or app");
+        return -EPROTO;
+    }
+    take_tc_url(c, sl_amf_prop(d, obj, "tcUrl"));
+    /* "app/instance" names the app "app". */
+    slash = strchr(app, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    c->object_encoding = number_or(sl_amf_prop(d, obj, "objectEncoding"), 0);
+    if (fv != NULL && fv->type == SL_AMF_STRING)
+        sl_session_info_client(c->info, (const char *) fv->str, fv->str_len);
+
+    /* Our chunk size first: everything after it is chunked with it. */
+    sl_rtmp_reply_ctrl(c, SL_MSG_SET_CHUNK_SIZE, c->srv->chunk_size);
+    c->out_chunk_size = c->srv->chunk_size;
+
+    if (sl_config_app(c->cfg, app) == NULL) {
+        char why[SL_NAME_MAX + 64];
+
+        sl_rtmp_reply_refusal(c, SL_AUTH_CONNECT, tid, "no such application",
+                              NULL);
+        snprintf(why, sizeof(why), "connect rejected: unknown app '%s'", app);
+        conn_close(c, SL_LOG_WARN, why);
+        return -EPROTO;
+    }
+    snprintf(c->app, sizeof(c->app), "%s", app);
+    return authorize(c, SL_AUTH_CONNECT, tid, NULL, NULL, 0, 0);
+}
+
+/* The name argument of publish and play into name and query; refuses a
+ * request without one, or on a connection that has a role already. */
+static int
+stream_request(struct sl_rtmp_conn *c, struct sl_amf_doc *d, const char *what,
+               const char *fail_code, char *name, char *query)
+{
+    char why[64];
+
+    if (clean_name_q(sl_amf_at(d, 3), name, SL_NAME_MAX, query, SL_QUERY_MAX) <
+        0) {
+        snprintf(why, sizeof(why), "%s needs a stream name", what);
+        sl_rtmp_reply_status(c, "error", fail_code, why);
+        snprintf(why, sizeof(why), "%s without a usable name", what);
+        conn_close(c, SL_LOG_WARN, why);
+        return -EPROTO;
+    }
+    if (c->role != SL_ROLE_NONE) {
+        sl_rtmp_reply_status(c, "error",
+                             !strcmp(what, "publish")
+                                 ? "NetStream.Publish.BadConnection"
+                                 : fail_code,
+                             "this connection already publishes or plays");
+        snprintf(why, sizeof(why), "%s on a busy connection", what);
+        conn_close(c, SL_LOG_WARN, why);
+        return -EPROTO;
+    }
     return 0;
 }
 
 static int
-handle_command(struct sl_session *s, const uint8_t *p, size_t len)
+cmd_publish(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
 {
-    struct sl_amf_node        nodes[AMF_NODES];
-    struct sl_amf_doc         d;
-    const struct sl_amf_node *name;
-    char                      cmd[64];
-    double                    tid;
+    char name[SL_NAME_MAX], query[SL_QUERY_MAX];
+
+    if (stream_request(c, d, "publish", "NetStream.Publish.BadName", name,
+                       query) < 0)
+        return -EPROTO;
+    return authorize(c, SL_AUTH_PUBLISH, tid, name, query, 0, 0);
+}
+
+static int
+cmd_play(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
+{
+    const struct sl_amf_node *reset_n = sl_amf_at(d, 6);
+    char                      name[SL_NAME_MAX], query[SL_QUERY_MAX];
+    double                    start = number_or(sl_amf_at(d, 4), -2);
+    int                       reset = 1;
+
+    if (stream_request(c, d, "play", "NetStream.Play.Failed", name, query) < 0)
+        return -EPROTO;
+    if (reset_n != NULL && reset_n->type == SL_AMF_BOOLEAN)
+        reset = reset_n->boolean;
+    return authorize(c, SL_AUTH_PLAY, tid, name, query, start, reset);
+}
+
+static int
+cmd_leave(struct sl_rtmp_conn *c, const char *cmd)
+{
+    int was_publisher = c->role == SL_ROLE_PUBLISHER;
+
+    sl_rtmp_leave(c);
+    if (was_publisher)
+        sl_rtmp_reply_status(c, "status", "NetStream.Unpublish.Success",
+                             "stopped publishing");
+    slog(SL_LOG_DEBUG, c, "%s", cmd);
+    c->stream_name[0] = '\0';
+    return 0;
+}
+
+static int
+handle_command(struct sl_rtmp_conn *c, const uint8_t *p, size_t len)
+{
+    struct sl_amf_node nodes[AMF_NODES];
+    struct sl_amf_doc  d;
+    char               cmd[64], why[96];
+    double             tid;
 
     sl_amf_doc_init(&d, nodes, AMF_NODES);
     if (sl_amf_decode(&d, p, len) < 0) {
-        sl_session_close(s, SL_LOG_WARN, "malformed AMF in a command");
+        conn_close(c, SL_LOG_WARN, "malformed AMF in a command");
         return -EPROTO;
     }
-    name = sl_amf_at(&d, 0);
-    if (sl_amf_str_copy(name, cmd, sizeof(cmd)) < 0) {
-        sl_session_close(s, SL_LOG_WARN, "command without a name");
+    if (sl_amf_str_copy(sl_amf_at(&d, 0), cmd, sizeof(cmd)) < 0) {
+        conn_close(c, SL_LOG_WARN, "command without a name");
         return -EPROTO;
     }
     tid = number_or(sl_amf_at(&d, 1), 0);
     if (!isfinite(tid))
         tid = 0;
-    slog(SL_LOG_DEBUG, s, "command %s (%g)", cmd, tid);
+    slog(SL_LOG_DEBUG, c, "command %s (%g)", cmd, tid);
 
     if (!strcmp(cmd, "connect"))
-        return cmd_connect(s, &d, tid);
-    if (!s->connected) {
-        char why[96];
-
+        return cmd_connect(c, &d, tid);
+    if (!c->connected) {
         snprintf(why, sizeof(why), "'%s' before connect", cmd);
-        sl_session_close(s, SL_LOG_WARN, why);
+        conn_close(c, SL_LOG_WARN, why);
         return -EPROTO;
     }
     if (!strcmp(cmd, "createStream"))
-        return send_result(s, tid, 1, STREAM_ID);
+        return sl_rtmp_reply_result(c, tid, 1, SL_RTMP_STREAM_ID);
     if (!strcmp(cmd, "publish"))
-        return cmd_publish(s, &d, tid);
+        return cmd_publish(c, &d, tid);
     if (!strcmp(cmd, "play"))
-        return cmd_play(s, &d, tid);
+        return cmd_play(c, &d, tid);
     if (!strcmp(cmd, "deleteStream") || !strcmp(cmd, "closeStream"))
-        return cmd_leave(s, cmd);
+        return cmd_leave(c, cmd);
     if (!strcmp(cmd, "releaseStream") || !strcmp(cmd, "FCUnpublish") ||
         !strcmp(cmd, "_checkbw"))
-        return tid > 0 ? send_result(s, tid, 0, 0) : 0;
+        return tid > 0 ? sl_rtmp_reply_result(c, tid, 0, 0) : 0;
     if (!strcmp(cmd, "FCPublish")) {
-        uint8_t      out[REPLY_MAX];
-        struct sl_wr w;
-        char         sname[SL_NAME_MAX] = "";
+        char sname[SL_NAME_MAX] = "";
 
-        clean_name(sl_amf_at(&d, 3), sname, sizeof(sname));
-        sl_wr_init(&w, out, sizeof(out));
-        sl_amf_put_string(&w, "onFCPublish");
-        sl_amf_put_number(&w, 0);
-        sl_amf_put_null(&w);
-        sl_amf_put_object_start(&w);
-        sl_amf_put_key(&w, "code");
-        sl_amf_put_string(&w, "NetStream.Publish.Start");
-        sl_amf_put_key(&w, "description");
-        sl_amf_put_string(&w, sname);
-        sl_amf_put_object_end(&w);
-        return send_amf(s, CSID_COMMAND, 0, SL_MSG_COMMAND_AMF0, &w);
+        clean_name_q(sl_amf_at(&d, 3), sname, sizeof(sname), NULL, 0);
+        return sl_rtmp_reply_fcpublish(c, sname);
     }
     if (!strcmp(cmd, "getStreamLength"))
-        return send_result(s, tid, 1, 0); /* live: no length */
+        return sl_rtmp_reply_result(c, tid, 1, 0); /* live: no length */
     /* _result/_error/onStatus from the client, pause, seek, receiveAudio,
      * receiveVideo, play2, ...: nothing to do for a live server. */
     return 0;
+}
+
+/* ---- media ---- */
+
+static void
+publish_body(struct sl_rtmp_conn *c, uint8_t type, uint32_t ts,
+             struct sl_buf *b)
+{
+    sl_session_info_media(c->info, type, b->data, b->len);
+    sl_hub_publisher_media(c->pub_stream, c, type, ts, b, sl_now_ms());
 }
 
 /* An aggregate message is a run of FLV tags: 11-byte header (type,
@@ -561,7 +572,7 @@ handle_command(struct sl_session *s, const uint8_t *p, size_t len)
  * body, and a 4-byte back pointer.  The tags' timestamps are re-based on
  * the aggregate's own. */
 static int
-handle_aggregate(struct sl_session *s, const struct sl_chunk_msg *m)
+handle_aggregate(struct sl_rtmp_conn *c, const struct sl_chunk_msg *m)
 {
     struct sl_rd r;
     uint32_t     first_ts = 0;
@@ -580,7 +591,7 @@ handle_aggregate(struct sl_session *s, const struct sl_chunk_msg *m)
         body = sl_rd_bytes(&r, size);
         sl_rd_u32(&r);
         if (r.err) {
-            sl_session_close(s, SL_LOG_WARN, "truncated aggregate message");
+            conn_close(c, SL_LOG_WARN, "truncated aggregate message");
             return -EPROTO;
         }
         if (first) {
@@ -593,21 +604,19 @@ handle_aggregate(struct sl_session *s, const struct sl_chunk_msg *m)
         b = sl_buf_from(body, size);
         if (b == NULL)
             return -ENOMEM;
-        sl_session_info_media(s, type, body, size);
-        sl_hub_publisher_media(s->pub_stream, s, type,
-                               m->timestamp + (ts - first_ts), b, sl_now_ms());
+        publish_body(c, type, m->timestamp + (ts - first_ts), b);
         sl_buf_unref(b);
     }
     return 0;
 }
 
 static int
-handle_media(struct sl_session *s, struct sl_chunk_msg *m)
+handle_media(struct sl_rtmp_conn *c, struct sl_chunk_msg *m)
 {
-    if (s->role != SL_ROLE_PUBLISHER || s->pub_stream == NULL)
+    if (c->role != SL_ROLE_PUBLISHER || c->pub_stream == NULL)
         return 0; /* media from a non-publisher is ignored */
     if (m->type == SL_MSG_AGGREGATE)
-        return handle_aggregate(s, m);
+        return handle_aggregate(c, m);
     if (m->type == SL_MSG_DATA_AMF3) {
         /* AMF3 data messages wrap AMF0 after one format byte. */
         struct sl_buf *b;
@@ -617,20 +626,18 @@ handle_media(struct sl_session *s, struct sl_chunk_msg *m)
         b = sl_buf_from(m->payload->data + 1, m->payload->len - 1);
         if (b == NULL)
             return -ENOMEM;
-        sl_session_info_media(s, SL_MSG_DATA_AMF0, b->data, b->len);
-        sl_hub_publisher_media(s->pub_stream, s, SL_MSG_DATA_AMF0, m->timestamp,
-                               b, sl_now_ms());
+        publish_body(c, SL_MSG_DATA_AMF0, m->timestamp, b);
         sl_buf_unref(b);
         return 0;
     }
-    sl_session_info_media(s, m->type, m->payload->data, m->payload->len);
-    sl_hub_publisher_media(s->pub_stream, s, m->type, m->timestamp, m->payload,
-                           sl_now_ms());
+    publish_body(c, m->type, m->timestamp, m->payload);
     return 0;
 }
 
-int
-sl_rtmp_handle(struct sl_session *s, struct sl_chunk_msg *m)
+/* ---- messages ---- */
+
+static int
+handle_message(struct sl_rtmp_conn *c, struct sl_chunk_msg *m)
 {
     struct sl_rd r;
     uint32_t     v;
@@ -640,32 +647,28 @@ sl_rtmp_handle(struct sl_session *s, struct sl_chunk_msg *m)
     switch (m->type) {
     case SL_MSG_SET_CHUNK_SIZE:
         v = sl_rd_u32(&r);
-        if (r.err || sl_chunk_reader_set_chunk_size(s->rd, v) < 0) {
+        if (r.err || sl_chunk_reader_set_chunk_size(c->rd, v) < 0) {
             snprintf(why, sizeof(why), "bad Set Chunk Size %u", v);
-            sl_session_close(s, SL_LOG_WARN, why);
+            conn_close(c, SL_LOG_WARN, why);
             return -EPROTO;
         }
         return 0;
     case SL_MSG_ABORT:
         v = sl_rd_u32(&r);
         if (!r.err)
-            sl_chunk_reader_abort(s->rd, v);
-        return 0;
-    case SL_MSG_ACK:
-    case SL_MSG_SET_PEER_BW:
+            sl_chunk_reader_abort(c->rd, v);
         return 0;
     case SL_MSG_WINDOW_ACK_SIZE:
         v = sl_rd_u32(&r);
         if (!r.err)
-            s->peer_ack_window = v;
+            c->peer_ack_window = v;
         return 0;
     case SL_MSG_USER_CONTROL: {
         uint16_t ev = sl_rd_u16(&r);
 
         v = sl_rd_u32(&r);
         if (!r.err && ev == SL_UC_PING_REQUEST)
-            return send_ctrl(s, sl_chunk_user_control(SL_UC_PING_RESPONSE, v,
-                                                      s->out_chunk_size));
+            return sl_rtmp_reply_user_control(c, SL_UC_PING_RESPONSE, v);
         return 0;
     }
     case SL_MSG_AUDIO:
@@ -674,18 +677,149 @@ sl_rtmp_handle(struct sl_session *s, struct sl_chunk_msg *m)
     case SL_MSG_DATA_AMF3:
     case SL_MSG_AGGREGATE:
         /* Out of memory for one frame is not the publisher's fault:
-         * the frame is lost, the session goes on. */
-        handle_media(s, m);
+         * the frame is lost, the connection goes on. */
+        handle_media(c, m);
         return 0;
     case SL_MSG_COMMAND_AMF0:
-        return handle_command(s, m->payload->data, m->payload->len);
+        return handle_command(c, m->payload->data, m->payload->len);
     case SL_MSG_COMMAND_AMF3:
         /* One format byte (0), then AMF0 values. */
         if (m->payload->len < 1)
             return 0;
-        return handle_command(s, m->payload->data + 1, m->payload->len - 1);
+        return handle_command(c, m->payload->data + 1, m->payload->len - 1);
+    case SL_MSG_ACK:
+    case SL_MSG_SET_PEER_BW:
+        return 0;
     default:
-        slog(SL_LOG_DEBUG, s, "ignored message type %u", m->type);
+        slog(SL_LOG_DEBUG, c, "ignored message type %u", m->type);
         return 0;
     }
+}
+
+/* Acknowledges received bytes when the peer asked for it. */
+static void
+maybe_ack(struct sl_rtmp_conn *c)
+{
+    uint64_t total = sl_chunk_reader_bytes(c->rd);
+
+    if (c->peer_ack_window == 0 ||
+        total - c->last_ack_bytes < c->peer_ack_window)
+        return;
+    c->last_ack_bytes = total;
+    sl_rtmp_reply_ctrl(c, SL_MSG_ACK, (uint32_t) total);
+}
+
+int
+sl_rtmp_feed(struct sl_rtmp_conn *c, const uint8_t *p, size_t n)
+{
+    size_t used = 0;
+
+    if (c->rd == NULL) {
+        c->rd = sl_chunk_reader_new(c->cfg->max_message_size, 64);
+        if (c->rd == NULL) {
+            conn_close(c, SL_LOG_ERROR, "out of memory");
+            return -EPROTO;
+        }
+    }
+    while (used < n && !c->closing) {
+        struct sl_chunk_msg msg;
+        int                 rc = sl_chunk_read(c->rd, p + used, n - used, &msg);
+
+        if (rc < 0) {
+            char why[160];
+
+            snprintf(why, sizeof(why), "chunk stream error: %s",
+                     rc == -EPROTO ? sl_chunk_reader_error(c->rd)
+                                   : strerror(-rc));
+            conn_close(c, SL_LOG_WARN, why);
+            return -EPROTO;
+        }
+        used += (size_t) rc;
+        if (msg.payload == NULL)
+            continue;
+        rc = handle_message(c, &msg);
+        sl_buf_unref(msg.payload);
+        if (rc < 0)
+            return -EPROTO;
+        if (sl_rtmp_waiting(c))
+            break; /* the rest waits for the verdict */
+    }
+    maybe_ack(c);
+    return c->closing ? -EPROTO : (int) used;
+}
+
+/* ---- the end of a role, players' notices ---- */
+
+void
+sl_rtmp_leave(struct sl_rtmp_conn *c)
+{
+    if (c->role == SL_ROLE_PUBLISHER && c->pub_stream != NULL) {
+        sl_hub_unpublish(c->pub_stream, c);
+        c->pub_stream = NULL;
+        atomic_fetch_sub(&c->srv->publishers, 1);
+        slog(SL_LOG_INFO, c, "unpublished %s/%s", c->app, c->stream_name);
+    } else if (c->role == SL_ROLE_PLAYER && c->subscribed) {
+        sl_hub_unsubscribe(&c->sub);
+        c->subscribed = 0;
+        atomic_fetch_sub(&c->srv->players, 1);
+        slog(SL_LOG_INFO, c, "stopped playing %s/%s", c->app, c->stream_name);
+    }
+    if (c->role != SL_ROLE_NONE) {
+        if (c->done_due)
+            sl_rtmp_wait_notify_done(c);
+        c->done_due = 0;
+        set_role(c, SL_ROLE_NONE);
+    }
+}
+
+void
+sl_rtmp_closing(struct sl_rtmp_conn *c)
+{
+    c->closing = 1;
+    sl_rtmp_leave(c);
+}
+
+uint64_t
+sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
+{
+    struct sl_stream_state st;
+    uint64_t               due;
+
+    if (c->role != SL_ROLE_PLAYER || !c->subscribed)
+        return 0;
+    sl_hub_stream_state(c->sub.stream, &st);
+    if (st.live) {
+        if (st.publish_gen != c->seen_gen) {
+            if (c->unpublish_sent) {
+                sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN,
+                                           SL_RTMP_STREAM_ID);
+                sl_rtmp_reply_status(c, "status",
+                                     "NetStream.Play.PublishNotify",
+                                     "the stream is published again");
+            }
+            c->seen_gen = st.publish_gen;
+            c->unpublish_sent = 0;
+        }
+        return 0;
+    }
+    if (c->seen_gen == 0 || c->unpublish_sent)
+        return 0;
+    due = st.unpublished_ms + c->cfg->publish_grace_ms;
+    if (now < due)
+        return due;
+    sl_rtmp_reply_status(c, "status", "NetStream.Play.UnpublishNotify",
+                         "the publisher stopped");
+    sl_rtmp_reply_user_control(c, SL_UC_STREAM_EOF, SL_RTMP_STREAM_ID);
+    c->unpublish_sent = 1;
+    return 0;
+}
+
+void
+sl_rtmp_server_stopping(struct sl_rtmp_conn *c)
+{
+    if (c->role != SL_ROLE_PLAYER)
+        return;
+    sl_rtmp_reply_status(c, "status", "NetStream.Play.UnpublishNotify",
+                         "the server is shutting down");
+    sl_rtmp_reply_user_control(c, SL_UC_STREAM_EOF, SL_RTMP_STREAM_ID);
 }

@@ -1,8 +1,8 @@
 /*
  * The running server's shared parts, wired together by main(): the
- * scheduler, the reactor, the hub and the registry of live sessions.
- * Fields are set before any thread starts and never change after, except
- * the atomics.
+ * scheduler, the reactor, the hub, the callback client and the registry
+ * of live sessions.  Fields are set before any thread starts and never
+ * change after, except the atomics.
  */
 #ifndef SL_SERVER_H
 #define SL_SERVER_H
@@ -17,17 +17,25 @@
 #include "server/hub.h"
 #include "server/iplimit.h"
 
+struct sl_callbacks;
+
 struct sl_server {
     struct sl_sched *sched;
     struct sl_loop  *loop;
     struct sl_hub   *hub;
-    uint32_t         chunk_size;  /* fixed for the process: see hub.h */
+    uint32_t         chunk_size; /* fixed for the process: see hub.h */
+    /* The HTTP callback client (callback.h): set before the listeners
+     * start, cleared after the sessions are gone and before it is
+     * freed.  Atomic because workers read it while main clears it (a
+     * session that outlived the bounded wait for them). */
+    _Atomic(struct sl_callbacks *) callbacks;
 
-    atomic_int    stopping;       /* graceful stop under way */
+    atomic_int    stopping; /* graceful stop under way */
     atomic_int    nsessions;
     atomic_ullong next_id;
 
-    /* Every live session, so a stop can reach them all. */
+    /* Every live session's info (session_info.h), so a stop, the API
+     * and a kick can reach them all. */
     pthread_mutex_t lock;
     struct sl_list  sessions;
 
@@ -35,11 +43,11 @@ struct sl_server {
     atomic_ullong bytes_out;
     atomic_int    publishers;
     atomic_int    players;
-    atomic_ullong players_dropped;  /* disconnected for lagging */
+    atomic_ullong players_dropped; /* disconnected for lagging */
 
     /* Abuse limits (docs/security.md).  pending: sessions neither
-     * publishing nor playing (sl_session_pending_enter/leave in
-     * session_int.h), which the acceptors compare with max_pending;
+     * publishing nor playing (counted by the command state machine,
+     * rtmp_cmd.h), which the acceptors compare with max_pending;
      * refused: connections refused, by enum sl_refuse. */
     atomic_int    pending;
     atomic_ullong refused[SL_REFUSE_N];

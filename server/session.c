@@ -1,10 +1,14 @@
 /*
- * Session I/O and lifetime.  One run of the task:
+ * Session I/O and lifetime: an RTMP connection's socket (plain or TLS),
+ * its handshake, its send queue and writes, its timers.  What the bytes
+ * mean after the handshake is the command state machine's
+ * (rtmp_cmd.h), which the session embeds and serves as its transport.
+ * One run of the task:
  *   1. take the reactor's events;
- *   2. react to a server stop;
+ *   2. react to a server stop, a kick from the API, a callback's verdict;
  *   3. read (edge-triggered: until EAGAIN, or a budget, after which the
  *      task wakes itself so other sessions get the worker), feeding the
- *      handshake, then the chunk reader, then the command handler;
+ *      handshake, then the command state machine;
  *   4. player: announce publisher changes; publisher: flush the hub's
  *      merge window;
  *   5. write what the send queue holds with writev;
@@ -25,21 +29,22 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pool/clock.h"
-#include "rtmp/amf.h"
-#include "rtmp/codec.h"
-#include "rtmp/flv.h"
-#include "rtmp/meta.h"
+#include "pool/loop.h"
+#include "pool/sched.h"
+#include "rtmp/handshake.h"
+#include "server/config.h"
+#include "server/hub.h"
 #include "server/log.h"
-#include "server/auth.h"
-#include "server/session_int.h"
+#include "server/outq.h"
+#include "server/rtmp_cmd.h"
+#include "server/server.h"
+#include "server/session_info.h"
+#include "server/tls.h"
 
-_Static_assert(SL_SNAP_ROLE_PUBLISHER == SL_ROLE_PUBLISHER &&
-                   SL_SNAP_ROLE_PLAYER == SL_ROLE_PLAYER,
-               "the API's role numbers are the session's");
+#define slog sl_log_conn
 
 #define READ_CHUNK 65536
 #define READ_BUDGET (256 * 1024) /* bytes per run before yielding */
@@ -48,7 +53,68 @@ _Static_assert(SL_SNAP_ROLE_PUBLISHER == SL_ROLE_PUBLISHER &&
 #define CLOSE_FLUSH_MS 2000 /* how long a closing session may flush */
 #define MAX_SKIP_STRIKES 3  /* skips in a row without catching up */
 
+struct sl_session {
+    struct sl_task          task; /* first: the session is its own task */
+    struct sl_io            io;
+    struct sl_timer         timer;
+    struct sl_server       *srv;
+    struct sl_config       *cfg; /* the config this session started with */
+    uint64_t                id;
+    char                    peer[64];
+    char                    peer_ip[64]; /* address alone, for callbacks */
+    struct sockaddr_storage peer_addr;
+    /* RTMPS: all socket I/O goes through TLS; NULL for plain RTMP.  The
+     * TLS handshake comes before the RTMP one, so hs stays set (and
+     * handshake_timeout runs) through both. */
+    struct sl_tls_conn *tls;
+    uint8_t             tls_up; /* TLS handshake done (logged) */
+
+    struct sl_handshake *hs;         /* until the handshake is done */
+    uint8_t              hs_replied; /* S0S1S2 queued */
+    struct sl_outq       outq;
+    uint32_t             out_off; /* bytes of the head already sent */
+    /* A ring message half written: its remaining bytes go out before
+     * anything else (chunk stream integrity), even after a skip or an
+     * unsubscribe.  The session owns this reference. */
+    struct sl_buf *ring_part;
+    uint32_t       ring_off;
+    uint64_t       armed_ms; /* timer's deadline, 0: none */
+
+    uint8_t registered; /* io added to the reactor */
+    uint8_t closing;    /* flush what is queued, then close */
+    uint8_t closed;
+    uint8_t read_more;     /* stopped reading with bytes left: go on */
+    uint8_t write_blocked; /* EAGAIN: wait for SL_IO_OUT */
+    uint8_t stop_seen;     /* reacted to srv->stopping */
+    uint8_t peer_eof;
+
+    uint64_t created_ms;
+    uint64_t last_read_ms;
+    uint64_t last_write_ms; /* last time bytes left or nothing waited */
+    uint64_t close_deadline_ms;
+    uint64_t flush_due_ms; /* publisher: hub flush wanted */
+    uint64_t grace_due_ms; /* player: unpublish notice due */
+
+    /* Player health and the API's lag figure. */
+    uint64_t last_skips;   /* subscription skips seen so far */
+    uint32_t skip_strikes; /* skips without catching up between */
+    uint8_t  sent_media;   /* last_sent_ts is set */
+    uint32_t last_sent_ts; /* newest media written */
+
+    /* Bytes read after a request that waits for its callback: fed when
+     * the verdict is in (at most one read's worth). */
+    uint8_t *held;
+    size_t   held_len;
+
+    struct sl_rtmp_conn conn; /* what the bytes mean */
+    struct sl_sess_info info; /* what the API sees */
+    /* The peer address's slot in the listener's table, released by
+     * session_destroy. */
+    struct sl_ipticket ipslot;
+};
+
 static void session_run(struct sl_task *t);
+static void session_close(struct sl_session *s, int level, const char *why);
 
 static void
 session_destroy(struct sl_task *t)
@@ -57,35 +123,61 @@ session_destroy(struct sl_task *t)
 
     sl_tls_conn_free(s->tls, 0);
     sl_handshake_free(s->hs);
-    sl_chunk_reader_free(s->rd);
+    /* Every path ends here exactly once (the last task reference, or a
+     * start that failed), so this is the one place the pending count
+     * and the address slot go back. */
+    sl_rtmp_conn_free(&s->conn);
     sl_outq_destroy(&s->outq);
     sl_buf_unref(s->ring_part);
-    free(s->pend.held);
+    free(s->held);
     sl_config_unref(s->cfg);
-    pthread_mutex_destroy(&s->info.lock);
-    /* Every path ends here exactly once (the last task reference, or a
-     * start that failed), so this is the one place the slot goes back. */
-    sl_session_pending_leave(s);
+    sl_session_info_destroy(&s->info);
     sl_iplimit_release(&s->ipslot);
     free(s);
 }
 
-void
-sl_session_pending_enter(struct sl_session *s)
+/* The transport of the command state machine: its messages go to the
+ * private send queue, never dropped (an overflow breaks the queue and
+ * the session closes). */
+static int
+transport_send(void *io, struct sl_buf *b)
 {
-    if (s->pending)
-        return;
-    s->pending = 1;
-    atomic_fetch_add_explicit(&s->srv->pending, 1, memory_order_relaxed);
+    struct sl_session *s = io;
+    int                rc = sl_outq_push(&s->outq, b, 0, SL_OUT_KEEP);
+
+    return rc < 0 ? rc : 0;
 }
 
-void
-sl_session_pending_leave(struct sl_session *s)
+static void
+transport_close(void *io, int level, const char *why)
 {
-    if (!s->pending)
-        return;
-    s->pending = 0;
-    atomic_fetch_sub_explicit(&s->srv->pending, 1, memory_order_relaxed);
+    session_close(io, level, why);
+}
+
+static const struct sl_rtmp_transport session_transport = {
+    .send = transport_send,
+    .close = transport_close,
+};
+
+/* The command state machine's fixed fields: this session is its
+ * transport, owner and task. */
+static void
+conn_setup(struct sl_session *s, int counted)
+{
+    struct sl_rtmp_conn *c = &s->conn;
+
+    c->tp = &session_transport;
+    c->io = s;
+    c->srv = s->srv;
+    c->cfg = s->cfg;
+    c->task = &s->task;
+    c->info = &s->info;
+    c->id = s->id;
+    c->peer = s->peer;
+    c->peer_ip = s->peer_ip;
+    c->addr = &s->peer_addr;
+    c->sub.q = &s->outq;
+    sl_rtmp_conn_init(c, counted);
 }
 
 /* "host:port" for the log into buf, the host alone into ip. */
@@ -130,7 +222,6 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
         return -ENOMEM;
     }
     sl_task_init(&s->task, srv->sched, session_run, session_destroy);
-    pthread_mutex_init(&s->info.lock, NULL);
     s->srv = srv;
     if (slot != NULL) {
         s->ipslot = *slot; /* the session owns it now */
@@ -140,13 +231,12 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
     s->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     s->peer_addr = *peer;
     format_peer(peer, s->peer, sizeof(s->peer), s->peer_ip, sizeof(s->peer_ip));
+    sl_session_info_init(&s->info, s->id, s->peer, &s->task);
     s->created_ms = s->last_read_ms = s->last_write_ms = sl_now_ms();
-    s->out_chunk_size = SL_CHUNK_DEFAULT_SIZE;
     s->io.fd = fd;
     s->io.task = &s->task;
     atomic_init(&s->io.events, 0);
     sl_timer_init(&s->timer, &s->task);
-    sl_list_init(&s->link);
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
         memset(seed, (int) s->id, sizeof(seed));
     s->hs = sl_handshake_new(seed);
@@ -165,9 +255,7 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     n = atomic_fetch_add(&srv->nsessions, 1) + 1;
-    pthread_mutex_lock(&srv->lock);
-    sl_list_insert_tail(&srv->sessions, &s->link);
-    pthread_mutex_unlock(&srv->lock);
+    sl_session_info_list(srv, &s->info);
     if (n > s->cfg->max_connections) {
         slog(SL_LOG_WARN, s, "refused: max_connections (%d) reached",
              s->cfg->max_connections);
@@ -175,9 +263,9 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
                                   memory_order_relaxed);
         s->closing = 1;
         s->close_deadline_ms = s->created_ms;
-    } else {
-        sl_session_pending_enter(s);
     }
+    conn_setup(s, !s->closing);
+    s->conn.closing = s->closing;
     slog(SL_LOG_DEBUG, s, "accepted");
     /* The socket is registered with the reactor by the session's first
      * run, not here: once registered, events can run the session on a
@@ -213,7 +301,7 @@ register_io(struct sl_session *s)
         char why[96];
 
         snprintf(why, sizeof(why), "cannot watch socket: %s", strerror(-rc));
-        sl_session_close(s, SL_LOG_ERROR, why);
+        session_close(s, SL_LOG_ERROR, why);
         s->peer_eof = 1;
         return -1;
     }
@@ -221,38 +309,17 @@ register_io(struct sl_session *s)
     return 0;
 }
 
-void
-sl_session_leave_stream(struct sl_session *s)
-{
-    if (s->role == SL_ROLE_PUBLISHER && s->pub_stream != NULL) {
-        sl_hub_unpublish(s->pub_stream, s);
-        s->pub_stream = NULL;
-        atomic_fetch_sub(&s->srv->publishers, 1);
-        slog(SL_LOG_INFO, s, "unpublished %s/%s", s->app, s->stream_name);
-    } else if (s->role == SL_ROLE_PLAYER && s->subscribed) {
-        sl_hub_unsubscribe(&s->sub);
-        s->subscribed = 0;
-        atomic_fetch_sub(&s->srv->players, 1);
-        slog(SL_LOG_INFO, s, "stopped playing %s/%s", s->app, s->stream_name);
-    }
-    if (s->role != SL_ROLE_NONE) {
-        sl_auth_ended(s);
-        sl_session_info_role(s, SL_ROLE_NONE);
-    }
-    s->role = SL_ROLE_NONE;
-    s->flush_due_ms = 0;
-    s->grace_due_ms = 0;
-}
-
-void
-sl_session_close(struct sl_session *s, int level, const char *why)
+static void
+session_close(struct sl_session *s, int level, const char *why)
 {
     if (s->closing)
         return;
     slog(level, s, "closing: %s", why);
     s->closing = 1;
     s->close_deadline_ms = sl_now_ms() + CLOSE_FLUSH_MS;
-    sl_session_leave_stream(s);
+    sl_rtmp_closing(&s->conn);
+    s->flush_due_ms = 0;
+    s->grace_due_ms = 0;
 }
 
 /* Ends the session for good.  Afterwards only the references still held
@@ -263,62 +330,21 @@ finish(struct sl_session *s)
 {
     struct sl_server *srv = s->srv;
 
-    sl_session_leave_stream(s);
+    sl_rtmp_closing(&s->conn);
     if (s->registered)
         sl_loop_del(srv->loop, &s->io);
     sl_tls_conn_free(s->tls, 1); /* close_notify, best effort */
     s->tls = NULL;
     close(s->io.fd);
     sl_timer_cancel(srv->loop, &s->timer);
-    pthread_mutex_lock(&srv->lock);
-    sl_list_remove(&s->link);
-    pthread_mutex_unlock(&srv->lock);
+    sl_session_info_unlist(srv, &s->info);
     atomic_fetch_sub(&srv->nsessions, 1);
-    sl_session_pending_leave(s);
+    /* Out of the pending count now, not when a callback still holding
+     * the task lets go. */
+    sl_rtmp_conn_free(&s->conn);
     s->closed = 1;
     slog(SL_LOG_DEBUG, s, "closed");
     sl_task_unref(&s->task);
-}
-
-int
-sl_session_send_buf(struct sl_session *s, struct sl_buf *b)
-{
-    int rc = sl_outq_push(&s->outq, b, 0, SL_OUT_KEEP);
-
-    return rc < 0 ? rc : 0;
-}
-
-int
-sl_session_send(struct sl_session *s, uint32_t csid, uint8_t type,
-                uint32_t msid, const uint8_t *payload, size_t len)
-{
-    struct sl_buf *b =
-        sl_chunk_encode(csid, type, msid, 0, payload, len, s->out_chunk_size);
-    int rc;
-
-    if (b == NULL)
-        return -ENOMEM;
-    rc = sl_session_send_buf(s, b);
-    sl_buf_unref(b);
-    return rc;
-}
-
-/* Acknowledges received bytes when the peer asked for it. */
-static void
-maybe_ack(struct sl_session *s)
-{
-    uint64_t       total = sl_chunk_reader_bytes(s->rd);
-    struct sl_buf *b;
-
-    if (s->peer_ack_window == 0 ||
-        total - s->last_ack_bytes < s->peer_ack_window)
-        return;
-    s->last_ack_bytes = total;
-    b = sl_chunk_ctrl(SL_MSG_ACK, (uint32_t) total, s->out_chunk_size);
-    if (b != NULL) {
-        sl_session_send_buf(s, b);
-        sl_buf_unref(b);
-    }
 }
 
 /* A request waits for its callback: what the peer sent after it waits
@@ -328,89 +354,71 @@ hold_input(struct sl_session *s, const uint8_t *p, size_t n)
 {
     if (n == 0)
         return 0;
-    s->pend.held = malloc(n);
-    if (s->pend.held == NULL) {
-        sl_session_close(s, SL_LOG_ERROR, "out of memory");
+    s->held = malloc(n);
+    if (s->held == NULL) {
+        session_close(s, SL_LOG_ERROR, "out of memory");
         return -1;
     }
-    memcpy(s->pend.held, p, n);
-    s->pend.held_len = n;
+    memcpy(s->held, p, n);
+    s->held_len = n;
     return 0;
 }
 
-/* Feeds received bytes through the handshake and the chunk reader.
- * Returns -1 when the session must close (already logged). */
+/* The RTMP handshake: consumes what it needs of p[0..n) and queues the
+ * reply.  Returns the bytes used, or -1 when the session must close. */
+static int
+feed_handshake(struct sl_session *s, const uint8_t *p, size_t n)
+{
+    const uint8_t *reply;
+    size_t         rlen;
+    int            rc = sl_handshake_consume(s->hs, p, n);
+
+    if (rc < 0) {
+        session_close(s, SL_LOG_WARN, "not an RTMP handshake (bad C0 version)");
+        return -1;
+    }
+    reply = sl_handshake_reply(s->hs, &rlen);
+    if (reply != NULL && !s->hs_replied) {
+        struct sl_buf *b = sl_buf_from(reply, rlen);
+
+        if (b == NULL || transport_send(s, b) < 0) {
+            sl_buf_unref(b);
+            session_close(s, SL_LOG_ERROR, "out of memory");
+            return -1;
+        }
+        sl_buf_unref(b);
+        s->hs_replied = 1;
+    }
+    if (sl_handshake_done(s->hs)) {
+        slog(SL_LOG_DEBUG, s, "handshake done (%s)",
+             sl_handshake_kind(s->hs) == SL_HANDSHAKE_DIGEST ? "digest"
+                                                             : "plain");
+        sl_handshake_free(s->hs);
+        s->hs = NULL;
+    }
+    return rc;
+}
+
+/* Feeds received bytes through the handshake, then the command state
+ * machine.  Returns -1 when the session must close (already logged). */
 static int
 feed(struct sl_session *s, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !s->closing) {
-        int rc;
+    int rc;
 
-        if (s->hs != NULL) {
-            const uint8_t *reply;
-            size_t         rlen;
-
-            rc = sl_handshake_consume(s->hs, p, n);
-            if (rc < 0) {
-                sl_session_close(s, SL_LOG_WARN,
-                                 "not an RTMP handshake (bad C0 version)");
-                return -1;
-            }
-            p += rc;
-            n -= (size_t) rc;
-            reply = sl_handshake_reply(s->hs, &rlen);
-            if (reply != NULL && !s->hs_replied) {
-                struct sl_buf *b = sl_buf_from(reply, rlen);
-
-                if (b == NULL || sl_session_send_buf(s, b) < 0) {
-                    sl_buf_unref(b);
-                    sl_session_close(s, SL_LOG_ERROR, "out of memory");
-                    return -1;
-                }
-                sl_buf_unref(b);
-                s->hs_replied = 1;
-            }
-            if (sl_handshake_done(s->hs)) {
-                slog(SL_LOG_DEBUG, s, "handshake done (%s)",
-                     sl_handshake_kind(s->hs) == SL_HANDSHAKE_DIGEST ? "digest"
-                                                                     : "plain");
-                sl_handshake_free(s->hs);
-                s->hs = NULL;
-                s->rd = sl_chunk_reader_new(s->cfg->max_message_size, 64);
-                if (s->rd == NULL) {
-                    sl_session_close(s, SL_LOG_ERROR, "out of memory");
-                    return -1;
-                }
-            }
-            continue;
-        }
-
-        struct sl_chunk_msg msg;
-
-        rc = sl_chunk_read(s->rd, p, n, &msg);
-        if (rc < 0) {
-            char why[160];
-
-            snprintf(why, sizeof(why), "chunk stream error: %s",
-                     rc == -EPROTO ? sl_chunk_reader_error(s->rd)
-                                   : strerror(-rc));
-            sl_session_close(s, SL_LOG_WARN, why);
+    if (s->hs != NULL) {
+        rc = feed_handshake(s, p, n);
+        if (rc < 0)
             return -1;
-        }
         p += rc;
         n -= (size_t) rc;
-        if (msg.payload != NULL) {
-            rc = sl_rtmp_handle(s, &msg);
-            sl_buf_unref(msg.payload);
-            if (rc < 0)
-                return -1;
-            if (sl_auth_pending(s))
-                return hold_input(s, p, n);
-        }
     }
-    if (s->rd != NULL)
-        maybe_ack(s);
-    return 0;
+    if (n == 0 || s->hs != NULL || s->closing)
+        return 0;
+    rc = sl_rtmp_feed(&s->conn, p, n);
+    if (rc < 0)
+        return -1;
+    return hold_input(s, p + rc, n - (size_t) rc);
 }
 
 /* read() for an RTMPS session: > 0, 0 at the end of the stream, or -1
@@ -444,7 +452,7 @@ read_input(struct sl_session *s, uint64_t now)
     size_t  total = 0;
 
     s->read_more = 0;
-    while (!s->closing && !sl_auth_pending(s)) {
+    while (!s->closing && !sl_rtmp_waiting(&s->conn)) {
         ssize_t n = s->tls == NULL ? read(s->io.fd, buf, sizeof(buf))
                                    : tls_read(s, buf, sizeof(buf));
 
@@ -455,7 +463,7 @@ read_input(struct sl_session *s, uint64_t now)
                                       memory_order_relaxed);
             atomic_fetch_add_explicit(&s->info.bytes_in, (uint64_t) n,
                                       memory_order_relaxed);
-            if (feed(s, buf, (size_t) n) < 0 || sl_auth_pending(s))
+            if (feed(s, buf, (size_t) n) < 0 || sl_rtmp_waiting(&s->conn))
                 return;
             if (total >= READ_BUDGET) {
                 /* Edge-triggered: no new event will come for bytes that
@@ -468,7 +476,7 @@ read_input(struct sl_session *s, uint64_t now)
         }
         if (n == 0) {
             s->peer_eof = 1;
-            sl_session_close(s, SL_LOG_INFO, "peer closed the connection");
+            session_close(s, SL_LOG_INFO, "peer closed the connection");
             return;
         }
         if (errno == EINTR)
@@ -483,30 +491,34 @@ read_input(struct sl_session *s, uint64_t now)
                 snprintf(why, sizeof(why), "TLS %s failed: %s",
                          s->tls_up ? "connection" : "handshake",
                          sl_tls_error(s->tls));
-                sl_session_close(s, SL_LOG_WARN, why);
+                session_close(s, SL_LOG_WARN, why);
                 return;
             }
             snprintf(why, sizeof(why), "read failed: %s", strerror(errno));
-            sl_session_close(s, SL_LOG_INFO, why);
+            session_close(s, SL_LOG_INFO, why);
         }
         return;
     }
 }
 
-void
-sl_session_resume_input(struct sl_session *s)
+/* The verdict a parked request waited for is in: act on it, then feed
+ * what was held back. */
+static void
+resume_input(struct sl_session *s)
 {
-    uint8_t *held = s->pend.held;
-    size_t   len = s->pend.held_len;
+    uint8_t *held = s->held;
+    size_t   len = s->held_len;
 
-    s->pend.held = NULL;
-    s->pend.held_len = 0;
+    if (sl_rtmp_resume(&s->conn) < 0)
+        return;
+    s->held = NULL;
+    s->held_len = 0;
     if (held != NULL && !s->closing)
         feed(s, held, len); /* may park again: feed holds the rest */
     free(held);
     /* Edge-triggered: bytes that arrived while parked brought no event
      * we acted on, so read on without one. */
-    if (!s->closing && !sl_auth_pending(s))
+    if (!s->closing && !sl_rtmp_waiting(&s->conn))
         s->read_more = 1;
 }
 
@@ -517,7 +529,7 @@ release_msgs(struct sl_session *s, struct sl_sub_msg *m, int cnt)
 {
     if (cnt == 0)
         return;
-    sl_sub_rewind(&s->sub, m[0].seq);
+    sl_sub_rewind(&s->conn.sub, m[0].seq);
     for (int i = 0; i < cnt; i++)
         sl_buf_unref(m[i].buf);
 }
@@ -631,8 +643,8 @@ flush_output(struct sl_session *s, uint64_t now)
         for (int i = cnt; i < cnt + nq; i++)
             qbytes += iov[i].iov_len;
         cnt += nq;
-        if (s->subscribed && cnt < WRITE_IOV) {
-            nm = sl_sub_collect(&s->sub, m, WRITE_IOV - cnt);
+        if (s->conn.subscribed && cnt < WRITE_IOV) {
+            nm = sl_sub_collect(&s->conn.sub, m, WRITE_IOV - cnt);
             for (int i = 0; i < nm; i++) {
                 iov[cnt + i].iov_base = m[i].buf->data;
                 iov[cnt + i].iov_len = m[i].buf->len;
@@ -679,72 +691,14 @@ flush_output(struct sl_session *s, uint64_t now)
     }
 }
 
-/* Player: tell it when its publisher goes away (after the grace period,
- * so a quick publisher reconnect is invisible) and when one returns. */
-static void
-player_poll(struct sl_session *s, uint64_t now)
-{
-    struct sl_stream_state st;
-
-    if (s->role != SL_ROLE_PLAYER || !s->subscribed)
-        return;
-    sl_hub_stream_state(s->sub.stream, &st);
-    s->grace_due_ms = 0;
-    if (st.live) {
-        if (st.publish_gen != s->seen_gen) {
-            if (s->unpublish_sent) {
-                struct sl_buf *b = sl_chunk_user_control(SL_UC_STREAM_BEGIN, 1,
-                                                         s->out_chunk_size);
-
-                if (b != NULL) {
-                    sl_session_send_buf(s, b);
-                    sl_buf_unref(b);
-                }
-                sl_rtmp_send_status(s, "status", "NetStream.Play.PublishNotify",
-                                    "the stream is published again");
-            }
-            s->seen_gen = st.publish_gen;
-            s->unpublish_sent = 0;
-        }
-        return;
-    }
-    if (s->seen_gen == 0 || s->unpublish_sent)
-        return;
-    if (now < st.unpublished_ms + s->cfg->publish_grace_ms) {
-        s->grace_due_ms = st.unpublished_ms + s->cfg->publish_grace_ms;
-        return;
-    }
-    sl_rtmp_send_status(s, "status", "NetStream.Play.UnpublishNotify",
-                        "the publisher stopped");
-    {
-        struct sl_buf *b =
-            sl_chunk_user_control(SL_UC_STREAM_EOF, 1, s->out_chunk_size);
-
-        if (b != NULL) {
-            sl_session_send_buf(s, b);
-            sl_buf_unref(b);
-        }
-    }
-    s->unpublish_sent = 1;
-}
-
 /* The server is stopping: players hear that the stream ended, everyone
  * flushes and goes. */
 static void
 on_stop(struct sl_session *s)
 {
     s->stop_seen = 1;
-    if (s->role == SL_ROLE_PLAYER) {
-        sl_rtmp_send_status(s, "status", "NetStream.Play.UnpublishNotify",
-                            "the server is shutting down");
-        struct sl_buf *b =
-            sl_chunk_user_control(SL_UC_STREAM_EOF, 1, s->out_chunk_size);
-        if (b != NULL) {
-            sl_session_send_buf(s, b);
-            sl_buf_unref(b);
-        }
-    }
-    sl_session_close(s, SL_LOG_DEBUG, "server stopping");
+    sl_rtmp_server_stopping(&s->conn);
+    session_close(s, SL_LOG_DEBUG, "server stopping");
 }
 
 /* Player: a queue that keeps skipping, or a socket that accepts nothing
@@ -752,7 +706,7 @@ on_stop(struct sl_session *s)
 static void
 check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
 {
-    if (s->role != SL_ROLE_PLAYER)
+    if (s->conn.role != SL_ROLE_PLAYER)
         return;
     if (skips != s->last_skips) {
         s->skip_strikes += (uint32_t) (skips - s->last_skips);
@@ -764,15 +718,15 @@ check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
     }
     if (s->skip_strikes >= MAX_SKIP_STRIKES) {
         atomic_fetch_add(&s->srv->players_dropped, 1);
-        sl_session_close(s, SL_LOG_WARN,
-                         "player too slow: kept falling behind max_lag");
+        session_close(s, SL_LOG_WARN,
+                      "player too slow: kept falling behind max_lag");
         s->peer_eof = 1; /* do not wait to flush to a stuck reader */
         return;
     }
     if (s->write_blocked &&
         now - s->last_write_ms >= 2ull * s->cfg->max_lag_ms) {
         atomic_fetch_add(&s->srv->players_dropped, 1);
-        sl_session_close(s, SL_LOG_WARN, "player stopped reading");
+        session_close(s, SL_LOG_WARN, "player stopped reading");
         s->peer_eof = 1;
     }
 }
@@ -784,27 +738,27 @@ check_timeouts(struct sl_session *s, uint64_t now, uint64_t skips)
 
     if (s->hs != NULL) {
         if (now - s->created_ms >= c->handshake_timeout_ms) {
-            sl_session_close(s, SL_LOG_WARN,
-                             s->tls != NULL && !s->tls_up
-                                 ? "TLS handshake timeout"
-                                 : "handshake timeout");
+            session_close(s, SL_LOG_WARN,
+                          s->tls != NULL && !s->tls_up ? "TLS handshake timeout"
+                                                       : "handshake timeout");
             s->peer_eof = 1;
         }
         return;
     }
-    if (s->role == SL_ROLE_PLAYER) {
+    if (s->conn.role == SL_ROLE_PLAYER) {
         check_player_health(s, now, skips);
         return;
     }
     /* A callback has its own timeout; reading resumes after it. */
-    if (sl_auth_pending(s)) {
+    if (sl_rtmp_waiting(&s->conn)) {
         s->last_read_ms = now;
         return;
     }
     if (now - s->last_read_ms >= c->idle_timeout_ms) {
-        sl_session_close(s, SL_LOG_WARN,
-                         s->role == SL_ROLE_PUBLISHER ? "publisher idle timeout"
-                                                      : "idle timeout");
+        session_close(s, SL_LOG_WARN,
+                      s->conn.role == SL_ROLE_PUBLISHER
+                          ? "publisher idle timeout"
+                          : "idle timeout");
         s->peer_eof = 1;
     }
 }
@@ -829,7 +783,7 @@ arm_timer(struct sl_session *s, uint64_t now)
         due = s->close_deadline_ms;
     else if (s->hs != NULL)
         due = s->created_ms + c->handshake_timeout_ms;
-    else if (s->role == SL_ROLE_PLAYER)
+    else if (s->conn.role == SL_ROLE_PLAYER)
         due = s->write_blocked ? s->last_write_ms + 2ull * c->max_lag_ms : 0;
     else
         due = s->last_read_ms + c->idle_timeout_ms;
@@ -854,13 +808,15 @@ publish_player_stats(struct sl_session *s)
     uint32_t lag = 0;
 
     if (s->sent_media) {
-        uint32_t d = sl_hub_stream_head_ts(s->sub.stream) - s->last_sent_ts;
+        uint32_t d =
+            sl_hub_stream_head_ts(s->conn.sub.stream) - s->last_sent_ts;
 
         lag = d < 0x80000000u ? d : 0; /* wrap-aware; ahead is 0 */
     }
     atomic_store_explicit(&s->info.lag_ms, lag, memory_order_relaxed);
-    atomic_store_explicit(&s->info.skips, s->sub.skips, memory_order_relaxed);
-    atomic_store_explicit(&s->info.dropped, s->sub.dropped,
+    atomic_store_explicit(&s->info.skips, s->conn.sub.skips,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->info.dropped, s->conn.sub.dropped,
                           memory_order_relaxed);
 }
 
@@ -901,35 +857,31 @@ session_run(struct sl_task *t)
         on_stop(s);
     if (!s->closing &&
         atomic_load_explicit(&s->info.kick, memory_order_relaxed)) {
-        sl_session_close(s, SL_LOG_INFO, "dropped through the HTTP API");
+        session_close(s, SL_LOG_INFO, "dropped through the HTTP API");
         s->peer_eof = 1; /* close at once: the point is to cut it off */
     }
-    if (!s->closing && sl_auth_pending(s) &&
-        atomic_load_explicit(&s->pend.done, memory_order_acquire)) {
-        if (sl_auth_resume(s) == 0)
-            sl_session_resume_input(s);
-    }
+    if (!s->closing && sl_rtmp_verdict_ready(&s->conn))
+        resume_input(s);
     if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
         read_input(s, now);
     if (!s->closing) {
-        player_poll(s, now);
-        if (s->role == SL_ROLE_PUBLISHER && s->pub_stream != NULL)
-            s->flush_due_ms = sl_hub_flush(s->pub_stream, now);
+        s->grace_due_ms = sl_rtmp_player_poll(&s->conn, now);
+        if (s->conn.role == SL_ROLE_PUBLISHER && s->conn.pub_stream != NULL)
+            s->flush_due_ms = sl_hub_flush(s->conn.pub_stream, now);
     }
     if (sl_outq_broken(&s->outq)) {
         if (!s->closing)
             atomic_fetch_add(&s->srv->players_dropped, 1);
-        sl_session_close(s, SL_LOG_WARN,
-                         "send queue overflow on a codec header");
+        session_close(s, SL_LOG_WARN, "send queue overflow on a codec header");
         s->peer_eof = 1;
     }
     if (flush_output(s, now) < 0 && !s->closing)
-        sl_session_close(s, SL_LOG_INFO, "write failed: peer gone");
+        session_close(s, SL_LOG_INFO, "write failed: peer gone");
     /* Skips are the subscription's (counted by this run's collects);
      * the private queue never skips, it holds only undroppable
      * messages. */
-    skips = s->subscribed ? s->sub.skips : s->last_skips;
-    if (s->subscribed)
+    skips = s->conn.subscribed ? s->conn.sub.skips : s->last_skips;
+    if (s->conn.subscribed)
         publish_player_stats(s);
     if (!s->closing)
         check_timeouts(s, now, skips);
@@ -950,279 +902,7 @@ sl_session_stop_all(struct sl_server *srv)
     pthread_mutex_lock(&srv->lock);
     sl_list_foreach_safe(pos, tmp, &srv->sessions)
     {
-        struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
-
-        sl_task_wake(&s->task);
+        sl_task_wake(sl_list_entry(pos, struct sl_sess_info, link)->task);
     }
     pthread_mutex_unlock(&srv->lock);
-}
-
-/* ---- what the HTTP API sees ---- */
-
-/* Copies a peer-supplied string for display: printable ASCII only, so
- * it can never break a log line or a JSON string. */
-static void
-copy_printable(char *dst, size_t cap, const char *src, size_t n)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; i < n && j + 1 < cap; i++) {
-        unsigned char c = (unsigned char) src[i];
-
-        dst[j++] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
-    }
-    dst[j] = '\0';
-}
-
-void
-sl_session_set_client(struct sl_session *s, const char *client, size_t n)
-{
-    pthread_mutex_lock(&s->info.lock);
-    copy_printable(s->info.client, sizeof(s->info.client), client, n);
-    pthread_mutex_unlock(&s->info.lock);
-}
-
-void
-sl_session_info_role(struct sl_session *s, enum sl_role role)
-{
-    if (role != SL_ROLE_NONE)
-        sl_session_pending_leave(s);
-    else if (!s->closing)
-        sl_session_pending_enter(s);
-    pthread_mutex_lock(&s->info.lock);
-    s->info.role = (int) role;
-    if (role != SL_ROLE_NONE) {
-        snprintf(s->info.app, sizeof(s->info.app), "%s", s->app);
-        snprintf(s->info.name, sizeof(s->info.name), "%s", s->stream_name);
-        s->info.since_ms = sl_now_ms();
-    }
-    if (role == SL_ROLE_PUBLISHER) {
-        memset(&s->info.media, 0, sizeof(s->info.media));
-        atomic_store_explicit(&s->info.media_bytes, 0, memory_order_relaxed);
-        atomic_store_explicit(&s->info.video_frames, 0, memory_order_relaxed);
-    }
-    atomic_store_explicit(&s->info.role_a, (int) role, memory_order_relaxed);
-    pthread_mutex_unlock(&s->info.lock);
-}
-
-/* A metadata number the API can show: 0 unless 0..1e6. */
-static double
-meta_number(const struct sl_amf_doc *d, const struct sl_amf_node *obj,
-            const char *key)
-{
-    double v = sl_meta_number(d, obj, key);
-
-    return v <= 1e6 ? v : 0;
-}
-
-/* onMetaData: what the encoder says about its output. */
-static void
-info_metadata(struct sl_session *s, const uint8_t *p, size_t len)
-{
-    struct sl_amf_node        nodes[256];
-    struct sl_amf_doc         d;
-    const struct sl_amf_node *obj, *enc;
-    struct sl_media_facts    *m = &s->info.media;
-
-    sl_amf_doc_init(&d, nodes, 256);
-    if (!sl_meta_find(&d, p, len, &obj) || obj == NULL)
-        return;
-    pthread_mutex_lock(&s->info.lock);
-    m->meta_width = (int) meta_number(&d, obj, "width");
-    m->meta_height = (int) meta_number(&d, obj, "height");
-    m->meta_fps = meta_number(&d, obj, "framerate");
-    if (m->meta_fps == 0)
-        m->meta_fps = meta_number(&d, obj, "videoframerate");
-    m->meta_rate = (int) meta_number(&d, obj, "audiosamplerate");
-    enc = sl_amf_prop(&d, obj, "encoder");
-    if (enc != NULL && enc->type == SL_AMF_STRING)
-        copy_printable(m->encoder, sizeof(m->encoder), (const char *) enc->str,
-                       enc->str_len);
-    pthread_mutex_unlock(&s->info.lock);
-}
-
-void
-sl_session_info_media(struct sl_session *s, uint8_t type, const uint8_t *p,
-                      size_t len)
-{
-    struct sl_media_facts *m = &s->info.media;
-    struct sl_flv_info     fi;
-    char                   name[16];
-
-    atomic_fetch_add_explicit(&s->info.media_bytes, len, memory_order_relaxed);
-    if (type == SL_MSG_DATA_AMF0) {
-        info_metadata(s, p, len);
-        return;
-    }
-    sl_flv_inspect(type, p, len, &fi);
-    if (fi.video && !fi.seq_header && !fi.seq_end && !fi.command)
-        atomic_fetch_add_explicit(&s->info.video_frames, 1,
-                                  memory_order_relaxed);
-    /* This task is the only writer, so it reads its own fields without
-     * the lock; it takes the lock only to change them. */
-    if (fi.video && (fi.seq_header || m->vcodec[0] == '\0')) {
-        struct sl_avc_info avc;
-        int                have_sps = 0;
-
-        sl_flv_codec_name(&fi, name, sizeof(name));
-        if (fi.seq_header && !fi.enhanced && fi.codec == SL_FLV_VIDEO_AVC &&
-            len > 5)
-            have_sps = sl_avc_parse_config(p + 5, len - 5, &avc) == 0;
-        pthread_mutex_lock(&s->info.lock);
-        snprintf(m->vcodec, sizeof(m->vcodec), "%s", name);
-        if (have_sps) {
-            m->sps_width = avc.width;
-            m->sps_height = avc.height;
-            m->sps_fps = avc.fps;
-        }
-        pthread_mutex_unlock(&s->info.lock);
-    } else if (fi.audio && (fi.seq_header || m->acodec[0] == '\0')) {
-        struct sl_aac_info aac;
-        int                rate = 0, channels = 0;
-
-        sl_flv_codec_name(&fi, name, sizeof(name));
-        if (fi.seq_header && !fi.enhanced && fi.codec == SL_FLV_AUDIO_AAC &&
-            len > 2 && sl_aac_parse_asc(p + 2, len - 2, &aac) == 0) {
-            rate = aac.sample_rate;
-            channels = aac.channels;
-        } else if (!fi.enhanced && fi.codec != SL_FLV_AUDIO_AAC && len > 0) {
-            /* Classic FLV audio: the rate and channels are in the tag
-             * header (the four rates FLV knows). */
-            static const int rates[4] = {5512, 11025, 22050, 44100};
-
-            rate = rates[(p[0] >> 2) & 3];
-            channels = (p[0] & 1) + 1;
-        }
-        pthread_mutex_lock(&s->info.lock);
-        snprintf(m->acodec, sizeof(m->acodec), "%s", name);
-        if (rate > 0) {
-            m->asc_rate = rate;
-            m->asc_channels = channels;
-        }
-        pthread_mutex_unlock(&s->info.lock);
-    }
-}
-
-static void
-snap_one(struct sl_session *s, struct sl_sess_snap *o)
-{
-    struct sl_sess_info *in = &s->info;
-
-    o->id = s->id;
-    snprintf(o->peer, sizeof(o->peer), "%s", s->peer); /* immutable */
-    pthread_mutex_lock(&in->lock);
-    o->role = in->role;
-    memcpy(o->app, in->app, sizeof(o->app));
-    memcpy(o->name, in->name, sizeof(o->name));
-    memcpy(o->client, in->client, sizeof(o->client));
-    o->media = in->media;
-    o->since_ms = in->since_ms;
-    pthread_mutex_unlock(&in->lock);
-    o->bytes_in = atomic_load_explicit(&in->bytes_in, memory_order_relaxed);
-    o->bytes_out = atomic_load_explicit(&in->bytes_out, memory_order_relaxed);
-    o->media_bytes =
-        atomic_load_explicit(&in->media_bytes, memory_order_relaxed);
-    o->video_frames =
-        atomic_load_explicit(&in->video_frames, memory_order_relaxed);
-    o->skips = atomic_load_explicit(&in->skips, memory_order_relaxed);
-    o->dropped = atomic_load_explicit(&in->dropped, memory_order_relaxed);
-    o->lag_ms = atomic_load_explicit(&in->lag_ms, memory_order_relaxed);
-}
-
-int
-sl_session_collect(struct sl_server *srv, int publishers_only,
-                   struct sl_sess_snap **out)
-{
-    struct sl_list      *pos, *tmp;
-    struct sl_sess_snap *v = NULL;
-    int                  n = 0, cap = 0;
-
-    /* Sessions stay in the list until finish() removes them under this
-     * lock, and finish() drops the owner reference only after that, so
-     * every session seen here is alive while the lock is held. */
-    pthread_mutex_lock(&srv->lock);
-    sl_list_foreach_safe(pos, tmp, &srv->sessions)
-    {
-        struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
-        int role = atomic_load_explicit(&s->info.role_a, memory_order_relaxed);
-
-        if (role == SL_ROLE_NONE ||
-            (publishers_only && role != SL_ROLE_PUBLISHER))
-            continue;
-        if (n == cap) {
-            int                  ncap = cap ? cap * 2 : 16;
-            struct sl_sess_snap *nv = realloc(v, (size_t) ncap * sizeof(*v));
-
-            if (nv == NULL) {
-                pthread_mutex_unlock(&srv->lock);
-                free(v);
-                return -ENOMEM;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        snap_one(s, &v[n]);
-        if (v[n].role != SL_ROLE_NONE) /* it may have left meanwhile */
-            n++;
-    }
-    pthread_mutex_unlock(&srv->lock);
-    *out = v;
-    return n;
-}
-
-/* Sets the kick flag of the publishers of app/name (only the one with
- * client id only_id, unless it is 0).  How many were found. */
-static int
-kick_where(struct sl_server *srv, const char *app, const char *name,
-           uint64_t only_id)
-{
-    struct sl_list *pos, *tmp;
-    int             found = 0;
-
-    pthread_mutex_lock(&srv->lock);
-    sl_list_foreach_safe(pos, tmp, &srv->sessions)
-    {
-        struct sl_session *s = sl_list_entry(pos, struct sl_session, link);
-        int                hit;
-
-        if (atomic_load_explicit(&s->info.role_a, memory_order_relaxed) !=
-                SL_ROLE_PUBLISHER ||
-            (only_id != 0 && s->id != only_id))
-            continue;
-        pthread_mutex_lock(&s->info.lock);
-        hit = s->info.role == SL_ROLE_PUBLISHER && !strcmp(s->info.app, app) &&
-              !strcmp(s->info.name, name);
-        pthread_mutex_unlock(&s->info.lock);
-        if (hit) {
-            atomic_store_explicit(&s->info.kick, 1, memory_order_relaxed);
-            sl_task_wake(&s->task);
-            found++;
-        }
-    }
-    pthread_mutex_unlock(&srv->lock);
-    return found;
-}
-
-int
-sl_session_kick_publisher(struct sl_server *srv, const char *app,
-                          const char *name)
-{
-    uint64_t standby = sl_hub_standby_id(srv->hub, app, name);
-    int      found = 0;
-
-    /* A standby (backup_publish) goes first, and is gone before the
-     * primary is cut, or it would take over the stream the operator
-     * ended.  Bounded: a session acts on a kick at its next run. */
-    if (standby != 0 && kick_where(srv, app, name, standby) > 0) {
-        found = 1;
-        for (int i = 0;
-             i < 200 && sl_hub_standby_id(srv->hub, app, name) == standby;
-             i++) {
-            struct timespec ts = {0, 5 * 1000 * 1000};
-
-            nanosleep(&ts, NULL);
-        }
-    }
-    found += kick_where(srv, app, name, 0);
-    return found > 0 ? 0 : -ENOENT;
 }

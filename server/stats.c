@@ -30,7 +30,7 @@
 #include "server/cluster.h"
 #include "server/hub.h"
 #include "server/server.h"
-#include "server/session.h"
+#include "server/session_info.h"
 
 /* ---- providers ---- */
 
