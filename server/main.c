@@ -8,21 +8,30 @@
  * Threads: the main thread only waits for signals (all of them are
  * blocked everywhere else); acceptor threads accept; the reactor thread
  * turns socket readiness and timers into task wakes; the pool's workers
- * run the sessions.
+ * run the sessions; the stages, the callback client, the sampler, the
+ * HTTP server and the agent have threads of their own.
  *
- * Shutdown order (SIGINT/SIGTERM):
- *   1. stop accepting (acceptor threads joined, listening sockets closed;
- *      the RTMP port, then the RTMPS one);
- *   2. close the hub to new publishers and tell every session to wind
- *      down: players are sent NetStream.Play.UnpublishNotify and
- *      StreamEOF, publishers are closed, queued bytes are flushed;
+ * Start order: the pool, the reactor and the hub; the stages that
+ * observe the hub (ladders, relays, recordings) and the callback
+ * client; the RTMP and RTMPS acceptors; the stats sampler, the agent
+ * and the HTTP API.  A part that fails to start stops what started
+ * before it, by the same path as a normal stop.
+ *
+ * Shutdown order (SIGINT/SIGTERM, stop_serving()):
+ *   1. /healthz answers 503; stop accepting (acceptor threads joined,
+ *      listening sockets closed: the RTMP port, then the RTMPS one);
+ *   2. mark the server stopping and wake every session: players are
+ *      sent NetStream.Play.UnpublishNotify and StreamEOF, publishers are
+ *      closed, queued bytes are flushed;
  *   3. wait for the sessions to finish, bounded in time;
- *   4. stop the pool (close, then drain), then the reactor;
- *   5. free the hub and the config.
- * Transcoders are joined between steps 3 and 4 (their encoders flushed,
- * their renditions unpublished), then relays are stopped and joined,
- * then recordings are finalised (queues written, files closed): last,
- * because every publisher above (sessions, rungs, pulls) feeds them.
+ *   4. end the callbacks still in flight (as refusals), stop the HTTP
+ *      server, the agent and the sampler;
+ *   5. stop the ladders (encoders flushed, renditions unpublished, while
+ *      the pool still delivers), then the relays (interrupted, joined;
+ *      pulls unpublish), then the recordings (queues written, files
+ *      closed): last, because every publisher above feeds them;
+ *   6. stop the pool (close, then drain), then the reactor;
+ *   7. free the hub and the config.
  *
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
@@ -31,14 +40,9 @@
  * with the config (loaded and checked by sl_config_load), so new RTMPS
  * connections get the reloaded certificate and running ones keep theirs;
  * while the RTMPS port is open a reload must bring a certificate.  POST
- * /api/v1/reload runs the same reload() on the HTTP thread, under the same
- * mutex, so the caller gets its result (a signal could not say whether the new
- * file was good); reloads never overlap.
- *
- * The HTTP server (server/http.c) and the stats sampler start after the
- * RTMP listener and stop after the sessions are gone, before the pool:
- * /healthz answers 503 from the moment the stop begins, and no request
- * can wake a session after the pool stopped.
+ * /api/v1/reload runs the same reload() on the HTTP thread, under the
+ * same mutex, so the caller gets its result (a signal could not say
+ * whether the new file was good); reloads never overlap.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,6 +68,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/session.h"
+#include "server/stage_stats.h"
 #include "server/stats.h"
 #include "server/supervisor.h"
 #include "server/tls.h"
@@ -136,205 +141,141 @@ reload(void *arg, char *err, size_t errlen)
     return 0;
 }
 
-/* What the API providers below read. */
-struct api_ctx {
-    struct sl_relays     *relays;
+/* Everything the serving process starts, so that one function stops
+ * it, whatever got started: every part may be NULL. */
+struct serving {
+    struct sl_server      srv;
+    struct sl_iplimit    *ipl;
+    struct sl_listener   *listener, *tls_listener;
     struct sl_transcoder *transcoder;
+    struct sl_relays     *relays;
     struct sl_recorder   *recorder;
+    struct sl_callbacks  *callbacks;
+    struct sl_stats      *stats;
+    struct sl_http       *http;
+    struct sl_agent      *agent;
+    struct sl_stage_stats stages; /* what the API's providers read */
+    struct reloader       rl;
+    int                   workers;
 };
 
-/* The relays' figures for the HTTP API (server/stats.h providers): a
- * copy of every running relay, filtered by stream.  Runs on the HTTP or
- * sampler thread; sl_relays_stats() copies under the relays' own lock. */
-#define API_MAX_RELAYS 256
-
+/* The pool, the reactor and the hub. */
 static int
-api_relays(void *ctx, const char *app, const char *name,
-           struct sl_stats_relay *out, int max)
+start_core(struct serving *sv, const struct sl_config *cfg)
 {
-    struct sl_relay_stats *v = malloc(API_MAX_RELAYS * sizeof(*v));
-    int                    n, k = 0;
+    struct sl_server    *srv = &sv->srv;
+    struct sl_hub_limits lim = {
+        .chunk_size = cfg->chunk_size,
+        .merge_write_ms = cfg->merge_write_ms,
+        .gop_cache = cfg->gop_cache,
+        .gop_max_msgs = GOP_MAX_MSGS,
+        .gop_max_bytes = GOP_MAX_BYTES,
+        .ring_max_ms = cfg->max_lag_ms + RING_MARGIN_MS,
+    };
 
-    if (v == NULL)
-        return 0;
-    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v, API_MAX_RELAYS);
-    for (int i = 0; i < n && k < max; i++) {
-        struct sl_stats_relay *o = &out[k];
-
-        if (v[i].pull || strcmp(v[i].app, app) || strcmp(v[i].name, name))
-            continue;
-        memset(o, 0, sizeof(*o));
-        snprintf(o->name, sizeof(o->name), "%s", v[i].relay);
-        snprintf(o->state, sizeof(o->state), "%s",
-                 sl_relay_state_name((enum sl_relay_state) v[i].state));
-        snprintf(o->url, sizeof(o->url), "%s", v[i].url);
-        o->reconnects = v[i].reconnects;
-        o->bytes_sent = v[i].bytes;
-        k++;
+    pthread_mutex_init(&srv->lock, NULL);
+    sl_list_init(&srv->sessions);
+    srv->chunk_size = cfg->chunk_size;
+    sv->workers = cfg->workers > 0 ? cfg->workers : sl_sched_default_workers();
+    srv->sched = sl_sched_new(sv->workers, DEQUE_CAPACITY);
+    srv->loop = sl_loop_new();
+    srv->hub = sl_hub_new(&lim);
+    if (srv->sched == NULL || srv->loop == NULL || srv->hub == NULL ||
+        sl_loop_start(srv->loop) < 0 || sl_sched_start(srv->sched) < 0) {
+        sl_log_error("cannot start the scheduler or reactor");
+        return -1;
     }
-    free(v);
-    return k;
+    return 0;
 }
 
-#define API_MAX_RECORDINGS 256
-
+/* The hub's observers (ladders, relays, recordings) and the callback
+ * client, before any session can publish. */
 static int
-api_recording(void *ctx, const char *app, const char *name,
-              struct sl_stats_recording *out)
+start_stages(struct serving *sv)
 {
-    static const char *const states[] = {"waiting", "recording", "failed",
-                                         "done"};
-    struct sl_rec_stats     *v = malloc(API_MAX_RECORDINGS * sizeof(*v));
-    int                      n, found = 0;
-
-    if (v == NULL)
-        return 0;
-    n = sl_recorder_stats(((struct api_ctx *) ctx)->recorder, v,
-                          API_MAX_RECORDINGS);
-    for (int i = 0; i < n && !found; i++) {
-        if (strcmp(v[i].app, app) || strcmp(v[i].name, name))
-            continue;
-        memset(out, 0, sizeof(*out));
-        {
-            /* A long path keeps its end: the file name matters most. */
-            size_t      len = strlen(v[i].file), cap = sizeof(out->file) - 1;
-            const char *from = len > cap ? v[i].file + (len - cap) : v[i].file;
-
-            memcpy(out->file, from, strlen(from) + 1);
-        }
-        snprintf(out->state, sizeof(out->state), "%s",
-                 v[i].state >= 0 && v[i].state < 4 ? states[v[i].state] : "?");
-        out->bytes = v[i].bytes;
-        out->files = v[i].files;
-        out->dropped_frames = v[i].dropped;
-        found = 1;
+    sv->transcoder = sl_transcoder_new(sv->srv.hub);
+    sv->relays = sl_relays_new(sv->srv.hub);
+    sv->recorder = sl_recorder_new(sv->srv.hub);
+    sv->callbacks = sl_callbacks_new(MAX_CALLBACKS_IN_FLIGHT);
+    if (sv->transcoder == NULL || sv->relays == NULL || sv->recorder == NULL ||
+        sv->callbacks == NULL) {
+        sl_log_error("cannot start the transcoder, relays, recorder or "
+                     "callbacks");
+        return -1;
     }
-    free(v);
-    return found;
+    atomic_store(&sv->srv.callbacks, sv->callbacks);
+    return 0;
 }
 
+/* The RTMP and RTMPS acceptors over the sockets the master opened. */
 static int
-api_relay_count(void *ctx)
+start_listeners(struct serving *sv, const struct sl_config *cfg,
+                struct sl_sockets *socks)
 {
-    struct sl_relay_stats *v = malloc(API_MAX_RELAYS * sizeof(*v));
-    int                    n;
+    char err[512];
 
-    if (v == NULL)
-        return 0;
-    n = sl_relays_stats(((struct api_ctx *) ctx)->relays, v, API_MAX_RELAYS);
-    free(v);
-    return n;
-}
-
-/* The ladders' figures: the rungs of the ladder transcoding APP/NAME.
- * fps, speed and bit rate are averages since the ladder started. */
-#define API_MAX_LADDERS 64
-
-static int
-api_renditions(void *ctx, const char *app, const char *name,
-               struct sl_stats_rendition *out, int max)
-{
-    struct sl_ladder_stats *v = malloc(API_MAX_LADDERS * sizeof(*v));
-    int                     n, k = 0;
-
-    if (v == NULL)
-        return 0;
-    n = sl_transcoder_stats(((struct api_ctx *) ctx)->transcoder, v,
-                            API_MAX_LADDERS);
-    for (int i = 0; i < n; i++) {
-        const struct sl_ladder_stats *l = &v[i];
-        double up_s = l->uptime_ms > 0 ? l->uptime_ms / 1000.0 : 1;
-
-        if (strcmp(l->app, app) || strcmp(l->name, name))
-            continue;
-        for (int r = 0; r < l->nrungs && k < max; r++) {
-            const struct sl_rung_stats *rs = &l->rungs[r];
-            struct sl_stats_rendition  *o = &out[k];
-
-            if (!rs->live)
-                continue;
-            memset(o, 0, sizeof(*o));
-            snprintf(o->name, sizeof(o->name), "%s", rs->name);
-            o->width = rs->width;
-            o->height = rs->height;
-            o->fps = rs->frames_out / up_s;
-            o->speed = l->busy_us > 0
-                           ? (double) (l->media_ms - l->media_start_ms) *
-                                 1000.0 / (double) l->busy_us
-                           : 0;
-            o->dropped_frames = l->dropped_frames;
-            o->bitrate = (uint64_t) (rs->bytes_out * 8 / up_s);
-            k++;
-        }
-        break;
+    /* Room for twice max_connections addresses (fixed at start: a reload
+     * does not resize it), so live connections alone never fill it. */
+    sv->ipl = sl_iplimit_new(2 * (size_t) cfg->max_connections);
+    if (sv->ipl == NULL) {
+        sl_log_error("out of memory");
+        return -1;
     }
-    free(v);
-    return k;
-}
-
-/* The streams the server publishes itself: every running rung and every
- * live edge pull. */
-static int
-api_served(void *ctx, struct sl_stats_served *out, int max)
-{
-    struct api_ctx         *a = ctx;
-    struct sl_ladder_stats *l = malloc(API_MAX_LADDERS * sizeof(*l));
-    struct sl_relay_stats  *r = malloc(API_MAX_RELAYS * sizeof(*r));
-    int                     nl, nr, k = 0;
-
-    if (l == NULL || r == NULL) {
-        free(l);
-        free(r);
-        return 0;
+    sv->listener = sl_listener_start_fds(&sv->srv, sv->ipl, socks->rtmp,
+                                         socks->nrtmp, 0, err, sizeof(err));
+    if (sv->listener == NULL) {
+        sl_log_error("%s", err);
+        return -1;
     }
-    nl = sl_transcoder_stats(a->transcoder, l, API_MAX_LADDERS);
-    for (int i = 0; i < nl; i++) {
-        double up_s = l[i].uptime_ms > 0 ? l[i].uptime_ms / 1000.0 : 1;
-
-        for (int j = 0; j < l[i].nrungs && k < max; j++) {
-            const struct sl_rung_stats *rs = &l[i].rungs[j];
-            struct sl_stats_served     *o = &out[k];
-
-            if (!rs->live)
-                continue;
-            memset(o, 0, sizeof(*o));
-            snprintf(o->app, sizeof(o->app), "%s", l[i].app);
-            snprintf(o->name, sizeof(o->name), "%.*s_%s",
-                     (int) (sizeof(o->name) - strlen(rs->name) - 2), l[i].name,
-                     rs->name);
-            snprintf(o->origin, sizeof(o->origin),
-                     "rendition %.64s of %.64s/%.64s", rs->name, l[i].app,
-                     l[i].name);
-            snprintf(o->client, sizeof(o->client), "sluice transcoder");
-            snprintf(o->vcodec, sizeof(o->vcodec), "h264");
-            o->width = rs->width;
-            o->height = rs->height;
-            o->fps = rs->frames_out / up_s;
-            o->bitrate = (uint64_t) (rs->bytes_out * 8 / up_s);
-            o->uptime_s = up_s;
-            k++;
+    if (cfg->tls_enabled) {
+        sv->tls_listener = sl_listener_start_fds(
+            &sv->srv, sv->ipl, socks->tls, socks->ntls, 1, err, sizeof(err));
+        if (sv->tls_listener == NULL) {
+            sl_log_error("rtmps: %s", err);
+            return -1;
         }
     }
-    nr = sl_relays_stats(a->relays, r, API_MAX_RELAYS);
-    for (int i = 0; i < nr && k < max; i++) {
-        struct sl_stats_served *o = &out[k];
+    return 0;
+}
 
-        if (!r[i].pull || r[i].state != SL_RELAY_LIVE)
-            continue;
-        memset(o, 0, sizeof(*o));
-        snprintf(o->app, sizeof(o->app), "%s", r[i].app);
-        snprintf(o->name, sizeof(o->name), "%s", r[i].name);
-        snprintf(o->origin, sizeof(o->origin), "%.255s", r[i].url);
-        snprintf(o->client, sizeof(o->client), "sluice edge pull");
-        snprintf(o->vcodec, sizeof(o->vcodec), "h264");
-        snprintf(o->acodec, sizeof(o->acodec), "aac");
-        o->width = r[i].width;
-        o->height = r[i].height;
-        k++;
+/* What watches from outside: the stats sampler and the API's providers,
+ * HAProxy's agent-check ([cluster] agent_listen) and the HTTP API. */
+static int
+start_observers(struct serving *sv, const struct sl_config *cfg,
+                struct sl_sockets *socks, const char *path)
+{
+    struct sl_stats_providers prov;
+    char                      err[512];
+
+    sv->stats = sl_stats_new(&sv->srv, path);
+    if (sv->stats == NULL || sl_stats_start(sv->stats) < 0) {
+        sl_log_error("cannot start the stats sampler");
+        return -1;
     }
-    free(l);
-    free(r);
-    return k;
+    sv->stages = (struct sl_stage_stats){.transcoder = sv->transcoder,
+                                         .relays = sv->relays,
+                                         .recorder = sv->recorder};
+    sl_stage_stats_providers(&sv->stages, &prov);
+    sl_stats_set_providers(&prov);
+    if (cfg->agent_enabled) {
+        sv->agent = sl_agent_start(&sv->srv, socks->agent, cfg->agent_host,
+                                   cfg->agent_port, err, sizeof(err));
+        if (sv->agent == NULL) {
+            sl_log_error("%s", err);
+            return -1;
+        }
+    }
+    if (cfg->http_enabled) {
+        sv->http = sl_http_start(&sv->srv, sv->stats, cfg, socks->http, reload,
+                                 &sv->rl, err, sizeof(err));
+        if (sv->http == NULL) {
+            sl_log_error("%s", err);
+            return -1;
+        }
+        sl_log_info("http api on %s:%u",
+                    cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port);
+    }
+    return 0;
 }
 
 static void
@@ -350,28 +291,77 @@ wait_sessions(struct sl_server *srv)
                     atomic_load(&srv->nsessions));
 }
 
+/* The shutdown order (top of this file), for a full start and for one
+ * that failed half way alike. */
+static void
+stop_serving(struct serving *sv)
+{
+    struct sl_server *srv = &sv->srv;
+
+    sl_http_draining(sv->http);
+    sl_listener_stop(sv->listener);
+    sl_listener_stop(sv->tls_listener);
+    /* Sessions still open keep the table alive through their slots. */
+    sl_iplimit_unref(sv->ipl);
+    atomic_store(&srv->stopping, 1);
+    sl_session_stop_all(srv);
+    wait_sessions(srv);
+    /* Callbacks still in flight end as refusals; their sessions are
+     * closed already and only drop their references. */
+    atomic_store(&srv->callbacks, NULL);
+    sl_callbacks_free(sv->callbacks);
+    sl_http_stop(sv->http);
+    sl_agent_stop(sv->agent);
+    sl_stats_free(sv->stats);
+    sl_stats_set_providers(NULL);
+    /* Ladders publish into the hub and wake players through the pool:
+     * they end (encoders flushed, rungs unpublished) while both run. */
+    sl_transcoder_free(sv->transcoder);
+    /* Relays stop at once: a blocking connect or write is interrupted;
+     * pulls unpublish what they brought in. */
+    sl_relays_free(sv->relays);
+    /* Recordings last: sessions, rungs and pulls have all unpublished,
+     * so every queue is written and every file closed. */
+    sl_recorder_free(sv->recorder);
+    if (srv->sched != NULL)
+        sl_sched_stop(srv->sched);
+    if (srv->loop != NULL)
+        sl_loop_stop(srv->loop);
+    sl_sched_free(srv->sched);
+    sl_loop_free(srv->loop);
+    sl_hub_free(srv->hub);
+    pthread_mutex_destroy(&srv->lock);
+}
+
+/* The main thread's life after the start: reload on SIGHUP until
+ * SIGINT or SIGTERM. */
+static void
+wait_for_stop(struct serving *sv, const sigset_t *set)
+{
+    char err[512];
+    int  sig;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(&sv->rl, err, sizeof(err));
+            continue;
+        }
+        sl_log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return;
+    }
+}
+
 /* The serving process: everything but the listening sockets, which
  * come open from the master (or from main with -n). */
 static int
 serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
       int restarts)
 {
-    int                   sig, workers;
-    char                  err[512];
-    struct sl_server      srv;
-    struct sl_listener   *listener, *tls_listener = NULL;
-    struct sl_iplimit    *ipl;
-    struct sl_hub_limits  lim;
-    struct sl_transcoder *transcoder;
-    struct sl_relays     *relays;
-    struct sl_recorder   *recorder;
-    struct sl_callbacks  *callbacks;
-    struct api_ctx        api;
-    sigset_t              set;
-    struct sl_stats      *stats;
-    struct sl_http       *http = NULL;
-    struct sl_agent      *agent = NULL;
-    struct reloader       rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct serving sv;
+    sigset_t       set;
+    int            rc = 1;
 
     sl_log_set_level(cfg->log_level);
     sl_config_ref(cfg);
@@ -386,168 +376,34 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    memset(&srv, 0, sizeof(srv));
-    pthread_mutex_init(&srv.lock, NULL);
-    sl_list_init(&srv.sessions);
-    srv.chunk_size = cfg->chunk_size;
-    lim = (struct sl_hub_limits){
-        .chunk_size = cfg->chunk_size,
-        .merge_write_ms = cfg->merge_write_ms,
-        .gop_cache = cfg->gop_cache,
-        .gop_max_msgs = GOP_MAX_MSGS,
-        .gop_max_bytes = GOP_MAX_BYTES,
-        .ring_max_ms = cfg->max_lag_ms + RING_MARGIN_MS,
-    };
-    workers = cfg->workers > 0 ? cfg->workers : sl_sched_default_workers();
-    srv.sched = sl_sched_new(workers, DEQUE_CAPACITY);
-    srv.loop = sl_loop_new();
-    srv.hub = sl_hub_new(&lim);
-    if (srv.sched == NULL || srv.loop == NULL || srv.hub == NULL ||
-        sl_loop_start(srv.loop) < 0 || sl_sched_start(srv.sched) < 0) {
-        sl_log_error("cannot start the scheduler or reactor");
-        return 1;
+    memset(&sv, 0, sizeof(sv));
+    pthread_mutex_init(&sv.rl.lock, NULL);
+    sv.rl.path = path;
+    sv.rl.tls_open = cfg->tls_enabled;
+    if (start_core(&sv, cfg) == 0) {
+        sv.rl.hub = sv.srv.hub;
+        if (start_stages(&sv) == 0 && start_listeners(&sv, cfg, socks) == 0 &&
+            start_observers(&sv, cfg, socks, path) == 0)
+            rc = 0;
     }
-    transcoder = sl_transcoder_new(srv.hub);
-    relays = sl_relays_new(srv.hub);
-    recorder = sl_recorder_new(srv.hub);
-    callbacks = sl_callbacks_new(MAX_CALLBACKS_IN_FLIGHT);
-    if (transcoder == NULL || relays == NULL || recorder == NULL ||
-        callbacks == NULL) {
-        sl_log_error("cannot start the transcoder, relays, recorder or "
-                     "callbacks");
-        return 1;
+    if (rc == 0) {
+        sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
+                    "config %s%s)",
+                    SL_VERSION, cfg->listen_host[0] ? cfg->listen_host : "*",
+                    cfg->listen_port, sv.workers, cfg->acceptors, path,
+                    restarts > 0 ? ", restarted" : "");
+        if (sv.tls_listener != NULL)
+            sl_log_info("listening on %s:%u (rtmps, certificate %s)",
+                        cfg->tls_host[0] ? cfg->tls_host : "*", cfg->tls_port,
+                        sl_tls_ctx_subject(cfg->tls));
+        wait_for_stop(&sv, &set);
     }
-    atomic_store(&srv.callbacks, callbacks);
-    /* Room for twice max_connections addresses (fixed at start: a reload
-     * does not resize it), so live connections alone never fill it. */
-    ipl = sl_iplimit_new(2 * (size_t) cfg->max_connections);
-    if (ipl == NULL) {
-        sl_log_error("out of memory");
-        return 1;
-    }
-    listener = sl_listener_start_fds(&srv, ipl, socks->rtmp, socks->nrtmp, 0,
-                                     err, sizeof(err));
-    if (listener == NULL) {
-        sl_log_error("%s", err);
-        sl_sched_stop(srv.sched);
-        sl_loop_stop(srv.loop);
-        return 1;
-    }
-    if (cfg->tls_enabled) {
-        tls_listener = sl_listener_start_fds(&srv, ipl, socks->tls, socks->ntls,
-                                             1, err, sizeof(err));
-        if (tls_listener == NULL) {
-            sl_log_error("rtmps: %s", err);
-            sl_listener_stop(listener);
-            sl_sched_stop(srv.sched);
-            sl_loop_stop(srv.loop);
-            return 1;
-        }
-    }
-    rl.path = path;
-    rl.hub = srv.hub;
-    rl.tls_open = tls_listener != NULL;
-    stats = sl_stats_new(&srv, path);
-    if (stats == NULL || sl_stats_start(stats) < 0) {
-        sl_log_error("cannot start the stats sampler");
-        return 1;
-    }
-    {
-        struct sl_stats_providers prov = {.ctx = &api,
-                                          .renditions = api_renditions,
-                                          .relays = api_relays,
-                                          .relay_count = api_relay_count,
-                                          .served = api_served,
-                                          .recording = api_recording};
-
-        api.relays = relays;
-        api.transcoder = transcoder;
-        api.recorder = recorder;
-        sl_stats_set_providers(&prov);
-    }
-    /* HAProxy's agent-check ([cluster] agent_listen, read at start only):
-     * its own thread, answering from the counters and current config. */
-    if (cfg->agent_enabled &&
-        (agent = sl_agent_start(&srv, socks->agent, cfg->agent_host,
-                                cfg->agent_port, err, sizeof(err))) == NULL) {
-        sl_log_error("%s", err);
-        return 1;
-    }
-    if (cfg->http_enabled) {
-        http = sl_http_start(&srv, stats, cfg, socks->http, reload, &rl, err,
-                             sizeof(err));
-        if (http == NULL) {
-            sl_log_error("%s", err);
-            sl_listener_stop(listener);
-            sl_listener_stop(tls_listener);
-            sl_stats_free(stats);
-            sl_transcoder_free(transcoder);
-            sl_relays_free(relays);
-            sl_recorder_free(recorder);
-            sl_callbacks_free(callbacks);
-            sl_sched_stop(srv.sched);
-            sl_loop_stop(srv.loop);
-            return 1;
-        }
-        sl_log_info("http api on %s:%u",
-                    cfg->http_host[0] ? cfg->http_host : "*", cfg->http_port);
-    }
-    sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
-                "config %s%s)",
-                SL_VERSION, cfg->listen_host[0] ? cfg->listen_host : "*",
-                cfg->listen_port, workers, cfg->acceptors, path,
-                restarts > 0 ? ", restarted" : "");
-    if (tls_listener != NULL)
-        sl_log_info("listening on %s:%u (rtmps, certificate %s)",
-                    cfg->tls_host[0] ? cfg->tls_host : "*", cfg->tls_port,
-                    sl_tls_ctx_subject(cfg->tls));
-
-    for (;;) {
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            reload(&rl, err, sizeof(err));
-            continue;
-        }
-        sl_log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        break;
-    }
-
-    sl_http_draining(http);
-    sl_listener_stop(listener);
-    sl_listener_stop(tls_listener);
-    /* Sessions still open keep the table alive through their slots. */
-    sl_iplimit_unref(ipl);
-    atomic_store(&srv.stopping, 1);
-    sl_session_stop_all(&srv);
-    wait_sessions(&srv);
-    /* Callbacks still in flight end as refusals; their sessions are
-     * closed already and only drop their references. */
-    atomic_store(&srv.callbacks, NULL);
-    sl_callbacks_free(callbacks);
-    sl_http_stop(http);
-    sl_agent_stop(agent);
-    sl_stats_free(stats);
-    sl_stats_set_providers(NULL);
-    /* Ladders publish into the hub and wake players through the pool:
-     * they end (encoders flushed, rungs unpublished) while both run. */
-    sl_transcoder_free(transcoder);
-    /* Relays stop at once: a blocking connect or write is interrupted;
-     * pulls unpublish what they brought in. */
-    sl_relays_free(relays);
-    /* Recordings last: sessions, rungs and pulls have all unpublished,
-     * so every queue is written and every file closed. */
-    sl_recorder_free(recorder);
-    sl_sched_stop(srv.sched);
-    sl_loop_stop(srv.loop);
-    sl_sched_free(srv.sched);
-    sl_loop_free(srv.loop);
-    sl_hub_free(srv.hub);
+    stop_serving(&sv);
     sl_config_set(NULL);
     sl_config_unref(cfg);
-    pthread_mutex_destroy(&srv.lock);
-    sl_log_info("stopped");
-    return 0;
+    if (rc == 0)
+        sl_log_info("stopped");
+    return rc;
 }
 
 int
