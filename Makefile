@@ -183,9 +183,11 @@ fuzz: deps deps-fuzz
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -DSL_VERSION=\"$(VERSION)\"
+# libcrypto for the handshake's HMAC; jansson only as fuzz_query's judge
+# of valid UTF-8.
 build/fuzz/rtmp/fuzz_%: tests/fuzz/rtmp/fuzz_%.c $(RTMP_SRC)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(RTMP_SRC) -lcrypto
+	clang $(FUZZ_CFLAGS) -o $@ $< $(RTMP_SRC) -lcrypto -ljansson
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) -pthread \
