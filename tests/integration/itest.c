@@ -38,17 +38,3 @@ sl_itest_pump_join(struct sl_itest_pump *p)
     p->started = 0;
     return p->rc;
 }
-
-void
-sl_itest_show_tail(const char *what, const char *path)
-{
-    char  *text;
-    size_t len;
-
-    if (path == NULL || (text = sl_read_file(path)) == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
-            len > 2500 ? text + len - 2500 : text);
-    free(text);
-}

@@ -29,10 +29,6 @@ CU_pSuite sl_itest_suite(const char *name);
 /* Stops the server: exit status 0 within the bound, clean log. */
 #define IT_STOP(srv) CU_ASSERT(sl_srv_stop(srv) == 0)
 
-/* Prints the last 2500 bytes of the file at path (a server log) to
- * stderr under a heading; nothing when path is NULL or unreadable. */
-void sl_itest_show_tail(const char *what, const char *path);
-
 /* CU_ASSERT(cond) that shows the two logs' tails (either may be NULL)
  * when it fails. */
 #define IT_EXPECT_LOGS(cond, log1, log2)                                       \
@@ -41,8 +37,8 @@ void sl_itest_show_tail(const char *what, const char *path);
         CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE); \
         if (!ok_) {                                                            \
             fprintf(stderr, "  failed at line %d: %s\n", __LINE__, #cond);     \
-            sl_itest_show_tail("log", log1);                                   \
-            sl_itest_show_tail("log", log2);                                   \
+            sl_show_tail("log", log1);                                         \
+            sl_show_tail("log", log2);                                         \
         }                                                                      \
     } while (0)
 

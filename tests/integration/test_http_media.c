@@ -490,7 +490,7 @@ test_renditions_relays(void)
             sl_proc_wait(&play, IT_S(30)) == 0 && sl_proc_exited_with(&play, 0);
 
         if (!ok)
-            sl_itest_show_tail("downstream player", plog);
+            sl_show_tail("downstream player", plog);
         CU_ASSERT(ok);
         sl_proc_kill(&play);
     }

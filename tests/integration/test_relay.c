@@ -106,7 +106,7 @@ expect_exit0(struct sl_proc *p, const char *what, const char *log,
     if (!ok) {
         fprintf(stderr, "  %s did not exit with status 0 within %.0f s\n", what,
                 IT_S(bound_s));
-        sl_itest_show_tail(what, log);
+        sl_show_tail(what, log);
     }
     CU_ASSERT(ok);
     sl_proc_kill(p);
@@ -172,7 +172,7 @@ srv_restart(struct sl_srv *srv, const char *logname, double bound_s)
         if (srv->proc.pid != 0)
             break;
         fprintf(stderr, "  restart on port %d failed, retrying\n", srv->port);
-        sl_itest_show_tail("server", srv->log);
+        sl_show_tail("server", srv->log);
         sl_sleep(0.2);
     }
     sl_proc_kill(&srv->proc);

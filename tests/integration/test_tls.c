@@ -66,7 +66,7 @@ make_cert(struct tls_srv *t, int i, const char *cn)
     snprintf(log, sizeof(log), "%s/openssl-req-%d.log", t->dir, i);
     rc = sl_proc_run(argv, log, log, IT_S(20));
     if (rc != 0)
-        sl_itest_show_tail("openssl req", log);
+        sl_show_tail("openssl req", log);
     return rc;
 }
 
@@ -120,7 +120,7 @@ served_subject(const struct tls_srv *t, const char *tag, char *out, size_t cap)
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", t->tls_port);
     snprintf(path, sizeof(path), "%s/s_client-%s.out", t->dir, tag);
     if (sl_proc_run(argv, path, path, IT_S(10)) != 0) {
-        sl_itest_show_tail("openssl s_client", path);
+        sl_show_tail("openssl s_client", path);
         return;
     }
     text = sl_read_file(path);

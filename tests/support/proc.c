@@ -435,6 +435,20 @@ sl_file_size(const char *path)
     return stat(path, &st) == 0 ? (long) st.st_size : -1;
 }
 
+void
+sl_show_tail(const char *what, const char *path)
+{
+    char  *text;
+    size_t len;
+
+    if (path == NULL || (text = sl_read_file(path)) == NULL)
+        return;
+    len = strlen(text);
+    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
+            len > 3000 ? text + len - 3000 : text);
+    free(text);
+}
+
 /* ---- the server under test ---- */
 
 /* Test defaults: short enough that waits in the tests stay short.  A key
@@ -478,20 +492,6 @@ sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
     return sl_write_file(srv->ini, text);
 }
 
-static void
-print_log_tail(const struct sl_srv *srv)
-{
-    char  *text = sl_read_file(srv->log);
-    size_t len;
-
-    if (text == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s ----\n%s\n----\n", srv->log,
-            len > 3000 ? text + len - 3000 : text);
-    free(text);
-}
-
 int
 sl_srv_start(struct sl_srv *srv, const char *server_keys,
              const char *extra_sections)
@@ -526,7 +526,7 @@ sl_srv_start(struct sl_srv *srv, const char *server_keys,
     if (sl_wait_file_count(srv->log, "listening on", 1, 10 * sl_time_scale()) <
         0) {
         fprintf(stderr, "server did not come up on port %d\n", srv->port);
-        print_log_tail(srv);
+        sl_show_tail("server", srv->log);
         sl_proc_kill(&srv->proc);
         return -ETIMEDOUT;
     }
@@ -563,7 +563,7 @@ sl_srv_stop(struct sl_srv *srv)
         ok = 0;
     }
     if (!ok)
-        print_log_tail(srv);
+        sl_show_tail("server", srv->log);
     return ok ? 0 : -1;
 }
 

@@ -99,12 +99,18 @@ double sl_now(void);
  * for slow machines or sanitizer builds). */
 double sl_time_scale(void);
 
+/* Prints the last 3000 bytes of the file at path to stderr under a
+ * heading that names it what (a log, a child's output), for a test that
+ * failed.  Prints nothing when path is NULL or unreadable.  Reads the
+ * file once; never waits.  Any thread. */
+void sl_show_tail(const char *what, const char *path);
+
 /* ---- the server under test ---- */
 
 struct sl_srv {
     struct sl_proc proc;
     int            port;
-    int            http_port; /* [http] listen = 127.0.0.1:http_port */
+    int            http_port;     /* [http] listen = 127.0.0.1:http_port */
     char           dir[PATH_MAX]; /* this server's temp folder */
     char           ini[PATH_MAX + 16];
     char           log[PATH_MAX + 16];
