@@ -148,37 +148,6 @@ expect_stream(const struct sl_probe *pr, int width, int height, long min_video,
                 pr->video_packets, min_video);
 }
 
-/* Starts the server again with the same ini (so on the same port), its
- * output into a new log in its folder.  A bind that fails at once (the
- * port not yet reusable) is retried within the bound.  0 or -ETIMEDOUT. */
-static int
-srv_restart(struct sl_srv *srv, const char *logname, double bound_s)
-{
-    const char *bin = getenv("SLUICE_BIN");
-    char       *argv[] = {(char *) (bin ? bin : "build/sluice"), "-c", srv->ini,
-                          NULL};
-    double      deadline = sl_now() + IT_S(bound_s);
-
-    snprintf(srv->log, sizeof(srv->log), "%s/%s", srv->dir, logname);
-    while (sl_now() < deadline) {
-        if (sl_proc_spawn(&srv->proc, argv, srv->log, srv->log) < 0)
-            return -EIO;
-        while (sl_now() < deadline) {
-            if (sl_file_count(srv->log, "listening on") > 0)
-                return 0;
-            if (sl_proc_wait(&srv->proc, 0.05) == 0)
-                break; /* it gave up (the bind failed): again */
-        }
-        if (srv->proc.pid != 0)
-            break;
-        fprintf(stderr, "  restart on port %d failed, retrying\n", srv->port);
-        sl_show_tail("server", srv->log);
-        sl_sleep(0.2);
-    }
-    sl_proc_kill(&srv->proc);
-    return -ETIMEDOUT;
-}
-
 /* Resident set size of a process in KiB, or -1. */
 static long
 rss_kib(pid_t pid)
@@ -415,7 +384,7 @@ test_push_downstream_restart(void)
 
     sl_proc_kill(&down.proc);
     IT_EXPECT_LOGS(seen(orig.log, lost, 1, 10), orig.log, NULL);
-    CU_ASSERT_FATAL(srv_restart(&down, "sluice-2.log", 10) == 0);
+    CU_ASSERT_FATAL(sl_srv_restart(&down, "sluice-2.log", IT_S(10)) == 0);
     IT_EXPECT_LOGS(seen(orig.log, pushing, 2, 15), orig.log, down.log);
     IT_EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
                    down.log);
