@@ -38,3 +38,17 @@ sl_itest_pump_join(struct sl_itest_pump *p)
     p->started = 0;
     return p->rc;
 }
+
+int
+sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
+                       const char *why, double timeout_s)
+{
+    int lport = sl_rc_local_port(c);
+    int closed = sl_rc_wait_closed(c, timeout_s) == 0;
+    int logged = sl_srv_wait_conn_log(srv, lport, " WARN ", why, IT_S(5)) == 0;
+
+    if (!closed || !logged)
+        fprintf(stderr, "  case \"%s\" (port %d): closed %d, logged %d\n", why,
+                lport, closed, logged);
+    return closed && logged;
+}

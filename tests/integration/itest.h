@@ -2,7 +2,9 @@
  * What the integration suites share: suite registration with a teardown
  * that kills and reaps every child a test left running and removes its
  * temporary folders (so a failed assertion, even a fatal one, leaks
- * nothing), and the bounds every wait uses.
+ * nothing), the bounds every wait uses, and the checks several suites
+ * make the same way (a closed connection).  Everything here is for the
+ * test's main thread unless it says otherwise.
  */
 #ifndef SL_ITEST_H
 #define SL_ITEST_H
@@ -41,6 +43,14 @@ CU_pSuite sl_itest_suite(const char *name);
             sl_show_tail("log", log2);                                         \
         }                                                                      \
     } while (0)
+
+/* 1 when the server closes c within timeout_s (our read sees the end
+ * or a reset) and, within a further IT_S(5), logs a WARN line about
+ * that connection (found by c's local port) that contains why; else 0,
+ * with which of the two failed on stderr.  Asserts nothing: the caller
+ * does.  c stays the caller's to close. */
+int sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
+                           const char *why, double timeout_s);
 
 /* A client that reads on a thread of its own while the test goes on:
  * sl_rc_pump(c, timeout_s, stop_on_unpublish) runs there, then the
