@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/support/http_client.h"
+
 static void *
 pump_main(void *arg)
 {
@@ -51,4 +53,49 @@ sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
         fprintf(stderr, "  case \"%s\" (port %d): closed %d, logged %d\n", why,
                 lport, closed, logged);
     return closed && logged;
+}
+
+json_t *
+sl_itest_get_json(int port, const char *path, int want_status, char **body)
+{
+    struct sl_http_resp r;
+    json_error_t        e;
+    json_t             *j = NULL;
+    int                 st = sl_http_get(port, path, &r);
+
+    if (body != NULL)
+        *body = NULL;
+    CU_ASSERT_EQUAL(st, want_status);
+    if (st == want_status) {
+        j = json_loads(r.body, 0, &e);
+        if (j == NULL)
+            fprintf(stderr, "%s: not JSON: %s\n", path, r.body);
+        if (body != NULL) {
+            *body = r.body; /* handed over: the free below skips it */
+            r.body = NULL;
+        }
+    }
+    sl_http_resp_free(&r);
+    return j;
+}
+
+json_t *
+sl_itest_jpath(json_t *o, const char *path)
+{
+    char    buf[128], *save = NULL;
+    json_t *cur = o;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return cur;
+}
+
+const char *
+sl_itest_jstr(json_t *o, const char *path)
+{
+    json_t *v = sl_itest_jpath(o, path);
+
+    return json_is_string(v) ? json_string_value(v) : "";
 }

@@ -3,13 +3,14 @@
  * that kills and reaps every child a test left running and removes its
  * temporary folders (so a failed assertion, even a fatal one, leaks
  * nothing), the bounds every wait uses, and the checks several suites
- * make the same way (a closed connection).  Everything here is for the
- * test's main thread unless it says otherwise.
+ * make the same way (a closed connection, a JSON answer of the API). Everything
+ * here is for the test's main thread unless it says otherwise.
  */
 #ifndef SL_ITEST_H
 #define SL_ITEST_H
 
 #include <CUnit/CUnit.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -51,6 +52,23 @@ CU_pSuite sl_itest_suite(const char *name);
  * does.  c stays the caller's to close. */
 int sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
                            const char *why, double timeout_s);
+
+/* GET path from the HTTP API on 127.0.0.1:port (sl_http_get: at most
+ * 10 s) and asserts that the status is want_status.  The
+ * answer parsed as JSON (caller json_decref()s it), or NULL when the
+ * status differs or the body is not JSON (said on stderr).  When body is
+ * not NULL it receives the answer's text (NUL-terminated, the caller's
+ * to free) when the status matched, NULL otherwise. */
+json_t *sl_itest_get_json(int port, const char *path, int want_status,
+                          char **body);
+
+/* The member of o at a dotted path ("connections.publishers"), or NULL
+ * when one is missing.  The reference is borrowed from o. */
+json_t *sl_itest_jpath(json_t *o, const char *path);
+
+/* The string at a dotted path of o, or "" when it is missing or not a
+ * string.  Borrowed from o: valid until o is freed. */
+const char *sl_itest_jstr(json_t *o, const char *path);
 
 /* A client that reads on a thread of its own while the test goes on:
  * sl_rc_pump(c, timeout_s, stop_on_unpublish) runs there, then the
