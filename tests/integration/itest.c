@@ -55,6 +55,21 @@ sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
     return closed && logged;
 }
 
+void
+sl_itest_expect_exit0(struct sl_proc *p, const char *what, const char *log,
+                      double timeout_s)
+{
+    int ok = sl_proc_wait(p, timeout_s) == 0 && sl_proc_exited_with(p, 0);
+
+    if (!ok) {
+        fprintf(stderr, "  %s did not exit with status 0 within %.0f s\n", what,
+                timeout_s);
+        sl_show_tail(what, log);
+    }
+    CU_ASSERT(ok);
+    sl_proc_kill(p);
+}
+
 json_t *
 sl_itest_get_json(int port, const char *path, int want_status, char **body)
 {

@@ -3,8 +3,9 @@
  * that kills and reaps every child a test left running and removes its
  * temporary folders (so a failed assertion, even a fatal one, leaks
  * nothing), the bounds every wait uses, and the checks several suites
- * make the same way (a closed connection, a JSON answer of the API). Everything
- * here is for the test's main thread unless it says otherwise.
+ * make the same way (a closed connection, a child's clean exit, a JSON
+ * answer of the API).  Everything here is for the test's main thread
+ * unless it says otherwise.
  */
 #ifndef SL_ITEST_H
 #define SL_ITEST_H
@@ -52,6 +53,13 @@ CU_pSuite sl_itest_suite(const char *name);
  * does.  c stays the caller's to close. */
 int sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
                            const char *why, double timeout_s);
+
+/* Waits up to timeout_s for the child p, which should end by itself,
+ * and asserts that it did and that its exit status is 0; when not, the
+ * tail of log (its output; may be NULL) is shown under what.  Always
+ * leaves p reaped (SIGKILL past the bound). */
+void sl_itest_expect_exit0(struct sl_proc *p, const char *what, const char *log,
+                           double timeout_s);
 
 /* GET path from the HTTP API on 127.0.0.1:port (sl_http_get: at most
  * 10 s) and asserts that the status is want_status.  The

@@ -467,21 +467,11 @@ test_renditions_relays(void)
 
     /* The end: the publisher finishes, the relay ends with the stream,
      * the downstream's player ends after publish_grace. */
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(40)) == 0 &&
-              sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
     IT_EXPECT_LOGS(sl_wait_file_count(down.log, "] unpublished live/" KEY, 1,
                                       IT_S(15)) == 0,
                    orig.log, down.log);
-    {
-        int ok =
-            sl_proc_wait(&play, IT_S(30)) == 0 && sl_proc_exited_with(&play, 0);
-
-        if (!ok)
-            sl_show_tail("downstream player", plog);
-        CU_ASSERT(ok);
-        sl_proc_kill(&play);
-    }
+    sl_itest_expect_exit0(&play, "downstream player", plog, IT_S(30));
     CU_ASSERT(sl_probe_file(flv, &pr) == 0);
     sl_probe_print("downstream player", &pr);
     CU_ASSERT(pr.ok);
