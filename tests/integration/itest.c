@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/support/http_client.h"
+
 static void *
 pump_main(void *arg)
 {
@@ -39,16 +41,76 @@ sl_itest_pump_join(struct sl_itest_pump *p)
     return p->rc;
 }
 
-void
-sl_itest_show_tail(const char *what, const char *path)
+int
+sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
+                       const char *why, double timeout_s)
 {
-    char  *text;
-    size_t len;
+    int lport = sl_rc_local_port(c);
+    int closed = sl_rc_wait_closed(c, timeout_s) == 0;
+    int logged = sl_srv_wait_conn_log(srv, lport, " WARN ", why, IT_S(5)) == 0;
 
-    if (path == NULL || (text = sl_read_file(path)) == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
-            len > 2500 ? text + len - 2500 : text);
-    free(text);
+    if (!closed || !logged)
+        fprintf(stderr, "  case \"%s\" (port %d): closed %d, logged %d\n", why,
+                lport, closed, logged);
+    return closed && logged;
+}
+
+void
+sl_itest_expect_exit0(struct sl_proc *p, const char *what, const char *log,
+                      double timeout_s)
+{
+    int ok = sl_proc_wait(p, timeout_s) == 0 && sl_proc_exited_with(p, 0);
+
+    if (!ok) {
+        fprintf(stderr, "  %s did not exit with status 0 within %.0f s\n", what,
+                timeout_s);
+        sl_show_tail(what, log);
+    }
+    CU_ASSERT(ok);
+    sl_proc_kill(p);
+}
+
+json_t *
+sl_itest_get_json(int port, const char *path, int want_status, char **body)
+{
+    struct sl_http_resp r;
+    json_error_t        e;
+    json_t             *j = NULL;
+    int                 st = sl_http_get(port, path, &r);
+
+    if (body != NULL)
+        *body = NULL;
+    CU_ASSERT_EQUAL(st, want_status);
+    if (st == want_status) {
+        j = json_loads(r.body, 0, &e);
+        if (j == NULL)
+            fprintf(stderr, "%s: not JSON: %s\n", path, r.body);
+        if (body != NULL) {
+            *body = r.body; /* handed over: the free below skips it */
+            r.body = NULL;
+        }
+    }
+    sl_http_resp_free(&r);
+    return j;
+}
+
+json_t *
+sl_itest_jpath(json_t *o, const char *path)
+{
+    char    buf[128], *save = NULL;
+    json_t *cur = o;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return cur;
+}
+
+const char *
+sl_itest_jstr(json_t *o, const char *path)
+{
+    json_t *v = sl_itest_jpath(o, path);
+
+    return json_is_string(v) ? json_string_value(v) : "";
 }

@@ -2,12 +2,16 @@
  * What the integration suites share: suite registration with a teardown
  * that kills and reaps every child a test left running and removes its
  * temporary folders (so a failed assertion, even a fatal one, leaks
- * nothing), and the bounds every wait uses.
+ * nothing), the bounds every wait uses, and the checks several suites
+ * make the same way (a closed connection, a child's clean exit, a JSON
+ * answer of the API).  Everything here is for the test's main thread
+ * unless it says otherwise.
  */
 #ifndef SL_ITEST_H
 #define SL_ITEST_H
 
 #include <CUnit/CUnit.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -29,10 +33,6 @@ CU_pSuite sl_itest_suite(const char *name);
 /* Stops the server: exit status 0 within the bound, clean log. */
 #define IT_STOP(srv) CU_ASSERT(sl_srv_stop(srv) == 0)
 
-/* Prints the last 2500 bytes of the file at path (a server log) to
- * stderr under a heading; nothing when path is NULL or unreadable. */
-void sl_itest_show_tail(const char *what, const char *path);
-
 /* CU_ASSERT(cond) that shows the two logs' tails (either may be NULL)
  * when it fails. */
 #define IT_EXPECT_LOGS(cond, log1, log2)                                       \
@@ -41,10 +41,42 @@ void sl_itest_show_tail(const char *what, const char *path);
         CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE); \
         if (!ok_) {                                                            \
             fprintf(stderr, "  failed at line %d: %s\n", __LINE__, #cond);     \
-            sl_itest_show_tail("log", log1);                                   \
-            sl_itest_show_tail("log", log2);                                   \
+            sl_show_tail("log", log1);                                         \
+            sl_show_tail("log", log2);                                         \
         }                                                                      \
     } while (0)
+
+/* 1 when the server closes c within timeout_s (our read sees the end
+ * or a reset) and, within a further IT_S(5), logs a WARN line about
+ * that connection (found by c's local port) that contains why; else 0,
+ * with which of the two failed on stderr.  Asserts nothing: the caller
+ * does.  c stays the caller's to close. */
+int sl_itest_expect_closed(const struct sl_srv *srv, struct sl_rc *c,
+                           const char *why, double timeout_s);
+
+/* Waits up to timeout_s for the child p, which should end by itself,
+ * and asserts that it did and that its exit status is 0; when not, the
+ * tail of log (its output; may be NULL) is shown under what.  Always
+ * leaves p reaped (SIGKILL past the bound). */
+void sl_itest_expect_exit0(struct sl_proc *p, const char *what, const char *log,
+                           double timeout_s);
+
+/* GET path from the HTTP API on 127.0.0.1:port (sl_http_get: at most
+ * 10 s) and asserts that the status is want_status.  The
+ * answer parsed as JSON (caller json_decref()s it), or NULL when the
+ * status differs or the body is not JSON (said on stderr).  When body is
+ * not NULL it receives the answer's text (NUL-terminated, the caller's
+ * to free) when the status matched, NULL otherwise. */
+json_t *sl_itest_get_json(int port, const char *path, int want_status,
+                          char **body);
+
+/* The member of o at a dotted path ("connections.publishers"), or NULL
+ * when one is missing.  The reference is borrowed from o. */
+json_t *sl_itest_jpath(json_t *o, const char *path);
+
+/* The string at a dotted path of o, or "" when it is missing or not a
+ * string.  Borrowed from o: valid until o is freed. */
+const char *sl_itest_jstr(json_t *o, const char *path);
 
 /* A client that reads on a thread of its own while the test goes on:
  * sl_rc_pump(c, timeout_s, stop_on_unpublish) runs there, then the

@@ -1,8 +1,8 @@
 /*
  * Integration test runner: registers every suite in registry.h and runs
  * them all, or only the suites named on the command line.  The server
- * binary comes from $SLUICE_BIN (default build/sluice).  Exit status 1
- * when any assertion failed.
+ * binary is sl_srv_bin() (tests/support/proc.h: $SLUICE_BIN or its
+ * default).  Exit status 1 when any assertion failed.
  */
 #include <CUnit/Basic.h>
 #include <signal.h>

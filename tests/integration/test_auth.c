@@ -87,8 +87,8 @@ publish_and_watch(const struct sl_srv *srv, const char *pub_url,
     sl_proc_kill(&play);
     sl_proc_kill(&pub);
     if (!ok) {
-        sl_itest_show_tail("publisher", flog);
-        sl_itest_show_tail("player", plog);
+        sl_show_tail("publisher", flog);
+        sl_show_tail("player", plog);
         return 0;
     }
     if (sl_probe_file(out, &pr) < 0)
@@ -173,7 +173,7 @@ gst_publish(const struct sl_srv *srv, const char *url, const char *tag)
         rc = sl_proc_exited_with(&g, 0) ? 0 : 1;
     sl_proc_kill(&g);
     if (rc != 0)
-        sl_itest_show_tail(tag, glog);
+        sl_show_tail(tag, glog);
     return rc;
 }
 

@@ -23,21 +23,6 @@
 
 static struct sl_srv bad_srv;
 
-/* The server closes c, and logs a WARN line with why about it. */
-static int
-expect_closed(struct sl_rc *c, const char *why, double bound)
-{
-    int lport = sl_rc_local_port(c);
-    int closed = sl_rc_wait_closed(c, bound) == 0;
-    int logged =
-        sl_srv_wait_conn_log(&bad_srv, lport, " WARN ", why, IT_S(5)) == 0;
-
-    if (!closed || !logged)
-        fprintf(stderr, "  case \"%s\" (port %d): closed %d, logged %d\n", why,
-                lport, closed, logged);
-    return closed && logged;
-}
-
 static struct sl_rc *
 open_hs(void)
 {
@@ -74,7 +59,7 @@ case_http(void)
     if (c == NULL)
         return 0;
     sl_rc_send_raw(c, req, sizeof(req) - 1);
-    ok = expect_closed(c, "not an RTMP handshake", IT_S(5));
+    ok = sl_itest_expect_closed(&bad_srv, c, "not an RTMP handshake", IT_S(5));
     sl_rc_close(c);
     return ok;
 }
@@ -94,7 +79,7 @@ case_set_chunk_size(uint32_t size)
     sl_wr_u32(&w, size);
     sl_rc_send_msg(c, 2, SL_MSG_SET_CHUNK_SIZE, 0, 0, b, 4);
     snprintf(why, sizeof(why), "bad Set Chunk Size %u", size);
-    ok = expect_closed(c, why, IT_S(5));
+    ok = sl_itest_expect_closed(&bad_srv, c, why, IT_S(5));
     sl_rc_close(c);
     return ok;
 }
@@ -111,7 +96,8 @@ case_too_long(void)
         /* The server may close before it all went out: a failed send
          * is part of the expected outcome. */
         sl_rc_send_msg(c, 4, SL_MSG_VIDEO, 1, 0, p, len);
-        ok = expect_closed(c, "longer than the limit", IT_S(5));
+        ok = sl_itest_expect_closed(&bad_srv, c, "longer than the limit",
+                                    IT_S(5));
     }
     free(p);
     sl_rc_close(c);
@@ -132,7 +118,7 @@ case_many_chunk_streams(void)
     for (uint32_t csid = 4; csid < 4 + 70; csid++)
         if (sl_rc_send_msg(c, csid, 0x50, 0, 0, &one, 1) < 0)
             break;
-    ok = expect_closed(c, "too many chunk streams", IT_S(5));
+    ok = sl_itest_expect_closed(&bad_srv, c, "too many chunk streams", IT_S(5));
     sl_rc_close(c);
     return ok;
 }
@@ -147,7 +133,7 @@ send_command_expect(struct sl_rc *c, struct sl_wr *w, const char *why)
     if (c == NULL)
         return 0;
     sl_rc_send_command(c, 0, w->start, sl_wr_len(w));
-    ok = expect_closed(c, why, IT_S(5));
+    ok = sl_itest_expect_closed(&bad_srv, c, why, IT_S(5));
     sl_rc_close(c);
     return ok;
 }
@@ -239,7 +225,8 @@ case_publish_number(void)
     sl_amf_put_string(&w, "live");
     sl_rc_send_command(c, 1, buf, sl_wr_len(&w));
     status = sl_rc_wait_status(c, "NetStream.Publish.BadName", IT_S(5)) == 0;
-    ok = expect_closed(c, "publish without a usable name", IT_S(5));
+    ok = sl_itest_expect_closed(&bad_srv, c, "publish without a usable name",
+                                IT_S(5));
     sl_rc_close(c);
     if (!status)
         fprintf(stderr, "  publish 42: no NetStream.Publish.BadName\n");
@@ -261,7 +248,7 @@ case_unknown_app(void)
                 "  unknown app: no NetConnection.Connect.Rejected "
                 "(%s)\n",
                 sl_rc_last_status(c));
-    ok = expect_closed(c, "unknown app", IT_S(5));
+    ok = sl_itest_expect_closed(&bad_srv, c, "unknown app", IT_S(5));
     sl_rc_close(c);
     return ok && refused;
 }
@@ -278,7 +265,8 @@ case_second_publisher(void)
     }
     sl_rc_send_publish(c, "good");
     status = sl_rc_wait_status(c, "NetStream.Publish.BadName", IT_S(5)) == 0;
-    ok = expect_closed(c, "already being published", IT_S(5));
+    ok =
+        sl_itest_expect_closed(&bad_srv, c, "already being published", IT_S(5));
     sl_rc_close(c);
     return ok && status;
 }
@@ -326,7 +314,7 @@ case_garbage(void)
         for (size_t k = 0; k < len; k++)
             buf[k] = (uint8_t) rand_r(&seed);
         sl_rc_send_raw(c, buf, len);
-        if (!expect_closed(c, "closing", IT_S(8)))
+        if (!sl_itest_expect_closed(&bad_srv, c, "closing", IT_S(8)))
             failed++;
         sl_rc_close(c);
     }
@@ -387,7 +375,8 @@ test_bad_input(void)
     CU_ASSERT(case_second_publisher());
     CU_ASSERT(case_closed_mid_message());
     if (stalled != NULL) {
-        CU_ASSERT(expect_closed(stalled, "handshake timeout", IT_S(8)));
+        CU_ASSERT(sl_itest_expect_closed(&bad_srv, stalled, "handshake timeout",
+                                         IT_S(8)));
         sl_rc_close(stalled);
     }
     CU_ASSERT(case_garbage());

@@ -9,19 +9,11 @@
 
 #include "tests/integration/itest.h"
 
-static const char *
-sluice_bin(void)
-{
-    const char *b = getenv("SLUICE_BIN");
-
-    return b != NULL ? b : "build/sluice";
-}
-
 static void
 test_version(void)
 {
     char  dir[PATH_MAX], out[PATH_MAX + 8];
-    char *argv[] = {(char *) sluice_bin(), "-V", NULL};
+    char *argv[] = {(char *) sl_srv_bin(), "-V", NULL};
     char *text;
 
     CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
@@ -41,7 +33,7 @@ check_config(const char *dir, const char *name, const char *text, char *ini,
              size_t icap, char **output)
 {
     char  out[PATH_MAX + 64];
-    char *argv[] = {(char *) sluice_bin(), "-t", "-c", ini, NULL};
+    char *argv[] = {(char *) sl_srv_bin(), "-t", "-c", ini, NULL};
     int   rc;
 
     snprintf(ini, icap, "%s/%s.ini", dir, name);

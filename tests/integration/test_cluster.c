@@ -106,8 +106,8 @@ cluster_start(struct cluster *c, const char *key, int max1, int max2,
         return -1;
     snprintf(needle, sizeof(needle), "] publishing live/%s", key);
     if (sl_wait_file_count(c->orig.log, needle, 1, IT_S(10)) < 0) {
-        sl_itest_show_tail("origin", c->orig.log);
-        sl_itest_show_tail("publisher", c->publog);
+        sl_show_tail("origin", c->orig.log);
+        sl_show_tail("publisher", c->publog);
         return -1;
     }
     /* Both edges UP in HAProxy, their agents heard. */

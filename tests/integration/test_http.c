@@ -24,49 +24,14 @@
 #define TOKEN "t0k-en_for.tests"
 #define AUTH "Authorization: Bearer " TOKEN "\r\n"
 
-/* GET path as JSON, or NULL (the test then fails where it uses it). */
-static json_t *
-get_json(const struct sl_srv *srv, const char *path, int want_status)
-{
-    struct sl_http_resp r;
-    json_error_t        e;
-    json_t             *j = NULL;
-    int                 st = sl_http_get(srv->http_port, path, &r);
-
-    CU_ASSERT_EQUAL(st, want_status);
-    if (st == want_status) {
-        j = json_loads(r.body, 0, &e);
-        if (j == NULL)
-            fprintf(stderr, "%s: not JSON: %s\n", path, r.body);
-    }
-    sl_http_resp_free(&r);
-    return j;
-}
-
+/* The number at a dotted path of o (see sl_itest_jpath), or -1 when
+ * it is missing. */
 static long long
 jint(json_t *o, const char *path)
 {
-    char    buf[128], *save = NULL;
-    json_t *cur = o;
+    json_t *v = sl_itest_jpath(o, path);
 
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *k = strtok_r(buf, ".", &save); k && cur;
-         k = strtok_r(NULL, ".", &save))
-        cur = json_object_get(cur, k);
-    return cur != NULL ? (long long) json_number_value(cur) : -1;
-}
-
-static const char *
-jstr(json_t *o, const char *path)
-{
-    char    buf[128], *save = NULL;
-    json_t *cur = o;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *k = strtok_r(buf, ".", &save); k && cur;
-         k = strtok_r(NULL, ".", &save))
-        cur = json_object_get(cur, k);
-    return cur != NULL && json_is_string(cur) ? json_string_value(cur) : "";
+    return v != NULL ? (long long) json_number_value(v) : -1;
 }
 
 /* Status and the "error" field of a JSON error answer. */
@@ -91,7 +56,7 @@ call(const struct sl_srv *srv, const char *method, const char *path,
         CU_ASSERT(json_is_string(json_object_get(j, "message")));
     }
     if (j != NULL)
-        snprintf(err_code, cap, "%s", jstr(j, "error"));
+        snprintf(err_code, cap, "%s", sl_itest_jstr(j, "error"));
     json_decref(j);
     sl_http_resp_free(&r);
     return rc;
@@ -267,10 +232,10 @@ test_api_live(void)
     CU_ASSERT_EQUAL(sl_http_get(srv.http_port, "/healthz", &r), 200);
     CU_ASSERT_STRING_EQUAL(r.body, "ok\n");
     sl_http_resp_free(&r);
-    list = get_json(&srv, "/api/v1/streams", 200);
+    list = sl_itest_get_json(srv.http_port, "/api/v1/streams", 200, NULL);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(list, "streams")), 0);
     json_decref(list);
-    s1 = get_json(&srv, "/api/v1/server", 200);
+    s1 = sl_itest_get_json(srv.http_port, "/api/v1/server", 200, NULL);
 
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, flog) == 0);
     CU_ASSERT_FATAL(
@@ -293,21 +258,25 @@ test_api_live(void)
     ref_bps = (double) (b1 - b0) * 8 / (t1 - t0);
     fprintf(stderr, "player received %.0f bit/s\n", ref_bps);
 
-    list = get_json(&srv, "/api/v1/streams?players=1", 200);
+    list = sl_itest_get_json(srv.http_port, "/api/v1/streams?players=1", 200,
+                             NULL);
     st = json_array_get(json_object_get(list, "streams"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-    CU_ASSERT_STRING_EQUAL(jstr(st, "app"), "live");
-    CU_ASSERT_STRING_EQUAL(jstr(st, "name"), "x");
-    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.address"), "127.0.0.1:"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.client"), "Lavf"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(st, "publisher.encoder"), "Lavf"));
-    CU_ASSERT_STRING_EQUAL(jstr(st, "video.codec"), "h264");
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(st, "app"), "live");
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(st, "name"), "x");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(sl_itest_jstr(st, "publisher.address"), "127.0.0.1:"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(sl_itest_jstr(st, "publisher.client"), "Lavf"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(sl_itest_jstr(st, "publisher.encoder"), "Lavf"));
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(st, "video.codec"), "h264");
     CU_ASSERT_EQUAL(jint(st, "video.width"), av.width);
     CU_ASSERT_EQUAL(jint(st, "video.height"), av.height);
     CU_ASSERT(fabs(json_number_value(
                        json_object_get(json_object_get(st, "video"), "fps")) -
                    av.fps) < 0.5);
-    CU_ASSERT_STRING_EQUAL(jstr(st, "audio.codec"), "aac");
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(st, "audio.codec"), "aac");
     CU_ASSERT_EQUAL(jint(st, "audio.sample_rate"), 44100);
     CU_ASSERT_EQUAL(jint(st, "players"), 2);
     CU_ASSERT(jint(st, "uptime_s") >= 8);
@@ -329,19 +298,19 @@ test_api_live(void)
         CU_ASSERT_EQUAL(jint(p, "skips"), 0);
         CU_ASSERT_EQUAL(jint(p, "dropped_frames"), 0);
         snprintf(me, sizeof(me), "127.0.0.1:%d", sl_rc_local_port(rc));
-        if (!strcmp(jstr(p, "address"), me))
+        if (!strcmp(sl_itest_jstr(p, "address"), me))
             CU_ASSERT(jint(p, "bytes_sent") >= (long long) b1);
     }
     json_decref(list);
 
     /* One stream by name, without the list. */
-    st = get_json(&srv, "/api/v1/streams/live/x", 200);
+    st = sl_itest_get_json(srv.http_port, "/api/v1/streams/live/x", 200, NULL);
     CU_ASSERT_EQUAL(jint(st, "players"), 2);
     CU_ASSERT_PTR_NULL(json_object_get(st, "player_list"));
     json_decref(st);
 
     /* Server: counters grew, the connections are ours. */
-    s2 = get_json(&srv, "/api/v1/server", 200);
+    s2 = sl_itest_get_json(srv.http_port, "/api/v1/server", 200, NULL);
     CU_ASSERT_FATAL(s1 != NULL && s2 != NULL);
     CU_ASSERT(jint(s2, "bytes.in") > jint(s1, "bytes.in") + 500000);
     CU_ASSERT(jint(s2, "bytes.out") > jint(s1, "bytes.out") + 500000);
@@ -354,13 +323,13 @@ test_api_live(void)
     CU_ASSERT(jint(s2, "bitrate.out") > (long long) ref_bps);
     CU_ASSERT(jint(s2, "process.rss_bytes") > 1000000);
     CU_ASSERT(jint(s2, "uptime_s") > jint(s1, "uptime_s"));
-    CU_ASSERT_STRING_EQUAL(jstr(s2, "config"), srv.ini);
-    CU_ASSERT_STRING_EQUAL(jstr(s2, "version"), "0.1.0");
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(s2, "config"), srv.ini);
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(s2, "version"), "0.1.0");
     json_decref(s1);
     json_decref(s2);
 
     /* History for the dashboard's charts. */
-    s1 = get_json(&srv, "/api/v1/history", 200);
+    s1 = sl_itest_get_json(srv.http_port, "/api/v1/history", 200, NULL);
     st = json_array_get(json_object_get(s1, "streams"), 0);
     CU_ASSERT(json_array_size(json_object_get(st, "bitrate")) >= 5);
     CU_ASSERT(json_array_size(json_object_get(s1, "bitrate_in")) >= 8);
@@ -411,12 +380,12 @@ test_api_live(void)
                                  IT_S(5)) == 0);
     CU_ASSERT(sl_proc_wait(&pub, IT_S(10)) == 0);
     CU_ASSERT(!sl_proc_exited_with(&pub, 0)); /* ffmpeg saw the cut */
-    st = get_json(&srv, "/api/v1/streams/live/x", 404);
+    st = sl_itest_get_json(srv.http_port, "/api/v1/streams/live/x", 404, NULL);
     json_decref(st);
     CU_ASSERT_EQUAL(call(&srv, "DELETE", "/api/v1/streams/live/x", AUTH, code,
                          sizeof(code)),
                     404);
-    s1 = get_json(&srv, "/api/v1/server", 200);
+    s1 = sl_itest_get_json(srv.http_port, "/api/v1/server", 200, NULL);
     CU_ASSERT_EQUAL(jint(s1, "connections.publishers"), 0);
     json_decref(s1);
     /* The token never reaches the log. */

@@ -43,24 +43,16 @@ expect_no_secrets(const char *what, const char *text)
                 text ? text : "(nothing)");
 }
 
-/* GET path as JSON (NULL when it is not); the body's text is checked
- * for the secrets. */
+/* sl_itest_get_json(), and the body's text is checked for the secrets. */
 static json_t *
-get_json(int port, const char *path, int want_status)
+get_json_no_secrets(int port, const char *path, int want_status)
 {
-    struct sl_http_resp r;
-    json_error_t        e;
-    json_t             *j = NULL;
-    int                 st = sl_http_get(port, path, &r);
+    char   *body;
+    json_t *j = sl_itest_get_json(port, path, want_status, &body);
 
-    CU_ASSERT_EQUAL(st, want_status);
-    if (st == want_status) {
-        j = json_loads(r.body, 0, &e);
-        if (j == NULL)
-            fprintf(stderr, "%s: not JSON: %s\n", path, r.body);
-        expect_no_secrets(path, r.body);
-    }
-    sl_http_resp_free(&r);
+    if (body != NULL)
+        expect_no_secrets(path, body);
+    free(body);
     return j;
 }
 
@@ -72,14 +64,6 @@ jnum(json_t *o, const char *key)
     return json_is_number(v) ? json_number_value(v) : -1;
 }
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-
-    return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* The element of a JSON array whose "name" is name, or NULL. */
 static json_t *
 by_name(json_t *arr, const char *name)
@@ -87,7 +71,7 @@ by_name(json_t *arr, const char *name)
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *e = json_array_get(arr, i);
 
-        if (!strcmp(jstr(e, "name"), name))
+        if (!strcmp(sl_itest_jstr(e, "name"), name))
             return e;
     }
     return NULL;
@@ -102,7 +86,8 @@ list_stream(json_t *list, const char *app, const char *name)
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *s = json_array_get(a, i);
 
-        if (!strcmp(jstr(s, "app"), app) && !strcmp(jstr(s, "name"), name))
+        if (!strcmp(sl_itest_jstr(s, "app"), app) &&
+            !strcmp(sl_itest_jstr(s, "name"), name))
             return s;
     }
     return NULL;
@@ -153,7 +138,7 @@ ready(json_t *st)
     json_t *down = by_name(json_object_get(st, "relays"), "down");
 
     return json_array_size(json_object_get(st, "renditions")) == 2 &&
-           down != NULL && !strcmp(jstr(down, "state"), "live");
+           down != NULL && !strcmp(sl_itest_jstr(down, "state"), "live");
 }
 
 /* Polls (bounded) GET /api/v1/streams/live/KEY until ready() and the
@@ -214,25 +199,25 @@ expect_arrays(json_t *st, int down_port, int dead_port, long long *down_bytes)
     fprintf(stderr,
             "  relay down: %s %s reconnects %lld bytes_sent %lld\n"
             "  relay dead: %s %s reconnects %lld bytes_sent %lld\n",
-            jstr(down, "state"), jstr(down, "url"),
+            sl_itest_jstr(down, "state"), sl_itest_jstr(down, "url"),
             (long long) jnum(down, "reconnects"),
-            (long long) jnum(down, "bytes_sent"), jstr(dead, "state"),
-            jstr(dead, "url"), (long long) jnum(dead, "reconnects"),
+            (long long) jnum(down, "bytes_sent"), sl_itest_jstr(dead, "state"),
+            sl_itest_jstr(dead, "url"), (long long) jnum(dead, "reconnects"),
             (long long) jnum(dead, "bytes_sent"));
 
-    CU_ASSERT_STRING_EQUAL(jstr(down, "state"), "live");
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(down, "state"), "live");
     snprintf(want, sizeof(want), "rtmp://127.0.0.1:%d/live/" KEY, down_port);
-    CU_ASSERT_STRING_EQUAL(jstr(down, "url"), want);
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(down, "url"), want);
     CU_ASSERT(json_is_integer(json_object_get(down, "reconnects")) &&
               json_integer_value(json_object_get(down, "reconnects")) == 0);
     CU_ASSERT(json_is_integer(json_object_get(down, "bytes_sent")) &&
               jnum(down, "bytes_sent") > 0);
     *down_bytes = (long long) jnum(down, "bytes_sent");
 
-    CU_ASSERT(!strcmp(jstr(dead, "state"), "connecting") ||
-              !strcmp(jstr(dead, "state"), "backoff"));
+    CU_ASSERT(!strcmp(sl_itest_jstr(dead, "state"), "connecting") ||
+              !strcmp(sl_itest_jstr(dead, "state"), "backoff"));
     snprintf(want, sizeof(want), "rtmp://127.0.0.1:%d/live/" KEY, dead_port);
-    CU_ASSERT_STRING_EQUAL(jstr(dead, "url"), want);
+    CU_ASSERT_STRING_EQUAL(sl_itest_jstr(dead, "url"), want);
     CU_ASSERT(json_is_integer(json_object_get(dead, "reconnects")) &&
               jnum(dead, "reconnects") >= 0);
     /* It never connected: nothing was sent. */
@@ -252,7 +237,7 @@ expect_same_arrays(json_t *one, json_t *listed)
     CU_ASSERT_EQUAL(json_array_size(r2), json_array_size(r1));
     for (size_t i = 0; i < json_array_size(r1); i++) {
         json_t *a = json_array_get(r1, i);
-        json_t *b = by_name(r2, jstr(a, "name"));
+        json_t *b = by_name(r2, sl_itest_jstr(a, "name"));
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(b);
         CU_ASSERT_EQUAL(jnum(b, "width"), jnum(a, "width"));
@@ -264,14 +249,15 @@ expect_same_arrays(json_t *one, json_t *listed)
     CU_ASSERT_EQUAL(json_array_size(l2), json_array_size(l1));
     for (size_t i = 0; i < json_array_size(l1); i++) {
         json_t *a = json_array_get(l1, i);
-        json_t *b = by_name(l2, jstr(a, "name"));
+        json_t *b = by_name(l2, sl_itest_jstr(a, "name"));
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-        CU_ASSERT_STRING_EQUAL(jstr(b, "url"), jstr(a, "url"));
+        CU_ASSERT_STRING_EQUAL(sl_itest_jstr(b, "url"),
+                               sl_itest_jstr(a, "url"));
         CU_ASSERT(jnum(b, "bytes_sent") >= jnum(a, "bytes_sent"));
         CU_ASSERT(jnum(b, "reconnects") >= jnum(a, "reconnects"));
-        if (!strcmp(jstr(a, "name"), "down"))
-            CU_ASSERT_STRING_EQUAL(jstr(b, "state"), "live");
+        if (!strcmp(sl_itest_jstr(a, "name"), "down"))
+            CU_ASSERT_STRING_EQUAL(sl_itest_jstr(b, "state"), "live");
     }
 }
 
@@ -387,13 +373,13 @@ test_renditions_relays(void)
 
     /* The push goes on: bytes_sent grows. */
     sl_sleep(1);
-    st2 = get_json(orig.http_port, "/api/v1/streams/live/" KEY, 200);
+    st2 = get_json_no_secrets(orig.http_port, "/api/v1/streams/live/" KEY, 200);
     CU_ASSERT_FATAL(st2 != NULL);
     expect_arrays(st2, down.port, dead_port, &bytes2);
     CU_ASSERT(bytes2 > bytes1);
 
     /* The list holds the same arrays for the stream. */
-    list = get_json(orig.http_port, "/api/v1/streams", 200);
+    list = get_json_no_secrets(orig.http_port, "/api/v1/streams", 200);
     CU_ASSERT_FATAL(list != NULL);
     /* The source, and each rung as a stream of its own (published by
      * the server: its "publisher" says whose rendition it is). */
@@ -419,9 +405,10 @@ test_renditions_relays(void)
             CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
             snprintf(want, sizeof(want), "rendition %s of live/%s",
                      rungs[i].name + strlen(KEY) + 1, KEY);
-            CU_ASSERT_STRING_EQUAL(jstr(who, "address"), want);
-            CU_ASSERT_STRING_EQUAL(jstr(who, "client"), "sluice transcoder");
-            CU_ASSERT_STRING_EQUAL(jstr(vid, "codec"), "h264");
+            CU_ASSERT_STRING_EQUAL(sl_itest_jstr(who, "address"), want);
+            CU_ASSERT_STRING_EQUAL(sl_itest_jstr(who, "client"),
+                                   "sluice transcoder");
+            CU_ASSERT_STRING_EQUAL(sl_itest_jstr(vid, "codec"), "h264");
             CU_ASSERT_EQUAL((int) jnum(vid, "width"), rungs[i].w);
             CU_ASSERT_EQUAL((int) jnum(vid, "height"), rungs[i].h);
             CU_ASSERT(jnum(rs, "bitrate") > 0);
@@ -433,9 +420,10 @@ test_renditions_relays(void)
     /* The downstream got about what the relay says it sent: its
      * payload count lies between two of the relay's. */
     {
-        json_t *ds = get_json(down.http_port, "/api/v1/streams/live/" KEY, 200);
-        json_t *st3 =
-            get_json(orig.http_port, "/api/v1/streams/live/" KEY, 200);
+        json_t   *ds = get_json_no_secrets(down.http_port,
+                                           "/api/v1/streams/live/" KEY, 200);
+        json_t   *st3 = get_json_no_secrets(orig.http_port,
+                                            "/api/v1/streams/live/" KEY, 200);
         long long got = (long long) jnum(ds, "bytes_in");
         long long after = (long long) jnum(
             by_name(json_object_get(st3, "relays"), "down"), "bytes_sent");
@@ -451,14 +439,14 @@ test_renditions_relays(void)
         json_decref(st3);
     }
 
-    server = get_json(orig.http_port, "/api/v1/server", 200);
+    server = get_json_no_secrets(orig.http_port, "/api/v1/server", 200);
     CU_ASSERT(jnum(json_object_get(server, "connections"), "relays") >= 2);
     json_decref(server);
     expect_metrics(&orig);
     json_decref(st);
     json_decref(st2);
     {
-        json_t *h = get_json(orig.http_port, "/api/v1/history", 200);
+        json_t *h = get_json_no_secrets(orig.http_port, "/api/v1/history", 200);
 
         json_decref(h);
     }
@@ -479,21 +467,11 @@ test_renditions_relays(void)
 
     /* The end: the publisher finishes, the relay ends with the stream,
      * the downstream's player ends after publish_grace. */
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(40)) == 0 &&
-              sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
     IT_EXPECT_LOGS(sl_wait_file_count(down.log, "] unpublished live/" KEY, 1,
                                       IT_S(15)) == 0,
                    orig.log, down.log);
-    {
-        int ok =
-            sl_proc_wait(&play, IT_S(30)) == 0 && sl_proc_exited_with(&play, 0);
-
-        if (!ok)
-            sl_itest_show_tail("downstream player", plog);
-        CU_ASSERT(ok);
-        sl_proc_kill(&play);
-    }
+    sl_itest_expect_exit0(&play, "downstream player", plog, IT_S(30));
     CU_ASSERT(sl_probe_file(flv, &pr) == 0);
     sl_probe_print("downstream player", &pr);
     CU_ASSERT(pr.ok);

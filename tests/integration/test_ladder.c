@@ -155,21 +155,6 @@ wait_log_line(const struct sl_srv *srv, const char *const *const groups[],
     }
 }
 
-/* The end of the server's log on stderr, when a test cannot go on. */
-static void
-print_log_tail(const struct sl_srv *srv)
-{
-    char  *text = sl_read_file(srv->log);
-    size_t len;
-
-    if (text == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s ----\n%s\n----\n", srv->log,
-            len > 3000 ? text + len - 3000 : text);
-    free(text);
-}
-
 /* ---- players ---- */
 
 /* Plays live/name with the test client until n video messages came.
@@ -190,7 +175,7 @@ wait_video(const struct sl_srv *srv, const char *name, unsigned long n,
     if (sl_rc_stats(c)->video < n) {
         fprintf(stderr, "  live/%s: %lu video messages within %.0f s\n", name,
                 sl_rc_stats(c)->video, timeout_s);
-        print_log_tail(srv);
+        sl_show_tail("server", srv->log);
         sl_rc_close(c);
         return NULL;
     }

@@ -95,23 +95,6 @@ player_start(struct sl_proc *p, const char *url, const char *dir,
     return sl_ffmpeg_play(p, url, flv, log);
 }
 
-/* Waits for a child that should end by itself with status 0; shows its
- * output when it does not. */
-static void
-expect_exit0(struct sl_proc *p, const char *what, const char *log,
-             double bound_s)
-{
-    int ok = sl_proc_wait(p, IT_S(bound_s)) == 0 && sl_proc_exited_with(p, 0);
-
-    if (!ok) {
-        fprintf(stderr, "  %s did not exit with status 0 within %.0f s\n", what,
-                IT_S(bound_s));
-        sl_itest_show_tail(what, log);
-    }
-    CU_ASSERT(ok);
-    sl_proc_kill(p);
-}
-
 /* ffprobe of a recording, printed. */
 static int
 probe(const char *what, const char *flv, struct sl_probe *pr)
@@ -146,37 +129,6 @@ expect_stream(const struct sl_probe *pr, int width, int height, long min_video,
     if (pr->video_packets < min_video)
         fprintf(stderr, "  %ld video packets, expected at least %ld\n",
                 pr->video_packets, min_video);
-}
-
-/* Starts the server again with the same ini (so on the same port), its
- * output into a new log in its folder.  A bind that fails at once (the
- * port not yet reusable) is retried within the bound.  0 or -ETIMEDOUT. */
-static int
-srv_restart(struct sl_srv *srv, const char *logname, double bound_s)
-{
-    const char *bin = getenv("SLUICE_BIN");
-    char       *argv[] = {(char *) (bin ? bin : "build/sluice"), "-c", srv->ini,
-                          NULL};
-    double      deadline = sl_now() + IT_S(bound_s);
-
-    snprintf(srv->log, sizeof(srv->log), "%s/%s", srv->dir, logname);
-    while (sl_now() < deadline) {
-        if (sl_proc_spawn(&srv->proc, argv, srv->log, srv->log) < 0)
-            return -EIO;
-        while (sl_now() < deadline) {
-            if (sl_file_count(srv->log, "listening on") > 0)
-                return 0;
-            if (sl_proc_wait(&srv->proc, 0.05) == 0)
-                break; /* it gave up (the bind failed): again */
-        }
-        if (srv->proc.pid != 0)
-            break;
-        fprintf(stderr, "  restart on port %d failed, retrying\n", srv->port);
-        sl_itest_show_tail("server", srv->log);
-        sl_sleep(0.2);
-    }
-    sl_proc_kill(&srv->proc);
-    return -ETIMEDOUT;
 }
 
 /* Resident set size of a process in KiB, or -1. */
@@ -241,10 +193,10 @@ test_push_sluice(void)
     IT_EXPECT_LOGS(seen(down.log, "] publishing live/r1", 1, 10), orig.log,
                    down.log);
 
-    expect_exit0(&pub, "publisher", publog, 40);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
     /* The relay ends with the stream, the downstream unpublishes and
      * its player ends after publish_grace. */
-    expect_exit0(&play, "downstream player", plog, 30);
+    sl_itest_expect_exit0(&play, "downstream player", plog, IT_S(30));
     IT_EXPECT_LOGS(seen(down.log, "] unpublished live/r1", 1, 10), orig.log,
                    down.log);
 
@@ -292,9 +244,9 @@ test_push_nginx(void)
     /* nginx-rtmp plays what is being published to it now. */
     snprintf(url, sizeof(url), "%s/r2", nurl);
     CU_ASSERT_FATAL(player_start(&play, url, ng.dir, "play", flv, plog) == 0);
-    expect_exit0(&pub, "publisher", publog, 40);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
     /* nginx tells its player the stream ended when the relay leaves. */
-    expect_exit0(&play, "nginx player", plog, 30);
+    sl_itest_expect_exit0(&play, "nginx player", plog, IT_S(30));
     IT_EXPECT_LOGS(sl_file_count(ng.log, "publish: name='r2'") >= 1, ng.log,
                    orig.log);
 
@@ -355,8 +307,8 @@ test_push_rendition(void)
     IT_EXPECT_LOGS(seen(down.log, "] publishing live/r3_240p", 1, 10), orig.log,
                    down.log);
 
-    expect_exit0(&pub, "publisher", publog, 40);
-    expect_exit0(&play, "downstream player", plog, 30);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
+    sl_itest_expect_exit0(&play, "downstream player", plog, IT_S(30));
     sl_itest_pump_join(&pump);
 
     st = sl_rc_stats(rc);
@@ -415,7 +367,7 @@ test_push_downstream_restart(void)
 
     sl_proc_kill(&down.proc);
     IT_EXPECT_LOGS(seen(orig.log, lost, 1, 10), orig.log, NULL);
-    CU_ASSERT_FATAL(srv_restart(&down, "sluice-2.log", 10) == 0);
+    CU_ASSERT_FATAL(sl_srv_restart(&down, "sluice-2.log", IT_S(10)) == 0);
     IT_EXPECT_LOGS(seen(orig.log, pushing, 2, 15), orig.log, down.log);
     IT_EXPECT_LOGS(seen(down.log, "] publishing live/r4", 1, 10), orig.log,
                    down.log);
@@ -425,8 +377,8 @@ test_push_downstream_restart(void)
 
     sl_srv_url(&down, "live", "r4", url, sizeof(url));
     CU_ASSERT_FATAL(player_start(&play, url, down.dir, "play", flv, plog) == 0);
-    expect_exit0(&pub, "publisher", publog, 40);
-    expect_exit0(&play, "downstream player", plog, 30);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
+    sl_itest_expect_exit0(&play, "downstream player", plog, IT_S(30));
     if (probe("player of the restarted downstream", flv, &pr) == 0)
         expect_stream(&pr, 320, 240, 2L * av.fps, 1);
     else
@@ -481,8 +433,8 @@ test_push_failover(void)
              dead);
     CU_ASSERT(sl_file_count(orig.log, needle) == 0);
 
-    expect_exit0(&pub, "publisher", publog, 40);
-    expect_exit0(&play, "backup's player", plog, 30);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
+    sl_itest_expect_exit0(&play, "backup's player", plog, IT_S(30));
     if (probe("player of the backup", flv, &pr) == 0)
         expect_stream(&pr, 320, 240, sent / 3, 1);
     else
@@ -597,7 +549,7 @@ test_push_stalled_downstream(void)
     IT_EXPECT_LOGS(sl_file_count(orig.log, needle) >= 1, orig.log, NULL);
     CU_ASSERT(atomic_load(&px.accepted) >= 2);
 
-    expect_exit0(&play, "origin's player", plog, 30);
+    sl_itest_expect_exit0(&play, "origin's player", plog, IT_S(30));
     if (probe("origin's player", flv, &pr) == 0) {
         expect_stream(&pr, 640, 360, 0, 1);
         /* Every frame, through the whole outage. */
@@ -678,8 +630,8 @@ test_pull_second_origin(void)
     CU_ASSERT(nth_offset(edge.log, failed, 1) < nth_offset(edge.log, from, 1));
     expect_pulled_in_api(&edge, "e7", ourl);
 
-    expect_exit0(&pub, "publisher", publog, 40);
-    expect_exit0(&play, "edge player", plog, 30);
+    sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(40));
+    sl_itest_expect_exit0(&play, "edge player", plog, IT_S(30));
     if (probe("edge player", flv, &pr) == 0)
         expect_stream(&pr, 320, 240, sent / 3, 1);
     else

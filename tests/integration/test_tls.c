@@ -66,7 +66,7 @@ make_cert(struct tls_srv *t, int i, const char *cn)
     snprintf(log, sizeof(log), "%s/openssl-req-%d.log", t->dir, i);
     rc = sl_proc_run(argv, log, log, IT_S(20));
     if (rc != 0)
-        sl_itest_show_tail("openssl req", log);
+        sl_show_tail("openssl req", log);
     return rc;
 }
 
@@ -120,7 +120,7 @@ served_subject(const struct tls_srv *t, const char *tag, char *out, size_t cap)
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", t->tls_port);
     snprintf(path, sizeof(path), "%s/s_client-%s.out", t->dir, tag);
     if (sl_proc_run(argv, path, path, IT_S(10)) != 0) {
-        sl_itest_show_tail("openssl s_client", path);
+        sl_show_tail("openssl s_client", path);
         return;
     }
     text = sl_read_file(path);
@@ -388,23 +388,6 @@ test_reload_certificate(void)
     IT_STOP(&t.srv);
 }
 
-/* The server closes c within bound and logs a WARN line about it that
- * contains why. */
-static int
-expect_closed(const struct tls_srv *t, struct sl_rc *c, const char *why,
-              double bound)
-{
-    int lport = sl_rc_local_port(c);
-    int closed = sl_rc_wait_closed(c, bound) == 0;
-    int logged =
-        sl_srv_wait_conn_log(&t->srv, lport, " WARN ", why, IT_S(5)) == 0;
-
-    if (!closed || !logged)
-        fprintf(stderr, "  case \"%s\" (port %d): closed %d, logged %d\n", why,
-                lport, closed, logged);
-    return closed && logged;
-}
-
 static void
 test_not_tls(void)
 {
@@ -435,7 +418,8 @@ test_not_tls(void)
     c = sl_rc_open(t.tls_port, 0, IT_S(5));
     CU_ASSERT_FATAL(c != NULL);
     CU_ASSERT(sl_rc_send_raw(c, junk, 1537) == 0);
-    CU_ASSERT(expect_closed(&t, c, "TLS handshake failed", IT_S(5)));
+    CU_ASSERT(
+        sl_itest_expect_closed(&t.srv, c, "TLS handshake failed", IT_S(5)));
     sl_rc_close(c);
 
     /* Random bytes. */
@@ -445,13 +429,14 @@ test_not_tls(void)
     c = sl_rc_open(t.tls_port, 0, IT_S(5));
     CU_ASSERT_FATAL(c != NULL);
     sl_rc_send_raw(c, junk, sizeof(junk)); /* may meet the close */
-    CU_ASSERT(expect_closed(&t, c, "TLS handshake", IT_S(5)));
+    CU_ASSERT(sl_itest_expect_closed(&t.srv, c, "TLS handshake", IT_S(5)));
     sl_rc_close(c);
 
     /* Silence: handshake_timeout (2 s here) covers the TLS handshake. */
     c = sl_rc_open(t.tls_port, 0, IT_S(5));
     CU_ASSERT_FATAL(c != NULL);
-    CU_ASSERT(expect_closed(&t, c, "TLS handshake timeout", IT_S(8)));
+    CU_ASSERT(
+        sl_itest_expect_closed(&t.srv, c, "TLS handshake timeout", IT_S(8)));
     sl_rc_close(c);
 
     /* The plain port still speaks plain RTMP. */

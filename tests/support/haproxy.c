@@ -25,15 +25,7 @@ sl_haproxy_available(void)
 void
 sl_haproxy_print_log(const struct sl_haproxy *h)
 {
-    char  *text = sl_read_file(h->out);
-    size_t len;
-
-    if (text == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of haproxy output (%s) ----\n%s\n----\n", h->out,
-            len > 3000 ? text + len - 3000 : text);
-    free(text);
+    sl_show_tail("haproxy output", h->out);
 }
 
 int

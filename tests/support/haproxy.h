@@ -58,7 +58,7 @@ int sl_haproxy_server_status(const struct sl_haproxy *h, const char *name,
 int sl_haproxy_wait_status(const struct sl_haproxy *h, const char *name,
                            const char *want, double timeout_s);
 
-/* Prints haproxy's output to stderr. */
+/* Prints the tail of haproxy's output to stderr. */
 void sl_haproxy_print_log(const struct sl_haproxy *h);
 
 #endif

@@ -26,25 +26,11 @@ sl_nginx_available(void)
             access("/usr/bin/nginx", X_OK) == 0);
 }
 
-static void
-print_file_tail(const char *what, const char *path)
-{
-    char  *text = sl_read_file(path);
-    size_t len;
-
-    if (text == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
-            len > 3000 ? text + len - 3000 : text);
-    free(text);
-}
-
 void
 sl_nginx_print_log(const struct sl_nginx *n)
 {
-    print_file_tail("nginx output", n->out);
-    print_file_tail("nginx error log", n->log);
+    sl_show_tail("nginx output", n->out);
+    sl_show_tail("nginx error log", n->log);
 }
 
 int

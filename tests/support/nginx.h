@@ -38,7 +38,7 @@ int sl_nginx_start(struct sl_nginx *n);
  * 0 when it exited by itself. */
 int sl_nginx_stop(struct sl_nginx *n);
 
-/* Prints the tail of nginx's error log to stderr. */
+/* Prints the tails of nginx's output and error log to stderr. */
 void sl_nginx_print_log(const struct sl_nginx *n);
 
 #endif

@@ -435,6 +435,20 @@ sl_file_size(const char *path)
     return stat(path, &st) == 0 ? (long) st.st_size : -1;
 }
 
+void
+sl_show_tail(const char *what, const char *path)
+{
+    char  *text;
+    size_t len;
+
+    if (path == NULL || (text = sl_read_file(path)) == NULL)
+        return;
+    len = strlen(text);
+    fprintf(stderr, "---- tail of %s (%s) ----\n%s\n----\n", what, path,
+            len > 3000 ? text + len - 3000 : text);
+    free(text);
+}
+
 /* ---- the server under test ---- */
 
 /* Test defaults: short enough that waits in the tests stay short.  A key
@@ -478,31 +492,61 @@ sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
     return sl_write_file(srv->ini, text);
 }
 
-static void
-print_log_tail(const struct sl_srv *srv)
+const char *
+sl_srv_bin(void)
 {
-    char  *text = sl_read_file(srv->log);
-    size_t len;
+    const char *bin = getenv("SLUICE_BIN");
 
-    if (text == NULL)
-        return;
-    len = strlen(text);
-    fprintf(stderr, "---- tail of %s ----\n%s\n----\n", srv->log,
-            len > 3000 ? text + len - 3000 : text);
-    free(text);
+    return bin != NULL ? bin : "build/sluice";
+}
+
+/* Starts sl_srv_bin() -c srv->ini with its output in srv->log and waits
+ * until the log says it listens, for at most timeout_s.  A server that
+ * exits before that has failed to start; with retry it is started again
+ * (the port of a server just killed may refuse the bind for a moment),
+ * without, the start fails at once.  On failure the child is reaped and
+ * the log's tail is on stderr. */
+static int
+srv_launch(struct sl_srv *srv, double timeout_s, int retry)
+{
+    char  *argv[] = {(char *) sl_srv_bin(), "-c", srv->ini, NULL};
+    double deadline = sl_now() + timeout_s;
+    int    rc;
+
+    for (;;) {
+        int gone;
+
+        if ((rc = sl_proc_spawn(&srv->proc, argv, srv->log, srv->log)) < 0)
+            return rc;
+        do {
+            gone = sl_proc_wait(&srv->proc, POLL_S) == 0;
+            if (sl_file_count(srv->log, "listening on") > 0)
+                return 0;
+        } while (!gone && sl_now() < deadline);
+        if (!gone) {
+            fprintf(stderr, "server did not come up on port %d\n", srv->port);
+            sl_show_tail("server", srv->log);
+            sl_proc_kill(&srv->proc);
+            return -ETIMEDOUT;
+        }
+        fprintf(stderr, "server on port %d exited before it listened\n",
+                srv->port);
+        sl_show_tail("server", srv->log);
+        if (!retry)
+            return -ECHILD;
+        if (sl_now() >= deadline)
+            return -ETIMEDOUT;
+        sl_sleep(0.2);
+    }
 }
 
 int
 sl_srv_start(struct sl_srv *srv, const char *server_keys,
              const char *extra_sections)
 {
-    const char *bin = getenv("SLUICE_BIN");
-    char       *argv[4];
-    int         rc;
+    int rc;
 
     memset(srv, 0, sizeof(*srv));
-    if (bin == NULL)
-        bin = "build/sluice";
     if ((rc = sl_tmpdir(srv->dir)) < 0)
         return rc;
     srv->port = sl_free_port();
@@ -517,20 +561,16 @@ sl_srv_start(struct sl_srv *srv, const char *server_keys,
     snprintf(srv->log, sizeof(srv->log), "%s/sluice.log", srv->dir);
     if ((rc = sl_srv_write_ini(srv, server_keys, extra_sections)) < 0)
         return rc;
-    argv[0] = (char *) bin;
-    argv[1] = "-c";
-    argv[2] = srv->ini;
-    argv[3] = NULL;
-    if ((rc = sl_proc_spawn(&srv->proc, argv, srv->log, srv->log)) < 0)
-        return rc;
-    if (sl_wait_file_count(srv->log, "listening on", 1, 10 * sl_time_scale()) <
-        0) {
-        fprintf(stderr, "server did not come up on port %d\n", srv->port);
-        print_log_tail(srv);
-        sl_proc_kill(&srv->proc);
-        return -ETIMEDOUT;
-    }
-    return 0;
+    return srv_launch(srv, 10 * sl_time_scale(), 0);
+}
+
+int
+sl_srv_restart(struct sl_srv *srv, const char *logname, double timeout_s)
+{
+    if (srv->proc.pid != 0)
+        return -EBUSY;
+    snprintf(srv->log, sizeof(srv->log), "%s/%s", srv->dir, logname);
+    return srv_launch(srv, timeout_s, 1);
 }
 
 int
@@ -563,7 +603,7 @@ sl_srv_stop(struct sl_srv *srv)
         ok = 0;
     }
     if (!ok)
-        print_log_tail(srv);
+        sl_show_tail("server", srv->log);
     return ok ? 0 : -1;
 }
 

@@ -99,12 +99,18 @@ double sl_now(void);
  * for slow machines or sanitizer builds). */
 double sl_time_scale(void);
 
+/* Prints the last 3000 bytes of the file at path to stderr under a
+ * heading that names it what (a log, a child's output), for a test that
+ * failed.  Prints nothing when path is NULL or unreadable.  Reads the
+ * file once; never waits.  Any thread. */
+void sl_show_tail(const char *what, const char *path);
+
 /* ---- the server under test ---- */
 
 struct sl_srv {
     struct sl_proc proc;
     int            port;
-    int            http_port; /* [http] listen = 127.0.0.1:http_port */
+    int            http_port;     /* [http] listen = 127.0.0.1:http_port */
     char           dir[PATH_MAX]; /* this server's temp folder */
     char           ini[PATH_MAX + 16];
     char           log[PATH_MAX + 16];
@@ -118,12 +124,27 @@ struct sl_srv {
 int sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
                      const char *extra_sections);
 
+/* The server binary the tests run: $SLUICE_BIN, or build/sluice when
+ * it is unset.  The string belongs to the environment (or is static);
+ * the caller neither frees nor keeps it past a setenv. */
+const char *sl_srv_bin(void);
+
 /* Picks two free ports (RTMP and HTTP) and a temp folder, writes the
- * ini, starts
- * $SLUICE_BIN (default build/sluice) with -c and waits until it logs
- * that it listens.  0, or -errno with the reason on stderr. */
+ * ini, starts sl_srv_bin() with -c and waits up to 10 s (scaled) until
+ * it logs that it listens.  0, or -errno with the reason and the log's
+ * tail on stderr: -ECHILD when it exited first, -ETIMEDOUT when it was
+ * killed at the bound; either way the child is reaped. */
 int sl_srv_start(struct sl_srv *srv, const char *server_keys,
                  const char *extra_sections);
+
+/* Starts a stopped (reaped) srv again with the ini, ports and folder it
+ * had, so on the same ports, with its output in a new log, logname
+ * inside srv->dir, which srv->log then names.  A server that exits
+ * before it listens (the bind of a port that a killed server held can
+ * fail for a moment) is started again, until timeout_s has passed; then
+ * the child is killed and reaped.  0, -EBUSY when srv still runs,
+ * -ETIMEDOUT, or -errno from the spawn. */
+int sl_srv_restart(struct sl_srv *srv, const char *logname, double timeout_s);
 
 /* SIGTERM, then requires exit status 0 within a bound and a log free of
  * sanitizer reports (and of ERROR lines unless allow_error).  0 when all
