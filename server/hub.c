@@ -245,7 +245,7 @@ sl_hub_unpublish(struct sl_stream *s, const void *publisher)
         if (s->publisher == publisher) {
             /* The standby goes on where this one stopped: for players,
              * taps and observers the publication never ends. */
-            sl_standby_take_over(s, now, NULL);
+            sl_ingest_take_over(s, now, NULL);
         } else if (s->sb.who == publisher) {
             sl_log_info("%s/%s: standby publisher c%llu left", s->app, s->name,
                         (unsigned long long) s->sb.id);

@@ -233,6 +233,38 @@ sl_ingest_deliver(struct sl_stream *s, const struct sl_ingest_msg *m,
     return 0;
 }
 
+/* Delivers one kept message of a standby that took over.  Stream lock
+ * held. */
+static void
+replay(struct sl_stream *s, const struct sl_standby_ent *e, uint32_t ts,
+       uint64_t now_ms)
+{
+    struct sl_ingest_msg m;
+
+    if (e->pl == NULL || !sl_ingest_prepare(e->type, e->pl, &m))
+        return;
+    sl_ingest_deliver(s, &m, ts, now_ms); /* -ENOMEM: that message is lost */
+    sl_buf_unref(m.body);
+}
+
+void
+sl_ingest_take_over(struct sl_stream *s, uint64_t now_ms, const void *demoted)
+{
+    struct sl_standby kept;
+    uint32_t          base;
+
+    sl_standby_promote(s, now_ms, demoted, &kept);
+    /* The headers go out with the time of the frames that follow them,
+     * so the new offset is taken from where the media starts. */
+    base = kept.n > 0 ? kept.gop[0].ts : kept.last_ts;
+    for (int i = 0; i < 3; i++)
+        replay(s, &kept.hdr[i], base, now_ms);
+    for (uint32_t i = 0; i < kept.n; i++)
+        replay(s, &kept.gop[i], kept.gop[i].ts, now_ms);
+    sl_ring_wake_all(s, now_ms);
+    sl_standby_forget(&kept);
+}
+
 /* publisher NULL: the caller is the publisher (no check). */
 static int
 ingest(struct sl_stream *s, const void *publisher, uint8_t type, uint32_t ts,
@@ -260,7 +292,7 @@ ingest(struct sl_stream *s, const void *publisher, uint8_t type, uint32_t ts,
             /* The primary is silent: judged here, where the standby's
              * own media proves the standby alive, on the stream's clock
              * of the primary's last message. */
-            sl_standby_take_over(s, now_ms, s->publisher);
+            sl_ingest_take_over(s, now_ms, s->publisher);
         }
         if (rc < 0 || publisher == NULL) {
             pthread_mutex_unlock(&s->lock);

@@ -193,6 +193,12 @@ struct sl_ingest_msg {
 int sl_ingest_prepare(uint8_t type, struct sl_buf *payload,
                       struct sl_ingest_msg *m);
 
+/* hub_ingest.c.  The standby takes over (sl_standby_promote) and what
+ * it kept is replayed through the normal path: players, taps and
+ * observers see no end.  Stream lock held. */
+void sl_ingest_take_over(struct sl_stream *s, uint64_t now_ms,
+                         const void *demoted);
+
 /* hub_ingest.c.  Puts one message of the primary on the timeline, into
  * the caches and the ring, wakes players and hands it to taps.  Stream
  * lock held.  0 or -ENOMEM. */
@@ -235,9 +241,11 @@ void sl_standby_keep(struct sl_stream *s, const struct sl_ingest_msg *m,
 
 /* hub_standby.c.  The standby becomes the primary; demoted (the old
  * primary, which stalled) becomes the standby, or nobody when NULL.
- * Stream lock held. */
-void sl_standby_take_over(struct sl_stream *s, uint64_t now_ms,
-                          const void *demoted);
+ * What the standby kept moves to *kept, for the caller to replay
+ * (sl_ingest_take_over) and then forget; the caches are cleared and the
+ * timeline restarts.  Stream lock held. */
+void sl_standby_promote(struct sl_stream *s, uint64_t now_ms,
+                        const void *demoted, struct sl_standby *kept);
 
 /* hub_standby.c.  Forgets the standby and everything it kept.  Stream
  * lock held (or the stream private to the caller). */

@@ -7,7 +7,8 @@
  * of its messages arrives and the primary's last one is ingest_ms old
  * (hub_ingest.c judges that, on the standby's task): the caches are
  * cleared, the timeline restarts after the last timestamp out, and what
- * it kept is replayed through the normal path (ring, caches, taps);
+ * it kept is replayed through the normal path (ring, caches, taps: by
+ * hub_ingest.c, so this file calls nothing of the ingest path);
  * without a kept keyframe the new primary's inter frames wait for one.
  * Players keep their cursors; observers and taps see no end.
  */
@@ -99,37 +100,23 @@ sl_standby_keep(struct sl_stream *s, const struct sl_ingest_msg *m, uint32_t ts)
     sb->bytes += m->payload->len;
 }
 
-/* Delivers one kept message of a standby that took over.  Stream lock
- * held. */
-static void
-replay(struct sl_stream *s, const struct sl_standby_ent *e, uint32_t ts,
-       uint64_t now_ms)
-{
-    struct sl_ingest_msg m;
-
-    if (e->pl == NULL || !sl_ingest_prepare(e->type, e->pl, &m))
-        return;
-    sl_ingest_deliver(s, &m, ts, now_ms); /* -ENOMEM: that message is lost */
-    sl_buf_unref(m.body);
-}
-
 /* The standby becomes the primary; demoted (the old primary, which
  * stalled) becomes the standby, or nobody when NULL (the primary
- * left).  Players, taps and observers see no end: the ring goes on with
- * the standby's metadata and headers, then its GOP from its last
- * keyframe, on the same timeline (a new publication's first message
- * continues right after the last one out).  Stream lock held. */
+ * left).  Players, taps and observers see no end: the caller replays
+ * what the standby kept, its metadata and headers and then its GOP from
+ * its last keyframe, on the same timeline (a new publication's first
+ * message continues right after the last one out).  Stream lock held. */
 void
-sl_standby_take_over(struct sl_stream *s, uint64_t now_ms, const void *demoted)
+sl_standby_promote(struct sl_stream *s, uint64_t now_ms, const void *demoted,
+                   struct sl_standby *kept)
 {
-    struct sl_standby sb = s->sb; /* moved out: the slot may be refilled */
-    uint64_t          old_id = s->pub_id;
+    uint64_t old_id = s->pub_id;
     uint64_t gap = now_ms > s->pub_last_ms ? now_ms - s->pub_last_ms : 0;
-    uint32_t base;
 
+    *kept = s->sb; /* moved out: the slot may be refilled */
     memset(&s->sb, 0, sizeof(s->sb));
-    s->publisher = sb.who;
-    s->pub_id = sb.id;
+    s->publisher = kept->who;
+    s->pub_id = kept->id;
     if (demoted != NULL) {
         s->sb.who = demoted;
         s->sb.id = old_id;
@@ -139,27 +126,18 @@ sl_standby_take_over(struct sl_stream *s, uint64_t now_ms, const void *demoted)
     sl_ring_caches_clear(s);
     s->have_ts = 0;
     s->need_key = 1;
-    /* The headers go out with the time of the frames that follow them,
-     * so the new offset is taken from where the media starts. */
-    base = sb.n > 0 ? sb.gop[0].ts : sb.last_ts;
-    for (int i = 0; i < 3; i++)
-        replay(s, &sb.hdr[i], base, now_ms);
-    for (uint32_t i = 0; i < sb.n; i++)
-        replay(s, &sb.gop[i], sb.gop[i].ts, now_ms);
-    sl_ring_wake_all(s, now_ms);
     atomic_fetch_add(&s->hub->takeovers, 1);
     if (demoted != NULL)
         sl_log_info("%s/%s: standby c%llu took over after primary c%llu "
                     "sent no media for %llu ms (%u kept messages); c%llu "
                     "is the standby now",
-                    s->app, s->name, (unsigned long long) sb.id,
-                    (unsigned long long) old_id, (unsigned long long) gap, sb.n,
-                    (unsigned long long) old_id);
+                    s->app, s->name, (unsigned long long) kept->id,
+                    (unsigned long long) old_id, (unsigned long long) gap,
+                    kept->n, (unsigned long long) old_id);
     else
         sl_log_info("%s/%s: standby c%llu took over after primary c%llu "
                     "left (gap %llu ms, %u kept messages)",
-                    s->app, s->name, (unsigned long long) sb.id,
+                    s->app, s->name, (unsigned long long) kept->id,
                     (unsigned long long) old_id, (unsigned long long) gap,
-                    sb.n);
-    sl_standby_forget(&sb);
+                    kept->n);
 }
