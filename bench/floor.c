@@ -108,9 +108,9 @@ static struct {
     uint32_t       nlive, live_cap;
     int            flush_pending;
     int64_t        last_flush_us;
-    struct fconn  *dead; /* closed, freed after the event batch */
-    unsigned long  players; /* players that reached Play.Start */
-    unsigned long  dropped; /* players we dropped: write error, too slow */
+    struct fconn  *dead;         /* closed, freed after the event batch */
+    unsigned long  players;      /* players that reached Play.Start */
+    unsigned long  dropped;      /* players we dropped: write error, too slow */
     unsigned long  writes, full; /* writev calls; those the socket cut */
 } F;
 
@@ -198,8 +198,7 @@ send_cmd(struct fconn *c, uint32_t msid, const struct sl_wr *w)
         return -1;
     }
     return send_buf(c, sl_chunk_encode(CSID_CMD, SL_MSG_COMMAND_AMF0, msid, 0,
-                                       w->start, sl_wr_len(w),
-                                       OUT_CHUNK_SIZE));
+                                       w->start, sl_wr_len(w), OUT_CHUNK_SIZE));
 }
 
 static int
@@ -348,12 +347,12 @@ static void
 on_media(const struct sl_chunk_msg *m)
 {
     /* AMF0 string "@setDataFrame": marker, 16-bit length, the text. */
-    static const char set_data_frame[] = "\x02\x00\x0d@setDataFrame";
-    const size_t      sdf_len = sizeof(set_data_frame) - 1;
-    const uint8_t       *p = m->payload->data;
-    size_t               len = m->payload->len;
-    struct sl_flv_info   info;
-    struct sl_buf       *wire;
+    static const char  set_data_frame[] = "\x02\x00\x0d@setDataFrame";
+    const size_t       sdf_len = sizeof(set_data_frame) - 1;
+    const uint8_t     *p = m->payload->data;
+    size_t             len = m->payload->len;
+    struct sl_flv_info info;
+    struct sl_buf     *wire;
 
     if (m->type == SL_MSG_DATA_AMF0) {
         /* Players get the metadata as the publisher's @setDataFrame
@@ -362,8 +361,8 @@ on_media(const struct sl_chunk_msg *m)
             p += sdf_len;
             len -= sdf_len;
         }
-        wire = sl_chunk_encode(CSID_DATA, SL_MSG_DATA_AMF0, OUT_MSID, 0, p,
-                               len, OUT_CHUNK_SIZE);
+        wire = sl_chunk_encode(CSID_DATA, SL_MSG_DATA_AMF0, OUT_MSID, 0, p, len,
+                               OUT_CHUNK_SIZE);
         if (wire != NULL) {
             sl_buf_unref(F.meta);
             F.meta = wire;
@@ -490,8 +489,8 @@ on_chunks(struct fconn *c, const uint8_t *p, size_t len)
             struct sl_rd r;
 
             sl_rd_init(&r, m.payload->data, m.payload->len);
-            if (sl_chunk_reader_set_chunk_size(c->rd, sl_rd_u32(&r) &
-                                                          0x7fffffffu) < 0)
+            if (sl_chunk_reader_set_chunk_size(c->rd,
+                                               sl_rd_u32(&r) & 0x7fffffffu) < 0)
                 conn_close(c);
         } else if (m.type == SL_MSG_COMMAND_AMF0) {
             on_command(c, &m);
@@ -639,64 +638,66 @@ listen_on(const char *spec)
     return 0;
 }
 
-int
-sl_floor_main(int argc, char **argv)
+/* Reads the options; -1 after printing the usage. */
+static int
+floor_options(int argc, char **argv, const char **listen_spec, long *merge_ms)
 {
     static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    struct epoll_event         ev, *evs;
-    const char                *listen_spec = NULL;
-    long                       merge_ms = 50;
     int                        c;
 
     while ((c = getopt_long(argc, argv, "l:m:h", longs, NULL)) != -1) {
         switch (c) {
         case 'l':
-            listen_spec = optarg;
+            *listen_spec = optarg;
             break;
         case 'm':
-            merge_ms = strtol(optarg, NULL, 10);
+            *merge_ms = strtol(optarg, NULL, 10);
             break;
         default:
             floor_usage();
-            return 2;
+            return -1;
         }
     }
-    if (listen_spec == NULL || merge_ms < 0 || merge_ms > 10000 ||
+    if (*listen_spec == NULL || *merge_ms < 0 || *merge_ms > 10000 ||
         optind != argc) {
         floor_usage();
-        return 2;
+        return -1;
     }
-    F.merge_us = merge_ms * 1000;
-    {
-        struct rlimit rl;
+    return 0;
+}
 
-        /* Every player is a socket: take all the descriptors we may. */
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, floor_on_signal);
-    signal(SIGTERM, floor_on_signal);
-    F.ep = epoll_create1(EPOLL_CLOEXEC);
-    F.rbuf = malloc(READ_BUF);
-    evs = calloc(MAX_EVENTS, sizeof(*evs));
-    if (F.ep < 0 || F.rbuf == NULL || evs == NULL) {
-        fprintf(stderr, "floor: out of memory\n");
-        return 1;
-    }
-    if (listen_on(listen_spec) < 0) {
-        fprintf(stderr, "floor: cannot listen on %s\n", listen_spec);
-        return 1;
-    }
-    ev.events = EPOLLIN;
-    ev.data.ptr = NULL; /* the listener */
-    epoll_ctl(F.ep, EPOLL_CTL_ADD, F.lfd, &ev);
-    fprintf(stderr, "floor: listening on %s, merge %ld ms\n", listen_spec,
-            merge_ms);
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
 
+    /* Every player is a socket: take all the descriptors we may. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+/* Frees the connections closed during the last event batch. */
+static void
+free_dead(void)
+{
+    while (F.dead != NULL) {
+        struct fconn *d = F.dead;
+
+        F.dead = d->next_dead;
+        free(d);
+    }
+}
+
+/* Serves until SIGINT or SIGTERM (or epoll_wait fails): accepts, reads,
+ * and flushes every player once per merge window. */
+static void
+floor_loop(struct epoll_event *evs)
+{
     while (!floor_stop) {
         int     timeout = -1, n;
         int64_t now;
@@ -720,13 +721,15 @@ sl_floor_main(int argc, char **argv)
         now = sl_now_us();
         if (F.flush_pending && now - F.last_flush_us >= F.merge_us)
             flush_all(now);
-        while (F.dead != NULL) {
-            struct fconn *d = F.dead;
-
-            F.dead = d->next_dead;
-            free(d);
-        }
+        free_dead();
     }
+}
+
+/* Prints what the run did (run.sh keeps it in the floor's log) and
+ * frees everything. */
+static void
+floor_finish(struct epoll_event *evs)
+{
     fprintf(stderr,
             "floor: %lu players played, %lu dropped, %llu messages, "
             "%lu writev (%lu short or EAGAIN)\n",
@@ -741,5 +744,39 @@ sl_floor_main(int argc, char **argv)
     sl_buf_unref(F.meta);
     sl_buf_unref(F.vseq);
     sl_buf_unref(F.aseq);
+}
+
+int
+sl_floor_main(int argc, char **argv)
+{
+    struct epoll_event ev, *evs;
+    const char        *listen_spec = NULL;
+    long               merge_ms = 50;
+
+    if (floor_options(argc, argv, &listen_spec, &merge_ms) < 0)
+        return 2;
+    F.merge_us = merge_ms * 1000;
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, floor_on_signal);
+    signal(SIGTERM, floor_on_signal);
+    F.ep = epoll_create1(EPOLL_CLOEXEC);
+    F.rbuf = malloc(READ_BUF);
+    evs = calloc(MAX_EVENTS, sizeof(*evs));
+    if (F.ep < 0 || F.rbuf == NULL || evs == NULL) {
+        fprintf(stderr, "floor: out of memory\n");
+        return 1;
+    }
+    if (listen_on(listen_spec) < 0) {
+        fprintf(stderr, "floor: cannot listen on %s\n", listen_spec);
+        return 1;
+    }
+    ev.events = EPOLLIN;
+    ev.data.ptr = NULL; /* the listener */
+    epoll_ctl(F.ep, EPOLL_CTL_ADD, F.lfd, &ev);
+    fprintf(stderr, "floor: listening on %s, merge %ld ms\n", listen_spec,
+            merge_ms);
+    floor_loop(evs);
+    floor_finish(evs);
     return 0;
 }

@@ -249,6 +249,71 @@ make_bufs(const struct sl_flv_file *f)
     return bufs;
 }
 
+/* Taps every rung's stream in hub, so what a player would get is
+ * counted.  Returns how many were tapped: fewer than p->nrungs when out
+ * of memory. */
+static int
+tap_rungs(struct sl_hub *hub, const struct sl_ladder_params *p,
+          struct rung_tap *taps)
+{
+    int n;
+
+    for (n = 0; n < p->nrungs; n++) {
+        struct rung_tap *t = &taps[n];
+
+        snprintf(t->stream, sizeof(t->stream), "%s_%s", SOURCE_NAME,
+                 p->rungs[n].name);
+        t->tap.on_media = tap_media;
+        t->tap.on_end = tap_end;
+        if (sl_hub_tap(hub, p->app, t->stream, &t->tap) < 0)
+            break;
+    }
+    return n;
+}
+
+/* The measured part: the ladder from its start to its join, fed every
+ * tag as fast as it takes them; then the report.  0, or 1 when the
+ * ladder did not start. */
+static int
+timed_run(const char *input, struct sl_hub *hub,
+          const struct sl_ladder_params *p, const struct sl_flv_file *f,
+          struct sl_buf **bufs, const struct rung_tap *taps)
+{
+    struct sl_ladder      *l;
+    struct sl_ladder_stats st;
+    struct rusage          ru0, ru1;
+    struct timespec        pause = {0, 2 * 1000 * 1000};
+    int64_t                t0, t1;
+    unsigned long          feed_drops = 0;
+
+    getrusage(RUSAGE_SELF, &ru0);
+    t0 = sl_now_us();
+    l = sl_ladder_start(hub, p);
+    if (l == NULL) {
+        fprintf(stderr, "sluice-bench: cannot start the ladder\n");
+        return 1;
+    }
+    for (size_t i = 0; i < f->ntags; i++)
+        feed_drops += (unsigned long) sl_ladder_feed(l, f->tags[i].type,
+                                                     f->tags[i].ts, bufs[i], 1);
+    sl_ladder_finish(l);
+    while (!sl_ladder_done(l))
+        nanosleep(&pause, NULL);
+    sl_ladder_stats(l, &st);
+    sl_ladder_join(l);
+    t1 = sl_now_us();
+    getrusage(RUSAGE_SELF, &ru1);
+
+    report(input, p, &st, taps, f->duration_ms / 1000.0,
+           (double) (t1 - t0) / 1e6, tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime),
+           tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime), feed_drops);
+    for (int i = 0; i < p->nrungs; i++)
+        if (st.rungs[i].frames_out == 0 && taps[i].frames == 0)
+            fprintf(stderr, "sluice-bench: rung %s made no video\n",
+                    p->rungs[i].name);
+    return 0;
+}
+
 static int
 run(const char *input, const struct sl_config *cfg,
     const struct sl_ladder_params *p)
@@ -261,17 +326,11 @@ run(const char *input, const struct sl_config *cfg,
         .gop_max_bytes = GOP_MAX_BYTES,
         .ring_max_ms = cfg->max_lag_ms + RING_MARGIN_MS,
     };
-    struct sl_flv_file     f;
-    struct sl_buf        **bufs = NULL;
-    struct sl_hub         *hub = NULL;
-    struct rung_tap       *taps = NULL;
-    struct sl_ladder      *l;
-    struct sl_ladder_stats st;
-    struct rusage          ru0, ru1;
-    struct timespec        pause = {0, 2 * 1000 * 1000};
-    int64_t                t0, t1;
-    unsigned long          feed_drops = 0;
-    int                    ntapped = 0, rc = 1;
+    struct sl_flv_file f;
+    struct sl_buf    **bufs = NULL;
+    struct sl_hub     *hub = NULL;
+    struct rung_tap   *taps = NULL;
+    int                ntapped = 0, rc = 1;
 
     if (sl_flv_file_load(&f, input) < 0)
         return 1;
@@ -282,46 +341,13 @@ run(const char *input, const struct sl_config *cfg,
         fprintf(stderr, "sluice-bench: out of memory\n");
         goto out;
     }
-    for (; ntapped < p->nrungs; ntapped++) {
-        struct rung_tap *t = &taps[ntapped];
-
-        snprintf(t->stream, sizeof(t->stream), "%s_%s", SOURCE_NAME,
-                 p->rungs[ntapped].name);
-        t->tap.on_media = tap_media;
-        t->tap.on_end = tap_end;
-        if (sl_hub_tap(hub, p->app, t->stream, &t->tap) < 0) {
-            fprintf(stderr, "sluice-bench: out of memory\n");
-            goto out;
-        }
-    }
-
-    /* From here on everything counts. */
-    getrusage(RUSAGE_SELF, &ru0);
-    t0 = sl_now_us();
-    l = sl_ladder_start(hub, p);
-    if (l == NULL) {
-        fprintf(stderr, "sluice-bench: cannot start the ladder\n");
+    ntapped = tap_rungs(hub, p, taps);
+    if (ntapped < p->nrungs) {
+        fprintf(stderr, "sluice-bench: out of memory\n");
         goto out;
     }
-    for (size_t i = 0; i < f.ntags; i++)
-        feed_drops += (unsigned long) sl_ladder_feed(l, f.tags[i].type,
-                                                     f.tags[i].ts, bufs[i], 1);
-    sl_ladder_finish(l);
-    while (!sl_ladder_done(l))
-        nanosleep(&pause, NULL);
-    sl_ladder_stats(l, &st);
-    sl_ladder_join(l);
-    t1 = sl_now_us();
-    getrusage(RUSAGE_SELF, &ru1);
-
-    report(input, p, &st, taps, f.duration_ms / 1000.0,
-           (double) (t1 - t0) / 1e6, tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime),
-           tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime), feed_drops);
-    rc = 0;
-    for (int i = 0; i < p->nrungs; i++)
-        if (st.rungs[i].frames_out == 0 && taps[i].frames == 0)
-            fprintf(stderr, "sluice-bench: rung %s made no video\n",
-                    p->rungs[i].name);
+    /* From here on everything counts. */
+    rc = timed_run(input, hub, p, &f, bufs, taps);
 out:
     for (int i = 0; i < ntapped; i++)
         sl_hub_untap(&taps[i].tap);

@@ -162,6 +162,116 @@ send_metadata(struct sl_pull *p, AVFormatContext *ic, int64_t ts)
     feed(p, SL_MSG_DATA_AMF0, ts, sl_media_metadata_body(&m));
 }
 
+/* What a connection to one origin has sent on: the metadata, and each
+ * stream's codec header (only the first 16 streams are tracked). */
+struct origin {
+    int headers_sent;
+    int sent_extra[16];
+};
+
+/* Opens url with the pull's interrupt callback and a deadline.  0, or -1
+ * (logged unless the pull is stopping) with *ic freed. */
+static int
+open_origin(struct sl_pull *p, AVFormatContext **ic, const char *url,
+            const char *shown)
+{
+    AVDictionary *opts = NULL;
+    int           rc;
+
+    (*ic)->interrupt_callback = sl_relay_io_cb(&p->io);
+    av_dict_set(&opts, "rtmp_live", "live", 0);
+    av_dict_set(&opts, "tcp_nodelay", "1", 0); /* no Nagle wait per step */
+    sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
+    rc = avformat_open_input(ic, url, NULL, &opts);
+    av_dict_free(&opts);
+    if (rc < 0) {
+        sl_relay_io_deadline(&p->io, 0);
+        if (!atomic_load(&p->io.stop))
+            sl_log_warn("pull %s/%s: origin %s: %s", p->app, p->name, shown,
+                        av_err2str(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the stream's codec is one we carry (H.264, AAC); otherwise 0,
+ * and the first such stream of the pull is logged. */
+static int
+carried(struct sl_pull *p, const AVStream *st)
+{
+    if (st->codecpar->codec_id == AV_CODEC_ID_H264 ||
+        st->codecpar->codec_id == AV_CODEC_ID_AAC)
+        return 1;
+    if (!p->warned_codec++)
+        sl_log_warn("pull %s/%s: %s is not carried (H.264 and AAC only)",
+                    p->app, p->name, avcodec_get_name(st->codecpar->codec_id));
+    return 0;
+}
+
+/* Publishes the name here at the first packet worth carrying.  0, or -1
+ * when another publisher holds it (logged). */
+static int
+go_live(struct sl_pull *p, const char *shown)
+{
+    if (publish(p) < 0) {
+        sl_log_warn("pull %s/%s: the name is published here now; "
+                    "pull ends",
+                    p->app, p->name);
+        return -1;
+    }
+    sl_log_info("pull %s/%s: from %s", p->app, p->name, shown);
+    atomic_store(&p->state, SL_RELAY_LIVE);
+    return 0;
+}
+
+/* Sends what players need before this packet: the metadata once, and the
+ * packet's codec header the first time its stream is seen or when the
+ * packet carries a new one. */
+static void
+send_headers(struct sl_pull *p, struct origin *o, AVFormatContext *ic,
+             AVPacket *pkt, int64_t ts)
+{
+    AVCodecParameters *par = ic->streams[pkt->stream_index]->codecpar;
+    size_t             nsd = 0;
+    uint8_t           *sd;
+
+    if (!o->headers_sent) {
+        o->headers_sent = 1;
+        send_metadata(p, ic, ts);
+    }
+    sd = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, &nsd);
+    if (sd != NULL && nsd > 0) {
+        send_header(p, par, sd, nsd, ts);
+        if (pkt->stream_index < 16)
+            o->sent_extra[pkt->stream_index] = 1;
+    } else if (pkt->stream_index < 16 && !o->sent_extra[pkt->stream_index]) {
+        send_header(p, par, par->extradata, (size_t) par->extradata_size, ts);
+        o->sent_extra[pkt->stream_index] = 1;
+    }
+}
+
+/* Feeds one H.264 or AAC packet into the stream as an FLV body. */
+static void
+send_packet(struct sl_pull *p, const AVStream *st, const AVPacket *pkt,
+            int64_t ts)
+{
+    if (pkt->size <= 0)
+        return;
+    if (st->codecpar->codec_id == AV_CODEC_ID_H264) {
+        int64_t pts =
+            av_rescale_q(pkt->pts, st->time_base, (AVRational){1, 1000});
+
+        feed(p, SL_MSG_VIDEO, ts,
+             sl_media_avc_frame_body(
+                 pkt->data, (size_t) pkt->size,
+                 (pkt->flags & AV_PKT_FLAG_KEY) != 0,
+                 (int32_t) (pkt->pts != AV_NOPTS_VALUE ? pts - ts : 0)));
+    } else {
+        feed(p, SL_MSG_AUDIO, ts,
+             sl_media_aac_frame_body(pkt->data, (size_t) pkt->size));
+    }
+}
+
 /* Reads from one origin until it fails or the pull ends.  1 when media
  * flowed (the origin served the stream), 0 when it did not, -1 when the
  * pull is over. */
@@ -169,33 +279,17 @@ static int
 pull_from(struct sl_pull *p, const char *url)
 {
     AVFormatContext *ic = avformat_alloc_context();
-    AVDictionary    *opts = NULL;
     AVPacket        *pkt = av_packet_alloc();
-    int              served = 0, rc, headers_sent = 0;
-    int              sent_extra[16] = {0};
+    struct origin    o = {0};
+    int              served = 0, rc;
     char             shown[SL_URL_MAX];
 
     sl_relay_url_public(url, shown, sizeof(shown));
-    if (ic == NULL || pkt == NULL)
+    if (ic == NULL || pkt == NULL || open_origin(p, &ic, url, shown) < 0)
         goto out;
-    ic->interrupt_callback = sl_relay_io_cb(&p->io);
-    av_dict_set(&opts, "rtmp_live", "live", 0);
-    av_dict_set(&opts, "tcp_nodelay", "1", 0); /* no Nagle wait per step */
-    sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
-    rc = avformat_open_input(&ic, url, NULL, &opts);
-    av_dict_free(&opts);
-    if (rc < 0) {
-        sl_relay_io_deadline(&p->io, 0);
-        if (!atomic_load(&p->io.stop))
-            sl_log_warn("pull %s/%s: origin %s: %s", p->app, p->name, shown,
-                        av_err2str(rc));
-        goto out;
-    }
     for (;;) {
         AVStream *st;
         int64_t   ts;
-        size_t    nsd = 0;
-        uint8_t  *sd;
 
         if (atomic_load(&p->io.stop) || idle_over(p)) {
             served = -1;
@@ -213,59 +307,20 @@ pull_from(struct sl_pull *p, const char *url)
         st = ic->streams[pkt->stream_index];
         ts = av_rescale_q(pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts,
                           st->time_base, (AVRational){1, 1000});
-        if (st->codecpar->codec_id != AV_CODEC_ID_H264 &&
-            st->codecpar->codec_id != AV_CODEC_ID_AAC) {
-            if (!p->warned_codec++)
-                sl_log_warn("pull %s/%s: %s is not carried (H.264 and AAC "
-                            "only)",
-                            p->app, p->name,
-                            avcodec_get_name(st->codecpar->codec_id));
+        if (!carried(p, st)) {
             av_packet_unref(pkt);
             continue;
         }
         if (p->stream == NULL) {
-            if (publish(p) < 0) {
-                sl_log_warn("pull %s/%s: the name is published here now; "
-                            "pull ends",
-                            p->app, p->name);
+            if (go_live(p, shown) < 0) {
                 av_packet_unref(pkt);
                 served = -1;
                 break;
             }
-            sl_log_info("pull %s/%s: from %s", p->app, p->name, shown);
             served = 1;
-            atomic_store(&p->state, SL_RELAY_LIVE);
         }
-        if (!headers_sent) {
-            headers_sent = 1;
-            send_metadata(p, ic, ts);
-        }
-        sd = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, &nsd);
-        if (sd != NULL && nsd > 0) {
-            send_header(p, st->codecpar, sd, nsd, ts);
-            if (pkt->stream_index < 16)
-                sent_extra[pkt->stream_index] = 1;
-        } else if (pkt->stream_index < 16 && !sent_extra[pkt->stream_index]) {
-            send_header(p, st->codecpar, st->codecpar->extradata,
-                        (size_t) st->codecpar->extradata_size, ts);
-            sent_extra[pkt->stream_index] = 1;
-        }
-        if (pkt->size > 0) {
-            if (st->codecpar->codec_id == AV_CODEC_ID_H264) {
-                int64_t pts = av_rescale_q(pkt->pts, st->time_base,
-                                           (AVRational){1, 1000});
-
-                feed(
-                    p, SL_MSG_VIDEO, ts,
-                    sl_media_avc_frame_body(
-                        pkt->data, (size_t) pkt->size,
-                        (pkt->flags & AV_PKT_FLAG_KEY) != 0,
-                        (int32_t) (pkt->pts != AV_NOPTS_VALUE ? pts - ts : 0)));
-            } else {
-                feed(p, SL_MSG_AUDIO, ts,
-                     sl_media_aac_frame_body(pkt->data, (size_t) pkt->size));
-            }
-        }
+        send_headers(p, &o, ic, pkt, ts);
+        send_packet(p, st, pkt, ts);
         av_packet_unref(pkt);
     }
 out:

@@ -202,15 +202,95 @@ serve_stream(struct sl_http *h, struct MHD_Connection *c,
     return send_json(c, MHD_HTTP_OK, json);
 }
 
+/* /healthz: 503 while the server drains or stops, so a balancer moves
+ * new players elsewhere. */
+static enum MHD_Result
+serve_healthz(struct sl_http *h, struct MHD_Connection *c)
+{
+    if (atomic_load(&h->draining) || atomic_load(&h->srv->stopping)) {
+        static char stopping[] = "stopping\n";
+
+        return send_body(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "text/plain; charset=utf-8", stopping,
+                         sizeof(stopping) - 1, MHD_RESPMEM_PERSISTENT, NULL, 0);
+    } else {
+        static char ok[] = "ok\n";
+
+        return send_body(c, MHD_HTTP_OK, "text/plain; charset=utf-8", ok,
+                         sizeof(ok) - 1, MHD_RESPMEM_PERSISTENT, NULL, 0);
+    }
+}
+
+static enum MHD_Result
+serve_metrics(struct sl_http *h, struct MHD_Connection *c)
+{
+    struct sl_snapshot *snap = sl_stats_snapshot(h->st, 0, NULL, NULL);
+    size_t              len;
+    char               *body = snap != NULL ? sl_api_metrics(snap, &len) : NULL;
+
+    sl_snapshot_free(snap);
+    if (body == NULL)
+        return send_json(c, 500, NULL);
+    return send_body(c, MHD_HTTP_OK,
+                     "text/plain; version=0.0.4; "
+                     "charset=utf-8",
+                     body, len, MHD_RESPMEM_MUST_FREE, NULL, 0);
+}
+
+static enum MHD_Result
+serve_server(struct sl_http *h, struct MHD_Connection *c)
+{
+    struct sl_snapshot *snap = sl_stats_snapshot(h->st, 0, NULL, NULL);
+    char               *body = snap != NULL ? sl_api_server_json(snap) : NULL;
+
+    sl_snapshot_free(snap);
+    return send_json(c, MHD_HTTP_OK, body);
+}
+
+static enum MHD_Result
+serve_streams(struct sl_http *h, struct MHD_Connection *c)
+{
+    struct sl_snapshot *snap;
+    char               *body;
+    int                 players = players_flag(c);
+
+    if (players < 0)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+                          "players must be 0 or 1", NULL);
+    snap = sl_stats_snapshot(h->st, players ? SL_SNAP_PLAYERS : 0, NULL, NULL);
+    body = snap != NULL ? sl_api_streams_json(snap, players) : NULL;
+    sl_snapshot_free(snap);
+    return send_json(c, MHD_HTTP_OK, body);
+}
+
+static enum MHD_Result
+serve_history(struct sl_http *h, struct MHD_Connection *c)
+{
+    struct sl_history *hist = sl_stats_history(h->st);
+    char              *body = hist != NULL ? sl_api_history_json(hist) : NULL;
+
+    sl_history_free(hist);
+    return send_json(c, MHD_HTTP_OK, body);
+}
+
+static enum MHD_Result
+serve_reload(struct sl_http *h, struct MHD_Connection *c)
+{
+    char            err[512];
+    int             refused;
+    enum MHD_Result res = check_auth(c, &refused);
+
+    if (refused)
+        return res;
+    if (h->reload(h->reload_ctx, err, sizeof(err)) < 0)
+        return send_error(c, 422, "reload_failed", err, NULL);
+    return send_json(c, MHD_HTTP_OK, sl_api_reloaded_json());
+}
+
 static enum MHD_Result
 serve(struct sl_http *h, struct MHD_Connection *c, const char *url, int method)
 {
     struct sl_api_route r;
-    struct sl_snapshot *snap;
-    struct sl_history  *hist;
-    char               *body;
-    size_t              len;
-    int                 players, refused;
 
     sl_api_route(url, strlen(url), &r);
     if (r.kind == SL_API_NOT_FOUND)
@@ -229,61 +309,19 @@ serve(struct sl_http *h, struct MHD_Connection *c, const char *url, int method)
     case SL_API_ASSET:
         return serve_asset(c, r.asset);
     case SL_API_HEALTHZ:
-        if (atomic_load(&h->draining) || atomic_load(&h->srv->stopping)) {
-            static char stopping[] = "stopping\n";
-
-            return send_body(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                             "text/plain; charset=utf-8", stopping,
-                             sizeof(stopping) - 1, MHD_RESPMEM_PERSISTENT, NULL,
-                             0);
-        } else {
-            static char ok[] = "ok\n";
-
-            return send_body(c, MHD_HTTP_OK, "text/plain; charset=utf-8", ok,
-                             sizeof(ok) - 1, MHD_RESPMEM_PERSISTENT, NULL, 0);
-        }
+        return serve_healthz(h, c);
     case SL_API_METRICS:
-        snap = sl_stats_snapshot(h->st, 0, NULL, NULL);
-        body = snap != NULL ? sl_api_metrics(snap, &len) : NULL;
-        sl_snapshot_free(snap);
-        if (body == NULL)
-            return send_json(c, 500, NULL);
-        return send_body(c, MHD_HTTP_OK,
-                         "text/plain; version=0.0.4; "
-                         "charset=utf-8",
-                         body, len, MHD_RESPMEM_MUST_FREE, NULL, 0);
+        return serve_metrics(h, c);
     case SL_API_SERVER:
-        snap = sl_stats_snapshot(h->st, 0, NULL, NULL);
-        body = snap != NULL ? sl_api_server_json(snap) : NULL;
-        sl_snapshot_free(snap);
-        return send_json(c, MHD_HTTP_OK, body);
+        return serve_server(h, c);
     case SL_API_STREAMS:
-        players = players_flag(c);
-        if (players < 0)
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                              "players must be 0 or 1", NULL);
-        snap =
-            sl_stats_snapshot(h->st, players ? SL_SNAP_PLAYERS : 0, NULL, NULL);
-        body = snap != NULL ? sl_api_streams_json(snap, players) : NULL;
-        sl_snapshot_free(snap);
-        return send_json(c, MHD_HTTP_OK, body);
+        return serve_streams(h, c);
     case SL_API_STREAM:
         return serve_stream(h, c, &r, method);
     case SL_API_HISTORY:
-        hist = sl_stats_history(h->st);
-        body = hist != NULL ? sl_api_history_json(hist) : NULL;
-        sl_history_free(hist);
-        return send_json(c, MHD_HTTP_OK, body);
-    case SL_API_RELOAD: {
-        char            err[512];
-        enum MHD_Result res = check_auth(c, &refused);
-
-        if (refused)
-            return res;
-        if (h->reload(h->reload_ctx, err, sizeof(err)) < 0)
-            return send_error(c, 422, "reload_failed", err, NULL);
-        return send_json(c, MHD_HTTP_OK, sl_api_reloaded_json());
-    }
+        return serve_history(h, c);
+    case SL_API_RELOAD:
+        return serve_reload(h, c);
     default:
         return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such path",
                           NULL);

@@ -251,6 +251,105 @@ find_hstream(struct sl_stats *st, uint64_t pub_id)
     return NULL;
 }
 
+/* Appends the server's totals in smp to the ring, with the rates over
+ * the window that ends there.  Caller holds hist_lock. */
+static void
+push_sample(struct sl_stats *st, struct sample *smp)
+{
+    if (st->n > 0) {
+        const struct sample *o =
+            &RING_AT(st->s, st->head, st->n,
+                     window_start(st->s, st->head, st->n, smp->mono_ms));
+        double dt = (double) (smp->mono_ms - o->mono_ms) / 1000.0;
+
+        smp->rate_in = rate_since(o->mono_ms, o->in, smp->mono_ms, smp->in);
+        smp->rate_out = rate_since(o->mono_ms, o->out, smp->mono_ms, smp->out);
+        smp->cpu_pct = dt >= 0.5 ? 100.0 * (smp->cpu_s - o->cpu_s) / dt : 0;
+    } else {
+        smp->rate_in = smp->rate_out = 0;
+        smp->cpu_pct = 0;
+    }
+    /* The freshest window rate, for the agent and admission (cluster.h),
+     * which must not take hist_lock on every play. */
+    atomic_store_explicit(&st->srv->out_bps, smp->rate_out,
+                          memory_order_relaxed);
+    st->s[st->head] = *smp;
+    st->head = (st->head + 1) % SL_STATS_HISTORY;
+    if (st->n < SL_STATS_HISTORY)
+        st->n++;
+}
+
+/* A history for a publication seen for the first time, or NULL when out
+ * of memory.  Caller holds hist_lock. */
+static struct hstream *
+new_hstream(struct sl_stats *st, const struct sl_sess_snap *pub)
+{
+    struct hstream *h;
+
+    if (st->nstreams == st->cap_streams) {
+        int              ncap = st->cap_streams ? 2 * st->cap_streams : 8;
+        struct hstream **nv = realloc(st->streams, (size_t) ncap * sizeof(*nv));
+
+        if (nv == NULL)
+            return NULL;
+        st->streams = nv;
+        st->cap_streams = ncap;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->pub_id = pub->id;
+    memcpy(h->app, pub->app, sizeof(h->app));
+    memcpy(h->name, pub->name, sizeof(h->name));
+    /* The publication began at zero bytes: that is the first sample, so
+     * the first rates cover its whole life. */
+    h->s[0] = (struct ssample){pub->since_ms, 0, 0, 0, 0};
+    h->n = h->head = 1;
+    st->streams[st->nstreams++] = h;
+    return h;
+}
+
+/* Appends a publisher's counts, taken with smp, to its history.  Caller
+ * holds hist_lock. */
+static void
+push_stream_sample(struct sl_stats *st, const struct sl_sess_snap *pub,
+                   const struct sample *smp)
+{
+    struct hstream       *h = find_hstream(st, pub->id);
+    struct ssample        ss = {smp->mono_ms, smp->t, pub->media_bytes,
+                                pub->video_frames, 0};
+    const struct ssample *o;
+
+    /* A standby publisher has no history of its own (it starts one when
+     * it takes over). */
+    if (sl_hub_standby_id(st->srv->hub, pub->app, pub->name) == pub->id)
+        return;
+    if (h == NULL && (h = new_hstream(st, pub)) == NULL)
+        return;
+    o = &RING_AT(h->s, h->head, h->n, swindow_start(h, ss.mono_ms));
+    ss.rate = rate_since(o->mono_ms, o->bytes, ss.mono_ms, ss.bytes);
+    h->s[h->head] = ss;
+    h->head = (h->head + 1) % SL_STATS_HISTORY;
+    if (h->n < SL_STATS_HISTORY)
+        h->n++;
+    h->seen_tick = st->tick;
+}
+
+/* Forgets the publications that were not seen this tick: they ended.
+ * Caller holds hist_lock. */
+static void
+forget_ended(struct sl_stats *st)
+{
+    for (int i = 0; i < st->nstreams;) {
+        if (st->streams[i]->seen_tick != st->tick) {
+            free(st->streams[i]);
+            st->streams[i] = st->streams[--st->nstreams];
+        } else {
+            i++;
+        }
+    }
+}
+
 static void
 sample_once(struct sl_stats *st)
 {
@@ -269,81 +368,10 @@ sample_once(struct sl_stats *st)
 
     pthread_mutex_lock(&st->hist_lock);
     st->tick++;
-    if (st->n > 0) {
-        const struct sample *o =
-            &RING_AT(st->s, st->head, st->n,
-                     window_start(st->s, st->head, st->n, smp.mono_ms));
-        double dt = (double) (smp.mono_ms - o->mono_ms) / 1000.0;
-
-        smp.rate_in = rate_since(o->mono_ms, o->in, smp.mono_ms, smp.in);
-        smp.rate_out = rate_since(o->mono_ms, o->out, smp.mono_ms, smp.out);
-        smp.cpu_pct = dt >= 0.5 ? 100.0 * (smp.cpu_s - o->cpu_s) / dt : 0;
-    } else {
-        smp.rate_in = smp.rate_out = 0;
-        smp.cpu_pct = 0;
-    }
-    /* The freshest window rate, for the agent and admission (cluster.h),
-     * which must not take hist_lock on every play. */
-    atomic_store_explicit(&srv->out_bps, smp.rate_out, memory_order_relaxed);
-    st->s[st->head] = smp;
-    st->head = (st->head + 1) % SL_STATS_HISTORY;
-    if (st->n < SL_STATS_HISTORY)
-        st->n++;
-
-    for (int i = 0; i < npubs; i++) {
-        struct hstream *h = find_hstream(st, pubs[i].id);
-        struct ssample  ss = {smp.mono_ms, smp.t, pubs[i].media_bytes,
-                              pubs[i].video_frames, 0};
-
-        /* A standby publisher has no history of its own (it starts one
-         * when it takes over). */
-        if (sl_hub_standby_id(srv->hub, pubs[i].app, pubs[i].name) ==
-            pubs[i].id)
-            continue;
-        if (h == NULL) {
-            if (st->nstreams == st->cap_streams) {
-                int ncap = st->cap_streams ? 2 * st->cap_streams : 8;
-                struct hstream **nv =
-                    realloc(st->streams, (size_t) ncap * sizeof(*nv));
-
-                if (nv == NULL)
-                    continue;
-                st->streams = nv;
-                st->cap_streams = ncap;
-            }
-            h = calloc(1, sizeof(*h));
-            if (h == NULL)
-                continue;
-            h->pub_id = pubs[i].id;
-            memcpy(h->app, pubs[i].app, sizeof(h->app));
-            memcpy(h->name, pubs[i].name, sizeof(h->name));
-            /* The publication began at zero bytes: that is the first
-             * sample, so the first rates cover its whole life. */
-            h->s[0] = (struct ssample){pubs[i].since_ms, 0, 0, 0, 0};
-            h->n = h->head = 1;
-            st->streams[st->nstreams++] = h;
-        }
-        {
-            const struct ssample *o =
-                &RING_AT(h->s, h->head, h->n, swindow_start(h, ss.mono_ms));
-
-            ss.rate = rate_since(o->mono_ms, o->bytes, ss.mono_ms, ss.bytes);
-        }
-        h->s[h->head] = ss;
-        h->head = (h->head + 1) % SL_STATS_HISTORY;
-        if (h->n < SL_STATS_HISTORY)
-            h->n++;
-        h->seen_tick = st->tick;
-    }
-    /* Publications that ended are forgotten. */
-    for (int i = 0; i < st->nstreams;) {
-        if (st->streams[i]->seen_tick != st->tick) {
-            free(st->streams[i]);
-            st->streams[i] = st->streams[--st->nstreams];
-        } else {
-            i++;
-        }
-    }
+    push_sample(st, &smp);
+    for (int i = 0; i < npubs; i++)
+        push_stream_sample(st, &pubs[i], &smp);
+    forget_ended(st);
     pthread_mutex_unlock(&st->hist_lock);
     free(pubs);
 }
@@ -539,6 +567,69 @@ fill_served(struct sl_snap_stream *o, const struct sl_stats_served *x)
     o->uptime_s = x->uptime_s;
 }
 
+/* 1 when v is a publisher the snapshot asks for (every one when app is
+ * NULL, else the one of app/name). */
+static int
+wanted_publisher(const struct sl_sess_snap *v, const char *app,
+                 const char *name)
+{
+    return v->role == SL_SNAP_ROLE_PUBLISHER &&
+           (app == NULL || (!strcmp(v->app, app) && !strcmp(v->name, name)));
+}
+
+/* 1 when v plays the stream o. */
+static int
+plays(const struct sl_sess_snap *v, const struct sl_snap_stream *o)
+{
+    return v->role == SL_SNAP_ROLE_PLAYER && !strcmp(v->app, o->app) &&
+           !strcmp(v->name, o->name);
+}
+
+/* A standby publisher (backup_publish) is no stream of its own: the
+ * stream is listed once, with its primary.  Its role is cleared. */
+static void
+hide_standbys(struct sl_stats *st, struct sl_sess_snap *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
+            sl_hub_standby_id(st->srv->hub, v[i].app, v[i].name) == v[i].id)
+            v[i].role = 0;
+}
+
+/* Counts the players of o among the n sessions of v and, with
+ * SL_SNAP_PLAYERS, lists them.  0 or -ENOMEM. */
+static int
+fill_players(struct sl_snap_stream *o, const struct sl_sess_snap *v, int n,
+             int flags, uint64_t now_ms)
+{
+    int j = 0;
+
+    for (int i = 0; i < n; i++)
+        if (plays(&v[i], o))
+            o->nplayers++;
+    if (!(flags & SL_SNAP_PLAYERS) || o->nplayers == 0)
+        return 0;
+    o->players = calloc((size_t) o->nplayers, sizeof(*o->players));
+    if (o->players == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < n && j < o->nplayers; i++) {
+        struct sl_snap_player *pl = &o->players[j];
+
+        if (!plays(&v[i], o))
+            continue;
+        pl->id = v[i].id;
+        memcpy(pl->address, v[i].peer, sizeof(pl->address));
+        pl->bytes_sent = v[i].bytes_out;
+        pl->lag_ms = v[i].lag_ms;
+        pl->skips = v[i].skips;
+        pl->dropped_frames = v[i].dropped;
+        pl->uptime_s =
+            now_ms > v[i].since_ms ? (now_ms - v[i].since_ms) / 1000.0 : 0;
+        j++;
+    }
+    return 0;
+}
+
 static int
 build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
               const char *app, const char *name, uint64_t now_ms)
@@ -550,18 +641,11 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
     n = sl_session_collect(st->srv, 0, &v);
     if (n < 0)
         return n;
-    /* A standby publisher (backup_publish) is no stream of its own: the
-     * stream is listed once, with its primary. */
-    for (int i = 0; i < n; i++)
-        if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
-            sl_hub_standby_id(st->srv->hub, v[i].app, v[i].name) == v[i].id)
-            v[i].role = 0;
+    hide_standbys(st, v, n);
     nserved = prov_served(app, name, &served);
     npubs = nserved;
     for (int i = 0; i < n; i++)
-        if (v[i].role == SL_SNAP_ROLE_PUBLISHER &&
-            (app == NULL ||
-             (!strcmp(v[i].app, app) && !strcmp(v[i].name, name))))
+        if (wanted_publisher(&v[i], app, name))
             npubs++;
     snap->streams =
         calloc(npubs > 0 ? (size_t) npubs : 1, sizeof(*snap->streams));
@@ -574,8 +658,7 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
     for (int i = 0; i < n; i++) {
         struct sl_snap_stream *o;
 
-        if (v[i].role != SL_SNAP_ROLE_PUBLISHER ||
-            (app != NULL && (strcmp(v[i].app, app) || strcmp(v[i].name, name))))
+        if (!wanted_publisher(&v[i], app, name))
             continue;
         o = &snap->streams[snap->nstreams++];
         fill_stream(o, &v[i], now_ms);
@@ -586,41 +669,12 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
     for (int i = 0; i < nserved; i++)
         fill_served(&snap->streams[snap->nstreams++], &served[i]);
     free(served);
-
     for (int k = 0; k < snap->nstreams; k++) {
-        struct sl_snap_stream *o = &snap->streams[k];
-
-        for (int i = 0; i < n; i++)
-            if (v[i].role == SL_SNAP_ROLE_PLAYER && !strcmp(v[i].app, o->app) &&
-                !strcmp(v[i].name, o->name))
-                o->nplayers++;
-        if ((flags & SL_SNAP_PLAYERS) && o->nplayers > 0) {
-            int j = 0;
-
-            o->players = calloc((size_t) o->nplayers, sizeof(*o->players));
-            if (o->players == NULL) {
-                free(v);
-                return -ENOMEM;
-            }
-            for (int i = 0; i < n && j < o->nplayers; i++) {
-                struct sl_snap_player *pl = &o->players[j];
-
-                if (v[i].role != SL_SNAP_ROLE_PLAYER ||
-                    strcmp(v[i].app, o->app) || strcmp(v[i].name, o->name))
-                    continue;
-                pl->id = v[i].id;
-                memcpy(pl->address, v[i].peer, sizeof(pl->address));
-                pl->bytes_sent = v[i].bytes_out;
-                pl->lag_ms = v[i].lag_ms;
-                pl->skips = v[i].skips;
-                pl->dropped_frames = v[i].dropped;
-                pl->uptime_s = now_ms > v[i].since_ms
-                                   ? (now_ms - v[i].since_ms) / 1000.0
-                                   : 0;
-                j++;
-            }
+        if (fill_players(&snap->streams[k], v, n, flags, now_ms) < 0) {
+            free(v);
+            return -ENOMEM;
         }
-        prov_stream(o);
+        prov_stream(&snap->streams[k]);
     }
     free(v);
     qsort(snap->streams, (size_t) snap->nstreams, sizeof(*snap->streams),

@@ -157,16 +157,115 @@ reread(const char *path, struct sl_config **cfg)
     *cfg = fresh;
 }
 
+/* The master's view of its serving process. */
+struct master {
+    const char        *path;
+    struct sl_config  *cfg; /* the newest config that loaded */
+    struct sl_sockets *socks;
+    sl_serve_fn        serve;
+    pid_t              self;
+    pid_t              child;    /* the serving process; 0 while none runs */
+    int                young;    /* deaths in a row soon after a start */
+    int                restarts; /* serving processes started again */
+    int                stopping; /* SIGTERM or SIGINT came */
+    uint64_t           started;  /* when child was forked */
+    uint64_t           start_at; /* when the next one may be forked */
+    uint64_t           kill_at;  /* when a stopping child gets SIGKILL */
+};
+
+/* Forks the serving process.  0, or -1 (logged) when fork failed. */
+static int
+start_child(struct master *m, uint64_t now)
+{
+    m->child = fork();
+    if (m->child < 0) {
+        sl_log_error("cannot start the serving process: %s", strerror(errno));
+        m->child = 0;
+        return -1;
+    }
+    if (m->child == 0)
+        serve_child(m->self, m->path, m->cfg, m->socks, m->serve, m->restarts);
+    m->started = now;
+    sl_log_info("serving process %d started", (int) m->child);
+    return 0;
+}
+
+/* SIGTERM and SIGINT start a stop, SIGHUP re-reads the file; each is
+ * passed on to the serving process.  Any other sig (0 or -1: none came)
+ * does nothing. */
+static void
+on_signal(struct master *m, int sig, uint64_t now)
+{
+    if (sig == SIGTERM || sig == SIGINT) {
+        if (!m->stopping)
+            sl_log_info("%s: stopping the serving process",
+                        sig == SIGINT ? "SIGINT" : "SIGTERM");
+        m->stopping = 1;
+        if (m->kill_at == 0)
+            m->kill_at = now + STOP_KILL_MS;
+        if (m->child > 0)
+            kill(m->child, sig);
+    } else if (sig == SIGHUP) {
+        reread(m->path, &m->cfg);
+        if (m->child > 0)
+            kill(m->child, SIGHUP);
+    }
+}
+
+/* A serving process that has not stopped STOP_KILL_MS after it was asked
+ * to gets SIGKILL (again every STOP_KILL_MS). */
+static void
+kill_if_late(struct master *m, uint64_t now)
+{
+    if (!m->stopping || m->child <= 0 || now < m->kill_at)
+        return;
+    sl_log_error("serving process %d did not stop in %d s: killing it",
+                 (int) m->child, STOP_KILL_MS / 1000);
+    kill(m->child, SIGKILL);
+    m->kill_at = now + STOP_KILL_MS;
+}
+
+/* The serving process ended with status.  1 when the master is done
+ * too (its exit status in *rc), 0 when a restart is scheduled. */
+static int
+child_ended(struct master *m, int status, uint64_t now, int *rc)
+{
+    unsigned delay;
+    char     why[96];
+
+    describe(status, why, sizeof(why));
+    if (m->stopping) {
+        *rc = exit_status(status);
+        if (*rc != 0)
+            sl_log_warn("serving process %s while stopping", why);
+        return 1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        /* It stopped by itself, cleanly: nothing to recover. */
+        sl_log_info("serving process exited");
+        return 1;
+    }
+    delay = sl_supervise_backoff_ms(now - m->started, &m->young);
+    m->restarts++;
+    sl_log_error("serving process %s after %.1f s; restarting in %u ms "
+                 "(restart %d)",
+                 why, (double) (now - m->started) / 1000.0, delay, m->restarts);
+    m->start_at = now + delay;
+    return 0;
+}
+
 int
 sl_supervise(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
              sl_serve_fn serve)
 {
-    sigset_t set;
-    pid_t    master = getpid(), child = 0;
-    int      young = 0, restarts = 0, stopping = 0, rc = 0;
-    uint64_t started = 0, start_at = sl_now_ms(), kill_at = 0;
-    unsigned delay;
-    char     why[96];
+    struct master m = {.path = path,
+                       .cfg = cfg,
+                       .socks = socks,
+                       .serve = serve,
+                       .self = getpid(),
+                       .start_at = sl_now_ms()};
+    sigset_t      set;
+    int           rc = 0;
 
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -182,71 +281,28 @@ sl_supervise(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
         siginfo_t       si;
         int             sig, status;
 
-        if (child == 0 && !stopping && now >= start_at) {
-            child = fork();
-            if (child < 0) {
-                sl_log_error("cannot start the serving process: %s",
-                             strerror(errno));
-                child = 0;
-                rc = 1;
-                break;
-            }
-            if (child == 0)
-                serve_child(master, path, cfg, socks, serve, restarts);
-            started = now;
-            sl_log_info("serving process %d started", (int) child);
-        }
-        if (child == 0 && stopping)
+        if (m.child == 0 && !m.stopping && now >= m.start_at &&
+            start_child(&m, now) < 0) {
+            rc = 1;
             break;
-        if (child == 0 && start_at > now)
-            wait_ms = start_at - now;
+        }
+        if (m.child == 0 && m.stopping)
+            break;
+        if (m.child == 0 && m.start_at > now)
+            wait_ms = m.start_at - now;
         ts.tv_sec = (time_t) (wait_ms / 1000);
         ts.tv_nsec = (long) (wait_ms % 1000) * 1000000L;
         sig = sigtimedwait(&set, &si, &ts);
         now = sl_now_ms();
-        if (sig == SIGTERM || sig == SIGINT) {
-            if (!stopping)
-                sl_log_info("%s: stopping the serving process",
-                            sig == SIGINT ? "SIGINT" : "SIGTERM");
-            stopping = 1;
-            if (kill_at == 0)
-                kill_at = now + STOP_KILL_MS;
-            if (child > 0)
-                kill(child, sig);
-        } else if (sig == SIGHUP) {
-            reread(path, &cfg);
-            if (child > 0)
-                kill(child, SIGHUP);
-        }
-        if (stopping && child > 0 && now >= kill_at) {
-            sl_log_error("serving process %d did not stop in %d s: killing it",
-                         (int) child, STOP_KILL_MS / 1000);
-            kill(child, SIGKILL);
-            kill_at = now + STOP_KILL_MS;
-        }
-        if (child <= 0 || waitpid(child, &status, WNOHANG) != child)
+        on_signal(&m, sig, now);
+        kill_if_late(&m, now);
+        if (m.child <= 0 || waitpid(m.child, &status, WNOHANG) != m.child)
             continue;
-        child = 0;
-        describe(status, why, sizeof(why));
-        if (stopping) {
-            rc = exit_status(status);
-            if (rc != 0)
-                sl_log_warn("serving process %s while stopping", why);
+        m.child = 0;
+        if (child_ended(&m, status, now, &rc))
             break;
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-            /* It stopped by itself, cleanly: nothing to recover. */
-            sl_log_info("serving process exited");
-            break;
-        }
-        delay = sl_supervise_backoff_ms(now - started, &young);
-        restarts++;
-        sl_log_error("serving process %s after %.1f s; restarting in %u ms "
-                     "(restart %d)",
-                     why, (double) (now - started) / 1000.0, delay, restarts);
-        start_at = now + delay;
     }
     sl_sockets_close(socks);
-    sl_config_unref(cfg);
+    sl_config_unref(m.cfg);
     return rc;
 }

@@ -1,0 +1,160 @@
+/*
+ * The load generator's parts, shared by its three files:
+ *
+ *   bench.c    options, set-up, and the run's phases (publish, settle,
+ *              connect, warm-up, window, drain) around one epoll loop;
+ *   client.c   the RTMP client of the publisher and of every player:
+ *              connect, handshake, commands, the publisher's paced
+ *              media, and the chunk reader that hands a player's video
+ *              to measure.c;
+ *   measure.c  the frames as sent, the matching of what players receive
+ *              against them, /proc around the window, the result line.
+ *
+ * The generator is one thread, so nothing here is locked and every
+ * function may only be called from that thread.
+ */
+#ifndef SL_BENCH_BENCH_H
+#define SL_BENCH_BENCH_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "bench/flvfile.h"
+#include "rtmp/chunk.h"
+
+enum sl_bench_role { ROLE_PUBLISHER, ROLE_PLAYER };
+
+/* A connection's progress.  Each state names what we wait for. */
+enum sl_bench_state {
+    ST_CONNECTING, /* TCP connect in progress */
+    ST_HANDSHAKE,  /* S0+S1+S2 */
+    ST_CONNECT,    /* _result of connect (transaction 1) */
+    ST_CREATE,     /* _result of createStream (transaction 2) */
+    ST_START,      /* onStatus Publish.Start / Play.Start */
+    ST_LIVE,       /* publishing or playing */
+    ST_DEAD        /* failed or dropped; socket closed */
+};
+
+/* The publisher or one player.  client.c moves it through its states;
+ * the last five fields are measure.c's, for scoring a player's video. */
+struct sl_bench_conn {
+    int                     fd;
+    uint8_t                 role;
+    uint8_t                 state;
+    uint8_t                 synced;    /* offset below is known */
+    uint8_t                 in_window; /* was live when the window began */
+    uint32_t                hs_got;    /* handshake bytes received */
+    uint8_t                *hs;        /* S0+S1 while handshaking */
+    struct sl_chunk_reader *rd;
+    uint32_t                stream_id;
+    int32_t                 offset;    /* sent ts - received ts */
+    uint32_t                got;       /* window frames received */
+    uint32_t                unmatched; /* frames found nowhere */
+};
+
+/* Where a role connects: the publisher to -u, players to --play-url
+ * (the same place unless given). */
+struct sl_bench_endpoint {
+    char                    host[256];
+    char                    port[16];
+    char                    app[256];
+    char                    stream[256];
+    char                    tc_url[600];
+    struct sockaddr_storage addr;
+    socklen_t               addr_len;
+};
+
+struct sl_bench_options {
+    const char *url;
+    const char *play_url; /* NULL: players play url */
+    const char *input;
+    unsigned    players;
+    double      duration_s;
+    double      warmup_s;
+    double      drain_s;
+    double      settle_s;
+    int         server_pid;
+    unsigned    concurrency;
+    int         csv;
+};
+
+/* What the three files share; defined in bench.c. */
+struct sl_bench {
+    struct sl_bench_options  opt;
+    struct sl_bench_endpoint pub_at, play_at;
+    int                      ep; /* the one epoll set */
+    struct sl_flv_file       flv;
+    struct sl_bench_conn     pub;
+
+    /* Players: opt.players of them, opened in order. */
+    struct sl_bench_conn *players;
+    unsigned              opened;   /* connect() calls made */
+    unsigned              inflight; /* opened but not yet playing or dead */
+    unsigned              playing;  /* reached Play.Start */
+    unsigned              failed;   /* died before Play.Start */
+    unsigned              dropped;  /* died after Play.Start */
+    int64_t               first_connect_us, last_start_us;
+};
+
+extern struct sl_bench sl_bench;
+
+/* Set by SIGINT and SIGTERM, and when the publisher fails: the run
+ * stops at the next turn of the loop. */
+extern volatile sig_atomic_t sl_bench_stop;
+
+/* ---- client.c ----------------------------------------------------------- */
+
+/* Allocates the client's buffers and the epoll set (sl_bench.ep).  0 or
+ * -ENOMEM; sl_bench_client_free() undoes it, also after a failure. */
+int  sl_bench_client_init(void);
+void sl_bench_client_free(void);
+
+/* Starts a non-blocking connect of c (any previous contents are
+ * overwritten) and registers it with the epoll set.  0 or -errno; on
+ * failure c holds no socket. */
+int sl_bench_conn_open(struct sl_bench_conn *c, enum sl_bench_role role);
+
+/* Closes c's socket and frees its reader; c may be closed already. */
+void sl_bench_conn_close(struct sl_bench_conn *c);
+
+/* Handles the epoll events of c: connect completion, reads, the
+ * publisher's pending output.  A failure marks c ST_DEAD. */
+void sl_bench_conn_event(struct sl_bench_conn *c, uint32_t events);
+
+/* Queues every media tag that is due by now once the publisher is live;
+ * returns the microseconds until the next is due. */
+int64_t sl_bench_pub_pump(int64_t now);
+
+/* Opens player connections while fewer than opt.concurrency are
+ * setting up. */
+void sl_bench_open_players(int64_t now);
+
+/* ---- measure.c ---------------------------------------------------------- */
+
+void sl_bench_measure_init(void);
+void sl_bench_measure_free(void);
+
+/* Records a video frame (not a codec header) the publisher handed to the
+ * socket at `at` with timestamp ts.  0 or -ENOMEM. */
+int sl_bench_record_sent(const struct sl_flv_tag *t, uint32_t ts, int64_t at);
+
+/* Matches a video message player c read at `at` against the frames
+ * sent, and scores it when it was sent inside the window. */
+void sl_bench_score_video(struct sl_bench_conn *c, const struct sl_chunk_msg *m,
+                          int64_t at);
+
+/* Reads the server's RSS before the players connect (with -p). */
+void sl_bench_measure_baseline(void);
+
+/* Opens the measured window at now: the players live now are the ones
+ * scored, and the CPU counters are sampled.  Returns its planned end. */
+int64_t sl_bench_window_open(int64_t now);
+
+/* Closes the window at now: the CPU counters and RSS are sampled again. */
+void sl_bench_window_close(int64_t now);
+
+/* Prints the result (one CSV line with --csv) on stdout. */
+void sl_bench_report(void);
+
+#endif
