@@ -121,7 +121,10 @@ run: all
 
 # The test binaries take the server binary from $(SLUICE) so SAN=1 tests
 # the sanitized server too.
+# The layering check (tools/check_layers.py) reads the server's objects
+# of this build, so it runs after them.
 test: deps deps-test $(SLUICE) $(UNITBIN) $(INTEGBIN)
+	python3 tools/check_layers.py $(BUILD)
 	./$(UNITBIN)
 	SLUICE_BIN=./$(SLUICE) ./$(INTEGBIN)
 	@echo "all tests passed"
