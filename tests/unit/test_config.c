@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/config.h"
@@ -667,6 +668,163 @@ test_start_only_changes(void)
     sl_config_unref(b);
 }
 
+/* The section whose table a docs/config.md heading starts: -2 for a line
+ * that is no heading, -1 for a heading without keys. */
+static int
+doc_heading(const char *line)
+{
+    static const char *const heads[SL_SECTION_COUNT] = {
+        "## [server]",   "## [http]",           "## [cluster]",
+        "## [app:NAME]", "## [rendition:NAME]", "## [relay:NAME]"};
+
+    if (strncmp(line, "## ", 3) != 0)
+        return -2;
+    for (int s = 0; s < SL_SECTION_COUNT; s++)
+        if (!strncmp(line, heads[s], strlen(heads[s])))
+            return s;
+    return -1;
+}
+
+/* One row of a key table: "| KEY[, KEY...] | DEFAULT | meaning |". */
+static void
+check_doc_row(int section, char *row, int *seen)
+{
+    char       *keys = row + 2, *def, *bar, *save = NULL, want[64];
+    const char *name = sl_config_section_name(section);
+
+    bar = strstr(keys, " | ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bar);
+    *bar = '\0';
+    def = bar + 3;
+    bar = strstr(def, " | ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bar);
+    *bar = '\0';
+    for (char *key = strtok_r(keys, ", ", &save); key != NULL;
+         key = strtok_r(NULL, ", ", &save)) {
+        const struct sl_config_key *k = sl_config_key_find(section, key);
+
+        if (k == NULL) {
+            CU_FAIL("docs/config.md lists a key the table lacks");
+            fprintf(stderr, "\n  docs/config.md: [%s] %s: no such key\n", name,
+                    key);
+            continue;
+        }
+        seen[k - sl_config_keys]++;
+        if (k->def != NULL)
+            snprintf(want, sizeof(want), "`%s`", k->def);
+        else
+            snprintf(want, sizeof(want), "%s", k->nodef);
+        CU_ASSERT_STRING_EQUAL(def, want);
+        if (strcmp(def, want) != 0)
+            fprintf(stderr,
+                    "\n  docs/config.md: [%s] %s: default %s, the "
+                    "table says %s\n",
+                    name, key, def, want);
+    }
+}
+
+/* docs/config.md lists exactly the table's keys, each once, with the
+ * table's defaults.  Unit tests run from the repository root. */
+static void
+test_docs_match_table(void)
+{
+    FILE *f = fopen("docs/config.md", "r");
+    char  line[4096];
+    int   section = -1, seen[SL_CONFIG_KEYS_MAX] = {0};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int h = doc_heading(line);
+
+        if (h != -2)
+            section = h;
+        else if (section >= 0 && !strncmp(line, "| ", 2) &&
+                 strncmp(line, "| key |", 7) != 0 &&
+                 strncmp(line, "| ---", 5) != 0)
+            check_doc_row(section, line, seen);
+    }
+    fclose(f);
+    for (size_t i = 0; i < sl_config_nkeys; i++) {
+        CU_ASSERT_EQUAL(seen[i], 1);
+        if (seen[i] != 1)
+            fprintf(stderr, "\n  docs/config.md: [%s] %s listed %d times\n",
+                    sl_config_section_name(sl_config_keys[i].section),
+                    sl_config_keys[i].name, seen[i]);
+    }
+}
+
+/* The section a header line names, for the sample below (-1: none). */
+static int
+header_section(const char *line)
+{
+    for (int s = 0; s < SL_SECTION_COUNT; s++) {
+        size_t n = strlen(sl_config_section_name(s));
+
+        if (line[0] == '[' &&
+            !strncmp(line + 1, sl_config_section_name(s), n) &&
+            (line[n + 1] == ']' || line[n + 1] == ':'))
+            return s;
+    }
+    return -1;
+}
+
+/* conf/sluice.ini loads, and so does it with every commented example
+ * ("; KEY = VALUE" for a KEY of its section) uncommented.  The files
+ * its examples name are made beside the copy. */
+static void
+test_sample_config(void)
+{
+    char              err[512] = "", dir[64], ini[96], keys[96], rec[96];
+    char              line[512];
+    struct sl_config *c = sl_config_load("conf/sluice.ini", err, sizeof(err));
+    FILE             *in, *out;
+    int               section = -1, examples = 0;
+
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c == NULL)
+        fprintf(stderr, "\n  %s\n", err);
+    sl_config_unref(c);
+
+    snprintf(dir, sizeof(dir), "/tmp/sl-config-ini-XXXXXX");
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    snprintf(ini, sizeof(ini), "%s/sluice.ini", dir);
+    snprintf(keys, sizeof(keys), "%s/keys.txt", dir);
+    snprintf(rec, sizeof(rec), "%s/recordings", dir);
+    CU_ASSERT_FATAL(write_text(keys, "k1 one\n") == 0);
+    CU_ASSERT_FATAL(mkdir(rec, 0700) == 0);
+    in = fopen("conf/sluice.ini", "r");
+    out = fopen(ini, "w");
+    CU_ASSERT_FATAL(in != NULL && out != NULL);
+    while (fgets(line, sizeof(line), in) != NULL) {
+        char key[64];
+
+        if (line[0] == '[')
+            section = header_section(line);
+        if (section >= 0 && sscanf(line, "; %63[a-z_] =", key) == 1 &&
+            strstr(line, " = ") != NULL &&
+            sl_config_key_find(section, key) != NULL) {
+            fputs(line + 2, out);
+            examples++;
+        } else {
+            fputs(line, out);
+        }
+    }
+    fclose(in);
+    fclose(out);
+    CU_ASSERT(examples >= 10);
+    c = sl_config_load(ini, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c == NULL)
+        fprintf(stderr, "\n  uncommented: %s\n", err);
+    else
+        CU_ASSERT_EQUAL(sl_config_app(c, "live")->record_segment_ms, 3600000);
+    sl_config_unref(c);
+    unlink(ini);
+    unlink(keys);
+    rmdir(rec);
+    rmdir(dir);
+}
+
 void
 sl_test_suite_config(void)
 {
@@ -689,4 +847,8 @@ sl_test_suite_config(void)
     CU_add_test(s, "section limits from their macros", test_section_limits);
     CU_add_test(s, "start-only keys changed by a reload",
                 test_start_only_changes);
+    CU_add_test(s, "docs/config.md lists the table's keys and defaults",
+                test_docs_match_table);
+    CU_add_test(s, "conf/sluice.ini loads, examples uncommented too",
+                test_sample_config);
 }
