@@ -3,7 +3,8 @@
  * refcounted struct.  A reload (SIGHUP) builds a new one and swaps the
  * current pointer; sessions keep the one they started with, so a reload
  * never changes a running session under its feet.  Every key and its
- * default is documented in docs/config.md.
+ * default is one row of the key table (server/config_keys.c) and one line
+ * of docs/config.md.
  */
 #ifndef SL_CONFIG_H
 #define SL_CONFIG_H
@@ -169,6 +170,15 @@ struct sl_config *sl_config_defaults(void);
 
 void sl_config_ref(struct sl_config *c);
 void sl_config_unref(struct sl_config *c);
+
+/* What a reload cannot apply: names every key that is read at start only
+ * ([server] listen, workers, ...; docs/config.md) and differs between
+ * old and next, as "[server] listen, [http] timeout" in out (cut with
+ * "..." when cap is too small; "" when none).  Returns how many differ.
+ * Pure; any thread. */
+int sl_config_describe_start_only_changes(const struct sl_config *old,
+                                          const struct sl_config *next,
+                                          char *out, size_t cap);
 
 /* The app section named name, or NULL. */
 const struct sl_app_config *sl_config_app(const struct sl_config *c,

@@ -1,13 +1,17 @@
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/config_keys.h"
+#include "server/log.h"
 #include "server/tls.h"
 
 static char path[64];
@@ -513,6 +517,314 @@ test_tls_keys(void)
     rmdir(tls_dir);
 }
 
+/* ---- the key table ---- */
+
+/* Durations take h too (docs/config.md and conf/sluice.ini wrote
+ * record_segment = 1h long before the parser took it). */
+static void
+test_durations_take_hours(void)
+{
+    char                        err[256] = "";
+    struct sl_config           *c;
+    const struct sl_app_config *a;
+
+    c = load_text("[server]\nmax_lag = 1h\n[app:a]\nrecord_segment = 1h\n"
+                  "[app:b]\nrecord_segment = 90m\n[app:c]\n"
+                  "record_segment = 24h\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->max_lag_ms, 3600000);
+    a = sl_config_app(c, "a");
+    CU_ASSERT_EQUAL(a->record_segment_ms, 3600000);
+    CU_ASSERT_EQUAL(sl_config_app(c, "b")->record_segment_ms, 5400000);
+    CU_ASSERT_EQUAL(sl_config_app(c, "c")->record_segment_ms, 86400000);
+    sl_config_unref(c);
+    expect_error("[app:a]\nrecord_segment = 25h\n", 2,
+                 "record_segment: '25h' is not a duration 1s..24h");
+    expect_error("[app:a]\nrecord_segment = 1.5h\n", 2, "record_segment");
+    expect_error("[server]\nmax_lag = 2000000h\n", 2, "max_lag");
+    expect_error("[server]\nmax_lag = h\n", 2, "max_lag");
+}
+
+/* The rows themselves: what the applier and the reload check rely on. */
+static void
+test_table_rows(void)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    char                     err[256] = "", text[64];
+    struct sl_config        *c;
+
+    CU_ASSERT(sl_config_nkeys <= SL_CONFIG_KEYS_MAX);
+    for (size_t i = 0; i < sl_config_nkeys; i++) {
+        const struct sl_config_key *k = &sl_config_keys[i];
+        int                         number = k->type <= SL_KEY_ENUM, ok = 1;
+
+        ok &= sl_config_key_find(k->section, k->name) == k; /* unique */
+        ok &= (k->def == NULL) != (k->nodef == NULL);
+        ok &= !number || (k->size == sizeof(uint32_t) && k->min <= k->max);
+        ok &= k->max != SL_KEY_NO_MAX || k->type == SL_KEY_DURATION;
+        ok &= k->type != SL_KEY_DURATION || k->unit > 0;
+        ok &= k->type != SL_KEY_ENUM || k->choices != NULL;
+        ok &= k->type != SL_KEY_SECRET || k->max < k->size;
+        ok &= (k->type == SL_KEY_CUSTOM) == (k->parse != NULL);
+        ok &= !(k->flags & SL_KEY_START_ONLY) ||
+              (k->section <= SL_SECTION_CLUSTER && k->type != SL_KEY_CUSTOM);
+        ok &= k->help != NULL && strlen(k->help) < 80;
+        CU_ASSERT(ok);
+        if (!ok)
+            fprintf(stderr, "\n  row [%s] %s is inconsistent\n",
+                    sl_config_section_name(k->section), k->name);
+    }
+    /* Every default parses: those of [server], [http] and [cluster] in
+     * sl_config_defaults(), the others as their sections start. */
+    c = sl_config_defaults();
+    CU_ASSERT_PTR_NOT_NULL(c);
+    sl_config_unref(c);
+    c = load_text("[app:a]\n[rendition:r]\nheight = 2\nvideo_bitrate = 1k\n"
+                  "[relay:q]\nurl = rtmp://x/y\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(c);
+    sl_config_unref(c);
+    /* log_level's choices are enum sl_log_level in order. */
+    for (int i = 0; i < 4; i++) {
+        snprintf(text, sizeof(text), "[server]\nlog_level = %s\n", levels[i]);
+        c = load_text(text, err, sizeof(err));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(c->log_level, sl_log_level_parse(levels[i]));
+        sl_config_unref(c);
+    }
+}
+
+/* Section counts come from their macros, in the check and the message. */
+static void
+test_section_limits(void)
+{
+    char text[4096], want[64];
+    int  n = 0;
+
+    for (int i = 0; i <= SL_CONFIG_MAX_APPS; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t) n, "[app:a%d]\n", i);
+    snprintf(want, sizeof(want), "too many [app:...] sections (limit %d)",
+             SL_CONFIG_MAX_APPS);
+    expect_error(text, SL_CONFIG_MAX_APPS + 1, want);
+    n = 0;
+    for (int i = 0; i <= SL_CONFIG_MAX_RELAYS; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t) n, "[relay:r%d]\n", i);
+    snprintf(want, sizeof(want), "too many [relay:...] sections (limit %d)",
+             SL_CONFIG_MAX_RELAYS);
+    expect_error(text, SL_CONFIG_MAX_RELAYS + 1, want);
+    n = snprintf(text, sizeof(text), "[app:x]\nrenditions = ");
+    for (int i = 0; i <= SL_APP_MAX_RENDITIONS; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t) n, "r%d,", i);
+    for (int i = 0; i <= SL_APP_MAX_RENDITIONS; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t) n,
+                      "\n[rendition:r%d]\nheight = 2\nvideo_bitrate = 1k", i);
+    snprintf(want, sizeof(want), "renditions: more than %d",
+             SL_APP_MAX_RENDITIONS);
+    expect_error(text, 2, want);
+}
+
+static void
+test_start_only_changes(void)
+{
+    char              err[256] = "", out[128];
+    struct sl_config *a, *b;
+
+    a = load_text("[server]\nlisten = 1935\nmax_lag = 2s\n[http]\n"
+                  "timeout = 5s\n[cluster]\nagent_listen = 9000\n",
+                  err, sizeof(err));
+    b = load_text("[server]\nlisten = 127.0.0.1:1935\nmax_lag = 3s\n"
+                  "[http]\ntimeout = 6s\napi_token = abcdefgh\n"
+                  "[cluster]\nagent_listen = *:9000\nmax_players = 3\n"
+                  "[app:live]\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    /* Only the start-only keys, each once; *:9000 is 9000. */
+    CU_ASSERT_EQUAL(
+        sl_config_describe_start_only_changes(a, b, out, sizeof(out)), 2);
+    CU_ASSERT_STRING_EQUAL(out, "[server] listen, [http] timeout");
+    CU_ASSERT_EQUAL(
+        sl_config_describe_start_only_changes(b, b, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    /* A short buffer says it was cut; the count is still whole. */
+    CU_ASSERT_EQUAL(sl_config_describe_start_only_changes(a, b, out, 12), 2);
+    CU_ASSERT_STRING_EQUAL(out, "[server]...");
+    sl_config_unref(b);
+
+    /* Turning a listener off, and the numbers read at start. */
+    b = load_text("[server]\nlisten = 1935\nworkers = 2\nacceptors = 2\n"
+                  "chunk_size = 8k\n[http]\nlisten = off\ntimeout = 5s\n"
+                  "max_connections = 5\n[cluster]\nagent_listen = off\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(
+        sl_config_describe_start_only_changes(a, b, out, sizeof(out)), 6);
+    CU_ASSERT_STRING_EQUAL(out, "[server] workers, [server] acceptors, "
+                                "[server] chunk_size, [http] listen, "
+                                "[http] max_connections, [cluster] "
+                                "agent_listen");
+    sl_config_unref(a);
+    sl_config_unref(b);
+}
+
+/* The section whose table a docs/config.md heading starts: -2 for a line
+ * that is no heading, -1 for a heading without keys. */
+static int
+doc_heading(const char *line)
+{
+    static const char *const heads[SL_SECTION_COUNT] = {
+        "## [server]",   "## [http]",           "## [cluster]",
+        "## [app:NAME]", "## [rendition:NAME]", "## [relay:NAME]"};
+
+    if (strncmp(line, "## ", 3) != 0)
+        return -2;
+    for (int s = 0; s < SL_SECTION_COUNT; s++)
+        if (!strncmp(line, heads[s], strlen(heads[s])))
+            return s;
+    return -1;
+}
+
+/* One row of a key table: "| KEY[, KEY...] | DEFAULT | meaning |". */
+static void
+check_doc_row(int section, char *row, int *seen)
+{
+    char       *keys = row + 2, *def, *bar, *save = NULL, want[64];
+    const char *name = sl_config_section_name(section);
+
+    bar = strstr(keys, " | ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bar);
+    *bar = '\0';
+    def = bar + 3;
+    bar = strstr(def, " | ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bar);
+    *bar = '\0';
+    for (char *key = strtok_r(keys, ", ", &save); key != NULL;
+         key = strtok_r(NULL, ", ", &save)) {
+        const struct sl_config_key *k = sl_config_key_find(section, key);
+
+        if (k == NULL) {
+            CU_FAIL("docs/config.md lists a key the table lacks");
+            fprintf(stderr, "\n  docs/config.md: [%s] %s: no such key\n", name,
+                    key);
+            continue;
+        }
+        seen[k - sl_config_keys]++;
+        if (k->def != NULL)
+            snprintf(want, sizeof(want), "`%s`", k->def);
+        else
+            snprintf(want, sizeof(want), "%s", k->nodef);
+        CU_ASSERT_STRING_EQUAL(def, want);
+        if (strcmp(def, want) != 0)
+            fprintf(stderr,
+                    "\n  docs/config.md: [%s] %s: default %s, the "
+                    "table says %s\n",
+                    name, key, def, want);
+    }
+}
+
+/* docs/config.md lists exactly the table's keys, each once, with the
+ * table's defaults.  Unit tests run from the repository root. */
+static void
+test_docs_match_table(void)
+{
+    FILE *f = fopen("docs/config.md", "r");
+    char  line[4096];
+    int   section = -1, seen[SL_CONFIG_KEYS_MAX] = {0};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int h = doc_heading(line);
+
+        if (h != -2)
+            section = h;
+        else if (section >= 0 && !strncmp(line, "| ", 2) &&
+                 strncmp(line, "| key |", 7) != 0 &&
+                 strncmp(line, "| ---", 5) != 0)
+            check_doc_row(section, line, seen);
+    }
+    fclose(f);
+    for (size_t i = 0; i < sl_config_nkeys; i++) {
+        CU_ASSERT_EQUAL(seen[i], 1);
+        if (seen[i] != 1)
+            fprintf(stderr, "\n  docs/config.md: [%s] %s listed %d times\n",
+                    sl_config_section_name(sl_config_keys[i].section),
+                    sl_config_keys[i].name, seen[i]);
+    }
+}
+
+/* The section a header line names, for the sample below (-1: none). */
+static int
+header_section(const char *line)
+{
+    for (int s = 0; s < SL_SECTION_COUNT; s++) {
+        size_t n = strlen(sl_config_section_name(s));
+
+        if (line[0] == '[' &&
+            !strncmp(line + 1, sl_config_section_name(s), n) &&
+            (line[n + 1] == ']' || line[n + 1] == ':'))
+            return s;
+    }
+    return -1;
+}
+
+/* conf/sluice.ini loads, and so does it with every commented example
+ * ("; KEY = VALUE" for a KEY of its section) uncommented.  The files
+ * its examples name are made beside the copy. */
+static void
+test_sample_config(void)
+{
+    char              err[512] = "", dir[64], ini[96], keys[96], rec[96];
+    char              line[512];
+    struct sl_config *c = sl_config_load("conf/sluice.ini", err, sizeof(err));
+    FILE             *in, *out;
+    int               section = -1, examples = 0;
+
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c == NULL)
+        fprintf(stderr, "\n  %s\n", err);
+    sl_config_unref(c);
+
+    snprintf(dir, sizeof(dir), "/tmp/sl-config-ini-XXXXXX");
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    snprintf(ini, sizeof(ini), "%s/sluice.ini", dir);
+    snprintf(keys, sizeof(keys), "%s/keys.txt", dir);
+    snprintf(rec, sizeof(rec), "%s/recordings", dir);
+    CU_ASSERT_FATAL(write_text(keys, "k1 one\n") == 0);
+    CU_ASSERT_FATAL(mkdir(rec, 0700) == 0);
+    in = fopen("conf/sluice.ini", "r");
+    out = fopen(ini, "w");
+    CU_ASSERT_FATAL(in != NULL && out != NULL);
+    while (fgets(line, sizeof(line), in) != NULL) {
+        char key[64];
+
+        if (line[0] == '[')
+            section = header_section(line);
+        if (section >= 0 && sscanf(line, "; %63[a-z_] =", key) == 1 &&
+            strstr(line, " = ") != NULL &&
+            sl_config_key_find(section, key) != NULL) {
+            fputs(line + 2, out);
+            examples++;
+        } else {
+            fputs(line, out);
+        }
+    }
+    fclose(in);
+    fclose(out);
+    CU_ASSERT(examples >= 10);
+    c = sl_config_load(ini, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c == NULL)
+        fprintf(stderr, "\n  uncommented: %s\n", err);
+    else
+        CU_ASSERT_EQUAL(sl_config_app(c, "live")->record_segment_ms, 3600000);
+    sl_config_unref(c);
+    unlink(ini);
+    unlink(keys);
+    rmdir(rec);
+    rmdir(dir);
+}
+
 void
 sl_test_suite_config(void)
 {
@@ -530,4 +842,13 @@ sl_test_suite_config(void)
     CU_add_test(s, "abuse limits: defaults, values, errors", test_abuse_limits);
     CU_add_test(s, "tls_listen, tls_cert, tls_key: loaded, errors at lines",
                 test_tls_keys);
+    CU_add_test(s, "durations take h", test_durations_take_hours);
+    CU_add_test(s, "key table rows are consistent", test_table_rows);
+    CU_add_test(s, "section limits from their macros", test_section_limits);
+    CU_add_test(s, "start-only keys changed by a reload",
+                test_start_only_changes);
+    CU_add_test(s, "docs/config.md lists the table's keys and defaults",
+                test_docs_match_table);
+    CU_add_test(s, "conf/sluice.ini loads, examples uncommented too",
+                test_sample_config);
 }

@@ -1,0 +1,645 @@
+/*
+ * Every config key, one row each (the row's fields: server/config_keys.h),
+ * then the parsers of the keys no generic type fits (lists, URLs, files
+ * checked at load) and the checks that need the whole file.
+ *
+ * A new key: a row here, a field in server/config.h, a line in
+ * docs/config.md.  The unit suite "config" checks that the docs list the
+ * same keys with the same defaults, that every default parses, and that
+ * conf/sluice.ini loads with its examples uncommented.
+ */
+#include "server/config_keys.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/tls.h"
+
+#define SECOND 1000u
+#define MINUTE (60 * SECOND)
+#define HOUR (60 * MINUTE)
+#define KIB 1024u
+#define MIB (1024 * KIB)
+
+#define SERVER SL_SECTION_SERVER
+#define HTTP SL_SECTION_HTTP
+#define CLUSTER SL_SECTION_CLUSTER
+#define APP SL_SECTION_APP
+#define RENDITION SL_SECTION_RENDITION
+#define RELAY SL_SECTION_RELAY
+#define START SL_KEY_START_ONLY
+
+/* The field f of the section's struct. */
+#define FIELD(type, f) .off = offsetof(type, f), .size = sizeof(((type *) 0)->f)
+#define CFG(f) FIELD(struct sl_config, f)
+#define APPF(f) FIELD(struct sl_app_config, f)
+#define RENF(f) FIELD(struct sl_rendition_config, f)
+#define RELF(f) FIELD(struct sl_relay_config, f)
+/* A listen address: host, port and (with "off") the on flag. */
+#define ADDR(host, port) CFG(host), .port_off = offsetof(struct sl_config, port)
+#define ADDR_OFF(host, port, on)                                               \
+    ADDR(host, port), .on_off = offsetof(struct sl_config, on)
+
+static void parse_renditions(struct sl_config_load *,
+                             const struct sl_config_key *, void *,
+                             const char *);
+static void parse_relays(struct sl_config_load *, const struct sl_config_key *,
+                         void *, const char *);
+static void parse_pull(struct sl_config_load *, const struct sl_config_key *,
+                       void *, const char *);
+static void parse_cidrs(struct sl_config_load *, const struct sl_config_key *,
+                        void *, const char *);
+static void parse_publish_keys(struct sl_config_load *,
+                               const struct sl_config_key *, void *,
+                               const char *);
+static void parse_callback(struct sl_config_load *,
+                           const struct sl_config_key *, void *, const char *);
+static void parse_record(struct sl_config_load *, const struct sl_config_key *,
+                         void *, const char *);
+static void parse_url(struct sl_config_load *, const struct sl_config_key *,
+                      void *, const char *);
+static void parse_backup_url(struct sl_config_load *,
+                             const struct sl_config_key *, void *,
+                             const char *);
+static void parse_streams(struct sl_config_load *, const struct sl_config_key *,
+                          void *, const char *);
+
+const struct sl_config_key sl_config_keys[] = {
+    /* [server] */
+    {"listen", SERVER, SL_KEY_ADDR, START, ADDR(listen_host, listen_port),
+     .def = "1935", .help = "RTMP address: HOST:PORT, [V6]:PORT or PORT"},
+    {"workers", SERVER, SL_KEY_UINT, START, CFG(workers), .max = 256,
+     .def = "0", .help = "pool worker threads; 0 = one per CPU"},
+    {"acceptors", SERVER, SL_KEY_UINT, START, CFG(acceptors), .min = 1,
+     .max = 64, .def = "1", .help = "acceptor threads (SO_REUSEPORT)"},
+    {"chunk_size", SERVER, SL_KEY_SIZE, START, CFG(chunk_size), .min = 128,
+     .max = 64 * KIB, .def = "4096", .help = "outgoing RTMP chunk size"},
+    {"max_connections", SERVER, SL_KEY_UINT, 0, CFG(max_connections), .min = 1,
+     .max = 1000000, .def = "10000",
+     .help = "connections beyond this are closed at once"},
+    {"max_connections_per_ip", SERVER, SL_KEY_UINT, 0,
+     CFG(max_connections_per_ip), .max = 1000000, .def = "100",
+     .help = "connections one address may hold; 0 = no limit"},
+    {"connection_rate_per_ip", SERVER, SL_KEY_UINT, 0,
+     CFG(connection_rate_per_ip), .max = 1000000, .def = "20",
+     .help = "new connections per second per address; 0 = no limit"},
+    {"connection_burst_per_ip", SERVER, SL_KEY_UINT, 0,
+     CFG(connection_burst_per_ip), .min = 1, .max = 1000000, .def = "100",
+     .help = "the rate's bucket: connections an address may open at once"},
+    {"max_pending", SERVER, SL_KEY_UINT, 0, CFG(max_pending), .max = 1000000,
+     .def = "1000",
+     .help = "connections neither publishing nor playing; 0 = no limit"},
+    {"max_message_size", SERVER, SL_KEY_SIZE, 0, CFG(max_message_size),
+     .min = 4 * KIB, .max = 64 * MIB, .def = "8m",
+     .help = "a longer peer message closes the connection"},
+    {"gop_cache", SERVER, SL_KEY_BOOL, 0, CFG(gop_cache), .def = "on",
+     .help = "late players start at the last keyframe"},
+    {"max_lag", SERVER, SL_KEY_DURATION, 0, CFG(max_lag_ms), .min = 100,
+     .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "5s",
+     .help = "a player further behind skips ahead"},
+    {"merge_write_ms", SERVER, SL_KEY_UINT, 0, CFG(merge_write_ms), .max = 1000,
+     .def = "50", .help = "players are woken at most this often"},
+    {"handshake_timeout", SERVER, SL_KEY_DURATION, 0, CFG(handshake_timeout_ms),
+     .min = 1, .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "10s",
+     .help = "time to finish the RTMP (and TLS) handshake"},
+    {"idle_timeout", SERVER, SL_KEY_DURATION, 0, CFG(idle_timeout_ms), .min = 1,
+     .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "30s",
+     .help = "a connection silent this long is closed"},
+    {"publish_grace", SERVER, SL_KEY_DURATION, 0, CFG(publish_grace_ms),
+     .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "5s",
+     .help = "players wait this long for a returning publisher"},
+    {"log_level", SERVER, SL_KEY_ENUM, 0, CFG(log_level),
+     .choices = "error|warn|info|debug", /* enum sl_log_level */
+     .def = "info", .help = "the least important lines logged"},
+    {"tls_listen", SERVER, SL_KEY_ADDR, START | SL_KEY_OFF,
+     ADDR_OFF(tls_host, tls_port, tls_enabled), .def = "off",
+     .help = "RTMPS address, or off"},
+    {"tls_cert", SERVER, SL_KEY_PATH, 0, CFG(tls_cert), .nodef = "none",
+     .help = "PEM certificate chain for RTMPS"},
+    {"tls_key", SERVER, SL_KEY_PATH, 0, CFG(tls_key), .nodef = "none",
+     .help = "PEM private key of tls_cert"},
+
+    /* [http] */
+    {"listen", HTTP, SL_KEY_ADDR, START | SL_KEY_OFF,
+     ADDR_OFF(http_host, http_port, http_enabled), .def = "127.0.0.1:8080",
+     .help = "API, metrics and dashboard address, or off"},
+    {"api_token", HTTP, SL_KEY_SECRET, 0, CFG(api_token), .max = 255,
+     .nodef = "none", .help = "bearer token of the control calls"},
+    {"max_connections", HTTP, SL_KEY_UINT, START, CFG(http_max_connections),
+     .min = 1, .max = 4096, .def = "64", .help = "HTTP connections at a time"},
+    {"timeout", HTTP, SL_KEY_DURATION, START, CFG(http_timeout_ms),
+     .min = SECOND, .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "10s",
+     .help = "an idle HTTP connection is closed"},
+
+    /* [cluster] */
+    {"capacity_mbps", CLUSTER, SL_KEY_UINT, 0, CFG(cluster_capacity_mbps),
+     .max = 10000000, .def = "0",
+     .help = "outgoing Mbit/s this node may serve; 0 = unlimited"},
+    {"max_players", CLUSTER, SL_KEY_UINT, 0, CFG(cluster_max_players),
+     .max = 10000000, .def = "0",
+     .help = "players this node may serve; 0 = unlimited"},
+    {"agent_listen", CLUSTER, SL_KEY_ADDR, START | SL_KEY_OFF,
+     ADDR_OFF(agent_host, agent_port, agent_enabled), .def = "off",
+     .help = "HAProxy agent-check address, or off"},
+
+    /* [app:NAME] */
+    {"renditions", APP, SL_KEY_CUSTOM, 0, .parse = parse_renditions,
+     .nodef = "none", .help = "the ladder: [rendition:NAME] names"},
+    {"relays", APP, SL_KEY_CUSTOM, 0, .parse = parse_relays, .nodef = "none",
+     .help = "push relays: [relay:NAME] names"},
+    {"pull", APP, SL_KEY_CUSTOM, 0, .parse = parse_pull, .nodef = "none",
+     .help = "edge: origin rtmp:// URLs"},
+    {"pull_idle_timeout", APP, SL_KEY_DURATION, 0, APPF(pull_idle_ms),
+     .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "10s",
+     .help = "a pull outlives its last player by this"},
+    {"backup_publish", APP, SL_KEY_BOOL, 0, APPF(backup_publish), .def = "off",
+     .help = "a second publisher waits as hot standby"},
+    {"ingest_timeout", APP, SL_KEY_DURATION, 0, APPF(ingest_timeout_ms),
+     .min = 500, .max = 10 * MINUTE, .unit = SECOND, .def = "5s",
+     .help = "a primary silent this long gives way to the standby"},
+    {"keyframe_interval", APP, SL_KEY_DURATION, 0, APPF(keyframe_interval_ms),
+     .min = 100, .max = MINUTE, .unit = SECOND, .def = "2s",
+     .help = "every rung's keyframe spacing"},
+    {"allow_publish", APP, SL_KEY_CUSTOM, 0, APPF(allow_publish),
+     .parse = parse_cidrs, .nodef = "none",
+     .help = "addresses or CIDR ranges that may publish"},
+    {"deny_publish", APP, SL_KEY_CUSTOM, 0, APPF(deny_publish),
+     .parse = parse_cidrs, .nodef = "none",
+     .help = "addresses or CIDR ranges that may not publish"},
+    {"allow_play", APP, SL_KEY_CUSTOM, 0, APPF(allow_play),
+     .parse = parse_cidrs, .nodef = "none",
+     .help = "addresses or CIDR ranges that may play"},
+    {"deny_play", APP, SL_KEY_CUSTOM, 0, APPF(deny_play), .parse = parse_cidrs,
+     .nodef = "none", .help = "addresses or CIDR ranges that may not play"},
+    {"publish_keys", APP, SL_KEY_CUSTOM, 0, APPF(publish_keys_path),
+     .parse = parse_publish_keys, .nodef = "none",
+     .help = "file of stream keys that may publish"},
+    {"publish_secret", APP, SL_KEY_SECRET, 0, APPF(publish_secret), .min = 8,
+     .max = 127, .nodef = "none", .help = "publishes need a signed URL"},
+    {"play_secret", APP, SL_KEY_SECRET, 0, APPF(play_secret), .min = 8,
+     .max = 127, .nodef = "none", .help = "plays need a signed URL"},
+    {"on_connect", APP, SL_KEY_CUSTOM, 0, APPF(on_connect),
+     .parse = parse_callback, .nodef = "none",
+     .help = "HTTP callback asked before a connect"},
+    {"on_publish", APP, SL_KEY_CUSTOM, 0, APPF(on_publish),
+     .parse = parse_callback, .nodef = "none",
+     .help = "HTTP callback asked before a publish"},
+    {"on_play", APP, SL_KEY_CUSTOM, 0, APPF(on_play), .parse = parse_callback,
+     .nodef = "none", .help = "HTTP callback asked before a play"},
+    {"on_done", APP, SL_KEY_CUSTOM, 0, APPF(on_done), .parse = parse_callback,
+     .nodef = "none", .help = "HTTP callback told when one ends"},
+    {"callback_timeout", APP, SL_KEY_DURATION, 0, APPF(callback_timeout_ms),
+     .min = 100, .max = MINUTE, .unit = SECOND, .def = "3s",
+     .help = "an unanswered callback refuses after this"},
+    {"record", APP, SL_KEY_CUSTOM, 0, APPF(record_dir), .parse = parse_record,
+     .def = "off", .help = "folder to record every stream in, or off"},
+    {"record_renditions", APP, SL_KEY_BOOL, 0, APPF(record_renditions),
+     .def = "off", .help = "also record the ladder's rungs"},
+    {"record_segment", APP, SL_KEY_DURATION, 0, APPF(record_segment_ms),
+     .min = SECOND, .max = 24 * HOUR, .unit = SECOND, .def = "1h",
+     .help = "a new file at the first keyframe after this"},
+
+    /* [rendition:NAME] */
+    {"width", RENDITION, SL_KEY_UINT, SL_KEY_EVEN, RENF(width), .max = 8192,
+     .def = "0", .help = "picture width; 0 = from height"},
+    {"height", RENDITION, SL_KEY_UINT, SL_KEY_EVEN, RENF(height), .max = 8192,
+     .def = "0", .help = "picture height; 0 = from width"},
+    {"video_bitrate", RENDITION, SL_KEY_RATE, 0, RENF(video_bitrate),
+     .min = 1000, .max = 1000000000, .nodef = "required",
+     .help = "target average video bit rate"},
+    {"maxrate", RENDITION, SL_KEY_RATE, 0, RENF(maxrate), .min = 1000,
+     .max = 1000000000, .nodef = "video_bitrate", /* check_renditions() */
+     .help = "VBV maximum rate"},
+    {"bufsize", RENDITION, SL_KEY_RATE, 0, RENF(bufsize), .min = 1000,
+     .max = 1000000000, .nodef = "maxrate", .help = "VBV buffer size, bits"},
+    {"fps", RENDITION, SL_KEY_UINT, 0, RENF(fps), .max = 240, .def = "0",
+     .help = "at most this many frames a second; 0 = the source's"},
+    {"preset", RENDITION, SL_KEY_WORD, 0, RENF(preset), .def = "veryfast",
+     .help = "encoder preset"},
+    {"profile", RENDITION, SL_KEY_WORD, 0, RENF(profile),
+     .choices = "baseline|main|high", .def = "high", .help = "H.264 profile"},
+    {"encoder", RENDITION, SL_KEY_WORD, 0, RENF(encoder), .def = "libx264",
+     .help = "libavcodec encoder name"},
+    {"audio", RENDITION, SL_KEY_ENUM, 0, RENF(audio_copy),
+     .choices = "aac|copy", /* audio_copy: 0 aac, 1 copy */
+     .def = "copy", .help = "copy the source's audio, or re-encode it"},
+    {"audio_bitrate", RENDITION, SL_KEY_RATE, 0, RENF(audio_bitrate),
+     .min = 1000, .max = 1000000000, .def = "128k",
+     .help = "AAC bit rate with audio = aac"},
+
+    /* [relay:NAME] */
+    {"url", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_url, .nodef = "required",
+     .help = "rtmp:// or rtmps:// target"},
+    {"backup_url", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_backup_url,
+     .nodef = "none", .help = "targets tried after failover_after failures"},
+    {"streams", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_streams,
+     .def = "source", .help = "source and/or rendition names to push"},
+    {"retry_min", RELAY, SL_KEY_DURATION, 0, RELF(retry_min_ms), .min = 10,
+     .max = HOUR, .unit = SECOND, .def = "1s",
+     .help = "first wait after a failure"},
+    {"retry_max", RELAY, SL_KEY_DURATION, 0, RELF(retry_max_ms), .min = 10,
+     .max = HOUR, .unit = SECOND, .def = "30s", .help = "the longest wait"},
+    {"failover_after", RELAY, SL_KEY_UINT, 0, RELF(failover_after), .min = 1,
+     .max = 1000, .def = "3", .help = "failures before the next URL"},
+    {"timeout", RELAY, SL_KEY_DURATION, 0, RELF(timeout_ms), .min = 10,
+     .max = HOUR, .unit = SECOND, .def = "5s",
+     .help = "a connect or one write that takes longer fails"},
+    {"max_buffer", RELAY, SL_KEY_SIZE, 0, RELF(max_buffer), .min = 64 * KIB,
+     .max = 1024 * MIB, .def = "8m", .help = "bytes held for the relay"},
+};
+const size_t sl_config_nkeys =
+    sizeof(sl_config_keys) / sizeof(sl_config_keys[0]);
+_Static_assert(sizeof(sl_config_keys) / sizeof(sl_config_keys[0]) <=
+                   SL_CONFIG_KEYS_MAX,
+               "sl_config_load.line_of has a slot per key");
+
+/* ---- lists ---- */
+
+typedef void add_fn(struct sl_config_load *ctx, const struct sl_config_key *k,
+                    void *base, const char *item);
+
+/* Splits a comma-separated list and adds each item until one fails. */
+static void
+for_each_item(struct sl_config_load *ctx, const struct sl_config_key *k,
+              void *base, const char *v, add_fn *add)
+{
+    char list[2048], *save = NULL, *tok;
+
+    if (strlen(v) >= sizeof(list)) {
+        sl_config_fail(ctx, "%s: list too long", k->name);
+        return;
+    }
+    memcpy(list, v, strlen(v) + 1);
+    for (tok = strtok_r(list, ", \t", &save); tok != NULL && !ctx->failed;
+         tok = strtok_r(NULL, ", \t", &save))
+        add(ctx, k, base, tok);
+}
+
+/* Appends the index of the [section:name] section to one of an app's
+ * lists, once. */
+static void
+add_section(struct sl_config_load *ctx, const struct sl_config_key *k,
+            enum sl_config_section section, const char *name, int *list, int *n,
+            int max)
+{
+    int idx = sl_config_find(ctx->cfg, section, name);
+
+    if (idx < 0) {
+        sl_config_fail(ctx, "%s: no [%s:%s] section", k->name,
+                       sl_config_section_name(section), name);
+        return;
+    }
+    for (int i = 0; i < *n; i++)
+        if (list[i] == idx) {
+            sl_config_fail(ctx, "%s: '%s' listed twice", k->name, name);
+            return;
+        }
+    if (*n == max) {
+        sl_config_fail(ctx, "%s: more than %d", k->name, max);
+        return;
+    }
+    list[(*n)++] = idx;
+}
+
+static void
+add_rendition(struct sl_config_load *ctx, const struct sl_config_key *k,
+              void *base, const char *name)
+{
+    struct sl_app_config *app = base;
+
+    add_section(ctx, k, SL_SECTION_RENDITION, name, app->renditions,
+                &app->nrenditions, SL_APP_MAX_RENDITIONS);
+}
+
+static void
+parse_renditions(struct sl_config_load *ctx, const struct sl_config_key *k,
+                 void *base, const char *v)
+{
+    ((struct sl_app_config *) base)->nrenditions = 0;
+    for_each_item(ctx, k, base, v, add_rendition);
+}
+
+static void
+add_relay(struct sl_config_load *ctx, const struct sl_config_key *k, void *base,
+          const char *name)
+{
+    struct sl_app_config *app = base;
+
+    add_section(ctx, k, SL_SECTION_RELAY, name, app->relays, &app->nrelays,
+                SL_APP_MAX_RELAYS);
+}
+
+static void
+parse_relays(struct sl_config_load *ctx, const struct sl_config_key *k,
+             void *base, const char *v)
+{
+    ((struct sl_app_config *) base)->nrelays = 0;
+    for_each_item(ctx, k, base, v, add_relay);
+}
+
+/* A URL of scheme PROTO:// or PROTOs:// ("rtmp", "http") with a host,
+ * printable and without spaces, that fits SL_URL_MAX. */
+static int
+valid_url(const char *v, const char *proto)
+{
+    size_t      n = strlen(proto);
+    const char *host;
+
+    if (strncmp(v, proto, n) != 0)
+        return 0;
+    host = v + n;
+    if (*host == 's')
+        host++;
+    if (strncmp(host, "://", 3) != 0)
+        return 0;
+    host += 3;
+    if (*host == '\0' || *host == '/' || strlen(v) >= SL_URL_MAX)
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Appends an rtmp(s):// URL to a list of at most max. */
+static void
+add_rtmp_url(struct sl_config_load *ctx, const struct sl_config_key *k,
+             const char *url, char (*list)[SL_URL_MAX], int *n, int max)
+{
+    if (!valid_url(url, "rtmp"))
+        sl_config_fail(ctx, "%s: '%s' is not an rtmp:// or rtmps:// URL",
+                       k->name, url);
+    else if (*n == max)
+        sl_config_fail(ctx, "%s: more than %d URLs", k->name, max);
+    else
+        memcpy(list[(*n)++], url, strlen(url) + 1); /* valid_url: fits */
+}
+
+static void
+add_pull(struct sl_config_load *ctx, const struct sl_config_key *k, void *base,
+         const char *url)
+{
+    struct sl_app_config *app = base;
+
+    add_rtmp_url(ctx, k, url, app->pulls, &app->npulls, SL_APP_MAX_PULLS);
+}
+
+static void
+parse_pull(struct sl_config_load *ctx, const struct sl_config_key *k,
+           void *base, const char *v)
+{
+    ((struct sl_app_config *) base)->npulls = 0;
+    for_each_item(ctx, k, base, v, add_pull);
+}
+
+static void
+add_cidr(struct sl_config_load *ctx, const struct sl_config_key *k, void *base,
+         const char *item)
+{
+    struct sl_cidr_list *l = (struct sl_cidr_list *) ((char *) base + k->off);
+
+    if (l->n == SL_ACCESS_MAX_CIDRS)
+        sl_config_fail(ctx, "%s: more than %d address rules", k->name,
+                       SL_ACCESS_MAX_CIDRS);
+    else if (sl_cidr_parse(item, &l->v[l->n]) < 0)
+        sl_config_fail(ctx, "%s: '%s' is not an address or ADDRESS/BITS",
+                       k->name, item);
+    else
+        l->n++;
+}
+
+static void
+parse_cidrs(struct sl_config_load *ctx, const struct sl_config_key *k,
+            void *base, const char *v)
+{
+    ((struct sl_cidr_list *) ((char *) base + k->off))->n = 0;
+    for_each_item(ctx, k, base, v, add_cidr);
+}
+
+static void
+add_relay_url(struct sl_config_load *ctx, const struct sl_config_key *k,
+              void *base, const char *url)
+{
+    struct sl_relay_config *r = base;
+
+    add_rtmp_url(ctx, k, url, r->urls, &r->nurls, SL_RELAY_MAX_URLS);
+}
+
+/* The primary goes first, whatever the order of url and backup_url. */
+static void
+parse_url(struct sl_config_load *ctx, const struct sl_config_key *k, void *base,
+          const char *v)
+{
+    struct sl_relay_config *r = base;
+    char                    keep[SL_RELAY_MAX_URLS - 1][SL_URL_MAX];
+    int                     nkeep = 0;
+
+    if (r->has_url) {
+        sl_config_fail(ctx, "url given twice (use backup_url)");
+        return;
+    }
+    for (int i = 0; i < r->nurls && nkeep < SL_RELAY_MAX_URLS - 1; i++)
+        memcpy(keep[nkeep++], r->urls[i], SL_URL_MAX);
+    r->nurls = 0;
+    add_relay_url(ctx, k, r, v);
+    for (int i = 0; i < nkeep && !ctx->failed; i++)
+        add_relay_url(ctx, k, r, keep[i]);
+    r->has_url = 1;
+}
+
+/* Repeated, the key adds more. */
+static void
+parse_backup_url(struct sl_config_load *ctx, const struct sl_config_key *k,
+                 void *base, const char *v)
+{
+    for_each_item(ctx, k, base, v, add_relay_url);
+}
+
+static void
+add_stream(struct sl_config_load *ctx, const struct sl_config_key *k,
+           void *base, const char *name)
+{
+    struct sl_relay_config *r = base;
+
+    if (!strcmp(name, "source"))
+        r->push_source = 1;
+    else if (sl_config_find(ctx->cfg, SL_SECTION_RENDITION, name) < 0)
+        sl_config_fail(ctx, "%s: '%s' is neither source nor a [rendition:...]",
+                       k->name, name);
+    else if (r->nrungs == SL_APP_MAX_RENDITIONS)
+        sl_config_fail(ctx, "%s: more than %d renditions", k->name,
+                       SL_APP_MAX_RENDITIONS);
+    else
+        snprintf(r->rungs[r->nrungs++], SL_NAME_MAX, "%s", name);
+}
+
+static void
+parse_streams(struct sl_config_load *ctx, const struct sl_config_key *k,
+              void *base, const char *v)
+{
+    struct sl_relay_config *r = base;
+
+    r->push_source = 0;
+    r->nrungs = 0;
+    for_each_item(ctx, k, base, v, add_stream);
+}
+
+/* ---- URLs and files ---- */
+
+/* Never quoted: a callback URL may carry credentials. */
+static void
+parse_callback(struct sl_config_load *ctx, const struct sl_config_key *k,
+               void *base, const char *v)
+{
+    if (!valid_url(v, "http"))
+        sl_config_fail(ctx, "%s: not an http:// or https:// URL", k->name);
+    else
+        snprintf((char *) base + k->off, k->size, "%s", v);
+}
+
+/* A relative path is relative to the config file's folder, so a config
+ * and the files it names move together. */
+static int
+resolve_path(struct sl_config_load *ctx, const char *v, char *out, size_t cap)
+{
+    const char *path = ctx->cfg->path, *slash = strrchr(path, '/');
+    int         n;
+
+    if (v[0] == '/' || slash == NULL)
+        n = snprintf(out, cap, "%s", v);
+    else
+        n = snprintf(out, cap, "%.*s/%s", (int) (slash - path), path, v);
+    return n >= 0 && (size_t) n < cap ? 0 : -1;
+}
+
+/* The file is read now, so a bad one fails the load (or the reload). */
+static void
+parse_publish_keys(struct sl_config_load *ctx, const struct sl_config_key *k,
+                   void *base, const char *v)
+{
+    struct sl_app_config *app = base;
+    char                  err[512];
+
+    if (resolve_path(ctx, v, app->publish_keys_path,
+                     sizeof(app->publish_keys_path)) < 0) {
+        sl_config_fail(ctx, "%s: path too long", k->name);
+        return;
+    }
+    sl_keyset_free(app->publish_keys);
+    app->publish_keys =
+        sl_keyset_load(app->publish_keys_path, err, sizeof(err));
+    if (app->publish_keys == NULL)
+        sl_config_fail(ctx, "%s: %s", k->name, err);
+}
+
+/* The folder is checked now, so a typo fails the load rather than the
+ * first publish. */
+static void
+parse_record(struct sl_config_load *ctx, const struct sl_config_key *k,
+             void *base, const char *v)
+{
+    char       *dir = (char *) base + k->off;
+    struct stat st;
+
+    dir[0] = '\0';
+    if (!strcmp(v, "off"))
+        return;
+    if (v[0] == '\0' || resolve_path(ctx, v, dir, k->size) < 0)
+        sl_config_fail(ctx, "%s: '%s' is not a usable path", k->name, v);
+    else if (stat(dir, &st) < 0)
+        sl_config_fail(ctx, "%s: %s: %s", k->name, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        sl_config_fail(ctx, "%s: %s: not a directory", k->name, dir);
+    else if (access(dir, W_OK | X_OK) < 0)
+        sl_config_fail(ctx, "%s: %s: not writable: %s", k->name, dir,
+                       strerror(errno));
+}
+
+/* ---- whole-file checks ---- */
+
+/* What a rung needs that has no default, and the derived defaults. */
+static void
+check_renditions(struct sl_config_load *ctx)
+{
+    for (int i = 0; i < ctx->cfg->nrenditions && !ctx->failed; i++) {
+        struct sl_rendition_config *r = &ctx->cfg->renditions[i];
+
+        if (r->width == 0 && r->height == 0)
+            sl_config_fail(ctx, "[rendition:%s] needs a width or a height",
+                           r->name);
+        else if (r->video_bitrate == 0)
+            sl_config_fail(ctx, "[rendition:%s] needs a video_bitrate",
+                           r->name);
+        if (r->maxrate == 0)
+            r->maxrate = r->video_bitrate;
+        if (r->bufsize == 0)
+            r->bufsize = r->maxrate;
+    }
+}
+
+static void
+check_relays(struct sl_config_load *ctx)
+{
+    for (int i = 0; i < ctx->cfg->nrelays && !ctx->failed; i++) {
+        struct sl_relay_config *r = &ctx->cfg->relays[i];
+
+        if (!r->has_url)
+            sl_config_fail(ctx, "[relay:%s] needs a url", r->name);
+        else if (r->retry_max_ms < r->retry_min_ms)
+            sl_config_fail(ctx, "[relay:%s]: retry_max is below retry_min",
+                           r->name);
+    }
+}
+
+/* The line that set a [server] key (0: its default). */
+static int
+line_of(struct sl_config_load *ctx, const char *key)
+{
+    return ctx
+        ->line_of[sl_config_key_find(SL_SECTION_SERVER, key) - sl_config_keys];
+}
+
+/* RTMPS needs both files.  They are loaded here, so `sluice -t` and a
+ * reload refuse a missing, unreadable or mismatched one (at the line of
+ * the key that names it) before anything uses it. */
+static void
+check_tls(struct sl_config_load *ctx)
+{
+    struct sl_config *c = ctx->cfg;
+    int  cert = c->tls_cert[0] != '\0', key = c->tls_key[0] != '\0';
+    int  bad = 0;
+    char why[256];
+
+    if (c->tls_enabled && (!cert || !key)) {
+        ctx->line = line_of(ctx, "tls_listen");
+        sl_config_fail(ctx, "tls_listen needs tls_cert and tls_key");
+    } else if (cert != key) {
+        ctx->line = line_of(ctx, cert ? "tls_cert" : "tls_key");
+        sl_config_fail(ctx, "%s needs %s too", cert ? "tls_cert" : "tls_key",
+                       cert ? "tls_key" : "tls_cert");
+    } else if (c->tls_enabled && c->tls_port == c->listen_port &&
+               !strcmp(c->tls_host, c->listen_host)) {
+        ctx->line = line_of(ctx, "tls_listen");
+        sl_config_fail(ctx, "tls_listen: the same address as listen");
+    } else if (cert) {
+        c->tls =
+            sl_tls_ctx_new(c->tls_cert, c->tls_key, &bad, why, sizeof(why));
+        ctx->line =
+            line_of(ctx, bad == SL_TLS_BAD_CERT ? "tls_cert" : "tls_key");
+        if (c->tls == NULL)
+            sl_config_fail(ctx, "%s", why);
+    }
+}
+
+void
+sl_config_check(struct sl_config_load *ctx)
+{
+    check_renditions(ctx);
+    check_relays(ctx);
+    if (!ctx->failed)
+        check_tls(ctx); /* nothing loaded for a config refused anyway */
+}
