@@ -39,25 +39,6 @@ read_line(char *str, int num, void *stream)
     return r;
 }
 
-void
-sl_config_fail(struct sl_config_load *ctx, const char *fmt, ...)
-{
-    char    msg[256];
-    va_list ap;
-
-    if (ctx->failed)
-        return;
-    ctx->failed = 1;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (ctx->line > 0)
-        snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path, ctx->line,
-                 msg);
-    else
-        snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->cfg->path, msg);
-}
-
 /* ---- values ---- */
 
 static int
@@ -400,69 +381,7 @@ apply(struct sl_config_load *ctx, const struct sl_config_key *k, void *base,
     memcpy((char *) base + k->off, &u, sizeof(u));
 }
 
-const struct sl_config_key *
-sl_config_key_find(enum sl_config_section section, const char *key)
-{
-    for (size_t i = 0; i < sl_config_nkeys; i++)
-        if (sl_config_keys[i].section == section &&
-            !strcmp(sl_config_keys[i].name, key))
-            return &sl_config_keys[i];
-    return NULL;
-}
-
 /* ---- sections ---- */
-
-/* Where each section lives in sl_config.  The named ones are arrays of
- * structs whose first member is the name. */
-static const struct {
-    const char *name;
-    size_t      array, count, elem;
-    int         max;
-} sections[SL_SECTION_COUNT] = {
-    [SL_SECTION_SERVER] = {"server", 0, 0, 0, 0},
-    [SL_SECTION_HTTP] = {"http", 0, 0, 0, 0},
-    [SL_SECTION_CLUSTER] = {"cluster", 0, 0, 0, 0},
-    [SL_SECTION_APP] = {"app", offsetof(struct sl_config, apps),
-                        offsetof(struct sl_config, napps),
-                        sizeof(struct sl_app_config), SL_CONFIG_MAX_APPS},
-    [SL_SECTION_RENDITION] = {"rendition",
-                              offsetof(struct sl_config, renditions),
-                              offsetof(struct sl_config, nrenditions),
-                              sizeof(struct sl_rendition_config),
-                              SL_CONFIG_MAX_RENDITIONS},
-    [SL_SECTION_RELAY] = {"relay", offsetof(struct sl_config, relays),
-                          offsetof(struct sl_config, nrelays),
-                          sizeof(struct sl_relay_config), SL_CONFIG_MAX_RELAYS},
-};
-_Static_assert(offsetof(struct sl_app_config, name) == 0 &&
-                   offsetof(struct sl_rendition_config, name) == 0 &&
-                   offsetof(struct sl_relay_config, name) == 0,
-               "a named section's struct starts with its name");
-
-const char *
-sl_config_section_name(enum sl_config_section section)
-{
-    return sections[section].name;
-}
-
-static char *
-named(const struct sl_config *c, enum sl_config_section s, int i)
-{
-    return (char *) c + sections[s].array + (size_t) i * sections[s].elem;
-}
-
-int
-sl_config_find(const struct sl_config *c, enum sl_config_section s,
-               const char *name)
-{
-    int n;
-
-    memcpy(&n, (const char *) c + sections[s].count, sizeof(n));
-    for (int i = 0; i < n; i++)
-        if (!strcmp(named(c, s, i), name))
-            return i;
-    return -1;
-}
 
 /* Applies every default of section s to the struct at base. */
 static void
@@ -479,18 +398,18 @@ static int
 section_kind(struct sl_config_load *ctx, const char *header, const char **name)
 {
     for (int s = 0; s < SL_SECTION_COUNT; s++) {
-        size_t n = strlen(sections[s].name);
+        size_t n = strlen(sl_config_sections[s].name);
 
-        if (strncmp(header, sections[s].name, n) != 0)
+        if (strncmp(header, sl_config_sections[s].name, n) != 0)
             continue;
-        if (sections[s].max == 0 && header[n] == '\0')
+        if (sl_config_sections[s].max == 0 && header[n] == '\0')
             return *name = "", s;
-        if (sections[s].max == 0 || header[n] != ':')
+        if (sl_config_sections[s].max == 0 || header[n] != ':')
             continue;
         *name = header + n + 1;
         if (strlen(*name) >= SL_NAME_MAX || !plain(*name) || **name == '\0') {
             sl_config_fail(ctx, "bad %s name '%s' (letters, digits, _ - .)",
-                           sections[s].name, *name);
+                           sl_config_sections[s].name, *name);
             return -1;
         }
         return s;
@@ -509,19 +428,19 @@ section_base(struct sl_config_load *ctx, enum sl_config_section s,
     int               i, *count;
     char             *base;
 
-    if (sections[s].max == 0)
+    if (sl_config_sections[s].max == 0)
         return c;
     i = sl_config_find(c, s, name);
     if (i >= 0)
-        return named(c, s, i);
-    count = (int *) ((char *) c + sections[s].count);
-    if (*count == sections[s].max) {
+        return sl_config_section_at(c, s, i);
+    count = (int *) ((char *) c + sl_config_sections[s].count);
+    if (*count == sl_config_sections[s].max) {
         sl_config_fail(ctx, "too many [%s:...] sections (limit %d)",
-                       sections[s].name, sections[s].max);
+                       sl_config_sections[s].name, sl_config_sections[s].max);
         return NULL;
     }
-    base = named(c, s, (*count)++);
-    memset(base, 0, sections[s].elem);
+    base = sl_config_section_at(c, s, (*count)++);
+    memset(base, 0, sl_config_sections[s].elem);
     snprintf(base, SL_NAME_MAX, "%s", name);
     apply_defaults(ctx, s, base);
     return base;
@@ -710,7 +629,7 @@ sl_config_describe_start_only_changes(const struct sl_config *old,
             continue;
         w = snprintf(n < cap ? out + n : NULL, n < cap ? cap - n : 0,
                      "%s[%s] %s", changed ? ", " : "",
-                     sections[k->section].name, k->name);
+                     sl_config_sections[k->section].name, k->name);
         n += w > 0 ? (size_t) w : 0;
         changed++;
     }

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rtmp/rtmp.h"
 #include "server/access.h"
@@ -167,6 +168,10 @@ struct sl_config *sl_config_load(const char *path, char *err, size_t errlen);
 
 /* A config with every default and no apps (for tests). */
 struct sl_config *sl_config_defaults(void);
+
+/* Prints every key, one per line, with its section, default, whether a
+ * reload applies it and its help line (sluice -k). */
+void sl_config_print_keys(FILE *f);
 
 void sl_config_ref(struct sl_config *c);
 void sl_config_unref(struct sl_config *c);

@@ -11,6 +11,7 @@
 #include "server/config_keys.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,80 @@
 #include <unistd.h>
 
 #include "server/tls.h"
+
+/* ---- the load, keys and sections: what the loader and the custom
+ * parsers share ---- */
+
+void
+sl_config_fail(struct sl_config_load *ctx, const char *fmt, ...)
+{
+    char    msg[256];
+    va_list ap;
+
+    if (ctx->failed)
+        return;
+    ctx->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (ctx->line > 0)
+        snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->cfg->path, ctx->line,
+                 msg);
+    else
+        snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->cfg->path, msg);
+}
+
+const struct sl_config_key *
+sl_config_key_find(enum sl_config_section section, const char *key)
+{
+    for (size_t i = 0; i < sl_config_nkeys; i++)
+        if (sl_config_keys[i].section == section &&
+            !strcmp(sl_config_keys[i].name, key))
+            return &sl_config_keys[i];
+    return NULL;
+}
+
+/* Where each section lives in sl_config.  The named ones are arrays of
+ * structs whose first member is the name. */
+const struct sl_config_section_info sl_config_sections[SL_SECTION_COUNT] = {
+    [SL_SECTION_SERVER] = {"server", 0, 0, 0, 0},
+    [SL_SECTION_HTTP] = {"http", 0, 0, 0, 0},
+    [SL_SECTION_CLUSTER] = {"cluster", 0, 0, 0, 0},
+    [SL_SECTION_APP] = {"app", offsetof(struct sl_config, apps),
+                        offsetof(struct sl_config, napps),
+                        sizeof(struct sl_app_config), SL_CONFIG_MAX_APPS},
+    [SL_SECTION_RENDITION] = {"rendition",
+                              offsetof(struct sl_config, renditions),
+                              offsetof(struct sl_config, nrenditions),
+                              sizeof(struct sl_rendition_config),
+                              SL_CONFIG_MAX_RENDITIONS},
+    [SL_SECTION_RELAY] = {"relay", offsetof(struct sl_config, relays),
+                          offsetof(struct sl_config, nrelays),
+                          sizeof(struct sl_relay_config), SL_CONFIG_MAX_RELAYS},
+};
+_Static_assert(offsetof(struct sl_app_config, name) == 0 &&
+                   offsetof(struct sl_rendition_config, name) == 0 &&
+                   offsetof(struct sl_relay_config, name) == 0,
+               "a named section's struct starts with its name");
+
+const char *
+sl_config_section_name(enum sl_config_section section)
+{
+    return sl_config_sections[section].name;
+}
+
+int
+sl_config_find(const struct sl_config *c, enum sl_config_section s,
+               const char *name)
+{
+    int n;
+
+    memcpy(&n, (const char *) c + sl_config_sections[s].count, sizeof(n));
+    for (int i = 0; i < n; i++)
+        if (!strcmp(sl_config_section_at(c, s, i), name))
+            return i;
+    return -1;
+}
 
 #define SECOND 1000u
 #define MINUTE (60 * SECOND)
@@ -642,4 +717,20 @@ sl_config_check(struct sl_config_load *ctx)
     check_relays(ctx);
     if (!ctx->failed)
         check_tls(ctx); /* nothing loaded for a config refused anyway */
+}
+
+void
+sl_config_print_keys(FILE *f)
+{
+    for (size_t i = 0; i < sl_config_nkeys; i++) {
+        const struct sl_config_key *k = &sl_config_keys[i];
+        const char                 *sect = sl_config_section_name(k->section);
+        char                        where[32];
+
+        snprintf(where, sizeof(where), "[%s%s]", sect,
+                 sl_config_sections[k->section].max > 0 ? ":NAME" : "");
+        fprintf(f, "%-18s %-24s %-12s %s%s\n", where, k->name,
+                k->def != NULL ? k->def : k->nodef, k->help,
+                (k->flags & SL_KEY_START_ONLY) ? " (read at start only)" : "");
+    }
 }

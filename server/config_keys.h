@@ -113,6 +113,24 @@ const struct sl_config_key *sl_config_key_find(enum sl_config_section section,
 int sl_config_find(const struct sl_config *c, enum sl_config_section section,
                    const char *name);
 
+/* Where each section lives in sl_config: the unnamed ones (max 0) are
+ * parts of it, the named ones arrays of structs whose first member is
+ * the name, with their count and bound. */
+struct sl_config_section_info {
+    const char *name;
+    size_t      array, count, elem; /* offsets in sl_config; struct size */
+    int         max;
+};
+extern const struct sl_config_section_info sl_config_sections[SL_SECTION_COUNT];
+
+/* The i-th struct of a named section. */
+static inline char *
+sl_config_section_at(const struct sl_config *c, enum sl_config_section s, int i)
+{
+    return (char *) c + sl_config_sections[s].array +
+           (size_t) i * sl_config_sections[s].elem;
+}
+
 /* "server", "http", ..., "app", "rendition", "relay". */
 const char *sl_config_section_name(enum sl_config_section section);
 

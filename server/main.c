@@ -88,19 +88,21 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: sluice [-c FILE] [-n] [-t] [-V]\n"
+    fprintf(f, "usage: sluice [-c FILE] [-n] [-t] [-k] [-V]\n"
                "  -c FILE  config file (default " DEFAULT_CONFIG ")\n"
                "  -n       one process, no master to restart it (for a\n"
                "           service manager that restarts it itself)\n"
                "  -t       check the config and exit\n"
+               "  -k       list every config key with its default and exit\n"
                "  -V       print the version and exit\n");
 }
 
 struct reloader {
-    pthread_mutex_t lock; /* one reload at a time: SIGHUP or the API */
-    const char     *path;
-    struct sl_hub  *hub;
-    int             tls_open; /* the RTMPS port listens */
+    pthread_mutex_t   lock; /* one reload at a time: SIGHUP or the API */
+    const char       *path;
+    struct sl_hub    *hub;
+    int               tls_open; /* the RTMPS port listens */
+    struct sl_config *start;    /* the config the process started with */
 };
 
 /* 0, or -1 with the reason in err (already logged). */
@@ -111,6 +113,7 @@ reload(void *arg, char *err, size_t errlen)
     const char       *path = r->path;
     struct sl_hub    *hub = r->hub;
     struct sl_config *c;
+    char              what[256];
 
     pthread_mutex_lock(&r->lock);
     c = sl_config_load(path, err, errlen);
@@ -129,6 +132,13 @@ reload(void *arg, char *err, size_t errlen)
         pthread_mutex_unlock(&r->lock);
         return -1;
     }
+    /* Against the config the process started with, not the last
+     * reload's: what still differs still waits for a restart. */
+    if (sl_config_describe_start_only_changes(r->start, c, what, sizeof(what)) >
+        0)
+        sl_log_warn("reload: %s changed; read at start only, restart to "
+                    "apply",
+                    what);
     sl_log_set_level(c->log_level);
     sl_hub_reload(hub, c->merge_write_ms, c->gop_cache,
                   c->max_lag_ms + RING_MARGIN_MS);
@@ -380,6 +390,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     pthread_mutex_init(&sv.rl.lock, NULL);
     sv.rl.path = path;
     sv.rl.tls_open = cfg->tls_enabled;
+    sv.rl.start = cfg;
     if (start_core(&sv, cfg) == 0) {
         sv.rl.hub = sv.srv.hub;
         if (start_stages(&sv) == 0 && start_listeners(&sv, cfg, socks) == 0 &&
@@ -415,7 +426,7 @@ main(int argc, char **argv)
     struct sl_config *cfg;
     struct sl_sockets socks;
 
-    while ((opt = getopt(argc, argv, "c:ntVh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:nktVh")) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
@@ -426,6 +437,9 @@ main(int argc, char **argv)
         case 't':
             check_only = 1;
             break;
+        case 'k':
+            sl_config_print_keys(stdout);
+            return 0;
         case 'V':
             printf("sluice %s\n", SL_VERSION);
             return 0;

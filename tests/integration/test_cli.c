@@ -26,6 +26,27 @@ test_version(void)
     free(text);
 }
 
+/* -k lists every key with its default, the ones a reload cannot apply
+ * marked. */
+static void
+test_keys(void)
+{
+    char  dir[PATH_MAX], out[PATH_MAX + 8];
+    char *argv[] = {(char *) sl_srv_bin(), "-k", NULL};
+    char *text;
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+    snprintf(out, sizeof(out), "%s/out", dir);
+    CU_ASSERT(sl_proc_run(argv, out, out, IT_S(10)) == 0);
+    text = sl_read_file(out);
+    CU_ASSERT_FATAL(text != NULL);
+    CU_ASSERT(strstr(text, "[server]") != NULL);
+    CU_ASSERT(strstr(text, "read at start only") != NULL);
+    CU_ASSERT(strstr(text, "record_segment") != NULL);
+    CU_ASSERT(strstr(text, "[rendition:NAME]") != NULL);
+    free(text);
+}
+
 /* Runs sluice -t -c on text and returns its exit status; its output is
  * left in *output (caller frees). */
 static int
@@ -128,6 +149,7 @@ sl_itest_suite_cli(void)
     CU_pSuite s = sl_itest_suite("cli");
 
     CU_add_test(s, "sluice -V prints the version", test_version);
+    CU_add_test(s, "sluice -k lists the config keys", test_keys);
     CU_add_test(s, "sluice -t: ok, and FILE:LINE: for each problem",
                 test_check_config);
 }

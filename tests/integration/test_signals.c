@@ -4,9 +4,10 @@
  * SIGHUP re-reads the config: an app added to the file becomes usable
  * for new connections while a running player plays on undisturbed; a
  * broken file is refused with its FILE:LINE: in the log and the running
- * config stays.  SIGTERM with a publisher and players connected: the
- * server exits 0 within a bound, and the players are told the stream
- * ended (UnpublishNotify), so ffmpeg finishes its recording by itself.
+ * config stays; a changed start-only key is named in a WARN.  SIGTERM with a
+ * publisher and players connected: the server exits 0 within a bound, and the
+ * players are told the stream ended (UnpublishNotify), so ffmpeg finishes its
+ * recording by itself.
  */
 #include <errno.h>
 #include <signal.h>
@@ -76,7 +77,15 @@ test_sighup(void)
     CU_ASSERT(sl_file_count(srv.log, want) == 1);
     CU_ASSERT(try_connect(&srv, "other") == 0);
 
-    /* The player never noticed either reload. */
+    /* A start-only key changed: the reload goes through, and the log
+     * says the key waits for a restart. */
+    CU_ASSERT(sl_srv_write_ini(&srv, "workers = 3\n", "[app:other]\n") == 0);
+    CU_ASSERT(sl_proc_signal(&srv.proc, SIGHUP) == 0);
+    CU_ASSERT(sl_wait_file_count(srv.log, "config reloaded", 2, IT_S(5)) == 0);
+    CU_ASSERT(sl_file_count(srv.log, "WARN reload: [server] workers changed; "
+                                     "read at start only") == 1);
+
+    /* The player never noticed any reload. */
     CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
     CU_ASSERT(sl_proc_exited_with(&pub, 0));
     CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
