@@ -155,8 +155,7 @@ notify(struct sl_hub *hub, enum sl_hub_event_kind kind, const char *app,
 {
     struct sl_hub_event ev = {kind, app, name, derived, 0, 0};
 
-    for (int i = 0; i < hub->nobservers; i++)
-        hub->observers[i].fn(hub->observers[i].ctx, &ev);
+    notify_ev(hub, &ev);
 }
 
 /* backup: sl_hub_publish_backup (a standby may join, or this one may
