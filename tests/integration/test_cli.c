@@ -9,17 +9,25 @@
 
 #include "tests/integration/itest.h"
 
-static void
-test_version(void)
+/* Runs sluice with one option; its exit status must be 0.  Returns what
+ * it printed (the caller frees it), or NULL. */
+static char *
+run_option(const char *opt)
 {
     char  dir[PATH_MAX], out[PATH_MAX + 8];
-    char *argv[] = {(char *) sl_srv_bin(), "-V", NULL};
-    char *text;
+    char *argv[] = {(char *) sl_srv_bin(), (char *) opt, NULL};
 
     CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
     snprintf(out, sizeof(out), "%s/out", dir);
     CU_ASSERT(sl_proc_run(argv, out, out, IT_S(10)) == 0);
-    text = sl_read_file(out);
+    return sl_read_file(out);
+}
+
+static void
+test_version(void)
+{
+    char *text = run_option("-V");
+
     CU_ASSERT_FATAL(text != NULL);
     CU_ASSERT(strstr(text, "sluice") != NULL);
     CU_ASSERT(strstr(text, SL_VERSION) != NULL);
@@ -31,14 +39,8 @@ test_version(void)
 static void
 test_keys(void)
 {
-    char  dir[PATH_MAX], out[PATH_MAX + 8];
-    char *argv[] = {(char *) sl_srv_bin(), "-k", NULL};
-    char *text;
+    char *text = run_option("-k");
 
-    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
-    snprintf(out, sizeof(out), "%s/out", dir);
-    CU_ASSERT(sl_proc_run(argv, out, out, IT_S(10)) == 0);
-    text = sl_read_file(out);
     CU_ASSERT_FATAL(text != NULL);
     CU_ASSERT(strstr(text, "[server]") != NULL);
     CU_ASSERT(strstr(text, "read at start only") != NULL);
