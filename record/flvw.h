@@ -1,14 +1,7 @@
 /*
- * FLV file bytes for recordings: the file header and the framing of one
- * tag, and a writer that puts a whole tag into a file descriptor with
- * one writev(2).
- *
- * Layout: a 9-byte header ("FLV", version 1, flags 4 = audio, 1 =
- * video, header size 9) and a 4-byte PreviousTagSize0 of 0, then tags:
- * type (8 audio, 9 video, 18 script data), 24-bit body size, 24-bit
- * timestamp in ms plus an 8-bit extension holding bits 24..31, a 24-bit
- * stream id of 0, the body (exactly what an RTMP message of that type
- * carries), and a 4-byte PreviousTagSize (11 + body size).
+ * FLV files for recordings: a writer that puts a whole tag into a file
+ * descriptor with one writev(2).  The bytes of the file header and of a
+ * tag's framing are rtmp/flv.h's, shared with HTTP-FLV.
  *
  * FLV is append-only: a file cut anywhere reads up to its last complete
  * tag.  Writing each tag straight to the fd (no user-space buffer) is
@@ -21,19 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_FLVW_FILE_HDR 13 /* header + PreviousTagSize0 */
-#define SL_FLVW_TAG_HDR 11
-#define SL_FLVW_TAG_TAIL 4
-#define SL_FLVW_MAX_BODY 0xffffffu /* 24-bit body size */
-
-/* The 13 bytes a file starts with; audio and video set the flags. */
-void sl_flvw_file_header(uint8_t out[SL_FLVW_FILE_HDR], int audio, int video);
-
-/* The 11-byte tag header and 4-byte trailer around a body of len bytes
- * (len at most SL_FLVW_MAX_BODY). */
-void sl_flvw_tag_header(uint8_t out[SL_FLVW_TAG_HDR], uint8_t type,
-                        uint32_t len, uint32_t ts);
-void sl_flvw_tag_trailer(uint8_t out[SL_FLVW_TAG_TAIL], uint32_t len);
+#include "rtmp/flv.h"
 
 /* Writes all n bytes to fd, going on after short writes and EINTR.
  * 0 or -errno (-ENOSPC when the disk is full). */

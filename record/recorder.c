@@ -217,9 +217,9 @@ put_tag(struct rec *w, uint8_t type, int64_t ts, const struct sl_buf *b)
         give_up(w, "cannot write", -rc);
         return -1;
     }
-    w->off += SL_FLVW_TAG_HDR + b->len + SL_FLVW_TAG_TAIL;
+    w->off += SL_FLV_TAG_HDR + b->len + SL_FLV_TAG_TAIL;
     atomic_fetch_add_explicit(&w->bytes,
-                              SL_FLVW_TAG_HDR + b->len + SL_FLVW_TAG_TAIL,
+                              SL_FLV_TAG_HDR + b->len + SL_FLV_TAG_TAIL,
                               memory_order_relaxed);
     return 0;
 }
@@ -246,7 +246,7 @@ minimal_metadata(void)
 static int
 open_file(struct rec *w)
 {
-    uint8_t        hdr[SL_FLVW_FILE_HDR];
+    uint8_t        hdr[SL_FLV_FILE_HDR];
     char           path[PATH_MAX] = "";
     time_t         now = time(NULL);
     int            fd = -1, rc;
@@ -272,7 +272,7 @@ open_file(struct rec *w)
     }
     w->fd = fd;
     w->off = 0;
-    sl_flvw_file_header(hdr, w->aseq != NULL, w->seg.file_video);
+    sl_flv_file_header(hdr, w->aseq != NULL, w->seg.file_video);
     rc = sl_flvw_write_all(fd, hdr, sizeof(hdr));
     if (rc < 0) {
         give_up(w, "cannot write", -rc);

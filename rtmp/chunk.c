@@ -110,7 +110,7 @@ struct sl_chunk_reader {
     struct rstream *cur; /* stream of the chunk being read */
     uint32_t        chunk_left;
     uint64_t        bytes;
-    uint64_t        pending;     /* bytes allocated for unfinished messages */
+    uint64_t        pending; /* bytes allocated for unfinished messages */
     uint64_t        max_pending;
     const char     *error;
     uint8_t         hlen;
@@ -366,8 +366,7 @@ parse_header(struct sl_chunk_reader *r, const uint8_t *p, size_t n)
 
 /* Hands st's finished message to the caller. */
 static void
-deliver(struct sl_chunk_reader *r, struct rstream *st,
-        struct sl_chunk_msg *msg)
+deliver(struct sl_chunk_reader *r, struct rstream *st, struct sl_chunk_msg *msg)
 {
     r->pending -= st->len;
     msg->csid = st->csid;
@@ -623,6 +622,75 @@ sl_chunk_encode(uint32_t csid, uint8_t type, uint32_t msid, uint32_t timestamp,
     }
     b->len = (uint32_t) size;
     return b;
+}
+
+/* Reads a basic header; 0 with its csid, -1 when it is not fmt. */
+static int
+get_basic(struct sl_rd *r, unsigned fmt, uint32_t *csid)
+{
+    uint8_t b = sl_rd_u8(r);
+
+    if (r->err || (b >> 6) != fmt)
+        return -1;
+    *csid = b & 0x3f;
+    if (*csid == 0)
+        *csid = 64 + sl_rd_u8(r);
+    else if (*csid == 1) {
+        *csid = 64 + sl_rd_u8(r);
+        *csid += (uint32_t) sl_rd_u8(r) << 8;
+    }
+    return r->err ? -1 : 0;
+}
+
+int
+sl_chunk_unwrap(const uint8_t *wire, size_t n, uint32_t chunk_size,
+                struct sl_chunk_unwrapped *out, uint8_t *body, size_t cap)
+{
+    struct sl_rd r;
+    uint32_t     csid, more, field, len, off = 0;
+    int          ext;
+
+    if (chunk_size == 0)
+        return -EPROTO;
+    sl_rd_init(&r, wire, n);
+    if (get_basic(&r, 0, &csid) < 0)
+        return -EPROTO;
+    field = sl_rd_u24(&r);
+    len = sl_rd_u24(&r);
+    out->type = sl_rd_u8(&r);
+    out->msid = sl_rd_u32_le(&r);
+    out->len = len;
+    ext = field == EXT_MARK;
+    if (r.err)
+        return -EPROTO;
+    if (len > cap)
+        return -ENOSPC;
+    for (;;) {
+        uint32_t       take = len - off < chunk_size ? len - off : chunk_size;
+        const uint8_t *p;
+
+        if (ext) {
+            uint32_t v = sl_rd_u32(&r);
+
+            /* Every chunk of one message repeats the same value. */
+            if (off > 0 && v != field)
+                return -EPROTO;
+            field = v;
+        }
+        p = sl_rd_bytes(&r, take);
+        if (r.err)
+            return -EPROTO;
+        if (take > 0)
+            memcpy(body + off, p, take);
+        off += take;
+        if (off >= len)
+            break;
+        if (get_basic(&r, 3, &more) < 0 || more != csid)
+            return -EPROTO;
+    }
+    out->timestamp = field;
+    /* Exactly one message: anything after it is not ours to read. */
+    return sl_rd_left(&r) == 0 ? (int) len : -EPROTO;
 }
 
 /* A control message on csid 2, message stream 0, timestamp 0. */

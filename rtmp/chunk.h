@@ -28,14 +28,14 @@
 #include "rtmp/rtmp.h"
 
 #define SL_CHUNK_DEFAULT_SIZE 128
-#define SL_CHUNK_MAX_SIZE     0x7fffffffu
+#define SL_CHUNK_MAX_SIZE 0x7fffffffu
 
 struct sl_chunk_msg {
-    uint32_t       csid;       /* chunk stream it arrived on */
-    uint8_t        type;       /* SL_MSG_* or any other id */
-    uint32_t       msid;       /* message stream id */
-    uint32_t       timestamp;  /* absolute, as on the wire (mod 2^32) */
-    struct sl_buf *payload;    /* whole message; owned by the receiver */
+    uint32_t       csid;      /* chunk stream it arrived on */
+    uint8_t        type;      /* SL_MSG_* or any other id */
+    uint32_t       msid;      /* message stream id */
+    uint32_t       timestamp; /* absolute, as on the wire (mod 2^32) */
+    struct sl_buf *payload;   /* whole message; owned by the receiver */
 };
 
 struct sl_chunk_reader;
@@ -44,7 +44,7 @@ struct sl_chunk_reader;
  * peer may use at once (ids are mapped into a small table). */
 struct sl_chunk_reader *sl_chunk_reader_new(uint32_t max_message_size,
                                             unsigned max_streams);
-void sl_chunk_reader_free(struct sl_chunk_reader *r);
+void                    sl_chunk_reader_free(struct sl_chunk_reader *r);
 
 /* Consumes bytes until one message completes or the input ends.  Returns
  * bytes consumed (>= 0); when a message completed, msg->payload is set
@@ -81,6 +81,25 @@ struct sl_buf *sl_chunk_encode(uint32_t csid, uint8_t type, uint32_t msid,
                                uint32_t timestamp, const uint8_t *payload,
                                size_t len, uint32_t chunk_size);
 
+/* What sl_chunk_unwrap finds in one encoded message. */
+struct sl_chunk_unwrapped {
+    uint8_t  type;
+    uint32_t msid;
+    uint32_t timestamp; /* the full 32 bits */
+    uint32_t len;       /* body bytes */
+};
+
+/* The inverse of sl_chunk_encode: wire[0..n) must be exactly one message
+ * as it writes them (a format-0 chunk, then format-3 continuations of
+ * chunk_size bytes on the same csid, each with the extended timestamp
+ * when the first has it).  Copies the body into body[0..cap) and fills
+ * out.  Returns the body's length, -ENOSPC when it is longer than cap
+ * (out->len says how long), or -EPROTO for bytes of any other shape.
+ * Pure; the hub uses it to turn its encoded messages into FLV tags for
+ * HTTP players without keeping a second copy of every body. */
+int sl_chunk_unwrap(const uint8_t *wire, size_t n, uint32_t chunk_size,
+                    struct sl_chunk_unwrapped *out, uint8_t *body, size_t cap);
+
 /* Protocol control and user control messages (csid 2, msid 0), encoded
  * with chunk_size: a new buffer with one reference, or NULL. */
 struct sl_buf *sl_chunk_ctrl(uint8_t type, uint32_t value, uint32_t chunk_size);
@@ -89,8 +108,8 @@ struct sl_buf *sl_chunk_peer_bw(uint32_t window, uint8_t limit_type,
 struct sl_buf *sl_chunk_user_control(uint16_t event, uint32_t value,
                                      uint32_t chunk_size);
 /* A user control event with two 32-bit values (SetBufferLength). */
-struct sl_buf *sl_chunk_user_control2(uint16_t event, uint32_t v1,
-                                      uint32_t v2, uint32_t chunk_size);
+struct sl_buf *sl_chunk_user_control2(uint16_t event, uint32_t v1, uint32_t v2,
+                                      uint32_t chunk_size);
 
 /* Stateful header-compressing writer for one connection's outgoing
  * messages.  Remembers per chunk stream the last header so it can use
@@ -98,7 +117,7 @@ struct sl_buf *sl_chunk_user_control2(uint16_t event, uint32_t v1,
 struct sl_chunk_writer;
 
 struct sl_chunk_writer *sl_chunk_writer_new(uint32_t chunk_size);
-void sl_chunk_writer_free(struct sl_chunk_writer *w);
+void                    sl_chunk_writer_free(struct sl_chunk_writer *w);
 void sl_chunk_writer_set_chunk_size(struct sl_chunk_writer *w, uint32_t size);
 
 /* Appends the chunks of one message to out (at most cap bytes).  Returns

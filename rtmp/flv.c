@@ -92,13 +92,13 @@ const char *
 sl_flv_codec_name(const struct sl_flv_info *info, char *buf, size_t cap)
 {
     static const char *const video[16] = {
-        [2] = "h263", [3] = "screen", [4] = "vp6", [5] = "vp6a",
-        [6] = "screen2", [7] = "h264", [12] = "hevc"};
+        [2] = "h263",    [3] = "screen", [4] = "vp6",  [5] = "vp6a",
+        [6] = "screen2", [7] = "h264",   [12] = "hevc"};
     static const char *const audio[16] = {
-        [0] = "pcm", [1] = "adpcm", [2] = "mp3", [3] = "pcm_le",
-        [4] = "nellymoser16", [5] = "nellymoser8", [6] = "nellymoser",
-        [7] = "g711a", [8] = "g711u", [10] = "aac", [11] = "speex",
-        [14] = "mp3_8k"};
+        [0] = "pcm",        [1] = "adpcm",        [2] = "mp3",
+        [3] = "pcm_le",     [4] = "nellymoser16", [5] = "nellymoser8",
+        [6] = "nellymoser", [7] = "g711a",        [8] = "g711u",
+        [10] = "aac",       [11] = "speex",       [14] = "mp3_8k"};
     const char *name = NULL;
 
     if (info->enhanced) {
@@ -121,4 +121,40 @@ sl_flv_codec_name(const struct sl_flv_info *info, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%s", name);
     return buf;
+}
+
+void
+sl_flv_file_header(uint8_t out[SL_FLV_FILE_HDR], int audio, int video)
+{
+    struct sl_wr w;
+
+    sl_wr_init(&w, out, SL_FLV_FILE_HDR);
+    sl_wr_bytes(&w, "FLV", 3);
+    sl_wr_u8(&w, 1); /* version */
+    sl_wr_u8(&w, (uint8_t) ((audio ? 4 : 0) | (video ? 1 : 0)));
+    sl_wr_u32(&w, 9); /* header size */
+    sl_wr_u32(&w, 0); /* PreviousTagSize0 */
+}
+
+void
+sl_flv_tag_header(uint8_t out[SL_FLV_TAG_HDR], uint8_t type, uint32_t len,
+                  uint32_t ts)
+{
+    struct sl_wr w;
+
+    sl_wr_init(&w, out, SL_FLV_TAG_HDR);
+    sl_wr_u8(&w, type);
+    sl_wr_u24(&w, len);
+    sl_wr_u24(&w, ts & 0xffffff);
+    sl_wr_u8(&w, (uint8_t) (ts >> 24)); /* TimestampExtended */
+    sl_wr_u24(&w, 0);                   /* StreamID */
+}
+
+void
+sl_flv_tag_trailer(uint8_t out[SL_FLV_TAG_TAIL], uint32_t len)
+{
+    struct sl_wr w;
+
+    sl_wr_init(&w, out, SL_FLV_TAG_TAIL);
+    sl_wr_u32(&w, SL_FLV_TAG_HDR + len);
 }

@@ -59,9 +59,11 @@ struct sl_sub {
     struct sl_task   *task;       /* woken when the ring has new messages */
     struct sl_stream *stream;     /* set by subscribe */
     uint32_t          max_lag_ms; /* set by the caller */
-    uint8_t           wait_sync;  /* drop non-KEEP entries until a sync */
-    uint64_t          next;       /* ring sequence number to send next */
-    uint64_t          synced_at;  /* where the cursor last started
+    uint8_t           flv;        /* set by the caller: it writes FLV tags
+                                   * (HTTP-FLV), not RTMP chunks */
+    uint8_t  wait_sync;           /* drop non-KEEP entries until a sync */
+    uint64_t next;                /* ring sequence number to send next */
+    uint64_t synced_at;           /* where the cursor last started
                                    * afresh (a join, a skip, a wait's
                                    * end): a rewind before it waits for
                                    * a sync again */
@@ -70,7 +72,9 @@ struct sl_sub {
     uint8_t  skip_wait;           /* waiting for a sync after a skip */
 };
 
-/* One ring entry handed to a subscriber by sl_sub_collect: buf is a
+/* One ring entry handed to a subscriber by sl_sub_collect: buf (the
+ * RTMP chunks every RTMP player shares, or for an flv subscriber the FLV
+ * tag every HTTP-FLV player shares, made from them once) is a
  * reference of the caller's own, so the ring may evict the entry while
  * the caller writes it. */
 struct sl_sub_msg {

@@ -200,6 +200,7 @@ sl_ingest_deliver(struct sl_stream *s, const struct sl_ingest_msg *m,
         flags = SL_OUT_KEEP;
         sl_buf_unref(s->meta);
         s->meta = sl_buf_ref(wire);
+        sl_ring_flv_forget(&s->meta_flv);
         cache_body(&s->meta_pl, &s->meta_ts, msg, out);
     } else if (info->seq_header) {
         flags = SL_OUT_KEEP;
@@ -207,10 +208,12 @@ sl_ingest_deliver(struct sl_stream *s, const struct sl_ingest_msg *m,
             s->has_video = 1;
             sl_buf_unref(s->vseq);
             s->vseq = sl_buf_ref(wire);
+            sl_ring_flv_forget(&s->vseq_flv);
             cache_body(&s->vseq_pl, &s->vseq_ts, msg, out);
         } else {
             sl_buf_unref(s->aseq);
             s->aseq = sl_buf_ref(wire);
+            sl_ring_flv_forget(&s->aseq_flv);
             cache_body(&s->aseq_pl, &s->aseq_ts, msg, out);
         }
     } else if (info->video) {

@@ -36,9 +36,13 @@
 /* One message in a stream's ring.  The ring holds a reference to wire
  * until the entry is evicted; a subscriber takes its own reference for
  * the time it writes it (sl_sub_collect), so eviction never frees bytes
- * a writev is reading. */
+ * a writev is reading.  flv is the same message as an FLV tag, made from
+ * wire the first time an FLV subscriber (HTTP-FLV) collects it and then
+ * shared by all of them; NULL until then, so a stream nobody watches over
+ * HTTP costs nothing for it. */
 struct sl_ring_ent {
     struct sl_buf *wire;
+    struct sl_buf *flv;
     uint32_t       ts;
     uint32_t       flags;
 };
@@ -91,9 +95,12 @@ struct sl_stream {
     uint32_t       ntaps;
     uint8_t        derived; /* published by the server (a rendition) */
 
-    struct sl_buf *meta;      /* onMetaData, encoded */
-    struct sl_buf *vseq;      /* video sequence header, encoded */
-    struct sl_buf *aseq;      /* audio sequence header, encoded */
+    struct sl_buf *meta; /* onMetaData, encoded */
+    struct sl_buf *vseq; /* video sequence header, encoded */
+    struct sl_buf *aseq; /* audio sequence header, encoded */
+    /* The same three as FLV tags, made when an FLV subscriber first needs
+     * them; dropped whenever their encoded form changes. */
+    struct sl_buf *meta_flv, *vseq_flv, *aseq_flv;
     uint8_t        has_video; /* this publication has sent video */
     /* The same three as bodies, for taps that join late. */
     struct sl_buf *meta_pl, *vseq_pl, *aseq_pl;
@@ -212,6 +219,10 @@ int sl_ingest_deliver(struct sl_stream *s, const struct sl_ingest_msg *m,
  * Stream lock held. */
 void sl_ring_append(struct sl_stream *s, struct sl_buf *wire, uint32_t ts,
                     uint32_t flags, int keyframe);
+
+/* hub_ring.c.  Drops the FLV form of a cached header that changed
+ * (*flv, one of meta_flv, vseq_flv, aseq_flv).  Stream lock held. */
+void sl_ring_flv_forget(struct sl_buf **flv);
 
 /* hub_ring.c.  Evicts every entry.  Stream lock held (or the stream
  * private to the caller). */

@@ -20,6 +20,8 @@
 
 #include "pool/buf.h"
 #include "pool/sched.h"
+#include "rtmp/chunk.h"
+#include "rtmp/flv.h"
 #include "server/hub.h"
 #include "server/hub_int.h"
 #include "server/outq.h"
@@ -33,6 +35,11 @@ ring_evict(struct sl_stream *s)
     s->ring_bytes -= e->wire->len;
     sl_buf_unref(e->wire);
     e->wire = NULL;
+    if (e->flv != NULL) {
+        s->ring_bytes -= e->flv->len;
+        sl_buf_unref(e->flv);
+        e->flv = NULL;
+    }
     s->ring_tail++;
     if (s->gop_ok && s->gop_seq < s->ring_tail)
         s->gop_ok = 0; /* a GOP longer than the ring: not offered */
@@ -86,7 +93,7 @@ sl_ring_append(struct sl_stream *s, struct sl_buf *wire, uint32_t ts,
             s->ring_bytes + wire->len > lim->ring_max_bytes))
         ring_evict(s);
     s->ring[seq & s->ring_mask] =
-        (struct sl_ring_ent){sl_buf_ref(wire), ts, flags};
+        (struct sl_ring_ent){sl_buf_ref(wire), NULL, ts, flags};
     s->ring_head++;
     s->ring_bytes += wire->len;
 
@@ -135,6 +142,9 @@ sl_ring_caches_clear(struct sl_stream *s)
     sl_buf_unref(s->vseq);
     sl_buf_unref(s->aseq);
     s->meta = s->vseq = s->aseq = NULL;
+    sl_ring_flv_forget(&s->meta_flv);
+    sl_ring_flv_forget(&s->vseq_flv);
+    sl_ring_flv_forget(&s->aseq_flv);
     sl_buf_unref(s->meta_pl);
     sl_buf_unref(s->vseq_pl);
     sl_buf_unref(s->aseq_pl);
@@ -199,17 +209,81 @@ sl_hub_flush(struct sl_stream *s, uint64_t now_ms)
     return due;
 }
 
+void
+sl_ring_flv_forget(struct sl_buf **flv)
+{
+    sl_buf_unref(*flv);
+    *flv = NULL;
+}
+
+/* wire (one message as the hub encoded it) as an FLV tag: the body
+ * unwrapped from its chunks, framed with the tag header and trailer.  A
+ * new buffer, or NULL when out of memory. */
+static struct sl_buf *
+flv_tag(const struct sl_stream *s, const struct sl_buf *wire)
+{
+    struct sl_chunk_unwrapped m;
+    struct sl_buf *b = sl_buf_new(wire->len + SL_FLV_TAG_HDR + SL_FLV_TAG_TAIL);
+    int            len;
+
+    if (b == NULL)
+        return NULL;
+    /* The body is never longer than the message that carries it. */
+    len = sl_chunk_unwrap(wire->data, wire->len, s->hub->lim.chunk_size, &m,
+                          b->data + SL_FLV_TAG_HDR, wire->len);
+    if (len < 0) {
+        sl_buf_unref(b);
+        return NULL;
+    }
+    sl_flv_tag_header(b->data, m.type, (uint32_t) len, m.timestamp);
+    sl_flv_tag_trailer(b->data + SL_FLV_TAG_HDR + len, (uint32_t) len);
+    b->len = SL_FLV_TAG_HDR + (uint32_t) len + SL_FLV_TAG_TAIL;
+    return b;
+}
+
+/* The form of a cached header sub writes: wire itself, or its FLV tag
+ * (made once, kept in *flv).  NULL when there is none. */
+static struct sl_buf *
+header_for(const struct sl_stream *s, const struct sl_sub *sub,
+           struct sl_buf *wire, struct sl_buf **flv)
+{
+    if (wire == NULL || !sub->flv)
+        return wire;
+    if (*flv == NULL)
+        *flv = flv_tag(s, wire);
+    return *flv;
+}
+
 /* Queues the metadata and codec headers into sub's private queue.
  * Stream lock held. */
 static void
 push_headers(struct sl_stream *s, struct sl_sub *sub)
 {
-    if (s->meta != NULL)
-        sl_outq_push(sub->q, s->meta, 0, SL_OUT_KEEP);
-    if (s->vseq != NULL)
-        sl_outq_push(sub->q, s->vseq, 0, SL_OUT_KEEP);
-    if (s->aseq != NULL)
-        sl_outq_push(sub->q, s->aseq, 0, SL_OUT_KEEP);
+    struct sl_buf *h;
+
+    if ((h = header_for(s, sub, s->meta, &s->meta_flv)) != NULL)
+        sl_outq_push(sub->q, h, 0, SL_OUT_KEEP);
+    if ((h = header_for(s, sub, s->vseq, &s->vseq_flv)) != NULL)
+        sl_outq_push(sub->q, h, 0, SL_OUT_KEEP);
+    if ((h = header_for(s, sub, s->aseq, &s->aseq_flv)) != NULL)
+        sl_outq_push(sub->q, h, 0, SL_OUT_KEEP);
+}
+
+/* The bytes of entry e that sub writes: the shared wire form, or the
+ * shared FLV tag (made by the first FLV subscriber to need it, counted
+ * in the ring's bytes).  A new reference, or NULL when out of memory. */
+static inline struct sl_buf *
+entry_for(struct sl_stream *s, const struct sl_sub *sub, struct sl_ring_ent *e)
+{
+    if (!sub->flv)
+        return sl_buf_ref(e->wire);
+    if (e->flv == NULL) {
+        e->flv = flv_tag(s, e->wire);
+        if (e->flv == NULL)
+            return NULL;
+        s->ring_bytes += e->flv->len;
+    }
+    return sl_buf_ref(e->flv);
 }
 
 /* Places a new subscriber's cursor: on the cached GOP's keyframe, after
@@ -322,8 +396,13 @@ sl_sub_collect(struct sl_sub *sub, struct sl_sub_msg *msgs, int max)
                 continue;
             }
         }
-        msgs[n++] = (struct sl_sub_msg){sl_buf_ref(e->wire), sub->next, e->ts,
-                                        e->flags};
+        msgs[n].buf = entry_for(s, sub, e);
+        if (msgs[n].buf == NULL)
+            break; /* out of memory: the next collect tries again */
+        msgs[n].seq = sub->next;
+        msgs[n].ts = e->ts;
+        msgs[n].flags = e->flags;
+        n++;
         sub->next++;
     }
     pthread_mutex_unlock(&s->lock);

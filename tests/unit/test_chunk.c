@@ -1004,8 +1004,8 @@ test_unfinished_data_bounded(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     for (uint32_t c = 3; c < 40 && rc >= 0; c++) {
-        hdr[0] = (uint8_t) c;                 /* fmt 0, csid c */
-        hdr[4] = (uint8_t) (max >> 16);       /* length = max */
+        hdr[0] = (uint8_t) c;           /* fmt 0, csid c */
+        hdr[4] = (uint8_t) (max >> 16); /* length = max */
         hdr[5] = (uint8_t) (max >> 8);
         hdr[6] = (uint8_t) max;
         hdr[7] = 9;
@@ -1016,7 +1016,7 @@ test_unfinished_data_bounded(void)
             opened++;
     }
     CU_ASSERT_EQUAL(rc, -EPROTO);
-    CU_ASSERT_EQUAL(opened, 3);  /* 3 x 512 KiB <= 512 KiB + 1 MiB */
+    CU_ASSERT_EQUAL(opened, 3); /* 3 x 512 KiB <= 512 KiB + 1 MiB */
     CU_ASSERT_STRING_EQUAL(sl_chunk_reader_error(r),
                            "too much unfinished message data");
     sl_chunk_reader_free(r);
@@ -1119,12 +1119,90 @@ test_control_messages(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
+/* sl_chunk_unwrap gives back what sl_chunk_encode wrapped, for every
+ * basic header size, chunk size and timestamp width, and refuses any
+ * other shape: a cut, an extra byte, a wrong continuation. */
+static void
+test_unwrap_round_trip(void)
+{
+    static const uint32_t csids[] = {3, 63, 64, 319, 320, 65599};
+    static const uint32_t sizes[] = {1, 128, 4096, 65536};
+    static const uint32_t stamps[] = {0, 40, 0xfffffe, 0xffffff, 0x12345678};
+    static const size_t   lens[] = {0, 1, 127, 128, 129, 5000};
+    uint8_t               body[5000], out[5000];
+
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (uint8_t) (i * 31 + 7);
+    for (size_t c = 0; c < 6; c++)
+        for (size_t z = 0; z < 4; z++)
+            for (size_t t = 0; t < 5; t++)
+                for (size_t l = 0; l < 6; l++) {
+                    struct sl_chunk_unwrapped u;
+                    struct sl_buf            *b = sl_chunk_encode(
+                                   csids[c], 9, 1, stamps[t], body, lens[l], sizes[z]);
+
+                    CU_ASSERT_FATAL(b != NULL);
+                    CU_ASSERT_EQUAL(sl_chunk_unwrap(b->data, b->len, sizes[z],
+                                                    &u, out, sizeof(out)),
+                                    (int) lens[l]);
+                    CU_ASSERT(u.type == 9 && u.msid == 1 &&
+                              u.timestamp == stamps[t] && u.len == lens[l]);
+                    CU_ASSERT(memcmp(out, body, lens[l]) == 0);
+                    if (b->len > 1)
+                        CU_ASSERT(sl_chunk_unwrap(b->data, b->len - 1, sizes[z],
+                                                  &u, out, sizeof(out)) < 0);
+                    if (lens[l] > 0)
+                        CU_ASSERT(sl_chunk_unwrap(b->data, b->len, sizes[z], &u,
+                                                  out, lens[l] - 1) == -ENOSPC);
+                    sl_buf_unref(b);
+                }
+}
+
+static void
+test_unwrap_refuses_other_shapes(void)
+{
+    uint8_t                   body[300], out[300], more[400];
+    struct sl_chunk_unwrapped u;
+    struct sl_buf            *b;
+
+    memset(body, 0x5a, sizeof(body));
+    b = sl_chunk_encode(6, 8, 1, 10, body, sizeof(body), 128);
+    CU_ASSERT_FATAL(b != NULL && b->len < sizeof(more));
+    /* One byte too many. */
+    memcpy(more, b->data, b->len);
+    more[b->len] = 0;
+    CU_ASSERT(sl_chunk_unwrap(more, b->len + 1, 128, &u, out, sizeof(out)) ==
+              -EPROTO);
+    /* Read with another chunk size. */
+    CU_ASSERT(sl_chunk_unwrap(b->data, b->len, 256, &u, out, sizeof(out)) ==
+              -EPROTO);
+    CU_ASSERT(sl_chunk_unwrap(b->data, b->len, 0, &u, out, sizeof(out)) ==
+              -EPROTO);
+    /* A continuation on another chunk stream, or not of format 3. */
+    memcpy(more, b->data, b->len);
+    more[1 + 11 + 128] = (3 << 6) | 7;
+    CU_ASSERT(sl_chunk_unwrap(more, b->len, 128, &u, out, sizeof(out)) ==
+              -EPROTO);
+    more[1 + 11 + 128] = (1 << 6) | 6;
+    CU_ASSERT(sl_chunk_unwrap(more, b->len, 128, &u, out, sizeof(out)) ==
+              -EPROTO);
+    /* A first chunk that is not format 0. */
+    memcpy(more, b->data, b->len);
+    more[0] = (1 << 6) | 6;
+    CU_ASSERT(sl_chunk_unwrap(more, b->len, 128, &u, out, sizeof(out)) ==
+              -EPROTO);
+    sl_buf_unref(b);
+}
+
 void
 sl_test_suite_chunk(void)
 {
     CU_pSuite s = CU_add_suite("chunk", NULL, NULL);
 
     CU_add_test(s, "stream whole", test_stream_whole);
+    CU_add_test(s, "unwrap: round trip", test_unwrap_round_trip);
+    CU_add_test(s, "unwrap: refuses other shapes",
+                test_unwrap_refuses_other_shapes);
     CU_add_test(s, "stream split at every offset", test_stream_every_split);
     CU_add_test(s, "stream byte by byte", test_stream_bytewise);
     CU_add_test(s, "stream random pieces", test_stream_random_pieces);

@@ -8,6 +8,7 @@
 #include "pool/clock.h"
 #include "pool/sched.h"
 #include "rtmp/chunk.h"
+#include "rtmp/flv.h"
 #include "server/hub.h"
 #include "server/outq.h"
 
@@ -84,8 +85,10 @@ suite_clean(void)
 static struct sl_hub *
 new_hub_ring(uint32_t merge, int gop, uint32_t ring)
 {
-    struct sl_hub_limits lim = {.chunk_size = 4096, .merge_write_ms = merge,
-                                .gop_cache = gop, .gop_max_msgs = 64,
+    struct sl_hub_limits lim = {.chunk_size = 4096,
+                                .merge_write_ms = merge,
+                                .gop_cache = gop,
+                                .gop_max_msgs = 64,
                                 .gop_max_bytes = 1 << 20,
                                 .ring_max_msgs = ring};
 
@@ -95,7 +98,8 @@ new_hub_ring(uint32_t merge, int gop, uint32_t ring)
 static struct sl_hub *
 new_hub_aged(int gop, uint32_t ring_ms)
 {
-    struct sl_hub_limits lim = {.chunk_size = 4096, .gop_cache = gop,
+    struct sl_hub_limits lim = {.chunk_size = 4096,
+                                .gop_cache = gop,
                                 .gop_max_msgs = 512,
                                 .gop_max_bytes = 1 << 20,
                                 .ring_max_ms = ring_ms};
@@ -126,10 +130,10 @@ static const uint8_t AAC_SEQ[] = {0xaf, 0, 0x12, 0x10};
 static const uint8_t AAC_RAW[] = {0xaf, 1, 0x21};
 /* @setDataFrame("onMetaData", {width: 640}) */
 static const uint8_t META[] = {
-    2, 0, 13, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e',
-    2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a',
-    3, 0, 5, 'w', 'i', 'd', 't', 'h', 0, 0x40, 0x84, 0, 0, 0, 0, 0, 0,
-    0, 0, 9};
+    2,    0,   13,  '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r',
+    'a',  'm', 'e', 2,   0,   10,  'o', 'n', 'M', 'e', 't', 'a', 'D',
+    'a',  't', 'a', 3,   0,   5,   'w', 'i', 'd', 't', 'h', 0,   0x40,
+    0x84, 0,   0,   0,   0,   0,   0,   0,   0,   9};
 
 /* What the player would write next, in order: its private queue, then
  * the ring from its cursor.  Ring entries are collected and given back
@@ -147,8 +151,7 @@ pending(struct fake_player *p, struct sl_sub_msg *m)
     r = sl_sub_collect(&p->sub, ring, PEND_MAX / 2);
     if (r > 0)
         sl_sub_rewind(&p->sub, ring[0].seq);
-    for (uint32_t i = p->q.head; i != p->q.tail && n < PEND_MAX / 2;
-         i++, n++) {
+    for (uint32_t i = p->q.head; i != p->q.tail && n < PEND_MAX / 2; i++, n++) {
         struct sl_outq_item *it = &p->q.items[i & (p->q.cap - 1)];
 
         m[n] = (struct sl_sub_msg){sl_buf_ref(it->buf), UINT64_MAX, it->ts,
@@ -286,12 +289,12 @@ test_without_gop_cache_waits_for_keyframe(void)
     player_init(&p, 64);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
     n = pending(&p, m);
-    CU_ASSERT_EQUAL(n, 1);  /* only the sequence header */
+    CU_ASSERT_EQUAL(n, 1); /* only the sequence header */
     release(m, n);
     feed(s, 9, 33, AVC_INTER, sizeof(AVC_INTER), 1033);
     feed(s, 8, 40, AAC_RAW, sizeof(AAC_RAW), 1040);
     n = pending(&p, m);
-    CU_ASSERT_EQUAL(n, 1);  /* dropped until a keyframe */
+    CU_ASSERT_EQUAL(n, 1); /* dropped until a keyframe */
     release(m, n);
     feed(s, 9, 66, AVC_KEY, sizeof(AVC_KEY), 1066);
     n = pending(&p, m);
@@ -392,7 +395,7 @@ test_slow_player_skips(void)
     CU_ASSERT_EQUAL(p.sub.skips, 1);
     /* It resumes at the newest keyframe; no header changed, so none is
      * queued again. */
-    CU_ASSERT_EQUAL_FATAL(n, 91);  /* frames 90 to 180 */
+    CU_ASSERT_EQUAL_FATAL(n, 91); /* frames 90 to 180 */
     CU_ASSERT(m[0].flags & SL_OUT_SYNC);
     CU_ASSERT_EQUAL(wire_type(&m[0], &ts, NULL), 9);
     CU_ASSERT_EQUAL(ts, 90 * 33);
@@ -408,11 +411,10 @@ test_slow_player_skips(void)
     CU_ASSERT_EQUAL(n, 0);
     feed(s, 9, 6000, AVC_SEQ, sizeof(AVC_SEQ), 7000);
     for (uint32_t i = 1; i <= 170; i++)
-        feed(s, 9, 6000 + i * 33, AVC_INTER, sizeof(AVC_INTER),
-             7000 + i * 33);
+        feed(s, 9, 6000 + i * 33, AVC_INTER, sizeof(AVC_INTER), 7000 + i * 33);
     n = pending(&p, m);
     CU_ASSERT_EQUAL(p.sub.skips, 2);
-    CU_ASSERT_EQUAL(n, 1);  /* the header, privately */
+    CU_ASSERT_EQUAL(n, 1); /* the header, privately */
     release(m, n);
     feed(s, 9, 12000, AVC_KEY, sizeof(AVC_KEY), 13000);
     n = pending(&p, m);
@@ -455,12 +457,12 @@ test_evicted_cursor_skips_and_rewind_keeps_wait(void)
         feed(s, 9, i * 10, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 10);
     n = pending(&p, m);
     CU_ASSERT_EQUAL(p.sub.skips, 1);
-    CU_ASSERT_EQUAL(n, 1);  /* the header again, nothing from the ring */
+    CU_ASSERT_EQUAL(n, 1); /* the header again, nothing from the ring */
     release(m, n);
 
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &late.sub), 0);
     n = pending(&late, m);
-    CU_ASSERT_EQUAL(n, 1);  /* header only: it waits for a keyframe */
+    CU_ASSERT_EQUAL(n, 1); /* header only: it waits for a keyframe */
     release(m, n);
 
     /* The late joiner starts at the next keyframe; a cursor given back
@@ -508,7 +510,7 @@ test_ring_age_bound_keeps_the_gop(void)
     player_init(&p, 8);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
     n = pending(&p, m);
-    CU_ASSERT_EQUAL_FATAL(n, 92);  /* header + keyframe + 90 frames */
+    CU_ASSERT_EQUAL_FATAL(n, 92); /* header + keyframe + 90 frames */
     CU_ASSERT_EQUAL(wire_type(&m[1], &ts, NULL), 9);
     CU_ASSERT(m[1].flags & SL_OUT_SYNC);
     CU_ASSERT_EQUAL(ts, 0);
@@ -529,10 +531,10 @@ test_ring_age_bound_keeps_the_gop(void)
     release(m, n);
     for (uint32_t i = 1; i <= 90; i++)
         feed(s, 9, i * 33, AVC_INTER, sizeof(AVC_INTER), 1000 + i * 33);
-    p.sub.max_lag_ms = 60000;  /* only the eviction can make it skip */
+    p.sub.max_lag_ms = 60000; /* only the eviction can make it skip */
     n = pending(&p, m);
     CU_ASSERT_EQUAL(p.sub.skips, 1);
-    CU_ASSERT_EQUAL(n, 0);  /* waits for the next keyframe */
+    CU_ASSERT_EQUAL(n, 0); /* waits for the next keyframe */
     release(m, n);
     player_fini(&p);
     sl_hub_unpublish(s, &pub);
@@ -557,11 +559,11 @@ stress_publisher(void *arg)
 
     /* No CU_ASSERT here: CUnit's counters are not thread-safe. */
     for (int i = 0; i < sp->n; i++) {
-        struct sl_buf *b = sl_buf_from(i % 50 == 0 ? AVC_KEY : AVC_INTER,
-                                       sizeof(AVC_KEY));
+        struct sl_buf *b =
+            sl_buf_from(i % 50 == 0 ? AVC_KEY : AVC_INTER, sizeof(AVC_KEY));
 
-        if (b == NULL || sl_hub_media(sp->s, 9, (uint32_t) i, b,
-                                      1000 + (uint64_t) i) < 0)
+        if (b == NULL ||
+            sl_hub_media(sp->s, 9, (uint32_t) i, b, 1000 + (uint64_t) i) < 0)
             sp->failed = 1;
         sl_buf_unref(b);
     }
@@ -585,8 +587,7 @@ test_ring_concurrent_publish_and_collect(void)
     CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
     sp = (struct stress_pub){s, 20000, 0};
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, stress_publisher, &sp),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, stress_publisher, &sp), 0);
     for (int round = 0; round < 20000; round++) {
         int n = sl_sub_collect(&p.sub, m, 16);
 
@@ -595,7 +596,7 @@ test_ring_concurrent_publish_and_collect(void)
                 ok = 0;
             last = m[i].seq;
             /* Read the bytes, as writev would, while eviction goes on. */
-            if (m[i].buf->data[0] != 0x07)  /* fmt 0, csid 7 */
+            if (m[i].buf->data[0] != 0x07) /* fmt 0, csid 7 */
                 ok = 0;
         }
         /* Now and then give back the tail, as a short write does. */
@@ -626,13 +627,13 @@ test_merge_window_batches_wakes(void)
     player_init(&p, 64);
     CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
     CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
-    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);   /* wakes: window open */
+    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000); /* wakes: window open */
     feed(s, 9, 10, AVC_INTER, sizeof(AVC_INTER), 1010);
     feed(s, 9, 20, AVC_INTER, sizeof(AVC_INTER), 1020);
     due = sl_hub_flush(s, 1020);
     CU_ASSERT_EQUAL(due, 1050);
-    CU_ASSERT_EQUAL(sl_hub_flush(s, 1050), 0);  /* flushed now */
-    CU_ASSERT_EQUAL(sl_hub_flush(s, 1060), 0);  /* nothing pending */
+    CU_ASSERT_EQUAL(sl_hub_flush(s, 1050), 0); /* flushed now */
+    CU_ASSERT_EQUAL(sl_hub_flush(s, 1060), 0); /* nothing pending */
     /* A reload to merge 0: the next message is written at once, so no
      * flush is left pending. */
     feed(s, 9, 70, AVC_INTER, sizeof(AVC_INTER), 1070);
@@ -696,11 +697,11 @@ rec_event(void *ctx, const struct sl_hub_event *ev)
 static void
 test_taps_and_observers(void)
 {
-    struct sl_hub     *hub = new_hub(0, 1);
-    struct sl_stream  *s, *d;
-    struct rec_tap     early = {0}, late = {0};
-    struct rec_events  ev = {0};
-    int                pub;
+    struct sl_hub    *hub = new_hub(0, 1);
+    struct sl_stream *s, *d;
+    struct rec_tap    early = {0}, late = {0};
+    struct rec_events ev = {0};
+    int               pub;
 
     CU_ASSERT_EQUAL(sl_hub_add_observer(hub, rec_event, &ev), 0);
     early.tap.on_media = late.tap.on_media = rec_media;
@@ -734,8 +735,7 @@ test_taps_and_observers(void)
     CU_ASSERT_EQUAL(late.types[1], 9);
     CU_ASSERT_EQUAL(late.types[2], 8);
     /* A derived stream is announced as such. */
-    CU_ASSERT_EQUAL(sl_hub_publish_derived(hub, "live", "a_360p", &pub, &d),
-                    0);
+    CU_ASSERT_EQUAL(sl_hub_publish_derived(hub, "live", "a_360p", &pub, &d), 0);
     CU_ASSERT_EQUAL(ev.n, 2);
     CU_ASSERT_EQUAL(ev.derived[1], 1);
     sl_hub_unpublish(d, &pub);
@@ -975,17 +975,17 @@ standby_publisher(void *arg)
     struct timespec     pause = {0, 2000000};
 
     for (int i = 0; i < sp->n; i++) {
-        struct sl_buf *b = sl_buf_from(i % 30 == 0 ? AVC_KEY : AVC_INTER,
-                                       sizeof(AVC_KEY));
-        int            rc;
+        struct sl_buf *b =
+            sl_buf_from(i % 30 == 0 ? AVC_KEY : AVC_INTER, sizeof(AVC_KEY));
+        int rc;
 
         if (i == sp->stall)
             for (int k = 0; k < 30; k++)
                 nanosleep(&pause, NULL);
         rc = b == NULL ? -ENOMEM
                        : sl_hub_publisher_media(sp->s, sp, 9,
-                                                sp->ts0 + 33u * (uint32_t) i,
-                                                b, sl_now_ms());
+                                                sp->ts0 + 33u * (uint32_t) i, b,
+                                                sl_now_ms());
         if (rc < 0 && rc != -EPERM)
             sp->failed = 1;
         sl_buf_unref(b);
@@ -1021,10 +1021,8 @@ test_standby_concurrent_takeovers(void)
         sl_hub_publish_backup(hub, "live", "x", &b, 2, 20, &s2), 1);
     a = (struct standby_pub){s, 400, 100, 0, 0};
     b = (struct standby_pub){s, 600, -1, 90000, 0};
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, standby_publisher, &a),
-                          0);
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&tb, NULL, standby_publisher, &b),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, standby_publisher, &a), 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&tb, NULL, standby_publisher, &b), 0);
     while (sl_hub_is_live(hub, "live", "x")) {
         n = sl_sub_collect(&p.sub, m, 16);
         for (int i = 0; i < n; i++) {
@@ -1050,12 +1048,112 @@ test_standby_concurrent_takeovers(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
 }
 
+/* An FLV tag's type, body and timestamp, checked against its framing. */
+static int
+flv_tag_ok(const struct sl_buf *b, uint8_t type, uint32_t ts,
+           const uint8_t *body, size_t len)
+{
+    const uint8_t *p = b->data;
+    uint32_t       tail;
+
+    if (b->len != SL_FLV_TAG_HDR + len + SL_FLV_TAG_TAIL || p[0] != type ||
+        (uint32_t) ((p[1] << 16) | (p[2] << 8) | p[3]) != len ||
+        (uint32_t) ((p[7] << 24) | (p[4] << 16) | (p[5] << 8) | p[6]) != ts ||
+        (body != NULL && memcmp(p + SL_FLV_TAG_HDR, body, len) != 0))
+        return 0;
+    p += SL_FLV_TAG_HDR + len;
+    tail = ((uint32_t) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    return tail == SL_FLV_TAG_HDR + len;
+}
+
+static void
+test_flv_subscriber_gets_tags(void)
+{
+    long               bufs = sl_buf_live_count();
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s;
+    struct fake_player p, rtmp, p2;
+    struct sl_sub_msg  m[PEND_MAX], m2[PEND_MAX];
+    uint8_t            big[9000];
+    int                n, n2;
+
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t) (i * 7);
+    big[0] = 0x27; /* an inter frame longer than a chunk */
+    big[1] = 1;
+    CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &p, &s), 0);
+    feed(s, 18, 0, META, sizeof(META), 1000);
+    feed(s, 9, 0, AVC_SEQ, sizeof(AVC_SEQ), 1000);
+    feed(s, 8, 0, AAC_SEQ, sizeof(AAC_SEQ), 1000);
+    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
+    feed(s, 9, 33, big, sizeof(big), 1033);
+
+    /* An FLV subscriber joins: headers, then the GOP, all as FLV tags
+     * with the bodies and timestamps RTMP players get as chunks. */
+    player_init(&p, 64);
+    p.sub.flv = 1;
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p.sub), 0);
+    n = pending(&p, m);
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    CU_ASSERT(flv_tag_ok(m[0].buf, 18, 0, NULL, m[0].buf->len - 15));
+    CU_ASSERT(memcmp(m[0].buf->data + SL_FLV_TAG_HDR + 3, "onMetaData", 10) ==
+              0);
+    CU_ASSERT(flv_tag_ok(m[1].buf, 9, 0, AVC_SEQ, sizeof(AVC_SEQ)));
+    CU_ASSERT(flv_tag_ok(m[2].buf, 8, 0, AAC_SEQ, sizeof(AAC_SEQ)));
+    CU_ASSERT(flv_tag_ok(m[3].buf, 9, 0, AVC_KEY, sizeof(AVC_KEY)));
+    CU_ASSERT(flv_tag_ok(m[4].buf, 9, 33, big, sizeof(big)));
+
+    /* A second FLV subscriber shares the same tags (made once); an RTMP
+     * subscriber beside them still gets chunks. */
+    player_init(&p2, 64);
+    p2.sub.flv = 1;
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p2.sub), 0);
+    n2 = pending(&p2, m2);
+    CU_ASSERT_EQUAL_FATAL(n2, 5);
+    for (int i = 0; i < n2; i++)
+        CU_ASSERT(m2[i].buf == m[i].buf);
+    release(m2, n2);
+    player_init(&rtmp, 64);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &rtmp.sub), 0);
+    n2 = pending(&rtmp, m2);
+    CU_ASSERT_EQUAL_FATAL(n2, 5);
+    {
+        uint32_t ts;
+
+        CU_ASSERT_EQUAL(wire_type(&m2[4], &ts, NULL), 9);
+        CU_ASSERT_EQUAL(ts, 33);
+    }
+    release(m2, n2);
+    release(m, n);
+
+    /* A new codec header mid-stream reaches a joiner in its new form. */
+    feed(s, 9, 66, AVC_SEQ, sizeof(AVC_SEQ) - 1, 1066);
+    sl_hub_unsubscribe(&p2.sub);
+    player_fini(&p2);
+    player_init(&p2, 64);
+    p2.sub.flv = 1;
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p2.sub), 0);
+    n2 = pending(&p2, m2);
+    CU_ASSERT(n2 >= 2);
+    CU_ASSERT(flv_tag_ok(m2[1].buf, 9, 66, AVC_SEQ, sizeof(AVC_SEQ) - 1));
+    release(m2, n2);
+
+    sl_hub_unpublish(s, &p);
+    player_fini(&p);
+    player_fini(&p2);
+    player_fini(&rtmp);
+    sl_hub_free(hub);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
+}
+
 void
 sl_test_suite_hub(void)
 {
     CU_pSuite s = CU_add_suite("hub", suite_init, suite_clean);
 
     CU_add_test(s, "late joiner gets caches", test_late_joiner_gets_caches);
+    CU_add_test(s, "an FLV subscriber gets shared FLV tags",
+                test_flv_subscriber_gets_tags);
     CU_add_test(s, "taps and observers", test_taps_and_observers);
     CU_add_test(s, "second publisher refused", test_second_publisher_refused);
     CU_add_test(s, "without GOP cache waits for keyframe",

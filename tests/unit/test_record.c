@@ -356,22 +356,22 @@ test_queue_headers(void)
 static void
 test_flv_framing(void)
 {
-    uint8_t h[SL_FLVW_FILE_HDR], t[SL_FLVW_TAG_HDR], tail[SL_FLVW_TAG_TAIL];
+    uint8_t h[SL_FLV_FILE_HDR], t[SL_FLV_TAG_HDR], tail[SL_FLV_TAG_TAIL];
     static const uint8_t want_h[] = {'F', 'L', 'V', 1, 5, 0, 0,
                                      0,   9,   0,   0, 0, 0};
     static const uint8_t want_t[] = {9,    0,    1, 0, 0x34, 0x56,
                                      0x78, 0x12, 0, 0, 0};
     static const uint8_t want_tail[] = {0, 0, 1, 11};
 
-    sl_flvw_file_header(h, 1, 1);
+    sl_flv_file_header(h, 1, 1);
     CU_ASSERT(!memcmp(h, want_h, sizeof(h)));
-    sl_flvw_file_header(h, 1, 0);
+    sl_flv_file_header(h, 1, 0);
     CU_ASSERT_EQUAL(h[4], 4);
     /* 256-byte video body at 0x12345678 ms: the top byte goes in the
      * extension. */
-    sl_flvw_tag_header(t, 9, 256, 0x12345678);
+    sl_flv_tag_header(t, 9, 256, 0x12345678);
     CU_ASSERT(!memcmp(t, want_t, sizeof(t)));
-    sl_flvw_tag_trailer(tail, 256);
+    sl_flv_tag_trailer(tail, 256);
     CU_ASSERT(!memcmp(tail, want_tail, sizeof(tail)));
 }
 
@@ -386,7 +386,7 @@ test_flv_write_errors(void)
     CU_ASSERT_EQUAL(sl_flvw_write_tag(fd, 8, 0, body, sizeof(body)), -ENOSPC);
     CU_ASSERT_EQUAL(sl_flvw_write_all(fd, body, 4), -ENOSPC);
     close(fd);
-    CU_ASSERT_EQUAL(sl_flvw_write_tag(-1, 8, 0, body, SL_FLVW_MAX_BODY + 1),
+    CU_ASSERT_EQUAL(sl_flvw_write_tag(-1, 8, 0, body, SL_FLV_MAX_BODY + 1),
                     -EMSGSIZE);
 }
 
@@ -510,7 +510,7 @@ static int
 read_tags(const char *path, struct tag *out, int max)
 {
     FILE   *f = fopen(path, "rb");
-    uint8_t h[SL_FLVW_FILE_HDR], t[SL_FLVW_TAG_HDR];
+    uint8_t h[SL_FLV_FILE_HDR], t[SL_FLV_TAG_HDR];
     int     n = 0;
 
     if (f == NULL)
