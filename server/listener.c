@@ -30,12 +30,12 @@ struct acceptor {
 };
 
 struct sl_listener {
-    struct sl_server  *srv;
-    struct sl_iplimit *ipl;     /* per-address counts and buckets */
-    int                stop_fd; /* eventfd: readable once stop begins */
-    int                count;
-    int                tls; /* the RTMPS port: sessions speak TLS */
-    struct acceptor    acc[];
+    struct sl_server    *srv;
+    struct sl_iplimit   *ipl;     /* per-address counts and buckets */
+    int                  stop_fd; /* eventfd: readable once stop begins */
+    int                  count;
+    enum sl_session_kind kind; /* what its sessions speak */
+    struct acceptor      acc[];
 };
 
 /* Closes a connection we refuse: with a reset (linger 0), so a flood
@@ -121,10 +121,7 @@ admit(struct sl_listener *l, int fd, const struct sockaddr_storage *peer)
                now);
         sl_iplimit_release(&tk);
     } else {
-        if (l->tls)
-            sl_session_start_tls(l->srv, fd, peer, &tk);
-        else
-            sl_session_start(l->srv, fd, peer, &tk);
+        sl_session_start(l->srv, fd, peer, &tk, l->kind);
     }
     sl_config_unref(cfg);
 }
@@ -239,8 +236,8 @@ sl_listener_bind(const char *host, uint16_t port, int count, int *fds,
 
 struct sl_listener *
 sl_listener_start_fds(struct sl_server *srv, struct sl_iplimit *ipl,
-                      const int *fds, int count, int tls, char *err,
-                      size_t errlen)
+                      const int *fds, int count, enum sl_session_kind kind,
+                      char *err, size_t errlen)
 {
     struct sl_listener *l;
 
@@ -253,7 +250,7 @@ sl_listener_start_fds(struct sl_server *srv, struct sl_iplimit *ipl,
     }
     l->srv = srv;
     l->count = count;
-    l->tls = tls;
+    l->kind = kind;
     l->stop_fd = eventfd(0, EFD_CLOEXEC);
     for (int i = 0; i < count; i++) {
         l->acc[i].owner = l;

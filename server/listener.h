@@ -8,6 +8,8 @@
 #ifndef SL_LISTENER_H
 #define SL_LISTENER_H
 
+#include "server/session.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,12 +30,13 @@ struct sl_iplimit;
 
 /* Starts one acceptor thread per socket in fds (taken over: closed by
  * sl_listener_stop, or here on failure), admitting connections through
- * the per-address table ipl (a reference is taken).  With tls, accepted
- * sessions speak RTMPS.  NULL with the reason in err. */
+ * the per-address table ipl (a reference is taken); accepted sessions
+ * are of kind (RTMP, RTMPS, HTTP, HTTPS).  NULL with the reason in err. */
 struct sl_listener *sl_listener_start_fds(struct sl_server  *srv,
                                           struct sl_iplimit *ipl,
-                                          const int *fds, int count, int tls,
-                                          char *err, size_t errlen);
+                                          const int *fds, int count,
+                                          enum sl_session_kind kind, char *err,
+                                          size_t errlen);
 
 void sl_listener_stop(struct sl_listener *l);
 

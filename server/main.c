@@ -231,15 +231,17 @@ start_listeners(struct serving *sv, const struct sl_config *cfg,
         sl_log_error("out of memory");
         return -1;
     }
-    sv->listener = sl_listener_start_fds(&sv->srv, sv->ipl, socks->rtmp,
-                                         socks->nrtmp, 0, err, sizeof(err));
+    sv->listener =
+        sl_listener_start_fds(&sv->srv, sv->ipl, socks->rtmp, socks->nrtmp,
+                              SL_SESSION_RTMP, err, sizeof(err));
     if (sv->listener == NULL) {
         sl_log_error("%s", err);
         return -1;
     }
     if (cfg->tls_enabled) {
-        sv->tls_listener = sl_listener_start_fds(
-            &sv->srv, sv->ipl, socks->tls, socks->ntls, 1, err, sizeof(err));
+        sv->tls_listener =
+            sl_listener_start_fds(&sv->srv, sv->ipl, socks->tls, socks->ntls,
+                                  SL_SESSION_RTMPS, err, sizeof(err));
         if (sv->tls_listener == NULL) {
             sl_log_error("rtmps: %s", err);
             return -1;

@@ -277,17 +277,11 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
 
 int
 sl_session_start(struct sl_server *srv, int fd,
-                 const struct sockaddr_storage *peer, struct sl_ipticket *slot)
+                 const struct sockaddr_storage *peer, struct sl_ipticket *slot,
+                 enum sl_session_kind kind)
 {
-    return start(srv, fd, peer, slot, 0);
-}
-
-int
-sl_session_start_tls(struct sl_server *srv, int fd,
-                     const struct sockaddr_storage *peer,
-                     struct sl_ipticket            *slot)
-{
-    return start(srv, fd, peer, slot, 1);
+    return start(srv, fd, peer, slot,
+                 kind == SL_SESSION_RTMPS || kind == SL_SESSION_HTTPS);
 }
 
 /* First run: start watching the socket.  Returns -1 when that failed

@@ -15,22 +15,26 @@
 
 struct sl_server;
 
+/* What a listening port speaks: RTMP or HTTP (the public web port),
+ * plain or over TLS. */
+enum sl_session_kind {
+    SL_SESSION_RTMP,
+    SL_SESSION_RTMPS,
+    SL_SESSION_HTTP,
+    SL_SESSION_HTTPS
+};
+
 /* Takes ownership of fd (an accepted, non-blocking socket) and of the
  * address slot in *slot (NULL, or not held, for none): creates the
- * session, lists it in srv->sessions and schedules its first run, which
- * registers the socket with the reactor.  The slot is released exactly
- * once, when the session is destroyed (at once when it cannot start);
+ * session of this kind (a TLS kind speaks TLS with the certificate of
+ * the config in force now), lists it in srv->sessions and schedules its
+ * first run, which registers the socket with the reactor.  The slot is released
+ * exactly once, when the session is destroyed (at once when it cannot start);
  * *slot is left not held.  Any thread.  0, or -errno (fd is closed
  * then). */
 int sl_session_start(struct sl_server *srv, int fd,
                      const struct sockaddr_storage *peer,
-                     struct sl_ipticket            *slot);
-
-/* sl_session_start() for a connection accepted on the RTMPS port: the
- * session speaks TLS with the certificate of the config in force now. */
-int sl_session_start_tls(struct sl_server *srv, int fd,
-                         const struct sockaddr_storage *peer,
-                         struct sl_ipticket            *slot);
+                     struct sl_ipticket *slot, enum sl_session_kind kind);
 
 /* Wakes every session so it notices srv->stopping and winds down:
  * players get the end-of-stream status, publishers are closed. */

@@ -449,7 +449,8 @@ start_one(struct env *e)
     a->sin_family = AF_INET;
     a->sin_addr.s_addr = htonl(0xc0000201);
     CU_ASSERT_EQUAL_FATAL(sl_iplimit_acquire(e->t, &e->key, &c, 0, &tk), 0);
-    CU_ASSERT_EQUAL(sl_session_start(&e->srv, sv[0], &peer, &tk), 0);
+    CU_ASSERT_EQUAL(
+        sl_session_start(&e->srv, sv[0], &peer, &tk, SL_SESSION_RTMP), 0);
     CU_ASSERT_EQUAL(tk.held, 0); /* the session owns it now */
     return sv[1];
 }
