@@ -101,7 +101,10 @@ def cycles(graph):
 
 def call_graph(objdir):
     objs = sorted(glob.glob(os.path.join(objdir, "server", "*.o")))
-    objs = [o for o in objs if not o.endswith("/main.o")]
+    # Only objects of sources that exist: a build folder may keep the
+    # objects of files since moved or removed.
+    objs = [o for o in objs if not o.endswith("/main.o") and os.path.exists(
+        os.path.join(ROOT, "server", os.path.basename(o)[:-2] + ".c"))]
     defs, uses = {}, {}
     for o in objs:
         text = subprocess.run(["nm", o], capture_output=True, text=True,
