@@ -66,6 +66,7 @@
 #include "server/hub.h"
 #include "server/listener.h"
 #include "server/log.h"
+#include "server/rtmp_cmd.h"
 #include "server/server.h"
 #include "server/session.h"
 #include "server/stage_stats.h"
@@ -186,6 +187,8 @@ start_core(struct serving *sv, const struct sl_config *cfg)
     pthread_mutex_init(&srv->lock, NULL);
     sl_list_init(&srv->sessions);
     srv->chunk_size = cfg->chunk_size;
+    srv->protos[SL_SESSION_RTMP] = &sl_rtmp_proto;
+    srv->protos[SL_SESSION_RTMPS] = &sl_rtmp_proto;
     sv->workers = cfg->workers > 0 ? cfg->workers : sl_sched_default_workers();
     srv->sched = sl_sched_new(sv->workers, DEQUE_CAPACITY);
     srv->loop = sl_loop_new();

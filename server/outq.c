@@ -67,8 +67,7 @@ grow(struct sl_outq *q)
 }
 
 int
-sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts,
-             uint32_t flags)
+sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts, uint32_t flags)
 {
     int rc = 1;
 

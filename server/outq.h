@@ -28,25 +28,25 @@
 
 /* Flags of a stream message (kept in the hub's ring; also accepted here
  * and kept with the entry, for tests and the API). */
-#define SL_OUT_KEEP       1u  /* never dropped: control, codec header, meta */
-#define SL_OUT_SYNC       2u  /* a player can start here (keyframe) */
-#define SL_OUT_MEDIA      4u  /* audio or video with a meaningful timestamp */
+#define SL_OUT_KEEP 1u  /* never dropped: control, codec header, meta */
+#define SL_OUT_SYNC 2u  /* a player can start here (keyframe) */
+#define SL_OUT_MEDIA 4u /* audio or video with a meaningful timestamp */
 
 struct sl_outq_item {
     struct sl_buf *buf;
     uint32_t       ts;
-    uint32_t       flags;  /* SL_OUT_* */
+    uint32_t       flags; /* SL_OUT_* */
 };
 
 struct sl_outq {
     pthread_mutex_t      lock;
     struct sl_outq_item *items;
-    uint32_t             cap;        /* power of two; grows to max_cap */
-    uint32_t             max_cap;    /* the bound */
-    uint32_t             head;       /* next to write; consumer-owned */
-    uint32_t             tail;       /* next free slot; producer-owned */
-    uint8_t              broken;     /* a message did not fit */
-    uint64_t             bytes;      /* bytes queued and not yet popped */
+    uint32_t             cap;     /* power of two; grows to max_cap */
+    uint32_t             max_cap; /* the bound */
+    uint32_t             head;    /* next to write; consumer-owned */
+    uint32_t             tail;    /* next free slot; producer-owned */
+    uint8_t              broken;  /* a message did not fit */
+    uint64_t             bytes;   /* bytes queued and not yet popped */
 };
 
 /* A queue bounded at cap entries (rounded up to a power of two); it

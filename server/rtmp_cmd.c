@@ -11,8 +11,8 @@
  * connect, publish and play are split in two: the command is parsed and
  * authorized (auth.h); an allowed request starts at once, a refused one
  * gets its status and the connection closes, and one the app's callback
- * must decide waits (rtmp_wait.c) and starts or is refused when the
- * answer comes, through the same act_on().
+ * must decide waits (sl_conn_wait_submit, conn.c) and starts or is
+ * refused when the answer comes, through the same act_on().
  */
 #include "server/rtmp_cmd.h"
 
@@ -20,15 +20,16 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "pool/clock.h"
 #include "rtmp/amf.h"
+#include "rtmp/handshake.h"
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/log.h"
 #include "server/rtmp_reply.h"
-#include "server/rtmp_wait.h"
 #include "server/server.h"
 #include "server/session_info.h"
 
@@ -40,64 +41,32 @@
 #define SERVER_ACK_WINDOW 5000000
 #define SERVER_PEER_BW 5000000
 
-_Static_assert(SL_SNAP_ROLE_PUBLISHER == SL_ROLE_PUBLISHER &&
-                   SL_SNAP_ROLE_PLAYER == SL_ROLE_PLAYER,
-               "the API's role numbers are the state machine's");
-
 static void
 conn_close(struct sl_rtmp_conn *c, int level, const char *why)
 {
-    c->tp->close(c->io, level, why);
-}
-
-/* ---- the pending count and the API's role ---- */
-
-static void
-pending_enter(struct sl_rtmp_conn *c)
-{
-    if (c->pending)
-        return;
-    c->pending = 1;
-    atomic_fetch_add_explicit(&c->srv->pending, 1, memory_order_relaxed);
-}
-
-static void
-pending_leave(struct sl_rtmp_conn *c)
-{
-    if (!c->pending)
-        return;
-    c->pending = 0;
-    atomic_fetch_sub_explicit(&c->srv->pending, 1, memory_order_relaxed);
-}
-
-/* A role taken leaves the pending count; a role given up while staying
- * connected enters it again. */
-static void
-set_role(struct sl_rtmp_conn *c, enum sl_role role)
-{
-    c->role = role;
-    if (role != SL_ROLE_NONE)
-        pending_leave(c);
-    else if (!c->closing)
-        pending_enter(c);
-    sl_session_info_role(c->info, (int) role, c->app, c->stream_name);
+    sl_conn_close(&c->base, level, why);
 }
 
 void
-sl_rtmp_conn_init(struct sl_rtmp_conn *c, int counted)
+sl_rtmp_conn_init(struct sl_rtmp_conn *c, int counted, int handshake)
 {
+    sl_conn_init(&c->base, counted);
     c->out_chunk_size = SL_CHUNK_DEFAULT_SIZE;
-    c->role = SL_ROLE_NONE;
-    c->wait.rq.kind = SL_AUTH_NONE;
-    atomic_init(&c->wait.done, 0);
-    if (counted)
-        pending_enter(c);
+    if (handshake) {
+        uint8_t seed[32];
+
+        if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+            memset(seed, (int) c->base.id, sizeof(seed));
+        c->hs = sl_handshake_new(seed);
+    }
 }
 
 void
 sl_rtmp_conn_free(struct sl_rtmp_conn *c)
 {
-    pending_leave(c);
+    sl_conn_free(&c->base);
+    sl_handshake_free(c->hs);
+    c->hs = NULL;
     sl_chunk_reader_free(c->rd);
     c->rd = NULL;
 }
@@ -159,11 +128,11 @@ take_tc_url(struct sl_rtmp_conn *c, const struct sl_amf_node *tc)
         if (c->connect_query[0] == '\0' && strlen(q) < sizeof(c->connect_query))
             memcpy(c->connect_query, q, strlen(q) + 1);
     }
-    tmp[sizeof(c->tc_url) - 1] = '\0';
+    tmp[sizeof(c->base.url) - 1] = '\0';
     for (char *p = tmp; *p; p++)
         if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
             *p = '?';
-    memcpy(c->tc_url, tmp, strlen(tmp) + 1);
+    memcpy(c->base.url, tmp, strlen(tmp) + 1);
 }
 
 static double
@@ -181,7 +150,7 @@ connect_accept(struct sl_rtmp_conn *c, double tid)
     sl_rtmp_reply_ctrl(c, SL_MSG_WINDOW_ACK_SIZE, SERVER_ACK_WINDOW);
     sl_rtmp_reply_peer_bw(c, SERVER_PEER_BW);
     sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN, 0);
-    slog(SL_LOG_DEBUG, c, "connected to app %s", c->app);
+    slog(SL_LOG_DEBUG, &c->base, "connected to app %s", c->base.app);
     return sl_rtmp_reply_connect_ok(c, tid) < 0 ? -EPROTO : 0;
 }
 
@@ -191,7 +160,7 @@ refuse(struct sl_rtmp_conn *c, enum sl_auth_kind kind, double tid,
        const char *desc, const char *redirect)
 {
     sl_rtmp_reply_refusal(c, kind, tid, desc, redirect);
-    c->stream_name[0] = '\0';
+    c->base.stream_name[0] = '\0';
     /* Logged by the caller, with the reason. */
     conn_close(c, SL_LOG_DEBUG, "refused");
     return -EPROTO;
@@ -200,19 +169,20 @@ refuse(struct sl_rtmp_conn *c, enum sl_auth_kind kind, double tid,
 static int
 publish_start(struct sl_rtmp_conn *c, const char *name)
 {
-    const struct sl_app_config *app = sl_config_app(c->cfg, c->app);
+    const struct sl_app_config *app = sl_config_app(c->base.cfg, c->base.app);
     int                         backup = app != NULL && app->backup_publish;
     struct sl_stream           *st;
     int                         rc;
 
-    snprintf(c->stream_name, sizeof(c->stream_name), "%s", name);
+    snprintf(c->base.stream_name, sizeof(c->base.stream_name), "%s", name);
     /* With backup_publish a second publisher stands by (rc 1): it gets
      * Publish.Start and streams as usual; the hub keeps its media. */
     if (backup)
-        rc = sl_hub_publish_backup(c->srv->hub, c->app, name, c, c->id,
-                                   app->ingest_timeout_ms, &st);
+        rc =
+            sl_hub_publish_backup(c->base.srv->hub, c->base.app, name, &c->base,
+                                  c->base.id, app->ingest_timeout_ms, &st);
     else
-        rc = sl_hub_publish(c->srv->hub, c->app, name, c, &st);
+        rc = sl_hub_publish(c->base.srv->hub, c->base.app, name, &c->base, &st);
     if (rc == -EBUSY) {
         char why[2 * SL_NAME_MAX + 64];
 
@@ -220,8 +190,8 @@ publish_start(struct sl_rtmp_conn *c, const char *name)
                              backup ? "the stream is already being published "
                                       "and has a standby publisher"
                                     : "the stream is already being published");
-        snprintf(why, sizeof(why), "%s/%s is already being published%s", c->app,
-                 name, backup ? " and has a standby" : "");
+        snprintf(why, sizeof(why), "%s/%s is already being published%s",
+                 c->base.app, name, backup ? " and has a standby" : "");
         conn_close(c, SL_LOG_WARN, why);
         return -EPROTO;
     }
@@ -229,17 +199,17 @@ publish_start(struct sl_rtmp_conn *c, const char *name)
         conn_close(c, SL_LOG_ERROR, "out of memory");
         return -EPROTO;
     }
-    c->pub_stream = st;
-    c->done_due = 1;
-    atomic_fetch_add(&c->srv->publishers, 1);
-    set_role(c, SL_ROLE_PUBLISHER);
+    c->base.pub_stream = st;
+    c->base.done_due = 1;
+    atomic_fetch_add(&c->base.srv->publishers, 1);
+    sl_conn_set_role(&c->base, SL_ROLE_PUBLISHER);
     sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN, SL_RTMP_STREAM_ID);
     sl_rtmp_reply_status(c, "status", "NetStream.Publish.Start", "publishing");
     if (rc == 1)
-        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", c->app, name,
-               (unsigned long long) c->id);
+        sl_log(SL_LOG_INFO, "%s/%s: standby publisher c%llu held", c->base.app,
+               name, (unsigned long long) c->base.id);
     else
-        slog(SL_LOG_INFO, c, "publishing %s/%s", c->app, name);
+        slog(SL_LOG_INFO, &c->base, "publishing %s/%s", c->base.app, name);
     return 0;
 }
 
@@ -252,12 +222,13 @@ play_start(struct sl_rtmp_conn *c, const char *name, double start, int reset)
 
     /* Capacity last, after auth: a full node says so and closes, and the
      * client (or the balancer in front) tries another node. */
-    if (sl_cluster_admit_play(c->srv, full, sizeof(full)) < 0) {
-        slog(SL_LOG_INFO, c, "play %s/%s refused: %s", c->app, name, full);
+    if (sl_conn_admit_play(&c->base, full, sizeof(full)) < 0) {
+        slog(SL_LOG_INFO, &c->base, "play %s/%s refused: %s", c->base.app, name,
+             full);
         return refuse(c, SL_AUTH_PLAY, 0, full, NULL);
     }
-    snprintf(c->stream_name, sizeof(c->stream_name), "%s", name);
-    live = sl_hub_is_live(c->srv->hub, c->app, name);
+    snprintf(c->base.stream_name, sizeof(c->base.stream_name), "%s", name);
+    live = sl_hub_is_live(c->base.srv->hub, c->base.app, name);
     /* start >= 0 asks for recorded content.  Sluice keeps none: such a
      * play gets the live stream when there is one, and otherwise
      * StreamNotFound at once instead of waiting for a publisher as -1
@@ -266,78 +237,74 @@ play_start(struct sl_rtmp_conn *c, const char *name, double start, int reset)
         sl_rtmp_reply_status(c, "error", "NetStream.Play.StreamNotFound",
                              "no live stream by that name and no "
                              "recordings");
-        slog(SL_LOG_INFO, c, "play %s/%s (start %.0f): not live", c->app, name,
-             start);
-        c->stream_name[0] = '\0';
+        slog(SL_LOG_INFO, &c->base, "play %s/%s (start %.0f): not live",
+             c->base.app, name, start);
+        c->base.stream_name[0] = '\0';
         return 0;
     }
+    /* The statuses first: the headers a join queues follow them. */
     sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN, SL_RTMP_STREAM_ID);
     if (reset)
         sl_rtmp_reply_status(c, "status", "NetStream.Play.Reset",
                              "playing and resetting");
     sl_rtmp_reply_status(c, "status", "NetStream.Play.Start", "playing");
     sl_rtmp_reply_sample_access(c);
-
-    c->sub.task = c->task;
-    c->sub.max_lag_ms = c->cfg->max_lag_ms;
-    if (sl_hub_subscribe(c->srv->hub, c->app, name, &c->sub) < 0) {
+    c->base.sub.max_lag_ms = c->base.cfg->max_lag_ms;
+    if (sl_conn_play(&c->base, name) < 0) {
         conn_close(c, SL_LOG_ERROR, "out of memory");
         return -EPROTO;
     }
-    c->subscribed = 1;
-    c->done_due = 1;
-    atomic_fetch_add(&c->srv->players, 1);
-    set_role(c, SL_ROLE_PLAYER);
-    sl_hub_stream_state(c->sub.stream, &st);
+    sl_hub_stream_state(c->base.sub.stream, &st);
     c->seen_gen = st.live ? st.publish_gen : 0;
-    slog(SL_LOG_INFO, c, "playing %s/%s%s", c->app, name,
+    slog(SL_LOG_INFO, &c->base, "playing %s/%s%s", c->base.app, name,
          live ? "" : " (waiting for a publisher)");
     return 0;
 }
 
 /* ---- authorization ---- */
 
-/* Carries out a verdict on the request in c->wait: starts it, refuses
+/* Carries out a verdict on the request in c->base.wait: starts it, refuses
  * it (log line, status, close) or sends it to the callback.  0 (started
  * or waiting), or -EPROTO when the connection is closing. */
 static int
 act_on(struct sl_rtmp_conn *c, const struct sl_auth_verdict *v)
 {
-    struct sl_rtmp_wait   *w = &c->wait;
+    struct sl_conn_wait   *w = &c->base.wait;
     enum sl_auth_kind      kind = w->rq.kind;
     struct sl_auth_verdict why_not;
     char                   shown[SL_NAME_MAX + 32], desc[240];
 
     /* Parked until the answer, unless the callback cannot be sent. */
     if (v->outcome == SL_AUTH_ASK) {
-        if (sl_rtmp_wait_submit(c, v->callback, &why_not) == 0)
+        if (sl_conn_wait_submit(&c->base, v->callback, &why_not) == 0)
             return 0;
         v = &why_not;
     }
     sl_auth_loggable_name(&w->rq, shown, sizeof(shown));
     w->rq.kind = SL_AUTH_NONE;
     if (v->outcome == SL_AUTH_REFUSE) {
-        slog(SL_LOG_WARN, c, "%s %s%s%s refused: %s", sl_auth_kind_name(kind),
-             c->app, shown[0] ? "/" : "", shown, v->why);
+        slog(SL_LOG_WARN, &c->base, "%s %s%s%s refused: %s",
+             sl_auth_kind_name(kind), c->base.app, shown[0] ? "/" : "", shown,
+             v->why);
         snprintf(desc, sizeof(desc), "%s: %s",
                  v->redirect[0] ? "redirected" : "unauthorized", v->why);
-        return refuse(c, kind, w->tid, desc,
+        return refuse(c, kind, c->parked.tid, desc,
                       v->redirect[0] ? v->redirect : NULL);
     }
     if (v->redirected)
-        slog(SL_LOG_INFO, c, "callback redirected %s %s/%s to %s/%s",
-             sl_auth_kind_name(kind), c->app,
+        slog(SL_LOG_INFO, &c->base, "callback redirected %s %s/%s to %s/%s",
+             sl_auth_kind_name(kind), c->base.app,
              kind == SL_AUTH_PUBLISH && w->rq.app->publish_keys != NULL
                  ? "(key)"
                  : w->name,
-             c->app, v->name);
+             c->base.app, v->name);
     switch (kind) {
     case SL_AUTH_CONNECT:
-        return connect_accept(c, w->tid);
+        return connect_accept(c, c->parked.tid);
     case SL_AUTH_PUBLISH:
         return publish_start(c, v->name);
     default:
-        return play_start(c, v->name, w->start, w->reset);
+        return play_start(c, v->name, c->parked.start, c->parked.reset);
     }
 }
 
@@ -347,36 +314,21 @@ static int
 authorize(struct sl_rtmp_conn *c, enum sl_auth_kind kind, double tid,
           const char *name, const char *query, double start, int reset)
 {
-    struct sl_rtmp_wait   *w = &c->wait;
+    struct sl_conn_wait   *w = &c->base.wait;
     struct sl_auth_verdict v;
 
     w->rq = (struct sl_auth_request){
         .kind = kind,
-        .app = sl_config_app(c->cfg, c->app),
+        .app = sl_config_app(c->base.cfg, c->base.app),
         .name = name != NULL ? w->name : NULL,
         .query = query != NULL && query[0] ? query : c->connect_query,
-        .addr = c->addr,
+        .addr = c->base.addr,
         .now = time(NULL),
     };
     snprintf(w->name, sizeof(w->name), "%s", name != NULL ? name : "");
-    w->tid = tid;
-    w->start = start;
-    w->reset = reset;
+    c->parked = (struct sl_rtmp_parked){tid, start, reset};
     sl_auth_decide(&w->rq, &v);
     return act_on(c, &v);
-}
-
-int
-sl_rtmp_waiting(const struct sl_rtmp_conn *c)
-{
-    return c->wait.rq.kind != SL_AUTH_NONE;
-}
-
-int
-sl_rtmp_verdict_ready(struct sl_rtmp_conn *c)
-{
-    return sl_rtmp_waiting(c) &&
-           atomic_load_explicit(&c->wait.done, memory_order_acquire);
 }
 
 int
@@ -384,7 +336,7 @@ sl_rtmp_resume(struct sl_rtmp_conn *c)
 {
     struct sl_auth_verdict v;
 
-    sl_rtmp_wait_verdict(c, &v);
+    sl_conn_wait_verdict(&c->base, &v);
     return act_on(c, &v);
 }
 
@@ -398,7 +350,7 @@ cmd_connect(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
     const struct sl_amf_node *fv = sl_amf_prop(d, obj, "flashVer");
     char                      app[SL_NAME_MAX], *slash;
 
-    if (c->connected || sl_rtmp_waiting(c)) {
+    if (c->connected || sl_conn_waiting(&c->base)) {
         conn_close(c, SL_LOG_WARN, "second connect on one connection");
         return -EPROTO;
     }
@@ -416,13 +368,14 @@ cmd_connect(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
         *slash = '\0';
     c->object_encoding = number_or(sl_amf_prop(d, obj, "objectEncoding"), 0);
     if (fv != NULL && fv->type == SL_AMF_STRING)
-        sl_session_info_client(c->info, (const char *) fv->str, fv->str_len);
+        sl_session_info_client(c->base.info, (const char *) fv->str,
+                               fv->str_len);
 
     /* Our chunk size first: everything after it is chunked with it. */
-    sl_rtmp_reply_ctrl(c, SL_MSG_SET_CHUNK_SIZE, c->srv->chunk_size);
-    c->out_chunk_size = c->srv->chunk_size;
+    sl_rtmp_reply_ctrl(c, SL_MSG_SET_CHUNK_SIZE, c->base.srv->chunk_size);
+    c->out_chunk_size = c->base.srv->chunk_size;
 
-    if (sl_config_app(c->cfg, app) == NULL) {
+    if (sl_config_app(c->base.cfg, app) == NULL) {
         char why[SL_NAME_MAX + 64];
 
         sl_rtmp_reply_refusal(c, SL_AUTH_CONNECT, tid, "no such application",
@@ -431,7 +384,7 @@ cmd_connect(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
         conn_close(c, SL_LOG_WARN, why);
         return -EPROTO;
     }
-    snprintf(c->app, sizeof(c->app), "%s", app);
+    snprintf(c->base.app, sizeof(c->base.app), "%s", app);
     return authorize(c, SL_AUTH_CONNECT, tid, NULL, NULL, 0, 0);
 }
 
@@ -451,7 +404,7 @@ stream_request(struct sl_rtmp_conn *c, struct sl_amf_doc *d, const char *what,
         conn_close(c, SL_LOG_WARN, why);
         return -EPROTO;
     }
-    if (c->role != SL_ROLE_NONE) {
+    if (c->base.role != SL_ROLE_NONE) {
         sl_rtmp_reply_status(c, "error",
                              !strcmp(what, "publish")
                                  ? "NetStream.Publish.BadConnection"
@@ -493,14 +446,14 @@ cmd_play(struct sl_rtmp_conn *c, struct sl_amf_doc *d, double tid)
 static int
 cmd_leave(struct sl_rtmp_conn *c, const char *cmd)
 {
-    int was_publisher = c->role == SL_ROLE_PUBLISHER;
+    int was_publisher = c->base.role == SL_ROLE_PUBLISHER;
 
-    sl_rtmp_leave(c);
+    sl_conn_leave(&c->base);
     if (was_publisher)
         sl_rtmp_reply_status(c, "status", "NetStream.Unpublish.Success",
                              "stopped publishing");
-    slog(SL_LOG_DEBUG, c, "%s", cmd);
-    c->stream_name[0] = '\0';
+    slog(SL_LOG_DEBUG, &c->base, "%s", cmd);
+    c->base.stream_name[0] = '\0';
     return 0;
 }
 
@@ -524,7 +477,7 @@ handle_command(struct sl_rtmp_conn *c, const uint8_t *p, size_t len)
     tid = number_or(sl_amf_at(&d, 1), 0);
     if (!isfinite(tid))
         tid = 0;
-    slog(SL_LOG_DEBUG, c, "command %s (%g)", cmd, tid);
+    slog(SL_LOG_DEBUG, &c->base, "command %s (%g)", cmd, tid);
 
     if (!strcmp(cmd, "connect"))
         return cmd_connect(c, &d, tid);
@@ -563,8 +516,8 @@ static void
 publish_body(struct sl_rtmp_conn *c, uint8_t type, uint32_t ts,
              struct sl_buf *b)
 {
-    sl_session_info_media(c->info, type, b->data, b->len);
-    sl_hub_publisher_media(c->pub_stream, c, type, ts, b, sl_now_ms());
+    sl_session_info_media(c->base.info, type, b->data, b->len);
+    sl_hub_publisher_media(c->base.pub_stream, c, type, ts, b, sl_now_ms());
 }
 
 /* An aggregate message is a run of FLV tags: 11-byte header (type,
@@ -613,7 +566,7 @@ handle_aggregate(struct sl_rtmp_conn *c, const struct sl_chunk_msg *m)
 static int
 handle_media(struct sl_rtmp_conn *c, struct sl_chunk_msg *m)
 {
-    if (c->role != SL_ROLE_PUBLISHER || c->pub_stream == NULL)
+    if (c->base.role != SL_ROLE_PUBLISHER || c->base.pub_stream == NULL)
         return 0; /* media from a non-publisher is ignored */
     if (m->type == SL_MSG_AGGREGATE)
         return handle_aggregate(c, m);
@@ -691,7 +644,7 @@ handle_message(struct sl_rtmp_conn *c, struct sl_chunk_msg *m)
     case SL_MSG_SET_PEER_BW:
         return 0;
     default:
-        slog(SL_LOG_DEBUG, c, "ignored message type %u", m->type);
+        slog(SL_LOG_DEBUG, &c->base, "ignored message type %u", m->type);
         return 0;
     }
 }
@@ -715,13 +668,13 @@ sl_rtmp_feed(struct sl_rtmp_conn *c, const uint8_t *p, size_t n)
     size_t used = 0;
 
     if (c->rd == NULL) {
-        c->rd = sl_chunk_reader_new(c->cfg->max_message_size, 64);
+        c->rd = sl_chunk_reader_new(c->base.cfg->max_message_size, 64);
         if (c->rd == NULL) {
             conn_close(c, SL_LOG_ERROR, "out of memory");
             return -EPROTO;
         }
     }
-    while (used < n && !c->closing) {
+    while (used < n && !c->base.closing) {
         struct sl_chunk_msg msg;
         int                 rc = sl_chunk_read(c->rd, p + used, n - used, &msg);
 
@@ -741,43 +694,14 @@ sl_rtmp_feed(struct sl_rtmp_conn *c, const uint8_t *p, size_t n)
         sl_buf_unref(msg.payload);
         if (rc < 0)
             return -EPROTO;
-        if (sl_rtmp_waiting(c))
+        if (sl_conn_waiting(&c->base))
             break; /* the rest waits for the verdict */
     }
     maybe_ack(c);
-    return c->closing ? -EPROTO : (int) used;
+    return c->base.closing ? -EPROTO : (int) used;
 }
 
-/* ---- the end of a role, players' notices ---- */
-
-void
-sl_rtmp_leave(struct sl_rtmp_conn *c)
-{
-    if (c->role == SL_ROLE_PUBLISHER && c->pub_stream != NULL) {
-        sl_hub_unpublish(c->pub_stream, c);
-        c->pub_stream = NULL;
-        atomic_fetch_sub(&c->srv->publishers, 1);
-        slog(SL_LOG_INFO, c, "unpublished %s/%s", c->app, c->stream_name);
-    } else if (c->role == SL_ROLE_PLAYER && c->subscribed) {
-        sl_hub_unsubscribe(&c->sub);
-        c->subscribed = 0;
-        atomic_fetch_sub(&c->srv->players, 1);
-        slog(SL_LOG_INFO, c, "stopped playing %s/%s", c->app, c->stream_name);
-    }
-    if (c->role != SL_ROLE_NONE) {
-        if (c->done_due)
-            sl_rtmp_wait_notify_done(c);
-        c->done_due = 0;
-        set_role(c, SL_ROLE_NONE);
-    }
-}
-
-void
-sl_rtmp_closing(struct sl_rtmp_conn *c)
-{
-    c->closing = 1;
-    sl_rtmp_leave(c);
-}
+/* ---- players' notices ---- */
 
 uint64_t
 sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
@@ -785,9 +709,9 @@ sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
     struct sl_stream_state st;
     uint64_t               due;
 
-    if (c->role != SL_ROLE_PLAYER || !c->subscribed)
+    if (c->base.role != SL_ROLE_PLAYER || !c->base.subscribed)
         return 0;
-    sl_hub_stream_state(c->sub.stream, &st);
+    sl_hub_stream_state(c->base.sub.stream, &st);
     if (st.live) {
         if (st.publish_gen != c->seen_gen) {
             if (c->unpublish_sent) {
@@ -804,7 +728,7 @@ sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
     }
     if (c->seen_gen == 0 || c->unpublish_sent)
         return 0;
-    due = st.unpublished_ms + c->cfg->publish_grace_ms;
+    due = st.unpublished_ms + c->base.cfg->publish_grace_ms;
     if (now < due)
         return due;
     sl_rtmp_reply_status(c, "status", "NetStream.Play.UnpublishNotify",
@@ -817,9 +741,126 @@ sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
 void
 sl_rtmp_server_stopping(struct sl_rtmp_conn *c)
 {
-    if (c->role != SL_ROLE_PLAYER)
+    if (c->base.role != SL_ROLE_PLAYER)
         return;
     sl_rtmp_reply_status(c, "status", "NetStream.Play.UnpublishNotify",
                          "the server is shutting down");
     sl_rtmp_reply_user_control(c, SL_UC_STREAM_EOF, SL_RTMP_STREAM_ID);
 }
+
+/* ---- the protocol of RTMP sessions (proto.h) ---- */
+
+/* The RTMP handshake: consumes what it needs of p[0..n) and queues the
+ * reply.  Returns the bytes used, or -EPROTO (closing). */
+static int
+feed_handshake(struct sl_rtmp_conn *c, const uint8_t *p, size_t n)
+{
+    const uint8_t *reply;
+    size_t         rlen;
+    int            rc = sl_handshake_consume(c->hs, p, n);
+
+    if (rc < 0) {
+        conn_close(c, SL_LOG_WARN, "not an RTMP handshake (bad C0 version)");
+        return -EPROTO;
+    }
+    reply = sl_handshake_reply(c->hs, &rlen);
+    if (reply != NULL && !c->hs_replied) {
+        struct sl_buf *b = sl_buf_from(reply, rlen);
+
+        if (b == NULL || c->base.tp->send(c->base.io, b) < 0) {
+            sl_buf_unref(b);
+            conn_close(c, SL_LOG_ERROR, "out of memory");
+            return -EPROTO;
+        }
+        sl_buf_unref(b);
+        c->hs_replied = 1;
+    }
+    if (sl_handshake_done(c->hs)) {
+        slog(SL_LOG_DEBUG, &c->base, "handshake done (%s)",
+             sl_handshake_kind(c->hs) == SL_HANDSHAKE_DIGEST ? "digest"
+                                                             : "plain");
+        sl_handshake_free(c->hs);
+        c->hs = NULL;
+    }
+    return rc;
+}
+
+static int
+proto_init(struct sl_conn *base, int counted)
+{
+    struct sl_rtmp_conn *c = (struct sl_rtmp_conn *) base;
+
+    sl_rtmp_conn_init(c, counted, 1);
+    return c->hs != NULL ? 0 : -ENOMEM;
+}
+
+static int
+proto_feed(struct sl_conn *base, const uint8_t *p, size_t n)
+{
+    struct sl_rtmp_conn *c = (struct sl_rtmp_conn *) base;
+    int                  used = 0, rc;
+
+    if (c->hs != NULL) {
+        used = feed_handshake(c, p, n);
+        if (used < 0)
+            return -EPROTO;
+        if (c->hs != NULL || (size_t) used == n)
+            return used;
+    }
+    rc = sl_rtmp_feed(c, p + used, n - (size_t) used);
+    return rc < 0 ? rc : used + rc;
+}
+
+static int
+proto_resume(struct sl_conn *base)
+{
+    return sl_rtmp_resume((struct sl_rtmp_conn *) base);
+}
+
+static uint64_t
+proto_poll(struct sl_conn *base, uint64_t now_ms)
+{
+    return sl_rtmp_player_poll((struct sl_rtmp_conn *) base, now_ms);
+}
+
+static void
+proto_stopping(struct sl_conn *base)
+{
+    sl_rtmp_server_stopping((struct sl_rtmp_conn *) base);
+}
+
+/* The handshake (on the RTMPS port the TLS one too) within
+ * handshake_timeout; then a publisher, or a connection that neither
+ * publishes nor plays, must send something every idle_timeout. */
+static uint64_t
+proto_deadline(struct sl_conn *base, const struct sl_proto_times *t,
+               const char **why)
+{
+    struct sl_rtmp_conn *c = (struct sl_rtmp_conn *) base;
+
+    if (c->hs != NULL) {
+        *why = "handshake timeout";
+        return t->created_ms + base->cfg->handshake_timeout_ms;
+    }
+    *why = base->role == SL_ROLE_PUBLISHER ? "publisher idle timeout"
+                                           : "idle timeout";
+    return t->last_read_ms + base->cfg->idle_timeout_ms;
+}
+
+static void
+proto_free(struct sl_conn *base)
+{
+    sl_rtmp_conn_free((struct sl_rtmp_conn *) base);
+}
+
+const struct sl_proto sl_rtmp_proto = {
+    .name = "rtmp",
+    .size = sizeof(struct sl_rtmp_conn),
+    .init = proto_init,
+    .feed = proto_feed,
+    .resume = proto_resume,
+    .poll = proto_poll,
+    .stopping = proto_stopping,
+    .deadline = proto_deadline,
+    .free = proto_free,
+};

@@ -22,7 +22,7 @@ queue(struct sl_rtmp_conn *c, struct sl_buf *b)
 
     if (b == NULL)
         return -ENOMEM;
-    rc = c->tp->send(c->io, b);
+    rc = c->base.tp->send(c->base.io, b);
     sl_buf_unref(b);
     return rc;
 }
@@ -64,7 +64,8 @@ sl_rtmp_reply_status(struct sl_rtmp_conn *c, const char *level,
     struct sl_wr w;
 
     sl_wr_init(&w, out, sizeof(out));
-    sl_rtmp_msg_status(&w, level, code, desc, c->stream_name, (double) c->id);
+    sl_rtmp_msg_status(&w, level, code, desc, c->base.stream_name,
+                       (double) c->base.id);
     return send_amf(c, CSID_STATUS, SL_RTMP_STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
 }
 
@@ -158,7 +159,7 @@ sl_rtmp_reply_refusal(struct sl_rtmp_conn *c, enum sl_auth_kind kind,
         sl_amf_put_string(&w, redirect);
     }
     sl_amf_put_key(&w, "clientid");
-    sl_amf_put_number(&w, (double) c->id);
+    sl_amf_put_number(&w, (double) c->base.id);
     sl_amf_put_object_end(&w);
     return send_amf(c, CSID_STATUS, SL_RTMP_STREAM_ID, SL_MSG_COMMAND_AMF0, &w);
 }

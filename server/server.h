@@ -18,6 +18,7 @@
 #include "server/iplimit.h"
 
 struct sl_callbacks;
+struct sl_proto;
 
 struct sl_server {
     struct sl_sched *sched;
@@ -29,6 +30,9 @@ struct sl_server {
      * freed.  Atomic because workers read it while main clears it (a
      * session that outlived the bounded wait for them). */
     _Atomic(struct sl_callbacks *) callbacks;
+    /* What sessions of each kind speak (enum sl_session_kind; proto.h),
+     * wired by main before the listeners start; NULL: no such port. */
+    const struct sl_proto *protos[4];
 
     atomic_int    stopping; /* graceful stop under way */
     atomic_int    nsessions;

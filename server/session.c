@@ -34,12 +34,12 @@
 #include "pool/clock.h"
 #include "pool/loop.h"
 #include "pool/sched.h"
-#include "rtmp/handshake.h"
 #include "server/config.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/outq.h"
-#include "server/rtmp_cmd.h"
+#include "server/conn.h"
+#include "server/proto.h"
 #include "server/server.h"
 #include "server/session_info.h"
 #include "server/tls.h"
@@ -63,16 +63,14 @@ struct sl_session {
     char                    peer[64];
     char                    peer_ip[64]; /* address alone, for callbacks */
     struct sockaddr_storage peer_addr;
-    /* RTMPS: all socket I/O goes through TLS; NULL for plain RTMP.  The
-     * TLS handshake comes before the RTMP one, so hs stays set (and
-     * handshake_timeout runs) through both. */
+    /* RTMPS, HTTPS: all socket I/O goes through TLS; NULL for plain
+     * connections.  The TLS handshake counts against the protocol's
+     * first deadline (the RTMP handshake's, an HTTP request's). */
     struct sl_tls_conn *tls;
     uint8_t             tls_up; /* TLS handshake done (logged) */
 
-    struct sl_handshake *hs;         /* until the handshake is done */
-    uint8_t              hs_replied; /* S0S1S2 queued */
-    struct sl_outq       outq;
-    uint32_t             out_off; /* bytes of the head already sent */
+    struct sl_outq outq;
+    uint32_t       out_off; /* bytes of the head already sent */
     /* A ring message half written: its remaining bytes go out before
      * anything else (chunk stream integrity), even after a skip or an
      * unsubscribe.  The session owns this reference. */
@@ -106,11 +104,17 @@ struct sl_session {
     uint8_t *held;
     size_t   held_len;
 
-    struct sl_rtmp_conn conn; /* what the bytes mean */
     struct sl_sess_info info; /* what the API sees */
     /* The peer address's slot in the listener's table, released by
      * session_destroy. */
     struct sl_ipticket ipslot;
+
+    /* What the bytes mean: the protocol of the port that accepted the
+     * connection, and its state (starting with the struct sl_conn that
+     * conn points to), allocated with the session. */
+    const struct sl_proto *proto;
+    struct sl_conn        *conn;
+    _Alignas(max_align_t) unsigned char state[];
 };
 
 static void session_run(struct sl_task *t);
@@ -122,11 +126,11 @@ session_destroy(struct sl_task *t)
     struct sl_session *s = (struct sl_session *) t;
 
     sl_tls_conn_free(s->tls, 0);
-    sl_handshake_free(s->hs);
     /* Every path ends here exactly once (the last task reference, or a
      * start that failed), so this is the one place the pending count
      * and the address slot go back. */
-    sl_rtmp_conn_free(&s->conn);
+    if (s->conn != NULL)
+        s->proto->free(s->conn);
     sl_outq_destroy(&s->outq);
     sl_buf_unref(s->ring_part);
     free(s->held);
@@ -136,9 +140,9 @@ session_destroy(struct sl_task *t)
     free(s);
 }
 
-/* The transport of the command state machine: its messages go to the
- * private send queue, never dropped (an overflow breaks the queue and
- * the session closes). */
+/* The transport of the protocol: its messages go to the private send
+ * queue, never dropped (an overflow breaks the queue and the session
+ * closes). */
 static int
 transport_send(void *io, struct sl_buf *b)
 {
@@ -154,17 +158,17 @@ transport_close(void *io, int level, const char *why)
     session_close(io, level, why);
 }
 
-static const struct sl_rtmp_transport session_transport = {
+static const struct sl_conn_transport session_transport = {
     .send = transport_send,
     .close = transport_close,
 };
 
-/* The command state machine's fixed fields: this session is its
- * transport, owner and task. */
-static void
+/* The protocol's fixed fields: this session is its transport, owner
+ * and task.  0, or -ENOMEM. */
+static int
 conn_setup(struct sl_session *s, int counted)
 {
-    struct sl_rtmp_conn *c = &s->conn;
+    struct sl_conn *c = (struct sl_conn *) s->state;
 
     c->tp = &session_transport;
     c->io = s;
@@ -176,8 +180,11 @@ conn_setup(struct sl_session *s, int counted)
     c->peer = s->peer;
     c->peer_ip = s->peer_ip;
     c->addr = &s->peer_addr;
+    c->proto = s->proto->name;
     c->sub.q = &s->outq;
-    sl_rtmp_conn_init(c, counted);
+    c->closing = !counted;
+    s->conn = c;
+    return s->proto->init(c, counted);
 }
 
 /* "host:port" for the log into buf, the host alone into ip. */
@@ -208,13 +215,12 @@ format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap, char *ip,
 
 static int
 start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
-      struct sl_ipticket *slot, int tls)
+      struct sl_ipticket *slot, const struct sl_proto *proto, int tls)
 {
     struct sl_session *s;
-    uint8_t            seed[32];
     int                one = 1, n;
 
-    s = calloc(1, sizeof(*s));
+    s = calloc(1, sizeof(*s) + proto->size);
     if (s == NULL) {
         if (slot != NULL)
             sl_iplimit_release(slot);
@@ -223,6 +229,7 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
     }
     sl_task_init(&s->task, srv->sched, session_run, session_destroy);
     s->srv = srv;
+    s->proto = proto;
     if (slot != NULL) {
         s->ipslot = *slot; /* the session owns it now */
         slot->held = 0;
@@ -237,14 +244,11 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
     s->io.task = &s->task;
     atomic_init(&s->io.events, 0);
     sl_timer_init(&s->timer, &s->task);
-    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-        memset(seed, (int) s->id, sizeof(seed));
-    s->hs = sl_handshake_new(seed);
-    /* main refuses a reload that drops the certificate while the RTMPS
-     * port is open, so a config under it always has one. */
+    /* main refuses a reload that drops the certificate while a TLS port
+     * is open, so a config under it always has one. */
     if (tls && s->cfg != NULL && s->cfg->tls != NULL)
         s->tls = sl_tls_conn_new(s->cfg->tls, fd);
-    if (s->hs == NULL || s->cfg == NULL || (tls && s->tls == NULL) ||
+    if (s->cfg == NULL || (tls && s->tls == NULL) ||
         sl_outq_init(&s->outq, OUTQ_CAP) < 0) {
         close(fd);
         session_destroy(&s->task);
@@ -264,9 +268,12 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
         s->closing = 1;
         s->close_deadline_ms = s->created_ms;
     }
-    conn_setup(s, !s->closing);
-    s->conn.closing = s->closing;
-    slog(SL_LOG_DEBUG, s, "accepted");
+    if (conn_setup(s, !s->closing) < 0 && !s->closing) {
+        slog(SL_LOG_ERROR, s, "closing: out of memory");
+        s->closing = 1;
+        s->close_deadline_ms = s->created_ms;
+    }
+    slog(SL_LOG_DEBUG, s, "accepted (%s%s)", proto->name, tls ? ", TLS" : "");
     /* The socket is registered with the reactor by the session's first
      * run, not here: once registered, events can run the session on a
      * worker at any moment, and it could finish and drop its references
@@ -280,7 +287,19 @@ sl_session_start(struct sl_server *srv, int fd,
                  const struct sockaddr_storage *peer, struct sl_ipticket *slot,
                  enum sl_session_kind kind)
 {
-    return start(srv, fd, peer, slot,
+    const struct sl_proto *proto =
+        (unsigned) kind < SL_SESSION_KINDS ? srv->protos[kind] : NULL;
+
+    if (proto == NULL) {
+        /* A port main started without wiring its protocol: a bug, not
+         * the peer's fault; refuse rather than guess. */
+        sl_log_error("no protocol for sessions of kind %d", (int) kind);
+        if (slot != NULL)
+            sl_iplimit_release(slot);
+        close(fd);
+        return -ENOTSUP;
+    }
+    return start(srv, fd, peer, slot, proto,
                  kind == SL_SESSION_RTMPS || kind == SL_SESSION_HTTPS);
 }
 
@@ -311,7 +330,8 @@ session_close(struct sl_session *s, int level, const char *why)
     slog(level, s, "closing: %s", why);
     s->closing = 1;
     s->close_deadline_ms = sl_now_ms() + CLOSE_FLUSH_MS;
-    sl_rtmp_closing(&s->conn);
+    if (s->conn != NULL)
+        sl_conn_closing(s->conn);
     s->flush_due_ms = 0;
     s->grace_due_ms = 0;
 }
@@ -324,7 +344,8 @@ finish(struct sl_session *s)
 {
     struct sl_server *srv = s->srv;
 
-    sl_rtmp_closing(&s->conn);
+    if (s->conn != NULL)
+        sl_conn_closing(s->conn);
     if (s->registered)
         sl_loop_del(srv->loop, &s->io);
     sl_tls_conn_free(s->tls, 1); /* close_notify, best effort */
@@ -335,7 +356,8 @@ finish(struct sl_session *s)
     atomic_fetch_sub(&srv->nsessions, 1);
     /* Out of the pending count now, not when a callback still holding
      * the task lets go. */
-    sl_rtmp_conn_free(&s->conn);
+    if (s->conn != NULL)
+        s->proto->free(s->conn);
     s->closed = 1;
     slog(SL_LOG_DEBUG, s, "closed");
     sl_task_unref(&s->task);
@@ -358,64 +380,22 @@ hold_input(struct sl_session *s, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* The RTMP handshake: consumes what it needs of p[0..n) and queues the
- * reply.  Returns the bytes used, or -1 when the session must close. */
-static int
-feed_handshake(struct sl_session *s, const uint8_t *p, size_t n)
-{
-    const uint8_t *reply;
-    size_t         rlen;
-    int            rc = sl_handshake_consume(s->hs, p, n);
-
-    if (rc < 0) {
-        session_close(s, SL_LOG_WARN, "not an RTMP handshake (bad C0 version)");
-        return -1;
-    }
-    reply = sl_handshake_reply(s->hs, &rlen);
-    if (reply != NULL && !s->hs_replied) {
-        struct sl_buf *b = sl_buf_from(reply, rlen);
-
-        if (b == NULL || transport_send(s, b) < 0) {
-            sl_buf_unref(b);
-            session_close(s, SL_LOG_ERROR, "out of memory");
-            return -1;
-        }
-        sl_buf_unref(b);
-        s->hs_replied = 1;
-    }
-    if (sl_handshake_done(s->hs)) {
-        slog(SL_LOG_DEBUG, s, "handshake done (%s)",
-             sl_handshake_kind(s->hs) == SL_HANDSHAKE_DIGEST ? "digest"
-                                                             : "plain");
-        sl_handshake_free(s->hs);
-        s->hs = NULL;
-    }
-    return rc;
-}
-
-/* Feeds received bytes through the handshake, then the command state
- * machine.  Returns -1 when the session must close (already logged). */
+/* Feeds received bytes to the protocol.  Returns -1 when the session
+ * must close (already logged). */
 static int
 feed(struct sl_session *s, const uint8_t *p, size_t n)
 {
     int rc;
 
-    if (s->hs != NULL) {
-        rc = feed_handshake(s, p, n);
-        if (rc < 0)
-            return -1;
-        p += rc;
-        n -= (size_t) rc;
-    }
-    if (n == 0 || s->hs != NULL || s->closing)
+    if (n == 0 || s->closing)
         return 0;
-    rc = sl_rtmp_feed(&s->conn, p, n);
+    rc = s->proto->feed(s->conn, p, n);
     if (rc < 0)
         return -1;
     return hold_input(s, p + rc, n - (size_t) rc);
 }
 
-/* read() for an RTMPS session: > 0, 0 at the end of the stream, or -1
+/* read() for a TLS session: > 0, 0 at the end of the stream, or -1
  * with errno (EAGAIN; EPROTO when TLS failed; the socket's error). */
 static ssize_t
 tls_read(struct sl_session *s, uint8_t *buf, size_t cap)
@@ -446,7 +426,7 @@ read_input(struct sl_session *s, uint64_t now)
     size_t  total = 0;
 
     s->read_more = 0;
-    while (!s->closing && !sl_rtmp_waiting(&s->conn)) {
+    while (!s->closing && !sl_conn_waiting(s->conn)) {
         ssize_t n = s->tls == NULL ? read(s->io.fd, buf, sizeof(buf))
                                    : tls_read(s, buf, sizeof(buf));
 
@@ -457,7 +437,7 @@ read_input(struct sl_session *s, uint64_t now)
                                       memory_order_relaxed);
             atomic_fetch_add_explicit(&s->info.bytes_in, (uint64_t) n,
                                       memory_order_relaxed);
-            if (feed(s, buf, (size_t) n) < 0 || sl_rtmp_waiting(&s->conn))
+            if (feed(s, buf, (size_t) n) < 0 || sl_conn_waiting(s->conn))
                 return;
             if (total >= READ_BUDGET) {
                 /* Edge-triggered: no new event will come for bytes that
@@ -503,7 +483,7 @@ resume_input(struct sl_session *s)
     uint8_t *held = s->held;
     size_t   len = s->held_len;
 
-    if (sl_rtmp_resume(&s->conn) < 0)
+    if (s->proto->resume(s->conn) < 0)
         return;
     s->held = NULL;
     s->held_len = 0;
@@ -512,7 +492,7 @@ resume_input(struct sl_session *s)
     free(held);
     /* Edge-triggered: bytes that arrived while parked brought no event
      * we acted on, so read on without one. */
-    if (!s->closing && !sl_rtmp_waiting(&s->conn))
+    if (!s->closing && !sl_conn_waiting(s->conn))
         s->read_more = 1;
 }
 
@@ -523,7 +503,7 @@ release_msgs(struct sl_session *s, struct sl_sub_msg *m, int cnt)
 {
     if (cnt == 0)
         return;
-    sl_sub_rewind(&s->conn.sub, m[0].seq);
+    sl_sub_rewind(&s->conn->sub, m[0].seq);
     for (int i = 0; i < cnt; i++)
         sl_buf_unref(m[i].buf);
 }
@@ -637,8 +617,8 @@ flush_output(struct sl_session *s, uint64_t now)
         for (int i = cnt; i < cnt + nq; i++)
             qbytes += iov[i].iov_len;
         cnt += nq;
-        if (s->conn.subscribed && cnt < WRITE_IOV) {
-            nm = sl_sub_collect(&s->conn.sub, m, WRITE_IOV - cnt);
+        if (s->conn->subscribed && cnt < WRITE_IOV) {
+            nm = sl_sub_collect(&s->conn->sub, m, WRITE_IOV - cnt);
             for (int i = 0; i < nm; i++) {
                 iov[cnt + i].iov_base = m[i].buf->data;
                 iov[cnt + i].iov_len = m[i].buf->len;
@@ -691,7 +671,8 @@ static void
 on_stop(struct sl_session *s)
 {
     s->stop_seen = 1;
-    sl_rtmp_server_stopping(&s->conn);
+    if (s->conn != NULL)
+        s->proto->stopping(s->conn);
     session_close(s, SL_LOG_DEBUG, "server stopping");
 }
 
@@ -700,7 +681,7 @@ on_stop(struct sl_session *s)
 static void
 check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
 {
-    if (s->conn.role != SL_ROLE_PLAYER)
+    if (s->conn->role != SL_ROLE_PLAYER)
         return;
     if (skips != s->last_skips) {
         s->skip_strikes += (uint32_t) (skips - s->last_skips);
@@ -725,34 +706,40 @@ check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
     }
 }
 
+/* The protocol's deadline for a connection that is neither playing nor
+ * waiting for a callback (its handshake, a request, idleness), with the
+ * reason a close gives. */
+static uint64_t
+proto_deadline(struct sl_session *s, uint64_t now, const char **why)
+{
+    struct sl_proto_times t = {s->created_ms, s->last_read_ms, now};
+    uint64_t              due = s->proto->deadline(s->conn, &t, why);
+
+    /* On a TLS port the TLS handshake comes first and counts against
+     * the protocol's first deadline. */
+    if (s->tls != NULL && !s->tls_up)
+        *why = "TLS handshake timeout";
+    return due;
+}
+
 static void
 check_timeouts(struct sl_session *s, uint64_t now, uint64_t skips)
 {
-    const struct sl_config *c = s->cfg;
+    const char *why;
+    uint64_t    due;
 
-    if (s->hs != NULL) {
-        if (now - s->created_ms >= c->handshake_timeout_ms) {
-            session_close(s, SL_LOG_WARN,
-                          s->tls != NULL && !s->tls_up ? "TLS handshake timeout"
-                                                       : "handshake timeout");
-            s->peer_eof = 1;
-        }
-        return;
-    }
-    if (s->conn.role == SL_ROLE_PLAYER) {
+    if (s->conn->role == SL_ROLE_PLAYER) {
         check_player_health(s, now, skips);
         return;
     }
     /* A callback has its own timeout; reading resumes after it. */
-    if (sl_rtmp_waiting(&s->conn)) {
+    if (sl_conn_waiting(s->conn)) {
         s->last_read_ms = now;
         return;
     }
-    if (now - s->last_read_ms >= c->idle_timeout_ms) {
-        session_close(s, SL_LOG_WARN,
-                      s->conn.role == SL_ROLE_PUBLISHER
-                          ? "publisher idle timeout"
-                          : "idle timeout");
+    due = proto_deadline(s, now, &why);
+    if (due != 0 && now >= due) {
+        session_close(s, SL_LOG_WARN, why);
         s->peer_eof = 1;
     }
 }
@@ -771,16 +758,15 @@ static void
 arm_timer(struct sl_session *s, uint64_t now)
 {
     const struct sl_config *c = s->cfg;
+    const char             *why;
     uint64_t                due = 0;
 
     if (s->closing)
         due = s->close_deadline_ms;
-    else if (s->hs != NULL)
-        due = s->created_ms + c->handshake_timeout_ms;
-    else if (s->conn.role == SL_ROLE_PLAYER)
+    else if (s->conn->role == SL_ROLE_PLAYER)
         due = s->write_blocked ? s->last_write_ms + 2ull * c->max_lag_ms : 0;
-    else
-        due = s->last_read_ms + c->idle_timeout_ms;
+    else if (!sl_conn_waiting(s->conn))
+        due = proto_deadline(s, now, &why);
     due = min_nonzero(due, s->flush_due_ms);
     due = min_nonzero(due, s->grace_due_ms);
     if (s->armed_ms != 0 && now >= s->armed_ms)
@@ -803,14 +789,14 @@ publish_player_stats(struct sl_session *s)
 
     if (s->sent_media) {
         uint32_t d =
-            sl_hub_stream_head_ts(s->conn.sub.stream) - s->last_sent_ts;
+            sl_hub_stream_head_ts(s->conn->sub.stream) - s->last_sent_ts;
 
         lag = d < 0x80000000u ? d : 0; /* wrap-aware; ahead is 0 */
     }
     atomic_store_explicit(&s->info.lag_ms, lag, memory_order_relaxed);
-    atomic_store_explicit(&s->info.skips, s->conn.sub.skips,
+    atomic_store_explicit(&s->info.skips, s->conn->sub.skips,
                           memory_order_relaxed);
-    atomic_store_explicit(&s->info.dropped, s->conn.sub.dropped,
+    atomic_store_explicit(&s->info.dropped, s->conn->sub.dropped,
                           memory_order_relaxed);
 }
 
@@ -854,14 +840,14 @@ session_run(struct sl_task *t)
         session_close(s, SL_LOG_INFO, "dropped through the HTTP API");
         s->peer_eof = 1; /* close at once: the point is to cut it off */
     }
-    if (!s->closing && sl_rtmp_verdict_ready(&s->conn))
+    if (!s->closing && sl_conn_verdict_ready(s->conn))
         resume_input(s);
     if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
         read_input(s, now);
     if (!s->closing) {
-        s->grace_due_ms = sl_rtmp_player_poll(&s->conn, now);
-        if (s->conn.role == SL_ROLE_PUBLISHER && s->conn.pub_stream != NULL)
-            s->flush_due_ms = sl_hub_flush(s->conn.pub_stream, now);
+        s->grace_due_ms = s->proto->poll(s->conn, now);
+        if (s->conn->role == SL_ROLE_PUBLISHER && s->conn->pub_stream != NULL)
+            s->flush_due_ms = sl_hub_flush(s->conn->pub_stream, now);
     }
     if (sl_outq_broken(&s->outq)) {
         if (!s->closing)
@@ -874,8 +860,8 @@ session_run(struct sl_task *t)
     /* Skips are the subscription's (counted by this run's collects);
      * the private queue never skips, it holds only undroppable
      * messages. */
-    skips = s->conn.subscribed ? s->conn.sub.skips : s->last_skips;
-    if (s->conn.subscribed)
+    skips = s->conn->subscribed ? s->conn->sub.skips : s->last_skips;
+    if (s->conn->subscribed)
         publish_player_stats(s);
     if (!s->closing)
         check_timeouts(s, now, skips);

@@ -21,7 +21,8 @@ enum sl_session_kind {
     SL_SESSION_RTMP,
     SL_SESSION_RTMPS,
     SL_SESSION_HTTP,
-    SL_SESSION_HTTPS
+    SL_SESSION_HTTPS,
+    SL_SESSION_KINDS
 };
 
 /* Takes ownership of fd (an accepted, non-blocking socket) and of the

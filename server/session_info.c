@@ -78,10 +78,11 @@ sl_session_info_client(struct sl_sess_info *info, const char *client, size_t n)
 
 void
 sl_session_info_role(struct sl_sess_info *info, int role, const char *app,
-                     const char *name)
+                     const char *name, const char *proto)
 {
     pthread_mutex_lock(&info->lock);
     info->role = role;
+    snprintf(info->proto, sizeof(info->proto), "%s", proto);
     if (role != 0) {
         snprintf(info->app, sizeof(info->app), "%s", app);
         snprintf(info->name, sizeof(info->name), "%s", name);
@@ -200,6 +201,7 @@ snap_one(struct sl_sess_info *in, struct sl_sess_snap *o)
     snprintf(o->peer, sizeof(o->peer), "%s", in->peer); /* immutable */
     pthread_mutex_lock(&in->lock);
     o->role = in->role;
+    memcpy(o->proto, in->proto, sizeof(o->proto));
     memcpy(o->app, in->app, sizeof(o->app));
     memcpy(o->name, in->name, sizeof(o->name));
     memcpy(o->client, in->client, sizeof(o->client));

@@ -50,7 +50,8 @@ struct sl_sess_info {
     struct sl_list  link; /* in srv->sessions; srv->lock */
 
     pthread_mutex_t       lock;
-    int                   role; /* SL_SNAP_ROLE_*, 0 while neither */
+    int                   role;     /* SL_SNAP_ROLE_*, 0 while neither */
+    char                  proto[8]; /* "rtmp", "http" */
     char                  app[SL_NAME_MAX];
     char                  name[SL_NAME_MAX];
     char                  client[128];
@@ -68,7 +69,8 @@ struct sl_sess_info {
 /* A copy of one publishing or playing session. */
 struct sl_sess_snap {
     uint64_t              id;
-    int                   role; /* SL_SNAP_ROLE_* */
+    int                   role;     /* SL_SNAP_ROLE_* */
+    char                  proto[8]; /* "rtmp", "http" */
     char                  peer[64];
     char                  app[SL_NAME_MAX];
     char                  name[SL_NAME_MAX];
@@ -100,10 +102,11 @@ void sl_session_info_client(struct sl_sess_info *info, const char *client,
                             size_t n);
 
 /* The session's task: the role the API reports (SL_SNAP_ROLE_* or 0)
- * with its app and stream name.  Taking the publisher role clears the
- * media facts and counters of an earlier publish. */
+ * with its app and stream name and the protocol it plays or publishes
+ * over.  Taking the publisher role clears the media facts and counters
+ * of an earlier publish. */
 void sl_session_info_role(struct sl_sess_info *info, int role, const char *app,
-                          const char *name);
+                          const char *name, const char *proto);
 
 /* The session's task: a publisher's audio, video or data message body,
  * counted and inspected for the codec facts (SPS, AudioSpecificConfig,

@@ -19,6 +19,7 @@
 #include "server/iplimit.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/rtmp_cmd.h"
 #include "server/session.h"
 
 /* No CUnit assertion in here: the racing threads use it too. */
@@ -421,6 +422,7 @@ env_up(struct env *e, uint32_t max_connections)
     pthread_mutex_init(&e->srv.lock, NULL);
     sl_list_init(&e->srv.sessions);
     e->srv.chunk_size = 4096;
+    e->srv.protos[SL_SESSION_RTMP] = &sl_rtmp_proto;
     e->srv.sched = sl_sched_new(2, 64);
     e->srv.loop = sl_loop_new();
     CU_ASSERT_PTR_NOT_NULL_FATAL(e->srv.sched);

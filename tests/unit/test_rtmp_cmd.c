@@ -133,10 +133,10 @@ fake_close(void *io, int level, const char *why)
     f->closed = 1;
     f->close_level = level;
     snprintf(f->close_why, sizeof(f->close_why), "%s", why);
-    sl_rtmp_closing(&f->c);
+    sl_conn_closing(&f->c.base);
 }
 
-static const struct sl_rtmp_transport fake_transport = {
+static const struct sl_conn_transport fake_transport = {
     .send = fake_send,
     .close = fake_close,
 };
@@ -152,22 +152,23 @@ fake_new(const char *ip)
     a->sin_family = AF_INET;
     inet_pton(AF_INET, ip, &a->sin_addr);
     snprintf(f->peer, sizeof(f->peer), "%s:1234", ip);
-    f->c.tp = &fake_transport;
-    f->c.io = f;
-    f->c.srv = &srv;
-    f->c.cfg = cfg;
-    f->c.task = &f->task;
-    f->c.info = &f->info;
-    f->c.id = ++next_id;
-    f->c.peer = f->peer;
-    f->c.peer_ip = ip;
-    f->c.addr = &f->addr;
+    f->c.base.tp = &fake_transport;
+    f->c.base.io = f;
+    f->c.base.srv = &srv;
+    f->c.base.cfg = cfg;
+    f->c.base.task = &f->task;
+    f->c.base.info = &f->info;
+    f->c.base.id = ++next_id;
+    f->c.base.peer = f->peer;
+    f->c.base.peer_ip = ip;
+    f->c.base.addr = &f->addr;
     CU_ASSERT_FATAL(sl_outq_init(&f->q, 512) == 0);
-    f->c.sub.q = &f->q;
-    sl_session_info_init(&f->info, f->c.id, f->peer, &f->task);
+    f->c.base.sub.q = &f->q;
+    f->c.base.proto = "rtmp";
+    sl_session_info_init(&f->info, f->c.base.id, f->peer, &f->task);
     f->rd = sl_chunk_reader_new(1 << 20, 64);
     CU_ASSERT_FATAL(f->rd != NULL);
-    sl_rtmp_conn_init(&f->c, 1);
+    sl_rtmp_conn_init(&f->c, 1, 0);
     return f;
 }
 
@@ -178,7 +179,7 @@ fake_free(struct fake *f)
 {
     struct timespec ts = {0, 1000000};
 
-    sl_rtmp_closing(&f->c);
+    sl_conn_closing(&f->c.base);
     sl_rtmp_conn_free(&f->c);
     for (int i = 0; i < 5000; i++) {
         if (atomic_load(&f->task.refs) == 1 &&
@@ -206,7 +207,7 @@ client_send(struct fake *f, uint8_t type, uint32_t msid, uint32_t ts,
     CU_ASSERT_FATAL(b != NULL);
     rc = sl_rtmp_feed(&f->c, b->data, b->len);
     if (rc >= 0)
-        CU_ASSERT(rc == (int) b->len || sl_rtmp_waiting(&f->c));
+        CU_ASSERT(rc == (int) b->len || sl_conn_waiting(&f->c.base));
     sl_buf_unref(b);
     return rc;
 }
@@ -347,7 +348,7 @@ test_publish_play_leave(void)
     connected(pub, "live");
     CU_ASSERT_FATAL(do_publish(pub, "cam") >= 0);
     CU_ASSERT_STRING_EQUAL(last_code(pub), "NetStream.Publish.Start");
-    CU_ASSERT(pub->c.role == SL_ROLE_PUBLISHER);
+    CU_ASSERT(pub->c.base.role == SL_ROLE_PUBLISHER);
     CU_ASSERT(sl_hub_is_live(srv.hub, "live", "cam"));
     CU_ASSERT(atomic_load(&srv.publishers) == 1);
     CU_ASSERT(atomic_load(&srv.pending) == pending0 - 1);
@@ -359,14 +360,14 @@ test_publish_play_leave(void)
     CU_ASSERT(mark > 0);
     CU_ASSERT(find(pl, mark, "NetStream.Play.Start") > mark);
     CU_ASSERT(find(pl, mark, "|RtmpSampleAccess") > mark);
-    CU_ASSERT(pl->c.role == SL_ROLE_PLAYER && pl->c.subscribed);
+    CU_ASSERT(pl->c.base.role == SL_ROLE_PLAYER && pl->c.base.subscribed);
     CU_ASSERT(atomic_load(&srv.players) == 1);
 
     /* The publisher's media reaches the player's cursor. */
     send_video(pub, 0);
     send_video(pub, 40);
-    sl_hub_flush(pub->c.pub_stream, sl_now_ms() + 1000);
-    n = sl_sub_collect(&pl->c.sub, m, 16);
+    sl_hub_flush(pub->c.base.pub_stream, sl_now_ms() + 1000);
+    n = sl_sub_collect(&pl->c.base.sub, m, 16);
     CU_ASSERT(n >= 2);
     for (int i = 0; i < n; i++)
         sl_buf_unref(m[i].buf);
@@ -376,7 +377,7 @@ test_publish_play_leave(void)
      * period, and hears again when a publisher returns. */
     CU_ASSERT(do_simple(pub, "deleteStream") >= 0);
     CU_ASSERT_STRING_EQUAL(last_code(pub), "NetStream.Unpublish.Success");
-    CU_ASSERT(pub->c.role == SL_ROLE_NONE);
+    CU_ASSERT(pub->c.base.role == SL_ROLE_NONE);
     CU_ASSERT(!sl_hub_is_live(srv.hub, "live", "cam"));
     CU_ASSERT(atomic_load(&srv.publishers) == 0);
     CU_ASSERT(atomic_load(&srv.pending) == pending0 - 1);
@@ -392,7 +393,7 @@ test_publish_play_leave(void)
     CU_ASSERT(find(pl, mark, "NetStream.Play.PublishNotify") >= mark);
 
     CU_ASSERT(do_simple(pl, "closeStream") >= 0);
-    CU_ASSERT(pl->c.role == SL_ROLE_NONE && !pl->c.subscribed);
+    CU_ASSERT(pl->c.base.role == SL_ROLE_NONE && !pl->c.base.subscribed);
     CU_ASSERT(atomic_load(&srv.players) == 0);
     CU_ASSERT(!pub->closed && !pl->closed);
     fake_free(pl);
@@ -448,7 +449,7 @@ test_protocol_errors(void)
     connected(f, "live");
     CU_ASSERT(do_play(f, "nothing", 0) >= 0);
     CU_ASSERT_STRING_EQUAL(last_code(f), "NetStream.Play.StreamNotFound");
-    CU_ASSERT(!f->closed && f->c.role == SL_ROLE_NONE);
+    CU_ASSERT(!f->closed && f->c.base.role == SL_ROLE_NONE);
     fake_free(f);
 }
 
@@ -463,14 +464,14 @@ test_refusals(void)
     CU_ASSERT_STRING_EQUAL(last_code(f), "NetStream.Publish.BadName");
     CU_ASSERT_STRING_EQUAL(f->r[f->nr - 1].desc,
                            "unauthorized: unknown stream key");
-    CU_ASSERT(f->closed && f->c.role == SL_ROLE_NONE);
+    CU_ASSERT(f->closed && f->c.base.role == SL_ROLE_NONE);
     fake_free(f);
 
     /* The right key publishes under its public name. */
     f = fake_new("127.0.0.1");
     connected(f, "keyed");
     CU_ASSERT(do_publish(f, "sekrit-key-1") >= 0);
-    CU_ASSERT_STRING_EQUAL(f->c.stream_name, "public1");
+    CU_ASSERT_STRING_EQUAL(f->c.base.stream_name, "public1");
     CU_ASSERT(sl_hub_is_live(srv.hub, "keyed", "public1"));
     fake_free(f);
 
@@ -487,7 +488,7 @@ wait_verdict(struct fake *f)
 {
     double deadline = sl_now() + 10 * sl_time_scale();
 
-    while (!sl_rtmp_verdict_ready(&f->c)) {
+    while (!sl_conn_verdict_ready(&f->c.base)) {
         if (sl_now() > deadline)
             return -1;
         sl_sleep(0.01);
@@ -522,12 +523,12 @@ test_callback_wait(void)
     memcpy(both + b1->len, b2->data, b2->len);
     rc = sl_rtmp_feed(&f->c, both, b1->len + b2->len);
     CU_ASSERT(rc == (int) b1->len);
-    CU_ASSERT(sl_rtmp_waiting(&f->c));
-    CU_ASSERT(f->c.role == SL_ROLE_NONE && !f->closed);
+    CU_ASSERT(sl_conn_waiting(&f->c.base));
+    CU_ASSERT(f->c.base.role == SL_ROLE_NONE && !f->closed);
     /* Nothing listens there: the answer is a refusal. */
     CU_ASSERT_FATAL(wait_verdict(f) == 0);
     CU_ASSERT(sl_rtmp_resume(&f->c) == -EPROTO);
-    CU_ASSERT(!sl_rtmp_waiting(&f->c));
+    CU_ASSERT(!sl_conn_waiting(&f->c.base));
     CU_ASSERT_STRING_EQUAL(last_code(f), "NetStream.Publish.BadName");
     CU_ASSERT(strstr(f->r[f->nr - 1].desc, "unauthorized: callback said no") ==
               f->r[f->nr - 1].desc);
@@ -550,7 +551,7 @@ test_callback_allows_and_redirects(void)
     f = fake_new("127.0.0.1");
     connected(f, "cbrules");
     CU_ASSERT(do_publish(f, "okcam") >= 0);
-    CU_ASSERT(sl_rtmp_waiting(&f->c));
+    CU_ASSERT(sl_conn_waiting(&f->c.base));
     CU_ASSERT_FATAL(wait_verdict(f) == 0);
     CU_ASSERT(sl_rtmp_resume(&f->c) == 0);
     CU_ASSERT_STRING_EQUAL(last_code(f), "NetStream.Publish.Start");
@@ -565,8 +566,8 @@ test_callback_allows_and_redirects(void)
         CU_ASSERT_FATAL(wait_verdict(p) == 0);
         CU_ASSERT(sl_rtmp_resume(&p->c) == 0);
         CU_ASSERT_STRING_EQUAL(last_code(p), "NetStream.Play.Start");
-        CU_ASSERT_STRING_EQUAL(p->c.stream_name, "okcam");
-        CU_ASSERT(p->c.subscribed);
+        CU_ASSERT_STRING_EQUAL(p->c.base.stream_name, "okcam");
+        CU_ASSERT(p->c.base.subscribed);
         fake_free(p);
     }
     /* 403: refused with the status. */
@@ -595,7 +596,7 @@ test_no_callback_client(void)
     atomic_store(&srv.callbacks, NULL);
     connected(f, "cbdead");
     CU_ASSERT(do_publish(f, "cam") == -EPROTO);
-    CU_ASSERT(!sl_rtmp_waiting(&f->c));
+    CU_ASSERT(!sl_conn_waiting(&f->c.base));
     CU_ASSERT_STRING_EQUAL(f->r[f->nr - 1].desc,
                            "unauthorized: callbacks are not available");
     atomic_store(&srv.callbacks, cb);

@@ -1,0 +1,68 @@
+/*
+ * A protocol spoken on a session: RTMP (server/rtmp_cmd.c) or HTTP, the
+ * public web port (web/).  The session (server/session.c) owns the
+ * socket, TLS, the send queue, the writes from a subscription and the
+ * timers; it hands the bytes it reads to the protocol and asks it, once
+ * per run, what it needs.  Which protocol a listener's sessions speak is
+ * wired by main (srv->protos), so the session includes no protocol.
+ *
+ * Every function runs on the session's task and gets the protocol's
+ * state, which starts with the struct sl_conn the session filled
+ * (conn.h).  A protocol closes through the transport (sl_conn_close).
+ */
+#ifndef SL_PROTO_H
+#define SL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_conn;
+
+/* The times a protocol's deadlines count from (sl_now_ms clock). */
+struct sl_proto_times {
+    uint64_t created_ms;   /* the connection was accepted */
+    uint64_t last_read_ms; /* bytes last arrived */
+    uint64_t now_ms;
+};
+
+struct sl_proto {
+    const char *name; /* "rtmp", "http": logs and the API */
+    size_t      size; /* bytes of state, starting with struct sl_conn */
+
+    /* A new connection: the state is zeroed but for its sl_conn, whose
+     * fixed fields are set.  counted: it enters the pending count
+     * (sl_conn_init).  0, or -ENOMEM. */
+    int (*init)(struct sl_conn *c, int counted);
+
+    /* Bytes read (after TLS).  Returns how many were used: n, or fewer
+     * when a request began to wait for its callback (the session holds
+     * the rest until resume), or -EPROTO when the connection must close
+     * (the protocol began the close and logged why). */
+    int (*feed)(struct sl_conn *c, const uint8_t *p, size_t n);
+
+    /* The answer a parked request waited for is in (sl_conn_verdict_ready):
+     * act on it.  0, or -EPROTO when the connection is closing. */
+    int (*resume)(struct sl_conn *c);
+
+    /* Once per run while not closing, after reading: what the protocol
+     * does without input (a player told that its publisher left or came
+     * back, or its stream ended).  Returns when to look again (0: no
+     * need). */
+    uint64_t (*poll)(struct sl_conn *c, uint64_t now_ms);
+
+    /* The server is stopping: say goodbye where the protocol has words
+     * for it (the session then closes). */
+    void (*stopping)(struct sl_conn *c);
+
+    /* For a connection that is neither playing nor waiting for a
+     * callback: when it is closed for not making progress (an
+     * unfinished handshake or request, an idle connection), with the
+     * reason for the log in *why.  0: never. */
+    uint64_t (*deadline)(struct sl_conn *c, const struct sl_proto_times *t,
+                         const char **why);
+
+    /* Frees what the state holds (the role was left).  Idempotent. */
+    void (*free)(struct sl_conn *c);
+};
+
+#endif
