@@ -446,6 +446,31 @@ sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name)
     return live;
 }
 
+int
+sl_hub_media_kinds(struct sl_hub *hub, const char *app, const char *name,
+                   int *audio, int *video)
+{
+    struct sl_stream *s;
+    int               live = 0;
+
+    *audio = *video = 1;
+    pthread_mutex_lock(&hub->lock);
+    s = find_stream(hub, app, name);
+    if (s != NULL) {
+        pthread_mutex_lock(&s->lock);
+        live = s->publisher != NULL;
+        /* Known once a codec header or a frame says so; until then,
+         * both (what an FLV player expects from a camera). */
+        if (live && (s->aseq != NULL || s->vseq != NULL || s->has_video)) {
+            *audio = s->aseq != NULL;
+            *video = s->vseq != NULL || s->has_video;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return live;
+}
+
 uint32_t
 sl_hub_subscribers(struct sl_hub *hub, const char *app, const char *name)
 {

@@ -288,6 +288,12 @@ uint32_t sl_hub_stream_head_ts(struct sl_stream *s);
 uint64_t sl_hub_standby_id(struct sl_hub *hub, const char *app,
                            const char *name);
 
+/* Whether APP/NAME is being published (1) or not (0), and whether it
+ * carries audio and video, as an FLV file header says: from its codec
+ * headers and frames so far, both when nothing tells yet.  Any thread. */
+int sl_hub_media_kinds(struct sl_hub *hub, const char *app, const char *name,
+                       int *audio, int *video);
+
 /* 1 when APP/NAME is being published. */
 int sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name);
 
