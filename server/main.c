@@ -150,7 +150,8 @@ reload(void *arg, char *err, size_t errlen)
     sl_config_set(c);
     sl_log_info("config reloaded from %s", path);
     if (c->tls != NULL)
-        sl_log_info("new rtmps connections get the certificate %s",
+        sl_log_info("new tls connections (rtmps, https) get the "
+                    "certificate %s",
                     sl_tls_ctx_subject(c->tls));
     pthread_mutex_unlock(&r->lock);
     return 0;
