@@ -69,7 +69,7 @@ E_PORT=($(free_port) $(free_port)) E_HTTP=($(free_port) $(free_port))
 E_AGENT=($(free_port) $(free_port))
 LB_PORT=$(free_port) LB_STATS=$(free_port)
 
-printf '[server]\nlisten = 127.0.0.1:%s\n[http]\nlisten = 127.0.0.1:%s\n[app:live]\n' \
+printf '[server]\nlisten = 127.0.0.1:%s\n[http]\nlisten = 127.0.0.1:%s\n[web]\nlisten = off\n[app:live]\n' \
     "$O_PORT" "$O_HTTP" >"$DIR/origin.ini"
 for i in 0 1; do
     cat >"$DIR/edge$((i + 1)).ini" <<EOF
@@ -79,6 +79,8 @@ max_connections_per_ip = 0
 connection_rate_per_ip = 0
 [http]
 listen = 127.0.0.1:${E_HTTP[$i]}
+[web]
+listen = off
 [cluster]
 capacity_mbps = 100
 max_players = 500

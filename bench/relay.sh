@@ -187,10 +187,12 @@ sluice() {
 }
 
 # server_ini PORT MERGE LOGLEVEL: the [server] section every server gets
-# (and no HTTP API: several servers run at once).
+# (and no HTTP API or web port: several servers run at once).
 server_ini() {
     cat <<EOF
 [http]
+listen = off
+[web]
 listen = off
 
 [server]

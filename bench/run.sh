@@ -137,6 +137,8 @@ start_sluice() {
     cat > "$dir/sluice.ini" <<EOF
 [http]
 listen = off
+[web]
+listen = off
 
 [server]
 listen = 127.0.0.1:$port

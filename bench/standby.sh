@@ -66,6 +66,8 @@ merge_write_ms = $MERGE
 publish_grace = 10s
 [http]
 listen = off
+[web]
+listen = off
 [app:live]
 backup_publish = on
 EOF

@@ -23,6 +23,8 @@ listen = 127.0.0.1:$RTMP
 workers = 1
 [http]
 listen = 127.0.0.1:$HTTP
+[web]
+listen = off
 [app:live]
 INI
 "$SLUICE" -c "$TMP/s.ini" >"$TMP/log" 2>&1 &

@@ -512,9 +512,9 @@ config_free(struct sl_config *c)
     free(c);
 }
 
-/* A config with the defaults of [server], [http] and [cluster]; NULL
- * without memory (or with a default the table's own parser refuses,
- * which the unit tests rule out). */
+/* A config with the defaults of the unnamed sections ([server],
+ * [http], [cluster], [web]); NULL without memory (or with a default the
+ * table's own parser refuses, which the unit tests rule out). */
 static struct sl_config *
 new_config(struct sl_config_load *ctx, const char *path)
 {
@@ -523,8 +523,9 @@ new_config(struct sl_config_load *ctx, const char *path)
         return NULL;
     atomic_init(&ctx->cfg->refs, 1);
     snprintf(ctx->cfg->path, sizeof(ctx->cfg->path), "%s", path);
-    for (int s = SL_SECTION_SERVER; s <= SL_SECTION_CLUSTER; s++)
-        apply_defaults(ctx, s, ctx->cfg);
+    for (int s = 0; s < SL_SECTION_COUNT; s++)
+        if (sl_config_sections[s].max == 0)
+            apply_defaults(ctx, s, ctx->cfg);
     if (ctx->failed) {
         config_free(ctx->cfg);
         ctx->cfg = NULL;
@@ -585,8 +586,8 @@ sl_config_load(const char *path, char *err, size_t errlen)
 
 /* ---- reload ---- */
 
-/* Whether row k (of [server], [http] or [cluster]) holds the same value
- * in a and b. */
+/* Whether row k (of an unnamed section: [server], [http], [cluster],
+ * [web]) holds the same value in a and b. */
 static int
 same_value(const struct sl_config_key *k, const struct sl_config *a,
            const struct sl_config *b)
@@ -654,6 +655,20 @@ sl_config_unref(struct sl_config *c)
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     config_free(c);
+}
+
+int
+sl_config_origin_allowed(const struct sl_config *c, const char *origin,
+                         size_t len)
+{
+    const struct sl_origin_list *l = &c->web_cors_origins;
+
+    if (l->any)
+        return 1;
+    for (int i = 0; i < l->n; i++)
+        if (strlen(l->v[i]) == len && !strncasecmp(l->v[i], origin, len))
+            return 1;
+    return 0;
 }
 
 const struct sl_app_config *

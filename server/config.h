@@ -22,8 +22,21 @@
 #define SL_APP_MAX_RENDITIONS 8     /* rungs in one app's ladder */
 #define SL_CONFIG_MAX_RELAYS 32     /* [relay:...] sections */
 #define SL_APP_MAX_RELAYS 8
-#define SL_RELAY_MAX_URLS 4 /* url plus backups */
-#define SL_APP_MAX_PULLS 4  /* origins an edge pulls from */
+#define SL_RELAY_MAX_URLS 4   /* url plus backups */
+#define SL_APP_MAX_PULLS 4    /* origins an edge pulls from */
+#define SL_WEB_MAX_ORIGINS 16 /* [web] cors_origins entries */
+#define SL_ORIGIN_MAX 256     /* one origin's text, NUL included */
+
+/* The browser origins allowed to read the web port's media ([web]
+ * cors_origins).  Each entry is "scheme://host[:port]" as a browser
+ * sends it in an Origin header: scheme and host in lower case, no port
+ * when it is the scheme's default (http 80, https 443), an IPv6 host in
+ * brackets.  any: "*", every origin (n is 0 then). */
+struct sl_origin_list {
+    int  any;
+    int  n;
+    char v[SL_WEB_MAX_ORIGINS][SL_ORIGIN_MAX];
+};
 
 /* One rung of a transcoding ladder ([rendition:NAME]). */
 struct sl_rendition_config {
@@ -143,6 +156,20 @@ struct sl_config {
     char               tls_key[512];
     struct sl_tls_ctx *tls; /* NULL without tls_cert/tls_key; one reference,
                              * dropped with the config */
+    /* [web]: the public port for browsers and phones (HTTP-FLV).  Its
+     * addresses are read at start only; the rest applies to connections
+     * accepted after a reload.  tls_listen serves HTTPS with the
+     * certificate above (tls_cert, tls_key), loaded with the config. */
+    int                   web_enabled;  /* 0: listen = off */
+    char                  web_host[64]; /* "" = every address */
+    uint16_t              web_port;
+    int                   web_tls_enabled; /* tls_listen given (not off) */
+    char                  web_tls_host[64];
+    uint16_t              web_tls_port;
+    struct sl_origin_list web_cors_origins;
+    uint32_t web_request_timeout_ms;   /* to a complete request head */
+    uint32_t web_keepalive_timeout_ms; /* idle between requests */
+
     /* [cluster]: capacity and players change on reload; the agent's
      * address is read at start only. */
     uint32_t cluster_capacity_mbps; /* 0 = unlimited */
@@ -184,6 +211,14 @@ void sl_config_unref(struct sl_config *c);
 int sl_config_describe_start_only_changes(const struct sl_config *old,
                                           const struct sl_config *next,
                                           char *out, size_t cap);
+
+/* Whether a browser page of origin (an Origin header's value, len
+ * bytes, not NUL-terminated) may read the web port's media under c's
+ * [web] cors_origins: always with "*", otherwise when it equals one of
+ * the listed origins, scheme and host compared without regard to case.
+ * Pure; any thread. */
+int sl_config_origin_allowed(const struct sl_config *c, const char *origin,
+                             size_t len);
 
 /* The app section named name, or NULL. */
 const struct sl_app_config *sl_config_app(const struct sl_config *c,

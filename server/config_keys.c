@@ -10,11 +10,13 @@
  */
 #include "server/config_keys.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +60,7 @@ const struct sl_config_section_info sl_config_sections[SL_SECTION_COUNT] = {
     [SL_SECTION_SERVER] = {"server", 0, 0, 0, 0},
     [SL_SECTION_HTTP] = {"http", 0, 0, 0, 0},
     [SL_SECTION_CLUSTER] = {"cluster", 0, 0, 0, 0},
+    [SL_SECTION_WEB] = {"web", 0, 0, 0, 0},
     [SL_SECTION_APP] = {"app", offsetof(struct sl_config, apps),
                         offsetof(struct sl_config, napps),
                         sizeof(struct sl_app_config), SL_CONFIG_MAX_APPS},
@@ -103,6 +106,7 @@ sl_config_find(const struct sl_config *c, enum sl_config_section s,
 #define SERVER SL_SECTION_SERVER
 #define HTTP SL_SECTION_HTTP
 #define CLUSTER SL_SECTION_CLUSTER
+#define WEB SL_SECTION_WEB
 #define APP SL_SECTION_APP
 #define RENDITION SL_SECTION_RENDITION
 #define RELAY SL_SECTION_RELAY
@@ -141,6 +145,8 @@ static void parse_backup_url(struct sl_config_load *,
                              const struct sl_config_key *, void *,
                              const char *);
 static void parse_streams(struct sl_config_load *, const struct sl_config_key *,
+                          void *, const char *);
+static void parse_origins(struct sl_config_load *, const struct sl_config_key *,
                           void *, const char *);
 
 const struct sl_config_key sl_config_keys[] = {
@@ -194,7 +200,7 @@ const struct sl_config_key sl_config_keys[] = {
      ADDR_OFF(tls_host, tls_port, tls_enabled), .def = "off",
      .help = "RTMPS address, or off"},
     {"tls_cert", SERVER, SL_KEY_PATH, 0, CFG(tls_cert), .nodef = "none",
-     .help = "PEM certificate chain for RTMPS"},
+     .help = "PEM certificate chain for RTMPS and the web port's HTTPS"},
     {"tls_key", SERVER, SL_KEY_PATH, 0, CFG(tls_key), .nodef = "none",
      .help = "PEM private key of tls_cert"},
 
@@ -209,6 +215,24 @@ const struct sl_config_key sl_config_keys[] = {
     {"timeout", HTTP, SL_KEY_DURATION, START, CFG(http_timeout_ms),
      .min = SECOND, .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "10s",
      .help = "an idle HTTP connection is closed"},
+
+    /* [web] */
+    {"listen", WEB, SL_KEY_ADDR, START | SL_KEY_OFF,
+     ADDR_OFF(web_host, web_port, web_enabled), .def = "0.0.0.0:8088",
+     .help = "public web port (HTTP-FLV) address, or off"},
+    {"tls_listen", WEB, SL_KEY_ADDR, START | SL_KEY_OFF,
+     ADDR_OFF(web_tls_host, web_tls_port, web_tls_enabled), .def = "off",
+     .help = "the web port over HTTPS (needs tls_cert, tls_key), or off"},
+    {"cors_origins", WEB, SL_KEY_CUSTOM, 0, CFG(web_cors_origins),
+     .parse = parse_origins, .def = "*",
+     .help = "origins whose pages may read the media: * or a list"},
+    {"request_timeout", WEB, SL_KEY_DURATION, 0, CFG(web_request_timeout_ms),
+     .min = SECOND, .max = 10 * MINUTE, .unit = SECOND, .def = "10s",
+     .help = "time a client has to send a complete request head"},
+    {"keepalive_timeout", WEB, SL_KEY_DURATION, 0,
+     CFG(web_keepalive_timeout_ms), .min = SECOND, .max = 10 * MINUTE,
+     .unit = SECOND, .def = "15s",
+     .help = "an idle keep-alive connection is closed"},
 
     /* [cluster] */
     {"capacity_mbps", CLUSTER, SL_KEY_UINT, 0, CFG(cluster_capacity_mbps),
@@ -563,6 +587,114 @@ parse_streams(struct sl_config_load *ctx, const struct sl_config_key *k,
     for_each_item(ctx, k, base, v, add_stream);
 }
 
+/* An origin, "scheme://host[:port]" (RFC 6454), into out as a browser
+ * writes it in an Origin header, so that a plain comparison matches:
+ * scheme and host in lower case, the scheme's default port left out.
+ * Any scheme is taken (an app's web view may send capacitor://...); the
+ * host is a name (letters, digits, - and .) or an IPv6 address in
+ * brackets; no user, path, query or trailing slash.  0 or -EINVAL. */
+static int
+normalise_origin(const char *v, char *out, size_t cap)
+{
+    const char *p = v, *host;
+    size_t      scheme_len, host_len;
+    uint64_t    port = 0;
+    int         n;
+
+    if (!isalpha((unsigned char) *p))
+        return -EINVAL;
+    while (isalnum((unsigned char) *p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    scheme_len = (size_t) (p - v);
+    if (strncmp(p, "://", 3) != 0)
+        return -EINVAL;
+    host = p += 3;
+    if (*p == '[') {
+        p += 1 + strspn(p + 1, "0123456789abcdefABCDEF:.");
+        if (*p != ']' || p == host + 1)
+            return -EINVAL;
+        p++;
+    } else {
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789-.");
+        if (p == host || *host == '.' || *host == '-')
+            return -EINVAL;
+    }
+    host_len = (size_t) (p - host);
+    if (*p == ':') {
+        p++;
+        if (!isdigit((unsigned char) *p) || strlen(p) > 5)
+            return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++)
+            port = port * 10 + (uint64_t) (*p - '0');
+        if (port == 0 || port > 65535)
+            return -EINVAL;
+    }
+    if (*p != '\0')
+        return -EINVAL;
+    /* Browsers never send a default port (nor leading zeros); one
+     * written out would match nothing. */
+    if ((scheme_len == 4 && !strncasecmp(v, "http", 4) && port == 80) ||
+        (scheme_len == 5 && !strncasecmp(v, "https", 5) && port == 443))
+        port = 0;
+    if (port != 0)
+        n = snprintf(out, cap, "%.*s://%.*s:%u", (int) scheme_len, v,
+                     (int) host_len, host, (unsigned) port);
+    else
+        n = snprintf(out, cap, "%.*s://%.*s", (int) scheme_len, v,
+                     (int) host_len, host);
+    if (n < 0 || (size_t) n >= cap)
+        return -EINVAL;
+    for (char *o = out; *o != '\0'; o++)
+        *o = (char) tolower((unsigned char) *o);
+    return 0;
+}
+
+static void
+add_origin(struct sl_config_load *ctx, const struct sl_config_key *k,
+           void *base, const char *item)
+{
+    struct sl_origin_list *l =
+        (struct sl_origin_list *) ((char *) base + k->off);
+    int star = !strcmp(item, "*");
+
+    /* "*, https://a.example" would read as a restriction and be none. */
+    if (star ? l->n > 0 : l->any)
+        sl_config_fail(ctx, "%s: * stands alone, not in a list of origins",
+                       k->name);
+    else if (star)
+        l->any = 1;
+    else if (l->n == SL_WEB_MAX_ORIGINS)
+        sl_config_fail(ctx, "%s: more than %d origins", k->name,
+                       SL_WEB_MAX_ORIGINS);
+    else if (normalise_origin(item, l->v[l->n], sizeof(l->v[l->n])) < 0)
+        sl_config_fail(ctx, "%s: '%s' is not an origin (scheme://host[:port])",
+                       k->name, item);
+    else
+        l->n++;
+}
+
+/* "*" or a list of origins, comma or space separated.  A list longer
+ * than a line (inih reads at most 200 characters of one) goes on in
+ * indented lines or in the key repeated, which inih hands over one at a
+ * time: they add up.  "*" (the default, or a line of its own) is
+ * replaced by the first list that follows it. */
+static void
+parse_origins(struct sl_config_load *ctx, const struct sl_config_key *k,
+              void *base, const char *v)
+{
+    struct sl_origin_list *l =
+        (struct sl_origin_list *) ((char *) base + k->off);
+
+    if (l->any) {
+        l->any = 0;
+        l->n = 0;
+    }
+    for_each_item(ctx, k, base, v, add_origin);
+    if (!ctx->failed && !l->any && l->n == 0)
+        sl_config_fail(ctx, "%s: empty (* or a list of origins)", k->name);
+}
+
 /* ---- URLs and files ---- */
 
 /* Never quoted: a callback URL may carry credentials. */
@@ -670,17 +802,78 @@ check_relays(struct sl_config_load *ctx)
     }
 }
 
-/* The line that set a [server] key (0: its default). */
+/* The line that set a key (0: its default). */
 static int
-line_of(struct sl_config_load *ctx, const char *key)
+line_of(struct sl_config_load *ctx, enum sl_config_section section,
+        const char *key)
 {
-    return ctx
-        ->line_of[sl_config_key_find(SL_SECTION_SERVER, key) - sl_config_keys];
+    return ctx->line_of[sl_config_key_find(section, key) - sl_config_keys];
 }
 
-/* RTMPS needs both files.  They are loaded here, so `sluice -t` and a
- * reload refuse a missing, unreadable or mismatched one (at the line of
- * the key that names it) before anything uses it. */
+/* Whether an address row (of an unnamed section) is on in c. */
+static int
+addr_on(const struct sl_config_key *k, const struct sl_config *c)
+{
+    int on = 1;
+
+    if (k->flags & SL_KEY_OFF)
+        memcpy(&on, (const char *) c + k->on_off, sizeof(on));
+    return on;
+}
+
+static int
+same_addr(const struct sl_config_key *a, const struct sl_config_key *b,
+          const struct sl_config *c)
+{
+    const char *base = (const char *) c;
+
+    return !strcmp(base + a->off, base + b->off) &&
+           !memcmp(base + a->port_off, base + b->port_off, sizeof(uint16_t));
+}
+
+/* Two listeners on one address ([server] listen and tls_listen, [http]
+ * listen, [web] listen and tls_listen, [cluster] agent_listen): the
+ * second bind would fail at start with no line to point at, so the
+ * config is refused at the line of the one written last.  Only the same
+ * text is caught; 0.0.0.0:1935 against 127.0.0.1:1935 is left to the
+ * bind, which refuses it at start. */
+static void
+check_listeners(struct sl_config_load *ctx)
+{
+    const struct sl_config *c = ctx->cfg;
+
+    for (size_t i = 0; i < sl_config_nkeys; i++) {
+        const struct sl_config_key *a = &sl_config_keys[i];
+
+        if (a->type != SL_KEY_ADDR || !addr_on(a, c))
+            continue;
+        for (size_t j = i + 1; j < sl_config_nkeys; j++) {
+            const struct sl_config_key *b = &sl_config_keys[j], *late, *other;
+            int  la = ctx->line_of[i], lb = ctx->line_of[j];
+            char name[64];
+
+            if (b->type != SL_KEY_ADDR || !addr_on(b, c) || !same_addr(a, b, c))
+                continue;
+            late = lb >= la ? b : a;
+            other = late == b ? a : b;
+            if (other->section == late->section)
+                snprintf(name, sizeof(name), "%s", other->name);
+            else
+                snprintf(name, sizeof(name), "[%s] %s",
+                         sl_config_section_name(other->section), other->name);
+            ctx->line = late == b ? lb : la;
+            sl_config_fail(ctx, "%s: the same address as %s%s", late->name,
+                           name,
+                           (late == b ? la : lb) == 0 ? " (its default)" : "");
+            return;
+        }
+    }
+}
+
+/* RTMPS and the web port's HTTPS need both files.  They are loaded
+ * here, so `sluice -t` and a reload refuse a missing, unreadable or
+ * mismatched one (at the line of the key that names it) before anything
+ * uses it. */
 static void
 check_tls(struct sl_config_load *ctx)
 {
@@ -690,21 +883,21 @@ check_tls(struct sl_config_load *ctx)
     char why[256];
 
     if (c->tls_enabled && (!cert || !key)) {
-        ctx->line = line_of(ctx, "tls_listen");
+        ctx->line = line_of(ctx, SL_SECTION_SERVER, "tls_listen");
         sl_config_fail(ctx, "tls_listen needs tls_cert and tls_key");
+    } else if (c->web_tls_enabled && (!cert || !key)) {
+        ctx->line = line_of(ctx, SL_SECTION_WEB, "tls_listen");
+        sl_config_fail(ctx, "tls_listen needs [server] tls_cert and tls_key");
     } else if (cert != key) {
-        ctx->line = line_of(ctx, cert ? "tls_cert" : "tls_key");
+        ctx->line =
+            line_of(ctx, SL_SECTION_SERVER, cert ? "tls_cert" : "tls_key");
         sl_config_fail(ctx, "%s needs %s too", cert ? "tls_cert" : "tls_key",
                        cert ? "tls_key" : "tls_cert");
-    } else if (c->tls_enabled && c->tls_port == c->listen_port &&
-               !strcmp(c->tls_host, c->listen_host)) {
-        ctx->line = line_of(ctx, "tls_listen");
-        sl_config_fail(ctx, "tls_listen: the same address as listen");
     } else if (cert) {
         c->tls =
             sl_tls_ctx_new(c->tls_cert, c->tls_key, &bad, why, sizeof(why));
-        ctx->line =
-            line_of(ctx, bad == SL_TLS_BAD_CERT ? "tls_cert" : "tls_key");
+        ctx->line = line_of(ctx, SL_SECTION_SERVER,
+                            bad == SL_TLS_BAD_CERT ? "tls_cert" : "tls_key");
         if (c->tls == NULL)
             sl_config_fail(ctx, "%s", why);
     }
@@ -715,6 +908,8 @@ sl_config_check(struct sl_config_load *ctx)
 {
     check_renditions(ctx);
     check_relays(ctx);
+    if (!ctx->failed)
+        check_listeners(ctx);
     if (!ctx->failed)
         check_tls(ctx); /* nothing loaded for a config refused anyway */
 }

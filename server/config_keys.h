@@ -20,11 +20,12 @@
 #include "server/config.h"
 
 /* The sections a key may belong to.  The last three are named
- * ([app:NAME]) and repeat; the first three are parts of sl_config. */
+ * ([app:NAME]) and repeat; the first four are parts of sl_config. */
 enum sl_config_section {
     SL_SECTION_SERVER,
     SL_SECTION_HTTP,
     SL_SECTION_CLUSTER,
+    SL_SECTION_WEB,
     SL_SECTION_APP,       /* struct sl_app_config */
     SL_SECTION_RENDITION, /* struct sl_rendition_config */
     SL_SECTION_RELAY,     /* struct sl_relay_config */
@@ -131,12 +132,12 @@ sl_config_section_at(const struct sl_config *c, enum sl_config_section s, int i)
            (size_t) i * sl_config_sections[s].elem;
 }
 
-/* "server", "http", ..., "app", "rendition", "relay". */
+/* "server", "http", "cluster", "web", "app", "rendition", "relay". */
 const char *sl_config_section_name(enum sl_config_section section);
 
 /* What needs the whole file (config_keys.c): a rung's width or height
- * and bit rate, a relay's url, the TLS files.  Run after every key is
- * read, with ctx->line 0. */
+ * and bit rate, a relay's url, two listeners on one address, the TLS
+ * files.  Run after every key is read, with ctx->line 0. */
 void sl_config_check(struct sl_config_load *ctx);
 
 #endif

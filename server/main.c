@@ -13,13 +13,14 @@
  *
  * Start order: the pool, the reactor and the hub; the stages that
  * observe the hub (ladders, relays, recordings) and the callback
- * client; the RTMP and RTMPS acceptors; the stats sampler, the agent
- * and the HTTP API.  A part that fails to start stops what started
- * before it, by the same path as a normal stop.
+ * client; the RTMP and RTMPS acceptors, then the web port's (HTTP and
+ * HTTPS); the stats sampler, the agent and the HTTP API.  A part that fails to
+ * start stops what started before it, by the same path as a normal stop.
  *
  * Shutdown order (SIGINT/SIGTERM, stop_serving()):
  *   1. /healthz answers 503; stop accepting (acceptor threads joined,
- *      listening sockets closed: the RTMP port, then the RTMPS one);
+ *      listening sockets closed: the RTMP port, the RTMPS one, then the
+ *      web port's HTTP and HTTPS ones);
  *   2. mark the server stopping and wake every session: players are
  *      sent NetStream.Play.UnpublishNotify and StreamEOF, publishers are
  *      closed, queued bytes are flushed;
@@ -35,21 +36,24 @@
  *
  * SIGHUP reloads the config: new sessions use the new one, running
  * sessions keep theirs; the hub takes the new merge window and GOP cache
- * setting.  Listening addresses (tls_listen too), workers, acceptors and
- * chunk_size are read at start only.  The TLS certificate and key come
- * with the config (loaded and checked by sl_config_load), so new RTMPS
- * connections get the reloaded certificate and running ones keep theirs;
- * while the RTMPS port is open a reload must bring a certificate.  POST
+ * setting.  Listening addresses (tls_listen and [web] too), workers,
+ * acceptors and chunk_size are read at start only.  The TLS certificate
+ * and key come with the config (loaded and checked by sl_config_load), so
+ * new RTMPS and HTTPS connections get the reloaded certificate and running
+ * ones keep theirs; while a TLS port (RTMPS, or the web port's HTTPS) is
+ * open a reload must bring a certificate.  POST
  * /api/v1/reload runs the same reload() on the HTTP thread, under the
  * same mutex, so the caller gets its result (a signal could not say
  * whether the new file was good); reloads never overlap.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,7 +106,7 @@ struct reloader {
     pthread_mutex_t   lock; /* one reload at a time: SIGHUP or the API */
     const char       *path;
     struct sl_hub    *hub;
-    int               tls_open; /* the RTMPS port listens */
+    int               tls_open; /* a TLS port (RTMPS, HTTPS) listens */
     struct sl_config *start;    /* the config the process started with */
 };
 
@@ -125,8 +129,9 @@ reload(void *arg, char *err, size_t errlen)
     }
     if (r->tls_open && c->tls == NULL) {
         snprintf(err, errlen,
-                 "%s: tls_cert and tls_key are needed while the RTMPS port "
-                 "is open (tls_listen is read at start only)",
+                 "%s: tls_cert and tls_key are needed while a TLS port "
+                 "(RTMPS or the web port's HTTPS) is open (tls_listen is "
+                 "read at start only)",
                  path);
         sl_log_error("reload failed, keeping the running config: %s", err);
         sl_config_unref(c);
@@ -146,7 +151,8 @@ reload(void *arg, char *err, size_t errlen)
     sl_config_set(c);
     sl_log_info("config reloaded from %s", path);
     if (c->tls != NULL)
-        sl_log_info("new rtmps connections get the certificate %s",
+        sl_log_info("new tls connections (rtmps, https) get the "
+                    "certificate %s",
                     sl_tls_ctx_subject(c->tls));
     pthread_mutex_unlock(&r->lock);
     return 0;
@@ -158,6 +164,7 @@ struct serving {
     struct sl_server      srv;
     struct sl_iplimit    *ipl;
     struct sl_listener   *listener, *tls_listener;
+    struct sl_listener   *web_listener, *web_tls_listener;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
     struct sl_recorder   *recorder;
@@ -220,7 +227,11 @@ start_stages(struct serving *sv)
     return 0;
 }
 
-/* The RTMP and RTMPS acceptors over the sockets the master opened. */
+/* The RTMP and RTMPS acceptors, then the web port's, over the sockets
+ * the master opened.  The web port's start from its sockets, not from
+ * cfg: a restarted serving process may have read a file whose [web]
+ * changed since the master opened them, and a socket nobody accepts on
+ * would hold its connections in the backlog. */
 static int
 start_listeners(struct serving *sv, const struct sl_config *cfg,
                 struct sl_sockets *socks)
@@ -250,7 +261,46 @@ start_listeners(struct serving *sv, const struct sl_config *cfg,
             return -1;
         }
     }
+    /* Sessions of the HTTP kinds share the per-address table with the
+     * RTMP ports: an address's connections count once, whichever port. */
+    if (socks->nweb > 0) {
+        sv->web_listener =
+            sl_listener_start_fds(&sv->srv, sv->ipl, socks->web, socks->nweb,
+                                  SL_SESSION_HTTP, err, sizeof(err));
+        if (sv->web_listener == NULL) {
+            sl_log_error("[web] listen: %s", err);
+            return -1;
+        }
+    }
+    if (socks->nweb_tls > 0) {
+        sv->web_tls_listener = sl_listener_start_fds(
+            &sv->srv, sv->ipl, socks->web_tls, socks->nweb_tls,
+            SL_SESSION_HTTPS, err, sizeof(err));
+        if (sv->web_tls_listener == NULL) {
+            sl_log_error("[web] tls_listen: %s", err);
+            return -1;
+        }
+    }
     return 0;
+}
+
+/* "HOST:PORT" a listening socket is bound to, for the log: the address
+ * the master opened, whatever the config read since says. */
+static void
+bound_name(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t               len = sizeof(ss);
+    char                    host[NI_MAXHOST], port[NI_MAXSERV];
+
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0 ||
+        getnameinfo((struct sockaddr *) &ss, len, host, sizeof(host), port,
+                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        snprintf(out, cap, "?");
+    else if (ss.ss_family == AF_INET6)
+        snprintf(out, cap, "[%s]:%s", host, port);
+    else
+        snprintf(out, cap, "%s:%s", host, port);
 }
 
 /* What watches from outside: the stats sampler and the API's providers,
@@ -316,6 +366,8 @@ stop_serving(struct serving *sv)
     sl_http_draining(sv->http);
     sl_listener_stop(sv->listener);
     sl_listener_stop(sv->tls_listener);
+    sl_listener_stop(sv->web_listener);
+    sl_listener_stop(sv->web_tls_listener);
     /* Sessions still open keep the table alive through their slots. */
     sl_iplimit_unref(sv->ipl);
     atomic_store(&srv->stopping, 1);
@@ -346,6 +398,26 @@ stop_serving(struct serving *sv)
     sl_loop_free(srv->loop);
     sl_hub_free(srv->hub);
     pthread_mutex_destroy(&srv->lock);
+}
+
+/* The web port's lines at start ("web on HOST:PORT"), logged before
+ * the "listening on" line that tests and scripts wait for, so they are
+ * there once it is (and do not say "listening on" themselves: the tests
+ * count that line to tell serving processes apart). */
+static void
+log_web(const struct sl_sockets *socks, const struct sl_config *cfg)
+{
+    char name[NI_MAXHOST + NI_MAXSERV + 4];
+
+    if (socks->nweb > 0) {
+        bound_name(socks->web[0], name, sizeof(name));
+        sl_log_info("web on %s", name);
+    }
+    if (socks->nweb_tls > 0) {
+        bound_name(socks->web_tls[0], name, sizeof(name));
+        sl_log_info("web on %s (https, certificate %s)", name,
+                    cfg->tls != NULL ? sl_tls_ctx_subject(cfg->tls) : "none");
+    }
 }
 
 /* The main thread's life after the start: reload on SIGHUP until
@@ -394,7 +466,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     memset(&sv, 0, sizeof(sv));
     pthread_mutex_init(&sv.rl.lock, NULL);
     sv.rl.path = path;
-    sv.rl.tls_open = cfg->tls_enabled;
+    sv.rl.tls_open = socks->ntls > 0 || socks->nweb_tls > 0;
     sv.rl.start = cfg;
     if (start_core(&sv, cfg) == 0) {
         sv.rl.hub = sv.srv.hub;
@@ -403,6 +475,7 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
             rc = 0;
     }
     if (rc == 0) {
+        log_web(socks, cfg);
         sl_log_info("sluice %s listening on %s:%u (%d workers, %d acceptors, "
                     "config %s%s)",
                     SL_VERSION, cfg->listen_host[0] ? cfg->listen_host : "*",

@@ -25,6 +25,19 @@
  * graceful stop is bounded well below it. */
 #define STOP_KILL_MS 30000
 
+/* The web ports' sockets, as the RTMP port's; an error names the key. */
+static int
+bind_web(const char *key, const char *host, uint16_t port, int count, int *fds,
+         char *err, size_t errlen)
+{
+    char why[256];
+
+    if (sl_listener_bind(host, port, count, fds, why, sizeof(why)) == 0)
+        return 0;
+    snprintf(err, errlen, "[web] %s: %s", key, why);
+    return -1;
+}
+
 int
 sl_sockets_open(const struct sl_config *cfg, struct sl_sockets *s, char *err,
                 size_t errlen)
@@ -47,6 +60,22 @@ sl_sockets_open(const struct sl_config *cfg, struct sl_sockets *s, char *err,
             return -1;
         }
         s->ntls = cfg->acceptors;
+    }
+    if (cfg->web_enabled) {
+        if (bind_web("listen", cfg->web_host, cfg->web_port, cfg->acceptors,
+                     s->web, err, errlen) < 0) {
+            sl_sockets_close(s);
+            return -1;
+        }
+        s->nweb = cfg->acceptors;
+    }
+    if (cfg->web_tls_enabled) {
+        if (bind_web("tls_listen", cfg->web_tls_host, cfg->web_tls_port,
+                     cfg->acceptors, s->web_tls, err, errlen) < 0) {
+            sl_sockets_close(s);
+            return -1;
+        }
+        s->nweb_tls = cfg->acceptors;
     }
     if (cfg->http_enabled) {
         s->http = sl_http_bind(cfg, err, errlen);
@@ -72,11 +101,15 @@ sl_sockets_close(struct sl_sockets *s)
         close(s->rtmp[i]);
     for (int i = 0; i < s->ntls; i++)
         close(s->tls[i]);
+    for (int i = 0; i < s->nweb; i++)
+        close(s->web[i]);
+    for (int i = 0; i < s->nweb_tls; i++)
+        close(s->web_tls[i]);
     if (s->http >= 0)
         close(s->http);
     if (s->agent >= 0)
         close(s->agent);
-    s->nrtmp = s->ntls = 0;
+    s->nrtmp = s->ntls = s->nweb = s->nweb_tls = 0;
     s->http = s->agent = -1;
 }
 

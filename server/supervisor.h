@@ -27,12 +27,18 @@ struct sl_sockets {
     int rtmp[SL_MAX_ACCEPTORS]; /* one per acceptor thread (SO_REUSEPORT) */
     int ntls;
     int tls[SL_MAX_ACCEPTORS]; /* the RTMPS port's */
-    int http;                  /* the HTTP API's */
-    int agent;                 /* HAProxy's agent-check */
+    int nweb;
+    int web[SL_MAX_ACCEPTORS]; /* the public web port's ([web] listen) */
+    int nweb_tls;
+    int web_tls[SL_MAX_ACCEPTORS]; /* its HTTPS port's ([web] tls_listen) */
+    int http;                      /* the HTTP API's */
+    int agent;                     /* HAProxy's agent-check */
 };
 
-/* Opens cfg's listening sockets.  0, or -1 with the reason in err (none
- * is left open). */
+/* Opens cfg's listening sockets: the RTMP, RTMPS, web and web HTTPS
+ * ports one per acceptor (SO_REUSEPORT), the API's and the agent's one
+ * each, those that are off not at all.  0, or -1 with the reason in err
+ * (none is left open). */
 int  sl_sockets_open(const struct sl_config *cfg, struct sl_sockets *s,
                      char *err, size_t errlen);
 void sl_sockets_close(struct sl_sockets *s);

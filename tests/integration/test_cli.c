@@ -1,7 +1,7 @@
 /*
  * The command line as a user meets it: -V prints the version, -t checks
- * a config, and a broken config is reported as FILE:LINE: with the line
- * of the problem and exit status 1.
+ * a config ([web] included), and a broken config is reported as
+ * FILE:LINE: with the line of the problem and exit status 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +46,7 @@ test_keys(void)
     CU_ASSERT(strstr(text, "read at start only") != NULL);
     CU_ASSERT(strstr(text, "record_segment") != NULL);
     CU_ASSERT(strstr(text, "[rendition:NAME]") != NULL);
+    CU_ASSERT(strstr(text, "cors_origins") != NULL);
     free(text);
 }
 
@@ -143,6 +144,41 @@ test_check_config(void)
                  "[app:live]\n"
                  "colour = blue\n",
                  3, "colour");
+
+    /* The public web port's section: every key, then each kind of
+     * mistake at its line. */
+    rc =
+        check_config(dir, "web",
+                     "[server]\n"
+                     "listen = 127.0.0.1:1935\n"
+                     "[web]\n"
+                     "listen = 127.0.0.1:8088\n"
+                     "tls_listen = off\n"
+                     "cors_origins = https://a.example, http://b.example:8080\n"
+                     "request_timeout = 5s\n"
+                     "keepalive_timeout = 1m\n"
+                     "[app:live]\n",
+                     ini, sizeof(ini), &output);
+    snprintf(want, sizeof(want), "%s: ok", ini);
+    CU_ASSERT(rc == 0);
+    CU_ASSERT(strstr(output, want) != NULL);
+    free(output);
+    expect_error(dir, "web_origin",
+                 "[server]\n"
+                 "[web]\n"
+                 "listen = 127.0.0.1:8088\n"
+                 "cors_origins = https://a.example https://b.example/path\n"
+                 "[app:live]\n",
+                 4, "cors_origins: 'https://b.example/path' is not an origin");
+    expect_error(dir, "web_tls",
+                 "[web]\n"
+                 "\n"
+                 "tls_listen = 127.0.0.1:8443\n",
+                 3, "tls_listen needs [server] tls_cert and tls_key");
+    expect_error(dir, "web_timeout",
+                 "[web]\n"
+                 "keepalive_timeout = 0s\n",
+                 2, "keepalive_timeout");
 }
 
 void

@@ -1,17 +1,19 @@
 /*
  * The master process: the serving process killed with SIGKILL comes back
  * by itself on the same ports (a player that connects while none runs is
- * served by the next one), a crash loop backs off, SIGTERM to the master
- * stops everything, and an edge pulling from a restarted origin resumes
- * for the player it kept.
+ * served by the next one; the web port stays open too), a crash loop
+ * backs off, SIGTERM to the master stops everything, and an edge pulling
+ * from a restarted origin resumes for the player it kept.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/integration/itest.h"
+#include "tests/support/flood.h"
 
 /* The pid in the n-th (1-based) "serving process PID started" line of
  * the log, or 0 when there is none yet. */
@@ -101,6 +103,71 @@ test_restart(void)
     /* SIGTERM to the master stops the serving process too: exit 0. */
     IT_STOP(&srv);
     CU_ASSERT(!alive(second));
+}
+
+/* A connection to the web port with a request sent, or -errno. */
+static int
+web_request(const struct sl_srv *srv)
+{
+    static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+    int               fd = sl_connect_from(NULL, srv->web_port, IT_S(5));
+
+    if (fd >= 0 &&
+        write(fd, req, sizeof(req) - 1) != (ssize_t) sizeof(req) - 1) {
+        close(fd);
+        return -EIO;
+    }
+    return fd;
+}
+
+/* Whether a serving process took the connection and answered it: the
+ * server closes it after the request (today: not an RTMP handshake; an
+ * HTTP session answers and closes an HTTP/1.0 request), which a
+ * connection left in a backlog nobody accepts from never sees. */
+static int
+served(int fd, double timeout_s)
+{
+    int rc = fd >= 0 ? sl_wait_peer_closed(fd, timeout_s) : fd;
+
+    if (fd >= 0)
+        close(fd);
+    return rc == 0;
+}
+
+/* The master opens the web port ([web] listen, on loopback in tests) and
+ * keeps it: connections are served before a restart, across it (one
+ * made right after the kill waits in the backlog for the next serving
+ * process) and after it. */
+static void
+test_web_port_survives_restart(void)
+{
+    struct sl_srv srv;
+    char          line[64];
+    int           first, second, gap;
+
+    IT_START(&srv, NULL, NULL);
+    srv.allow_error = 1; /* the death is logged as an ERROR */
+    CU_ASSERT_FATAL(srv.web_port > 0);
+    first = wait_serving(&srv, 1);
+    CU_ASSERT_FATAL(first > 0);
+    snprintf(line, sizeof(line), "web on 127.0.0.1:%d", srv.web_port);
+    CU_ASSERT(sl_file_count(srv.log, line) == 1);
+    CU_ASSERT(served(web_request(&srv), IT_S(5)));
+
+    CU_ASSERT(kill(first, SIGKILL) == 0);
+    gap = web_request(&srv);
+    CU_ASSERT(gap >= 0);
+    second = wait_serving(&srv, 2);
+    CU_ASSERT_FATAL(second > 0 && second != first);
+    CU_ASSERT(served(gap, IT_S(10)));
+    CU_ASSERT(served(web_request(&srv), IT_S(5)));
+    CU_ASSERT(sl_file_count(srv.log, line) == 2);
+    IT_STOP(&srv);
+    /* With the master gone, the port is closed. */
+    gap = sl_connect_from(NULL, srv.web_port, IT_S(1));
+    CU_ASSERT(gap == -ECONNREFUSED);
+    if (gap >= 0)
+        close(gap);
 }
 
 static void
@@ -205,6 +272,8 @@ sl_itest_suite_supervisor(void)
 
     CU_add_test(s, "a killed serving process comes back on the same ports",
                 test_restart);
+    CU_add_test(s, "the web port stays open across a restart",
+                test_web_port_survives_restart);
     CU_add_test(s, "a crash loop backs off", test_crash_loop_backs_off);
     CU_add_test(s, "an edge resumes pulling from a restarted origin",
                 test_edge_resumes);

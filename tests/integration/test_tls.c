@@ -14,6 +14,9 @@
  * - Plain RTMP, random bytes and silence on the RTMPS port: each such
  *   connection is closed with a WARN line naming it, while an RTMPS
  *   player next to them gets every frame, and the server stops cleanly.
+ * - The web port's HTTPS ([web] tls_listen) serves the same certificate
+ *   and gets the new one on SIGHUP; while it is open a reload without a
+ *   certificate is refused.
  */
 #include <errno.h>
 #include <limits.h>
@@ -508,6 +511,58 @@ test_paused_player(void)
     IT_STOP(&t.srv);
 }
 
+/* [web] tls_listen alone (no RTMPS port): the certificate of [server]
+ * tls_cert/tls_key, reloaded with it; a reload that would leave the
+ * HTTPS port without one is refused. */
+static void
+test_web_https(void)
+{
+    struct tls_srv t;
+    char           keys[3 * PATH_MAX], sec[64], subject[256], line[128];
+
+    memset(&t, 0, sizeof(t));
+    CU_ASSERT_FATAL(sl_tmpdir(t.dir) == 0);
+    CU_ASSERT_FATAL(make_cert(&t, 0, CN_ONE) == 0);
+    CU_ASSERT_FATAL(make_cert(&t, 1, CN_TWO) == 0);
+    t.tls_port = sl_free_port(); /* here the web port's HTTPS */
+    CU_ASSERT_FATAL(t.tls_port > 0);
+    snprintf(keys, sizeof(keys), "tls_cert = %s\ntls_key = %s\n", t.cert[0],
+             t.key[0]);
+    snprintf(sec, sizeof(sec), "[web]\ntls_listen = 127.0.0.1:%d\n",
+             t.tls_port);
+    IT_START(&t.srv, keys, sec);
+    t.srv.allow_error = 1; /* the refused reload is an ERROR line */
+    CU_ASSERT_FATAL(sl_wait_port(t.tls_port, IT_S(5)) == 0);
+    snprintf(line, sizeof(line),
+             "web on 127.0.0.1:%d (https, certificate CN=" CN_ONE ")",
+             t.tls_port);
+    CU_ASSERT(sl_file_count(t.srv.log, line) == 1);
+    CU_ASSERT(sl_file_count(t.srv.log, "(rtmps") == 0);
+    served_subject(&t, "web-before", subject, sizeof(subject));
+    fprintf(stderr, "  web https before the reload: %s\n", subject);
+    CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_ONE));
+
+    /* The other certificate: new HTTPS connections get it. */
+    snprintf(keys, sizeof(keys), "tls_cert = %s\ntls_key = %s\n", t.cert[1],
+             t.key[1]);
+    CU_ASSERT(sl_srv_write_ini(&t.srv, keys, sec) == 0);
+    CU_ASSERT(sl_proc_signal(&t.srv.proc, SIGHUP) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "certificate CN=" CN_TWO, 1,
+                                 IT_S(5)) == 0);
+    served_subject(&t, "web-after", subject, sizeof(subject));
+    CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_TWO));
+
+    /* tls_listen off and no certificate: tls_listen waits for a restart,
+     * so the port stays open and the reload is refused. */
+    CU_ASSERT(sl_srv_write_ini(&t.srv, NULL, "[web]\ntls_listen = off\n") == 0);
+    CU_ASSERT(sl_proc_signal(&t.srv.proc, SIGHUP) == 0);
+    CU_ASSERT(sl_wait_file_count(t.srv.log, "reload failed", 1, IT_S(5)) == 0);
+    CU_ASSERT(sl_file_count(t.srv.log, "needed while a TLS port") == 1);
+    served_subject(&t, "web-refused", subject, sizeof(subject));
+    CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_TWO));
+    IT_STOP(&t.srv);
+}
+
 void
 sl_itest_suite_tls(void)
 {
@@ -529,4 +584,8 @@ sl_itest_suite_tls(void)
                 "an RTMPS player paused while a heavy stream flows resumes "
                 "with every frame",
                 test_paused_player);
+    CU_add_test(s,
+                "[web] tls_listen: the certificate, reloaded; a reload "
+                "without one is refused",
+                test_web_https);
 }

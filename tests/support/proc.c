@@ -480,12 +480,19 @@ sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
         n += (size_t) snprintf(text + n, sizeof(text) - n, "%s = %s\n",
                                default_keys[i][0], default_keys[i][1]);
     }
-    /* Every test server gets its own HTTP port, so servers running side
-     * by side never fight over the default 8080. */
+    /* Every test server gets its own HTTP and web ports on loopback, so
+     * servers running side by side never fight over the defaults (8080,
+     * and 8088 on every address, which a test must never open). */
     n += (size_t) snprintf(text + n, sizeof(text) - n,
-                           "%s\n[http]\nlisten = 127.0.0.1:%d\n"
-                           "[app:live]\n%s",
-                           server_keys ? server_keys : "", srv->http_port,
+                           "%s\n[http]\nlisten = 127.0.0.1:%d\n",
+                           server_keys ? server_keys : "", srv->http_port);
+    if (srv->web_port > 0)
+        n += (size_t) snprintf(text + n, sizeof(text) - n,
+                               "[web]\nlisten = 127.0.0.1:%d\n", srv->web_port);
+    else
+        n += (size_t) snprintf(text + n, sizeof(text) - n,
+                               "[web]\nlisten = off\n");
+    n += (size_t) snprintf(text + n, sizeof(text) - n, "[app:live]\n%s",
                            extra_sections ? extra_sections : "");
     if (n >= sizeof(text))
         return -ENOSPC;
@@ -557,6 +564,11 @@ sl_srv_start(struct sl_srv *srv, const char *server_keys,
     while (srv->http_port == srv->port);
     if (srv->http_port < 0)
         return srv->http_port;
+    do
+        srv->web_port = sl_free_port();
+    while (srv->web_port == srv->port || srv->web_port == srv->http_port);
+    if (srv->web_port < 0)
+        return srv->web_port;
     snprintf(srv->ini, sizeof(srv->ini), "%s/sluice.ini", srv->dir);
     snprintf(srv->log, sizeof(srv->log), "%s/sluice.log", srv->dir);
     if ((rc = sl_srv_write_ini(srv, server_keys, extra_sections)) < 0)

@@ -111,6 +111,7 @@ struct sl_srv {
     struct sl_proc proc;
     int            port;
     int            http_port;     /* [http] listen = 127.0.0.1:http_port */
+    int            web_port;      /* [web] listen = 127.0.0.1:web_port */
     char           dir[PATH_MAX]; /* this server's temp folder */
     char           ini[PATH_MAX + 16];
     char           log[PATH_MAX + 16];
@@ -118,9 +119,11 @@ struct sl_srv {
 };
 
 /* Writes the ini for srv (listen on srv->port, the HTTP API on
- * srv->http_port; short test timeouts unless server_keys sets them;
- * [app:live] plus extra_sections, which may add keys to [http] with a
- * section of their own). */
+ * srv->http_port, the web port on srv->web_port or off when it is 0,
+ * all on 127.0.0.1, so no test server ever binds the default
+ * 0.0.0.0:8088; short test timeouts unless server_keys sets them;
+ * [app:live] plus extra_sections, which may add keys to [http] or [web]
+ * with a section of their own). */
 int sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
                      const char *extra_sections);
 
@@ -129,8 +132,8 @@ int sl_srv_write_ini(struct sl_srv *srv, const char *server_keys,
  * the caller neither frees nor keeps it past a setenv. */
 const char *sl_srv_bin(void);
 
-/* Picks two free ports (RTMP and HTTP) and a temp folder, writes the
- * ini, starts sl_srv_bin() with -c and waits up to 10 s (scaled) until
+/* Picks three free ports (RTMP, HTTP and web) and a temp folder, writes
+ * the ini, starts sl_srv_bin() with -c and waits up to 10 s (scaled) until
  * it logs that it listens.  0, or -errno with the reason and the log's
  * tail on stderr: -ECHILD when it exited first, -ETIMEDOUT when it was
  * killed at the bound; either way the child is reaped. */

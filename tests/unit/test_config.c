@@ -509,12 +509,194 @@ test_tls_keys(void)
              a_cert, b_key);
     expect_error(text, 5, "does not match the certificate");
 
+    /* [web] tls_listen: the same files, checked the same way. */
+    snprintf(text, sizeof(text),
+             "[server]\ntls_cert = %s\ntls_key = %s\n"
+             "[web]\ntls_listen = 127.0.0.1:18443\n",
+             a_cert, a_key);
+    c = load_text(text, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->tls_enabled, 0);
+    CU_ASSERT_EQUAL(c->web_tls_enabled, 1);
+    CU_ASSERT_STRING_EQUAL(c->web_tls_host, "127.0.0.1");
+    CU_ASSERT_EQUAL(c->web_tls_port, 18443);
+    CU_ASSERT_PTR_NOT_NULL(c->tls);
+    sl_config_unref(c);
+    expect_error("[server]\nlisten = 1935\n[web]\n\ntls_listen = 8443\n", 5,
+                 "tls_listen needs [server] tls_cert and tls_key");
+    snprintf(text, sizeof(text),
+             "[web]\ntls_listen = 8443\n[server]\n"
+             "tls_cert = %s\n",
+             a_cert);
+    expect_error(text, 2, "tls_listen needs [server] tls_cert and tls_key");
+    snprintf(text, sizeof(text),
+             "[web]\ntls_listen = 8443\n[server]\ntls_cert = %s\n"
+             "tls_key = %s\n",
+             a_cert, none);
+    expect_error(text, 5, "tls_key: cannot read");
+    /* Not on another listener's address. */
+    snprintf(text, sizeof(text),
+             "[server]\ntls_listen = 1936\ntls_cert = %s\ntls_key = %s\n"
+             "[web]\ntls_listen = 1936\n",
+             a_cert, a_key);
+    expect_error(text, 6,
+                 "tls_listen: the same address as [server] "
+                 "tls_listen");
+    snprintf(text, sizeof(text),
+             "[server]\ntls_cert = %s\ntls_key = %s\n"
+             "[web]\nlisten = 127.0.0.1:8088\ntls_listen = 127.0.0.1:8088\n",
+             a_cert, a_key);
+    expect_error(text, 6, "tls_listen: the same address as listen");
+
     unlink(a_cert);
     unlink(a_key);
     unlink(b_cert);
     unlink(b_key);
     unlink(junk);
     rmdir(tls_dir);
+}
+
+/* ---- [web] ---- */
+
+static void
+test_web_section(void)
+{
+    char                         err[256] = "";
+    struct sl_config            *c = load_text("[server]\n", err, sizeof(err));
+    const struct sl_origin_list *o;
+
+    /* Defaults: the public port on every IPv4 address, no HTTPS, any
+     * origin. */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->web_enabled, 1);
+    CU_ASSERT_STRING_EQUAL(c->web_host, "0.0.0.0");
+    CU_ASSERT_EQUAL(c->web_port, 8088);
+    CU_ASSERT_EQUAL(c->web_tls_enabled, 0);
+    CU_ASSERT_EQUAL(c->web_cors_origins.any, 1);
+    CU_ASSERT_EQUAL(c->web_cors_origins.n, 0);
+    CU_ASSERT_EQUAL(c->web_request_timeout_ms, 10000);
+    CU_ASSERT_EQUAL(c->web_keepalive_timeout_ms, 15000);
+    CU_ASSERT(sl_config_origin_allowed(c, "https://any.example", 19));
+    sl_config_unref(c);
+
+    /* The same key names as [server] and [http], kept apart. */
+    c = load_text("[web]\nlisten = off\n[server]\nlisten = 127.0.0.1:8088\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->web_enabled, 0);
+    CU_ASSERT_EQUAL(c->listen_port, 8088);
+    sl_config_unref(c);
+
+    /* A list of origins, commas and spaces, normalised as browsers send
+     * them: lower case, no default port. */
+    c = load_text("[web]\nlisten = [::1]:9088\n"
+                  "cors_origins = https://A.example:443, "
+                  "http://b.example:8080  HTTP://c.example:80,"
+                  "capacitor://localhost http://[::1]:3000\n"
+                  "request_timeout = 1s\nkeepalive_timeout = 10m\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_STRING_EQUAL(c->web_host, "::1");
+    CU_ASSERT_EQUAL(c->web_port, 9088);
+    o = &c->web_cors_origins;
+    CU_ASSERT_EQUAL(o->any, 0);
+    CU_ASSERT_EQUAL_FATAL(o->n, 5);
+    CU_ASSERT_STRING_EQUAL(o->v[0], "https://a.example");
+    CU_ASSERT_STRING_EQUAL(o->v[1], "http://b.example:8080");
+    CU_ASSERT_STRING_EQUAL(o->v[2], "http://c.example");
+    CU_ASSERT_STRING_EQUAL(o->v[3], "capacitor://localhost");
+    CU_ASSERT_STRING_EQUAL(o->v[4], "http://[::1]:3000");
+    CU_ASSERT_EQUAL(c->web_request_timeout_ms, 1000);
+    CU_ASSERT_EQUAL(c->web_keepalive_timeout_ms, 600000);
+    CU_ASSERT(sl_config_origin_allowed(c, "https://a.example", 17));
+    CU_ASSERT(sl_config_origin_allowed(c, "HTTPS://A.EXAMPLE", 17));
+    CU_ASSERT(sl_config_origin_allowed(c, "http://b.example:8080", 21));
+    /* Only the given bytes count. */
+    CU_ASSERT(sl_config_origin_allowed(c, "http://b.example:8080/x", 21));
+    CU_ASSERT(!sl_config_origin_allowed(c, "http://b.example:808", 20));
+    CU_ASSERT(!sl_config_origin_allowed(c, "http://b.example", 16));
+    CU_ASSERT(!sl_config_origin_allowed(c, "https://a.example.evil", 22));
+    CU_ASSERT(!sl_config_origin_allowed(c, "null", 4));
+    CU_ASSERT(!sl_config_origin_allowed(c, "", 0));
+    sl_config_unref(c);
+
+    /* Ranges: 1s..10m. */
+    expect_error("[web]\nrequest_timeout = 999ms\n", 2,
+                 "request_timeout: '999ms' is not a duration 1s..10m");
+    expect_error("[web]\nrequest_timeout = 0\n", 2, "request_timeout");
+    expect_error("[web]\n\nkeepalive_timeout = 11m\n", 3,
+                 "keepalive_timeout: '11m' is not a duration 1s..10m");
+    expect_error("[web]\nlisten = 0.0.0.0\n", 2, "listen");
+    expect_error("[web]\nmax_connections = 9\n", 2, "unknown key");
+
+    /* A bad origin, at its line, quoted. */
+    expect_error("[server]\n[web]\ncors_origins = https://a.example, "
+                 "https://b.example/\n",
+                 3,
+                 "cors_origins: 'https://b.example/' is not an origin "
+                 "(scheme://host[:port])");
+    expect_error("[web]\ncors_origins = a.example\n", 2, "'a.example'");
+    expect_error("[web]\ncors_origins = https://\n", 2, "'https://'");
+    expect_error("[web]\ncors_origins = https://u@a.example\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = https://a.example:0\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = https://a.example:65536\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = https://a.example:\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = https://a.example?x\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = https://[]\n", 2, "not an origin");
+    expect_error("[web]\ncors_origins = 1http://a.example\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = https://.example\n", 2,
+                 "not an origin");
+    expect_error("[web]\ncors_origins = null\n", 2, "not an origin");
+    /* "*" alone, and not nothing. */
+    expect_error("[web]\ncors_origins = *, https://a.example\n", 2,
+                 "* stands alone");
+    expect_error("[web]\ncors_origins = https://a.example *\n", 2,
+                 "* stands alone");
+    expect_error("[web]\ncors_origins = , \n", 2, "cors_origins: empty");
+    {
+        char text[2048];
+        int  n = snprintf(text, sizeof(text), "[web]\ncors_origins =");
+
+        /* Longer than a line: it goes on in indented lines, and in the
+         * key repeated. */
+        for (int i = 0; i < SL_WEB_MAX_ORIGINS; i++)
+            n += snprintf(text + n, sizeof(text) - (size_t) n,
+                          " https://h%d.example%s", i,
+                          i == 5    ? "\n  "
+                          : i == 11 ? "\ncors_origins ="
+                                    : "");
+        snprintf(text + n, sizeof(text) - (size_t) n, "\n");
+        c = load_text(text, err, sizeof(err));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(c->web_cors_origins.n, SL_WEB_MAX_ORIGINS);
+        CU_ASSERT_STRING_EQUAL(c->web_cors_origins.v[15],
+                               "https://h15.example");
+        sl_config_unref(c);
+        snprintf(text + n, sizeof(text) - (size_t) n, "\n  http://x.example\n");
+        expect_error(text, 5, "more than 16 origins");
+    }
+
+    /* Two listeners on one address: at the line written last. */
+    expect_error("[web]\nlisten = 127.0.0.1:1935\n[server]\n"
+                 "listen = 127.0.0.1:1935\n",
+                 4, "listen: the same address as [web] listen");
+    expect_error("[server]\nlisten = 0.0.0.0:8088\n", 2,
+                 "listen: the same address as [web] listen (its default)");
+    expect_error("[web]\nlisten = 127.0.0.1:8080\n", 2,
+                 "listen: the same address as [http] listen (its default)");
+    expect_error("[cluster]\nagent_listen = 9000\n[web]\nlisten = 9000\n", 4,
+                 "listen: the same address as [cluster] agent_listen");
+    /* Off is no address. */
+    c = load_text("[web]\nlisten = 127.0.0.1:8080\n[http]\nlisten = off\n", err,
+                  sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(c);
+    sl_config_unref(c);
 }
 
 /* ---- the key table ---- */
@@ -568,15 +750,19 @@ test_table_rows(void)
         ok &= k->type != SL_KEY_SECRET || k->max < k->size;
         ok &= (k->type == SL_KEY_CUSTOM) == (k->parse != NULL);
         ok &= !(k->flags & SL_KEY_START_ONLY) ||
-              (k->section <= SL_SECTION_CLUSTER && k->type != SL_KEY_CUSTOM);
+              (sl_config_sections[k->section].max == 0 &&
+               k->type != SL_KEY_CUSTOM);
+        /* check_listeners() reads addresses from sl_config itself. */
+        ok &= k->type != SL_KEY_ADDR || sl_config_sections[k->section].max == 0;
         ok &= k->help != NULL && strlen(k->help) < 80;
         CU_ASSERT(ok);
         if (!ok)
             fprintf(stderr, "\n  row [%s] %s is inconsistent\n",
                     sl_config_section_name(k->section), k->name);
     }
-    /* Every default parses: those of [server], [http] and [cluster] in
-     * sl_config_defaults(), the others as their sections start. */
+    /* Every default parses: those of the unnamed sections ([server],
+     * [http], [cluster], [web]) in sl_config_defaults(), the others as
+     * their sections start. */
     c = sl_config_defaults();
     CU_ASSERT_PTR_NOT_NULL(c);
     sl_config_unref(c);
@@ -666,6 +852,26 @@ test_start_only_changes(void)
                                 "agent_listen");
     sl_config_unref(a);
     sl_config_unref(b);
+
+    /* [web]: its addresses wait for a restart, the rest does not. */
+    a = load_text("[web]\n", err, sizeof(err));
+    b = load_text("[web]\nlisten = 127.0.0.1:8088\ncors_origins = "
+                  "https://a.example\nrequest_timeout = 5s\n"
+                  "keepalive_timeout = 5s\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(
+        sl_config_describe_start_only_changes(a, b, out, sizeof(out)), 1);
+    CU_ASSERT_STRING_EQUAL(out, "[web] listen");
+    sl_config_unref(b);
+    b = load_text("[web]\nlisten = off\n", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(
+        sl_config_describe_start_only_changes(a, b, out, sizeof(out)), 1);
+    CU_ASSERT_STRING_EQUAL(out, "[web] listen");
+    sl_config_unref(a);
+    sl_config_unref(b);
 }
 
 /* The section whose table a docs/config.md heading starts: -2 for a line
@@ -674,7 +880,7 @@ static int
 doc_heading(const char *line)
 {
     static const char *const heads[SL_SECTION_COUNT] = {
-        "## [server]",   "## [http]",           "## [cluster]",
+        "## [server]",   "## [http]",           "## [cluster]",   "## [web]",
         "## [app:NAME]", "## [rendition:NAME]", "## [relay:NAME]"};
 
     if (strncmp(line, "## ", 3) != 0)
@@ -842,6 +1048,8 @@ sl_test_suite_config(void)
     CU_add_test(s, "abuse limits: defaults, values, errors", test_abuse_limits);
     CU_add_test(s, "tls_listen, tls_cert, tls_key: loaded, errors at lines",
                 test_tls_keys);
+    CU_add_test(s, "[web] keys: defaults, origins, ranges, errors at lines",
+                test_web_section);
     CU_add_test(s, "durations take h", test_durations_take_hours);
     CU_add_test(s, "key table rows are consistent", test_table_rows);
     CU_add_test(s, "section limits from their macros", test_section_limits);
