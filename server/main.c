@@ -78,6 +78,7 @@
 #include "server/supervisor.h"
 #include "server/tls.h"
 #include "transcode/transcoder.h"
+#include "web/http_conn.h"
 
 #define DEFAULT_CONFIG "conf/sluice.ini"
 #define STOP_WAIT_MS 5000
@@ -196,6 +197,8 @@ start_core(struct serving *sv, const struct sl_config *cfg)
     srv->chunk_size = cfg->chunk_size;
     srv->protos[SL_SESSION_RTMP] = &sl_rtmp_proto;
     srv->protos[SL_SESSION_RTMPS] = &sl_rtmp_proto;
+    srv->protos[SL_SESSION_HTTP] = &sl_web_proto;
+    srv->protos[SL_SESSION_HTTPS] = &sl_web_proto;
     sv->workers = cfg->workers > 0 ? cfg->workers : sl_sched_default_workers();
     srv->sched = sl_sched_new(sv->workers, DEQUE_CAPACITY);
     srv->loop = sl_loop_new();

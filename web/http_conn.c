@@ -41,6 +41,7 @@ struct sl_web_conn {
     uint8_t               partial;  /* the next request has begun */
     uint8_t               answered; /* a response went out already */
     uint64_t              since_ms; /* accepted, or the last answer */
+    uint64_t              begun_ms; /* the next request's first bytes */
 };
 
 /* The Access-Control-Allow-Origin a response gets: "*", the request's
@@ -48,21 +49,13 @@ struct sl_web_conn {
 static const char *
 allow_origin(const struct sl_web_conn *w)
 {
-    const char *list = w->base.cfg->web_cors_origins;
-    const char *o = w->req.origin;
-    size_t      n = strlen(o);
+    const struct sl_config *cfg = w->base.cfg;
 
-    if (!strcmp(list, "*"))
+    if (cfg->web_cors_origins.any)
         return "*";
-    if (n == 0)
-        return NULL;
-    for (const char *p = list; (p = strstr(p, o)) != NULL; p += n) {
-        int start = p == list || p[-1] == ',' || p[-1] == ' ';
-        int end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
-
-        if (start && end)
-            return o;
-    }
+    if (w->req.origin[0] != '\0' &&
+        sl_config_origin_allowed(cfg, w->req.origin, strlen(w->req.origin)))
+        return w->req.origin;
     return NULL;
 }
 
@@ -301,11 +294,13 @@ web_feed(struct sl_conn *base, const uint8_t *p, size_t n)
             return (int) n; /* nothing more is read from a stream */
         if (w->state == W_WAITING)
             return (int) used; /* held until the verdict */
-        rc = sl_web_parse(&w->parser, p + used, n - used, &w->req, &status);
-        if (rc == -EAGAIN) {
+        if (!w->partial) {
             w->partial = 1;
-            return (int) n;
+            w->begun_ms = sl_now_ms();
         }
+        rc = sl_web_parse(&w->parser, p + used, n - used, &w->req, &status);
+        if (rc == -EAGAIN)
+            return (int) n;
         if (rc < 0) {
             slog(SL_LOG_WARN, base, "bad request: %d %s", status,
                  sl_web_reason(status));
@@ -367,12 +362,16 @@ web_deadline(struct sl_conn *base, const struct sl_proto_times *t,
     struct sl_web_conn     *w = (struct sl_web_conn *) base;
     const struct sl_config *cfg = base->cfg;
 
+    /* As nginx counts them: a request head must be complete within
+     * request_timeout of the connection or of its first bytes; a
+     * kept-alive connection may wait keepalive_timeout for them. */
     if (w->state != W_REQUEST)
         return 0;
-    if (w->partial || !w->answered) {
-        *why = "request timeout";
-        return w->since_ms + cfg->web_request_timeout_ms;
-    }
+    *why = "request timeout";
+    if (w->partial)
+        return w->begun_ms + cfg->web_request_timeout_ms;
+    if (!w->answered)
+        return t->created_ms + cfg->web_request_timeout_ms;
     *why = "keep-alive timeout";
     return w->since_ms + cfg->web_keepalive_timeout_ms;
 }
