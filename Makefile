@@ -12,7 +12,7 @@ VERSION := 0.1.0
 DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
               libswresample-dev libmicrohttpd-dev libjansson-dev \
-              libcurl4-openssl-dev
+              libcurl4-openssl-dev libhttp-parser-dev
 DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
               gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad \
@@ -44,15 +44,20 @@ PKGS    := inih libssl libcrypto cunit libavcodec libavformat libavutil \
            libswscale libswresample libmicrohttpd jansson libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The HTTP request parser (web/request.c) is the Node.js http_parser from
+# libhttp-parser-dev, which ships no pkg-config file: its header is in
+# /usr/include and its library in the default search path.  One name for
+# every link line, the fuzz targets' included.
+HTTP_PARSER_LIBS := -lhttp_parser
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wno-unused-parameter -pthread -I. $(PKG_CFLAGS) $(SANFLAGS) \
            -DSL_VERSION=\"$(VERSION)\"
 LDFLAGS += -pthread $(SANFLAGS)
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
 
-CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) \
+CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) $(wildcard web/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
             $(wildcard media/*.c) $(wildcard transcode/*.c) \
             $(wildcard relay/*.c) $(wildcard record/*.c)
@@ -164,13 +169,15 @@ bench-cluster: deps deps-cluster build/sluice
 # Fuzz targets live beside the layer they drive: tests/fuzz/rtmp/ for
 # the protocol parsers, which link rtmp/ and pool/buf.c alone (so the
 # layer's rule, nothing outside rtmp/ and pool/buf, holds at link time
-# too), and tests/fuzz/server/ and tests/fuzz/media/ for the stages,
-# which link the whole core.  Each target's seed corpus is the folder of
-# its name beside it (tests/fuzz/rtmp/amf/ for fuzz_amf); libFuzzer
-# writes new inputs only into build/fuzz/corpus-NAME.
+# too); tests/fuzz/web/ for the HTTP request parser, which links web/
+# and libhttp_parser alone; tests/fuzz/server/ and tests/fuzz/media/ for
+# the stages, which link the whole core.  Each target's seed corpus is
+# the folder of its name beside it (tests/fuzz/rtmp/amf/ for fuzz_amf);
+# libFuzzer writes new inputs only into build/fuzz/corpus-NAME.
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*/fuzz_*.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 RTMP_SRC     := $(wildcard rtmp/*.c) pool/buf.c
+WEB_SRC      := $(wildcard web/*.c)
 FUZZ_TIME ?= 30
 fuzz: deps deps-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -191,10 +198,16 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 build/fuzz/rtmp/fuzz_%: tests/fuzz/rtmp/fuzz_%.c $(RTMP_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(RTMP_SRC) -lcrypto -ljansson
+# web/ uses only rtmp/rtmp.h's constants, so it needs no rtmp/ object.
+# libhttp_parser is Debian's build, not instrumented: ASan watches our
+# buffers and the bytes we hand it, not its inside.
+build/fuzz/web/fuzz_%: tests/fuzz/web/fuzz_%.c $(WEB_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(WEB_SRC) $(HTTP_PARSER_LIBS)
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) -pthread \
-	    $(PKG_LIBS) -lm
+	    $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
 
 define need_pkgs
 	@missing=""; for p in $(1); do \

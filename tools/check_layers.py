@@ -5,7 +5,9 @@
 
 The layers (docs/architecture.md, "Who may include whom"):
     pool    <- rtmp <- server <- media <- transcode, relay, record
-pool/ includes only pool/; rtmp/ only rtmp/ and pool/buf.h; media/ no
+                    <- web (beside the sessions)
+pool/ includes only pool/; rtmp/ only rtmp/ and pool/buf.h; web/ only
+web/, rtmp/ and pool/ (the HTTP parsers are pure, like rtmp/); media/ no
 server/ nor a stage; the stages (transcode/, relay/, record/) include
 from server/ only the hub, the config and the log, and never each
 other; in server/ only main.c and stage_stats.c (main's wiring) include
@@ -32,7 +34,7 @@ WIRING = {"server/main.c", "server/stage_stats.c"}
 
 
 def sources():
-    for d in ("pool", "rtmp", "server", "media") + STAGES:
+    for d in ("pool", "rtmp", "web", "server", "media") + STAGES:
         for p in sorted(glob.glob(os.path.join(ROOT, d, "*.[ch]"))):
             yield os.path.relpath(p, ROOT)
 
@@ -54,6 +56,8 @@ def include_problems(path, incs):
             yield f"{path}: pool/ includes {inc}"
         elif top == "rtmp" and dep != "rtmp" and inc != "pool/buf.h":
             yield f"{path}: rtmp/ includes {inc} (only rtmp/ and pool/buf.h)"
+        elif top == "web" and dep not in ("web", "rtmp", "pool"):
+            yield f"{path}: web/ includes {inc} (only web/, rtmp/, pool/)"
         elif top == "media" and dep in ("server",) + STAGES:
             yield f"{path}: media/ includes {inc}"
         elif top in STAGES and dep == "server" and inc not in STAGE_MAY_USE:

@@ -4,10 +4,13 @@
  * registry.  A standalone build of one suite passes
  * -DSL_TEST_SUITES='X(NAME)'.
  */
+/* Laid out by hand: clang-format would stagger the list. */
+/* clang-format off */
 #ifndef SL_TEST_SUITES
 #define SL_TEST_SUITES \
     X(buf) X(deque) X(sched) X(loop) \
     X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) X(relay) \
     X(media) X(codec) X(api) X(query) X(callback) X(access) \
-    X(iplimit) X(supervisor) X(cluster) X(record) X(auth) X(rtmp_cmd)
+    X(iplimit) X(supervisor) X(cluster) X(record) X(auth) X(rtmp_cmd) X(web)
 #endif
+/* clang-format on */
