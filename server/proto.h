@@ -28,6 +28,10 @@ struct sl_proto_times {
 struct sl_proto {
     const char *name; /* "rtmp", "http": logs and the API */
     size_t      size; /* bytes of state, starting with struct sl_conn */
+    /* A connection that neither publishes nor plays ends without an
+     * INFO line (HTTP: a browser opens and drops connections all the
+     * time; RTMP: every connection is worth a line). */
+    int quiet_close;
 
     /* A new connection: the state is zeroed but for its sl_conn, whose
      * fixed fields are set.  counted: it enters the pending count

@@ -450,7 +450,11 @@ read_input(struct sl_session *s, uint64_t now)
         }
         if (n == 0) {
             s->peer_eof = 1;
-            session_close(s, SL_LOG_INFO, "peer closed the connection");
+            session_close(s,
+                          s->proto->quiet_close && s->conn->role == SL_ROLE_NONE
+                              ? SL_LOG_DEBUG
+                              : SL_LOG_INFO,
+                          "peer closed the connection");
             return;
         }
         if (errno == EINTR)

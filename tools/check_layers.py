@@ -5,13 +5,17 @@
 
 The layers (docs/architecture.md, "Who may include whom"):
     pool    <- rtmp <- server <- media <- transcode, relay, record
-                    <- web (beside the sessions)
-pool/ includes only pool/; rtmp/ only rtmp/ and pool/buf.h; web/ only
-web/, rtmp/ and pool/ (the HTTP parsers are pure, like rtmp/); media/ no
-server/ nor a stage; the stages (transcode/, relay/, record/) include
-from server/ only the hub, the config and the log, and never each
-other; in server/ only main.c and stage_stats.c (main's wiring) include
-the stages, and the hub's files never include the config.
+                    <- web (its parsers beside rtmp/, its protocol
+                            beside the sessions)
+pool/ includes only pool/; rtmp/ only rtmp/ and pool/buf.h; web/'s
+parsers (request, response) only web/, rtmp/ and pool/ (pure, like
+rtmp/), the rest of web/ (the HTTP protocol a session speaks) server/
+too but no stage; server/ never includes web/ but for main.c, which
+wires the protocol to the web port; media/ no server/ nor a stage; the
+stages (transcode/, relay/, record/) include from server/ only the hub,
+the config and the log, and never each other; in server/ only main.c
+and stage_stats.c (main's wiring) include the stages, and the hub's
+files never include the config.
 
 Then two graphs must have no circle: the project's headers including
 each other, and the calls between the server's object files in OBJDIR
@@ -31,6 +35,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 STAGES = ("transcode", "relay", "record")
 STAGE_MAY_USE = {"server/hub.h", "server/config.h", "server/log.h"}
 WIRING = {"server/main.c", "server/stage_stats.c"}
+WEB_PARSERS = ("web/request.", "web/response.")
 
 
 def sources():
@@ -56,8 +61,13 @@ def include_problems(path, incs):
             yield f"{path}: pool/ includes {inc}"
         elif top == "rtmp" and dep != "rtmp" and inc != "pool/buf.h":
             yield f"{path}: rtmp/ includes {inc} (only rtmp/ and pool/buf.h)"
-        elif top == "web" and dep not in ("web", "rtmp", "pool"):
-            yield f"{path}: web/ includes {inc} (only web/, rtmp/, pool/)"
+        elif (path.startswith(WEB_PARSERS) and
+              dep not in ("web", "rtmp", "pool")):
+            yield f"{path}: web/'s parsers include {inc} (only web/, rtmp/, pool/)"
+        elif top == "web" and dep in STAGES:
+            yield f"{path}: web/ includes the stage {inc}"
+        elif top == "server" and dep == "web" and path != "server/main.c":
+            yield f"{path}: includes {inc} (only main wires the web port)"
         elif top == "media" and dep in ("server",) + STAGES:
             yield f"{path}: media/ includes {inc}"
         elif top in STAGES and dep == "server" and inc not in STAGE_MAY_USE:

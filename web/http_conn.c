@@ -35,8 +35,8 @@ enum web_state { W_REQUEST, W_WAITING, W_STREAMING, W_DONE };
 
 struct sl_web_conn {
     struct sl_conn        base; /* first: the session sees only this */
-    struct sl_web_parser  parser;
-    struct sl_web_request req;      /* the request being answered */
+    struct sl_web_parser *parser;
+    struct sl_web_request req; /* the request being answered */
     enum web_state        state;
     uint8_t               partial;  /* the next request has begun */
     uint8_t               answered; /* a response went out already */
@@ -89,12 +89,11 @@ respond(struct sl_web_conn *w, const struct sl_web_response *r,
 /* A short text answer (an error, a refusal); the connection stays when
  * keep_alive and the request allows it. */
 static int
-answer_text(struct sl_web_conn *w, int status, const char *what,
-            int keep_alive, const char *extra)
+answer_text(struct sl_web_conn *w, int status, const char *what, int keep_alive,
+            const char *extra)
 {
-    char                   body[BODY_MAX];
-    int                    blen = sl_web_error_body(body, sizeof(body),
-                                                    status, what);
+    char body[BODY_MAX];
+    int  blen = sl_web_error_body(body, sizeof(body), status, what);
     struct sl_web_response r = {
         .status = status,
         .content_type = "text/plain; charset=utf-8",
@@ -126,7 +125,7 @@ static int
 flv_start(struct sl_web_conn *w, const char *name)
 {
     struct sl_conn        *c = &w->base;
-    char                   why[96], extra[64];
+    char                   why[96];
     uint8_t                fh[SL_FLV_FILE_HDR];
     int                    audio, video;
     struct sl_buf         *b;
@@ -159,9 +158,6 @@ flv_start(struct sl_web_conn *w, const char *name)
         w->since_ms = sl_now_ms();
         return 0;
     }
-    snprintf(extra, sizeof(extra), "X-Sluice-Stream: %s/%s\r\n", c->app,
-             name);
-    r.extra = extra;
     if (respond(w, &r, NULL, 0) < 0)
         return -EPROTO;
     sl_flv_file_header(fh, audio, video);
@@ -180,6 +176,10 @@ flv_start(struct sl_web_conn *w, const char *name)
         return -EPROTO;
     }
     w->state = W_STREAMING;
+    /* Nothing more is parsed on this connection: its memory goes now,
+     * not with the player. */
+    sl_web_parser_free(w->parser);
+    w->parser = NULL;
     slog(SL_LOG_INFO, c, "playing %s/%s (http-flv)", c->app, name);
     return 0;
 }
@@ -212,8 +212,8 @@ act_on(struct sl_web_conn *w, const struct sl_auth_verdict *v)
         return answer_text(w, 403, v->why, 1, NULL);
     }
     if (v->redirected)
-        slog(SL_LOG_INFO, c, "callback redirected play %s/%s to %s/%s",
-             c->app, c->wait.name, c->app, v->name);
+        slog(SL_LOG_INFO, c, "callback redirected play %s/%s to %s/%s", c->app,
+             c->wait.name, c->app, v->name);
     return flv_start(w, v->name);
 }
 
@@ -225,12 +225,12 @@ flv_request(struct sl_web_conn *w, const char *app, const char *name)
     struct sl_auth_verdict v;
 
     if (sl_config_app(c->cfg, app) == NULL) {
-        slog(SL_LOG_INFO, c, "GET %s: 404, no such application",
-             w->req.path);
+        slog(SL_LOG_INFO, c, "GET %s: 404, no such application", w->req.path);
         return answer_text(w, 404, "no such application", 1, NULL);
     }
     snprintf(c->app, sizeof(c->app), "%s", app);
-    snprintf(c->url, sizeof(c->url), "%s", w->req.path);
+    snprintf(c->url, sizeof(c->url), "%.*s", (int) sizeof(c->url) - 1,
+             w->req.path);
     snprintf(c->wait.name, sizeof(c->wait.name), "%s", name);
     c->wait.rq = (struct sl_auth_request){
         .kind = SL_AUTH_PLAY,
@@ -275,7 +275,9 @@ web_init(struct sl_conn *base, int counted)
     struct sl_web_conn *w = (struct sl_web_conn *) base;
 
     sl_conn_init(base, counted);
-    sl_web_parser_init(&w->parser);
+    w->parser = sl_web_parser_new();
+    if (w->parser == NULL)
+        return -ENOMEM;
     w->state = W_REQUEST;
     w->since_ms = sl_now_ms();
     return 0;
@@ -298,7 +300,7 @@ web_feed(struct sl_conn *base, const uint8_t *p, size_t n)
             w->partial = 1;
             w->begun_ms = sl_now_ms();
         }
-        rc = sl_web_parse(&w->parser, p + used, n - used, &w->req, &status);
+        rc = sl_web_parse(w->parser, p + used, n - used, &w->req, &status);
         if (rc == -EAGAIN)
             return (int) n;
         if (rc < 0) {
@@ -379,12 +381,17 @@ web_deadline(struct sl_conn *base, const struct sl_proto_times *t,
 static void
 web_free(struct sl_conn *base)
 {
+    struct sl_web_conn *w = (struct sl_web_conn *) base;
+
     sl_conn_free(base);
+    sl_web_parser_free(w->parser);
+    w->parser = NULL;
 }
 
 const struct sl_proto sl_web_proto = {
     .name = "http",
     .size = sizeof(struct sl_web_conn),
+    .quiet_close = 1,
     .init = web_init,
     .feed = web_feed,
     .resume = web_resume,
