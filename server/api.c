@@ -147,10 +147,32 @@ dump(json_t *j)
     return out;
 }
 
+/* {"rtmp": v[SL_PROTO_RTMP], "http-flv": ...} for the first n rows of
+ * enum sl_proto_id. */
+static json_t *
+by_protocol(const int *v, int n)
+{
+    json_t *o = json_object();
+
+    for (int i = 0; o != NULL && i < n; i++)
+        json_object_set_new(o, sl_proto_id_name(i), json_integer(v[i]));
+    return o;
+}
+
+static json_t *
+by_protocol_u64(const uint64_t *v, int n)
+{
+    json_t *o = json_object();
+
+    for (int i = 0; o != NULL && i < n; i++)
+        json_object_set_new(o, sl_proto_id_name(i), uint_j(v[i]));
+    return o;
+}
+
 char *
 sl_api_server_json(const struct sl_snapshot *s)
 {
-    json_t *workers = json_array();
+    json_t *workers = json_array(), *o;
 
     for (int i = 0; i < s->nworkers; i++)
         json_array_append_new(
@@ -159,7 +181,7 @@ sl_api_server_json(const struct sl_snapshot *s)
                                uint_j(s->workers[i].steals), "injected",
                                uint_j(s->workers[i].injected), "parks",
                                uint_j(s->workers[i].parks)));
-    return dump(json_pack(
+    o = json_pack(
         "{s:s,s:o,s:o,s:s,s:b,s:o,s:{s:i,s:i,s:i,s:i},s:i,"
         "s:{s:o,s:o},s:{s:o,s:o,s:i},s:o,s:{s:o,s:o,s:o},"
         "s:{s:o,s:i,s:i,s:o}}",
@@ -175,7 +197,18 @@ sl_api_server_json(const struct sl_snapshot *s)
         "rss_bytes", uint_j(s->rss_bytes), "cluster", "load",
         json_real(floor(s->load * 1000.0) / 1000.0), "capacity_mbps",
         (int) s->capacity_mbps, "max_players", (int) s->max_players,
-        "plays_refused", uint_j(s->plays_refused_capacity)));
+        "plays_refused", uint_j(s->plays_refused_capacity));
+    /* Players only in the protocols that can play; bytes in every
+     * protocol, so that they add up to bytes.out. */
+    if (o != NULL) {
+        json_object_set_new(
+            o, "players_by_protocol",
+            by_protocol(s->players_by_protocol, SL_PROTO_PLAYING));
+        json_object_set_new(
+            o, "bytes_sent_by_protocol",
+            by_protocol_u64(s->bytes_out_by_protocol, SL_PROTO_IDS));
+    }
+    return dump(o);
 }
 
 static json_t *
@@ -231,6 +264,10 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
                   uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s),
                   "players", st->nplayers, "renditions", rend, "relays", relays,
                   "recording", rec, "standby", standby);
+    if (o != NULL)
+        json_object_set_new(
+            o, "players_by_protocol",
+            by_protocol(st->players_by_protocol, SL_PROTO_PLAYING));
     if (o != NULL && with_players) {
         json_t *list = json_array();
 
@@ -238,9 +275,10 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             const struct sl_snap_player *p = &st->players[i];
 
             json_array_append_new(
-                list, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                list, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
                                 uint_j(p->id), "address", str_j(p->address),
-                                "bytes_sent", uint_j(p->bytes_sent), "lag_ms",
+                                "protocol", str_j(p->protocol), "bytes_sent",
+                                uint_j(p->bytes_sent), "lag_ms",
                                 uint_j(p->lag_ms), "skips", uint_j(p->skips),
                                 "dropped_frames", uint_j(p->dropped_frames),
                                 "uptime_s", real2(p->uptime_s)));
@@ -402,6 +440,12 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
     fprintf(f, "sluice_connections{role=\"publisher\"} %d\n", s->publishers);
     fprintf(f, "sluice_connections{role=\"player\"} %d\n", s->players);
     fprintf(f, "sluice_connections{role=\"relay\"} %d\n", s->relays);
+    family(f, "sluice_players", "gauge",
+           "Players by protocol (rtmp: RTMP and RTMPS; http-flv: the web "
+           "port).");
+    for (int i = 0; i < SL_PROTO_PLAYING; i++)
+        fprintf(f, "sluice_players{protocol=\"%s\"} %d\n", sl_proto_id_name(i),
+                s->players_by_protocol[i]);
     family(f, "sluice_sessions", "gauge",
            "Open RTMP connections, whatever their role.");
     fprintf(f, "sluice_sessions %d\n", s->sessions);
@@ -416,6 +460,17 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
            "Bytes written to RTMP sockets.");
     fprintf(f, "sluice_bytes_sent_total %llu\n",
             (unsigned long long) s->bytes_out);
+    /* A family of its own: protocol samples beside the unlabelled total
+     * in sluice_bytes_sent_total would make sum() count every byte
+     * twice. */
+    family(f, "sluice_bytes_sent_by_protocol_total", "counter",
+           "Bytes written to sockets, by the protocol the connection "
+           "spoke; they add up to sluice_bytes_sent_total.");
+    for (int i = 0; i < SL_PROTO_IDS; i++)
+        fprintf(f,
+                "sluice_bytes_sent_by_protocol_total{protocol=\"%s\"} %llu\n",
+                sl_proto_id_name(i),
+                (unsigned long long) s->bytes_out_by_protocol[i]);
     family(f, "sluice_bitrate_in_bits", "gauge",
            "Bits per second read, over the last 5 seconds.");
     fprintf(f, "sluice_bitrate_in_bits %llu\n",
@@ -459,6 +514,15 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
     per_stream(f, s, P_BITRATE);
     family(f, "sluice_stream_players", "gauge", "Players of each stream.");
     per_stream(f, s, P_PLAYERS);
+    family(f, "sluice_stream_players_by_protocol", "gauge",
+           "Players of each stream, by protocol.");
+    for (int i = 0; i < s->nstreams; i++)
+        for (int k = 0; k < SL_PROTO_PLAYING; k++) {
+            fputs("sluice_stream_players_by_protocol", f);
+            stream_labels(f, &s->streams[i]);
+            fprintf(f, ",protocol=\"%s\"} %d\n", sl_proto_id_name(k),
+                    s->streams[i].players_by_protocol[k]);
+        }
     family(f, "sluice_stream_bytes_received_total", "counter",
            "Media bytes each stream's publisher sent.");
     per_stream(f, s, P_BYTES);

@@ -15,8 +15,43 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct sl_conn;
+
+/* The protocols the API counts players and bytes by, under the names
+ * the sessions give them (struct sl_conn's proto, which the API's
+ * session facts copy).  A protocol may rename a connection when it
+ * changes what it serves: a web port connection is "http" until it
+ * starts to play, then "http-flv".  The rows that can play come first;
+ * their order is no API (the JSON and the metrics use the names).  A
+ * name a protocol gives its connections needs a row here, or its bytes
+ * go uncounted by protocol. */
+enum sl_proto_id {
+    SL_PROTO_RTMP,     /* "rtmp": RTMP and RTMPS */
+    SL_PROTO_HTTP_FLV, /* "http-flv": an HTTP-FLV player (web port) */
+    SL_PROTO_HTTP,     /* "http": the web port's other answers */
+    SL_PROTO_IDS
+};
+#define SL_PROTO_PLAYING 2 /* the rows below this one can be players */
+
+static inline const char *
+sl_proto_id_name(int id)
+{
+    static const char *const names[SL_PROTO_IDS] = {"rtmp", "http-flv", "http"};
+
+    return id >= 0 && id < SL_PROTO_IDS ? names[id] : "";
+}
+
+/* The row of a protocol name, or -1 for a name without one (NULL too). */
+static inline int
+sl_proto_id_of(const char *name)
+{
+    for (int i = 0; name != NULL && i < SL_PROTO_IDS; i++)
+        if (strcmp(name, sl_proto_id_name(i)) == 0)
+            return i;
+    return -1;
+}
 
 /* The times a protocol's deadlines count from (sl_now_ms clock). */
 struct sl_proto_times {

@@ -16,6 +16,7 @@
 #include "pool/sched.h"
 #include "server/hub.h"
 #include "server/iplimit.h"
+#include "server/proto.h"
 
 struct sl_callbacks;
 struct sl_proto;
@@ -45,6 +46,10 @@ struct sl_server {
 
     atomic_ullong bytes_in;
     atomic_ullong bytes_out;
+    /* bytes_out again, split by the protocol the session spoke when it
+     * wrote them (enum sl_proto_id; sl_server_count_sent).  Totals of
+     * the server's life: an ended session's bytes stay counted. */
+    atomic_ullong bytes_out_by[SL_PROTO_IDS];
     atomic_int    publishers;
     atomic_int    players;
     atomic_ullong players_dropped; /* disconnected for lagging */
@@ -62,5 +67,19 @@ struct sl_server {
     atomic_ullong out_bps;
     atomic_ullong plays_refused_capacity;
 };
+
+/* A session that speaks proto (its struct sl_conn's proto) wrote n
+ * bytes: they count in srv->bytes_out_by.  The writer, beside its add
+ * to srv->bytes_out; any thread.  A name without a row counts nowhere
+ * here. */
+static inline void
+sl_server_count_sent(struct sl_server *srv, const char *proto, uint64_t n)
+{
+    int id = sl_proto_id_of(proto);
+
+    if (id >= 0)
+        atomic_fetch_add_explicit(&srv->bytes_out_by[id], n,
+                                  memory_order_relaxed);
+}
 
 #endif

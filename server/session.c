@@ -646,6 +646,7 @@ flush_output(struct sl_session *s, uint64_t now)
             s->last_write_ms = now;
             atomic_fetch_add_explicit(&s->srv->bytes_out, (uint64_t) n,
                                       memory_order_relaxed);
+            sl_server_count_sent(s->srv, s->conn->proto, (uint64_t) n);
             atomic_fetch_add_explicit(&s->info.bytes_out, (uint64_t) n,
                                       memory_order_relaxed);
             /* All of what was due went out: done, without another trip

@@ -50,8 +50,8 @@ struct sl_sess_info {
     struct sl_list  link; /* in srv->sessions; srv->lock */
 
     pthread_mutex_t       lock;
-    int                   role;     /* SL_SNAP_ROLE_*, 0 while neither */
-    char                  proto[8]; /* "rtmp", "http" */
+    int                   role;      /* SL_SNAP_ROLE_*, 0 while neither */
+    char                  proto[16]; /* "rtmp", "http-flv": sl_proto_id */
     char                  app[SL_NAME_MAX];
     char                  name[SL_NAME_MAX];
     char                  client[128];
@@ -69,8 +69,8 @@ struct sl_sess_info {
 /* A copy of one publishing or playing session. */
 struct sl_sess_snap {
     uint64_t              id;
-    int                   role;     /* SL_SNAP_ROLE_* */
-    char                  proto[8]; /* "rtmp", "http" */
+    int                   role;      /* SL_SNAP_ROLE_* */
+    char                  proto[16]; /* "rtmp", "http-flv": sl_proto_id */
     char                  peer[64];
     char                  app[SL_NAME_MAX];
     char                  name[SL_NAME_MAX];

@@ -605,8 +605,13 @@ fill_players(struct sl_snap_stream *o, const struct sl_sess_snap *v, int n,
     int j = 0;
 
     for (int i = 0; i < n; i++)
-        if (plays(&v[i], o))
+        if (plays(&v[i], o)) {
+            int id = sl_proto_id_of(v[i].proto);
+
             o->nplayers++;
+            if (id >= 0)
+                o->players_by_protocol[id]++;
+        }
     if (!(flags & SL_SNAP_PLAYERS) || o->nplayers == 0)
         return 0;
     o->players = calloc((size_t) o->nplayers, sizeof(*o->players));
@@ -619,6 +624,7 @@ fill_players(struct sl_snap_stream *o, const struct sl_sess_snap *v, int n,
             continue;
         pl->id = v[i].id;
         memcpy(pl->address, v[i].peer, sizeof(pl->address));
+        snprintf(pl->protocol, sizeof(pl->protocol), "%s", v[i].proto);
         pl->bytes_sent = v[i].bytes_out;
         pl->lag_ms = v[i].lag_ms;
         pl->skips = v[i].skips;
@@ -642,6 +648,14 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
     if (n < 0)
         return n;
     hide_standbys(st, v, n);
+    /* The server's players by protocol, from every session (a player
+     * waiting for its publisher belongs to no listed stream). */
+    for (int i = 0; i < n; i++) {
+        int id = sl_proto_id_of(v[i].proto);
+
+        if (v[i].role == SL_SNAP_ROLE_PLAYER && id >= 0)
+            snap->players_by_protocol[id]++;
+    }
     nserved = prov_served(app, name, &served);
     npubs = nserved;
     for (int i = 0; i < n; i++)
@@ -717,6 +731,9 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
     snap->bytes_in = atomic_load_explicit(&srv->bytes_in, memory_order_relaxed);
     snap->bytes_out =
         atomic_load_explicit(&srv->bytes_out, memory_order_relaxed);
+    for (int i = 0; i < SL_PROTO_IDS; i++)
+        snap->bytes_out_by_protocol[i] =
+            atomic_load_explicit(&srv->bytes_out_by[i], memory_order_relaxed);
     snap->players_dropped = atomic_load(&srv->players_dropped);
     for (int i = 0; i < SL_REFUSE_N; i++)
         snap->refused[i] =

@@ -22,6 +22,7 @@
 
 #include "server/config.h"
 #include "server/iplimit.h"
+#include "server/proto.h"
 
 struct sl_server;
 
@@ -115,6 +116,7 @@ void sl_stats_redact_url(char *url);
 struct sl_snap_player {
     uint64_t id;
     char     address[64];
+    char     protocol[16]; /* "rtmp", "http-flv" (enum sl_proto_id) */
     uint64_t bytes_sent;
     uint32_t lag_ms;         /* newest media in the stream minus the
                               * newest media this player was sent */
@@ -149,6 +151,9 @@ struct sl_snap_stream {
     int                       has_recording;
     struct sl_stats_recording recording;
     uint64_t standby_id; /* backup_publish: the standby's client id, or 0 */
+    /* nplayers by enum sl_proto_id (a player of a protocol without a
+     * row counts in neither). */
+    int players_by_protocol[SL_PROTO_IDS];
 };
 
 struct sl_snap_worker {
@@ -178,6 +183,13 @@ struct sl_snapshot {
     uint64_t               plays_refused_capacity; /* node full */
     int                    nstreams;
     struct sl_snap_stream *streams; /* live streams, by app/name */
+    /* Playing sessions by enum sl_proto_id, from the same copy of the
+     * sessions as the streams' players (players above is the server's
+     * counter, read apart: plays starting or ending meanwhile can make
+     * the two differ by those). */
+    int players_by_protocol[SL_PROTO_IDS];
+    /* bytes_out by enum sl_proto_id (srv->bytes_out_by). */
+    uint64_t bytes_out_by_protocol[SL_PROTO_IDS];
 };
 
 /* History for the dashboard: one sample a second, oldest first. */

@@ -107,6 +107,11 @@ function fact(label, value) {
   return s;
 }
 
+/* "rtmp 1 · http-flv 0" from a players_by_protocol object. */
+function byProto(o) {
+  return Object.keys(o || {}).map((k) => k + ' ' + o[k]).join(' \u00b7 ');
+}
+
 function drawServer(s, h) {
   document.getElementById('version').textContent = 'v' + s.version;
   const tiles = document.getElementById('tiles');
@@ -114,6 +119,7 @@ function drawServer(s, h) {
     tile('uptime', dur(s.uptime_s)),
     tile('publishers', String(s.connections.publishers)),
     tile('players', String(s.connections.players)),
+    tile('players by protocol', byProto(s.players_by_protocol)),
     tile('relays', String(s.connections.relays)),
     tile('in (5 s)', bits(s.bitrate.in)),
     tile('out (5 s)', bits(s.bitrate.out)),
@@ -157,7 +163,8 @@ function drawStreams(list, h) {
       f.appendChild(fact('audio', `${s.audio.codec} ${s.audio.sample_rate} Hz`));
     f.appendChild(fact('bit rate', bits(s.bitrate)));
     f.appendChild(fact('uptime', dur(s.uptime_s)));
-    f.appendChild(fact('players', String(s.players)));
+    f.appendChild(fact('players', s.players ?
+      `${s.players} (${byProto(s.players_by_protocol)})` : '0'));
     card.appendChild(f);
     const fig = el('figure');
     fig.appendChild(el('figcaption', {}, 'Input bit rate'));
@@ -168,10 +175,11 @@ function drawStreams(list, h) {
     chart(cbox, hs.t, [{name: 'bitrate', values: hs.bitrate,
                         color: '#1f77b4'}], bits);
     if (s.player_list && s.player_list.length)
-      card.appendChild(table(['player', 'address', 'sent', 'lag', 'skips',
-                              'dropped frames', 'for'],
-        s.player_list.map((p) => [p.id, p.address, bytes(p.bytes_sent),
-                                  p.lag_ms + ' ms', p.skips, p.dropped_frames,
+      card.appendChild(table(['player', 'address', 'protocol', 'sent', 'lag',
+                              'skips', 'dropped frames', 'for'],
+        s.player_list.map((p) => [p.id, p.address, p.protocol,
+                                  bytes(p.bytes_sent), p.lag_ms + ' ms',
+                                  p.skips, p.dropped_frames,
                                   dur(p.uptime_s)])));
     if (s.renditions.length)
       card.appendChild(table(['rendition', 'size', 'fps', 'speed', 'dropped'],

@@ -140,6 +140,10 @@ check_dashboard(const struct sl_srv *srv)
         points = atoi(p + 13);
     CU_ASSERT(points >= 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "h264 320x240"));
+    /* Players by protocol (two RTMP players) and each player's. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "rtmp 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "<th>protocol</th>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "<td>rtmp</td>"));
     if (points < 2)
         fprintf(stderr, "dashboard DOM: %.3000s\n", text);
     free(text);
@@ -468,6 +472,209 @@ test_no_token_and_flood(void)
     IT_STOP(&srv);
 }
 
+/* /metrics read and parsed, or NULL (said on stderr). */
+static struct sl_prom *
+get_metrics(const struct sl_srv *srv)
+{
+    struct sl_http_resp r;
+    struct sl_prom     *p = NULL;
+    char                err[256] = "";
+
+    if (sl_http_get(srv->http_port, "/metrics", &r) == 200)
+        p = sl_prom_parse(r.body, err, sizeof(err));
+    if (p == NULL)
+        fprintf(stderr, "  no metrics: %s\n", err);
+    sl_http_resp_free(&r);
+    return p;
+}
+
+/* A metric's value, or -1 when it is missing. */
+static double
+metric(const struct sl_prom *p, const char *name, const char *labels)
+{
+    double v;
+
+    return p != NULL && sl_prom_value(p, name, labels, &v) == 0 ? v : -1;
+}
+
+/* Polls the API (bounded) until live/x is published: 0 or -ETIMEDOUT. */
+static int
+wait_stream(const struct sl_srv *srv, double bound_s)
+{
+    double deadline = sl_now() + IT_S(bound_s);
+
+    while (sl_now() < deadline) {
+        struct sl_http_resp r;
+        int code = sl_http_get(srv->http_port, "/api/v1/streams/live/x", &r);
+
+        sl_http_resp_free(&r);
+        if (code == 200)
+            return 0;
+        sl_sleep(0.25);
+    }
+    return -ETIMEDOUT;
+}
+
+/* Polls /api/v1/server (bounded) until players_by_protocol shows rtmp
+ * and http-flv players; the last answer (caller frees), or NULL. */
+static json_t *
+wait_players(const struct sl_srv *srv, int rtmp, int flv, double bound_s)
+{
+    double  deadline = sl_now() + IT_S(bound_s);
+    json_t *s = NULL;
+
+    while (sl_now() < deadline) {
+        json_decref(s);
+        s = sl_itest_get_json(srv->http_port, "/api/v1/server", 200, NULL);
+        if (s != NULL && jint(s, "players_by_protocol.rtmp") == rtmp &&
+            jint(s, "players_by_protocol.http-flv") == flv)
+            return s;
+        sl_sleep(0.25);
+    }
+    if (s != NULL) {
+        char *txt = json_dumps(json_object_get(s, "players_by_protocol"), 0);
+
+        fprintf(stderr, "  players_by_protocol stayed %s (want %d, %d)\n",
+                txt ? txt : "?", rtmp, flv);
+        free(txt);
+    }
+    json_decref(s);
+    return NULL;
+}
+
+/* One ffmpeg player over RTMP and one over HTTP-FLV (the web port) of
+ * the same stream, at once: the API and the metrics count them by
+ * protocol, list each player's protocol, and count the bytes each
+ * protocol sent, which keep growing while the HTTP-FLV player plays
+ * and stay counted after it left. */
+static void
+test_players_by_protocol(void)
+{
+    struct sl_av    av = {320, 240, 30, 60, 30, 0};
+    struct sl_srv   srv;
+    struct sl_proc  pub, rtmp_play, flv_play;
+    struct sl_prom *m;
+    json_t         *s, *list, *st, *pl;
+    char url[256], flv_url[128], flog[PATH_MAX + 32], out1[PATH_MAX + 32];
+    char out2[PATH_MAX + 32], log1[PATH_MAX + 32], log2[PATH_MAX + 32];
+    const char *stream = "app=\"live\",name=\"x\"";
+    char        labels[128];
+    int         seen_rtmp = 0, seen_flv = 0;
+    long long   flv_player_bytes = -1;
+    double      flv0, flv1, rtmp1, http1, total;
+
+    IT_START(&srv, NULL, NULL);
+    CU_ASSERT_FATAL(srv.web_port > 0);
+    sl_srv_url(&srv, "live", "x", url, sizeof(url));
+    snprintf(flv_url, sizeof(flv_url), "http://127.0.0.1:%d/live/x.flv",
+             srv.web_port);
+    sl_srv_path(&srv, "publish.log", flog, sizeof(flog));
+    sl_srv_path(&srv, "rtmp.flv", out1, sizeof(out1));
+    sl_srv_path(&srv, "rtmp.log", log1, sizeof(log1));
+    sl_srv_path(&srv, "http.flv", out2, sizeof(out2));
+    sl_srv_path(&srv, "http.log", log2, sizeof(log2));
+
+    /* Nobody plays yet: both protocols are there, at 0. */
+    s = sl_itest_get_json(srv.http_port, "/api/v1/server", 200, NULL);
+    CU_ASSERT_EQUAL(jint(s, "players_by_protocol.rtmp"), 0);
+    CU_ASSERT_EQUAL(jint(s, "players_by_protocol.http-flv"), 0);
+    CU_ASSERT_EQUAL(jint(s, "bytes_sent_by_protocol.http-flv"), 0);
+    json_decref(s);
+
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, flog) == 0);
+    IT_EXPECT_LOGS(wait_stream(&srv, 15) == 0, flog, srv.log);
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&rtmp_play, url, out1, log1) == 0);
+    CU_ASSERT_FATAL(sl_ffmpeg_play(&flv_play, flv_url, out2, log2) == 0);
+
+    s = wait_players(&srv, 1, 1, 15);
+    IT_EXPECT_LOGS(s != NULL, log2, srv.log);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_EQUAL(jint(s, "connections.players"), 2);
+    json_decref(s);
+    /* Let the players receive a while, so every count below is real. */
+    sl_sleep(IT_S(2));
+
+    list = sl_itest_get_json(srv.http_port, "/api/v1/streams?players=1", 200,
+                             NULL);
+    st = json_array_get(json_object_get(list, "streams"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL(jint(st, "players"), 2);
+    CU_ASSERT_EQUAL(jint(st, "players_by_protocol.rtmp"), 1);
+    CU_ASSERT_EQUAL(jint(st, "players_by_protocol.http-flv"), 1);
+    pl = json_object_get(st, "player_list");
+    CU_ASSERT_EQUAL(json_array_size(pl), 2);
+    for (size_t i = 0; i < json_array_size(pl); i++) {
+        json_t     *p = json_array_get(pl, i);
+        const char *proto = sl_itest_jstr(p, "protocol");
+
+        CU_ASSERT(jint(p, "bytes_sent") > 10000);
+        if (!strcmp(proto, "rtmp")) {
+            seen_rtmp++;
+        } else if (!strcmp(proto, "http-flv")) {
+            seen_flv++;
+            flv_player_bytes = jint(p, "bytes_sent");
+        } else {
+            fprintf(stderr, "  a player with protocol \"%s\"\n", proto);
+        }
+    }
+    CU_ASSERT_EQUAL(seen_rtmp, 1);
+    CU_ASSERT_EQUAL(seen_flv, 1);
+    json_decref(list);
+
+    /* Metrics: players by protocol, in the server and the stream; bytes
+     * sent by protocol, which add up to the total (read a moment apart
+     * while the players receive: within 5%). */
+    m = get_metrics(&srv);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(metric(m, "sluice_players", "protocol=\"rtmp\""), 1);
+    CU_ASSERT_EQUAL(metric(m, "sluice_players", "protocol=\"http-flv\""), 1);
+    snprintf(labels, sizeof(labels), "%s,protocol=\"http-flv\"", stream);
+    CU_ASSERT_EQUAL(metric(m, "sluice_stream_players_by_protocol", labels), 1);
+    snprintf(labels, sizeof(labels), "%s,protocol=\"rtmp\"", stream);
+    CU_ASSERT_EQUAL(metric(m, "sluice_stream_players_by_protocol", labels), 1);
+    CU_ASSERT_EQUAL(metric(m, "sluice_stream_players", stream), 2);
+    flv0 = metric(m, "sluice_bytes_sent_by_protocol_total",
+                  "protocol=\"http-flv\"");
+    rtmp1 =
+        metric(m, "sluice_bytes_sent_by_protocol_total", "protocol=\"rtmp\"");
+    http1 =
+        metric(m, "sluice_bytes_sent_by_protocol_total", "protocol=\"http\"");
+    total = metric(m, "sluice_bytes_sent_total", "");
+    fprintf(stderr,
+            "  bytes sent: rtmp %.0f, http-flv %.0f, http %.0f, total %.0f; "
+            "the http-flv player had %lld\n",
+            rtmp1, flv0, http1, total, flv_player_bytes);
+    CU_ASSERT(flv0 >= (double) flv_player_bytes && flv_player_bytes > 0);
+    CU_ASSERT(rtmp1 > 10000);
+    CU_ASSERT(http1 >= 0);
+    CU_ASSERT(sl_within_pct((long) (rtmp1 + flv0 + http1), (long) total, 5));
+    sl_prom_free(m);
+
+    /* The HTTP-FLV player's bytes keep growing while it plays. */
+    sl_sleep(IT_S(1.5));
+    m = get_metrics(&srv);
+    flv1 = metric(m, "sluice_bytes_sent_by_protocol_total",
+                  "protocol=\"http-flv\"");
+    CU_ASSERT(flv1 > flv0);
+    sl_prom_free(m);
+
+    /* It leaves: no HTTP-FLV player, its bytes stay counted. */
+    sl_proc_stop(&flv_play, SIGTERM, IT_S(10));
+    s = wait_players(&srv, 1, 0, 10);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    CU_ASSERT(jint(s, "bytes_sent_by_protocol.http-flv") >= (long long) flv1);
+    json_decref(s);
+    m = get_metrics(&srv);
+    CU_ASSERT_EQUAL(metric(m, "sluice_players", "protocol=\"http-flv\""), 0);
+    CU_ASSERT(metric(m, "sluice_bytes_sent_by_protocol_total",
+                     "protocol=\"http-flv\"") >= flv1);
+    sl_prom_free(m);
+
+    sl_proc_stop(&rtmp_play, SIGTERM, IT_S(10));
+    sl_proc_kill(&pub);
+    IT_STOP(&srv);
+}
+
 static void
 test_http_off(void)
 {
@@ -490,5 +697,7 @@ sl_itest_suite_http(void)
                 test_api_live);
     CU_add_test(s, "no token: control refused; flood does not stall media",
                 test_no_token_and_flood);
+    CU_add_test(s, "players and bytes by protocol: RTMP and HTTP-FLV",
+                test_players_by_protocol);
     CU_add_test(s, "listen = off", test_http_off);
 }

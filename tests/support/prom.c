@@ -136,9 +136,11 @@ meta_line(struct sl_prom *p, const char *l, int line, char *err, size_t errlen)
     return f->type != NULL ? 0 : fail(err, errlen, line, "out of memory");
 }
 
+/* *last is the index of the family of the previous sample (-1: none),
+ * not a pointer: a HELP line of a new family may move p->f. */
 static int
 sample_line(struct sl_prom *p, const char *l, int line, char *err,
-            size_t errlen, struct family **last)
+            size_t errlen, int *last)
 {
     const char    *q = l + strcspn(l, "{ ");
     char           name[256], labels[2048], seen[32][64];
@@ -230,9 +232,9 @@ sample_line(struct sl_prom *p, const char *l, int line, char *err,
                     name);
     if (f->closed)
         return fail(err, errlen, line, "samples of %s are not together", name);
-    if (*last != NULL && *last != f)
-        (*last)->closed = 1;
-    *last = f;
+    if (*last >= 0 && *last != (int) (f - p->f))
+        p->f[*last].closed = 1;
+    *last = (int) (f - p->f);
     if (!strcmp(f->type, "counter") && v < 0)
         return fail(err, errlen, line, "negative counter %s", name);
     for (int i = 0; i < p->ns; i++)
@@ -260,7 +262,7 @@ struct sl_prom *
 sl_prom_parse(const char *text, char *err, size_t errlen)
 {
     struct sl_prom *p = calloc(1, sizeof(*p));
-    struct family  *last = NULL;
+    int             last = -1;
     char           *copy, *save = NULL, *l;
     int             line = 0, rc = 0;
     size_t          n = strlen(text);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "server/api.h"
+#include "server/session_info.h"
 #include "tests/support/prom.h"
 
 static enum sl_api_kind
@@ -83,13 +84,19 @@ sample_snapshot(void)
     s->workers[1] = (struct sl_snap_worker){200, 5, 60, 9};
     s->sessions = 4;
     s->publishers = 1;
-    s->players = 2;
+    s->players = 3;
     s->relays = 1;
     s->bytes_in = 123456789;
     s->bytes_out = 987654321;
     s->bitrate_in = 2000000;
     s->bitrate_out = 4000000;
     s->players_dropped = 1;
+    /* Two players of the stream and one waiting for its publisher. */
+    s->players_by_protocol[SL_PROTO_RTMP] = 2;
+    s->players_by_protocol[SL_PROTO_HTTP_FLV] = 1;
+    s->bytes_out_by_protocol[SL_PROTO_RTMP] = 987000000;
+    s->bytes_out_by_protocol[SL_PROTO_HTTP_FLV] = 654000;
+    s->bytes_out_by_protocol[SL_PROTO_HTTP] = 321;
     s->cpu_seconds = 3.25;
     s->cpu_percent = 12.345;
     s->rss_bytes = 50u << 20;
@@ -113,10 +120,12 @@ sample_snapshot(void)
     st->uptime_s = 10;
     st->nplayers = 2;
     st->players = calloc(2, sizeof(*st->players));
-    st->players[0] =
-        (struct sl_snap_player){8, "127.0.0.1:6000", 1000, 40, 1, 12, 3.5};
-    st->players[1] =
-        (struct sl_snap_player){9, "127.0.0.1:6001", 2000, 0, 0, 0, 1.0};
+    st->players[0] = (struct sl_snap_player){
+        8, "127.0.0.1:6000", "rtmp", 1000, 40, 1, 12, 3.5};
+    st->players[1] = (struct sl_snap_player){
+        9, "127.0.0.1:6001", "http-flv", 2000, 0, 0, 0, 1.0};
+    st->players_by_protocol[SL_PROTO_RTMP] = 1;
+    st->players_by_protocol[SL_PROTO_HTTP_FLV] = 1;
     st->nrenditions = 1;
     st->renditions[0] =
         (struct sl_stats_rendition){"720p", 1280, 720, 30.0, 0.98, 4, 1500000};
@@ -150,7 +159,7 @@ test_server_json(void)
         json_integer_value(json_object_get(json_array_get(w, 1), "steals")), 5);
     w = json_object_get(j, "connections");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "publishers")), 1);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "players")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "players")), 3);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "relays")), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "total")), 4);
     w = json_object_get(j, "bytes");
@@ -165,6 +174,29 @@ test_server_json(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rss_bytes")),
                     50 << 20);
     CU_ASSERT(json_is_false(json_object_get(j, "stopping")));
+    /* Players by the protocols that can play, bytes by every protocol
+     * (they add up to bytes.out). */
+    w = json_object_get(j, "players_by_protocol");
+    CU_ASSERT_FATAL(json_is_object(w));
+    CU_ASSERT_EQUAL(json_object_size(w), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rtmp")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http-flv")), 1);
+    CU_ASSERT_PTR_NULL(json_object_get(w, "http"));
+    w = json_object_get(j, "bytes_sent_by_protocol");
+    CU_ASSERT_FATAL(json_is_object(w));
+    CU_ASSERT_EQUAL(json_object_size(w), 3);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rtmp")), 987000000);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http-flv")), 654000);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http")), 321);
+    {
+        json_int_t  sum = 0;
+        const char *k;
+        json_t     *x;
+
+        json_object_foreach(w, k, x) sum += json_integer_value(x);
+        CU_ASSERT_EQUAL(sum, json_integer_value(json_object_get(
+                                 json_object_get(j, "bytes"), "out")));
+    }
     json_decref(j);
     free(text);
     sl_snapshot_free(s);
@@ -201,9 +233,19 @@ test_streams_json(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(st, "bitrate")),
                     2000000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(st, "players")), 2);
+    o = json_object_get(st, "players_by_protocol");
+    CU_ASSERT_FATAL(json_is_object(o));
+    CU_ASSERT_EQUAL(json_object_size(o), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "rtmp")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "http-flv")), 1);
     o = json_object_get(st, "player_list");
     CU_ASSERT_EQUAL(json_array_size(o), 2);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_array_get(o, 1), "protocol")),
+        "http-flv");
     o = json_array_get(o, 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "protocol")),
+                           "rtmp");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "bytes_sent")), 1000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "lag_ms")), 40);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "dropped_frames")),
@@ -229,6 +271,10 @@ test_streams_json(void)
     j = json_loads(text, 0, &e);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_PTR_NULL(json_object_get(j, "player_list"));
+    /* The counts by protocol come without the list too. */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+                        json_object_get(j, "players_by_protocol"), "http-flv")),
+                    1);
     CU_ASSERT(json_is_null(json_object_get(j, "video")));
     CU_ASSERT(json_is_array(json_object_get(j, "renditions")));
     CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "renditions")), 0);
@@ -265,7 +311,7 @@ test_metrics(void)
         v == 1);
     CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"player\"", &v) ==
                   0 &&
-              v == 2);
+              v == 3);
     CU_ASSERT(sl_prom_value(p, "sluice_connections", "role=\"relay\"", &v) ==
                   0 &&
               v == 1);
@@ -295,6 +341,44 @@ test_metrics(void)
               v == 5);
     CU_ASSERT(sl_prom_value(p, "process_resident_memory_bytes", "", &v) == 0 &&
               v == 50 << 20);
+    /* By protocol: new families; the unlabelled lines stay as they
+     * were, alone in theirs (so sum() counts nothing twice). */
+    CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_players"), "gauge");
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 2);
+    CU_ASSERT(sl_prom_value(p, "sluice_players", "protocol=\"rtmp\"", &v) ==
+                  0 &&
+              v == 2);
+    CU_ASSERT(sl_prom_value(p, "sluice_players", "protocol=\"http-flv\"", &v) ==
+                  0 &&
+              v == 1);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_bytes_sent_total"), 1);
+    CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_total", "", &v) == 0 &&
+              v == 987654321);
+    CU_ASSERT_STRING_EQUAL(
+        sl_prom_type(p, "sluice_bytes_sent_by_protocol_total"), "counter");
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_bytes_sent_by_protocol_total"), 3);
+    CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_by_protocol_total",
+                            "protocol=\"rtmp\"", &v) == 0 &&
+              v == 987000000);
+    CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_by_protocol_total",
+                            "protocol=\"http-flv\"", &v) == 0 &&
+              v == 654000);
+    CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_by_protocol_total",
+                            "protocol=\"http\"", &v) == 0 &&
+              v == 321);
+    CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_players_by_protocol"),
+                           "gauge");
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 2);
+    CU_ASSERT(sl_prom_value(p, "sluice_stream_players_by_protocol",
+                            "app=\"live\",name=\"we\"ird\\na\nme\","
+                            "protocol=\"rtmp\"",
+                            &v) == 0 &&
+              v == 1);
+    CU_ASSERT(sl_prom_value(p, "sluice_stream_players_by_protocol",
+                            "app=\"live\",name=\"we\"ird\\na\nme\","
+                            "protocol=\"http-flv\"",
+                            &v) == 0 &&
+              v == 1);
     CU_ASSERT(sl_prom_value(p, "process_cpu_seconds_total", "", &v) == 0 &&
               v == 3.25);
     sl_prom_free(p);
@@ -308,6 +392,10 @@ test_metrics(void)
     CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_bitrate_bits"), 0);
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_bitrate_bits"),
                            "gauge");
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 0);
+    CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_players_by_protocol"),
+                           "gauge");
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 2);
     sl_prom_free(p);
     free(text);
     s->nstreams = 1;
@@ -345,6 +433,34 @@ test_prom_parser_rules(void)
                       err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL(p);
     sl_prom_free(p);
+}
+
+/* The protocol names the API counts by map to their rows and back;
+ * anything else has no row. */
+static void
+test_proto_ids(void)
+{
+    for (int i = 0; i < SL_PROTO_IDS; i++)
+        CU_ASSERT_EQUAL(sl_proto_id_of(sl_proto_id_name(i)), i);
+    CU_ASSERT_EQUAL(sl_proto_id_of("rtmp"), SL_PROTO_RTMP);
+    CU_ASSERT_EQUAL(sl_proto_id_of("http-flv"), SL_PROTO_HTTP_FLV);
+    CU_ASSERT_EQUAL(sl_proto_id_of("http"), SL_PROTO_HTTP);
+    CU_ASSERT_EQUAL(sl_proto_id_of("http-fl"), -1); /* a truncated name */
+    CU_ASSERT_EQUAL(sl_proto_id_of(""), -1);
+    CU_ASSERT_EQUAL(sl_proto_id_of(NULL), -1);
+    CU_ASSERT_STRING_EQUAL(sl_proto_id_name(SL_PROTO_IDS), "");
+    CU_ASSERT_STRING_EQUAL(sl_proto_id_name(-1), "");
+    /* Every name fits where the sessions' facts and the snapshot keep
+     * it (a cut "http-flv" would count in no protocol). */
+    for (int i = 0; i < SL_PROTO_IDS; i++) {
+        struct sl_sess_info   info;
+        struct sl_sess_snap   snap;
+        struct sl_snap_player pl;
+
+        CU_ASSERT(strlen(sl_proto_id_name(i)) < sizeof(info.proto));
+        CU_ASSERT(strlen(sl_proto_id_name(i)) < sizeof(snap.proto));
+        CU_ASSERT(strlen(sl_proto_id_name(i)) < sizeof(pl.protocol));
+    }
 }
 
 static void
@@ -403,6 +519,7 @@ sl_test_suite_api(void)
     CU_add_test(s, "metrics parse under promtool's rules", test_metrics);
     CU_add_test(s, "the metrics test parser refuses bad text",
                 test_prom_parser_rules);
+    CU_add_test(s, "protocol names and rows", test_proto_ids);
     CU_add_test(s, "bearer token check", test_token);
     CU_add_test(s, "relay URLs lose credentials", test_redact);
     CU_add_test(s, "error bodies", test_errors_json);
