@@ -18,6 +18,7 @@
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/proto.h"
 #include "server/server.h"
 #include "server/session_info.h"
 
@@ -77,7 +78,8 @@ sl_conn_set_role(struct sl_conn *c, enum sl_role role)
         pending_leave(c);
     else if (!c->closing)
         pending_enter(c);
-    sl_session_info_role(c->info, (int) role, c->app, c->stream_name, c->proto);
+    sl_session_info_role(c->info, (int) role, c->app, c->stream_name,
+                         sl_proto_id_name(c->proto));
 }
 
 /* ---- callbacks ---- */

@@ -70,10 +70,10 @@ struct sl_conn {
     struct sl_task      *task; /* the session's task, woken by an answer */
     struct sl_sess_info *info;
     uint64_t             id;
-    const char          *peer;            /* "host:port", for the log */
-    const char          *peer_ip;         /* for callbacks */
-    const struct sockaddr_storage *addr;  /* for address rules */
-    const char                    *proto; /* "rtmp", "http": the API's */
+    const char          *peer;           /* "host:port", for the log */
+    const char          *peer_ip;        /* for callbacks */
+    const struct sockaddr_storage *addr; /* for address rules */
+    int proto; /* enum sl_proto_id: what the API counts it as */
 
     uint8_t closing;  /* a close began: take no new role */
     uint8_t pending;  /* counted in srv->pending */

@@ -19,11 +19,10 @@
 
 struct sl_conn;
 
-/* The protocols the API counts players and bytes by, under the names
- * the sessions give them (struct sl_conn's proto, which the API's
- * session facts copy).  A protocol may rename a connection when it
- * changes what it serves: a web port connection is "http" until it
- * starts to play, then "http-flv".  The rows that can play come first;
+/* The protocols the API counts players and bytes by (struct sl_conn's
+ * proto; the API's session facts copy the name).  A protocol may rename a
+ * connection when it changes what it serves: a web port connection is "http"
+ * until it starts to play, then "http-flv".  The rows that can play come first;
  * their order is no API (the JSON and the metrics use the names).  A
  * name a protocol gives its connections needs a row here, or its bytes
  * go uncounted by protocol. */
@@ -61,7 +60,8 @@ struct sl_proto_times {
 };
 
 struct sl_proto {
-    const char *name; /* "rtmp", "http": logs and the API */
+    const char *name; /* "rtmp", "http": logs */
+    int         id;   /* enum sl_proto_id its connections start as */
     size_t      size; /* bytes of state, starting with struct sl_conn */
     /* A connection that neither publishes nor plays ends without an
      * INFO line (HTTP: a browser opens and drops connections all the

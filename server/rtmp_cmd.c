@@ -855,6 +855,7 @@ proto_free(struct sl_conn *base)
 
 const struct sl_proto sl_rtmp_proto = {
     .name = "rtmp",
+    .id = SL_PROTO_RTMP,
     .size = sizeof(struct sl_rtmp_conn),
     .init = proto_init,
     .feed = proto_feed,

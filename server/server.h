@@ -68,16 +68,13 @@ struct sl_server {
     atomic_ullong plays_refused_capacity;
 };
 
-/* A session that speaks proto (its struct sl_conn's proto) wrote n
- * bytes: they count in srv->bytes_out_by.  The writer, beside its add
- * to srv->bytes_out; any thread.  A name without a row counts nowhere
- * here. */
+/* A session counted as protocol id (enum sl_proto_id, its struct
+ * sl_conn's proto) wrote n bytes: they count in srv->bytes_out_by.  The
+ * writer, beside its add to srv->bytes_out; any thread. */
 static inline void
-sl_server_count_sent(struct sl_server *srv, const char *proto, uint64_t n)
+sl_server_count_sent(struct sl_server *srv, int id, uint64_t n)
 {
-    int id = sl_proto_id_of(proto);
-
-    if (id >= 0)
+    if (id >= 0 && id < SL_PROTO_IDS)
         atomic_fetch_add_explicit(&srv->bytes_out_by[id], n,
                                   memory_order_relaxed);
 }

@@ -170,7 +170,7 @@ flv_start(struct sl_web_conn *w, const char *name)
     sl_buf_unref(b);
     c->sub.flv = 1;
     c->sub.max_lag_ms = c->cfg->max_lag_ms;
-    c->proto = "http-flv"; /* what the API calls this player */
+    c->proto = SL_PROTO_HTTP_FLV; /* what the API counts it as */
     if (sl_conn_play(c, name) < 0) {
         sl_conn_close(c, SL_LOG_ERROR, "out of memory");
         return -EPROTO;
@@ -390,6 +390,7 @@ web_free(struct sl_conn *base)
 
 const struct sl_proto sl_web_proto = {
     .name = "http",
+    .id = SL_PROTO_HTTP,
     .size = sizeof(struct sl_web_conn),
     .quiet_close = 1,
     .init = web_init,

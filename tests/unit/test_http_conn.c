@@ -105,7 +105,7 @@ fake_new(void)
     c->peer = f->peer;
     c->peer_ip = "127.0.0.1";
     c->addr = &f->addr;
-    c->proto = sl_web_proto.name;
+    c->proto = sl_web_proto.id;
     CU_ASSERT_FATAL(sl_outq_init(&f->q, 512) == 0);
     c->sub.q = &f->q;
     sl_session_info_init(&f->info, c->id, f->peer, &f->task);

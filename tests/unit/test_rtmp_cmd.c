@@ -164,7 +164,7 @@ fake_new(const char *ip)
     f->c.base.addr = &f->addr;
     CU_ASSERT_FATAL(sl_outq_init(&f->q, 512) == 0);
     f->c.base.sub.q = &f->q;
-    f->c.base.proto = "rtmp";
+    f->c.base.proto = SL_PROTO_RTMP;
     sl_session_info_init(&f->info, f->c.base.id, f->peer, &f->task);
     f->rd = sl_chunk_reader_new(1 << 20, 64);
     CU_ASSERT_FATAL(f->rd != NULL);
