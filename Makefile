@@ -66,7 +66,8 @@ CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) $(wildcard web/*.c) \
 WWW      := $(sort $(wildcard server/www/*))
 ASSETS_C := build/gen/assets.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
-UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c) \
+            bench/flvread.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)

@@ -3,25 +3,29 @@
  *
  *   sluice-bench -u rtmp://127.0.0.1:1935/live/bench -i input.flv
  *                -n 1000 -d 15 -w 3 -p SERVER_PID [--csv]
- *                [--play-url rtmp://127.0.0.1:1936/live/bench]
+ *                [--play-url rtmp://127.0.0.1:1936/live/bench |
+ *                 --flv-url http://127.0.0.1:8088/live/bench.flv]
  *
  * One publisher sends the FLV file at real-time pace (looping it, with
  * timestamps that keep increasing); then N players connect and play the
  * stream: the same URL, or --play-url's (another server that gets the
  * stream from the first, e.g. through a relay; frames are matched the
  * same way, so the latency is publish-write on -u to player-read on
- * --play-url).  After every player is playing and a warm-up has passed,
- * a measured window of -d seconds begins.  At its end the tool prints one
- * line: delivered ratio per player (min and average), latency p50/p99
- * from publish-write to player-read, connections per second, the
- * server's CPU and memory from /proc (when -p is given) and our own CPU.
+ * --play-url).  With --flv-url the players are HTTP-FLV players instead
+ * (GET of that URL, the FLV tags of the response; httpflv.c), scored the
+ * same way while the publisher stays RTMP on -u.  After every player is
+ * playing and a warm-up has passed, a measured window of -d seconds
+ * begins.  At its end the tool prints one line: delivered ratio per
+ * player (min and average), latency p50/p99 from publish-write to
+ * player-read, connections per second, the server's CPU and memory from
+ * /proc (when -p is given) and our own CPU.
  *
  * Everything runs on one thread around one epoll set with non-blocking
  * sockets and level-triggered events, so each ready socket gets one read
  * per loop turn and no player can starve the publisher's pacing.  This
  * file reads the options and runs the phases; the RTMP client is in
- * client.c, the matching of frames and the result in measure.c (see
- * bench.h).
+ * client.c, the HTTP-FLV player in httpflv.c, the matching of frames
+ * and the result in measure.c (see bench.h).
  *
  * With --floor-server as its first argument the binary is instead the
  * minimal fan-out server of bench/floor.c; with --ladder, the
@@ -78,9 +82,16 @@ usage(void)
             "usage: sluice-bench -u rtmp://HOST:PORT/APP/STREAM -i FILE.flv\n"
             "         [-n players] [-d seconds] [-w warmup_s] [-p pid]\n"
             "         [-c concurrent_connects] [--drain s] [--settle s]\n"
-            "         [--play-url rtmp://HOST:PORT/APP/STREAM] [--csv]\n"
+            "         [--play-url rtmp://HOST:PORT/APP/STREAM |\n"
+            "          --flv-url http://HOST:PORT/APP/STREAM.flv] [--csv]\n"
             "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n"
-            "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n");
+            "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n"
+            "The publisher is RTMP on -u; the players play, by default, -u.\n"
+            "  --play-url URL  RTMP players of that URL (e.g. a relay's\n"
+            "                  downstream)\n"
+            "  --flv-url URL   HTTP-FLV players: a GET of URL, a 200 with\n"
+            "                  video/x-flv read until the server closes,\n"
+            "                  FLV tags scored as RTMP players' messages\n");
 }
 
 static int
@@ -142,10 +153,67 @@ raise_nofile(void)
     }
 }
 
+/* An HTTP-FLV player's URL: http://HOST[:PORT]/PATH[?QUERY], HOST a
+ * name, an IPv4 address or an IPv6 one in brackets, PORT 80 by default.
+ * The path and query are sent as they are, so they must hold nothing a
+ * request line cannot (spaces, controls). */
+static int
+parse_http_url(const char *url, struct sl_bench_endpoint *e)
+{
+    const char *p, *slash, *hend, *colon = NULL;
+
+    if (strncmp(url, "http://", 7) != 0)
+        return -1;
+    p = url + 7;
+    slash = strchr(p, '/');
+    if (slash == NULL || slash == p || slash[1] == '\0' ||
+        strlen(slash) >= sizeof(e->target))
+        return -1;
+    for (const char *t = slash; *t; t++)
+        if ((unsigned char) *t <= 0x20 || *t == 0x7f)
+            return -1;
+    if (*p == '[') {
+        hend = memchr(p, ']', (size_t) (slash - p));
+        if (hend == NULL || (hend + 1 != slash && hend[1] != ':'))
+            return -1;
+        snprintf(e->host, sizeof(e->host), "%.*s", (int) (hend - p - 1), p + 1);
+        colon = hend + 1 != slash ? hend + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', (size_t) (slash - p));
+        hend = colon != NULL ? colon : slash;
+        snprintf(e->host, sizeof(e->host), "%.*s", (int) (hend - p), p);
+    }
+    if (colon != NULL)
+        snprintf(e->port, sizeof(e->port), "%.*s", (int) (slash - colon - 1),
+                 colon + 1);
+    else
+        snprintf(e->port, sizeof(e->port), "80");
+    if (e->host[0] == '\0' || e->port[0] == '\0')
+        return -1;
+    snprintf(e->target, sizeof(e->target), "%s", slash);
+    return 0;
+}
+
 /* The publisher's and the players' endpoints from their URLs. */
 static int
 parse_endpoints(const struct sl_bench_options *o)
 {
+    if (o->flv_url != NULL) {
+        if (parse_http_url(o->flv_url, &sl_bench.play_at) < 0) {
+            fprintf(stderr,
+                    "sluice-bench: bad URL %s (want "
+                    "http://HOST[:PORT]/APP/STREAM.flv)\n",
+                    o->flv_url);
+            return -1;
+        }
+        if (parse_url(o->url, &sl_bench.pub_at) == 0)
+            return 0;
+        fprintf(stderr,
+                "sluice-bench: bad URL %s (want "
+                "rtmp://HOST[:PORT]/APP/STREAM)\n",
+                o->url);
+        return -1;
+    }
     for (int i = 0; i < 2; i++) {
         const char *url = i == 0 ? o->url : o->play_url;
 
@@ -166,6 +234,7 @@ parse_options(int argc, char **argv)
     static const struct option longs[] = {
         {"csv", no_argument, NULL, 'C'},
         {"play-url", required_argument, NULL, 'P'},
+        {"flv-url", required_argument, NULL, 'F'},
         {"drain", required_argument, NULL, 'D'},
         {"settle", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
@@ -209,6 +278,9 @@ parse_options(int argc, char **argv)
         case 'P':
             o->play_url = optarg;
             break;
+        case 'F':
+            o->flv_url = optarg;
+            break;
         case 'D':
             o->drain_s = atof(optarg);
             break;
@@ -221,7 +293,8 @@ parse_options(int argc, char **argv)
         }
     }
     if (o->url == NULL || o->input == NULL || o->duration_s <= 0 ||
-        o->warmup_s < 0 || o->concurrency == 0 || optind != argc) {
+        o->warmup_s < 0 || o->concurrency == 0 || optind != argc ||
+        (o->play_url != NULL && o->flv_url != NULL)) {
         usage();
         return -1;
     }

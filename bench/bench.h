@@ -7,6 +7,8 @@
  *              connect, handshake, commands, the publisher's paced
  *              media, and the chunk reader that hands a player's video
  *              to measure.c;
+ *   httpflv.c  the HTTP-FLV player (--flv-url): request, response head,
+ *              FLV tags through flvread.c, video to measure.c;
  *   measure.c  the frames as sent, the matching of what players receive
  *              against them, /proc around the window, the result line.
  *
@@ -21,9 +23,11 @@
 #include <sys/socket.h>
 
 #include "bench/flvfile.h"
+#include "bench/flvread.h"
 #include "rtmp/chunk.h"
 
-enum sl_bench_role { ROLE_PUBLISHER, ROLE_PLAYER };
+/* ROLE_PLAYER plays over RTMP, ROLE_FLV_PLAYER over HTTP-FLV. */
+enum sl_bench_role { ROLE_PUBLISHER, ROLE_PLAYER, ROLE_FLV_PLAYER };
 
 /* A connection's progress.  Each state names what we wait for. */
 enum sl_bench_state {
@@ -32,6 +36,7 @@ enum sl_bench_state {
     ST_CONNECT,    /* _result of connect (transaction 1) */
     ST_CREATE,     /* _result of createStream (transaction 2) */
     ST_START,      /* onStatus Publish.Start / Play.Start */
+    ST_RESPONSE,   /* HTTP-FLV: the response head, the FLV file header */
     ST_LIVE,       /* publishing or playing */
     ST_DEAD        /* failed or dropped; socket closed */
 };
@@ -39,28 +44,34 @@ enum sl_bench_state {
 /* The publisher or one player.  client.c moves it through its states;
  * the last five fields are measure.c's, for scoring a player's video. */
 struct sl_bench_conn {
-    int                     fd;
-    uint8_t                 role;
-    uint8_t                 state;
-    uint8_t                 synced;    /* offset below is known */
-    uint8_t                 in_window; /* was live when the window began */
-    uint32_t                hs_got;    /* handshake bytes received */
-    uint8_t                *hs;        /* S0+S1 while handshaking */
-    struct sl_chunk_reader *rd;
-    uint32_t                stream_id;
-    int32_t                 offset;    /* sent ts - received ts */
-    uint32_t                got;       /* window frames received */
-    uint32_t                unmatched; /* frames found nowhere */
+    int      fd;
+    uint8_t  role;
+    uint8_t  state;
+    uint8_t  synced;                /* offset below is known */
+    uint8_t  in_window;             /* was live when the window began */
+    uint32_t hs_got;                /* handshake or head bytes received */
+    uint8_t *hs;                    /* S0+S1 while handshaking; an
+                                     * HTTP-FLV player's response head
+                                     * until it is complete */
+    union {                         /* by role: */
+        struct sl_chunk_reader *rd; /* RTMP */
+        struct sl_bench_flvrd  *fr; /* HTTP-FLV */
+    };
+    uint32_t stream_id;
+    int32_t  offset;    /* sent ts - received ts */
+    uint32_t got;       /* window frames received */
+    uint32_t unmatched; /* frames found nowhere */
 };
 
 /* Where a role connects: the publisher to -u, players to --play-url
- * (the same place unless given). */
+ * (the same place unless given) or --flv-url. */
 struct sl_bench_endpoint {
     char                    host[256];
     char                    port[16];
     char                    app[256];
     char                    stream[256];
     char                    tc_url[600];
+    char                    target[1024]; /* HTTP: the path and query */
     struct sockaddr_storage addr;
     socklen_t               addr_len;
 };
@@ -68,6 +79,7 @@ struct sl_bench_endpoint {
 struct sl_bench_options {
     const char *url;
     const char *play_url; /* NULL: players play url */
+    const char *flv_url;  /* set: players are HTTP-FLV players of it */
     const char *input;
     unsigned    players;
     double      duration_s;
@@ -118,6 +130,10 @@ int sl_bench_conn_open(struct sl_bench_conn *c, enum sl_bench_role role);
 /* Closes c's socket and frees its reader; c may be closed already. */
 void sl_bench_conn_close(struct sl_bench_conn *c);
 
+/* Marks c ST_DEAD with a reason (said on stderr for the first few
+ * players), counts it failed or dropped, and closes it. */
+void sl_bench_conn_fail(struct sl_bench_conn *c, const char *why);
+
 /* Handles the epoll events of c: connect completion, reads, the
  * publisher's pending output.  A failure marks c ST_DEAD. */
 void sl_bench_conn_event(struct sl_bench_conn *c, uint32_t events);
@@ -130,6 +146,20 @@ int64_t sl_bench_pub_pump(int64_t now);
  * setting up. */
 void sl_bench_open_players(int64_t now);
 
+/* ---- httpflv.c ---------------------------------------------------------- */
+
+/* A new HTTP-FLV player's reader (NULL when out of memory); free() it. */
+struct sl_bench_flvrd *sl_bench_flv_reader_new(void);
+
+/* c's TCP connect completed: sends the GET and waits for the head. */
+void sl_bench_flv_connected(struct sl_bench_conn *c);
+
+/* Feeds bytes player c read at `at` through the response head, the FLV
+ * header and the tags; video goes to sl_bench_score_video().  A failure
+ * marks c ST_DEAD. */
+void sl_bench_flv_bytes(struct sl_bench_conn *c, const uint8_t *p, size_t len,
+                        int64_t at);
+
 /* ---- measure.c ---------------------------------------------------------- */
 
 void sl_bench_measure_init(void);
@@ -139,10 +169,13 @@ void sl_bench_measure_free(void);
  * socket at `at` with timestamp ts.  0 or -ENOMEM. */
 int sl_bench_record_sent(const struct sl_flv_tag *t, uint32_t ts, int64_t at);
 
-/* Matches a video message player c read at `at` against the frames
- * sent, and scores it when it was sent inside the window. */
-void sl_bench_score_video(struct sl_bench_conn *c, const struct sl_chunk_msg *m,
-                          int64_t at);
+/* Matches a video message (an FLV video tag body) of len bytes with
+ * timestamp ts, which player c read at `at`, against the frames sent,
+ * and scores it when it was sent inside the window.  head holds the
+ * body's first min(len, SL_BENCH_HASH_BYTES) bytes, all that identifies
+ * a frame; RTMP and HTTP-FLV players are scored alike. */
+void sl_bench_score_video(struct sl_bench_conn *c, uint32_t ts,
+                          const uint8_t *head, uint32_t len, int64_t at);
 
 /* Reads the server's RSS before the players connect (with -p). */
 void sl_bench_measure_baseline(void);

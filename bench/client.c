@@ -11,7 +11,9 @@
  * the socket accepts it, because media can outrun a slow server.  A
  * player does the same handshake, connect, createStream and play, reads
  * with its own chunk reader, applies Set Chunk Size, answers pings and
- * hands every video message to measure.c.
+ * hands every video message to measure.c.  HTTP-FLV players
+ * (--flv-url) share the connect, the read and the failure paths here;
+ * what they send and parse is in httpflv.c.
  *
  * Memory: per player a small struct and a chunk reader; the handshake
  * buffer exists only while handshaking.  Nothing per message is kept
@@ -100,8 +102,13 @@ sl_bench_conn_close(struct sl_bench_conn *c)
     c->fd = -1;
     free(c->hs);
     c->hs = NULL;
-    sl_chunk_reader_free(c->rd);
-    c->rd = NULL;
+    if (c->role == ROLE_FLV_PLAYER) {
+        free(c->fr);
+        c->fr = NULL;
+    } else {
+        sl_chunk_reader_free(c->rd);
+        c->rd = NULL;
+    }
 }
 
 static void
@@ -128,6 +135,12 @@ conn_fail(struct sl_bench_conn *c, const char *why)
     sl_bench_conn_close(c);
 }
 
+void
+sl_bench_conn_fail(struct sl_bench_conn *c, const char *why)
+{
+    conn_fail(c, why);
+}
+
 int
 sl_bench_conn_open(struct sl_bench_conn *c, enum sl_bench_role role)
 {
@@ -144,8 +157,11 @@ sl_bench_conn_open(struct sl_bench_conn *c, enum sl_bench_role role)
     if (c->fd < 0)
         return -errno;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->rd = sl_chunk_reader_new(MAX_MESSAGE, MAX_CSIDS);
-    if (c->rd == NULL) {
+    if (role == ROLE_FLV_PLAYER)
+        c->fr = sl_bench_flv_reader_new();
+    else
+        c->rd = sl_chunk_reader_new(MAX_MESSAGE, MAX_CSIDS);
+    if (role == ROLE_FLV_PLAYER ? c->fr == NULL : c->rd == NULL) {
         close(c->fd);
         c->fd = -1;
         return -ENOMEM;
@@ -495,7 +511,8 @@ on_message(struct sl_bench_conn *c, const struct sl_chunk_msg *m, int64_t at)
     switch (m->type) {
     case SL_MSG_VIDEO:
         if (c->role == ROLE_PLAYER && c->state == ST_LIVE)
-            sl_bench_score_video(c, m, at);
+            sl_bench_score_video(c, m->timestamp, m->payload->data,
+                                 m->payload->len, at);
         break;
     case SL_MSG_SET_CHUNK_SIZE: {
         uint32_t v = sl_rd_u32(&r) & 0x7fffffffu;
@@ -602,6 +619,10 @@ sl_bench_conn_event(struct sl_bench_conn *c, uint32_t events)
             conn_fail(c, strerror(err));
             return;
         }
+        if (c->role == ROLE_FLV_PLAYER) {
+            sl_bench_flv_connected(c);
+            return;
+        }
         c->hs = malloc(1 + SL_HANDSHAKE_SIZE);
         if (c->hs == NULL) {
             conn_fail(c, "out of memory");
@@ -624,7 +645,9 @@ sl_bench_conn_event(struct sl_bench_conn *c, uint32_t events)
         ssize_t n = recv(c->fd, cl.rbuf, READ_BUF, 0);
         int64_t at = sl_now_us();
 
-        if (n > 0) {
+        if (n > 0 && c->role == ROLE_FLV_PLAYER) {
+            sl_bench_flv_bytes(c, cl.rbuf, (size_t) n, at);
+        } else if (n > 0) {
             on_bytes(c, cl.rbuf, (size_t) n, at);
         } else if (n == 0) {
             conn_fail(c, "closed by the server");
@@ -657,7 +680,8 @@ sl_bench_open_players(int64_t now)
 
         if (sl_bench.first_connect_us == 0)
             sl_bench.first_connect_us = now;
-        rc = sl_bench_conn_open(c, ROLE_PLAYER);
+        rc = sl_bench_conn_open(
+            c, sl_bench.opt.flv_url != NULL ? ROLE_FLV_PLAYER : ROLE_PLAYER);
         sl_bench.inflight++;
         burst++;
         if (rc < 0) {

@@ -35,7 +35,7 @@
 #include "rtmp/flv.h"
 #include "rtmp/msg.h"
 
-#define HASH_BYTES 64 /* bytes of a frame body hashed */
+#define HASH_BYTES SL_BENCH_HASH_BYTES /* bytes of a frame body hashed */
 #define SATURATED_PCT 90.0
 
 /* A video frame as published. */
@@ -260,20 +260,21 @@ find_sent_hash(uint32_t len, uint64_t hash)
 }
 
 void
-sl_bench_score_video(struct sl_bench_conn *c, const struct sl_chunk_msg *m,
-                     int64_t at)
+sl_bench_score_video(struct sl_bench_conn *c, uint32_t ts, const uint8_t *head,
+                     uint32_t len, int64_t at)
 {
     const struct sent *s = NULL;
     struct sl_flv_info info;
-    uint32_t           len = m->payload->len;
     uint64_t           hash;
 
-    sl_flv_inspect(SL_MSG_VIDEO, m->payload->data, len, &info);
+    /* The classification reads a few bytes; head holds up to 64. */
+    sl_flv_inspect(SL_MSG_VIDEO, head, len < HASH_BYTES ? len : HASH_BYTES,
+                   &info);
     if (info.seq_header || info.command || info.seq_end)
         return;
-    hash = frame_hash(m->payload->data, len);
+    hash = frame_hash(head, len);
     if (c->synced) {
-        s = find_sent_ts(m->timestamp + (uint32_t) c->offset);
+        s = find_sent_ts(ts + (uint32_t) c->offset);
         if (s != NULL && (s->len != len || s->hash != hash)) {
             M.mismatches++;
             s = NULL;
@@ -285,7 +286,7 @@ sl_bench_score_video(struct sl_bench_conn *c, const struct sl_chunk_msg *m,
             c->unmatched++;
             return;
         }
-        c->offset = (int32_t) (s->ts - m->timestamp);
+        c->offset = (int32_t) (s->ts - ts);
         c->synced = 1;
     }
     if (c->in_window && s->at_us >= M.win_start_us && s->at_us < M.win_end_us) {

@@ -8,9 +8,12 @@
 # again.  The floor is `sluice-bench --floor-server` (bench/floor.c): a
 # minimal server that only fans out pre-chunked bytes with the same merge
 # window, so its CPU is what the kernel costs for that traffic; it runs
-# after every Sluice configuration with the same N and window.  The result
-# lines are collected and printed as one table with ratio lines (Sluice /
-# floor, Sluice / nginx-rtmp) and the project's targets.
+# after every Sluice configuration with the same N and window.  Right after
+# each Sluice run, "sluice-flv" runs the same configuration with the web
+# port on and the N players as HTTP-FLV players (sluice-bench --flv-url;
+# the publisher stays RTMP).  The result lines are collected and printed
+# as one table with ratio lines (Sluice / floor, HTTP-FLV / RTMP, Sluice /
+# nginx-rtmp) and the project's targets.
 #
 # Environment:
 #   SLUICE=build/sluice  SLUICE_BENCH=build/sluice-bench  binaries to use
@@ -20,6 +23,7 @@
 #   BENCH_SECONDS=15  BENCH_WARMUP=3  measured window and warm-up
 #   BENCH_NGINX=1     0 skips nginx-rtmp
 #   BENCH_FLOOR=1     0 skips the floor server
+#   BENCH_FLV=1       0 skips the HTTP-FLV players (sluice-flv rows)
 #   BENCH_CSV=FILE    also keep the raw result lines there
 set -euo pipefail
 
@@ -35,6 +39,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-15}
 BENCH_WARMUP=${BENCH_WARMUP:-3}
 BENCH_NGINX=${BENCH_NGINX:-1}
 BENCH_FLOOR=${BENCH_FLOOR:-1}
+BENCH_FLV=${BENCH_FLV:-1}
 NGINX_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 SERVER_CPU=0
 GEN_CPU=1
@@ -131,14 +136,17 @@ wait_listen() {
     return 1
 }
 
+# start_sluice PORT MERGE [WEBPORT]: the web port (HTTP-FLV) is off
+# unless WEBPORT is given.
 start_sluice() {
-    local port=$1 merge=$2 dir=$TMP/sluice-$merge
+    local port=$1 merge=$2 web=${3:+127.0.0.1:$3}
+    local dir=$TMP/sluice${3:+-flv}-$merge
     mkdir -p "$dir"
     cat > "$dir/sluice.ini" <<EOF
 [http]
 listen = off
 [web]
-listen = off
+listen = ${web:-off}
 
 [server]
 listen = 127.0.0.1:$port
@@ -214,18 +222,24 @@ RESULTS=$TMP/results.csv
 : > "$RESULTS"
 
 # run NAME MERGE N: one measurement, appended to $RESULTS as
-# name,merge,<sluice-bench --csv fields>.
+# name,merge,<sluice-bench --csv fields>.  NAME sluice-flv is Sluice with
+# its web port on and HTTP-FLV players.
 run() {
-    local name=$1 merge=$2 n=$3 port line try
+    local name=$1 merge=$2 n=$3 port web= line try players
     # A port taken between the check and the bind gets another try.
     for try in 1 2 3; do
         port=$(free_port)
         case $name in
         sluice) start_sluice "$port" "$merge" ;;
+        sluice-flv)
+            web=$(free_port)
+            while [ "$web" = "$port" ]; do web=$(free_port); done
+            start_sluice "$port" "$merge" "$web"
+            ;;
         floor) start_floor "$port" "$merge" ;;
         *) start_nginx "$port" ;;
         esac
-        if wait_listen "$port"; then
+        if wait_listen "$port" && { [ -z "$web" ] || wait_listen "$web"; }; then
             break
         fi
         echo "bench: $name did not start (try $try); its log:" >&2
@@ -233,10 +247,16 @@ run() {
         stop_server
         [ "$try" = 3 ] && return 1
     done
-    echo "bench: $name merge=$merge N=$n (port $port, pid $SERVER_PID)" >&2
+    players=()
+    if [ -n "$web" ]; then
+        players=(--flv-url "http://127.0.0.1:$web/live/bench.flv")
+    fi
+    echo "bench: $name merge=$merge N=$n (port $port${web:+, web $web}," \
+        "pid $SERVER_PID)" >&2
     if line=$(taskset -c "$GEN_CPU" "$SLUICE_BENCH" \
             -u "rtmp://127.0.0.1:$port/live/bench" -i "$INPUT" -n "$n" \
-            -d "$BENCH_SECONDS" -w "$BENCH_WARMUP" -p "$SERVER_PID" --csv); then
+            -d "$BENCH_SECONDS" -w "$BENCH_WARMUP" -p "$SERVER_PID" --csv \
+            ${players[@]+"${players[@]}"}); then
         echo "$name,$merge,$line" >> "$RESULTS"
     else
         echo "bench: sluice-bench failed against $name; the server's log:" >&2
@@ -245,17 +265,21 @@ run() {
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
         echo "bench: $name died during the run; its log:" >&2
         tail -20 "$LOG" >&2 || true
-    elif [ "$name" = sluice ] && grep -q ' ERROR\|\[error\]' "$LOG"; then
+    elif [ "${name%-flv}" = sluice ] && grep -q ' ERROR\|\[error\]' "$LOG"; then
         echo "bench: errors in $name's log:" >&2
         grep ' ERROR\|\[error\]' "$LOG" | head -5 >&2
     fi
     stop_server
 }
 
-# Sluice, then the floor with the same N and window right after it, so
-# both see the same machine.
+# Sluice, then the same with HTTP-FLV players, then the floor with the
+# same N and window, one right after the other, so all see the same
+# machine.
 run_pair() {
     run sluice "$1" "$2" || true
+    if [ "$BENCH_FLV" = 1 ]; then
+        run sluice-flv "$1" "$2" || true
+    fi
     if [ "$BENCH_FLOOR" = 1 ]; then
         run floor "$1" "$2" || true
     fi
@@ -293,7 +317,7 @@ echo
 # 26 other% generator core.
 awk -F, '
 BEGIN {
-    printf "%-7s %5s %5s %15s %15s %7s %9s %8s %7s %6s %5s  %s\n",
+    printf "%-10s %5s %5s %15s %15s %7s %9s %8s %7s %6s %5s  %s\n",
         "server", "merge", "N", "delivered min/avg", "p50/p99 ms",
         "cpu %", "cpu/1000p", "KB/pl", "conn/s", "gen %", "noise",
         "flags"
@@ -307,7 +331,7 @@ BEGIN {
     noise = ($25 > $26 ? $25 : $26)
     if (noise > 10) flags = flags " NOISY"
     merge = ($1 == "nginx" ? "-" : $2 "ms")
-    printf "%-7s %5s %5d %7.1f/%7.1f %7.1f/%7.1f %7.1f %9.1f %8.2f %7.0f %6.1f %5.1f %s\n",
+    printf "%-10s %5s %5d %7.1f/%7.1f %7.1f/%7.1f %7.1f %9.1f %8.2f %7.0f %6.1f %5.1f %s\n",
         $1, merge, $3, $8, $9, $11, $12, $16, $16 * 1000 / $3, $19, $15,
         $20, noise, flags
 }' "$RESULTS"
@@ -344,6 +368,48 @@ END {
     }
 }' "$RESULTS"
 
+if [ "$BENCH_FLV" = 1 ]; then
+    echo
+    echo "Ratios HTTP-FLV / RTMP at the same N and window (Sluice both; the" \
+        "target: cpu <= 1.20):"
+    awk -F, '
+    $1 == "sluice" {
+        k = $3 "," $2; cpu[k] = $16; p99[k] = $12; rss[k] = $19
+        bad[k] = note($0)
+    }
+    $1 == "sluice-flv" { line[++m] = $0 }
+    function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+    function note(l,   f, s) {
+        split(l, f, ",")
+        s = ""
+        if (f[21] == 1) s = s " saturated"
+        if (f[25] > 10 || f[26] > 10) s = s " noisy"
+        return s
+    }
+    # Either run saturated or noisy, each said once.
+    function both(a, b,   w, n, i) {
+        n = split(b, w, " ")
+        for (i = 1; i <= n; i++)
+            if (index(a " ", " " w[i] " ") == 0) a = a " " w[i]
+        return a
+    }
+    END {
+        if (m == 0)
+            print "  (no sluice-flv runs)"
+        for (i = 1; i <= m; i++) {
+            split(line[i], f, ",")
+            k = f[3] "," f[2]
+            if (!(k in cpu)) continue
+            s = both(bad[k], note(line[i]))
+            printf "  N=%-5d merge %4sms: cpu %s (%.1f%% vs %.1f%%)," \
+                " rss/player %s (%.2f vs %.2f KB), p99 %s%s\n",
+                f[3], f[2], r(f[16], cpu[k]), f[16], cpu[k],
+                r(f[19], rss[k]), f[19], rss[k], r(f[12], p99[k]),
+                s == "" ? "" : "  (" substr(s, 2) ")"
+        }
+    }' "$RESULTS"
+fi
+
 echo
 echo "Ratios Sluice / nginx-rtmp at the same N (below 1: Sluice uses less):"
 awk -F, '
@@ -369,6 +435,7 @@ $1 == "sluice" && $3 == 1000 && $2 == 50 { d = $0 }
 $1 == "sluice" && $3 == 1000 && $2 == 0 { z = $0 }
 $1 == "sluice" && $3 == 1000 { sl[$2] = $16; ord[++k] = $2 }
 $1 == "floor" && $3 == 1000 { fl[$2] = $16 }
+$1 == "sluice-flv" && $3 == 1000 { hf[$2] = $16; hrss[$2] = $19; hmin[$2] = $8 }
 function ok(c) { return c ? "PASS" : "MISS" }
 END {
     if (d == "" && z == "")
@@ -396,5 +463,17 @@ END {
         printf "  CPU within 1.2x of the floor at merge %s: %.1f%% vs %.1f%%" \
             " = %.2fx  %s\n", w, sl[w], fl[w], sl[w] / fl[w],
             ok(sl[w] <= 1.2 * fl[w])
+    }
+    # HTTP-FLV players against RTMP players of the same run and window.
+    for (i = 1; i <= k; i++) {
+        w = ord[i]
+        if (!(w in hf) || sl[w] <= 0) continue
+        printf "  HTTP-FLV CPU <= 1.2x RTMP at merge %s: %.1f%% vs %.1f%%" \
+            " = %.2fx  %s\n", w, hf[w], sl[w], hf[w] / sl[w],
+            ok(hf[w] <= 1.2 * sl[w])
+        printf "  HTTP-FLV RSS per player <= 8 KB at merge %s: %.2f KB  %s\n",
+            w, hrss[w], ok(hrss[w] <= 8)
+        printf "  HTTP-FLV every player >= 98%% delivered at merge %s:" \
+            " min %.1f%%  %s\n", w, hmin[w], ok(hmin[w] >= 98)
     }
 }' "$RESULTS"
