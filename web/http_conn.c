@@ -93,11 +93,15 @@ answer_text(struct sl_web_conn *w, int status, const char *what, int keep_alive,
             const char *extra)
 {
     char body[BODY_MAX];
-    int  blen = sl_web_error_body(body, sizeof(body), status, what);
+    /* A 204 has no content and no Content-Length (RFC 9110 15.3.5, 8.6). */
+    int blen =
+        status == 204 ? 0 : sl_web_error_body(body, sizeof(body), status, what);
     struct sl_web_response r = {
         .status = status,
         .content_type = "text/plain; charset=utf-8",
-        .content_length = blen > 0 ? blen : 0,
+        .content_length = status == 204 ? -1
+                          : blen > 0    ? blen
+                                        : 0,
         .cache_control = "no-cache",
         .allow_origin = allow_origin(w),
         .keep_alive = keep_alive && w->req.keep_alive,

@@ -236,13 +236,30 @@ sl_proc_run(char *const argv[], const char *out_path, const char *err_path,
 void
 sl_proc_kill_all(void)
 {
+    sl_proc_kill_all_except(NULL, 0);
+}
+
+/* 1 when pid is one of keep[0..n). */
+static int
+kept(pid_t pid, const pid_t *keep, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keep[i] != 0 && keep[i] == pid)
+            return 1;
+    return 0;
+}
+
+void
+sl_proc_kill_all_except(const pid_t *keep, size_t n_keep)
+{
     pid_t pids[MAX_CHILDREN];
     int   n = 0, st;
 
     pthread_mutex_lock(&table_lock);
     for (int i = 0; i < MAX_CHILDREN; i++) {
-        if (children[i] != 0)
-            pids[n++] = children[i];
+        if (children[i] == 0 || kept(children[i], keep, n_keep))
+            continue;
+        pids[n++] = children[i];
         children[i] = 0;
     }
     pthread_mutex_unlock(&table_lock);

@@ -55,6 +55,11 @@ int sl_proc_run(char *const argv[], const char *out_path, const char *err_path,
 /* SIGKILLs and reaps every child still in the table.  Any thread. */
 void sl_proc_kill_all(void);
 
+/* The same, but the n children in keep stay running and in the table
+ * (0 entries are ignored): the teardown of a suite whose tests share a
+ * server.  Any thread. */
+void sl_proc_kill_all_except(const pid_t *keep, size_t n);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0,
  * read back, closed), or -errno. */
 int sl_free_port(void);
