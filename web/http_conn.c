@@ -308,8 +308,8 @@ web_feed(struct sl_conn *base, const uint8_t *p, size_t n)
         if (rc == -EAGAIN)
             return (int) n;
         if (rc < 0) {
-            slog(SL_LOG_WARN, base, "bad request: %d %s", status,
-                 sl_web_reason(status));
+            slog(SL_LOG_WARN, base, "bad request: %d %s (%s)", status,
+                 sl_web_reason(status), sl_web_parse_why(w->parser));
             w->req.keep_alive = 0;
             answer_text(w, status, NULL, 0, NULL);
             return -EPROTO;

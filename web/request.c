@@ -58,6 +58,7 @@ struct sl_web_parser {
     struct sl_web_request head;
     size_t                used;   /* bytes of this head consumed so far */
     int                   status; /* 0, or the refusal; sticks */
+    const char           *why;    /* the refusal's reason, for the log */
     int                   done;   /* on_headers_complete() accepted it */
     /* The last byte consumed, so that a bare CR or a fold split right
      * after its CR or LF is still seen. */
@@ -177,7 +178,7 @@ hex(int c)
  * bytes is what makes every encoding of "..", '\\' or a control byte
  * fail the same way; the encoded '/' is refused before it is decoded. */
 static int
-decode_path(const char *in, size_t len, char *out, size_t cap)
+decode_path(const char *in, size_t len, char *out, size_t cap, const char **why)
 {
     size_t o = 0;
 
@@ -187,22 +188,22 @@ decode_path(const char *in, size_t len, char *out, size_t cap)
             int hi = i + 2 < len ? hex(in[i + 1]) : -1;
             int lo = i + 2 < len ? hex(in[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                return 400;
+                return *why = "bad percent-encoding in the path", 400;
             c = (unsigned char) (hi << 4 | lo);
             if (c == '/')
-                return 400;
+                return *why = "an encoded slash in the path", 400;
             i += 2;
         }
         if (c < 0x20 || c == 0x7f || c == '\\')
-            return 400;
+            return *why = "a control byte or backslash in the path", 400;
         if (o + 1 >= cap)
-            return 414;
+            return *why = "path too long", 414;
         out[o++] = (char) c;
     }
     out[o] = '\0';
     if (o == 0 || out[0] != '/' || strstr(out, "..") || strstr(out, "//") ||
         strstr(out, "/./") || (o >= 2 && strcmp(out + o - 2, "/.") == 0))
-        return 400;
+        return *why = "a path that climbs or repeats a directory", 400;
     return 0;
 }
 
@@ -214,10 +215,11 @@ check_target(struct sl_web_parser *p)
     const unsigned         allowed = 1u << UF_PATH | 1u << UF_QUERY;
 
     if (p->target_len >= sizeof(p->target))
-        return 414;
+        return p->why = "target too long", 414;
     p->target[p->target_len] = '\0';
     /* Origin-form only: "/..." (which also rules out "*", the absolute
      * form and the authority form of CONNECT). */
+    p->why = "not a path and query";
     if (p->target_len == 0 || p->target[0] != '/')
         return 400;
     http_parser_url_init(&u);
@@ -228,12 +230,12 @@ check_target(struct sl_web_parser *p)
     if (u.field_set & 1u << UF_QUERY) {
         size_t qlen = u.field_data[UF_QUERY].len;
         if (qlen >= sizeof(p->head.query))
-            return 414;
+            return p->why = "query too long", 414;
         memcpy(p->head.query, p->target + u.field_data[UF_QUERY].off, qlen);
         p->head.query[qlen] = '\0';
     }
     return decode_path(p->target, u.field_data[UF_PATH].len, p->head.path,
-                       sizeof(p->head.path));
+                       sizeof(p->head.path), &p->why);
 }
 
 /* Drops the spaces and tabs http_parser leaves at the end of a value. */
@@ -253,18 +255,21 @@ verdict(struct sl_web_parser *p)
     int                rc;
 
     if (hp->http_major != 1)
-        return 505;
+        return p->why = "not HTTP/1.x", 505;
     if (p->seen & 1u << HDR_TE)
-        return 501;
+        return p->why = "Transfer-Encoding on a request", 501;
     if (p->value_long)
-        return 431;
+        return p->why = "a header value too long", 431;
     if ((rc = check_target(p)) != 0)
         return rc;
-    if (p->twice != 0 || p->name_space ||
-        (hp->http_minor >= 1 && !(p->seen & 1u << HDR_HOST)))
-        return 400;
+    if (p->twice != 0)
+        return p->why = "a header given twice", 400;
+    if (p->name_space)
+        return p->why = "a space in a header name", 400;
+    if (hp->http_minor >= 1 && !(p->seen & 1u << HDR_HOST))
+        return p->why = "HTTP/1.1 without Host", 400;
     if (hp->content_length != ULLONG_MAX && hp->content_length > 0)
-        return 413;
+        return p->why = "a request with a body", 413;
     return 0;
 }
 
@@ -310,12 +315,14 @@ static const http_parser_settings settings = {
 static void
 start_head(struct sl_web_parser *p, int clear_status)
 {
-    int status = clear_status ? 0 : p->status;
+    int         status = clear_status ? 0 : p->status;
+    const char *why = clear_status ? NULL : p->why;
 
     memset(p, 0, offsetof(struct sl_web_parser, target));
     http_parser_init(&p->hp, HTTP_REQUEST);
     p->hp.data = p;
     p->status = status;
+    p->why = why;
     p->cur = -1;
 }
 
@@ -365,8 +372,9 @@ bad_framing(struct sl_web_parser *p, const uint8_t *buf, size_t n)
 
 /* The status for an error http_parser found itself. */
 static int
-parser_status(const struct sl_web_parser *p)
+parser_status(struct sl_web_parser *p)
 {
+    p->why = http_errno_description(HTTP_PARSER_ERRNO(&p->hp));
     switch (HTTP_PARSER_ERRNO(&p->hp)) {
     case HPE_INVALID_METHOD:
         return 501;
@@ -404,6 +412,7 @@ sl_web_parse(struct sl_web_parser *p, const uint8_t *buf, size_t n,
     scanned = got < feed && !p->done ? got + 1 : got;
     if (bad_framing(p, buf, scanned)) {
         p->status = 400;
+        p->why = "a bare CR or a folded header line";
         goto refused;
     }
     if (p->status != 0)
@@ -421,10 +430,13 @@ sl_web_parse(struct sl_web_parser *p, const uint8_t *buf, size_t n,
         /* http_parser stopped without an error or a head: not expected
          * of it; refuse rather than loop. */
         p->status = 400;
+        p->why = "the parser stopped";
         goto refused;
     }
     if (p->used >= SL_WEB_MAX_HEAD) {
         p->status = p->target_len >= sizeof(p->target) ? 414 : 431;
+        p->why =
+            p->status == 414 ? "target too long" : "request head too large";
         goto refused;
     }
     return -EAGAIN;
@@ -432,4 +444,10 @@ sl_web_parse(struct sl_web_parser *p, const uint8_t *buf, size_t n,
 refused:
     *status = p->status;
     return -EPROTO;
+}
+
+const char *
+sl_web_parse_why(const struct sl_web_parser *p)
+{
+    return p != NULL && p->why != NULL ? p->why : "bad request";
 }

@@ -116,4 +116,9 @@ void sl_web_parser_reset(struct sl_web_parser *p);
 int sl_web_parse(struct sl_web_parser *p, const uint8_t *buf, size_t n,
                  struct sl_web_request *req, int *status);
 
+/* After -EPROTO: what was wrong, for the log ("a path that climbs or
+ * repeats a directory", "HTTP/1.1 without Host", ...): a constant
+ * string that quotes nothing of the request. */
+const char *sl_web_parse_why(const struct sl_web_parser *p);
+
 #endif
