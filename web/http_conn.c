@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,14 +35,17 @@
 enum web_state { W_REQUEST, W_WAITING, W_STREAMING, W_DONE };
 
 struct sl_web_conn {
-    struct sl_conn        base; /* first: the session sees only this */
-    struct sl_web_parser *parser;
-    struct sl_web_request req; /* the request being answered */
-    enum web_state        state;
-    uint8_t               partial;  /* the next request has begun */
-    uint8_t               answered; /* a response went out already */
-    uint64_t              since_ms; /* accepted, or the last answer */
-    uint64_t              begun_ms; /* the next request's first bytes */
+    struct sl_conn base; /* first: the session sees only this */
+    /* The parser and the request being answered: freed once a response
+     * streams (nothing more is read then), so an HTTP-FLV player holds
+     * no more than an RTMP one. */
+    struct sl_web_parser  *parser;
+    struct sl_web_request *req;
+    enum web_state         state;
+    uint8_t                partial;  /* the next request has begun */
+    uint8_t                answered; /* a response went out already */
+    uint64_t               since_ms; /* accepted, or the last answer */
+    uint64_t               begun_ms; /* the next request's first bytes */
 };
 
 /* The Access-Control-Allow-Origin a response gets: "*", the request's
@@ -53,9 +57,9 @@ allow_origin(const struct sl_web_conn *w)
 
     if (cfg->web_cors_origins.any)
         return "*";
-    if (w->req.origin[0] != '\0' &&
-        sl_config_origin_allowed(cfg, w->req.origin, strlen(w->req.origin)))
-        return w->req.origin;
+    if (w->req->origin[0] != '\0' &&
+        sl_config_origin_allowed(cfg, w->req->origin, strlen(w->req->origin)))
+        return w->req->origin;
     return NULL;
 }
 
@@ -72,7 +76,7 @@ respond(struct sl_web_conn *w, const struct sl_web_response *r,
 
     if (hlen < 0)
         return -ENOMEM;
-    if (w->req.method == SL_WEB_HEAD)
+    if (w->req->method == SL_WEB_HEAD)
         blen = 0;
     b = sl_buf_new((size_t) hlen + blen);
     if (b == NULL)
@@ -104,7 +108,7 @@ answer_text(struct sl_web_conn *w, int status, const char *what, int keep_alive,
                                         : 0,
         .cache_control = "no-cache",
         .allow_origin = allow_origin(w),
-        .keep_alive = keep_alive && w->req.keep_alive,
+        .keep_alive = keep_alive && w->req->keep_alive,
         .allow = status == 405 ? "GET, HEAD, OPTIONS" : NULL,
         .extra = extra,
     };
@@ -147,12 +151,12 @@ flv_start(struct sl_web_conn *w, const char *name)
         return answer_text(w, 503, why, 0, "Retry-After: 5\r\n");
     }
     if (!sl_hub_media_kinds(c->srv->hub, c->app, name, &audio, &video)) {
-        slog(SL_LOG_INFO, c, "GET %s: 404, not live", w->req.path);
+        slog(SL_LOG_INFO, c, "GET %s: 404, not live", w->req->path);
         return answer_text(w, 404, "stream not live", 1, NULL);
     }
-    if (w->req.method == SL_WEB_HEAD) {
+    if (w->req->method == SL_WEB_HEAD) {
         /* What a GET would start with, without the stream. */
-        r.keep_alive = w->req.keep_alive;
+        r.keep_alive = w->req->keep_alive;
         if (respond(w, &r, NULL, 0) < 0 || !r.keep_alive) {
             w->state = W_DONE;
             sl_conn_close(c, SL_LOG_DEBUG, "answered");
@@ -184,6 +188,8 @@ flv_start(struct sl_web_conn *w, const char *name)
      * not with the player. */
     sl_web_parser_free(w->parser);
     w->parser = NULL;
+    free(w->req);
+    w->req = NULL;
     slog(SL_LOG_INFO, c, "playing %s/%s (http-flv)", c->app, name);
     return 0;
 }
@@ -205,6 +211,7 @@ act_on(struct sl_web_conn *w, const struct sl_auth_verdict *v)
         v = &why_not;
     }
     c->wait.rq.kind = SL_AUTH_NONE;
+    c->wait.rq.query = NULL; /* it lived in the request */
     if (v->outcome == SL_AUTH_REFUSE) {
         slog(SL_LOG_WARN, c, "play %s/%s refused: %s", c->app, c->wait.name,
              v->why);
@@ -229,18 +236,18 @@ flv_request(struct sl_web_conn *w, const char *app, const char *name)
     struct sl_auth_verdict v;
 
     if (sl_config_app(c->cfg, app) == NULL) {
-        slog(SL_LOG_INFO, c, "GET %s: 404, no such application", w->req.path);
+        slog(SL_LOG_INFO, c, "GET %s: 404, no such application", w->req->path);
         return answer_text(w, 404, "no such application", 1, NULL);
     }
     snprintf(c->app, sizeof(c->app), "%s", app);
     snprintf(c->url, sizeof(c->url), "%.*s", (int) sizeof(c->url) - 1,
-             w->req.path);
+             w->req->path);
     snprintf(c->wait.name, sizeof(c->wait.name), "%s", name);
     c->wait.rq = (struct sl_auth_request){
         .kind = SL_AUTH_PLAY,
         .app = sl_config_app(c->cfg, app),
         .name = c->wait.name,
-        .query = w->req.query,
+        .query = w->req->query,
         .addr = c->addr,
         .now = time(NULL),
     };
@@ -248,26 +255,26 @@ flv_request(struct sl_web_conn *w, const char *app, const char *name)
     return act_on(w, &v);
 }
 
-/* One complete request head in w->req. */
+/* One complete request head in w->req-> */
 static int
 handle_request(struct sl_web_conn *w)
 {
     char app[SL_NAME_MAX], name[SL_NAME_MAX];
 
     w->partial = 0;
-    if (w->req.method == SL_WEB_OPTIONS)
+    if (w->req->method == SL_WEB_OPTIONS)
         /* A CORS preflight: what a player may ask. */
         return answer_text(w, 204, NULL, 1,
                            "Access-Control-Allow-Methods: GET, HEAD, "
                            "OPTIONS\r\n"
                            "Access-Control-Allow-Headers: Range\r\n"
                            "Access-Control-Max-Age: 600\r\n");
-    if (w->req.method != SL_WEB_GET && w->req.method != SL_WEB_HEAD)
+    if (w->req->method != SL_WEB_GET && w->req->method != SL_WEB_HEAD)
         return answer_text(w, 405, NULL, 1, NULL);
-    if (sl_web_stream_path(w->req.path, ".flv", app, sizeof(app), name,
+    if (sl_web_stream_path(w->req->path, ".flv", app, sizeof(app), name,
                            sizeof(name)) == 0)
         return flv_request(w, app, name);
-    slog(SL_LOG_DEBUG, &w->base, "GET %s: 404", w->req.path);
+    slog(SL_LOG_DEBUG, &w->base, "GET %s: 404", w->req->path);
     return answer_text(w, 404, NULL, 1, NULL);
 }
 
@@ -280,7 +287,8 @@ web_init(struct sl_conn *base, int counted)
 
     sl_conn_init(base, counted);
     w->parser = sl_web_parser_new();
-    if (w->parser == NULL)
+    w->req = calloc(1, sizeof(*w->req));
+    if (w->parser == NULL || w->req == NULL)
         return -ENOMEM;
     w->state = W_REQUEST;
     w->since_ms = sl_now_ms();
@@ -304,13 +312,13 @@ web_feed(struct sl_conn *base, const uint8_t *p, size_t n)
             w->partial = 1;
             w->begun_ms = sl_now_ms();
         }
-        rc = sl_web_parse(w->parser, p + used, n - used, &w->req, &status);
+        rc = sl_web_parse(w->parser, p + used, n - used, w->req, &status);
         if (rc == -EAGAIN)
             return (int) n;
         if (rc < 0) {
             slog(SL_LOG_WARN, base, "bad request: %d %s (%s)", status,
                  sl_web_reason(status), sl_web_parse_why(w->parser));
-            w->req.keep_alive = 0;
+            w->req->keep_alive = 0;
             answer_text(w, status, NULL, 0, NULL);
             return -EPROTO;
         }
@@ -390,6 +398,8 @@ web_free(struct sl_conn *base)
     sl_conn_free(base);
     sl_web_parser_free(w->parser);
     w->parser = NULL;
+    free(w->req);
+    w->req = NULL;
 }
 
 const struct sl_proto sl_web_proto = {
