@@ -4,6 +4,8 @@
 #include "tests/integration/itest.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +115,50 @@ sl_itest_jstr(json_t *o, const char *path)
     json_t *v = sl_itest_jpath(o, path);
 
     return json_is_string(v) ? json_string_value(v) : "";
+}
+
+int
+sl_itest_make_cert(const char *cn, const char *cert, const char *key,
+                   const char *log)
+{
+    char  subj[128];
+    char *argv[] = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    subj,
+                    "-keyout",
+                    (char *) key,
+                    "-out",
+                    (char *) cert,
+                    NULL};
+    int   rc;
+
+    snprintf(subj, sizeof(subj), "/CN=%s", cn);
+    rc = sl_proc_run(argv, log, log, IT_S(20));
+    if (rc != 0)
+        sl_show_tail("openssl req", log);
+    return rc;
+}
+
+void
+sl_itest_sign(const char *secret, const char *app, const char *name,
+              long long e, char out[65])
+{
+    char          msg[512];
+    unsigned char mac[32];
+    unsigned int  len = 0;
+
+    snprintf(msg, sizeof(msg), "%s/%s?expires=%lld", app, name, e);
+    HMAC(EVP_sha256(), secret, (int) strlen(secret),
+         (const unsigned char *) msg, strlen(msg), mac, &len);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }

@@ -95,4 +95,16 @@ int sl_itest_pump_start(struct sl_itest_pump *p, struct sl_rc *c,
 /* Joins (the pump is bounded by its timeout) and returns its result. */
 int sl_itest_pump_join(struct sl_itest_pump *p);
 
+/* A self-signed P-256 certificate for CN=cn and its key into the files
+ * cert and key, made by the openssl CLI (bounded like every child; its
+ * output goes to log, shown when it fails).  0, or the exit status. */
+int sl_itest_make_cert(const char *cn, const char *cert, const char *key,
+                       const char *log);
+
+/* hex(HMAC-SHA256(secret, "APP/NAME?expires=E")) into out: a signed
+ * URL's signature written from the documented formula
+ * (docs/security.md), not with the server's own code. */
+void sl_itest_sign(const char *secret, const char *app, const char *name,
+                   long long e, char out[65]);
+
 #endif

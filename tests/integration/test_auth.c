@@ -6,8 +6,6 @@
  * and times out; and after each, every secret the test used searched
  * for in the server's log, its API and its metrics.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,23 +23,6 @@
 #define PLAY_SECRET "play-s3cret-for-tests"
 
 static const struct sl_av AV = {320, 240, 25, 3, 25, 0};
-
-/* hex(HMAC-SHA256(secret, "APP/NAME?expires=E")), written here from the
- * documented formula rather than with the server's own code. */
-static void
-sign(const char *secret, const char *app, const char *name, long long e,
-     char out[65])
-{
-    char          msg[512];
-    unsigned char mac[32];
-    unsigned int  len = 0;
-
-    snprintf(msg, sizeof(msg), "%s/%s?expires=%lld", app, name, e);
-    HMAC(EVP_sha256(), secret, (int) strlen(secret),
-         (const unsigned char *) msg, strlen(msg), mac, &len);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
-}
 
 /* "rtmp://.../live/NAME?QUERY" (query may be NULL). */
 static void
@@ -271,11 +252,11 @@ test_signed_urls(void)
              "publish_secret = " PUB_SECRET "\nplay_secret = " PLAY_SECRET
              "\n");
     /* Good signatures for both: the player gets the stream. */
-    sign(PUB_SECRET, "live", "s1", later, sig);
+    sl_itest_sign(PUB_SECRET, "live", "s1", later, sig);
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, sig);
     url_q(&srv, "s1", q, pub, sizeof(pub));
     secrets[2] = strdup(sig);
-    sign(PLAY_SECRET, "live", "s1", later, sig);
+    sl_itest_sign(PLAY_SECRET, "live", "s1", later, sig);
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, sig);
     url_q(&srv, "s1", q, play, sizeof(play));
     secrets[3] = strdup(sig);
@@ -283,19 +264,19 @@ test_signed_urls(void)
     CU_ASSERT(sl_file_count(srv.log, "publishing live/s1") == 1);
 
     /* Expired (signed correctly for a time that has passed). */
-    sign(PUB_SECRET, "live", "s1", past, sig);
+    sl_itest_sign(PUB_SECRET, "live", "s1", past, sig);
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", past, sig);
     url_q(&srv, "s1", q, pub, sizeof(pub));
     CU_ASSERT(publish_refused(&srv, pub, "expired"));
     CU_ASSERT(sl_file_count(srv.log, "signature expired") == 1);
 
     /* Tampered: one hex digit changed; and a signature for another name. */
-    sign(PUB_SECRET, "live", "s1", later, bad);
+    sl_itest_sign(PUB_SECRET, "live", "s1", later, bad);
     bad[10] = bad[10] == '0' ? '1' : '0';
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, bad);
     url_q(&srv, "s1", q, pub, sizeof(pub));
     CU_ASSERT(publish_refused(&srv, pub, "tampered"));
-    sign(PUB_SECRET, "live", "s1", later, sig);
+    sl_itest_sign(PUB_SECRET, "live", "s1", later, sig);
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, sig);
     url_q(&srv, "s2", q, pub, sizeof(pub));
     CU_ASSERT(publish_refused(&srv, pub, "othername"));
@@ -318,12 +299,12 @@ test_signed_urls(void)
     CU_ASSERT(sl_file_count(srv.log, "play live/s1 refused") == 2);
 
     /* GStreamer with a good signature, an expired and a tampered one. */
-    sign(PUB_SECRET, "live", "s1", later, sig);
+    sl_itest_sign(PUB_SECRET, "live", "s1", later, sig);
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, sig);
     url_q(&srv, "s1", q, pub, sizeof(pub));
     CU_ASSERT(gst_publish(&srv, pub, "gst-signed") == 0);
     CU_ASSERT(sl_file_count(srv.log, "publishing live/s1") == 2);
-    sign(PUB_SECRET, "live", "s1", past, sig);
+    sl_itest_sign(PUB_SECRET, "live", "s1", past, sig);
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", past, sig);
     url_q(&srv, "s1", q, pub, sizeof(pub));
     CU_ASSERT(gst_publish(&srv, pub, "gst-expired") > 0);

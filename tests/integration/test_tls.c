@@ -38,39 +38,16 @@ struct tls_srv {
     char          key[2][PATH_MAX + 16];
 };
 
-/* A self-signed P-256 certificate for CN=cn and its key, by the openssl
- * CLI (bounded like every child). */
+/* Certificate i (0 or 1) of t, for CN=cn. */
 static int
 make_cert(struct tls_srv *t, int i, const char *cn)
 {
-    char  subj[64], log[PATH_MAX + 32];
-    char *argv[] = {"openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    subj,
-                    "-keyout",
-                    t->key[i],
-                    "-out",
-                    t->cert[i],
-                    NULL};
-    int   rc;
+    char log[PATH_MAX + 32];
 
     snprintf(t->cert[i], sizeof(t->cert[i]), "%s/%d.crt", t->dir, i);
     snprintf(t->key[i], sizeof(t->key[i]), "%s/%d.key", t->dir, i);
-    snprintf(subj, sizeof(subj), "/CN=%s", cn);
     snprintf(log, sizeof(log), "%s/openssl-req-%d.log", t->dir, i);
-    rc = sl_proc_run(argv, log, log, IT_S(20));
-    if (rc != 0)
-        sl_show_tail("openssl req", log);
-    return rc;
+    return sl_itest_make_cert(cn, t->cert[i], t->key[i], log);
 }
 
 /* The [server] keys for RTMPS with certificate cert and key key. */

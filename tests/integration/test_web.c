@@ -32,8 +32,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -70,33 +68,12 @@ static struct {
 static int
 make_cert(void)
 {
-    char  log[PATH_MAX + 32];
-    char *argv[] = {"openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=" CN,
-                    "-keyout",
-                    W.key,
-                    "-out",
-                    W.cert,
-                    NULL};
-    int   rc;
+    char log[PATH_MAX + 32];
 
     snprintf(W.cert, sizeof(W.cert), "%s/web.crt", W.dir);
     snprintf(W.key, sizeof(W.key), "%s/web.key", W.dir);
     snprintf(log, sizeof(log), "%s/openssl-req.log", W.dir);
-    rc = sl_proc_run(argv, log, log, IT_S(20));
-    if (rc != 0)
-        sl_show_tail("openssl req", log);
-    return rc;
+    return sl_itest_make_cert(CN, W.cert, W.key, log);
 }
 
 static int
@@ -196,23 +173,6 @@ static void
 srv_file(const char *name, char *out, size_t cap)
 {
     sl_srv_path(&W.srv, name, out, cap);
-}
-
-/* hex(HMAC-SHA256(secret, "APP/NAME?expires=E")), from the documented
- * formula (docs/security.md) rather than the server's own code. */
-static void
-sign(const char *secret, const char *app, const char *name, long long e,
-     char out[65])
-{
-    char          msg[512];
-    unsigned char mac[32];
-    unsigned int  len = 0;
-
-    snprintf(msg, sizeof(msg), "%s/%s?expires=%lld", app, name, e);
-    HMAC(EVP_sha256(), secret, (int) strlen(secret),
-         (const unsigned char *) msg, strlen(msg), mac, &len);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }
 
 /* Starts ffmpeg publishing av to rtmp://.../APP/NAME and waits until the
@@ -994,7 +954,7 @@ test_authorization(void)
     /* play_secret: no signature, a tampered one, a good one. */
     CU_ASSERT(forbidden("signed", "s1", NULL,
                         "play signed/s1 refused: no signature"));
-    sign(PLAY_SECRET, "signed", "s1", later, good);
+    sl_itest_sign(PLAY_SECRET, "signed", "s1", later, good);
     memcpy(bad, good, sizeof(bad));
     bad[7] = bad[7] == '0' ? '1' : '0';
     snprintf(q, sizeof(q), "expires=%lld&sign=%s", later, bad);

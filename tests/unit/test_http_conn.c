@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "server/session_info.h"
 #include "tests/support/proc.h"
+#include "tests/support/test_server.h"
 #include "web/http_conn.h"
 
 #define OUT_MAX 65536
@@ -117,16 +118,9 @@ fake_new(void)
 static void
 fake_free(struct fake *f)
 {
-    struct timespec ts = {0, 1000000};
-
     sl_conn_closing(f->c);
     sl_web_proto.free(f->c);
-    for (int i = 0; i < 5000; i++) {
-        if (atomic_load(&f->task.refs) == 1 &&
-            atomic_load(&f->task.state) == SL_TASK_IDLE)
-            break;
-        nanosleep(&ts, NULL);
-    }
+    CU_ASSERT(sl_test_task_quiet(&f->task) == 0);
     sl_outq_destroy(&f->q);
     sl_session_info_destroy(&f->info);
     free(f->c);
@@ -380,25 +374,17 @@ init_suite(void)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    memset(&srv, 0, sizeof(srv));
-    pthread_mutex_init(&srv.lock, NULL);
-    sl_list_init(&srv.sessions);
-    srv.chunk_size = 4096;
-    srv.sched = sl_sched_new(1, 256);
-    srv.hub = sl_hub_new(&lim);
-    if (srv.sched == NULL || srv.hub == NULL || sl_sched_start(srv.sched) < 0)
+    if (sl_test_server_init(&srv, &lim) < 0)
         return -1;
+
     return 0;
 }
 
 static int
 clean_suite(void)
 {
-    sl_sched_stop(srv.sched);
-    sl_sched_free(srv.sched);
-    sl_hub_free(srv.hub);
+    sl_test_server_free(&srv);
     sl_config_unref(cfg);
-    pthread_mutex_destroy(&srv.lock);
     return 0;
 }
 
