@@ -857,7 +857,9 @@ session_run(struct sl_task *t)
     if (sl_outq_broken(&s->outq)) {
         if (!s->closing)
             atomic_fetch_add(&s->srv->players_dropped, 1);
-        session_close(s, SL_LOG_WARN, "send queue overflow on a codec header");
+        session_close(s, SL_LOG_WARN,
+                      "send queue overflow: a message that may not be dropped "
+                      "did not fit");
         s->peer_eof = 1;
     }
     if (flush_output(s, now) < 0 && !s->closing)
