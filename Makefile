@@ -170,15 +170,15 @@ bench-cluster: deps deps-cluster build/sluice
 # Fuzz targets live beside the layer they drive: tests/fuzz/rtmp/ for
 # the protocol parsers, which link rtmp/ and pool/buf.c alone (so the
 # layer's rule, nothing outside rtmp/ and pool/buf, holds at link time
-# too); tests/fuzz/web/ for the HTTP request parser, which links web/
-# and libhttp_parser alone; tests/fuzz/server/ and tests/fuzz/media/ for
+# too); tests/fuzz/web/ for the HTTP request parser, which links web/'s
+# pure parsers (request, response) and libhttp_parser alone; tests/fuzz/server/ and tests/fuzz/media/ for
 # the stages, which link the whole core.  Each target's seed corpus is
 # the folder of its name beside it (tests/fuzz/rtmp/amf/ for fuzz_amf);
 # libFuzzer writes new inputs only into build/fuzz/corpus-NAME.
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*/fuzz_*.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 RTMP_SRC     := $(wildcard rtmp/*.c) pool/buf.c
-WEB_SRC      := $(wildcard web/*.c)
+WEB_SRC      := web/request.c web/response.c
 FUZZ_TIME ?= 30
 fuzz: deps deps-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -199,7 +199,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 build/fuzz/rtmp/fuzz_%: tests/fuzz/rtmp/fuzz_%.c $(RTMP_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(RTMP_SRC) -lcrypto -ljansson
-# web/ uses only rtmp/rtmp.h's constants, so it needs no rtmp/ object.
+# web/'s parsers use only rtmp/rtmp.h's constants, so they need no rtmp/
+# object (web/http_conn.c, the protocol, sits on server/: not linked).
 # libhttp_parser is Debian's build, not instrumented: ASan watches our
 # buffers and the bytes we hand it, not its inside.
 build/fuzz/web/fuzz_%: tests/fuzz/web/fuzz_%.c $(WEB_SRC)
