@@ -91,31 +91,38 @@ expect_error(const char *dir, const char *name, const char *text, int line,
     free(output);
 }
 
+/* A config the check accepts: exit 0 and "FILE: ok". */
 static void
-test_check_config(void)
+expect_ok(const char *dir, const char *name, const char *text)
 {
-    char  dir[PATH_MAX], ini[PATH_MAX + 32], want[PATH_MAX + 64];
+    char  ini[PATH_MAX + 32], want[PATH_MAX + 64];
     char *output = NULL;
-    int   rc;
+    int   rc = check_config(dir, name, text, ini, sizeof(ini), &output);
 
-    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
-
-    rc = check_config(dir, "good",
-                      "; a good config\n"
-                      "[server]\n"
-                      "listen = 127.0.0.1:1935\n"
-                      "max_lag = 2s\n"
-                      "publish_grace = 500ms\n"
-                      "max_message_size = 1m\n"
-                      "gop_cache = off\n"
-                      "\n"
-                      "[app:live]\n"
-                      "[app:other-app_2.x]\n",
-                      ini, sizeof(ini), &output);
     snprintf(want, sizeof(want), "%s: ok", ini);
     CU_ASSERT(rc == 0);
     CU_ASSERT(strstr(output, want) != NULL);
     free(output);
+}
+
+static void
+test_check_config(void)
+{
+    char dir[PATH_MAX];
+
+    CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
+
+    expect_ok(dir, "good",
+              "; a good config\n"
+              "[server]\n"
+              "listen = 127.0.0.1:1935\n"
+              "max_lag = 2s\n"
+              "publish_grace = 500ms\n"
+              "max_message_size = 1m\n"
+              "gop_cache = off\n"
+              "\n"
+              "[app:live]\n"
+              "[app:other-app_2.x]\n");
 
     expect_error(dir, "unknown_key",
                  "[server]\n"
@@ -147,22 +154,16 @@ test_check_config(void)
 
     /* The public web port's section: every key, then each kind of
      * mistake at its line. */
-    rc =
-        check_config(dir, "web",
-                     "[server]\n"
-                     "listen = 127.0.0.1:1935\n"
-                     "[web]\n"
-                     "listen = 127.0.0.1:8088\n"
-                     "tls_listen = off\n"
-                     "cors_origins = https://a.example, http://b.example:8080\n"
-                     "request_timeout = 5s\n"
-                     "keepalive_timeout = 1m\n"
-                     "[app:live]\n",
-                     ini, sizeof(ini), &output);
-    snprintf(want, sizeof(want), "%s: ok", ini);
-    CU_ASSERT(rc == 0);
-    CU_ASSERT(strstr(output, want) != NULL);
-    free(output);
+    expect_ok(dir, "web",
+              "[server]\n"
+              "listen = 127.0.0.1:1935\n"
+              "[web]\n"
+              "listen = 127.0.0.1:8088\n"
+              "tls_listen = off\n"
+              "cors_origins = https://a.example, http://b.example:8080\n"
+              "request_timeout = 5s\n"
+              "keepalive_timeout = 1m\n"
+              "[app:live]\n");
     expect_error(dir, "web_origin",
                  "[server]\n"
                  "[web]\n"
