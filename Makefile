@@ -60,7 +60,8 @@ LDLIBS  += $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
 CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) $(wildcard web/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
             $(wildcard media/*.c) $(wildcard transcode/*.c) \
-            $(wildcard relay/*.c) $(wildcard record/*.c)
+            $(wildcard relay/*.c) $(wildcard record/*.c) \
+            $(wildcard hls/*.c)
 # The dashboard (server/www/) is compiled in: tools/embed.sh turns it
 # into a C file of byte arrays, shared by every build flavour.
 WWW      := $(sort $(wildcard server/www/*))

@@ -40,7 +40,7 @@ struct sl_hls_seg {
 
 /* What another variant of the same stream has, for EXT-X-RENDITION-REPORT. */
 struct sl_hls_report {
-    const char *uri;      /* relative to this playlist: "../NAME_360p/media.m3u8" */
+    const char *uri; /* relative to this playlist: "../NAME_360p/media.m3u8" */
     uint64_t    last_msn; /* its newest segment with at least one part */
     uint32_t    last_part;
 };
@@ -59,7 +59,9 @@ struct sl_hls_media_view {
     struct sl_hls_seg cur;
     uint8_t           ended; /* EXT-X-ENDLIST; no hint, no cur */
     /* Carried on every URI (without "?"; "" for none), e.g.
-     * "expires=1700000000&sign=ab12&sid=9f". */
+     * "expires=1700000000&sign=ab12&sid=9f"; URI query characters only
+     * (it is written inside quoted URIs), as sl_hls_parse_query's carry
+     * guarantees. */
     const char *query;
     /* Delta update (_HLS_skip): 1 = YES, 2 = v2 (also skips date ranges,
      * which we have none of); 0 = a whole playlist. */
@@ -115,8 +117,10 @@ struct sl_hls_query {
  * NUL-terminated).  0; -EINVAL when a directive is malformed (a number
  * that is not decimal digits or does not fit 32 bits, an unknown
  * _HLS_skip value, _HLS_part without _HLS_msn, a directive given
- * twice), -ENOSPC when carry is too small.  Parameters with an empty
- * name ("&&", "=x") are dropped. */
+ * twice, or a carried parameter with a byte that RFC 3986 does not
+ * allow in a query: a quote, space, control or raw non-ASCII byte would
+ * break the quoted URIs it is copied into), -ENOSPC when carry is too
+ * small.  Parameters with an empty name ("&&", "=x") are dropped. */
 int sl_hls_parse_query(const char *q, size_t len, struct sl_hls_query *out,
                        char *carry, size_t carry_cap);
 
