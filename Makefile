@@ -172,7 +172,9 @@ bench-cluster: deps deps-cluster build/sluice
 # the protocol parsers, which link rtmp/ and pool/buf.c alone (so the
 # layer's rule, nothing outside rtmp/ and pool/buf, holds at link time
 # too); tests/fuzz/web/ for the HTTP request parser, which links web/'s
-# pure parsers (request, response) and libhttp_parser alone; tests/fuzz/server/ and tests/fuzz/media/ for
+# pure parsers (request, response) and libhttp_parser alone;
+# tests/fuzz/hls/ for the playlist query and renderer, which link
+# hls/playlist.c alone; tests/fuzz/server/ and tests/fuzz/media/ for
 # the stages, which link the whole core.  Each target's seed corpus is
 # the folder of its name beside it (tests/fuzz/rtmp/amf/ for fuzz_amf);
 # libFuzzer writes new inputs only into build/fuzz/corpus-NAME.
@@ -207,6 +209,11 @@ build/fuzz/rtmp/fuzz_%: tests/fuzz/rtmp/fuzz_%.c $(RTMP_SRC)
 build/fuzz/web/fuzz_%: tests/fuzz/web/fuzz_%.c $(WEB_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(WEB_SRC) $(HTTP_PARSER_LIBS)
+# hls/playlist.c is pure (its header and libc): linked alone, the target
+# proves it.
+build/fuzz/hls/fuzz_%: tests/fuzz/hls/fuzz_%.c hls/playlist.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< hls/playlist.c
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) -pthread \
