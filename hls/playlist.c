@@ -189,6 +189,13 @@ put_segment(struct out *o, const struct sl_hls_media_view *v,
     put(o, "\n");
 }
 
+/* CAN-SKIP-UNTIL, the Skip Boundary, in milliseconds. */
+static uint64_t
+skip_until_ms(const struct sl_hls_media_view *v)
+{
+    return (uint64_t) v->target_s * CAN_SKIP_UNTIL_TARGETS * 1000;
+}
+
 static uint64_t
 parts_ms(const struct sl_hls_seg *s)
 {
@@ -222,7 +229,7 @@ count_skipped(const struct sl_hls_media_view *v)
 
     if (v->skip == 0 || v->part_target_ms == 0)
         return 0;
-    until = (uint64_t) v->target_s * CAN_SKIP_UNTIL_TARGETS * 1000;
+    until = skip_until_ms(v);
     for (uint32_t i = 0; i < v->nsegs; i++)
         edge += v->segs[i].dur_ms;
     if (!v->ended)
@@ -256,7 +263,7 @@ put_header(struct out *o, const struct sl_hls_media_view *v, uint32_t skip)
     put(o, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=");
     put_seconds(o, (uint64_t) v->part_target_ms * PART_HOLD_BACK_PARTS);
     put(o, ",CAN-SKIP-UNTIL=");
-    put_seconds(o, (uint64_t) v->target_s * CAN_SKIP_UNTIL_TARGETS * 1000);
+    put_seconds(o, skip_until_ms(v));
     put(o, "\n#EXT-X-PART-INF:PART-TARGET=");
     put_seconds(o, v->part_target_ms);
     put(o, "\n");
