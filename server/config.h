@@ -109,6 +109,12 @@ struct sl_app_config {
     char     record_dir[512];
     int      record_renditions; /* also record the ladder's rungs */
     uint32_t record_segment_ms; /* a new file at the first keyframe after */
+
+    /* LL-HLS (hls/): packaged in memory, served on the web port. */
+    int      hls;
+    uint32_t hls_part_ms;
+    uint32_t hls_segments;
+    int      hls_source; /* the source is listed in the master playlist */
 };
 
 struct sl_tls_ctx; /* server/tls.h */

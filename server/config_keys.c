@@ -301,6 +301,15 @@ const struct sl_config_key sl_config_keys[] = {
     {"record_segment", APP, SL_KEY_DURATION, 0, APPF(record_segment_ms),
      .min = SECOND, .max = 24 * HOUR, .unit = SECOND, .def = "1h",
      .help = "a new file at the first keyframe after this"},
+    {"hls", APP, SL_KEY_BOOL, 0, APPF(hls), .def = "off",
+     .help = "package every stream (and rung) as LL-HLS on the web port"},
+    {"hls_part", APP, SL_KEY_DURATION, 0, APPF(hls_part_ms), .min = 100,
+     .max = 5 * SECOND, .unit = 1, .def = "500ms",
+     .help = "LL-HLS part duration"},
+    {"hls_segments", APP, SL_KEY_UINT, 0, APPF(hls_segments), .min = 2,
+     .max = 32, .def = "6", .help = "complete segments kept per variant"},
+    {"hls_source", APP, SL_KEY_BOOL, 0, APPF(hls_source), .def = "on",
+     .help = "list the source in the master playlist beside the rungs"},
 
     /* [rendition:NAME] */
     {"width", RENDITION, SL_KEY_UINT, SL_KEY_EVEN, RENF(width), .max = 8192,

@@ -164,12 +164,14 @@ sl_conn_wait_submit(struct sl_conn *c, const char *url,
 int
 sl_conn_waiting(const struct sl_conn *c)
 {
-    return c->wait.rq.kind != SL_AUTH_NONE;
+    return c->wait.rq.kind != SL_AUTH_NONE || c->held;
 }
 
 int
 sl_conn_verdict_ready(struct sl_conn *c)
 {
+    if (c->held)
+        return atomic_load_explicit(&c->held_ready, memory_order_acquire);
     return sl_conn_waiting(c) &&
            atomic_load_explicit(&c->wait.done, memory_order_acquire);
 }

@@ -92,6 +92,13 @@ struct sl_conn {
     uint8_t subscribed;
 
     struct sl_conn_wait wait;
+
+    /* A request the protocol parked for something other than a callback
+     * (an HLS blocking reload waiting for its part): the session holds
+     * input while held, and calls the protocol's resume once held_ready
+     * is set (release; by any thread, which then wakes the task). */
+    uint8_t    held;
+    atomic_int held_ready;
 };
 
 /* After the session set the fixed fields: the initial state.  counted:
@@ -126,8 +133,9 @@ int sl_conn_admit_play(struct sl_conn *c, char *why, size_t cap);
  * headers a join queues.  0 or -ENOMEM. */
 int sl_conn_play(struct sl_conn *c, const char *name);
 
-/* Whether a request waits for its callback, and whether its answer has
- * arrived (acquire: the answer's fields are then visible). */
+/* Whether a request waits (for its callback, or held by the protocol),
+ * and whether what it waits for has arrived (acquire: the answer's
+ * fields are then visible). */
 int sl_conn_waiting(const struct sl_conn *c);
 int sl_conn_verdict_ready(struct sl_conn *c);
 

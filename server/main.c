@@ -60,6 +60,7 @@
 #include "pool/clock.h"
 #include "pool/loop.h"
 #include "pool/sched.h"
+#include "hls/hls.h"
 #include "record/recorder.h"
 #include "relay/relay.h"
 #include "server/agent.h"
@@ -169,6 +170,7 @@ struct serving {
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
     struct sl_recorder   *recorder;
+    struct sl_hls        *hls;
     struct sl_callbacks  *callbacks;
     struct sl_stats      *stats;
     struct sl_http       *http;
@@ -219,11 +221,13 @@ start_stages(struct serving *sv)
     sv->transcoder = sl_transcoder_new(sv->srv.hub);
     sv->relays = sl_relays_new(sv->srv.hub);
     sv->recorder = sl_recorder_new(sv->srv.hub);
+    sv->hls = sl_hls_new(sv->srv.hub);
+    sv->srv.hls = sv->hls;
     sv->callbacks = sl_callbacks_new(MAX_CALLBACKS_IN_FLIGHT);
     if (sv->transcoder == NULL || sv->relays == NULL || sv->recorder == NULL ||
-        sv->callbacks == NULL) {
-        sl_log_error("cannot start the transcoder, relays, recorder or "
-                     "callbacks");
+        sv->hls == NULL || sv->callbacks == NULL) {
+        sl_log_error("cannot start the transcoder, relays, recorder, HLS "
+                     "packager or callbacks");
         return -1;
     }
     atomic_store(&sv->srv.callbacks, sv->callbacks);
@@ -393,6 +397,9 @@ stop_serving(struct serving *sv)
     /* Recordings last: sessions, rungs and pulls have all unpublished,
      * so every queue is written and every file closed. */
     sl_recorder_free(sv->recorder);
+    /* The web sessions that waited on HLS variants are gone too. */
+    srv->hls = NULL;
+    sl_hls_free(sv->hls);
     if (srv->sched != NULL)
         sl_sched_stop(srv->sched);
     if (srv->loop != NULL)

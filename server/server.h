@@ -20,6 +20,7 @@
 
 struct sl_callbacks;
 struct sl_proto;
+struct sl_hls; /* hls/hls.h: only web/ and main use it */
 
 struct sl_server {
     struct sl_sched *sched;
@@ -34,6 +35,9 @@ struct sl_server {
     /* What sessions of each kind speak (enum sl_session_kind; proto.h),
      * wired by main before the listeners start; NULL: no such port. */
     const struct sl_proto *protos[4];
+    /* The LL-HLS packager the web port serves from, set by main before
+     * the listeners start. */
+    struct sl_hls *hls;
 
     atomic_int    stopping; /* graceful stop under way */
     atomic_int    nsessions;

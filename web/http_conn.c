@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hls/hls.h"
+#include "hls/playlist.h"
 #include "pool/clock.h"
 #include "rtmp/flv.h"
 #include "server/auth.h"
@@ -32,7 +34,15 @@
 #define HEAD_MAX 2048 /* a response head of ours */
 #define BODY_MAX 512  /* an error or status text */
 
-enum web_state { W_REQUEST, W_WAITING, W_STREAMING, W_DONE };
+enum web_state { W_REQUEST, W_WAITING, W_HOLDING, W_STREAMING, W_DONE };
+
+/* What a request that passed authorization goes on to. */
+enum web_what { WHAT_FLV, WHAT_HLS };
+
+#define HLS_BUFS 72            /* a segment's parts, and then some */
+#define MASTER_RETRY_MS 200    /* a master waiting for its variants */
+#define MASTER_WAIT_MS 10000   /* ... at most this long */
+#define HOLD_MIN_MS 3000       /* a blocking request's least hold */
 
 struct sl_web_conn {
     struct sl_conn base; /* first: the session sees only this */
@@ -46,6 +56,16 @@ struct sl_web_conn {
     uint8_t                answered; /* a response went out already */
     uint64_t               since_ms; /* accepted, or the last answer */
     uint64_t               begun_ms; /* the next request's first bytes */
+    enum web_what          what;       /* of the request being answered */
+    uint8_t                authorized; /* it passed authorization */
+    uint8_t                hls_master; /* it asks for a master playlist */
+    /* A held HLS request (W_HOLDING): asked again when its variant has
+     * more (the waiter), every MASTER_RETRY_MS for a master, and for the
+     * last time at hold_until_ms. */
+    struct sl_hls_waiter waiter;
+    uint64_t             hold_until_ms;
+    uint64_t             retry_ms;
+    uint8_t              hold_expired;
 };
 
 /* The Access-Control-Allow-Origin a response gets: "*", the request's
@@ -194,6 +214,8 @@ flv_start(struct sl_web_conn *w, const char *name)
     return 0;
 }
 
+static int hls_serve(struct sl_web_conn *w);
+
 /* Carries out the verdict on the play in base.wait.  0 when the
  * connection goes on, -EPROTO when it ends. */
 static int
@@ -225,20 +247,20 @@ act_on(struct sl_web_conn *w, const struct sl_auth_verdict *v)
     if (v->redirected)
         slog(SL_LOG_INFO, c, "callback redirected play %s/%s to %s/%s", c->app,
              c->wait.name, c->app, v->name);
+    w->authorized = 1;
+    if (w->what == WHAT_HLS)
+        return hls_serve(w);
     return flv_start(w, v->name);
 }
 
-/* GET or HEAD /APP/NAME.flv. */
+/* Authorizes a play of APP/NAME as the request asks (address rules,
+ * signature, the on_play callback) and goes on to what w->what says. */
 static int
-flv_request(struct sl_web_conn *w, const char *app, const char *name)
+authorize_play(struct sl_web_conn *w, const char *app, const char *name)
 {
     struct sl_conn        *c = &w->base;
     struct sl_auth_verdict v;
 
-    if (sl_config_app(c->cfg, app) == NULL) {
-        slog(SL_LOG_INFO, c, "GET %s: 404, no such application", w->req->path);
-        return answer_text(w, 404, "no such application", 1, NULL);
-    }
     snprintf(c->app, sizeof(c->app), "%s", app);
     snprintf(c->url, sizeof(c->url), "%.*s", (int) sizeof(c->url) - 1,
              w->req->path);
@@ -252,14 +274,207 @@ flv_request(struct sl_web_conn *w, const char *app, const char *name)
         .now = time(NULL),
     };
     sl_auth_decide(&c->wait.rq, &v);
+    /* The on_play callback is asked for an HTTP-FLV play and for an HLS
+     * master playlist; a variant's playlists and media, fetched many
+     * times a second, pass on the address rules and the signature
+     * (docs/security.md). */
+    if (v.outcome == SL_AUTH_ASK && w->what == WHAT_HLS && !w->hls_master) {
+        v.outcome = SL_AUTH_ALLOW;
+        snprintf(v.name, sizeof(v.name), "%s", name);
+    }
     return act_on(w, &v);
+}
+
+/* GET or HEAD /APP/NAME.flv. */
+static int
+flv_request(struct sl_web_conn *w, const char *app, const char *name)
+{
+    if (sl_config_app(w->base.cfg, app) == NULL) {
+        slog(SL_LOG_INFO, &w->base, "GET %s: 404, no such application",
+             w->req->path);
+        return answer_text(w, 404, "no such application", 1, NULL);
+    }
+    w->what = WHAT_FLV;
+    return authorize_play(w, app, name);
+}
+
+/* ---- LL-HLS ---- */
+
+/* Parks the request until its variant has more (the waiter fires), the
+ * next master retry, or the hold's end. */
+static int
+hls_hold(struct sl_web_conn *w, uint64_t hold_ms, int master)
+{
+    uint64_t now = sl_now_ms();
+
+    if (w->base.held == 0) {
+        w->hold_until_ms = now + hold_ms;
+        w->hold_expired = 0;
+    }
+    w->retry_ms = master ? now + MASTER_RETRY_MS : 0;
+    w->base.held = 1;
+    w->state = W_HOLDING;
+    return 0;
+}
+
+/* Queues a 200 with the buffers as its body (references taken). */
+static int
+hls_send(struct sl_web_conn *w, const char *type, const char *cache,
+         struct sl_buf **bufs, int n, size_t total)
+{
+    struct sl_conn        *c = &w->base;
+    struct sl_web_response r = {
+        .status = 200,
+        .content_type = type,
+        .content_length = (int64_t) total,
+        .cache_control = cache,
+        .allow_origin = allow_origin(w),
+        .keep_alive = w->req->keep_alive,
+    };
+    int rc = respond(w, &r, NULL, 0);
+
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && w->req->method != SL_WEB_HEAD)
+            rc = c->tp->send(c->io, bufs[i]);
+        sl_buf_unref(bufs[i]);
+    }
+    if (rc < 0 || !r.keep_alive) {
+        w->state = W_DONE;
+        sl_conn_close(c, SL_LOG_DEBUG, "answered");
+        return -EPROTO;
+    }
+    w->state = W_REQUEST;
+    w->answered = 1;
+    w->since_ms = sl_now_ms();
+    return 0;
+}
+
+/* The hold of a blocking request: three target durations, as the LL-HLS
+ * spec allows a server to take. */
+static uint64_t
+hls_hold_ms(struct sl_web_conn *w, const char *app, const char *stream)
+{
+    uint64_t t = 3ull * sl_hls_target_ms(w->base.srv->hls, app, stream);
+
+    return t > HOLD_MIN_MS ? t : HOLD_MIN_MS;
+}
+
+static int
+hls_master(struct sl_web_conn *w, const char *app, const char *name,
+           const char *carry)
+{
+    struct sl_buf *b;
+    int            rc = sl_hls_master(w->base.srv->hls, app, name, carry, &b);
+
+    if (rc == -EAGAIN && !w->hold_expired)
+        return hls_hold(w, MASTER_WAIT_MS, 1);
+    if (rc < 0) {
+        slog(SL_LOG_INFO, &w->base, "GET %s: 404, %s", w->req->path,
+             rc == -EAGAIN ? "its variants did not start" : "not packaged");
+        return answer_text(w, 404, "stream not live", 1, NULL);
+    }
+    return hls_send(w, "application/vnd.apple.mpegurl", "no-cache", &b, 1,
+                    b->len);
+}
+
+static int
+hls_media(struct sl_web_conn *w, const char *app, const char *stream,
+          const struct sl_hls_query *q, const char *carry)
+{
+    struct sl_hls_query now = *q;
+    struct sl_buf      *b;
+    int                 rc;
+
+    /* At the hold's end the playlist goes out as it is. */
+    if (w->hold_expired)
+        now.msn = now.part = -1;
+    rc = sl_hls_media(w->base.srv->hls, app, stream, &now, carry, &w->waiter,
+                      &b);
+    if (rc == -EAGAIN)
+        return hls_hold(w, hls_hold_ms(w, app, stream), 0);
+    if (rc == -EINVAL)
+        return answer_text(w, 400, "that part is too far ahead", 1, NULL);
+    if (rc < 0)
+        return answer_text(w, 404, "not packaged", 1, NULL);
+    /* Shorter than a part: a CDN in front may hold it that long. */
+    return hls_send(w, "application/vnd.apple.mpegurl", "no-cache", &b, 1,
+                    b->len);
+}
+
+static int
+hls_object(struct sl_web_conn *w, const char *app, const char *stream,
+           const char *file)
+{
+    struct sl_buf *bufs[HLS_BUFS];
+    size_t         total;
+    int            n;
+
+    n = sl_hls_object(w->base.srv->hls, app, stream, file,
+                      w->hold_expired ? NULL : &w->waiter, bufs, HLS_BUFS,
+                      &total);
+    if (n == -EAGAIN)
+        return hls_hold(w, hls_hold_ms(w, app, stream), 0);
+    if (n < 0)
+        return answer_text(w, 404, NULL, 1, NULL);
+    /* Names are never reused (segment numbers start at the wall clock),
+     * so what is served under one never changes. */
+    return hls_send(w, sl_web_mime(file), "public, max-age=31536000, immutable",
+                    bufs, n, total);
+}
+
+/* The request passed authorization: what it asks for. */
+static int
+hls_serve(struct sl_web_conn *w)
+{
+    char                app[SL_NAME_MAX], stream[SL_NAME_MAX], file[SL_NAME_MAX];
+    char                carry[sizeof(w->req->query)];
+    struct sl_hls_query q;
+
+    if (sl_hls_parse_query(w->req->query, strlen(w->req->query), &q, carry,
+                           sizeof(carry)) < 0)
+        return answer_text(w, 400, "bad _HLS_ directives", 1, NULL);
+    if (sl_web_stream_path(w->req->path, ".m3u8", app, sizeof(app), stream,
+                           sizeof(stream)) == 0)
+        return hls_master(w, app, stream, carry);
+    if (sl_web_object_path(w->req->path, app, sizeof(app), stream,
+                           sizeof(stream), file, sizeof(file)) < 0)
+        return answer_text(w, 404, NULL, 1, NULL);
+    if (strcmp(file, "media.m3u8") == 0)
+        return hls_media(w, app, stream, &q, carry);
+    return hls_object(w, app, stream, file);
+}
+
+/* GET or HEAD of a master playlist (/APP/NAME.m3u8; stream is NAME) or
+ * of a variant's playlist or object (/APP/STREAM/FILE). */
+static int
+hls_request(struct sl_web_conn *w, const char *app, const char *stream)
+{
+    const struct sl_app_config *ac = sl_config_app(w->base.cfg, app);
+    char                        owner[SL_NAME_MAX];
+
+    w->base.proto = SL_PROTO_HLS; /* what its bytes count as */
+    if (ac == NULL || !ac->hls || w->base.srv->hls == NULL) {
+        slog(SL_LOG_INFO, &w->base, "GET %s: 404, no HLS application",
+             w->req->path);
+        return answer_text(w, 404, "no such application", 1, NULL);
+    }
+    w->what = WHAT_HLS;
+    w->hls_master = sl_web_stream_path(w->req->path, ".m3u8", owner,
+                                       sizeof(owner), owner,
+                                       sizeof(owner)) == 0;
+    if (w->authorized)
+        return hls_serve(w);
+    /* A rung is authorized as its source: one token plays the ladder. */
+    if (sl_hls_owner(w->base.srv->hls, app, stream, owner, sizeof(owner)) < 0)
+        snprintf(owner, sizeof(owner), "%s", stream);
+    return authorize_play(w, app, owner);
 }
 
 /* One complete request head in w->req-> */
 static int
 handle_request(struct sl_web_conn *w)
 {
-    char app[SL_NAME_MAX], name[SL_NAME_MAX];
+    char app[SL_NAME_MAX], name[SL_NAME_MAX], file[SL_NAME_MAX];
 
     w->partial = 0;
     if (w->req->method == SL_WEB_OPTIONS)
@@ -274,6 +489,11 @@ handle_request(struct sl_web_conn *w)
     if (sl_web_stream_path(w->req->path, ".flv", app, sizeof(app), name,
                            sizeof(name)) == 0)
         return flv_request(w, app, name);
+    if (sl_web_stream_path(w->req->path, ".m3u8", app, sizeof(app), name,
+                           sizeof(name)) == 0 ||
+        sl_web_object_path(w->req->path, app, sizeof(app), name, sizeof(name),
+                           file, sizeof(file)) == 0)
+        return hls_request(w, app, name);
     slog(SL_LOG_DEBUG, &w->base, "GET %s: 404", w->req->path);
     return answer_text(w, 404, NULL, 1, NULL);
 }
@@ -292,6 +512,9 @@ web_init(struct sl_conn *base, int counted)
         return -ENOMEM;
     w->state = W_REQUEST;
     w->since_ms = sl_now_ms();
+    sl_list_init(&w->waiter.link);
+    w->waiter.task = base->task;
+    w->waiter.ready = &base->held_ready;
     return 0;
 }
 
@@ -306,8 +529,8 @@ web_feed(struct sl_conn *base, const uint8_t *p, size_t n)
 
         if (w->state == W_STREAMING || w->state == W_DONE)
             return (int) n; /* nothing more is read from a stream */
-        if (w->state == W_WAITING)
-            return (int) used; /* held until the verdict */
+        if (w->state == W_WAITING || w->state == W_HOLDING)
+            return (int) used; /* held until the verdict or the media */
         if (!w->partial) {
             w->partial = 1;
             w->begun_ms = sl_now_ms();
@@ -323,6 +546,8 @@ web_feed(struct sl_conn *base, const uint8_t *p, size_t n)
             return -EPROTO;
         }
         used += (size_t) rc;
+        w->authorized = 0;
+        w->hold_expired = 0;
         if (handle_request(w) < 0)
             return -EPROTO;
     }
@@ -335,9 +560,35 @@ web_resume(struct sl_conn *base)
     struct sl_web_conn    *w = (struct sl_web_conn *) base;
     struct sl_auth_verdict v;
 
+    if (w->state == W_HOLDING) {
+        /* Its variant has more, or the hold ended: ask again. */
+        sl_hls_unwait(base->srv->hls, &w->waiter);
+        base->held = 0;
+        atomic_store(&base->held_ready, 0);
+        w->state = W_REQUEST;
+        return handle_request(w) < 0 ? -EPROTO : 0;
+    }
     sl_conn_wait_verdict(base, &v);
     w->state = W_REQUEST;
     return act_on(w, &v) < 0 ? -EPROTO : 0;
+}
+
+/* A held HLS request is asked again at its master retry or at the
+ * hold's end (the waiter covers the rest). */
+static uint64_t
+hold_poll(struct sl_web_conn *w, uint64_t now_ms)
+{
+    uint64_t due = w->hold_until_ms;
+
+    if (w->retry_ms != 0 && w->retry_ms < due)
+        due = w->retry_ms;
+    if (now_ms < due)
+        return due;
+    if (now_ms >= w->hold_until_ms)
+        w->hold_expired = 1;
+    atomic_store_explicit(&w->base.held_ready, 1, memory_order_release);
+    sl_task_wake(w->base.task);
+    return 0;
 }
 
 /* An HTTP-FLV response ends when its publisher has been gone for
@@ -350,6 +601,8 @@ web_poll(struct sl_conn *base, uint64_t now_ms)
     struct sl_stream_state st;
     uint64_t               due;
 
+    if (w->state == W_HOLDING)
+        return hold_poll(w, now_ms);
     if (w->state != W_STREAMING || !base->subscribed)
         return 0;
     sl_hub_stream_state(base->sub.stream, &st);
@@ -395,6 +648,8 @@ web_free(struct sl_conn *base)
 {
     struct sl_web_conn *w = (struct sl_web_conn *) base;
 
+    if (base->srv->hls != NULL)
+        sl_hls_unwait(base->srv->hls, &w->waiter);
     sl_conn_free(base);
     sl_web_parser_free(w->parser);
     w->parser = NULL;

@@ -249,3 +249,25 @@ sl_web_stream_path(const char *path, const char *ext, char *app, size_t acap,
     }
     return 0;
 }
+
+int
+sl_web_object_path(const char *path, char *app, size_t acap, char *stream,
+                   size_t scap, char *file, size_t fcap)
+{
+    const char *a, *b;
+
+    if (acap > 0)
+        app[0] = '\0';
+    if (path == NULL || path[0] != '/')
+        return -EINVAL;
+    path++;
+    if ((a = strchr(path, '/')) == NULL || (b = strchr(a + 1, '/')) == NULL ||
+        segment(path, (size_t) (a - path), app, acap) != 0 ||
+        segment(a + 1, (size_t) (b - a - 1), stream, scap) != 0 ||
+        segment(b + 1, strlen(b + 1), file, fcap) != 0) {
+        if (acap > 0)
+            app[0] = '\0';
+        return -EINVAL;
+    }
+    return 0;
+}

@@ -69,4 +69,10 @@ int sl_web_error_body(char *out, size_t cap, int status, const char *what);
 int sl_web_stream_path(const char *path, const char *ext, char *app,
                        size_t acap, char *name, size_t ncap);
 
+/* Splits "/APP/STREAM/FILE" (an HLS variant's playlist or object)
+ * into its three parts, each checked as sl_web_stream_path checks a
+ * name.  0, or -EINVAL. */
+int sl_web_object_path(const char *path, char *app, size_t acap, char *stream,
+                       size_t scap, char *file, size_t fcap);
+
 #endif

@@ -184,7 +184,7 @@ test_server_json(void)
     CU_ASSERT_PTR_NULL(json_object_get(w, "http"));
     w = json_object_get(j, "bytes_sent_by_protocol");
     CU_ASSERT_FATAL(json_is_object(w));
-    CU_ASSERT_EQUAL(json_object_size(w), 3);
+    CU_ASSERT_EQUAL(json_object_size(w), 4);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rtmp")), 987000000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http-flv")), 654000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http")), 321);
@@ -356,7 +356,7 @@ test_metrics(void)
               v == 987654321);
     CU_ASSERT_STRING_EQUAL(
         sl_prom_type(p, "sluice_bytes_sent_by_protocol_total"), "counter");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_bytes_sent_by_protocol_total"), 3);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_bytes_sent_by_protocol_total"), 4);
     CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_by_protocol_total",
                             "protocol=\"rtmp\"", &v) == 0 &&
               v == 987000000);

@@ -1,0 +1,1064 @@
+/*
+ * LL-HLS packaging: variants, groups, cutting, and the objects web/
+ * asks for (see hls.h).
+ */
+#include "hls/hls.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavutil/error.h>
+
+#include "hls/mux.h"
+#include "hls/window.h"
+#include "media/flv_av.h"
+#include "pool/clock.h"
+#include "rtmp/rtmp.h"
+#include "server/config.h"
+#include "server/log.h"
+
+/* A variant whose publisher has been gone this long is dropped. */
+#define REAP_AFTER_MS 60000u
+/* Audio-only streams have no keyframes to cut at: segments this long. */
+#define AUDIO_SEGMENT_MS 2000
+#define PLAYLIST_MAX (256 * 1024)
+#define MAX_REPORTS 8
+
+/* The variants of one publish: the source and its rungs. */
+struct group {
+    struct sl_list link;
+    char           app[SL_NAME_MAX];
+    char           name[SL_NAME_MAX];
+    /* Wall clock minus media time, fixed by the first sample any of the
+     * variants gets (0: not yet), so they date media alike. */
+    int64_t anchor_ms;
+    int     nvariants;
+};
+
+struct sl_hls_variant {
+    struct sl_list  link; /* in h->variants */
+    struct sl_hls  *h;
+    struct group   *g;
+    struct sl_tap   tap;
+    char            app[SL_NAME_MAX];
+    char            name[SL_NAME_MAX];
+    uint8_t         is_source;
+    pthread_mutex_t lock;
+
+    /* Fixed at creation, from the app's config. */
+    uint32_t part_ms;
+    uint32_t grace_ms;
+
+    /* Everything below is guarded by lock. */
+    struct sl_hls_window win;
+    struct sl_list       waiters;
+    struct sl_buf       *avcc, *asc; /* the newest codec headers (bodies) */
+    uint8_t              headers_changed;
+    uint8_t              has_video; /* the publication has sent video */
+    int64_t              first_audio_ms; /* INT64_MIN: none yet */
+    struct sl_hls_mux   *mux;
+    uint32_t             init_id;
+    struct sl_buf       *init; /* init<init_id>.mp4 */
+    char                 codecs[64];
+    int                  width, height;
+    uint8_t              part_open;
+    int64_t              part_start_ms;
+    uint8_t              part_independent;
+    int64_t              last_ms;     /* newest media time muxed */
+    int64_t              last_end_ms; /* where the previous publication ended */
+    uint8_t              had_media;
+    uint8_t              resumed; /* the next segment follows a publisher gap */
+    uint8_t              live;
+    uint64_t             gone_ms; /* sl_now_ms when the publisher left */
+    uint64_t             frames;
+    uint64_t             parts;
+    uint8_t              warned;
+};
+
+struct sl_hls {
+    struct sl_hub  *hub;
+    pthread_mutex_t lock;
+    struct sl_list  variants;
+    struct sl_list  groups;
+    uint64_t        last_reap_ms;
+};
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- waiters ---------------------------------------------------------- */
+
+static void
+fire_waiters(struct sl_hls_variant *v)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &v->waiters)
+    {
+        struct sl_hls_waiter *wt =
+            sl_list_entry(pos, struct sl_hls_waiter, link);
+
+        sl_list_remove(&wt->link);
+        sl_list_init(&wt->link);
+        wt->v = NULL;
+        atomic_store_explicit(wt->ready, 1, memory_order_release);
+        sl_task_wake(wt->task);
+    }
+}
+
+/* -EAGAIN with wt registered, or -ENOENT when the caller may not wait
+ * (wt NULL). */
+static int
+add_waiter(struct sl_hls_variant *v, struct sl_hls_waiter *wt)
+{
+    if (wt == NULL)
+        return -ENOENT;
+    if (wt->v != NULL)
+        return -EAGAIN;
+    wt->v = v;
+    atomic_store(wt->ready, 0);
+    sl_list_insert_tail(&v->waiters, &wt->link);
+    return -EAGAIN;
+}
+
+void
+sl_hls_unwait(struct sl_hls *h, struct sl_hls_waiter *wt)
+{
+    struct sl_hls_variant *v;
+
+    /* A registered waiter keeps its variant from being reaped, and the
+     * reaper looks under h->lock, so taking it makes wt->v stable. */
+    pthread_mutex_lock(&h->lock);
+    v = wt->v;
+    if (v != NULL) {
+        pthread_mutex_lock(&v->lock);
+        if (wt->v != NULL) {
+            sl_list_remove(&wt->link);
+            sl_list_init(&wt->link);
+            wt->v = NULL;
+        }
+        pthread_mutex_unlock(&v->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- cutting (on the tap's thread, v->lock held) ---------------------- */
+
+static void
+set_buf(struct sl_buf **slot, struct sl_buf *b)
+{
+    if (*slot != NULL)
+        sl_buf_unref(*slot);
+    *slot = b != NULL ? sl_buf_ref(b) : NULL;
+}
+
+static int
+same_body(const struct sl_buf *a, const struct sl_buf *b)
+{
+    return a != NULL && b != NULL && a->len == b->len &&
+           memcmp(a->data, b->data, a->len) == 0;
+}
+
+static int64_t
+pdt_of(struct sl_hls_variant *v, int64_t media_ms)
+{
+    int64_t a = __atomic_load_n(&v->g->anchor_ms, __ATOMIC_ACQUIRE);
+
+    if (a == 0) {
+        int64_t want = wall_ms() - media_ms;
+
+        /* The first variant to get media fixes the group's clock. */
+        if (!__atomic_compare_exchange_n(&v->g->anchor_ms, &a, want, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return a + media_ms;
+        a = want;
+    }
+    return a + media_ms;
+}
+
+/* Ends the open part at end_ms. */
+static void
+cut_part(struct sl_hls_variant *v, int64_t end_ms)
+{
+    struct sl_buf *frag = NULL;
+    int64_t        dur = end_ms - v->part_start_ms;
+    int            rc;
+
+    if (!v->part_open)
+        return;
+    v->part_open = 0;
+    rc = sl_hls_mux_cut(v->mux, end_ms, &frag);
+    if (rc < 0) {
+        sl_log_warn("hls %s/%s: a part was lost: %s", v->app, v->name,
+                    av_err2str(rc));
+        return;
+    }
+    if (frag == NULL)
+        return;
+    sl_hls_window_add_part(&v->win, frag, dur > 0 ? (uint32_t) dur : 1,
+                           v->part_independent);
+    v->parts++;
+    fire_waiters(v);
+}
+
+static void
+end_segment(struct sl_hls_variant *v, int64_t end_ms)
+{
+    cut_part(v, end_ms);
+    if (v->win.cur_open) {
+        sl_hls_window_close(&v->win, end_ms);
+        fire_waiters(v);
+    }
+}
+
+static void
+close_mux(struct sl_hls_variant *v)
+{
+    sl_hls_mux_free(v->mux);
+    v->mux = NULL;
+}
+
+/* A new muxer (and init segment) from the current headers. */
+static int
+open_mux(struct sl_hls_variant *v, int with_video)
+{
+    struct sl_hls_tracks t = {0};
+    char                 why[128];
+    struct sl_buf       *init;
+
+    if (with_video && v->avcc != NULL) {
+        t.avcc = v->avcc->data + 5;
+        t.avcc_len = v->avcc->len - 5;
+    }
+    if (v->asc != NULL) {
+        t.asc = v->asc->data + 2;
+        t.asc_len = v->asc->len - 2;
+    }
+    close_mux(v);
+    v->mux = sl_hls_mux_open(&t, &init, v->codecs, sizeof(v->codecs),
+                             &v->width, &v->height, why, sizeof(why));
+    v->headers_changed = 0;
+    if (v->mux == NULL) {
+        if (!v->warned)
+            sl_log_warn("hls %s/%s: cannot package: %s", v->app, v->name, why);
+        v->warned = 1;
+        return -1;
+    }
+    set_buf(&v->init, NULL);
+    v->init = init;
+    v->init_id++;
+    return 0;
+}
+
+/* Starts a segment (and its first part) at ms. */
+static void
+start_segment(struct sl_hls_variant *v, int64_t ms)
+{
+    /* After a publisher came back: a discontinuity only where the
+     * timeline really jumps (the hub keeps it continuous across a quick
+     * reconnect). */
+    int disc = v->resumed && (ms < v->last_end_ms || ms - v->last_end_ms > 1000);
+
+    v->resumed = 0;
+    sl_hls_window_open(&v->win, ms, pdt_of(v, ms), v->init_id, disc);
+    v->part_open = 1;
+    v->part_start_ms = ms;
+    v->part_independent = 1;
+}
+
+static void
+start_part(struct sl_hls_variant *v, int64_t ms, int independent)
+{
+    v->part_open = 1;
+    v->part_start_ms = ms;
+    v->part_independent = (uint8_t) independent;
+}
+
+static void
+on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
+{
+    struct sl_media_video f;
+
+    if (sl_media_parse_video(b->data, b->len, &f) < 0)
+        return;
+    if (f.codec != 7) {
+        if (!v->warned)
+            sl_log_warn("hls %s/%s: video is not H.264 (FLV codec %u): "
+                        "not packaged",
+                        v->app, v->name, f.codec);
+        v->warned = 1;
+        return;
+    }
+    v->has_video = 1;
+    if (f.seq_header) {
+        if (!same_body(v->avcc, b)) {
+            set_buf(&v->avcc, b);
+            v->headers_changed = 1;
+        }
+        return;
+    }
+    if (f.seq_end || f.len == 0)
+        return;
+    if (f.keyframe && (v->mux == NULL || v->headers_changed)) {
+        end_segment(v, ms);
+        if (open_mux(v, 1) < 0)
+            return;
+    }
+    if (v->mux == NULL)
+        return; /* waiting for a keyframe */
+    if (f.keyframe && v->win.cur_open) {
+        end_segment(v, ms);
+    } else if (v->part_open && ms - v->part_start_ms >= v->part_ms &&
+               !sl_hls_window_part_full(&v->win)) {
+        cut_part(v, ms);
+        start_part(v, ms, 0);
+    }
+    if (!v->win.cur_open)
+        start_segment(v, ms);
+    if (sl_hls_mux_video(v->mux, ms, f.cts, f.keyframe, f.data, f.len) < 0)
+        return;
+    v->frames++;
+    v->win.cur.frames++;
+    v->last_ms = ms;
+    v->had_media = 1;
+}
+
+/* Audio alone: segments and parts cut on audio time. */
+static void
+cut_audio_only(struct sl_hls_variant *v, int64_t ms)
+{
+    if (v->win.cur_open && ms - v->win.cur.start_ms >= AUDIO_SEGMENT_MS)
+        end_segment(v, ms);
+    else if (v->part_open && ms - v->part_start_ms >= v->part_ms &&
+             !sl_hls_window_part_full(&v->win)) {
+        cut_part(v, ms);
+        start_part(v, ms, 1);
+    }
+    if (!v->win.cur_open)
+        start_segment(v, ms);
+}
+
+static void
+on_audio(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
+{
+    struct sl_media_audio a;
+
+    if (sl_media_parse_audio(b->data, b->len, &a) < 0 || a.format != 10)
+        return;
+    if (a.seq_header) {
+        if (!same_body(v->asc, b)) {
+            set_buf(&v->asc, b);
+            v->headers_changed = 1;
+        }
+        return;
+    }
+    if (v->first_audio_ms == INT64_MIN)
+        v->first_audio_ms = ms;
+    /* No video a second into the audio: an audio-only stream. */
+    if (v->mux == NULL && !v->has_video && v->asc != NULL &&
+        ms - v->first_audio_ms >= 1000 && open_mux(v, 0) < 0)
+        return;
+    if (v->mux == NULL)
+        return;
+    if (!v->has_video || v->avcc == NULL)
+        cut_audio_only(v, ms);
+    if (!v->win.cur_open)
+        return; /* video streams start at a keyframe */
+    if (sl_hls_mux_audio(v->mux, ms, a.data, a.len) < 0)
+        return;
+    if (!v->has_video) {
+        v->last_ms = ms;
+        v->had_media = 1;
+    }
+}
+
+static struct sl_hls_variant *
+tap_variant(struct sl_tap *tap)
+{
+    return (struct sl_hls_variant *) ((char *) tap -
+                                      offsetof(struct sl_hls_variant, tap));
+}
+
+static void
+tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
+{
+    struct sl_hls_variant *v = tap_variant(tap);
+
+    pthread_mutex_lock(&v->lock);
+    v->live = 1;
+    v->gone_ms = 0;
+    if (type == SL_MSG_VIDEO)
+        on_video(v, ts, b);
+    else if (type == SL_MSG_AUDIO)
+        on_audio(v, ts, b);
+    pthread_mutex_unlock(&v->lock);
+}
+
+/* The publisher left: the last part and segment end where its media
+ * did; the playlist ends after publish_grace unless it returns. */
+static void
+tap_end(struct sl_tap *tap)
+{
+    struct sl_hls_variant *v = tap_variant(tap);
+
+    pthread_mutex_lock(&v->lock);
+    if (v->mux != NULL) {
+        int64_t end = sl_hls_mux_held_ms(v->mux);
+
+        /* The held frame gets the length of the part's average frame. */
+        end = end != INT64_MIN && v->frames > 1 ? v->last_ms + 33 : v->last_ms;
+        end_segment(v, end > v->last_ms ? end : v->last_ms + 1);
+        v->last_end_ms = end;
+        v->resumed = 1;
+    }
+    close_mux(v);
+    v->live = 0;
+    v->has_video = 0;
+    v->first_audio_ms = INT64_MIN;
+    v->gone_ms = sl_now_ms();
+    fire_waiters(v);
+    pthread_mutex_unlock(&v->lock);
+}
+
+/* ---- registry --------------------------------------------------------- */
+
+static struct sl_hls_variant *
+find_variant(struct sl_hls *h, const char *app, const char *name)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (strcmp(v->app, app) == 0 && strcmp(v->name, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+static struct group *
+find_group(struct sl_hls *h, const char *app, const char *name)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &h->groups)
+    {
+        struct group *g = sl_list_entry(pos, struct group, link);
+
+        if (strcmp(g->app, app) == 0 && strcmp(g->name, name) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+/* The group a rung's name belongs to: NAME_<rung> for a rendition of
+ * the app whose source NAME has a group. */
+static struct group *
+rung_group(struct sl_hls *h, const struct sl_config *cfg,
+           const struct sl_app_config *app, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (int i = 0; i < app->nrenditions; i++) {
+        const char *r = cfg->renditions[app->renditions[i]].name;
+        size_t      rl = strlen(r);
+        char        src[SL_NAME_MAX];
+
+        if (n <= rl + 1 || strcmp(name + n - rl, r) != 0 ||
+            name[n - rl - 1] != '_')
+            continue;
+        snprintf(src, sizeof(src), "%.*s", (int) (n - rl - 1), name);
+        struct group *g = find_group(h, app->name, src);
+
+        if (g != NULL)
+            return g;
+    }
+    return NULL;
+}
+
+static void
+variant_free(struct sl_hls_variant *v)
+{
+    close_mux(v);
+    sl_hls_window_free(&v->win);
+    set_buf(&v->avcc, NULL);
+    set_buf(&v->asc, NULL);
+    set_buf(&v->init, NULL);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+}
+
+/* Drops the variants whose publisher has been gone REAP_AFTER_MS and
+ * nobody waits on (h->lock held); returns them in dead for untapping
+ * outside the lock. */
+static void
+collect_dead(struct sl_hls *h, uint64_t now, struct sl_list *dead)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+        int drop;
+
+        pthread_mutex_lock(&v->lock);
+        drop = !v->live && v->gone_ms != 0 &&
+               now - v->gone_ms >= REAP_AFTER_MS &&
+               sl_list_empty(&v->waiters);
+        pthread_mutex_unlock(&v->lock);
+        if (!drop)
+            continue;
+        sl_list_remove(&v->link);
+        if (--v->g->nvariants == 0) {
+            sl_list_remove(&v->g->link);
+            free(v->g);
+        }
+        v->g = NULL;
+        sl_list_insert_tail(dead, &v->link);
+    }
+}
+
+static void
+free_dead(struct sl_list *dead)
+{
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, dead)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        sl_hub_untap(&v->tap);
+        variant_free(v);
+    }
+}
+
+static void
+reap(struct sl_hls *h)
+{
+    struct sl_list dead;
+    uint64_t       now = sl_now_ms();
+
+    sl_list_init(&dead);
+    pthread_mutex_lock(&h->lock);
+    if (now - h->last_reap_ms >= 1000) {
+        h->last_reap_ms = now;
+        collect_dead(h, now, &dead);
+    }
+    pthread_mutex_unlock(&h->lock);
+    free_dead(&dead);
+}
+
+static struct sl_hls_variant *
+variant_new(struct sl_hls *h, const struct sl_config *cfg,
+            const struct sl_app_config *app, const struct sl_hub_event *ev)
+{
+    struct sl_hls_variant *v = calloc(1, sizeof(*v));
+
+    if (v == NULL)
+        return NULL;
+    /* Segment numbers start at the wall clock's seconds, so a stream
+     * packaged again after a restart never reuses a cached name. */
+    if (sl_hls_window_init(&v->win, app->hls_segments,
+                           (uint64_t) (wall_ms() / 1000)) < 0) {
+        free(v);
+        return NULL;
+    }
+    v->h = h;
+    snprintf(v->app, sizeof(v->app), "%s", ev->app);
+    snprintf(v->name, sizeof(v->name), "%s", ev->name);
+    v->is_source = !ev->derived;
+    v->part_ms = app->hls_part_ms;
+    v->grace_ms = cfg->publish_grace_ms;
+    v->first_audio_ms = INT64_MIN;
+    pthread_mutex_init(&v->lock, NULL);
+    sl_list_init(&v->waiters);
+    sl_list_init(&v->link);
+    v->tap.on_media = tap_media;
+    v->tap.on_end = tap_end;
+    return v;
+}
+
+static void
+start(struct sl_hls *h, const struct sl_config *cfg,
+      const struct sl_app_config *app, const struct sl_hub_event *ev)
+{
+    struct sl_hls_variant *v;
+    struct group          *g;
+
+    pthread_mutex_lock(&h->lock);
+    if (find_variant(h, ev->app, ev->name) != NULL) {
+        pthread_mutex_unlock(&h->lock); /* a returning publisher */
+        return;
+    }
+    v = variant_new(h, cfg, app, ev);
+    g = ev->derived ? rung_group(h, cfg, app, ev->name)
+                    : find_group(h, ev->app, ev->name);
+    if (v != NULL && g == NULL) {
+        g = calloc(1, sizeof(*g));
+        if (g != NULL) {
+            snprintf(g->app, sizeof(g->app), "%s", ev->app);
+            snprintf(g->name, sizeof(g->name), "%s", ev->name);
+            sl_list_insert_tail(&h->groups, &g->link);
+        }
+    }
+    if (v == NULL || g == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        sl_log_warn("hls %s/%s: out of memory", ev->app, ev->name);
+        if (v != NULL)
+            variant_free(v);
+        return;
+    }
+    v->g = g;
+    g->nvariants++;
+    sl_list_insert_tail(&h->variants, &v->link);
+    pthread_mutex_unlock(&h->lock);
+    /* Tapped outside the module's lock (the tap takes the stream lock
+     * first); tap callbacks only touch v. */
+    if (sl_hub_tap(h->hub, ev->app, ev->name, &v->tap) < 0)
+        sl_log_warn("hls %s/%s: cannot start", ev->app, ev->name);
+    else
+        sl_log_info("hls %s/%s: packaging (parts of %u ms)", ev->app, ev->name,
+                    v->part_ms);
+}
+
+static void
+on_event(void *ctx, const struct sl_hub_event *ev)
+{
+    struct sl_hls              *h = ctx;
+    struct sl_config           *cfg;
+    const struct sl_app_config *app;
+
+    if (ev->kind != SL_HUB_PUBLISH)
+        return;
+    cfg = sl_config_get();
+    app = cfg != NULL ? sl_config_app(cfg, ev->app) : NULL;
+    if (app != NULL && app->hls)
+        start(h, cfg, app, ev);
+    sl_config_unref(cfg);
+    reap(h);
+}
+
+struct sl_hls *
+sl_hls_new(struct sl_hub *hub)
+{
+    struct sl_hls *h = calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    h->hub = hub;
+    pthread_mutex_init(&h->lock, NULL);
+    sl_list_init(&h->variants);
+    sl_list_init(&h->groups);
+    if (sl_hub_add_observer(hub, on_event, h) < 0) {
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void
+sl_hls_free(struct sl_hls *h)
+{
+    struct sl_list *pos, *tmp;
+
+    if (h == NULL)
+        return;
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        sl_hub_untap(&v->tap);
+        variant_free(v);
+    }
+    sl_list_foreach_safe(pos, tmp, &h->groups)
+    {
+        free(sl_list_entry(pos, struct group, link));
+    }
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* ---- what web/ asks for ----------------------------------------------- */
+
+static int
+ended(const struct sl_hls_variant *v)
+{
+    return !v->live && v->gone_ms != 0 &&
+           sl_now_ms() >= v->gone_ms + v->grace_ms;
+}
+
+static struct sl_buf *
+text_buf(const char *s, int len)
+{
+    return len < 0 ? NULL : sl_buf_from(s, (size_t) len);
+}
+
+/* Whether a variant may be listed: it has a complete segment. */
+static int
+listable(const struct sl_hls_variant *v)
+{
+    return v->win.nsegs > 0 && v->init != NULL;
+}
+
+static int
+master_ready(struct sl_hls *h, const struct group *g)
+{
+    struct sl_list *pos, *tmp;
+    int             ready = 1;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (v->g != g)
+            continue;
+        pthread_mutex_lock(&v->lock);
+        /* The rungs start a moment after the source: two segments of the
+         * source give them time to have one each. */
+        if (!ended(v) && (!listable(v) || (v->is_source && v->win.nsegs < 2)))
+            ready = 0;
+        pthread_mutex_unlock(&v->lock);
+    }
+    return ready;
+}
+
+int
+sl_hls_master(struct sl_hls *h, const char *app, const char *name,
+              const char *carry, struct sl_buf **out)
+{
+    struct sl_hls_variant_info info[1 + SL_APP_MAX_RENDITIONS];
+    char                       uris[1 + SL_APP_MAX_RENDITIONS][SL_NAME_MAX + 16];
+    char                       codecs[1 + SL_APP_MAX_RENDITIONS][64];
+    char                       text[8192];
+    struct sl_config          *cfg = sl_config_get();
+    const struct sl_app_config *ac = cfg != NULL ? sl_config_app(cfg, app) : NULL;
+    int                         hide_source = ac != NULL && !ac->hls_source;
+    struct sl_list             *pos, *tmp;
+    struct group               *g;
+    int                         n = 0, len;
+
+    sl_config_unref(cfg);
+    *out = NULL;
+    reap(h);
+    pthread_mutex_lock(&h->lock);
+    g = find_group(h, app, name);
+    if (g == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return -ENOENT;
+    }
+    if (!master_ready(h, g)) {
+        pthread_mutex_unlock(&h->lock);
+        return -EAGAIN;
+    }
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (v->g != g || n == 1 + SL_APP_MAX_RENDITIONS ||
+            (v->is_source && hide_source))
+            continue;
+        pthread_mutex_lock(&v->lock);
+        if (listable(v)) {
+            snprintf(uris[n], sizeof(uris[n]), "%s/media.m3u8", v->name);
+            snprintf(codecs[n], sizeof(codecs[n]), "%s", v->codecs);
+            info[n] = (struct sl_hls_variant_info){
+                .uri = uris[n],
+                .width = v->width,
+                .height = v->height,
+                .codecs = codecs[n],
+            };
+            sl_hls_window_rates(&v->win, &info[n].bandwidth,
+                                &info[n].avg_bandwidth);
+            info[n].fps = sl_hls_window_fps(&v->win);
+            n++;
+        }
+        pthread_mutex_unlock(&v->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (n == 0)
+        return -EAGAIN;
+    len = sl_hls_render_master(info, n, carry, text, sizeof(text));
+    *out = text_buf(text, len);
+    return *out != NULL ? 0 : -ENOMEM;
+}
+
+/* The rendition reports of v's siblings (h->lock held). */
+static uint32_t
+reports(struct sl_hls *h, const struct sl_hls_variant *v,
+        struct sl_hls_report *r, char (*uris)[SL_NAME_MAX + 24])
+{
+    struct sl_list *pos, *tmp;
+    uint32_t        n = 0;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *o =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (o == v || o->g != v->g || n == MAX_REPORTS)
+            continue;
+        pthread_mutex_lock(&o->lock);
+        if (sl_hls_window_last_part(&o->win, &r[n].last_msn,
+                                    &r[n].last_part) == 0) {
+            snprintf(uris[n], sizeof(uris[0]), "../%s/media.m3u8", o->name);
+            r[n].uri = uris[n];
+            n++;
+        }
+        pthread_mutex_unlock(&o->lock);
+    }
+    return n;
+}
+
+int
+sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
+             const struct sl_hls_query *q, const char *carry,
+             struct sl_hls_waiter *wt, struct sl_buf **out)
+{
+    static __thread struct sl_hls_seg  segs[SL_HLS_MAX_SEGMENTS];
+    static __thread struct sl_hls_part parts[(SL_HLS_MAX_SEGMENTS + 1) *
+                                             SL_HLS_MAX_PARTS];
+    struct sl_hls_report               rep[MAX_REPORTS];
+    char                               rep_uris[MAX_REPORTS][SL_NAME_MAX + 24];
+    struct sl_hls_media_view           view = {0};
+    struct sl_hls_variant             *v;
+    char                              *text;
+    int                                has, len;
+
+    *out = NULL;
+    pthread_mutex_lock(&h->lock);
+    v = find_variant(h, app, stream);
+    if (v == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return -ENOENT;
+    }
+    view.nreports = reports(h, v, rep, rep_uris);
+    view.reports = rep;
+    pthread_mutex_lock(&v->lock);
+    pthread_mutex_unlock(&h->lock);
+    has = sl_hls_window_has(&v->win, q->msn, q->part);
+    if (has < 0 && !ended(v)) {
+        pthread_mutex_unlock(&v->lock);
+        return -EINVAL;
+    }
+    if (!ended(v) &&
+        (has == 0 || (!listable(v) && v->win.cur.nparts == 0))) {
+        int rc = add_waiter(v, wt);
+
+        pthread_mutex_unlock(&v->lock);
+        return rc;
+    }
+    sl_hls_window_view(&v->win, &view, segs, parts);
+    view.part_target_ms = v->part_ms;
+    view.ended = (uint8_t) ended(v);
+    view.query = carry;
+    view.skip = q->skip;
+    text = malloc(PLAYLIST_MAX);
+    len = text != NULL ? sl_hls_render_media(&view, text, PLAYLIST_MAX) : -1;
+    pthread_mutex_unlock(&v->lock);
+    *out = text != NULL ? text_buf(text, len) : NULL;
+    free(text);
+    return *out != NULL ? 0 : -ENOMEM;
+}
+
+/* Parses "s<MSN>.m4s", "p<MSN>.<I>.m4s", "init<ID>.mp4". */
+static int
+parse_object(const char *f, char *kind, uint64_t *msn, uint32_t *part)
+{
+    char               *end;
+    unsigned long long  a;
+    unsigned long       b = 0;
+
+    if (strncmp(f, "init", 4) == 0) {
+        *kind = 'i';
+        f += 4;
+    } else if (f[0] == 's' || f[0] == 'p') {
+        *kind = f[0];
+        f++;
+    } else
+        return -1;
+    if (*f < '0' || *f > '9')
+        return -1;
+    a = strtoull(f, &end, 10);
+    if (*kind == 'p') {
+        if (*end != '.' || end[1] < '0' || end[1] > '9')
+            return -1;
+        b = strtoul(end + 1, &end, 10);
+        if (b >= SL_HLS_MAX_PARTS)
+            return -1;
+    }
+    if (strcmp(end, *kind == 'i' ? ".mp4" : ".m4s") != 0)
+        return -1;
+    *msn = a;
+    *part = (uint32_t) b;
+    return 0;
+}
+
+static int
+give(struct sl_buf *b, struct sl_buf **bufs, int *n, int max, size_t *total)
+{
+    if (*n == max)
+        return -E2BIG;
+    bufs[(*n)++] = sl_buf_ref(b);
+    *total += b->len;
+    return 0;
+}
+
+/* v->lock held. */
+static int
+object_of(struct sl_hls_variant *v, char kind, uint64_t msn, uint32_t part,
+          struct sl_hls_waiter *wt, struct sl_buf **bufs, int max,
+          size_t *total)
+{
+    const struct sl_hls_wseg *s;
+    int                       n = 0;
+
+    if (kind == 'i') {
+        if (v->init == NULL || msn != v->init_id)
+            return -ENOENT;
+        return give(v->init, bufs, &n, max, total) < 0 ? -E2BIG : 1;
+    }
+    s = sl_hls_window_find(&v->win, msn);
+    if (kind == 'p') {
+        /* The hinted part (the next of the open segment, or the first
+         * of the next one) is held until it is cut. */
+        int next = v->win.cur_open && s == &v->win.cur
+                       ? part == v->win.cur.nparts
+                       : msn == v->win.next_msn + (v->win.cur_open ? 1 : 0) &&
+                             part == 0;
+
+        if (s != NULL && part < s->nparts)
+            return give(s->parts[part].data, bufs, &n, max, total) < 0
+                       ? -E2BIG
+                       : 1;
+        if (next && !ended(v))
+            return add_waiter(v, wt);
+        return -ENOENT;
+    }
+    if (s == NULL)
+        return -ENOENT;
+    if (s == &v->win.cur) {
+        if (ended(v))
+            return -ENOENT;
+        return add_waiter(v, wt); /* served once complete */
+    }
+    for (uint32_t i = 0; i < s->nparts; i++)
+        if (give(s->parts[i].data, bufs, &n, max, total) < 0) {
+            for (int j = 0; j < n; j++)
+                sl_buf_unref(bufs[j]);
+            return -E2BIG;
+        }
+    return n;
+}
+
+int
+sl_hls_object(struct sl_hls *h, const char *app, const char *stream,
+              const char *file, struct sl_hls_waiter *wt, struct sl_buf **bufs,
+              int max, size_t *total)
+{
+    struct sl_hls_variant *v;
+    char                   kind;
+    uint64_t               msn;
+    uint32_t               part;
+    int                    rc;
+
+    *total = 0;
+    if (parse_object(file, &kind, &msn, &part) < 0)
+        return -ENOENT;
+    pthread_mutex_lock(&h->lock);
+    v = find_variant(h, app, stream);
+    if (v == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return -ENOENT;
+    }
+    pthread_mutex_lock(&v->lock);
+    pthread_mutex_unlock(&h->lock);
+    rc = object_of(v, kind, msn, part, wt, bufs, max, total);
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int
+sl_hls_owner(struct sl_hls *h, const char *app, const char *stream,
+             char *name, size_t cap)
+{
+    struct sl_hls_variant *v;
+    int                    rc = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    v = find_variant(h, app, stream);
+    if (v != NULL) {
+        snprintf(name, cap, "%s", v->g->name);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+uint32_t
+sl_hls_target_ms(struct sl_hls *h, const char *app, const char *stream)
+{
+    struct sl_hls_variant *v;
+    uint32_t               ms = 0;
+
+    pthread_mutex_lock(&h->lock);
+    v = find_variant(h, app, stream);
+    if (v != NULL) {
+        pthread_mutex_lock(&v->lock);
+        ms = v->win.max_dur_ms;
+        pthread_mutex_unlock(&v->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ms;
+}
+
+int
+sl_hls_stats(struct sl_hls *h, struct sl_hls_stats *out, int max)
+{
+    struct sl_list *pos, *tmp;
+    int             n = 0;
+
+    pthread_mutex_lock(&h->lock);
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+        struct sl_hls_stats   *o = &out[n];
+
+        if (n == max)
+            break;
+        memset(o, 0, sizeof(*o));
+        snprintf(o->app, sizeof(o->app), "%s", v->app);
+        snprintf(o->name, sizeof(o->name), "%s", v->name);
+        pthread_mutex_lock(&v->lock);
+        o->segments = v->win.total_segments;
+        o->parts = v->parts;
+        for (uint32_t i = 0; i < v->win.nsegs; i++)
+            o->bytes += v->win.segs[(v->win.head + i) % v->win.keep].bytes;
+        o->bytes += v->win.cur_open ? v->win.cur.bytes : 0;
+        sl_hls_window_rates(&v->win, &o->peak_bps, &o->avg_bps);
+        o->live = v->live;
+        pthread_mutex_unlock(&v->lock);
+        n++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}

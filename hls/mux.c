@@ -1,0 +1,355 @@
+/*
+ * CMAF fragments through libavformat's MP4 muxer (see mux.h).
+ */
+#include "hls/mux.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+
+#include "media/flv_av.h"
+#include "rtmp/codec.h"
+
+#define IO_BUF 65536
+/* A fragment is at most a part of media; more than this is a stream
+ * that is not what it says (or a bug), and is refused, not buffered. */
+#define OUT_MAX (64u * 1024 * 1024)
+
+struct sl_hls_mux {
+    AVFormatContext *fc;
+    AVIOContext     *pb;
+    /* What the muxer wrote since the last take. */
+    uint8_t *out;
+    size_t   out_len, out_cap;
+    int      overflow;
+
+    int        vidx, aidx; /* stream indexes, -1: no such track */
+    AVRational vtb, atb;   /* as the muxer settled them */
+
+    AVPacket *held; /* the video frame waiting for its duration */
+    int       have_held;
+    int64_t   held_ms;
+    int64_t   v_last_dts; /* tb units, INT64_MIN before the first */
+
+    int64_t a_next; /* the next audio decode time, atb units */
+    int     a_frame; /* samples per AAC frame at the output rate */
+};
+
+/* libavformat's write callback (5.1 passes a non-const buffer). */
+static int
+collect(void *opaque, uint8_t *buf, int size)
+{
+    struct sl_hls_mux *m = opaque;
+    size_t             need = m->out_len + (size_t) size;
+
+    if (need > OUT_MAX) {
+        m->overflow = 1;
+        return AVERROR(ENOMEM);
+    }
+    if (need > m->out_cap) {
+        size_t   cap = m->out_cap ? m->out_cap : 65536;
+        uint8_t *p;
+
+        while (cap < need)
+            cap *= 2;
+        p = realloc(m->out, cap);
+        if (p == NULL)
+            return AVERROR(ENOMEM);
+        m->out = p;
+        m->out_cap = cap;
+    }
+    memcpy(m->out + m->out_len, buf, (size_t) size);
+    m->out_len = need;
+    return size;
+}
+
+/* What the muxer wrote since the last take, as a new buffer (NULL when
+ * nothing, or out of memory: *rc says which). */
+static struct sl_buf *
+take(struct sl_hls_mux *m, int *rc)
+{
+    struct sl_buf *b = NULL;
+
+    avio_flush(m->pb);
+    *rc = m->overflow ? AVERROR(ENOMEM) : 0;
+    if (*rc == 0 && m->out_len > 0) {
+        b = sl_buf_from(m->out, m->out_len);
+        if (b == NULL)
+            *rc = AVERROR(ENOMEM);
+    }
+    m->out_len = 0;
+    return b;
+}
+
+static int
+set_extradata(AVCodecParameters *par, const uint8_t *p, size_t len)
+{
+    par->extradata = av_mallocz(len + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (par->extradata == NULL)
+        return -1;
+    memcpy(par->extradata, p, len);
+    par->extradata_size = (int) len;
+    return 0;
+}
+
+static int
+add_video(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
+          size_t cap, int *w, int *h, char *why, size_t why_cap)
+{
+    struct sl_avc_info info;
+    AVStream          *st;
+
+    if (sl_avc_parse_config(t->avcc, t->avcc_len, &info) < 0) {
+        snprintf(why, why_cap, "the H.264 configuration does not parse");
+        return -1;
+    }
+    st = avformat_new_stream(m->fc, NULL);
+    if (st == NULL || set_extradata(st->codecpar, t->avcc, t->avcc_len) < 0) {
+        snprintf(why, why_cap, "out of memory");
+        return -1;
+    }
+    st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
+    st->codecpar->codec_id = AV_CODEC_ID_H264;
+    st->codecpar->width = info.width;
+    st->codecpar->height = info.height;
+    st->time_base = (AVRational){1, 90000};
+    m->vidx = st->index;
+    *w = info.width;
+    *h = info.height;
+    /* RFC 6381: avc1.PPCCLL from the record's profile, constraint flags
+     * and level bytes. */
+    snprintf(codecs, cap, "avc1.%02x%02x%02x", t->avcc[1], t->avcc[2],
+             t->avcc[3]);
+    return 0;
+}
+
+static int
+add_audio(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
+          size_t cap, char *why, size_t why_cap)
+{
+    struct sl_aac_info info;
+    AVStream          *st;
+    size_t             used = strlen(codecs);
+
+    if (sl_aac_parse_asc(t->asc, t->asc_len, &info) < 0) {
+        snprintf(why, why_cap, "the AAC configuration does not parse");
+        return -1;
+    }
+    st = avformat_new_stream(m->fc, NULL);
+    if (st == NULL || set_extradata(st->codecpar, t->asc, t->asc_len) < 0) {
+        snprintf(why, why_cap, "out of memory");
+        return -1;
+    }
+    st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+    st->codecpar->codec_id = AV_CODEC_ID_AAC;
+    st->codecpar->sample_rate = info.sample_rate;
+    av_channel_layout_default(&st->codecpar->ch_layout,
+                              info.channels > 0 ? info.channels : 2);
+    /* SBR and PS double the output samples of each frame. */
+    m->a_frame = info.object_type == 5 || info.object_type == 29 ? 2048 : 1024;
+    st->codecpar->frame_size = m->a_frame;
+    st->time_base = (AVRational){1, info.sample_rate};
+    m->aidx = st->index;
+    snprintf(codecs + used, cap - used, "%smp4a.40.%d", used ? "," : "",
+             info.object_type);
+    return 0;
+}
+
+struct sl_hls_mux *
+sl_hls_mux_open(const struct sl_hls_tracks *t, struct sl_buf **init,
+                char *codecs, size_t codecs_cap, int *width, int *height,
+                char *why, size_t why_cap)
+{
+    struct sl_hls_mux *m = calloc(1, sizeof(*m));
+    AVDictionary      *opt = NULL;
+    uint8_t           *iobuf;
+    int                rc;
+
+    *init = NULL;
+    *width = *height = 0;
+    codecs[0] = '\0';
+    snprintf(why, why_cap, "out of memory");
+    if (m == NULL)
+        return NULL;
+    m->vidx = m->aidx = -1;
+    m->v_last_dts = INT64_MIN;
+    m->a_next = INT64_MIN;
+    m->held = av_packet_alloc();
+    if (m->held == NULL ||
+        avformat_alloc_output_context2(&m->fc, NULL, "mp4", NULL) < 0)
+        goto fail;
+    iobuf = av_malloc(IO_BUF);
+    if (iobuf == NULL)
+        goto fail;
+    m->pb = avio_alloc_context(iobuf, IO_BUF, 1, m, NULL, collect, NULL);
+    if (m->pb == NULL) {
+        av_free(iobuf);
+        goto fail;
+    }
+    m->fc->pb = m->pb;
+    m->fc->flags |= AVFMT_FLAG_CUSTOM_IO;
+    if (t->avcc != NULL && add_video(m, t, codecs, codecs_cap, width, height,
+                                     why, why_cap) < 0)
+        goto fail;
+    if (t->asc != NULL && add_audio(m, t, codecs, codecs_cap, why, why_cap) < 0)
+        goto fail;
+    if (m->vidx < 0 && m->aidx < 0) {
+        snprintf(why, why_cap, "no track");
+        goto fail;
+    }
+    /* empty_moov: the init segment carries no samples; frag_custom: a
+     * fragment ends only when we cut; default_base_moof and cmaf: what
+     * CMAF players (hls.js, Safari) expect; no trailer, no sidx: the
+     * stream never ends as a file. */
+    av_dict_set(&opt, "movflags",
+                "+frag_custom+empty_moov+default_base_moof+cmaf"
+                "+skip_trailer+skip_sidx+frag_discont",
+                0);
+    rc = avformat_write_header(m->fc, &opt);
+    av_dict_free(&opt);
+    if (rc < 0) {
+        snprintf(why, why_cap, "the MP4 muxer refused the tracks: %s",
+                 av_err2str(rc));
+        goto fail;
+    }
+    if (m->vidx >= 0)
+        m->vtb = m->fc->streams[m->vidx]->time_base;
+    if (m->aidx >= 0)
+        m->atb = m->fc->streams[m->aidx]->time_base;
+    *init = take(m, &rc);
+    if (*init == NULL) {
+        snprintf(why, why_cap, "no initialization segment");
+        goto fail;
+    }
+    why[0] = '\0';
+    return m;
+fail:
+    sl_hls_mux_free(m);
+    return NULL;
+}
+
+void
+sl_hls_mux_free(struct sl_hls_mux *m)
+{
+    if (m == NULL)
+        return;
+    if (m->fc != NULL) {
+        m->fc->pb = NULL;
+        avformat_free_context(m->fc);
+    }
+    if (m->pb != NULL) {
+        av_freep(&m->pb->buffer);
+        avio_context_free(&m->pb);
+    }
+    av_packet_free(&m->held);
+    free(m->out);
+    free(m);
+}
+
+/* Writes the held frame with its duration up to end (tb units). */
+static int
+write_held(struct sl_hls_mux *m, int64_t end)
+{
+    int rc;
+
+    if (!m->have_held)
+        return 0;
+    m->held->duration = end > m->held->dts ? end - m->held->dts : 1;
+    rc = av_write_frame(m->fc, m->held);
+    av_packet_unref(m->held);
+    m->have_held = 0;
+    return rc;
+}
+
+int
+sl_hls_mux_video(struct sl_hls_mux *m, int64_t dts_ms, int32_t cts_ms,
+                 int keyframe, const uint8_t *data, size_t len)
+{
+    int64_t dts;
+    int     rc;
+
+    if (m->vidx < 0 || len == 0 || len > OUT_MAX)
+        return 0;
+    dts = sl_media_ms_to_tb(dts_ms, m->vtb);
+    /* The muxer wants strictly rising decode times; the hub keeps them
+     * non-decreasing. */
+    if (m->v_last_dts != INT64_MIN && dts <= m->v_last_dts)
+        dts = m->v_last_dts + 1;
+    rc = write_held(m, dts);
+    if (rc < 0)
+        return rc;
+    if (av_new_packet(m->held, (int) len) < 0)
+        return AVERROR(ENOMEM);
+    memcpy(m->held->data, data, len);
+    m->held->stream_index = m->vidx;
+    m->held->dts = dts;
+    m->held->pts = dts + sl_media_ms_to_tb(cts_ms > 0 ? cts_ms : 0, m->vtb);
+    m->held->flags = keyframe ? AV_PKT_FLAG_KEY : 0;
+    m->have_held = 1;
+    m->held_ms = dts_ms;
+    m->v_last_dts = dts;
+    return 0;
+}
+
+int
+sl_hls_mux_audio(struct sl_hls_mux *m, int64_t ts_ms, const uint8_t *data,
+                 size_t len)
+{
+    AVPacket *pkt;
+    int64_t   want;
+    int       rc;
+
+    if (m->aidx < 0 || len == 0 || len > OUT_MAX)
+        return 0;
+    want = sl_media_ms_to_tb(ts_ms, m->atb);
+    /* Sample-exact times, re-anchored on a jump of more than a frame
+     * (forward only: the muxer wants rising times). */
+    if (m->a_next == INT64_MIN || want > m->a_next + m->a_frame)
+        m->a_next = want;
+    pkt = av_packet_alloc();
+    if (pkt == NULL || av_new_packet(pkt, (int) len) < 0) {
+        av_packet_free(&pkt);
+        return AVERROR(ENOMEM);
+    }
+    memcpy(pkt->data, data, len);
+    pkt->stream_index = m->aidx;
+    pkt->dts = pkt->pts = m->a_next;
+    pkt->duration = m->a_frame;
+    pkt->flags = AV_PKT_FLAG_KEY;
+    m->a_next += m->a_frame;
+    rc = av_write_frame(m->fc, pkt);
+    av_packet_free(&pkt);
+    return rc;
+}
+
+int
+sl_hls_mux_cut(struct sl_hls_mux *m, int64_t end_ms, struct sl_buf **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (m->vidx >= 0) {
+        int64_t end = sl_media_ms_to_tb(end_ms, m->vtb);
+
+        if (m->have_held && end <= m->held->dts)
+            end = m->held->dts + 1;
+        rc = write_held(m, end);
+        if (rc < 0)
+            return rc;
+    }
+    rc = av_write_frame(m->fc, NULL); /* frag_custom: end the fragment */
+    if (rc < 0)
+        return rc;
+    *out = take(m, &rc);
+    return rc;
+}
+
+int64_t
+sl_hls_mux_held_ms(const struct sl_hls_mux *m)
+{
+    return m->have_held ? m->held_ms : INT64_MIN;
+}
