@@ -502,10 +502,13 @@ variant_free(struct sl_hls_variant *v)
 }
 
 /* Drops the variants whose publisher has been gone REAP_AFTER_MS and
- * nobody waits on (h->lock held); returns them in dead for untapping
- * outside the lock. */
+ * nobody waits on (h->lock held): they go to dead, and groups left
+ * without a variant to dead_groups, to be untapped and freed outside
+ * the lock (a tap callback may run until the untap returns, and reads
+ * its group). */
 static void
-collect_dead(struct sl_hls *h, uint64_t now, struct sl_list *dead)
+collect_dead(struct sl_hls *h, uint64_t now, struct sl_list *dead,
+             struct sl_list *dead_groups)
 {
     struct sl_list *pos, *tmp;
 
@@ -523,44 +526,48 @@ collect_dead(struct sl_hls *h, uint64_t now, struct sl_list *dead)
         if (!drop)
             continue;
         sl_list_remove(&v->link);
+        sl_list_insert_tail(dead, &v->link);
         if (--v->g->nvariants == 0) {
             sl_list_remove(&v->g->link);
-            free(v->g);
+            sl_list_insert_tail(dead_groups, &v->g->link);
         }
-        v->g = NULL;
-        sl_list_insert_tail(dead, &v->link);
     }
 }
 
 static void
-free_dead(struct sl_list *dead)
+free_dead(struct sl_list *dead, struct sl_list *dead_groups)
 {
     struct sl_list *pos, *tmp;
 
     sl_list_foreach_safe(pos, tmp, dead)
     {
-        struct sl_hls_variant *v =
-            sl_list_entry(pos, struct sl_hls_variant, link);
-
-        sl_hub_untap(&v->tap);
-        variant_free(v);
+        sl_hub_untap(&sl_list_entry(pos, struct sl_hls_variant, link)->tap);
+    }
+    sl_list_foreach_safe(pos, tmp, dead)
+    {
+        variant_free(sl_list_entry(pos, struct sl_hls_variant, link));
+    }
+    sl_list_foreach_safe(pos, tmp, dead_groups)
+    {
+        free(sl_list_entry(pos, struct group, link));
     }
 }
 
 static void
 reap(struct sl_hls *h)
 {
-    struct sl_list dead;
+    struct sl_list dead, dead_groups;
     uint64_t       now = sl_now_ms();
 
     sl_list_init(&dead);
+    sl_list_init(&dead_groups);
     pthread_mutex_lock(&h->lock);
     if (now - h->last_reap_ms >= 1000) {
         h->last_reap_ms = now;
-        collect_dead(h, now, &dead);
+        collect_dead(h, now, &dead, &dead_groups);
     }
     pthread_mutex_unlock(&h->lock);
-    free_dead(&dead);
+    free_dead(&dead, &dead_groups);
 }
 
 static struct sl_hls_variant *
@@ -601,8 +608,14 @@ start(struct sl_hls *h, const struct sl_config *cfg,
     struct group          *g;
 
     pthread_mutex_lock(&h->lock);
-    if (find_variant(h, ev->app, ev->name) != NULL) {
-        pthread_mutex_unlock(&h->lock); /* a returning publisher */
+    v = find_variant(h, ev->app, ev->name);
+    if (v != NULL) {
+        /* A returning publisher: the variant goes on, and is no longer
+         * the reaper's before its first media arrives. */
+        pthread_mutex_lock(&v->lock);
+        v->gone_ms = 0;
+        pthread_mutex_unlock(&v->lock);
+        pthread_mutex_unlock(&h->lock);
         return;
     }
     v = variant_new(h, cfg, app, ev);
