@@ -15,6 +15,7 @@
 #include <libavutil/error.h>
 
 #include "hls/mux.h"
+#include "hls/viewers.h"
 #include "hls/window.h"
 #include "media/flv_av.h"
 #include "pool/clock.h"
@@ -86,6 +87,7 @@ struct sl_hls {
     struct sl_list  variants;
     struct sl_list  groups;
     uint64_t        last_reap_ms;
+    struct sl_hls_viewers *viewers;
 };
 
 static int64_t
@@ -677,7 +679,9 @@ sl_hls_new(struct sl_hub *hub)
     pthread_mutex_init(&h->lock, NULL);
     sl_list_init(&h->variants);
     sl_list_init(&h->groups);
-    if (sl_hub_add_observer(hub, on_event, h) < 0) {
+    h->viewers = sl_hls_viewers_new();
+    if (h->viewers == NULL || sl_hub_add_observer(hub, on_event, h) < 0) {
+        sl_hls_viewers_free(h->viewers);
         pthread_mutex_destroy(&h->lock);
         free(h);
         return NULL;
@@ -704,6 +708,7 @@ sl_hls_free(struct sl_hls *h)
     {
         free(sl_list_entry(pos, struct group, link));
     }
+    sl_hls_viewers_free(h->viewers);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -1074,4 +1079,17 @@ sl_hls_stats(struct sl_hls *h, struct sl_hls_stats *out, int max)
     }
     pthread_mutex_unlock(&h->lock);
     return n;
+}
+
+void
+sl_hls_viewer_seen(struct sl_hls *h, uint64_t sid, const char *app,
+                   const char *name)
+{
+    sl_hls_viewers_seen(h->viewers, sid, app, name, sl_now_ms());
+}
+
+int
+sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name)
+{
+    return sl_hls_viewers_count(h->viewers, app, name, sl_now_ms());
 }

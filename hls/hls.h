@@ -94,6 +94,13 @@ int sl_hls_owner(struct sl_hls *h, const char *app, const char *stream,
 uint32_t sl_hls_target_ms(struct sl_hls *h, const char *app,
                           const char *stream);
 
+/* Viewers (hls/viewers.h): a request of the viewer whose URLs carry
+ * sid, watching APP/NAME (the master's name); and how many watch
+ * APP/NAME now (every stream: app NULL). */
+void sl_hls_viewer_seen(struct sl_hls *h, uint64_t sid, const char *app,
+                        const char *name);
+int  sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name);
+
 /* For the API: variants packaged now. */
 struct sl_hls_stats {
     char     app[SL_NAME_MAX];

@@ -326,7 +326,8 @@ start_observers(struct serving *sv, const struct sl_config *cfg,
     }
     sv->stages = (struct sl_stage_stats){.transcoder = sv->transcoder,
                                          .relays = sv->relays,
-                                         .recorder = sv->recorder};
+                                         .recorder = sv->recorder,
+                                         .hls = sv->hls};
     sl_stage_stats_providers(&sv->stages, &prov);
     sl_stats_set_providers(&prov);
     if (cfg->agent_enabled) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hls/hls.h"
 #include "record/recorder.h"
 #include "relay/relay.h"
 #include "transcode/transcoder.h"
@@ -207,6 +208,14 @@ api_served(void *ctx, struct sl_stats_served *out, int max)
     return k;
 }
 
+static int
+api_hls_viewers(void *ctx, const char *app, const char *name)
+{
+    struct sl_hls *h = ((struct sl_stage_stats *) ctx)->hls;
+
+    return h != NULL ? sl_hls_viewer_count(h, app, name) : 0;
+}
+
 void
 sl_stage_stats_providers(struct sl_stage_stats     *ctx,
                          struct sl_stats_providers *p)
@@ -216,5 +225,6 @@ sl_stage_stats_providers(struct sl_stage_stats     *ctx,
                                      .relays = api_relays,
                                      .relay_count = api_relay_count,
                                      .served = api_served,
-                                     .recording = api_recording};
+                                     .recording = api_recording,
+                                     .hls_viewers = api_hls_viewers};
 }

@@ -14,12 +14,14 @@
 struct sl_transcoder;
 struct sl_relays;
 struct sl_recorder;
+struct sl_hls;
 
 /* What the providers read; owned by main, alive while registered. */
 struct sl_stage_stats {
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
     struct sl_recorder   *recorder;
+    struct sl_hls        *hls;
 };
 
 /* Fills p with the providers over ctx (p->ctx = ctx). */

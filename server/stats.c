@@ -75,6 +75,18 @@ prov_relay_count(void)
     return n > 0 ? n : 0;
 }
 
+static int
+prov_hls_viewers(void)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&prov_lock);
+    if (prov.hls_viewers != NULL)
+        n = prov.hls_viewers(prov.ctx, NULL, NULL);
+    pthread_mutex_unlock(&prov_lock);
+    return n > 0 ? n : 0;
+}
+
 static void
 prov_stream(struct sl_snap_stream *st)
 {
@@ -98,6 +110,10 @@ prov_stream(struct sl_snap_stream *st)
     if (prov.recording != NULL)
         st->has_recording =
             prov.recording(prov.ctx, st->app, st->name, &st->recording) > 0;
+    if (prov.hls_viewers != NULL) {
+        n = prov.hls_viewers(prov.ctx, st->app, st->name);
+        st->players_by_protocol[SL_PROTO_HLS] = n > 0 ? n : 0;
+    }
     pthread_mutex_unlock(&prov_lock);
     st->recording.file[sizeof(st->recording.file) - 1] = '\0';
     st->recording.state[sizeof(st->recording.state) - 1] = '\0';
@@ -656,6 +672,8 @@ build_streams(struct sl_stats *st, struct sl_snapshot *snap, int flags,
         if (v[i].role == SL_SNAP_ROLE_PLAYER && id >= 0)
             snap->players_by_protocol[id]++;
     }
+    /* HLS viewers have no session: the packager counts them by id. */
+    snap->players_by_protocol[SL_PROTO_HLS] = prov_hls_viewers();
     nserved = prov_served(app, name, &served);
     npubs = nserved;
     for (int i = 0; i < n; i++)

@@ -101,6 +101,8 @@ struct sl_stats_providers {
     /* The recording of app/name into *out: 1, or 0 when there is none. */
     int (*recording)(void *ctx, const char *app, const char *name,
                      struct sl_stats_recording *out);
+    /* HLS viewers of app/name now (every stream: app NULL). */
+    int (*hls_viewers)(void *ctx, const char *app, const char *name);
 };
 
 /* Registers p (copied), or with NULL unregisters.  Any thread; call it

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "hls/hls.h"
@@ -359,12 +361,62 @@ hls_hold_ms(struct sl_web_conn *w, const char *app, const char *stream)
     return t > HOLD_MIN_MS ? t : HOLD_MIN_MS;
 }
 
+/* The viewer id in a carried query ("sid=" and 16 hex digits), or 0. */
+static uint64_t
+sid_of(const char *carry)
+{
+    const char *p = carry;
+    uint64_t    sid = 0;
+
+    while (p != NULL && strncmp(p, "sid=", 4) != 0) {
+        p = strchr(p, '&');
+        if (p != NULL)
+            p++;
+    }
+    if (p == NULL)
+        return 0;
+    p += 4;
+    for (int i = 0; i < 16; i++, p++) {
+        int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                                         : -1;
+
+        if (d < 0)
+            return 0;
+        sid = sid << 4 | (uint64_t) d;
+    }
+    return *p == '\0' || *p == '&' ? sid : 0;
+}
+
+/* A master playlist names a new viewer: its id goes into every URL the
+ * playlists list, so its later requests count as the same viewer. */
+static void
+add_sid(char *carry, size_t cap)
+{
+    uint64_t sid = 0;
+    size_t   len = strlen(carry);
+
+    static atomic_ullong fallback;
+
+    /* An id a viewer cannot guess for another; the counter only where
+     * the kernel has no entropy yet. */
+    if (getrandom(&sid, sizeof(sid), GRND_NONBLOCK) != sizeof(sid) ||
+        sid == 0)
+        sid = (sl_now_ms() << 20) ^ (atomic_fetch_add(&fallback, 1) + 1);
+    snprintf(carry + len, cap - len, "%ssid=%016llx", len > 0 ? "&" : "",
+             (unsigned long long) sid);
+}
+
 static int
 hls_master(struct sl_web_conn *w, const char *app, const char *name,
-           const char *carry)
+           char *carry, size_t carry_cap)
 {
     struct sl_buf *b;
-    int            rc = sl_hls_master(w->base.srv->hls, app, name, carry, &b);
+    int            rc;
+
+    if (sid_of(carry) == 0)
+        add_sid(carry, carry_cap);
+    rc = sl_hls_master(w->base.srv->hls, app, name, carry, &b);
 
     if (rc == -EAGAIN && !w->hold_expired)
         return hls_hold(w, MASTER_WAIT_MS, 1);
@@ -427,18 +479,24 @@ static int
 hls_serve(struct sl_web_conn *w)
 {
     char                app[SL_NAME_MAX], stream[SL_NAME_MAX], file[SL_NAME_MAX];
-    char                carry[sizeof(w->req->query)];
+    char                carry[sizeof(w->req->query) + 24];
+    char                owner[SL_NAME_MAX];
     struct sl_hls_query q;
+    uint64_t            sid;
 
     if (sl_hls_parse_query(w->req->query, strlen(w->req->query), &q, carry,
                            sizeof(carry)) < 0)
         return answer_text(w, 400, "bad _HLS_ directives", 1, NULL);
     if (sl_web_stream_path(w->req->path, ".m3u8", app, sizeof(app), stream,
                            sizeof(stream)) == 0)
-        return hls_master(w, app, stream, carry);
+        return hls_master(w, app, stream, carry, sizeof(carry));
     if (sl_web_object_path(w->req->path, app, sizeof(app), stream,
                            sizeof(stream), file, sizeof(file)) < 0)
         return answer_text(w, 404, NULL, 1, NULL);
+    sid = sid_of(carry);
+    if (sid != 0 && sl_hls_owner(w->base.srv->hls, app, stream, owner,
+                                 sizeof(owner)) == 0)
+        sl_hls_viewer_seen(w->base.srv->hls, sid, app, owner);
     if (strcmp(file, "media.m3u8") == 0)
         return hls_media(w, app, stream, &q, carry);
     return hls_object(w, app, stream, file);

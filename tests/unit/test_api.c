@@ -178,7 +178,7 @@ test_server_json(void)
      * (they add up to bytes.out). */
     w = json_object_get(j, "players_by_protocol");
     CU_ASSERT_FATAL(json_is_object(w));
-    CU_ASSERT_EQUAL(json_object_size(w), 2);
+    CU_ASSERT_EQUAL(json_object_size(w), 3);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rtmp")), 2);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http-flv")), 1);
     CU_ASSERT_PTR_NULL(json_object_get(w, "http"));
@@ -235,7 +235,7 @@ test_streams_json(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(st, "players")), 2);
     o = json_object_get(st, "players_by_protocol");
     CU_ASSERT_FATAL(json_is_object(o));
-    CU_ASSERT_EQUAL(json_object_size(o), 2);
+    CU_ASSERT_EQUAL(json_object_size(o), 3);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "rtmp")), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "http-flv")), 1);
     o = json_object_get(st, "player_list");
@@ -344,7 +344,7 @@ test_metrics(void)
     /* By protocol: new families; the unlabelled lines stay as they
      * were, alone in theirs (so sum() counts nothing twice). */
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_players"), "gauge");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 2);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 3);
     CU_ASSERT(sl_prom_value(p, "sluice_players", "protocol=\"rtmp\"", &v) ==
                   0 &&
               v == 2);
@@ -368,7 +368,7 @@ test_metrics(void)
               v == 321);
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_players_by_protocol"),
                            "gauge");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 2);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 3);
     CU_ASSERT(sl_prom_value(p, "sluice_stream_players_by_protocol",
                             "app=\"live\",name=\"we\"ird\\na\nme\","
                             "protocol=\"rtmp\"",
@@ -395,7 +395,7 @@ test_metrics(void)
     CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 0);
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_players_by_protocol"),
                            "gauge");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 2);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 3);
     sl_prom_free(p);
     free(text);
     s->nstreams = 1;
