@@ -14,6 +14,7 @@
 
 #include <libavutil/error.h>
 
+#include "hls/disk.h"
 #include "hls/mux.h"
 #include "hls/viewers.h"
 #include "hls/window.h"
@@ -54,6 +55,8 @@ struct sl_hls_variant {
     /* Fixed at creation, from the app's config. */
     uint32_t part_ms;
     uint32_t grace_ms;
+    char     disk_dir[600]; /* hls_path/APP/STREAM, "" = memory only */
+    struct sl_hls_disk *disk;
 
     /* Everything below is guarded by lock. */
     struct sl_hls_window win;
@@ -79,6 +82,8 @@ struct sl_hls_variant {
     uint64_t             frames;
     uint64_t             parts;
     uint8_t              warned;
+    uint8_t              disk_dirty;  /* media.m3u8 to write again */
+    uint8_t              master_due;  /* a segment completed: the master */
 };
 
 struct sl_hls {
@@ -88,6 +93,7 @@ struct sl_hls {
     struct sl_list  groups;
     uint64_t        last_reap_ms;
     struct sl_hls_viewers *viewers;
+    struct sl_hls_disk    *disk; /* started with the first hls_path */
 };
 
 static int64_t
@@ -208,10 +214,45 @@ cut_part(struct sl_hls_variant *v, int64_t end_ms)
     }
     if (frag == NULL)
         return;
+    if (v->disk != NULL) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "p%llu.%u.m4s",
+                 (unsigned long long) v->win.cur.msn, v->win.cur.nparts);
+        sl_hls_disk_write(v->disk, v->disk_dir, name, &frag, 1);
+        v->disk_dirty = 1;
+    }
     sl_hls_window_add_part(&v->win, frag, dur > 0 ? (uint32_t) dur : 1,
                            v->part_independent);
     v->parts++;
     fire_waiters(v);
+}
+
+/* hls_path: the segment msn as one file, and the files of the one that
+ * left the window (gone_msn, its gone_parts parts) removed. */
+static void
+disk_segment(struct sl_hls_variant *v, uint64_t msn, int gone,
+             uint64_t gone_msn, uint32_t gone_parts)
+{
+    const struct sl_hls_wseg *s = sl_hls_window_find(&v->win, msn);
+    struct sl_buf            *bufs[SL_HLS_MAX_PARTS];
+    char                      name[64];
+
+    if (s != NULL && s != &v->win.cur) {
+        for (uint32_t i = 0; i < s->nparts; i++)
+            bufs[i] = s->parts[i].data;
+        snprintf(name, sizeof(name), "s%llu.m4s", (unsigned long long) msn);
+        sl_hls_disk_write(v->disk, v->disk_dir, name, bufs, (int) s->nparts);
+    }
+    if (!gone)
+        return;
+    snprintf(name, sizeof(name), "s%llu.m4s", (unsigned long long) gone_msn);
+    sl_hls_disk_remove(v->disk, v->disk_dir, name);
+    for (uint32_t i = 0; i < gone_parts; i++) {
+        snprintf(name, sizeof(name), "p%llu.%u.m4s",
+                 (unsigned long long) gone_msn, i);
+        sl_hls_disk_remove(v->disk, v->disk_dir, name);
+    }
 }
 
 static void
@@ -219,7 +260,20 @@ end_segment(struct sl_hls_variant *v, int64_t end_ms)
 {
     cut_part(v, end_ms);
     if (v->win.cur_open) {
+        uint64_t msn = v->win.cur.msn, gone_msn = 0;
+        uint32_t gone_parts = 0;
+        int      gone = v->win.nsegs == v->win.keep;
+
+        if (gone) {
+            const struct sl_hls_wseg *old = &v->win.segs[v->win.head];
+
+            gone_msn = old->msn;
+            gone_parts = old->nparts;
+        }
         sl_hls_window_close(&v->win, end_ms);
+        if (v->disk != NULL)
+            disk_segment(v, msn, gone, gone_msn, gone_parts);
+        v->master_due = 1;
         fire_waiters(v);
     }
 }
@@ -260,6 +314,12 @@ open_mux(struct sl_hls_variant *v, int with_video)
     set_buf(&v->init, NULL);
     v->init = init;
     v->init_id++;
+    if (v->disk != NULL) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "init%u.mp4", v->init_id);
+        sl_hls_disk_write(v->disk, v->disk_dir, name, &v->init, 1);
+    }
     return 0;
 }
 
@@ -392,19 +452,70 @@ tap_variant(struct sl_tap *tap)
                                       offsetof(struct sl_hls_variant, tap));
 }
 
+static struct sl_buf *render_playlist(struct sl_hls_variant   *v,
+                                      struct sl_hls_media_view *view);
+static int            master_text(struct sl_hls *h, const char *app,
+                                  const char *name, const char *carry,
+                                  struct sl_buf **out);
+
+/* hls_path: media.m3u8 after a new part (v->lock held). */
+static void
+disk_playlist(struct sl_hls_variant *v)
+{
+    struct sl_hls_media_view view = {.query = ""};
+    struct sl_buf           *b;
+
+    v->disk_dirty = 0;
+    b = render_playlist(v, &view);
+    if (b == NULL)
+        return;
+    sl_hls_disk_write(v->disk, v->disk_dir, "media.m3u8", &b, 1);
+    sl_buf_unref(b);
+}
+
+/* hls_path: the group's master playlist after a segment completed (no
+ * variant lock held). */
+static void
+disk_master(struct sl_hls_variant *v)
+{
+    char           dir[sizeof(v->disk_dir)], name[SL_NAME_MAX + 8];
+    struct sl_buf *b;
+    char          *slash;
+
+    if (master_text(v->h, v->app, v->g->name, "", &b) < 0)
+        return;
+    /* disk_dir is hls_path/APP/STREAM: the master goes in hls_path/APP. */
+    snprintf(dir, sizeof(dir), "%s", v->disk_dir);
+    slash = strrchr(dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(name, sizeof(name), "%s.m3u8", v->g->name);
+    sl_hls_disk_write(v->disk, dir, name, &b, 1);
+    sl_buf_unref(b);
+}
+
 static void
 tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
 {
     struct sl_hls_variant *v = tap_variant(tap);
+    int                    master = 0;
 
     pthread_mutex_lock(&v->lock);
     v->live = 1;
     v->gone_ms = 0;
+
     if (type == SL_MSG_VIDEO)
         on_video(v, ts, b);
     else if (type == SL_MSG_AUDIO)
         on_audio(v, ts, b);
+    if (v->disk != NULL && v->disk_dirty)
+        disk_playlist(v);
+    if (v->disk != NULL && v->master_due)
+        master = 1;
+    v->master_due = 0;
     pthread_mutex_unlock(&v->lock);
+    if (master)
+        disk_master(v); /* the stream lock, then the module's: in order */
 }
 
 /* The publisher left: the last part and segment end where its media
@@ -591,6 +702,14 @@ variant_new(struct sl_hls *h, const struct sl_config *cfg,
     snprintf(v->app, sizeof(v->app), "%s", ev->app);
     snprintf(v->name, sizeof(v->name), "%s", ev->name);
     v->is_source = !ev->derived;
+    if (app->hls_dir[0] != '\0') {
+        /* One writer for the process, started with the first use. */
+        if (h->disk == NULL)
+            h->disk = sl_hls_disk_new();
+        v->disk = h->disk;
+        snprintf(v->disk_dir, sizeof(v->disk_dir), "%s/%s/%s", app->hls_dir,
+                 ev->app, ev->name);
+    }
     v->part_ms = app->hls_part_ms;
     v->grace_ms = cfg->publish_grace_ms;
     v->first_audio_ms = INT64_MIN;
@@ -709,6 +828,7 @@ sl_hls_free(struct sl_hls *h)
         free(sl_list_entry(pos, struct group, link));
     }
     sl_hls_viewers_free(h->viewers);
+    sl_hls_disk_free(h->disk);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -762,6 +882,14 @@ int
 sl_hls_master(struct sl_hls *h, const char *app, const char *name,
               const char *carry, struct sl_buf **out)
 {
+    reap(h);
+    return master_text(h, app, name, carry, out);
+}
+
+static int
+master_text(struct sl_hls *h, const char *app, const char *name,
+            const char *carry, struct sl_buf **out)
+{
     struct sl_hls_variant_info info[1 + SL_APP_MAX_RENDITIONS];
     char                       uris[1 + SL_APP_MAX_RENDITIONS][SL_NAME_MAX + 16];
     char                       codecs[1 + SL_APP_MAX_RENDITIONS][64];
@@ -775,7 +903,6 @@ sl_hls_master(struct sl_hls *h, const char *app, const char *name,
 
     sl_config_unref(cfg);
     *out = NULL;
-    reap(h);
     pthread_mutex_lock(&h->lock);
     g = find_group(h, app, name);
     if (g == NULL) {
@@ -846,20 +973,36 @@ reports(struct sl_hls *h, const struct sl_hls_variant *v,
     return n;
 }
 
+/* v's playlist as the view's query, skip and reports ask (v->lock held). */
+static struct sl_buf *
+render_playlist(struct sl_hls_variant *v, struct sl_hls_media_view *view)
+{
+    static __thread struct sl_hls_seg  segs[SL_HLS_MAX_SEGMENTS];
+    static __thread struct sl_hls_part parts[(SL_HLS_MAX_SEGMENTS + 1) *
+                                             SL_HLS_MAX_PARTS];
+    struct sl_buf                     *b;
+    char                              *text = malloc(PLAYLIST_MAX);
+
+    if (text == NULL)
+        return NULL;
+    sl_hls_window_view(&v->win, view, segs, parts);
+    view->part_target_ms = v->part_ms;
+    view->ended = (uint8_t) ended(v);
+    b = text_buf(text, sl_hls_render_media(view, text, PLAYLIST_MAX));
+    free(text);
+    return b;
+}
+
 int
 sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
              const struct sl_hls_query *q, const char *carry,
              struct sl_hls_waiter *wt, struct sl_buf **out)
 {
-    static __thread struct sl_hls_seg  segs[SL_HLS_MAX_SEGMENTS];
-    static __thread struct sl_hls_part parts[(SL_HLS_MAX_SEGMENTS + 1) *
-                                             SL_HLS_MAX_PARTS];
-    struct sl_hls_report               rep[MAX_REPORTS];
-    char                               rep_uris[MAX_REPORTS][SL_NAME_MAX + 24];
-    struct sl_hls_media_view           view = {0};
-    struct sl_hls_variant             *v;
-    char                              *text;
-    int                                has, len;
+    struct sl_hls_report     rep[MAX_REPORTS];
+    char                     rep_uris[MAX_REPORTS][SL_NAME_MAX + 24];
+    struct sl_hls_media_view view = {0};
+    struct sl_hls_variant   *v;
+    int                      has;
 
     *out = NULL;
     pthread_mutex_lock(&h->lock);
@@ -884,16 +1027,10 @@ sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
         pthread_mutex_unlock(&v->lock);
         return rc;
     }
-    sl_hls_window_view(&v->win, &view, segs, parts);
-    view.part_target_ms = v->part_ms;
-    view.ended = (uint8_t) ended(v);
     view.query = carry;
     view.skip = q->skip;
-    text = malloc(PLAYLIST_MAX);
-    len = text != NULL ? sl_hls_render_media(&view, text, PLAYLIST_MAX) : -1;
+    *out = render_playlist(v, &view);
     pthread_mutex_unlock(&v->lock);
-    *out = text != NULL ? text_buf(text, len) : NULL;
-    free(text);
     return *out != NULL ? 0 : -ENOMEM;
 }
 

@@ -115,6 +115,7 @@ struct sl_app_config {
     uint32_t hls_part_ms;
     uint32_t hls_segments;
     int      hls_source; /* the source is listed in the master playlist */
+    char     hls_dir[512]; /* hls_path: "" = memory only */
 };
 
 struct sl_tls_ctx; /* server/tls.h */

@@ -310,6 +310,8 @@ const struct sl_config_key sl_config_keys[] = {
      .max = 32, .def = "6", .help = "complete segments kept per variant"},
     {"hls_source", APP, SL_KEY_BOOL, 0, APPF(hls_source), .def = "on",
      .help = "list the source in the master playlist beside the rungs"},
+    {"hls_path", APP, SL_KEY_CUSTOM, 0, APPF(hls_dir), .parse = parse_record,
+     .def = "off", .help = "also write the HLS files to this folder, or off"},
 
     /* [rendition:NAME] */
     {"width", RENDITION, SL_KEY_UINT, SL_KEY_EVEN, RENF(width), .max = 8192,
