@@ -40,6 +40,7 @@ struct group {
      * variants gets (0: not yet), so they date media alike. */
     int64_t anchor_ms;
     int     nvariants;
+    uint8_t warned_align; /* the source's keyframes were found off */
 };
 
 struct sl_hls_variant {
@@ -878,6 +879,77 @@ master_ready(struct sl_hls *h, const struct group *g)
     return ready;
 }
 
+/* The complete segments' start times of v (at most max), v->lock taken. */
+static int
+segment_starts(struct sl_hls_variant *v, int64_t *out, int max)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&v->lock);
+    for (uint32_t i = 0; i < v->win.nsegs && n < max; i++)
+        out[n++] = v->win.segs[(v->win.head + i) % v->win.keep].start_ms;
+    pthread_mutex_unlock(&v->lock);
+    return n;
+}
+
+/* 1 when every source segment that starts inside a rung's window starts
+ * where one of that rung's does, 0 when one does not, -1 when nothing
+ * overlaps (h->lock held). */
+static int
+source_aligned(struct sl_hls *h, const struct group *g)
+{
+    int64_t         src[SL_HLS_MAX_SEGMENTS], rung[SL_HLS_MAX_SEGMENTS];
+    int             nsrc = 0, verdict = -1;
+    struct sl_list *pos, *tmp;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (v->g == g && v->is_source)
+            nsrc = segment_starts(v, src, SL_HLS_MAX_SEGMENTS);
+    }
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+        int                    nr;
+
+        if (v->g != g || v->is_source)
+            continue;
+        nr = segment_starts(v, rung, SL_HLS_MAX_SEGMENTS);
+        for (int i = 0; i < nsrc && nr > 0; i++) {
+            int hit = 0;
+
+            if (src[i] < rung[0] || src[i] > rung[nr - 1])
+                continue;
+            for (int k = 0; k < nr && !hit; k++)
+                hit = rung[k] == src[i];
+            if (!hit)
+                return 0;
+            verdict = 1;
+        }
+    }
+    return verdict;
+}
+
+/* One WARN line per group, the first time its source is found out of
+ * line with its rungs (h->lock held). */
+static void
+note_alignment(struct sl_hls *h, struct group *g, int aligned)
+{
+    (void) h;
+    if (aligned != 0 || g->warned_align)
+        return;
+    g->warned_align = 1;
+    sl_log_warn("hls %s/%s: the source's keyframes are not on the ladder's "
+                "keyframe times: players cannot switch between the source "
+                "and the rungs cleanly (set the encoder's keyframe interval "
+                "to the app's keyframe_interval, or hls_source = off)",
+                g->app, g->name);
+}
+
 int
 sl_hls_master(struct sl_hls *h, const char *app, const char *name,
               const char *carry, struct sl_buf **out)
@@ -913,6 +985,7 @@ master_text(struct sl_hls *h, const char *app, const char *name,
         pthread_mutex_unlock(&h->lock);
         return -EAGAIN;
     }
+    note_alignment(h, g, source_aligned(h, g));
     sl_list_foreach_safe(pos, tmp, &h->variants)
     {
         struct sl_hls_variant *v =
@@ -1229,4 +1302,40 @@ int
 sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name)
 {
     return sl_hls_viewers_count(h->viewers, app, name, sl_now_ms());
+}
+
+int
+sl_hls_group_stats(struct sl_hls *h, const char *app, const char *name,
+                   struct sl_hls_group_stats *out)
+{
+    struct sl_list *pos, *tmp;
+    struct group   *g;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&h->lock);
+    g = find_group(h, app, name);
+    if (g == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return -ENOENT;
+    }
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (v->g != g)
+            continue;
+        out->nvariants++;
+        pthread_mutex_lock(&v->lock);
+        out->segments += v->win.total_segments;
+        out->parts += v->parts;
+        for (uint32_t i = 0; i < v->win.nsegs; i++)
+            out->bytes += v->win.segs[(v->win.head + i) % v->win.keep].bytes;
+        out->bytes += v->win.cur_open ? v->win.cur.bytes : 0;
+        pthread_mutex_unlock(&v->lock);
+    }
+    out->source_aligned = source_aligned(h, g);
+    note_alignment(h, g, out->source_aligned);
+    pthread_mutex_unlock(&h->lock);
+    return 0;
 }

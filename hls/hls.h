@@ -101,6 +101,23 @@ void sl_hls_viewer_seen(struct sl_hls *h, uint64_t sid, const char *app,
                         const char *name);
 int  sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name);
 
+/* For the API: the group of APP/NAME (a publish and its rungs). */
+struct sl_hls_group_stats {
+    int      nvariants;
+    /* Whether the source's segments start where the rungs' do (its
+     * keyframes on the ladder's keyframe times), so a player can switch
+     * between it and them at any segment: 1, 0, or -1 while there is
+     * nothing to compare (no rung, no segment yet). */
+    int      source_aligned;
+    uint64_t segments, parts; /* cut since they started, all variants */
+    uint64_t bytes;           /* held in memory now */
+};
+
+/* 0 with *out, or -ENOENT when APP/NAME is not packaged.  The first
+ * time the source is found out of line with its rungs, one WARN line. */
+int sl_hls_group_stats(struct sl_hls *h, const char *app, const char *name,
+                       struct sl_hls_group_stats *out);
+
 /* For the API: variants packaged now. */
 struct sl_hls_stats {
     char     app[SL_NAME_MAX];

@@ -216,7 +216,7 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
 {
     json_t *video = json_null(), *audio = json_null();
     json_t *rend = json_array(), *relays = json_array(), *o;
-    json_t *rec = json_null(), *standby = json_null();
+    json_t *rec = json_null(), *standby = json_null(), *hls = json_null();
 
     if (st->vcodec[0] != '\0')
         video =
@@ -254,8 +254,16 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             uint_j(st->recording.dropped_frames));
     if (st->standby_id != 0)
         standby = json_pack("{s:o}", "id", uint_j(st->standby_id));
+    if (st->has_hls)
+        hls = json_pack(
+            "{s:i,s:o,s:o,s:o,s:o}", "variants", st->hls.variants,
+            "source_aligned",
+            st->hls.source_aligned < 0 ? json_null()
+                                       : json_boolean(st->hls.source_aligned),
+            "segments", uint_j(st->hls.segments), "parts",
+            uint_j(st->hls.parts), "bytes_held", uint_j(st->hls.bytes));
     o = json_pack("{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
-                  "s:o,s:o,s:o,s:o}",
+                  "s:o,s:o,s:o,s:o,s:o}",
                   "app", str_j(st->app), "name", str_j(st->name), "publisher",
                   "id", uint_j(st->publisher_id), "address",
                   str_j(st->publisher_addr), "client", str_j(st->client),
@@ -263,7 +271,7 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
                   "bitrate", uint_j(st->bitrate), "bytes_in",
                   uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s),
                   "players", st->nplayers, "renditions", rend, "relays", relays,
-                  "recording", rec, "standby", standby);
+                  "recording", rec, "standby", standby, "hls", hls);
     if (o != NULL)
         json_object_set_new(
             o, "players_by_protocol",

@@ -216,6 +216,24 @@ api_hls_viewers(void *ctx, const char *app, const char *name)
     return h != NULL ? sl_hls_viewer_count(h, app, name) : 0;
 }
 
+static int
+api_hls(void *ctx, const char *app, const char *name, struct sl_stats_hls *out)
+{
+    struct sl_hls            *h = ((struct sl_stage_stats *) ctx)->hls;
+    struct sl_hls_group_stats g;
+
+    if (h == NULL || sl_hls_group_stats(h, app, name, &g) < 0)
+        return 0;
+    *out = (struct sl_stats_hls){
+        .variants = g.nvariants,
+        .source_aligned = g.source_aligned,
+        .segments = g.segments,
+        .parts = g.parts,
+        .bytes = g.bytes,
+    };
+    return 1;
+}
+
 void
 sl_stage_stats_providers(struct sl_stage_stats     *ctx,
                          struct sl_stats_providers *p)
@@ -226,5 +244,6 @@ sl_stage_stats_providers(struct sl_stage_stats     *ctx,
                                      .relay_count = api_relay_count,
                                      .served = api_served,
                                      .recording = api_recording,
-                                     .hls_viewers = api_hls_viewers};
+                                     .hls_viewers = api_hls_viewers,
+                                     .hls = api_hls};
 }

@@ -110,6 +110,8 @@ prov_stream(struct sl_snap_stream *st)
     if (prov.recording != NULL)
         st->has_recording =
             prov.recording(prov.ctx, st->app, st->name, &st->recording) > 0;
+    if (prov.hls != NULL)
+        st->has_hls = prov.hls(prov.ctx, st->app, st->name, &st->hls) > 0;
     if (prov.hls_viewers != NULL) {
         n = prov.hls_viewers(prov.ctx, st->app, st->name);
         st->players_by_protocol[SL_PROTO_HLS] = n > 0 ? n : 0;

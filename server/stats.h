@@ -69,6 +69,14 @@ struct sl_stats_recording {
     uint64_t dropped_frames; /* the queue was full (slow disk) */
 };
 
+/* A stream's LL-HLS packaging (hls/): the publish and its rungs. */
+struct sl_stats_hls {
+    int      variants;
+    int      source_aligned; /* 1, 0, -1: not known yet */
+    uint64_t segments, parts; /* cut since it started, every variant */
+    uint64_t bytes;           /* held in memory */
+};
+
 /* A stream the server publishes itself (a rendition, an edge pull): no
  * session publishes it, so the sessions cannot tell the API about it. */
 struct sl_stats_served {
@@ -103,6 +111,9 @@ struct sl_stats_providers {
                      struct sl_stats_recording *out);
     /* HLS viewers of app/name now (every stream: app NULL). */
     int (*hls_viewers)(void *ctx, const char *app, const char *name);
+    /* The packaging of app/name into *out: 1, or 0 when not packaged. */
+    int (*hls)(void *ctx, const char *app, const char *name,
+               struct sl_stats_hls *out);
 };
 
 /* Registers p (copied), or with NULL unregisters.  Any thread; call it
@@ -152,6 +163,8 @@ struct sl_snap_stream {
     struct sl_stats_relay     relays[SL_STATS_MAX_RELAYS];
     int                       has_recording;
     struct sl_stats_recording recording;
+    int                       has_hls;
+    struct sl_stats_hls       hls;
     uint64_t standby_id; /* backup_publish: the standby's client id, or 0 */
     /* nplayers by enum sl_proto_id (a player of a protocol without a
      * row counts in neither). */

@@ -981,6 +981,7 @@ static void
 test_sample_config(void)
 {
     char              err[512] = "", dir[64], ini[96], keys[96], rec[96];
+    char              hls[96];
     char              line[512];
     struct sl_config *c = sl_config_load("conf/sluice.ini", err, sizeof(err));
     FILE             *in, *out;
@@ -998,6 +999,8 @@ test_sample_config(void)
     snprintf(rec, sizeof(rec), "%s/recordings", dir);
     CU_ASSERT_FATAL(write_text(keys, "k1 one\n") == 0);
     CU_ASSERT_FATAL(mkdir(rec, 0700) == 0);
+    snprintf(hls, sizeof(hls), "%s/hls", dir);
+    CU_ASSERT_FATAL(mkdir(hls, 0700) == 0);
     in = fopen("conf/sluice.ini", "r");
     out = fopen(ini, "w");
     CU_ASSERT_FATAL(in != NULL && out != NULL);
@@ -1028,6 +1031,7 @@ test_sample_config(void)
     unlink(ini);
     unlink(keys);
     rmdir(rec);
+    rmdir(hls);
     rmdir(dir);
 }
 
