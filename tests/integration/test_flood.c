@@ -3,7 +3,7 @@
  *
  * - A flood of 500 half-open connections from 127.0.0.2 (silent ones
  *   and ones that stall half way through the handshake, reopened as the
- *   server closes them) against max_connections_per_ip = 50, while
+ *   server closes them) against max_pending_per_ip = 50, while
  *   ffmpeg publishes from 127.0.0.1 and an ffmpeg player, started during
  *   the flood, records the stream: the player gets at least 98% of the
  *   frames sent, the refusals are logged as a few rate-limited lines,
@@ -69,7 +69,7 @@ test_flood_one_address(void)
     double              per_ip, rate;
     int                 lines;
 
-    IT_START(&srv, "max_connections_per_ip = 50\n", NULL);
+    IT_START(&srv, "max_pending_per_ip = 50\n", NULL);
     sl_srv_url(&srv, "live", "x", url, sizeof(url));
     sl_srv_path(&srv, "play.flv", out, sizeof(out));
     sl_srv_path(&srv, "play.log", plog, sizeof(plog));
@@ -79,7 +79,7 @@ test_flood_one_address(void)
     /* The flood is on once the server refuses it. */
     IT_EXPECT_LOGS(sl_wait_file_count(srv.log,
                                       "refused 127.0.0.2: "
-                                      "max_connections_per_ip (50) reached",
+                                      "max_pending_per_ip (50) reached",
                                       1, IT_S(10)) == 0,
                    srv.log, NULL);
 
@@ -230,7 +230,7 @@ test_proxy_source(void)
     struct sl_tcp_proxy px;
     struct sl_rc       *c;
 
-    IT_START(&srv, "max_connections_per_ip = 1\n", NULL);
+    IT_START(&srv, "max_pending_per_ip = 1\n", NULL);
     CU_ASSERT_FATAL(sl_tcp_proxy_start_from(&px, srv.port, 0, "127.0.0.4") ==
                     0);
     c = sl_rc_open(px.port, 0, IT_S(5));
