@@ -75,7 +75,7 @@ for i in 0 1; do
     cat >"$DIR/edge$((i + 1)).ini" <<EOF
 [server]
 listen = 127.0.0.1:${E_PORT[$i]}
-max_connections_per_ip = 0
+max_pending_per_ip = 0
 connection_rate_per_ip = 0
 [http]
 listen = 127.0.0.1:${E_HTTP[$i]}

@@ -200,7 +200,7 @@ listen = 127.0.0.1:$1
 workers = 1
 acceptors = 1
 ; the benchmark opens every player from 127.0.0.1
-max_connections_per_ip = 0
+max_pending_per_ip = 0
 connection_rate_per_ip = 0
 max_pending = 0
 chunk_size = 4096

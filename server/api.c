@@ -499,9 +499,12 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
                 (unsigned long long) s->refused[i]);
 
     family(f, "sluice_plays_refused_total", "counter",
-           "Plays refused, by reason (capacity: the node was full).");
+           "Plays refused, by reason (capacity: the node was full; per_ip: "
+           "the address played max_players_per_ip streams).");
     fprintf(f, "sluice_plays_refused_total{reason=\"capacity\"} %llu\n",
             (unsigned long long) s->plays_refused_capacity);
+    fprintf(f, "sluice_plays_refused_total{reason=\"per_ip\"} %llu\n",
+            (unsigned long long) s->plays_refused_per_ip);
     family(f, "sluice_cluster_load", "gauge",
            "Load against [cluster] capacity_mbps and max_players; 1 = full.");
     fprintf(f, "sluice_cluster_load %.3f\n", s->load);

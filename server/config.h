@@ -140,7 +140,8 @@ struct sl_config {
     uint32_t publish_grace_ms; /* players wait for a returning publisher */
     int      log_level;        /* enum sl_log_level */
     /* Abuse limits (docs/security.md); 0 turns each off. */
-    uint32_t max_connections_per_ip;
+    uint32_t max_pending_per_ip;      /* pending connections of one address */
+    uint32_t max_players_per_ip;      /* players of one address */
     uint32_t connection_rate_per_ip;  /* new connections a second */
     uint32_t connection_burst_per_ip; /* the rate's bucket, >= 1 */
     uint32_t max_pending;             /* neither publishing nor playing */

@@ -49,7 +49,9 @@ sl_config_key_find(enum sl_config_section section, const char *key)
 {
     for (size_t i = 0; i < sl_config_nkeys; i++)
         if (sl_config_keys[i].section == section &&
-            !strcmp(sl_config_keys[i].name, key))
+            (!strcmp(sl_config_keys[i].name, key) ||
+             (sl_config_keys[i].alias != NULL &&
+              !strcmp(sl_config_keys[i].alias, key))))
             return &sl_config_keys[i];
     return NULL;
 }
@@ -162,9 +164,13 @@ const struct sl_config_key sl_config_keys[] = {
     {"max_connections", SERVER, SL_KEY_UINT, 0, CFG(max_connections), .min = 1,
      .max = 1000000, .def = "10000",
      .help = "connections beyond this are closed at once"},
-    {"max_connections_per_ip", SERVER, SL_KEY_UINT, 0,
-     CFG(max_connections_per_ip), .max = 1000000, .def = "100",
-     .help = "connections one address may hold; 0 = no limit"},
+    {"max_pending_per_ip", SERVER, SL_KEY_UINT, 0, CFG(max_pending_per_ip),
+     .alias = "max_connections_per_ip", .max = 1000000, .def = "100",
+     .help = "an address's connections not yet publishing or playing; "
+             "0 = no limit"},
+    {"max_players_per_ip", SERVER, SL_KEY_UINT, 0, CFG(max_players_per_ip),
+     .max = 1000000, .def = "0",
+     .help = "players one address may hold; 0 = no limit"},
     {"connection_rate_per_ip", SERVER, SL_KEY_UINT, 0,
      CFG(connection_rate_per_ip), .max = 1000000, .def = "20",
      .help = "new connections per second per address; 0 = no limit"},
@@ -931,12 +937,15 @@ sl_config_print_keys(FILE *f)
     for (size_t i = 0; i < sl_config_nkeys; i++) {
         const struct sl_config_key *k = &sl_config_keys[i];
         const char                 *sect = sl_config_section_name(k->section);
-        char                        where[32];
+        char                        where[32], old[64] = "";
 
         snprintf(where, sizeof(where), "[%s%s]", sect,
                  sl_config_sections[k->section].max > 0 ? ":NAME" : "");
-        fprintf(f, "%-18s %-24s %-12s %s%s\n", where, k->name,
+        if (k->alias != NULL)
+            snprintf(old, sizeof(old), " (old name: %s)", k->alias);
+        fprintf(f, "%-18s %-24s %-12s %s%s%s\n", where, k->name,
                 k->def != NULL ? k->def : k->nodef, k->help,
-                (k->flags & SL_KEY_START_ONLY) ? " (read at start only)" : "");
+                (k->flags & SL_KEY_START_ONLY) ? " (read at start only)" : "",
+                old);
     }
 }

@@ -83,6 +83,9 @@ struct sl_config_key {
     void (*parse)(struct sl_config_load *ctx, const struct sl_config_key *k,
                   void *base, const char *v);
     const char *help; /* one line */
+    /* An older name the file may still use for this key (NULL: none);
+     * errors and listings say name. */
+    const char *alias;
 };
 
 extern const struct sl_config_key sl_config_keys[];
@@ -105,7 +108,7 @@ struct sl_config_load {
 void sl_config_fail(struct sl_config_load *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The row of key in section, or NULL. */
+/* The row of key (its name or its alias) in section, or NULL. */
 const struct sl_config_key *sl_config_key_find(enum sl_config_section section,
                                                const char            *key);
 

@@ -17,6 +17,7 @@
 
 #include "server/cluster.h"
 #include "server/config.h"
+#include "server/iplimit.h"
 #include "server/log.h"
 #include "server/proto.h"
 #include "server/server.h"
@@ -69,17 +70,41 @@ sl_conn_close(struct sl_conn *c, int level, const char *why)
 }
 
 /* A role taken leaves the pending count; a role given up while staying
- * connected enters it again. */
+ * connected enters it again.  The address slot follows, except that an
+ * address at its pending cap takes no connection back: that one closes
+ * (otherwise playing and stopping would let one address hold any
+ * number of pending connections).  A role that ends because the
+ * connection closes leaves the slot in neither count. */
 void
 sl_conn_set_role(struct sl_conn *c, enum sl_role role)
 {
+    enum sl_ipstate to =
+        role == SL_ROLE_PLAYER ? SL_IPSTATE_PLAYER : SL_IPSTATE_OTHER;
+    uint32_t over = 0; /* the pending cap that refused it back, 0: none */
+
     c->role = role;
-    if (role != SL_ROLE_NONE)
+    if (role != SL_ROLE_NONE) {
         pending_leave(c);
-    else if (!c->closing)
-        pending_enter(c);
+    } else if (!c->closing) {
+        to = SL_IPSTATE_PENDING;
+        if (c->ipslot != NULL &&
+            sl_iplimit_move(c->ipslot, to, c->cfg->max_pending_per_ip) < 0) {
+            over = c->cfg->max_pending_per_ip;
+            to = SL_IPSTATE_OTHER;
+        } else {
+            pending_enter(c);
+        }
+    }
+    if (c->ipslot != NULL)
+        sl_iplimit_move(c->ipslot, to, 0); /* nothing if it is there */
     sl_session_info_role(c->info, (int) role, c->app, c->stream_name,
                          sl_proto_id_name(c->proto));
+    if (over != 0) {
+        char why[64];
+
+        snprintf(why, sizeof(why), "max_pending_per_ip (%u) reached", over);
+        sl_conn_close(c, SL_LOG_WARN, why);
+    }
 }
 
 /* ---- callbacks ---- */
@@ -205,6 +230,14 @@ notify_done(struct sl_conn *c)
 int
 sl_conn_admit_play(struct sl_conn *c, char *why, size_t cap)
 {
+    uint32_t max = c->cfg->max_players_per_ip;
+
+    if (c->ipslot != NULL && sl_iplimit_may_play(c->ipslot, max) < 0) {
+        snprintf(why, cap, "max_players_per_ip (%u) reached", max);
+        atomic_fetch_add_explicit(&c->srv->plays_refused_per_ip, 1,
+                                  memory_order_relaxed);
+        return -EBUSY;
+    }
     return sl_cluster_admit_play(c->srv, why, cap) < 0 ? -EBUSY : 0;
 }
 

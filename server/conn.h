@@ -32,6 +32,7 @@
 struct sl_server;
 struct sl_config;
 struct sl_sess_info;
+struct sl_ipticket;
 
 /* How a protocol reaches its peer. */
 struct sl_conn_transport {
@@ -74,6 +75,9 @@ struct sl_conn {
     const char          *peer_ip;        /* for callbacks */
     const struct sockaddr_storage *addr; /* for address rules */
     int proto; /* enum sl_proto_id: what the API counts it as */
+    /* The address's slot in the per-address table (iplimit.h), which
+     * follows the pending count and the role; NULL: not counted. */
+    struct sl_ipticket *ipslot;
 
     uint8_t closing;  /* a close began: take no new role */
     uint8_t pending;  /* counted in srv->pending */
@@ -104,7 +108,8 @@ struct sl_conn {
 /* After the session set the fixed fields: the initial state.  counted:
  * the connection enters srv->pending (the count of sessions neither
  * publishing nor playing that max_pending bounds); it leaves it while
- * it has a role and for good at sl_conn_free. */
+ * it has a role and for good at sl_conn_free.  Its address slot
+ * (ipslot) is pending from the accept, and moves with the role. */
 void sl_conn_init(struct sl_conn *c, int counted);
 
 /* Leaves the pending count for good.  Idempotent. */
@@ -113,7 +118,10 @@ void sl_conn_free(struct sl_conn *c);
 /* Starts a graceful close through the transport. */
 void sl_conn_close(struct sl_conn *c, int level, const char *why);
 
-/* The API's role and the pending count follow a role change. */
+/* The API's role, the pending count and the address slot follow a role
+ * change.  A role given up while staying connected makes the connection
+ * pending again; when its address holds max_pending_per_ip pending
+ * connections already, the connection is closed instead (WARN). */
 void sl_conn_set_role(struct sl_conn *c, enum sl_role role);
 
 /* Ends the publication or playback, if any (hub, counters, on_done, the
@@ -123,8 +131,10 @@ void sl_conn_leave(struct sl_conn *c);
 /* A close began: the role ends, none is taken after. */
 void sl_conn_closing(struct sl_conn *c);
 
-/* Capacity admission for a play: 0, or -EBUSY with why filled ("node
- * full: ...") when the node is full. */
+/* Admission for a play: 0, or -EBUSY with why filled when the address
+ * plays max_players_per_ip streams already ("max_players_per_ip (N)
+ * reached", counted in srv->plays_refused_per_ip) or the node is full
+ * ("node full: ..."). */
 int sl_conn_admit_play(struct sl_conn *c, char *why, size_t cap);
 
 /* Plays name of c->app: the subscription (sub.flv and sub.max_lag_ms as

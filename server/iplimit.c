@@ -22,6 +22,13 @@
  *
  * Tokens are counted in thousandths so a refill over a few milliseconds
  * at a low rate is not rounded away.
+ *
+ * Counts: live is every connection the address holds (it keeps the
+ * entry); pending and players are the parts of live its tickets say
+ * (enum sl_ipstate), so pending + players <= live, the rest being
+ * publishers and connections closing after a role.  A ticket's state
+ * and the counts change together under the stripe's lock; the state
+ * field itself is the owner's alone.
  */
 #include "server/iplimit.h"
 
@@ -30,6 +37,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +56,8 @@ struct ent {
     struct sl_ipkey key;
     uint8_t         used;
     uint32_t        live;            /* connections the address holds now */
+    uint32_t        pending;         /* of them: neither publish nor play */
+    uint32_t        players;         /* of them: playing */
     uint32_t        rate;            /* the limits of the last acquire, so a */
     uint32_t        burst;           /* release can tell a full bucket */
     uint64_t        tokens;          /* thousandths of a token, as of stamp */
@@ -310,9 +320,9 @@ sl_iplimit_acquire(struct sl_iplimit *t, const struct sl_ipkey *key,
         e = make_room(t, st, home);
         if (e == NULL) {
             pthread_mutex_unlock(&st->lock);
-            /* With both per-address limits off there is nothing to
+            /* With every per-address limit off there is nothing to
              * enforce: admit it untracked rather than refuse. */
-            if (c->max_per_ip == 0 && c->rate == 0)
+            if (c->max_pending == 0 && c->rate == 0 && c->max_players == 0)
                 return 0;
             return -ENOSPC;
         }
@@ -328,7 +338,7 @@ sl_iplimit_acquire(struct sl_iplimit *t, const struct sl_ipkey *key,
     e->rate = c->rate;
     e->burst = c->burst ? c->burst : 1;
     refill(e, now_ms);
-    if (c->max_per_ip != 0 && e->live >= c->max_per_ip)
+    if (c->max_pending != 0 && e->pending >= c->max_pending)
         rc = -EUSERS;
     else if (c->rate != 0 && e->tokens < MILLI)
         rc = -EAGAIN;
@@ -336,6 +346,7 @@ sl_iplimit_acquire(struct sl_iplimit *t, const struct sl_ipkey *key,
         if (c->rate != 0)
             e->tokens -= MILLI;
         e->live++;
+        e->pending++;
     }
     pthread_mutex_unlock(&st->lock);
     if (rc == 0) {
@@ -343,7 +354,82 @@ sl_iplimit_acquire(struct sl_iplimit *t, const struct sl_ipkey *key,
         tk->key = *key;
         tk->table = t;
         tk->held = 1;
+        tk->state = SL_IPSTATE_PENDING;
     }
+    return rc;
+}
+
+/* The count of e that state s is part of; NULL for SL_IPSTATE_OTHER. */
+static uint32_t *
+count_of(struct ent *e, unsigned s)
+{
+    return s == SL_IPSTATE_PENDING  ? &e->pending
+           : s == SL_IPSTATE_PLAYER ? &e->players
+                                    : NULL;
+}
+
+/* Takes one from *n; an empty count is our bug, counted as such. */
+static void
+count_down(struct sl_iplimit *t, uint32_t *n)
+{
+    if (n == NULL)
+        return;
+    if (*n == 0)
+        atomic_fetch_add_explicit(&t->underflows, 1, memory_order_relaxed);
+    else
+        (*n)--;
+}
+
+int
+sl_iplimit_move(struct sl_ipticket *tk, enum sl_ipstate to, uint32_t max)
+{
+    struct sl_iplimit *t = tk->table;
+    struct stripe     *st;
+    struct ent        *e;
+    size_t             home;
+    uint32_t          *n;
+    int                rc = 0;
+
+    if (!tk->held || tk->state == (uint8_t) to)
+        return 0;
+    st = stripe_of(t, &tk->key, &home);
+    pthread_mutex_lock(&st->lock);
+    e = find(t, st, home, &tk->key);
+    if (e == NULL) {
+        /* A held ticket's entry is live and never reused: our bug.  The
+         * ticket still follows, so its release counts the right way. */
+        atomic_fetch_add_explicit(&t->underflows, 1, memory_order_relaxed);
+    } else if (to == SL_IPSTATE_PENDING && max != 0 && e->pending >= max) {
+        rc = -EUSERS;
+    } else {
+        count_down(t, count_of(e, tk->state));
+        n = count_of(e, to);
+        if (n != NULL)
+            (*n)++;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (rc == 0)
+        tk->state = (uint8_t) to;
+    return rc;
+}
+
+int
+sl_iplimit_may_play(const struct sl_ipticket *tk, uint32_t max_players)
+{
+    struct sl_iplimit *t = tk->table;
+    struct stripe     *st;
+    struct ent        *e;
+    size_t             home;
+    int                rc = 0;
+
+    if (!tk->held || max_players == 0 || tk->state == SL_IPSTATE_PLAYER)
+        return 0;
+    st = stripe_of(t, &tk->key, &home);
+    pthread_mutex_lock(&st->lock);
+    e = find(t, st, home, &tk->key);
+    if (e != NULL && e->players >= max_players)
+        rc = -EUSERS;
+    pthread_mutex_unlock(&st->lock);
     return rc;
 }
 
@@ -364,13 +450,16 @@ sl_iplimit_release(struct sl_ipticket *tk)
     if (e == NULL || e->live == 0) {
         /* Live entries are never reused, so this is our bug. */
         atomic_fetch_add_explicit(&t->underflows, 1, memory_order_relaxed);
-    } else if (--e->live == 0 &&
-               (e->rate == 0 || e->tokens >= (uint64_t) e->burst * MILLI)) {
-        /* Nothing of it is worth keeping: no rate limit, or a bucket
-         * that was full at the last acquire.  Otherwise it stays as
-         * rate history until its slot is needed. */
-        e->used = 0;
-        atomic_fetch_sub_explicit(&t->used, 1, memory_order_relaxed);
+    } else {
+        count_down(t, count_of(e, tk->state));
+        if (--e->live == 0 &&
+            (e->rate == 0 || e->tokens >= (uint64_t) e->burst * MILLI)) {
+            /* Nothing of it is worth keeping: no rate limit, or a
+             * bucket that was full at the last acquire.  Otherwise it
+             * stays as rate history until its slot is needed. */
+            e->used = 0;
+            atomic_fetch_sub_explicit(&t->used, 1, memory_order_relaxed);
+        }
     }
     pthread_mutex_unlock(&st->lock);
     sl_iplimit_unref(t);
@@ -452,8 +541,9 @@ sl_iplimit_should_log(struct sl_iplimit *t, const struct sl_ipkey *key,
     return rc;
 }
 
-uint32_t
-sl_iplimit_live(struct sl_iplimit *t, const struct sl_ipkey *key)
+/* One count of key's entry (0 when it has none), by its offset. */
+static uint32_t
+count_at(struct sl_iplimit *t, const struct sl_ipkey *key, size_t off)
 {
     struct stripe *st;
     struct ent    *e;
@@ -464,9 +554,27 @@ sl_iplimit_live(struct sl_iplimit *t, const struct sl_ipkey *key)
     pthread_mutex_lock(&st->lock);
     e = find(t, st, home, key);
     if (e != NULL)
-        n = e->live;
+        memcpy(&n, (const char *) e + off, sizeof(n));
     pthread_mutex_unlock(&st->lock);
     return n;
+}
+
+uint32_t
+sl_iplimit_live(struct sl_iplimit *t, const struct sl_ipkey *key)
+{
+    return count_at(t, key, offsetof(struct ent, live));
+}
+
+uint32_t
+sl_iplimit_pending(struct sl_iplimit *t, const struct sl_ipkey *key)
+{
+    return count_at(t, key, offsetof(struct ent, pending));
+}
+
+uint32_t
+sl_iplimit_players(struct sl_iplimit *t, const struct sl_ipkey *key)
+{
+    return count_at(t, key, offsetof(struct ent, players));
 }
 
 size_t

@@ -62,8 +62,8 @@ refuse(struct sl_listener *l, int fd, const struct sl_ipkey *key,
             snprintf(addr, sizeof(addr), "unix");
         switch (why) {
         case SL_REFUSE_PER_IP:
-            snprintf(what, sizeof(what), "max_connections_per_ip (%u) reached",
-                     cfg->max_connections_per_ip);
+            snprintf(what, sizeof(what), "max_pending_per_ip (%u) reached",
+                     cfg->max_pending_per_ip);
             break;
         case SL_REFUSE_RATE:
             snprintf(what, sizeof(what),
@@ -85,8 +85,9 @@ refuse(struct sl_listener *l, int fd, const struct sl_ipkey *key,
 }
 
 /* Right after accept4, before a session exists or a byte is read: the
- * address's count and bucket, then the pending cap.  An admitted
- * connection becomes a session that holds the address's slot. */
+ * address's pending count and bucket, then the pending cap of all
+ * addresses.  An admitted connection becomes a session that holds the
+ * address's slot, pending until it publishes or plays (conn.c). */
 static void
 admit(struct sl_listener *l, int fd, const struct sockaddr_storage *peer)
 {
@@ -103,9 +104,9 @@ admit(struct sl_listener *l, int fd, const struct sockaddr_storage *peer)
     /* Peers that are not IP (none today) are not limited by address. */
     have_key = sl_ipkey_from_sockaddr(peer, &key) == 0;
     if (have_key) {
-        struct sl_iplimit_conf lc = {cfg->max_connections_per_ip,
-                                     cfg->connection_rate_per_ip,
-                                     cfg->connection_burst_per_ip};
+        struct sl_iplimit_conf lc = {
+            cfg->max_pending_per_ip, cfg->connection_rate_per_ip,
+            cfg->connection_burst_per_ip, cfg->max_players_per_ip};
 
         rc = sl_iplimit_acquire(l->ipl, &key, &lc, now, &tk);
     }

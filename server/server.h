@@ -70,6 +70,9 @@ struct sl_server {
      * admission; plays refused because the node was full. */
     atomic_ullong out_bps;
     atomic_ullong plays_refused_capacity;
+    /* Plays refused because their address played max_players_per_ip
+     * streams already (conn.c). */
+    atomic_ullong plays_refused_per_ip;
 };
 
 /* A session counted as protocol id (enum sl_proto_id, its struct

@@ -180,6 +180,7 @@ conn_setup(struct sl_session *s, int counted)
     c->peer = s->peer;
     c->peer_ip = s->peer_ip;
     c->addr = &s->peer_addr;
+    c->ipslot = &s->ipslot;
     c->proto = s->proto->id;
     c->sub.q = &s->outq;
     c->closing = !counted;

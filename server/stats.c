@@ -760,6 +760,8 @@ sl_stats_snapshot(struct sl_stats *st, int flags, const char *app,
             atomic_load_explicit(&srv->refused[i], memory_order_relaxed);
     snap->plays_refused_capacity = atomic_load_explicit(
         &srv->plays_refused_capacity, memory_order_relaxed);
+    snap->plays_refused_per_ip =
+        atomic_load_explicit(&srv->plays_refused_per_ip, memory_order_relaxed);
     snap->cpu_seconds = cpu_seconds();
     snap->rss_bytes = rss_bytes();
 

@@ -196,6 +196,7 @@ struct sl_snapshot {
     uint32_t               capacity_mbps, max_players; /* [cluster] */
     double                 load; /* server/cluster.h: 1 = full */
     uint64_t               plays_refused_capacity; /* node full */
+    uint64_t               plays_refused_per_ip;   /* max_players_per_ip */
     int                    nstreams;
     struct sl_snap_stream *streams; /* live streams, by app/name */
     /* Playing sessions by enum sl_proto_id, from the same copy of the

@@ -35,7 +35,7 @@
 /* Behind HAProxy in TCP mode every player comes from 127.0.0.1 (the
  * balancer's address): the per-address limits would count them all as
  * one client. */
-#define EDGE_KEYS "max_connections_per_ip = 0\nconnection_rate_per_ip = 0\n"
+#define EDGE_KEYS "max_pending_per_ip = 0\nconnection_rate_per_ip = 0\n"
 #define INTER_MS 500
 
 struct node {

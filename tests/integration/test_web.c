@@ -49,7 +49,7 @@
 
 #define PLAY_SECRET "web-play-s3cret-4-tests"
 #define CN "sluice-web-test"
-#define PER_IP 100      /* [server] max_connections_per_ip */
+#define PER_IP 100      /* [server] max_pending_per_ip */
 #define FLOOD_CONNS 300 /* idle connections 127.0.0.2 tries to hold */
 
 /* The server every test shares, and what it needs. */
@@ -111,7 +111,7 @@ server_config(const char *cors, char *keys, size_t kcap, char *sect,
              /* The tests open many connections from 127.0.0.1 in
               * bursts; the count limit below is what they test. */
              "connection_rate_per_ip = 0\n"
-             "max_connections_per_ip = %d\n"
+             "max_pending_per_ip = %d\n"
              "tls_cert = %s\ntls_key = %s\n",
              PER_IP, W.cert, W.key);
     snprintf(sect, scap,
@@ -1116,7 +1116,7 @@ test_bad_input(void)
     /* Idle connections from one address are held off at its limit. */
     CU_ASSERT(flood_held_off());
     snprintf(line, sizeof(line),
-             "refused 127.0.0.2: max_connections_per_ip (%d) reached", PER_IP);
+             "refused 127.0.0.2: max_pending_per_ip (%d) reached", PER_IP);
     CU_ASSERT(sl_wait_file_count(W.srv.log, line, 1, IT_S(5)) == 0);
     /* One line for all of them (the next would come 10 s later). */
     CU_ASSERT(sl_file_count(W.srv.log, "refused 127.0.0.2:") == 1);

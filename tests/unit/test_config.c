@@ -349,42 +349,82 @@ test_abuse_limits(void)
     struct sl_config *c = load_text("[server]\n", err, sizeof(err));
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(c->max_connections_per_ip, 100);
+    CU_ASSERT_EQUAL(c->max_pending_per_ip, 100);
+    CU_ASSERT_EQUAL(c->max_players_per_ip, 0);
     CU_ASSERT_EQUAL(c->connection_rate_per_ip, 20);
     CU_ASSERT_EQUAL(c->connection_burst_per_ip, 100);
     CU_ASSERT_EQUAL(c->max_pending, 1000);
     sl_config_unref(c);
 
-    c = load_text("[server]\nmax_connections_per_ip = 50\n"
+    c = load_text("[server]\nmax_pending_per_ip = 50\n"
+                  "max_players_per_ip = 300\n"
                   "connection_rate_per_ip = 10\n"
                   "connection_burst_per_ip = 1\nmax_pending = 7\n",
                   err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(c->max_connections_per_ip, 50);
+    CU_ASSERT_EQUAL(c->max_pending_per_ip, 50);
+    CU_ASSERT_EQUAL(c->max_players_per_ip, 300);
     CU_ASSERT_EQUAL(c->connection_rate_per_ip, 10);
     CU_ASSERT_EQUAL(c->connection_burst_per_ip, 1);
     CU_ASSERT_EQUAL(c->max_pending, 7);
     sl_config_unref(c);
 
+    /* The old name of the pending cap is still read, as the same key:
+     * the last line that sets either wins. */
+    c = load_text("[server]\nmax_connections_per_ip = 40\n", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->max_pending_per_ip, 40);
+    sl_config_unref(c);
+    c = load_text("[server]\nmax_pending_per_ip = 30\n"
+                  "max_connections_per_ip = 60\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->max_pending_per_ip, 60);
+    sl_config_unref(c);
+
     /* 0 turns each limit off. */
-    c = load_text("[server]\nmax_connections_per_ip = 0\n"
+    c = load_text("[server]\nmax_pending_per_ip = 0\n"
                   "connection_rate_per_ip = 0\nmax_pending = 0\n",
                   err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(c->max_connections_per_ip, 0);
+    CU_ASSERT_EQUAL(c->max_pending_per_ip, 0);
     CU_ASSERT_EQUAL(c->connection_rate_per_ip, 0);
     CU_ASSERT_EQUAL(c->max_pending, 0);
     sl_config_unref(c);
 
-    expect_error("[server]\nmax_connections_per_ip = -1\n", 2,
-                 "max_connections_per_ip: '-1' is not 0..1000000");
+    expect_error("[server]\nmax_pending_per_ip = -1\n", 2,
+                 "max_pending_per_ip: '-1' is not 0..1000000");
+    /* An error on the old name names the key by its name now. */
+    expect_error("[server]\n\nmax_connections_per_ip = x\n", 3,
+                 "max_pending_per_ip: 'x' is not 0..1000000");
+    expect_error("[server]\nmax_players_per_ip = 1000001\n", 2,
+                 "max_players_per_ip: '1000001' is not 0..1000000");
     expect_error("[server]\n\nconnection_rate_per_ip = fast\n", 3,
                  "connection_rate_per_ip");
     expect_error("[server]\nconnection_burst_per_ip = 0\n", 2,
                  "connection_burst_per_ip: '0' is not 1..1000000");
     expect_error("[server]\nmax_pending = 1000001\n", 2, "max_pending");
-    /* They belong to [server] only. */
+    /* They belong to [server] only, the old name too. */
     expect_error("[http]\nmax_pending = 5\n", 2, "unknown key");
+    expect_error("[web]\nmax_connections_per_ip = 5\n", 2, "unknown key");
+
+    /* conf/sluice.ini ships the built-in limits, so a test server that
+     * sets none runs with the shipped ones. */
+    c = sl_config_load("conf/sluice.ini", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    {
+        struct sl_config *d = sl_config_defaults();
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        CU_ASSERT_EQUAL(c->max_pending_per_ip, d->max_pending_per_ip);
+        CU_ASSERT_EQUAL(c->max_players_per_ip, d->max_players_per_ip);
+        CU_ASSERT_EQUAL(c->connection_rate_per_ip, d->connection_rate_per_ip);
+        CU_ASSERT_EQUAL(c->connection_burst_per_ip, d->connection_burst_per_ip);
+        CU_ASSERT_EQUAL(c->max_pending, d->max_pending);
+        CU_ASSERT_EQUAL(c->max_connections, d->max_connections);
+        sl_config_unref(d);
+    }
+    sl_config_unref(c);
 }
 
 /* ---- RTMPS keys ---- */
@@ -742,6 +782,8 @@ test_table_rows(void)
         int                         number = k->type <= SL_KEY_ENUM, ok = 1;
 
         ok &= sl_config_key_find(k->section, k->name) == k; /* unique */
+        /* An old name finds its row, and no other row has it. */
+        ok &= k->alias == NULL || sl_config_key_find(k->section, k->alias) == k;
         ok &= (k->def == NULL) != (k->nodef == NULL);
         ok &= !number || (k->size == sizeof(uint32_t) && k->min <= k->max);
         ok &= k->max != SL_KEY_NO_MAX || k->type == SL_KEY_DURATION;

@@ -16,11 +16,13 @@
 
 #include "pool/clock.h"
 #include "server/config.h"
+#include "server/conn.h"
 #include "server/iplimit.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/rtmp_cmd.h"
 #include "server/session.h"
+#include "server/session_info.h"
 
 /* No CUnit assertion in here: the racing threads use it too. */
 static struct sl_ipkey
@@ -92,7 +94,7 @@ static void
 test_per_ip_count(void)
 {
     struct sl_iplimit     *t = sl_iplimit_new(0);
-    struct sl_iplimit_conf c = {3, 0, 1};
+    struct sl_iplimit_conf c = {3, 0, 1, 0};
     struct sl_ipkey        a = key4("10.0.0.1"), b = key4("10.0.0.2");
     struct sl_ipticket     tk[4], other;
 
@@ -109,7 +111,7 @@ test_per_ip_count(void)
     CU_ASSERT_EQUAL(sl_iplimit_live(t, &a), 2);
     CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &a, &c, 1000, &tk[1]), 0);
     /* A reload that lowers the cap refuses until enough have left. */
-    c.max_per_ip = 2;
+    c.max_pending = 2;
     CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &a, &c, 1000, &tk[3]), -EUSERS);
     sl_iplimit_release(&tk[0]);
     sl_iplimit_release(&tk[1]);
@@ -122,12 +124,102 @@ test_per_ip_count(void)
     CU_ASSERT_EQUAL(sl_iplimit_used(t), 0);
     CU_ASSERT_EQUAL(sl_iplimit_underflows(t), 0);
     /* 0 = no limit. */
-    c.max_per_ip = 0;
+    c.max_pending = 0;
     for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &a, &c, 1000, &tk[i]), 0);
     CU_ASSERT_EQUAL(sl_iplimit_live(t, &a), 4);
     for (int i = 0; i < 4; i++)
         sl_iplimit_release(&tk[i]);
+    sl_iplimit_unref(t);
+}
+
+/* The pending count leaves out connections that publish or play, so an
+ * address may hold any number of them; max_players is a cap of its
+ * own; every state gives its count back at release. */
+static void
+test_pending_and_players(void)
+{
+    struct sl_iplimit     *t = sl_iplimit_new(0);
+    struct sl_iplimit_conf c = {3, 0, 1, 0};
+    struct sl_ipkey        a = key4("10.0.0.1");
+    struct sl_ipticket     tk[300], x, none = {0};
+    int                    n;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    /* 300 viewers of one address, each playing before the next
+     * connects: the pending cap of 3 never refuses one. */
+    for (n = 0; n < 300; n++) {
+        if (sl_iplimit_acquire(t, &a, &c, 1000, &tk[n]) != 0)
+            break;
+        CU_ASSERT_EQUAL(tk[n].state, SL_IPSTATE_PENDING);
+        CU_ASSERT_EQUAL(sl_iplimit_may_play(&tk[n], 0), 0);
+        CU_ASSERT_EQUAL(sl_iplimit_move(&tk[n], SL_IPSTATE_PLAYER, 0), 0);
+    }
+    CU_ASSERT_EQUAL(n, 300);
+    CU_ASSERT_EQUAL(sl_iplimit_live(t, &a), 300);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &a), 300);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 0);
+    for (int i = 3; i < 300; i++)
+        sl_iplimit_release(&tk[i]);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &a), 3);
+
+    /* Pending ones fill the cap whatever plays. */
+    for (int i = 3; i < 6; i++)
+        CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &a, &c, 1000, &tk[i]), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &a, &c, 1000, &x), -EUSERS);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 3);
+    /* A publisher counts in neither: its place is free at once. */
+    CU_ASSERT_EQUAL(sl_iplimit_move(&tk[3], SL_IPSTATE_OTHER, 0), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 2);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &a), 3);
+    CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &a, &c, 1000, &x), 0);
+    /* Back to pending at the cap: refused, and nothing changed. */
+    CU_ASSERT_EQUAL(sl_iplimit_move(&tk[0], SL_IPSTATE_PENDING, 3), -EUSERS);
+    CU_ASSERT_EQUAL(tk[0].state, SL_IPSTATE_PLAYER);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &a), 3);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 3);
+    /* Without a cap (or under it) it goes back. */
+    CU_ASSERT_EQUAL(sl_iplimit_move(&tk[0], SL_IPSTATE_PENDING, 0), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 4);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &a), 2);
+    sl_iplimit_release(&x);
+    sl_iplimit_release(&tk[0]);
+    CU_ASSERT_EQUAL(sl_iplimit_move(&tk[3], SL_IPSTATE_PENDING, 3), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 3);
+    /* Moving to where it is changes nothing. */
+    CU_ASSERT_EQUAL(sl_iplimit_move(&tk[3], SL_IPSTATE_PENDING, 1), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 3);
+
+    /* max_players: 2 play (tk[1], tk[2]); a third may not start, one
+     * that plays already is never refused, 0 is no limit. */
+    CU_ASSERT_EQUAL(sl_iplimit_may_play(&tk[4], 2), -EUSERS);
+    CU_ASSERT_EQUAL(sl_iplimit_may_play(&tk[4], 3), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_may_play(&tk[4], 0), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_may_play(&tk[1], 2), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_move(&tk[1], SL_IPSTATE_OTHER, 0), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_may_play(&tk[4], 2), 0);
+    /* Another address has counts of its own. */
+    {
+        struct sl_ipkey    b = key4("10.0.0.2");
+        struct sl_ipticket y;
+
+        CU_ASSERT_EQUAL(sl_iplimit_acquire(t, &b, &c, 1000, &y), 0);
+        CU_ASSERT_EQUAL(sl_iplimit_may_play(&y, 1), 0);
+        sl_iplimit_release(&y);
+    }
+    /* A ticket not held counts nothing and refuses nothing. */
+    CU_ASSERT_EQUAL(sl_iplimit_move(&none, SL_IPSTATE_PLAYER, 0), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_may_play(&none, 1), 0);
+
+    /* Released from each state (pending 3..5, other 1, player 2): all
+     * counts back to zero, and the entry goes. */
+    for (int i = 1; i < 6; i++)
+        sl_iplimit_release(&tk[i]);
+    CU_ASSERT_EQUAL(sl_iplimit_live(t, &a), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &a), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &a), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_used(t), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_underflows(t), 0);
     sl_iplimit_unref(t);
 }
 
@@ -147,7 +239,7 @@ static void
 test_bucket_refill(void)
 {
     struct sl_iplimit     *t = sl_iplimit_new(0);
-    struct sl_iplimit_conf c = {0, 10, 5}; /* 10/s, burst 5 */
+    struct sl_iplimit_conf c = {0, 10, 5, 0}; /* 10/s, burst 5 */
     struct sl_ipkey        a = key4("10.0.0.1");
     uint64_t               now = 50000;
 
@@ -173,7 +265,7 @@ test_bucket_refill(void)
     /* The count goes first: at the cap nothing is taken from the
      * bucket. */
     {
-        struct sl_iplimit_conf both = {1, 10, 5};
+        struct sl_iplimit_conf both = {1, 10, 5, 0};
         struct sl_ipticket     hold, x;
         uint64_t               later = now + 100000;
 
@@ -210,7 +302,7 @@ test_table_full(void)
     enum { N = 4096 };
     static struct sl_ipticket tk[N];
     struct sl_iplimit        *t = sl_iplimit_new(1024);
-    struct sl_iplimit_conf    c = {10, 20, 40};
+    struct sl_iplimit_conf    c = {10, 20, 40, 0};
     int                       admitted = 0, full = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
@@ -233,7 +325,7 @@ test_table_full(void)
     CU_ASSERT(sl_iplimit_used(t) == (size_t) admitted);
     /* With the limits off a full table has nothing to enforce. */
     {
-        struct sl_iplimit_conf off = {0, 0, 1};
+        struct sl_iplimit_conf off = {0, 0, 1, 0};
         struct sl_ipkey        k = nth_key(N);
         struct sl_ipticket     x;
 
@@ -260,7 +352,7 @@ static void
 test_release_once(void)
 {
     struct sl_iplimit     *t = sl_iplimit_new(0);
-    struct sl_iplimit_conf c = {2, 0, 1};
+    struct sl_iplimit_conf c = {2, 0, 1, 0};
     struct sl_ipkey        a = key4("10.0.0.1");
     struct sl_ipticket     tk, copy, none = {0};
 
@@ -281,7 +373,7 @@ static void
 test_log_limit(void)
 {
     struct sl_iplimit     *t = sl_iplimit_new(0);
-    struct sl_iplimit_conf c = {1, 0, 1};
+    struct sl_iplimit_conf c = {1, 0, 1, 0};
     struct sl_ipkey        a = key4("10.0.0.1");
     struct sl_ipticket     tk;
     uint32_t               more = 99;
@@ -341,13 +433,14 @@ struct racer {
     struct sl_iplimit *t;
     unsigned           seed;
     int                refused;
+    int                over; /* times an address held more than 6 pending */
 };
 
 static void *
 racer_main(void *arg)
 {
     struct racer          *r = arg;
-    struct sl_iplimit_conf c = {6, 0, 1};
+    struct sl_iplimit_conf c = {6, 0, 1, 0};
     struct sl_ipticket     held[8];
     int                    nheld = 0;
 
@@ -362,10 +455,17 @@ racer_main(void *arg)
             nheld++;
         else
             r->refused++;
+        /* A session moves its slot while acceptors and other sessions
+         * of the address count theirs. */
+        if (nheld > 0 && (r->seed & 0x600) != 0)
+            sl_iplimit_move(&held[(r->seed >> 4) % (unsigned) nheld],
+                            (enum sl_ipstate)((r->seed >> 9) % 3), 6);
         if (nheld == 8 || (r->seed & 0x100)) {
             while (nheld > 0)
                 sl_iplimit_release(&held[--nheld]);
         }
+        if (sl_iplimit_pending(r->t, &k) > 6)
+            r->over++;
         if ((i & 63) == 0)
             sl_iplimit_should_log(r->t, &k, SL_REFUSE_PER_IP, sl_now_ms(),
                                   10000, &more);
@@ -387,13 +487,19 @@ test_threads(void)
         CU_ASSERT_EQUAL_FATAL(
             pthread_create(&r[i].thread, NULL, racer_main, &r[i]), 0);
     }
-    for (int i = 0; i < NTHREADS; i++)
+    for (int i = 0; i < NTHREADS; i++) {
         pthread_join(r[i].thread, NULL);
-    /* Every slot came back exactly once. */
+        /* Acquires and moves back to pending both respect the cap. */
+        CU_ASSERT_EQUAL(r[i].over, 0);
+    }
+    /* Every slot came back exactly once, from whatever it counted
+     * in. */
     for (unsigned i = 0; i < 8; i++) {
         struct sl_ipkey k = nth_key(i);
 
         CU_ASSERT_EQUAL(sl_iplimit_live(t, &k), 0);
+        CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 0);
+        CU_ASSERT_EQUAL(sl_iplimit_players(t, &k), 0);
     }
     CU_ASSERT_EQUAL(sl_iplimit_used(t), 0);
     CU_ASSERT_EQUAL(sl_iplimit_underflows(t), 0);
@@ -439,7 +545,7 @@ env_up(struct env *e, uint32_t max_connections)
 static int
 start_one(struct env *e)
 {
-    struct sl_iplimit_conf  c = {0, 0, 1};
+    struct sl_iplimit_conf  c = {0, 0, 1, 0};
     struct sockaddr_storage peer = {0};
     struct sockaddr_in     *a = (struct sockaddr_in *) &peer;
     struct sl_ipticket      tk;
@@ -549,6 +655,161 @@ test_session_refused_and_stop(void)
     env_down(&e);
 }
 
+/* ---- a connection's slot follows its role (conn.c) ---- */
+
+/* A connection as a session sets it up, with a transport that records
+ * the close. */
+struct fconn {
+    struct sl_conn      c;
+    struct sl_sess_info info;
+    struct sl_task      task;
+    struct sl_ipticket  tk;
+    int                 closed;
+    char                why[96];
+};
+
+static int
+fconn_send(void *io, struct sl_buf *b)
+{
+    return 0;
+}
+
+static void
+fconn_close(void *io, int level, const char *why)
+{
+    struct fconn *f = io;
+
+    if (f->closed)
+        return;
+    f->closed = 1;
+    snprintf(f->why, sizeof(f->why), "%s", why);
+    sl_conn_closing(&f->c);
+}
+
+static const struct sl_conn_transport fconn_transport = {
+    .send = fconn_send,
+    .close = fconn_close,
+};
+
+static void
+no_run(struct sl_task *t)
+{
+}
+
+/* Admitted by the table as the acceptor would, then set up: 0, or the
+ * acquire's refusal (f is then not set up). */
+static int
+fconn_open(struct fconn *f, struct sl_server *srv, struct sl_config *cfg,
+           struct sl_iplimit *t, const struct sl_ipkey *k, uint64_t id)
+{
+    struct sl_iplimit_conf lc = {cfg->max_pending_per_ip, 0, 1,
+                                 cfg->max_players_per_ip};
+    int                    rc;
+
+    memset(f, 0, sizeof(*f));
+    rc = sl_iplimit_acquire(t, k, &lc, 1000, &f->tk);
+    if (rc < 0)
+        return rc;
+    sl_task_init(&f->task, NULL, no_run, no_run);
+    sl_session_info_init(&f->info, id, "192.0.2.9:1", &f->task);
+    f->c.tp = &fconn_transport;
+    f->c.io = f;
+    f->c.srv = srv;
+    f->c.cfg = cfg;
+    f->c.task = &f->task;
+    f->c.info = &f->info;
+    f->c.id = id;
+    f->c.peer = "192.0.2.9:1";
+    f->c.peer_ip = "192.0.2.9";
+    f->c.proto = SL_PROTO_RTMP;
+    f->c.ipslot = &f->tk;
+    sl_conn_init(&f->c, 1);
+    return 0;
+}
+
+/* Ends it as its session would: close, free, then the slot goes. */
+static void
+fconn_end(struct fconn *f)
+{
+    sl_conn_closing(&f->c);
+    sl_conn_free(&f->c);
+    sl_iplimit_release(&f->tk);
+    sl_session_info_destroy(&f->info);
+}
+
+static void
+test_conn_roles(void)
+{
+    static struct sl_server srv; /* zero: no callbacks, no cluster */
+    struct sl_config       *cfg = sl_config_defaults();
+    struct sl_iplimit      *t = sl_iplimit_new(0);
+    struct sl_ipkey         k = key4("192.0.2.9");
+    struct fconn            f[4];
+    char                    why[96] = "";
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    cfg->max_pending_per_ip = 2;
+    cfg->max_players_per_ip = 1;
+    /* Two pending: the address is at its cap. */
+    CU_ASSERT_EQUAL_FATAL(fconn_open(&f[0], &srv, cfg, t, &k, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(fconn_open(&f[1], &srv, cfg, t, &k, 2), 0);
+    CU_ASSERT_EQUAL(fconn_open(&f[3], &srv, cfg, t, &k, 4), -EUSERS);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 2);
+    CU_ASSERT_EQUAL(atomic_load(&srv.pending), 2);
+
+    /* f0 plays: it leaves both pending counts, and there is room. */
+    CU_ASSERT_EQUAL(sl_conn_admit_play(&f[0].c, why, sizeof(why)), 0);
+    sl_conn_set_role(&f[0].c, SL_ROLE_PLAYER);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 1);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &k), 1);
+    CU_ASSERT_EQUAL(atomic_load(&srv.pending), 1);
+    CU_ASSERT_EQUAL_FATAL(fconn_open(&f[2], &srv, cfg, t, &k, 3), 0);
+
+    /* max_players_per_ip 1: f1's play is refused, with the reason and
+     * the count; a publish counts in neither cap. */
+    CU_ASSERT_EQUAL(sl_conn_admit_play(&f[1].c, why, sizeof(why)), -EBUSY);
+    CU_ASSERT_STRING_EQUAL(why, "max_players_per_ip (1) reached");
+    CU_ASSERT_EQUAL(atomic_load(&srv.plays_refused_per_ip), 1);
+    sl_conn_set_role(&f[1].c, SL_ROLE_PUBLISHER);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 1);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &k), 1);
+    CU_ASSERT_EQUAL(sl_iplimit_live(t, &k), 3);
+
+    /* f1 stops publishing and stays: pending again, under the cap. */
+    sl_conn_leave(&f[1].c);
+    CU_ASSERT(!f[1].closed);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 2);
+    CU_ASSERT_EQUAL(atomic_load(&srv.pending), 2);
+    /* f0 stops playing with its address at the cap: it is closed
+     * rather than counted back, and counts as neither from then. */
+    sl_conn_leave(&f[0].c);
+    CU_ASSERT(f[0].closed);
+    CU_ASSERT_STRING_EQUAL(f[0].why, "max_pending_per_ip (2) reached");
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 2);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &k), 0);
+    CU_ASSERT_EQUAL(atomic_load(&srv.pending), 2);
+    fconn_end(&f[0]);
+
+    /* A player that closes leaves the players' count at once, before
+     * its session is gone. */
+    CU_ASSERT_EQUAL(sl_conn_admit_play(&f[2].c, why, sizeof(why)), 0);
+    sl_conn_set_role(&f[2].c, SL_ROLE_PLAYER);
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &k), 1);
+    sl_conn_close(&f[2].c, SL_LOG_INFO, "gone");
+    CU_ASSERT_EQUAL(sl_iplimit_players(t, &k), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 1);
+
+    fconn_end(&f[1]);
+    fconn_end(&f[2]);
+    CU_ASSERT_EQUAL(sl_iplimit_live(t, &k), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_pending(t, &k), 0);
+    CU_ASSERT_EQUAL(atomic_load(&srv.pending), 0);
+    CU_ASSERT_EQUAL(sl_iplimit_underflows(t), 0);
+    sl_iplimit_unref(t);
+    sl_config_unref(cfg);
+}
+
 void
 sl_test_suite_iplimit(void)
 {
@@ -556,14 +817,18 @@ sl_test_suite_iplimit(void)
 
     CU_add_test(s, "keys: IPv4, IPv6 /64, mapped", test_keys);
     CU_add_test(s, "per-address count", test_per_ip_count);
+    CU_add_test(s, "pending and players counted apart",
+                test_pending_and_players);
     CU_add_test(s, "token bucket on an injected clock", test_bucket_refill);
     CU_add_test(s, "a full table refuses, idle history gives way",
                 test_table_full);
     CU_add_test(s, "release exactly once", test_release_once);
     CU_add_test(s, "refusal log lines are rate limited", test_log_limit);
-    CU_add_test(s, "threads acquire and release concurrently", test_threads);
+    CU_add_test(s, "threads acquire, move and release concurrently",
+                test_threads);
     CU_add_test(s, "every way a session ends releases its slot once",
                 test_session_paths);
+    CU_add_test(s, "a connection's slot follows its role", test_conn_roles);
     CU_add_test(s, "max_connections refusal and server stop release",
                 test_session_refused_and_stop);
 }

@@ -22,6 +22,7 @@
 #include "server/callback.h"
 #include "server/config.h"
 #include "server/hub.h"
+#include "server/iplimit.h"
 #include "server/log.h"
 #include "server/rtmp_cmd.h"
 #include "server/server.h"
@@ -475,6 +476,84 @@ test_refusals(void)
     fake_free(f);
 }
 
+/* The address slot a session hands its connection (conn.h ipslot),
+ * taken from t as the acceptor would. */
+static struct fake *
+fake_counted(const char *ip, struct sl_iplimit *t, struct sl_ipticket *tk)
+{
+    struct fake           *f = fake_new(ip);
+    struct sl_iplimit_conf lc = {cfg->max_pending_per_ip, 0, 1,
+                                 cfg->max_players_per_ip};
+    struct sl_ipkey        k;
+
+    CU_ASSERT_FATAL(sl_ipkey_from_sockaddr(&f->addr, &k) == 0);
+    CU_ASSERT_FATAL(sl_iplimit_acquire(t, &k, &lc, 0, tk) == 0);
+    f->c.base.ipslot = tk;
+    return f;
+}
+
+/* The per-address caps through the command state machine: a play over
+ * max_players_per_ip is refused with Play.Failed and counted, and a
+ * player that stops (closeStream) while its address is at its pending
+ * cap is closed instead of counted back. */
+static void
+test_address_caps(void)
+{
+    struct sl_iplimit *t = sl_iplimit_new(0);
+    struct sl_ipticket tk[3];
+    struct fake       *f[3];
+    struct sl_ipkey    k;
+    uint32_t           old_pending = cfg->max_pending_per_ip;
+    uint32_t           old_players = cfg->max_players_per_ip;
+    uint64_t           refused0 = atomic_load(&srv.plays_refused_per_ip);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    cfg->max_pending_per_ip = 2;
+    cfg->max_players_per_ip = 1;
+    f[0] = fake_counted("192.0.2.20", t, &tk[0]);
+    f[1] = fake_counted("192.0.2.20", t, &tk[1]);
+    CU_ASSERT_FATAL(sl_ipkey_from_sockaddr(&f[0]->addr, &k) == 0);
+    CU_ASSERT(sl_iplimit_pending(t, &k) == 2);
+
+    connected(f[0], "live");
+    CU_ASSERT_FATAL(do_play(f[0], "caps", -2) >= 0);
+    CU_ASSERT_STRING_EQUAL(last_code(f[0]), "NetStream.Play.Start");
+    CU_ASSERT(sl_iplimit_pending(t, &k) == 1);
+    CU_ASSERT(sl_iplimit_players(t, &k) == 1);
+
+    /* The second player of the address: refused, said why, closed. */
+    connected(f[1], "live");
+    CU_ASSERT(do_play(f[1], "caps", -2) == -EPROTO);
+    CU_ASSERT_STRING_EQUAL(last_code(f[1]), "NetStream.Play.Failed");
+    CU_ASSERT_STRING_EQUAL(f[1]->r[f[1]->nr - 1].desc,
+                           "max_players_per_ip (1) reached");
+    CU_ASSERT(f[1]->closed && f[1]->c.base.role == SL_ROLE_NONE);
+    CU_ASSERT(atomic_load(&srv.plays_refused_per_ip) == refused0 + 1);
+    CU_ASSERT(sl_iplimit_players(t, &k) == 1);
+    fake_free(f[1]);
+    sl_iplimit_release(&tk[1]);
+
+    /* Two pending again; the player stops and is not taken back. */
+    f[1] = fake_counted("192.0.2.20", t, &tk[1]);
+    f[2] = fake_counted("192.0.2.20", t, &tk[2]);
+    CU_ASSERT(sl_iplimit_pending(t, &k) == 2);
+    do_simple(f[0], "closeStream"); /* the feed ends: it is closing */
+    CU_ASSERT(f[0]->closed && f[0]->close_level == SL_LOG_WARN);
+    CU_ASSERT_STRING_EQUAL(f[0]->close_why, "max_pending_per_ip (2) reached");
+    CU_ASSERT(sl_iplimit_pending(t, &k) == 2);
+    CU_ASSERT(sl_iplimit_players(t, &k) == 0);
+
+    for (int i = 0; i < 3; i++) {
+        fake_free(f[i]);
+        sl_iplimit_release(&tk[i]);
+    }
+    CU_ASSERT(sl_iplimit_live(t, &k) == 0);
+    CU_ASSERT(sl_iplimit_underflows(t) == 0);
+    sl_iplimit_unref(t);
+    cfg->max_pending_per_ip = old_pending;
+    cfg->max_players_per_ip = old_players;
+}
+
 /* Waits (bounded) for a parked request's answer. */
 static int
 wait_verdict(struct fake *f)
@@ -684,6 +763,8 @@ sl_test_suite_rtmp_cmd(void)
                 test_protocol_errors);
     CU_add_test(s, "refusals: stream key, address; a mapped key publishes",
                 test_refusals);
+    CU_add_test(s, "per-address caps: players, back to pending",
+                test_address_caps);
     CU_add_test(s, "a callback parks the request and the bytes after it",
                 test_callback_wait);
     CU_add_test(s, "callback answers: allow, redirect, refuse",
