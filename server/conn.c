@@ -241,6 +241,14 @@ sl_conn_admit_play(struct sl_conn *c, char *why, size_t cap)
     return sl_cluster_admit_play(c->srv, why, cap) < 0 ? -EBUSY : 0;
 }
 
+void
+sl_conn_settle(struct sl_conn *c)
+{
+    pending_leave(c);
+    if (c->ipslot != NULL)
+        sl_iplimit_move(c->ipslot, SL_IPSTATE_PLAYER, 0);
+}
+
 int
 sl_conn_play(struct sl_conn *c, const char *name)
 {

@@ -137,6 +137,12 @@ void sl_conn_closing(struct sl_conn *c);
  * ("node full: ..."). */
 int sl_conn_admit_play(struct sl_conn *c, char *why, size_t cap);
 
+/* A connection that serves a known viewer without a hub role (an HLS
+ * viewer's keep-alive connection, between its requests): it leaves the
+ * pending counts as a player does, so viewers behind one address are
+ * not held to max_pending_per_ip.  Idempotent; for good. */
+void sl_conn_settle(struct sl_conn *c);
+
 /* Plays name of c->app: the subscription (sub.flv and sub.max_lag_ms as
  * the caller set them), the counters and the role.  What the protocol
  * queued before (its statuses, a response head) goes out before the

@@ -345,6 +345,8 @@ hls_send(struct sl_web_conn *w, const char *type, const char *cache,
         sl_conn_close(c, SL_LOG_DEBUG, "answered");
         return -EPROTO;
     }
+    /* It serves a viewer now: no longer a pending connection. */
+    sl_conn_settle(c);
     w->state = W_REQUEST;
     w->answered = 1;
     w->since_ms = sl_now_ms();
@@ -414,6 +416,14 @@ hls_master(struct sl_web_conn *w, const char *app, const char *name,
     struct sl_buf *b;
     int            rc;
 
+    char why[96];
+
+    /* A master playlist starts a viewer: the node's capacity and the
+     * address's player cap apply as to any play. */
+    if (sl_conn_admit_play(&w->base, why, sizeof(why)) < 0) {
+        slog(SL_LOG_INFO, &w->base, "hls %s/%s refused: %s", app, name, why);
+        return answer_text(w, 503, why, 1, "Retry-After: 5\r\n");
+    }
     if (sid_of(carry) == 0)
         add_sid(carry, carry_cap);
     rc = sl_hls_master(w->base.srv->hls, app, name, carry, &b);
