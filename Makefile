@@ -80,7 +80,7 @@ BENCHBIN  := $(BUILD)/sluice-bench
 UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
-.PHONY: all run test unit integration bench bench-ladder bench-relay fuzz \
+.PHONY: all run test unit integration bench bench-ladder bench-relay fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster
 
@@ -157,6 +157,13 @@ bench-ladder: deps build/sluice-bench
 bench-relay: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps util-linux)
 	./bench/relay.sh
+
+# Memory of the web delivery plane: a three-rung ladder, LL-HLS and 50
+# HTTP-FLV players for SOAK_MINUTES (10); RSS, threads, descriptors and
+# the RSS slope (bench/web_soak.sh, docs/performance.md).
+soak-web: deps build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg procps curl python3)
+	./bench/web_soak.sh
 
 # An origin, two edges and HAProxy on loopback (conf/cluster/,
 # docs/operations.md); Ctrl-C stops them all.
