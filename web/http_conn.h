@@ -5,7 +5,11 @@
  * for /APP/NAME.flv becomes an HTTP-FLV player, a hub subscriber whose
  * bytes are FLV tags made once per stream and shared (hub.h, sub.flv),
  * with the same merge window, lag skipping and slow-reader drop as an
- * RTMP player, because the session writes both the same way.
+ * RTMP player, because the session writes both the same way.  Requests
+ * for /APP/NAME.m3u8 and /APP/STREAM/FILE are LL-HLS, answered from the
+ * packager's memory (hls/hls.h); a blocking playlist reload or a hinted
+ * part that is not cut yet parks the request (conn.held) until the
+ * packager's waiter fires or the hold ends.
  *
  * Requests may be pipelined and connections kept alive between them;
  * an FLV stream ends the connection's requests (its response lasts until
