@@ -39,9 +39,22 @@ struct group {
     /* Wall clock minus media time, fixed by the first sample any of the
      * variants gets (0: not yet), so they date media alike. */
     int64_t anchor_ms;
-    int     nvariants;
-    uint8_t warned_align; /* the source's keyframes were found off */
+    /* Segment numbers: the wall clock's seconds when the group began,
+     * and the media time of the first segment any variant opened
+     * (INT64_MIN: none yet).  A variant whose first segment starts
+     * there numbers it base_msn, so sNNN names the same media in every
+     * variant (the ladder starts its rungs at the source's first
+     * keyframe); players such as ffmpeg's match variants by number. */
+    uint64_t base_msn;
+    int64_t  first_ms;
+    int      nvariants;
+    uint8_t  warned_align; /* the source's keyframes were found off */
 };
+
+/* Within this of the group's first segment, a variant's first segment
+ * is the same one (a rung's keyframe carries its source frame's time;
+ * segments are at least 100 ms apart). */
+#define SAME_START_MS 50
 
 struct sl_hls_variant {
     struct sl_list  link; /* in h->variants */
@@ -85,6 +98,7 @@ struct sl_hls_variant {
     uint8_t              warned;
     uint8_t              disk_dirty;  /* media.m3u8 to write again */
     uint8_t              master_due;  /* a segment completed: the master */
+    uint8_t              numbered; /* its first segment has a number */
 };
 
 struct sl_hls {
@@ -324,6 +338,23 @@ open_mux(struct sl_hls_variant *v, int with_video)
     return 0;
 }
 
+/* Before a variant's first segment, which starts at ms: the group's
+ * numbering when it starts where the group's first segment did (the
+ * first to get here fixes that); else the variant keeps the wall
+ * clock's seconds it began at, so it never reuses a name. */
+static void
+number_from(struct sl_hls_variant *v, int64_t ms)
+{
+    int64_t first = INT64_MIN;
+
+    v->numbered = 1;
+    if (!__atomic_compare_exchange_n(&v->g->first_ms, &first, ms, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+        (ms - first > SAME_START_MS || first - ms > SAME_START_MS))
+        return;
+    v->win.next_msn = v->g->base_msn;
+}
+
 /* Starts a segment (and its first part) at ms. */
 static void
 start_segment(struct sl_hls_variant *v, int64_t ms)
@@ -334,6 +365,8 @@ start_segment(struct sl_hls_variant *v, int64_t ms)
     int disc = v->resumed && (ms < v->last_end_ms || ms - v->last_end_ms > 1000);
 
     v->resumed = 0;
+    if (!v->numbered)
+        number_from(v, ms);
     sl_hls_window_open(&v->win, ms, pdt_of(v, ms), v->init_id, disc);
     v->part_open = 1;
     v->part_start_ms = ms;
@@ -748,6 +781,8 @@ start(struct sl_hls *h, const struct sl_config *cfg,
         if (g != NULL) {
             snprintf(g->app, sizeof(g->app), "%s", ev->app);
             snprintf(g->name, sizeof(g->name), "%s", ev->name);
+            g->base_msn = (uint64_t) (wall_ms() / 1000);
+            g->first_ms = INT64_MIN;
             sl_list_insert_tail(&h->groups, &g->link);
         }
     }

@@ -1,0 +1,1048 @@
+/*
+ * LL-HLS on the web port (hls/, web/http_conn.c) as a viewer checks it,
+ * with real clients: ffmpeg publishes over RTMP, ffprobe and ffmpeg read
+ * HLS over HTTP, and a raw HTTP client (tests/support/http_client.h)
+ * looks at the protocol's details.
+ *
+ * One server serves the suite: [app:live] with hls = on, a ladder of two
+ * cheap rungs (r180: 240x180, r144: 192x144, ultrafast) and
+ * keyframe_interval = 1s, so segments are 1 s; [app:signed] with hls,
+ * play_secret and the r144 rung; [app:plain] without hls.  ffmpeg
+ * publishes live/cam and signed/sec (320x240, 25 fps, a keyframe every
+ * 25 frames) from the start; the tests stop them when they are done
+ * with them.  publish_grace is 1 s.
+ *
+ * - the master playlist: ffprobe finds every variant at its size; the
+ *   playlist gives each BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS;
+ * - ffmpeg decodes 4 s of the master playlist (>= 90 % of the frames);
+ * - segments: the same segment of every variant starts with a video
+ *   keyframe at the same media time (1 ms); segments are matched by
+ *   number, or by EXT-X-PROGRAM-DATE-TIME where the numbers differ
+ *   across variants (said on stderr);
+ * - blocking reloads, the hinted part, the 400s, delta updates;
+ * - signed URLs: the master's token reaches every URI, nothing plays
+ *   without it;
+ * - bad input (traversal, unknown names), HEAD, the preflight and the
+ *   response headers;
+ * - the publisher leaves: EXT-X-ENDLIST after publish_grace;
+ * - /api/v1/server counts the bytes as hls;
+ * - the server stops cleanly (exit 0, no ERROR line, no sanitizer
+ *   report).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/integration/itest.h"
+#include "tests/support/http_client.h"
+
+#define PLAY_SECRET "hls-play-s3cret-4-tests"
+#define FPS 25
+#define NVARIANTS 3
+#define MAX_SEGS 40
+#define MAX_URIS 128
+#define URI_MAX 512
+
+/* The rungs are small and fast; the source's keyframes (every 25
+ * frames at 25 fps) fall on the ladder's 1 s keyframe times, so the
+ * source lines up with the rungs too. */
+#define SECTIONS                                                                   \
+    "hls = on\nrenditions = r180,r144\nkeyframe_interval = 1s\n" /* A window       \
+                                                                  * longer         \
+                                                                  * than           \
+                                                                  * CAN-SKIP-UNTIL \
+                                                                  * (6 s), so      \
+                                                                  * a delta        \
+                                                                  * update has     \
+                                                                  * something      \
+                                                                  * to skip.       \
+                                                                  */               \
+    "hls_segments = 10\n"                                                          \
+    "[app:signed]\nhls = on\nplay_secret = " PLAY_SECRET "\n"                      \
+    "renditions = r144\nkeyframe_interval = 1s\n"                                  \
+    "[app:plain]\n"                                                                \
+    "[rendition:r180]\nheight = 180\nvideo_bitrate = 300k\n"                       \
+    "preset = ultrafast\n"                                                         \
+    "[rendition:r144]\nheight = 144\nvideo_bitrate = 120k\n"                       \
+    "preset = ultrafast\n"
+
+/* live/cam's variants: the source first, as the master lists them. */
+static const struct {
+    const char *stream;
+    int         width, height;
+} VARIANT[NVARIANTS] = {
+    {"cam", 320, 240},
+    {"cam_r180", 240, 180},
+    {"cam_r144", 192, 144},
+};
+
+/* The server every test shares, and its publishers. */
+static struct {
+    struct sl_srv  srv;
+    struct sl_proc pub_live, pub_signed;
+    char           dir[PATH_MAX];
+    /* Body bytes of the 200 answers our own GETs got from the web port:
+     * a lower bound of what the API must count as hls. */
+    uint64_t got_bytes;
+} H;
+
+/* ---- the shared server ---- */
+
+/* Starts ffmpeg publishing a 320x240 clip of seconds to app/name and
+ * waits until the server says it publishes. */
+static int
+publish(struct sl_proc *p, const char *app, const char *name, int width,
+        int height, int seconds)
+{
+    struct sl_av av = {width, height, FPS, seconds, FPS, 0};
+    char         url[256], log[PATH_MAX + 32], f[96], line[128];
+    int          before;
+
+    sl_srv_url(&H.srv, app, name, url, sizeof(url));
+    snprintf(f, sizeof(f), "pub-%s-%s.log", app, name);
+    sl_srv_path(&H.srv, f, log, sizeof(log));
+    snprintf(line, sizeof(line), "publishing %s/%s\n", app, name);
+    before = sl_file_count(H.srv.log, line);
+    if (sl_ffmpeg_publish(p, url, &av, log) < 0)
+        return -1;
+    if (sl_wait_file_count(H.srv.log, line, before + 1, IT_S(10)) < 0) {
+        fprintf(stderr, "  %s/%s: not published\n", app, name);
+        sl_show_tail("publisher", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* A request to the web port within bound seconds: its status, or -errno
+ * (said on stderr).  r is the caller's to free (also on failure). */
+static int
+web(const char *method, const char *path, const char *headers, double bound,
+    struct sl_http_resp *r)
+{
+    int rc = sl_http_request(H.srv.web_port, method, path, headers, bound, r);
+
+    if (rc < 0) {
+        fprintf(stderr, "  %s %s: no answer (%s)\n", method, path,
+                strerror(-rc));
+        return rc;
+    }
+    if (r->status == 200 && strcmp(method, "GET") == 0)
+        H.got_bytes += r->body_len;
+    return r->status;
+}
+
+static int
+get(const char *path, struct sl_http_resp *r)
+{
+    return web("GET", path, NULL, IT_S(15), r);
+}
+
+/* Waits until path answers 200 (a master playlist is answered once its
+ * variants have segments). */
+static int
+wait_200(const char *path, double timeout_s)
+{
+    for (double end = sl_now() + timeout_s; sl_now() < end; sl_sleep(0.2)) {
+        struct sl_http_resp r;
+        int                 st = get(path, &r);
+
+        sl_http_resp_free(&r);
+        if (st == 200)
+            return 0;
+    }
+    fprintf(stderr, "  %s: no 200 within %.0f s\n", path, timeout_s);
+    return -1;
+}
+
+static int
+suite_init(void)
+{
+    const char *keys = "publish_grace = 1s\n"
+                       /* ffprobe, ffmpeg and the tests open many short
+                        * connections at once. */
+                       "connection_rate_per_ip = 0\n"
+                       "max_connections_per_ip = 0\n";
+
+    memset(&H, 0, sizeof(H));
+    if (sl_tmpdir(H.dir) < 0 || sl_srv_start(&H.srv, keys, SECTIONS) < 0)
+        return -1;
+    /* Long clips: the tests stop them when they are done with them. */
+    if (publish(&H.pub_live, "live", "cam", 320, 240, 120) < 0 ||
+        publish(&H.pub_signed, "signed", "sec", 320, 240, 120) < 0)
+        return -1;
+    /* The master is answered once the source has two segments and each
+     * rung one. */
+    if (wait_200("/live/cam.m3u8", IT_S(20)) < 0) {
+        sl_show_tail("server", H.srv.log);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+suite_clean(void)
+{
+    sl_proc_kill_all();
+    sl_tmpdir_remove_all();
+    return 0;
+}
+
+/* After each test: what it left running goes, but for the server and
+ * the publishers the next tests use. */
+static void
+test_teardown(void)
+{
+    pid_t keep[3] = {H.srv.proc.pid, H.pub_live.pid, H.pub_signed.pid};
+
+    sl_proc_kill_all_except(keep, 3);
+}
+
+/* ---- playlists ---- */
+
+struct seg {
+    uint64_t msn;
+    char     pdt[40];      /* EXT-X-PROGRAM-DATE-TIME */
+    char     map[URI_MAX]; /* the EXT-X-MAP URI in effect */
+};
+
+struct media_pl {
+    struct seg segs[MAX_SEGS]; /* complete segments, in order */
+    int        nsegs;
+    int        has_hint;
+    uint64_t   hint_msn;
+    unsigned   hint_part;
+    char       hint_uri[URI_MAX];
+};
+
+/* The value of URI="..." in a tag line into out, or "" (with NULL
+ * returned). */
+static const char *
+uri_attr(const char *line, char *out, size_t cap)
+{
+    const char *p = strstr(line, "URI=\"");
+    size_t      n;
+
+    out[0] = '\0';
+    if (p == NULL)
+        return NULL;
+    p += 5;
+    n = strcspn(p, "\"\n");
+    snprintf(out, cap, "%.*s", (int) n, p);
+    return out;
+}
+
+static void
+parse_media(const char *text, struct media_pl *pl)
+{
+    char        pdt[40] = "", map[URI_MAX] = "", uri[URI_MAX];
+    const char *l = text;
+
+    memset(pl, 0, sizeof(*pl));
+    while (l != NULL && *l != '\0') {
+        size_t len = strcspn(l, "\r\n");
+        char   line[1024];
+
+        snprintf(line, sizeof(line), "%.*s", (int) len, l);
+        if (!strncmp(line, "#EXT-X-PROGRAM-DATE-TIME:", 25)) {
+            snprintf(pdt, sizeof(pdt), "%.*s", (int) sizeof(pdt) - 1,
+                     line + 25);
+        } else if (!strncmp(line, "#EXT-X-MAP:", 11)) {
+            uri_attr(line, map, sizeof(map));
+        } else if (!strncmp(line, "#EXT-X-PRELOAD-HINT:", 20) &&
+                   strstr(line, "TYPE=PART") != NULL &&
+                   uri_attr(line, uri, sizeof(uri)) != NULL &&
+                   sscanf(uri, "p%" SCNu64 ".%u.m4s", &pl->hint_msn,
+                          &pl->hint_part) == 2) {
+            pl->has_hint = 1;
+            snprintf(pl->hint_uri, sizeof(pl->hint_uri), "%s", uri);
+        } else if (line[0] == 's' && pl->nsegs < MAX_SEGS) {
+            struct seg *s = &pl->segs[pl->nsegs];
+
+            if (sscanf(line, "s%" SCNu64 ".m4s", &s->msn) == 1) {
+                snprintf(s->pdt, sizeof(s->pdt), "%s", pdt);
+                snprintf(s->map, sizeof(s->map), "%s", map);
+                pl->nsegs++;
+            }
+        }
+        l += len;
+        while (*l == '\r' || *l == '\n')
+            l++;
+    }
+}
+
+/* GETs /APP/STREAM/media.m3u8 (with query when not NULL) and parses it;
+ * its text in *text when not NULL (the caller frees it).  The status. */
+static int
+get_media(const char *app, const char *stream, const char *query,
+          struct media_pl *pl, char **text)
+{
+    struct sl_http_resp r;
+    char                path[1024];
+    int                 st;
+
+    snprintf(path, sizeof(path), "/%s/%s/media.m3u8%s%s", app, stream,
+             query ? "?" : "", query ? query : "");
+    st = get(path, &r);
+    parse_media(st == 200 ? r.body : "", pl);
+    if (text != NULL) {
+        *text = r.body;
+        r.body = NULL;
+    }
+    sl_http_resp_free(&r);
+    return st;
+}
+
+/* The URIs a playlist lists: its lines that are not tags, and every
+ * URI="..." of its tags.  How many (at most max) into out. */
+static int
+list_uris(const char *text, char (*out)[URI_MAX], int max)
+{
+    const char *l = text;
+    int         n = 0;
+
+    while (l != NULL && *l != '\0' && n < max) {
+        size_t len = strcspn(l, "\r\n");
+        char   line[1024];
+
+        snprintf(line, sizeof(line), "%.*s", (int) len, l);
+        if (line[0] != '#' && line[0] != '\0')
+            snprintf(out[n++], URI_MAX, "%.*s", URI_MAX - 1, line);
+        else if (line[0] == '#' && uri_attr(line, out[n], URI_MAX) != NULL)
+            n++;
+        l += len;
+        while (*l == '\r' || *l == '\n')
+            l++;
+    }
+    return n;
+}
+
+/* The value of attribute name (NAME=...) of a tag line into out: up to
+ * the next comma, or the quoted string. */
+static const char *
+attr(const char *line, const char *name, char *out, size_t cap)
+{
+    char        key[64];
+    const char *p = line;
+
+    snprintf(key, sizeof(key), "%s=", name);
+    out[0] = '\0';
+    while ((p = strstr(p, key)) != NULL) {
+        /* A whole attribute name: after ':' or ','. */
+        if (p > line && (p[-1] == ':' || p[-1] == ',')) {
+            p += strlen(key);
+            if (*p == '"')
+                snprintf(out, cap, "%.*s", (int) strcspn(p + 1, "\""), p + 1);
+            else
+                snprintf(out, cap, "%.*s", (int) strcspn(p, ",\r\n"), p);
+            return out;
+        }
+        p++;
+    }
+    return NULL;
+}
+
+static int
+header_has(const struct sl_http_resp *r, const char *name, const char *want)
+{
+    char v[256];
+
+    if (sl_http_header(r, name, v, sizeof(v)) == NULL) {
+        fprintf(stderr, "  no %s header\n", name);
+        return 0;
+    }
+    if (strstr(v, want) == NULL) {
+        fprintf(stderr, "  %s: %s (wanted %s)\n", name, v, want);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- 1. the master playlist ---- */
+
+static void
+test_master(void)
+{
+    struct sl_http_resp r;
+    char  out[PATH_MAX + 32], err[PATH_MAX + 32], url[256], *text, *save = NULL;
+    char *argv[] = {"ffprobe",
+                    "-v",
+                    "error",
+                    "-show_entries",
+                    "stream=index,codec_type,width,height",
+                    "-of",
+                    "compact=p=0",
+                    url,
+                    NULL};
+    int   found[NVARIANTS] = {0}, listed[NVARIANTS] = {0}, rc;
+    int   seen[64] = {0};
+
+    /* ffprobe: one video stream per variant, at the variant's size. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/live/cam.m3u8",
+             H.srv.web_port);
+    snprintf(out, sizeof(out), "%s/ffprobe-master.txt", H.dir);
+    snprintf(err, sizeof(err), "%s/ffprobe-master.err", H.dir);
+    rc = sl_proc_run(argv, out, err, IT_S(30));
+    CU_ASSERT(rc == 0);
+    if (rc != 0)
+        sl_show_tail("ffprobe", err);
+    text = sl_read_file(out);
+    CU_ASSERT_FATAL(text != NULL);
+    for (char *l = strtok_r(text, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        int         w = 0, h = 0, index = -1;
+        const char *p;
+
+        /* ffprobe lists a stream under its program and again on its
+         * own: each index counts once. */
+        if (strstr(l, "codec_type=video") == NULL ||
+            (p = strstr(l, "index=")) == NULL || (index = atoi(p + 6)) < 0 ||
+            index >= 64 || seen[index]++)
+            continue;
+        if ((p = strstr(l, "width=")) != NULL)
+            w = atoi(p + 6);
+        if ((p = strstr(l, "height=")) != NULL)
+            h = atoi(p + 7);
+        fprintf(stderr, "  ffprobe: stream %d, video %dx%d\n", index, w, h);
+        for (int i = 0; i < NVARIANTS; i++)
+            if (w == VARIANT[i].width && h == VARIANT[i].height)
+                found[i]++;
+    }
+    free(text);
+    for (int i = 0; i < NVARIANTS; i++) {
+        if (found[i] != 1)
+            fprintf(stderr, "  %s (%dx%d): found %d times by ffprobe\n",
+                    VARIANT[i].stream, VARIANT[i].width, VARIANT[i].height,
+                    found[i]);
+        CU_ASSERT(found[i] == 1);
+    }
+
+    /* The playlist itself: every variant with its attributes. */
+    CU_ASSERT_FATAL(get("/live/cam.m3u8", &r) == 200);
+    CU_ASSERT(strncmp(r.body, "#EXTM3U", 7) == 0);
+    save = NULL;
+    for (char *l = strtok_r(r.body, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        char  bw[32], avg[32], res[32], fr[32], codecs[96], uri[256], want[64];
+        char *next;
+        int   i;
+
+        if (strncmp(l, "#EXT-X-STREAM-INF:", 18) != 0)
+            continue;
+        next = strtok_r(NULL, "\n", &save);
+        CU_ASSERT_FATAL(next != NULL);
+        snprintf(uri, sizeof(uri), "%s", next);
+        for (i = 0; i < NVARIANTS; i++) {
+            snprintf(want, sizeof(want), "%s/media.m3u8", VARIANT[i].stream);
+            if (strcmp(uri, want) == 0)
+                break;
+        }
+        fprintf(stderr, "  master: %s %s\n", l + 18, uri);
+        CU_ASSERT(i < NVARIANTS);
+        if (i == NVARIANTS)
+            continue;
+        listed[i]++;
+        CU_ASSERT(attr(l, "BANDWIDTH", bw, sizeof(bw)) && atol(bw) > 0);
+        /* AVERAGE-BANDWIDTH, where given, is at most the peak. */
+        if (attr(l, "AVERAGE-BANDWIDTH", avg, sizeof(avg)))
+            CU_ASSERT(atol(avg) > 0 && atol(avg) <= atol(bw));
+        snprintf(want, sizeof(want), "%dx%d", VARIANT[i].width,
+                 VARIANT[i].height);
+        CU_ASSERT(attr(l, "RESOLUTION", res, sizeof(res)) &&
+                  strcmp(res, want) == 0);
+        CU_ASSERT(attr(l, "FRAME-RATE", fr, sizeof(fr)) &&
+                  fabs(atof(fr) - FPS) < 0.5);
+        CU_ASSERT(attr(l, "CODECS", codecs, sizeof(codecs)) &&
+                  strstr(codecs, "avc1.") != NULL &&
+                  strstr(codecs, "mp4a.40.2") != NULL);
+    }
+    for (int i = 0; i < NVARIANTS; i++) {
+        if (listed[i] != 1)
+            fprintf(stderr, "  %s listed %d times\n", VARIANT[i].stream,
+                    listed[i]);
+        CU_ASSERT(listed[i] == 1);
+    }
+    sl_http_resp_free(&r);
+}
+
+/* ---- 2. segments line up ---- */
+
+/* Writes init + segment of /live/STREAM into a file and has ffprobe
+ * give its first video packet: pts (s) and whether it is a keyframe.
+ * 0, or -1 (said on stderr). */
+static int
+first_video(const char *stream, const struct seg *s, double *pts, int *key)
+{
+    struct sl_http_resp r;
+    char                path[1024], file[PATH_MAX + 64], out[PATH_MAX + 80],
+        err[PATH_MAX + 80], *text, *p;
+    char *argv[] = {"ffprobe",
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "v:0",
+                    "-show_entries",
+                    "packet=pts_time,flags",
+                    "-of",
+                    "compact=p=0",
+                    file,
+                    NULL};
+    FILE *f;
+    int   ok = 1;
+
+    snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".mp4", H.dir, stream,
+             s->msn);
+    f = fopen(file, "wb");
+    if (f == NULL)
+        return -1;
+    snprintf(path, sizeof(path), "/live/%s/%s", stream, s->map);
+    if (get(path, &r) != 200 || fwrite(r.body, 1, r.body_len, f) != r.body_len)
+        ok = 0;
+    sl_http_resp_free(&r);
+    snprintf(path, sizeof(path), "/live/%s/s%" PRIu64 ".m4s", stream, s->msn);
+    if (!ok || get(path, &r) != 200 || r.body_len == 0 ||
+        fwrite(r.body, 1, r.body_len, f) != r.body_len)
+        ok = 0;
+    sl_http_resp_free(&r);
+    if (fclose(f) != 0 || !ok) {
+        fprintf(stderr, "  %s: init + segment %" PRIu64 " not fetched\n",
+                stream, s->msn);
+        return -1;
+    }
+    snprintf(out, sizeof(out), "%s.packets", file);
+    snprintf(err, sizeof(err), "%s.err", file);
+    if (sl_proc_run(argv, out, err, IT_S(20)) != 0) {
+        sl_show_tail("ffprobe", err);
+        return -1;
+    }
+    text = sl_read_file(out);
+    p = text != NULL ? strstr(text, "pts_time=") : NULL;
+    if (p == NULL) {
+        fprintf(stderr, "  %s: no video packet in %s\n", stream, file);
+        free(text);
+        return -1;
+    }
+    *pts = atof(p + 9);
+    p = strstr(p, "flags=");
+    *key = p != NULL && p[6] == 'K';
+    free(text);
+    return 0;
+}
+
+/* The segment of pl with number msn (by_pdt 0) or date pdt (by_pdt 1). */
+static const struct seg *
+find_seg(const struct media_pl *pl, uint64_t msn, const char *pdt, int by_pdt)
+{
+    for (int i = 0; i < pl->nsegs; i++)
+        if (by_pdt ? strcmp(pl->segs[i].pdt, pdt) == 0 : pl->segs[i].msn == msn)
+            return &pl->segs[i];
+    return NULL;
+}
+
+static void
+test_segments_line_up(void)
+{
+    static struct media_pl pl[NVARIANTS];
+    int                    by_pdt = 0, compared = 0;
+
+    for (int i = 0; i < NVARIANTS; i++) {
+        CU_ASSERT_FATAL(
+            get_media("live", VARIANT[i].stream, NULL, &pl[i], NULL) == 200);
+        CU_ASSERT_FATAL(pl[i].nsegs > 0);
+    }
+    /* The same number should name the same media (the same date, one
+     * clock for the group) in every variant.  Where it does not, the
+     * numbers differ across variants and segments are matched by
+     * EXT-X-PROGRAM-DATE-TIME instead. */
+    for (int i = 1; i < NVARIANTS; i++)
+        for (int k = 0; k < pl[0].nsegs; k++) {
+            const struct seg *o = find_seg(&pl[i], pl[0].segs[k].msn, NULL, 0);
+
+            if (o != NULL && strcmp(o->pdt, pl[0].segs[k].pdt) != 0) {
+                if (!by_pdt)
+                    fprintf(stderr,
+                            "  s%" PRIu64 " is %s in %s, %s in %s: segment "
+                            "numbers differ across variants\n",
+                            o->msn, pl[0].segs[k].pdt, VARIANT[0].stream,
+                            o->pdt, VARIANT[i].stream);
+                by_pdt = 1;
+            }
+        }
+    /* The newest three that every variant has. */
+    for (int k = pl[0].nsegs - 1; k >= 0 && compared < 3; k--) {
+        const struct seg *s[NVARIANTS];
+        double            pts[NVARIANTS];
+        int               key[NVARIANTS], all = 1;
+
+        s[0] = &pl[0].segs[k];
+        for (int i = 1; i < NVARIANTS; i++) {
+            s[i] = find_seg(&pl[i], s[0]->msn, s[0]->pdt, by_pdt);
+            all = all && s[i] != NULL;
+        }
+        if (!all)
+            continue;
+        for (int i = 0; i < NVARIANTS; i++) {
+            CU_ASSERT_FATAL(
+                first_video(VARIANT[i].stream, s[i], &pts[i], &key[i]) == 0);
+            fprintf(stderr, "  %s s%" PRIu64 " (%s): first video at %.3f s%s\n",
+                    VARIANT[i].stream, s[i]->msn, s[i]->pdt, pts[i],
+                    key[i] ? ", keyframe" : ", NOT a keyframe");
+            CU_ASSERT(key[i]);
+            CU_ASSERT(fabs(pts[i] - pts[0]) <= 0.001);
+        }
+        compared++;
+    }
+    fprintf(stderr, "  %d segments compared across %d variants\n", compared,
+            NVARIANTS);
+    CU_ASSERT(compared > 0);
+}
+
+/* ---- 3. ffmpeg plays the master playlist ---- */
+
+static void
+test_ffmpeg_decodes(void)
+{
+    struct sl_proc p;
+    char           url[256], prog[PATH_MAX + 32], log[PATH_MAX + 32], *text, *s;
+    const char    *args[] = {"-i",        url,  "-map", "0:v:0", "-t", "4",
+                             "-progress", prog, "-f",   "null",  "-",  NULL};
+    long           frames = -1, want = 4 * FPS;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/live/cam.m3u8",
+             H.srv.web_port);
+    snprintf(prog, sizeof(prog), "%s/ffmpeg-hls.progress", H.dir);
+    snprintf(log, sizeof(log), "%s/ffmpeg-hls.log", H.dir);
+    CU_ASSERT_FATAL(sl_ffmpeg_spawn(&p, args, log) == 0);
+    sl_itest_expect_exit0(&p, "ffmpeg reading HLS", log, IT_S(30));
+    text = sl_read_file(prog);
+    for (s = text; s != NULL && (s = strstr(s, "frame=")) != NULL; s += 6)
+        if (s == text || s[-1] == '\n')
+            frames = atol(s + 6);
+    free(text);
+    fprintf(stderr, "  ffmpeg decoded %ld video frames of 4 s (%ld)\n", frames,
+            want);
+    CU_ASSERT(frames * 100 >= want * 90);
+}
+
+/* ---- 4. blocking reloads, the hinted part, delta updates ---- */
+
+/* 1 when text has an EXT-X-PART line for uri. */
+static int
+lists_part(const char *text, const char *uri)
+{
+    char want[URI_MAX + 8];
+
+    snprintf(want, sizeof(want), "URI=\"%s\"", uri);
+    for (const char *p = strstr(text, want); p; p = strstr(p + 1, want)) {
+        const char *bol = p;
+
+        while (bol > text && bol[-1] != '\n')
+            bol--;
+        if (strncmp(bol, "#EXT-X-PART:", 12) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+test_blocking_reload(void)
+{
+    struct media_pl     pl;
+    struct sl_http_resp r;
+    char                path[1024], *text;
+
+    for (int i = 0; i < NVARIANTS; i++) {
+        const char *v = VARIANT[i].stream;
+        char        hint[URI_MAX];
+
+        /* The part the playlist hints at: a blocking reload for it is
+         * answered once it is cut, and lists it. */
+        CU_ASSERT_FATAL(get_media("live", v, NULL, &pl, NULL) == 200);
+        CU_ASSERT_FATAL(pl.has_hint);
+        snprintf(hint, sizeof(hint), "%s", pl.hint_uri);
+        snprintf(path, sizeof(path),
+                 "/live/%s/media.m3u8?_HLS_msn=%" PRIu64 "&_HLS_part=%u", v,
+                 pl.hint_msn, pl.hint_part);
+        CU_ASSERT(web("GET", path, NULL, IT_S(5), &r) == 200);
+        fprintf(stderr, "  %s: blocking reload for %s answered %d\n", v, hint,
+                r.status);
+        CU_ASSERT(r.body != NULL && lists_part(r.body, hint));
+        CU_ASSERT(
+            header_has(&r, "Content-Type", "application/vnd.apple.mpegurl"));
+        sl_http_resp_free(&r);
+
+        /* The hinted part fetched at once: held until cut, then all of
+         * it (a CMAF fragment), and the playlist then lists it. */
+        CU_ASSERT_FATAL(get_media("live", v, NULL, &pl, NULL) == 200);
+        CU_ASSERT_FATAL(pl.has_hint);
+        snprintf(path, sizeof(path), "/live/%s/%s", v, pl.hint_uri);
+        CU_ASSERT(web("GET", path, NULL, IT_S(5), &r) == 200);
+        fprintf(stderr, "  %s: hinted part %s: %d, %zu bytes\n", v, pl.hint_uri,
+                r.status, r.body_len);
+        CU_ASSERT(r.body_len > 8 && memcmp(r.body + 4, "moof", 4) == 0);
+        CU_ASSERT(header_has(&r, "Content-Type", "video/iso.segment"));
+        {
+            char cl[32];
+
+            CU_ASSERT(sl_http_header(&r, "Content-Length", cl, sizeof(cl)) &&
+                      strtoul(cl, NULL, 10) == r.body_len);
+        }
+        sl_http_resp_free(&r);
+        snprintf(hint, sizeof(hint), "%s", pl.hint_uri);
+        CU_ASSERT(get_media("live", v, NULL, &pl, &text) == 200);
+        CU_ASSERT(text != NULL && lists_part(text, hint));
+        free(text);
+    }
+
+    /* More than two segments ahead of the live edge: 400 at once (not
+     * held, which would end in a 200).  Four ahead of the segment being
+     * written, so a segment cut meanwhile changes nothing. */
+    CU_ASSERT_FATAL(get_media("live", "cam", NULL, &pl, NULL) == 200);
+    CU_ASSERT_FATAL(pl.has_hint);
+    snprintf(path, sizeof(path), "/live/cam/media.m3u8?_HLS_msn=%" PRIu64,
+             pl.hint_msn + 4);
+    CU_ASSERT(web("GET", path, NULL, IT_S(5), &r) == 400);
+    sl_http_resp_free(&r);
+    snprintf(path, sizeof(path),
+             "/live/cam/media.m3u8?_HLS_msn=%" PRIu64 "&_HLS_part=0",
+             pl.hint_msn + 4);
+    CU_ASSERT(web("GET", path, NULL, IT_S(5), &r) == 400);
+    sl_http_resp_free(&r);
+    /* _HLS_part without _HLS_msn. */
+    CU_ASSERT(web("GET", "/live/cam/media.m3u8?_HLS_part=1", NULL, IT_S(5),
+                  &r) == 400);
+    sl_http_resp_free(&r);
+
+    /* A delta update: a playlist; one that skips says version 9. */
+    CU_ASSERT(get("/live/cam/media.m3u8?_HLS_skip=YES", &r) == 200);
+    CU_ASSERT(r.body != NULL && strncmp(r.body, "#EXTM3U", 7) == 0);
+    CU_ASSERT(r.body != NULL && strstr(r.body, "#EXT-X-TARGETDURATION:"));
+    if (r.body != NULL && strstr(r.body, "#EXT-X-SKIP:") != NULL) {
+        fprintf(stderr, "  _HLS_skip=YES: a delta update with EXT-X-SKIP\n");
+        CU_ASSERT(strstr(r.body, "#EXT-X-VERSION:9\n") != NULL);
+    } else {
+        fprintf(stderr, "  _HLS_skip=YES: a whole playlist (nothing to "
+                        "skip)\n");
+    }
+    sl_http_resp_free(&r);
+}
+
+/* ---- 5. signed URLs ---- */
+
+/* How many of the URIs of text lack query in their own query (each
+ * named on stderr); their count in *n. */
+static int
+uris_without(const char *text, const char *query, int *n)
+{
+    char(*u)[URI_MAX] = calloc(MAX_URIS, URI_MAX);
+    int bad = 0;
+
+    *n = u != NULL ? list_uris(text, u, MAX_URIS) : 0;
+    for (int i = 0; i < *n; i++) {
+        const char *q = strchr(u[i], '?');
+
+        if (q == NULL || strstr(q + 1, query) == NULL) {
+            fprintf(stderr, "  URI without the token: %s\n", u[i]);
+            bad++;
+        }
+    }
+    free(u);
+    return bad;
+}
+
+static void
+test_signed(void)
+{
+    struct sl_http_resp r;
+    struct media_pl     pl;
+    char                sig[65], query[160], path[1024], bad[160];
+    long long           e = (long long) time(NULL) + 600;
+    char(*u)[URI_MAX] = calloc(MAX_URIS, URI_MAX);
+    int n, nvar = 0;
+
+    CU_ASSERT_FATAL(u != NULL);
+    sl_itest_sign(PLAY_SECRET, "signed", "sec", e, sig);
+    snprintf(query, sizeof(query), "expires=%lld&sign=%s", e, sig);
+
+    /* No signature, or a wrong one: 403. */
+    CU_ASSERT(get("/signed/sec.m3u8", &r) == 403);
+    sl_http_resp_free(&r);
+    snprintf(bad, sizeof(bad), "/signed/sec.m3u8?expires=%lld&sign=%064d", e,
+             0);
+    CU_ASSERT(get(bad, &r) == 403);
+    sl_http_resp_free(&r);
+
+    /* Signed: every URI of the master carries the token. */
+    snprintf(path, sizeof(path), "/signed/sec.m3u8?%s", query);
+    CU_ASSERT_FATAL(get(path, &r) == 200);
+    CU_ASSERT(uris_without(r.body, query, &n) == 0);
+    n = list_uris(r.body, u, MAX_URIS);
+    for (int i = 0; i < n; i++)
+        nvar += strstr(u[i], "media.m3u8?") != NULL;
+    fprintf(stderr, "  signed master: %d variants\n", nvar);
+    CU_ASSERT(nvar == 2); /* the source and r144 */
+    sl_http_resp_free(&r);
+
+    /* ... and every URI of each variant's playlist, fetched by the URI
+     * the master gave (a rung plays with its source's token). */
+    for (int i = 0; i < n; i++) {
+        char stream[128];
+        int  m;
+
+        snprintf(path, sizeof(path), "/signed/%s", u[i]);
+        CU_ASSERT_FATAL(get(path, &r) == 200);
+        CU_ASSERT(uris_without(r.body, query, &m) == 0);
+        fprintf(stderr, "  %s: %d URIs, all with the token\n", u[i], m);
+        CU_ASSERT(m > 3);
+        parse_media(r.body, &pl);
+        sl_http_resp_free(&r);
+        CU_ASSERT_FATAL(pl.nsegs > 0);
+        snprintf(stream, sizeof(stream), "%.*s", (int) strcspn(u[i], "/"),
+                 u[i]);
+
+        /* The playlist, a segment, a part and the init without the
+         * token: 403; with it: 200. */
+        {
+            const char *what[4];
+            char        seg[64], part[64];
+
+            snprintf(seg, sizeof(seg), "s%" PRIu64 ".m4s",
+                     pl.segs[pl.nsegs - 1].msn);
+            snprintf(part, sizeof(part), "p%" PRIu64 ".0.m4s",
+                     pl.segs[pl.nsegs - 1].msn);
+            what[0] = "media.m3u8";
+            what[1] = seg;
+            what[2] = part;
+            what[3] = pl.segs[0].map;
+            for (int k = 0; k < 4; k++) {
+                char plain[256];
+                int  st;
+
+                snprintf(plain, sizeof(plain), "%.*s",
+                         (int) strcspn(what[k], "?"), what[k]);
+                snprintf(path, sizeof(path), "/signed/%s/%s", stream, plain);
+                CU_ASSERT((st = get(path, &r)) == 403);
+                if (st != 403)
+                    fprintf(stderr, "  GET %s: %d, not 403\n", path, st);
+                sl_http_resp_free(&r);
+                snprintf(path, sizeof(path), "/signed/%s/%s?%s", stream, plain,
+                         query);
+                CU_ASSERT((st = get(path, &r)) == 200);
+                if (st != 200)
+                    fprintf(stderr, "  GET %s: %d, not 200\n", path, st);
+                CU_ASSERT(k == 0 || r.body_len > 0);
+                sl_http_resp_free(&r);
+            }
+        }
+    }
+    free(u);
+    /* Done with it. */
+    sl_proc_stop(&H.pub_signed, SIGINT, IT_S(5));
+}
+
+/* ---- 7. bad input and headers ---- */
+
+static void
+test_bad_input_and_headers(void)
+{
+    static const char *const traversal[] = {
+        "/live/..%2f..%2fetc/passwd",
+        "/live/cam/../x",
+        "/live/cam/../../../../etc/passwd",
+        "/live/cam/..%2f..%2f..%2fetc%2fpasswd",
+        "/live/%2e%2e/%2e%2e/etc/passwd",
+        "/live/cam/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/../../etc/passwd",
+        "/live/cam/..\\..\\etc\\passwd",
+    };
+    static const char *const unknown[] = {
+        "/live/nosuch.m3u8",     "/live/nosuch/media.m3u8",
+        "/live/nosuch/s1.m4s",   "/live/cam_r999/media.m3u8",
+        "/nope/cam.m3u8",        "/nope/cam/media.m3u8",
+        "/live/cam/sXYZ.m4s",    "/live/cam/s1.m4s",
+        "/live/cam/p1.0.m4s",    "/live/cam/init999.mp4",
+        "/live/cam/media.m3u8x", "/live/cam/passwd",
+    };
+    struct sl_http_resp r;
+    struct sl_proc      plain;
+    struct media_pl     pl;
+    char                path[1024], cl[32], seg[64];
+    int                 st;
+
+    for (size_t i = 0; i < sizeof(traversal) / sizeof(traversal[0]); i++) {
+        st = web("GET", traversal[i], NULL, IT_S(5), &r);
+        fprintf(stderr, "  GET %s: %d\n", traversal[i], st);
+        CU_ASSERT(st == 400 || st == 404);
+        CU_ASSERT(r.body == NULL || strstr(r.body, "root:") == NULL);
+        sl_http_resp_free(&r);
+    }
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        st = get(unknown[i], &r);
+        if (st != 404)
+            fprintf(stderr, "  GET %s: %d, not 404\n", unknown[i], st);
+        CU_ASSERT(st == 404);
+        sl_http_resp_free(&r);
+    }
+    /* An app without hls: 404 while its stream is live (its HTTP-FLV
+     * answers). */
+    CU_ASSERT_FATAL(publish(&plain, "plain", "cam", 160, 120, 30) == 0);
+    CU_ASSERT(web("HEAD", "/plain/cam.flv", NULL, IT_S(5), &r) == 200);
+    sl_http_resp_free(&r);
+    CU_ASSERT(get("/plain/cam.m3u8", &r) == 404);
+    sl_http_resp_free(&r);
+    CU_ASSERT(get("/plain/cam/media.m3u8", &r) == 404);
+    sl_http_resp_free(&r);
+    sl_proc_stop(&plain, SIGINT, IT_S(5));
+
+    /* Playlists: their type, no-cache, CORS. */
+    CU_ASSERT(get("/live/cam.m3u8", &r) == 200);
+    CU_ASSERT(header_has(&r, "Content-Type", "application/vnd.apple.mpegurl"));
+    CU_ASSERT(header_has(&r, "Cache-Control", "no-cache"));
+    CU_ASSERT(header_has(&r, "Access-Control-Allow-Origin", "*"));
+    sl_http_resp_free(&r);
+    CU_ASSERT_FATAL(get_media("live", "cam_r144", NULL, &pl, NULL) == 200);
+    CU_ASSERT(get("/live/cam_r144/media.m3u8", &r) == 200);
+    CU_ASSERT(header_has(&r, "Content-Type", "application/vnd.apple.mpegurl"));
+    CU_ASSERT(header_has(&r, "Cache-Control", "no-cache"));
+    CU_ASSERT(header_has(&r, "Access-Control-Allow-Origin", "*"));
+    sl_http_resp_free(&r);
+
+    /* A segment and a part: their type, immutable, CORS. */
+    CU_ASSERT_FATAL(pl.nsegs > 0);
+    snprintf(seg, sizeof(seg), "s%" PRIu64 ".m4s", pl.segs[pl.nsegs - 1].msn);
+    snprintf(path, sizeof(path), "/live/cam_r144/%s", seg);
+    CU_ASSERT(get(path, &r) == 200);
+    CU_ASSERT(header_has(&r, "Content-Type", "video/iso.segment"));
+    CU_ASSERT(header_has(&r, "Cache-Control", "immutable"));
+    CU_ASSERT(header_has(&r, "Access-Control-Allow-Origin", "*"));
+    {
+        size_t get_len = r.body_len;
+
+        sl_http_resp_free(&r);
+        /* HEAD: the same Content-Length, no body. */
+        CU_ASSERT(web("HEAD", path, NULL, IT_S(5), &r) == 200);
+        CU_ASSERT(sl_http_header(&r, "Content-Length", cl, sizeof(cl)) &&
+                  strtoul(cl, NULL, 10) == get_len && get_len > 0);
+        CU_ASSERT(header_has(&r, "Content-Type", "video/iso.segment"));
+        CU_ASSERT(r.body_len == 0);
+        fprintf(stderr, "  HEAD %s: Content-Length %s, %zu body bytes\n", path,
+                cl, r.body_len);
+        sl_http_resp_free(&r);
+    }
+    snprintf(path, sizeof(path), "/live/cam_r144/p%" PRIu64 ".0.m4s",
+             pl.segs[pl.nsegs - 1].msn);
+    CU_ASSERT(get(path, &r) == 200);
+    CU_ASSERT(header_has(&r, "Content-Type", "video/iso.segment"));
+    CU_ASSERT(header_has(&r, "Cache-Control", "immutable"));
+    CU_ASSERT(header_has(&r, "Access-Control-Allow-Origin", "*"));
+    sl_http_resp_free(&r);
+
+    /* The CORS preflight a browser sends before a request of its own. */
+    CU_ASSERT((st = web("OPTIONS", "/live/cam/media.m3u8",
+                        "Origin: http://player.example\r\n"
+                        "Access-Control-Request-Method: GET\r\n"
+                        "Access-Control-Request-Headers: range\r\n",
+                        IT_S(5), &r)) == 204 ||
+              st == 200);
+    CU_ASSERT(header_has(&r, "Access-Control-Allow-Origin", "*"));
+    CU_ASSERT(header_has(&r, "Access-Control-Allow-Methods", "GET"));
+    sl_http_resp_free(&r);
+}
+
+/* ---- 6. the publisher leaves ---- */
+
+static void
+test_publisher_leaves(void)
+{
+    sl_proc_stop(&H.pub_live, SIGINT, IT_S(5));
+    CU_ASSERT(sl_wait_file_count(H.srv.log, "unpublished live/cam\n", 1,
+                                 IT_S(5)) == 0);
+    for (int i = 0; i < NVARIANTS; i++) {
+        struct media_pl pl;
+        char           *text = NULL;
+        int             ended = 0;
+
+        /* publish_grace (1 s), and then some. */
+        for (double end = sl_now() + 1 + IT_S(10); !ended && sl_now() < end;
+             sl_sleep(0.2)) {
+            free(text);
+            text = NULL;
+            if (get_media("live", VARIANT[i].stream, NULL, &pl, &text) == 200 &&
+                strstr(text, "#EXT-X-ENDLIST") != NULL)
+                ended = 1;
+        }
+        fprintf(stderr, "  %s: %s\n", VARIANT[i].stream,
+                ended ? "ended" : "no EXT-X-ENDLIST");
+        CU_ASSERT(ended);
+        if (ended) {
+            size_t len = strlen(text);
+
+            /* The last line, and no hint of a part to come. */
+            while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+                text[--len] = '\0';
+            CU_ASSERT(len >= 14 &&
+                      strcmp(text + len - 14, "#EXT-X-ENDLIST") == 0);
+            CU_ASSERT(strstr(text, "#EXT-X-PRELOAD-HINT") == NULL);
+            CU_ASSERT(pl.nsegs > 0);
+        }
+        free(text);
+    }
+}
+
+/* ---- 8. the API ---- */
+
+static void
+test_api_counts_hls(void)
+{
+    json_t *j = sl_itest_get_json(H.srv.http_port, "/api/v1/server", 200, NULL);
+    json_t *v = j ? sl_itest_jpath(j, "bytes_sent_by_protocol.hls") : NULL;
+
+    CU_ASSERT_FATAL(j != NULL);
+    CU_ASSERT(json_is_integer(v));
+    fprintf(stderr,
+            "  bytes_sent_by_protocol.hls: %lld (our GETs got %" PRIu64
+            " body bytes)\n",
+            v ? (long long) json_integer_value(v) : -1LL, H.got_bytes);
+    CU_ASSERT(v != NULL && json_integer_value(v) > 0 &&
+              (uint64_t) json_integer_value(v) >= H.got_bytes);
+    json_decref(j);
+}
+
+static void
+test_stop(void)
+{
+    IT_STOP(&H.srv);
+}
+
+void
+sl_itest_suite_hls(void)
+{
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
+        "hls", suite_init, suite_clean, NULL, test_teardown);
+
+    CU_add_test(s, "ffprobe finds every variant of the master playlist",
+                test_master);
+    /* Before the segments' test, which then finds more segments in
+     * every variant's window. */
+    CU_add_test(s, "ffmpeg decodes the master playlist", test_ffmpeg_decodes);
+    CU_add_test(s,
+                "every variant's segment starts with a keyframe at the "
+                "same time",
+                test_segments_line_up);
+    CU_add_test(s, "blocking reloads, the hinted part, the 400s, delta updates",
+                test_blocking_reload);
+    CU_add_test(s, "a signed master's token reaches every URI; none without",
+                test_signed);
+    CU_add_test(s, "bad paths, unknown names, HEAD, preflight, headers",
+                test_bad_input_and_headers);
+    CU_add_test(s, "the playlists end after publish_grace",
+                test_publisher_leaves);
+    CU_add_test(s, "/api/v1 counts the bytes as hls", test_api_counts_hls);
+    CU_add_test(s, "the server stops cleanly", test_stop);
+}
