@@ -438,6 +438,10 @@ test_master(void)
         next = strtok_r(NULL, "\n", &save);
         CU_ASSERT_FATAL(next != NULL);
         snprintf(uri, sizeof(uri), "%s", next);
+        /* The viewer's id (sid) follows the path: compare the path. */
+        CU_ASSERT(strstr(uri, "?sid=") != NULL);
+        if (strchr(uri, '?') != NULL)
+            *strchr(uri, '?') = '\0';
         for (i = 0; i < NVARIANTS; i++) {
             snprintf(want, sizeof(want), "%s/media.m3u8", VARIANT[i].stream);
             if (strcmp(uri, want) == 0)
