@@ -42,7 +42,8 @@ struct sl_hls_tracks {
  * new reference to the init bytes in *init, and what a master playlist
  * says of it (codecs, e.g. "avc1.64001f,mp4a.40.2"; width, height, 0
  * without video).  NULL when a header does not parse or libav fails;
- * why says which. */
+ * why says which, *init is NULL and codecs, width and height are left
+ * as they were (they still describe the caller's previous init). */
 struct sl_hls_mux *sl_hls_mux_open(const struct sl_hls_tracks *t,
                                    struct sl_buf **init, char *codecs,
                                    size_t codecs_cap, int *width, int *height,
