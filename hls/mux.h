@@ -16,7 +16,14 @@
  * decode times are those same times (90 kHz for video, the sample rate
  * for audio), so every variant of a stream, cut at the same media
  * times, carries the same tfdt values and a player can switch between
- * them.  One thread at a time per mux; not thread-safe.
+ * them.  With B-frames, one exception: the cmaf flag writes signed
+ * composition offsets and moves every video decode time later by the
+ * first frame's offset (dts + cts of the first frame is its decode
+ * time), so the tfdt of a part that starts at a keyframe is that
+ * keyframe's presentation time where the GOPs are alike; presentation
+ * times stay exactly the input's dts + cts.
+ *
+ * One thread at a time per mux; not thread-safe.
  */
 #ifndef SL_HLS_MUX_H
 #define SL_HLS_MUX_H
