@@ -168,10 +168,12 @@ sl_hls_mux_open(const struct sl_hls_tracks *t, struct sl_buf **init,
     AVDictionary      *opt = NULL;
     uint8_t           *iobuf;
     int                rc;
+    /* Written to the caller's only on success: on failure theirs still
+     * describe the init segment they had. */
+    char cs[64] = "";
+    int  w = 0, h = 0;
 
     *init = NULL;
-    *width = *height = 0;
-    codecs[0] = '\0';
     snprintf(why, why_cap, "out of memory");
     if (m == NULL)
         return NULL;
@@ -192,10 +194,10 @@ sl_hls_mux_open(const struct sl_hls_tracks *t, struct sl_buf **init,
     }
     m->fc->pb = m->pb;
     m->fc->flags |= AVFMT_FLAG_CUSTOM_IO;
-    if (t->avcc != NULL && add_video(m, t, codecs, codecs_cap, width, height,
-                                     why, why_cap) < 0)
+    if (t->avcc != NULL &&
+        add_video(m, t, cs, sizeof(cs), &w, &h, why, why_cap) < 0)
         goto fail;
-    if (t->asc != NULL && add_audio(m, t, codecs, codecs_cap, why, why_cap) < 0)
+    if (t->asc != NULL && add_audio(m, t, cs, sizeof(cs), why, why_cap) < 0)
         goto fail;
     if (m->vidx < 0 && m->aidx < 0) {
         snprintf(why, why_cap, "no track");
@@ -225,6 +227,9 @@ sl_hls_mux_open(const struct sl_hls_tracks *t, struct sl_buf **init,
         snprintf(why, why_cap, "no initialization segment");
         goto fail;
     }
+    snprintf(codecs, codecs_cap, "%s", cs);
+    *width = w;
+    *height = h;
     why[0] = '\0';
     return m;
 fail:

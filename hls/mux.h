@@ -16,7 +16,14 @@
  * decode times are those same times (90 kHz for video, the sample rate
  * for audio), so every variant of a stream, cut at the same media
  * times, carries the same tfdt values and a player can switch between
- * them.  One thread at a time per mux; not thread-safe.
+ * them.  With B-frames, one exception: the cmaf flag writes signed
+ * composition offsets and moves every video decode time later by the
+ * first frame's offset (dts + cts of the first frame is its decode
+ * time), so the tfdt of a part that starts at a keyframe is that
+ * keyframe's presentation time where the GOPs are alike; presentation
+ * times stay exactly the input's dts + cts.
+ *
+ * One thread at a time per mux; not thread-safe.
  */
 #ifndef SL_HLS_MUX_H
 #define SL_HLS_MUX_H
@@ -42,7 +49,8 @@ struct sl_hls_tracks {
  * new reference to the init bytes in *init, and what a master playlist
  * says of it (codecs, e.g. "avc1.64001f,mp4a.40.2"; width, height, 0
  * without video).  NULL when a header does not parse or libav fails;
- * why says which. */
+ * why says which, *init is NULL and codecs, width and height are left
+ * as they were (they still describe the caller's previous init). */
 struct sl_hls_mux *sl_hls_mux_open(const struct sl_hls_tracks *t,
                                    struct sl_buf **init, char *codecs,
                                    size_t codecs_cap, int *width, int *height,

@@ -54,10 +54,14 @@ sl_hls_viewers_free(struct sl_hls_viewers *t)
     free(t);
 }
 
+/* Each caller reads its clock before taking the lock, so a time can be
+ * a little older than the slot's last one: that viewer is active (the
+ * unsigned difference would make it idle for 2^64 ms). */
 static int
 idle(const struct slot *s, uint64_t now_ms)
 {
-    return s->sid == 0 || now_ms - s->last_ms >= SL_HLS_VIEWER_IDLE_MS;
+    return s->sid == 0 || (now_ms > s->last_ms &&
+                           now_ms - s->last_ms >= SL_HLS_VIEWER_IDLE_MS);
 }
 
 void
@@ -76,7 +80,8 @@ sl_hls_viewers_seen(struct sl_hls_viewers *t, uint64_t sid, const char *app,
             &t->slots[(sid + i * 0x9e3779b9u) % SL_HLS_VIEWERS_MAX];
 
         if (s->sid == sid) {
-            s->last_ms = now_ms;
+            if (now_ms > s->last_ms) /* never back (see idle) */
+                s->last_ms = now_ms;
             s->stream = stream_key(app, name);
             free_slot = NULL;
             goto out;
