@@ -153,7 +153,7 @@ bench-ladder: deps build/sluice-bench
 
 # Push relays between Sluices on loopback: reconnect time after the
 # downstream returns, the latency of one hop, CPU and memory per relayed
-# stream (bench/relay.sh, docs/performance.md).  About 4 minutes.
+# stream (bench/relay.sh, docs/performance.md).  About 6 minutes.
 bench-relay: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps util-linux)
 	./bench/relay.sh

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # The relay benchmark: issue 4's three figures for push relays, between
-# Sluice instances on loopback.
+# Sluice instances on loopback, and issue 15's reconnect time by outage.
 #
-# 1. Reconnect time.  An origin pushes the publisher's stream to two
-#    downstream Sluices at once: relay "down" with the default retry
-#    schedule (retry_min 1s, retry_max 30s) and relay "fast" with
-#    retry_min 200ms, retry_max 2s.  RELAY_CYCLES times: wait until both
-#    downstreams log `publishing live/bench`, keep them up RELAY_HOLD_S
+# 1. Reconnect time.  An origin pushes the publisher's stream to
+#    RELAY_NEW + RELAY_OLD downstream Sluices at once (one [relay:...]
+#    each): "n1".. with the default schedule (retry_min 1s, retry_max
+#    30s, retry_fast_for 60s) and "o1".. with retry_fast_for = 0, the
+#    schedule before issue 15 (1 s doubling to 30 s), side by side.  For
+#    each DOWN:CYCLES of RELAY_OUTAGES, CYCLES times: wait until every
+#    downstream logs `publishing live/bench`, keep them up RELAY_HOLD_S
 #    (longer than the 3 s after which a connection counts as healthy and
-#    resets the schedule), SIGKILL both, keep them down RELAY_DOWN_S, start
-#    them again on the same ports.  Reconnect = the restarted downstream's
-#    `listening on` line to its `publishing live/bench` line (log times,
-#    ms).  It splits at the downstream's `accepted` line of the relay's
-#    connection (log_level = debug there): "wait" is the rest of the
-#    backoff wait in progress when the downstream returned, "connect" the
-#    TCP + RTMP handshake, connect, createStream and publish that follow.
-#    The origin's log gives when the relay noticed the loss, its first
-#    connect attempt after it and how many connects failed while the
-#    downstream was down.  4 s down rather than 3: the default schedule's
-#    second attempt falls 2.4-3.6 s after the loss, so 3 s would make the
-#    figure jump between two modes; 4 s lies inside its third wait.
+#    resets the schedule), SIGKILL them, and start each again on its port
+#    DOWN s + a random 0-1.2 s later (its own offset, so the restarts fall
+#    at random points of the relays' schedules).  The "o" relays sit out
+#    outages longer than RELAY_OLD_UPTO s (their next attempt can be a
+#    minute away; their downstreams stay up).  Reconnect = the restarted
+#    downstream's `listening on` line to its `publishing live/bench`
+#    line (log times, ms).  It splits at the downstream's `accepted` line
+#    of the relay's connection (log_level = debug there): "wait" is the
+#    rest of the interval in progress when the downstream returned,
+#    "connect" the TCP + RTMP handshake, connect, createStream and publish
+#    that follow.  The origin's log (debug, so every failed attempt is
+#    there) gives when the relay noticed the loss, its first connect
+#    attempt after it and how many connects failed while it was down.
 # 2. Latency of one hop.  sluice-bench publishes to an origin that relays
 #    to a downstream; RELAY_PLAYERS players read from the origin in one
 #    run and from the downstream (--play-url) in the next.  Both servers
@@ -35,7 +38,8 @@
 # Environment:
 #   SLUICE=build/sluice  SLUICE_BENCH=build/sluice-bench  binaries to use
 #   RELAY_PHASES="reconnect latency cpu"  which parts to run
-#   RELAY_CYCLES=10  RELAY_DOWN_S=4  RELAY_HOLD_S=3.5   reconnect cycles
+#   RELAY_OUTAGES="4:3 10:2 40:1 70:1"  reconnect: DOWN_S:CYCLES ...
+#   RELAY_NEW=6  RELAY_OLD=2  RELAY_OLD_UPTO=10  RELAY_HOLD_S=3.5
 #   RELAY_PLAYERS=10  RELAY_SECONDS=15  RELAY_MERGES="50 0"   latency runs
 #   RELAY_COUNT=8  RELAY_CPU_SECONDS=15                 CPU runs
 #   RELAY_KEEP=DIR   also keep the logs and raw result lines there
@@ -47,16 +51,16 @@ cd "$ROOT"
 SLUICE=${SLUICE:-build/sluice}
 SLUICE_BENCH=${SLUICE_BENCH:-build/sluice-bench}
 RELAY_PHASES=${RELAY_PHASES:-reconnect latency cpu}
-RELAY_CYCLES=${RELAY_CYCLES:-10}
-RELAY_DOWN_S=${RELAY_DOWN_S:-4}
+RELAY_OUTAGES=${RELAY_OUTAGES:-4:3 10:2 40:1 70:1}
+RELAY_NEW=${RELAY_NEW:-6}
+RELAY_OLD=${RELAY_OLD:-2}
+RELAY_OLD_UPTO=${RELAY_OLD_UPTO:-10}
 RELAY_HOLD_S=${RELAY_HOLD_S:-3.5}
 RELAY_PLAYERS=${RELAY_PLAYERS:-10}
 RELAY_SECONDS=${RELAY_SECONDS:-15}
 RELAY_MERGES=${RELAY_MERGES:-50 0}
 RELAY_COUNT=${RELAY_COUNT:-8}
 RELAY_CPU_SECONDS=${RELAY_CPU_SECONDS:-15}
-FAST_MIN=200ms
-FAST_MAX=2s
 SERVER_CPU=0
 GEN_CPU=1
 
@@ -72,6 +76,13 @@ command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 if ! [ "$RELAY_COUNT" -ge 1 ] 2>/dev/null || [ "$RELAY_COUNT" -gt 8 ]; then
     die "RELAY_COUNT must be 1..8 (an app lists at most 8 relays)"
 fi
+if ! [ "$RELAY_NEW" -ge 1 ] 2>/dev/null || ! [ "$RELAY_OLD" -ge 0 ] ||
+    [ $((RELAY_NEW + RELAY_OLD)) -gt 8 ]; then
+    die "RELAY_NEW >= 1, RELAY_OLD >= 0, together at most 8"
+fi
+for spec in $RELAY_OUTAGES; do
+    [[ $spec =~ ^[0-9]+:[0-9]+$ ]] || die "RELAY_OUTAGES: DOWN_S:CYCLES, not $spec"
+done
 
 TMP=$(mktemp -d /tmp/sluice-relay.XXXXXX)
 # Private copies: a rebuild of build/ during the run (the tree may be
@@ -173,17 +184,34 @@ wait_log() {
     return 1
 }
 
-# sluice NAME CPU LOGFILE INI: starts build/sluice pinned to CPU and waits
-# for its `listening on` line.
-sluice() {
+# sluice_bg NAME CPU LOGFILE INI: starts build/sluice pinned to CPU.
+sluice_bg() {
     local name=$1 cpu=$2 log=$3 ini=$4
     taskset -c "$cpu" "$SLUICE" -n -c "$ini" >"$log" 2>&1 &
     PID[$name]=$!
     disown "${PID[$name]}"
-    if ! wait_log "$log" ' listening on ' 10; then
-        tail -5 "$log" >&2
-        die "$name did not start"
+}
+
+# sluice_up NAME LOGFILE: waits for its `listening on` line.
+sluice_up() {
+    if ! wait_log "$2" ' listening on ' 10; then
+        tail -5 "$2" >&2
+        die "$1 did not start"
     fi
+}
+
+# sluice NAME CPU LOGFILE INI: starts build/sluice pinned to CPU and waits
+# for its `listening on` line.
+sluice() {
+    sluice_bg "$@"
+    sluice_up "$1" "$3"
+}
+
+# sleep_until MS: until the epoch time MS (ms); at once when past.
+sleep_until() {
+    local d=$(($1 - $(now_ms)))
+    [ "$d" -gt 0 ] || return 0
+    sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
 }
 
 # server_ini PORT MERGE LOGLEVEL: the [server] section every server gets
@@ -239,7 +267,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 downstream_times() {
     awk "$AWK_TIME"'
     / listening on / { listen = ms($1) }
-    / DEBUG \[c[0-9]+ .*\] accepted$/ { acc[$3] = ms($1) }
+    / DEBUG \[c[0-9]+ .*\] accepted( |$)/ { acc[$3] = ms($1) }
     / INFO \[c[0-9]+ .*\] publishing live\/bench$/ && !pub {
         pub = ms($1); a = acc[$3]
     }
@@ -250,95 +278,110 @@ downstream_times() {
 }
 
 reconnect_phase() {
-    local op pa pb dir=$TMP/reconnect cyc name t_kill t_up line
+    local op dir=$TMP/reconnect cyc=0 name spec down n k t_kill line
+    local -a NEW_NAMES=() OLD_NAMES=() ALL=() names
+    local -A PORT=() LAST=() OFF=()
     mkdir -p "$dir"
+    for k in $(seq 1 "$RELAY_NEW"); do NEW_NAMES+=("n$k"); done
+    for k in $(seq 1 "$RELAY_OLD"); do OLD_NAMES+=("o$k"); done
+    ALL=("${NEW_NAMES[@]}" "${OLD_NAMES[@]}")
     op=$(free_port)
-    pa=$(free_port)
-    pb=$(free_port)
-    for name in down fast; do
-        local port=$pa
-        [ "$name" = fast ] && port=$pb
-        { server_ini "$port" 50 debug; echo "[app:live]"; } > "$dir/$name.ini"
+    for name in "${ALL[@]}"; do
+        PORT[$name]=$(free_port)
+        { server_ini "${PORT[$name]}" 50 debug; echo "[app:live]"; } \
+            > "$dir/$name.ini"
     done
     {
-        server_ini "$op" 50 info
-        cat <<EOF
-[app:live]
-relays = down, fast
-
-[relay:down]
-url = rtmp://127.0.0.1:$pa/live
-
-[relay:fast]
-url = rtmp://127.0.0.1:$pb/live
-retry_min = $FAST_MIN
-retry_max = $FAST_MAX
-EOF
+        server_ini "$op" 50 debug
+        echo "[app:live]"
+        echo "relays = $(IFS=,; echo "${ALL[*]}" | sed 's/,/, /g')"
+        for name in "${ALL[@]}"; do
+            printf '\n[relay:%s]\nurl = rtmp://127.0.0.1:%s/live\n' \
+                "$name" "${PORT[$name]}"
+            case $name in o*) echo "retry_fast_for = 0" ;; esac
+        done
     } > "$dir/origin.ini"
-    sluice ds_down "$SERVER_CPU" "$dir/down.0.log" "$dir/down.ini"
-    sluice ds_fast "$SERVER_CPU" "$dir/fast.0.log" "$dir/fast.ini"
+    for name in "${ALL[@]}"; do
+        sluice "ds_$name" "$SERVER_CPU" "$dir/$name.0.log" "$dir/$name.ini"
+        LAST[$name]=0
+    done
     sluice origin "$SERVER_CPU" "$dir/origin.log" "$dir/origin.ini"
     # The publisher: sluice-bench with no players and a window longer
     # than the phase; it is stopped at the end.
     taskset -c "$GEN_CPU" "$SLUICE_BENCH" -u "rtmp://127.0.0.1:$op/live/bench" \
         -i "$INPUT" -n 0 -w 0 -d 3600 --settle 0 >"$dir/pub.log" 2>&1 &
     PID[pub]=$!
-    say "reconnect: origin :$op, downstreams :$pa (default schedule)" \
-        "and :$pb ($FAST_MIN..$FAST_MAX), $RELAY_CYCLES cycles," \
-        "${RELAY_DOWN_S}s down"
-    for cyc in $(seq 1 "$RELAY_CYCLES"); do
-        for name in down fast; do
-            wait_log "$dir/$name.$((cyc - 1)).log" \
-                'publishing live/bench$' 60 ||
-                die "relay $name did not publish on its downstream" \
-                    "(cycle $cyc); see $dir"
+    say "reconnect: origin :$op, ${#NEW_NAMES[@]} relays with the default" \
+        "schedule, ${#OLD_NAMES[@]} with retry_fast_for = 0 (outages up to" \
+        "${RELAY_OLD_UPTO}s); outages (s:cycles) $RELAY_OUTAGES"
+    for spec in $RELAY_OUTAGES; do
+        down=${spec%%:*}
+        n=${spec#*:}
+        names=("${NEW_NAMES[@]}")
+        [ "$down" -le "$RELAY_OLD_UPTO" ] && names+=("${OLD_NAMES[@]}")
+        for k in $(seq 1 "$n"); do
+            cyc=$((cyc + 1))
+            for name in "${ALL[@]}"; do
+                wait_log "$dir/$name.${LAST[$name]}.log" \
+                    'publishing live/bench$' 150 ||
+                    die "relay $name did not publish on its downstream" \
+                        "(before cycle $cyc); see $dir"
+            done
+            sleep "$RELAY_HOLD_S"
+            t_kill=$(now_ms)
+            for name in "${names[@]}"; do
+                kill -KILL "${PID[ds_$name]}" 2>/dev/null || true
+            done
+            for name in "${names[@]}"; do
+                stop "ds_$name" KILL
+                OFF[$name]=$((RANDOM % 1200))
+            done
+            # Each downstream back at its own offset, in that order.
+            for name in $(for x in "${names[@]}"; do
+                    echo "${OFF[$x]} $x"
+                done | sort -n | cut -d' ' -f2); do
+                sleep_until $((t_kill + down * 1000 + OFF[$name]))
+                sluice_bg "ds_$name" "$SERVER_CPU" "$dir/$name.$cyc.log" \
+                    "$dir/$name.ini"
+                LAST[$name]=$cyc
+                echo "$cyc $down $t_kill $name" >> "$dir/cycles"
+            done
+            for name in "${names[@]}"; do
+                sluice_up "ds_$name" "$dir/$name.$cyc.log"
+            done
         done
-        sleep "$RELAY_HOLD_S"
-        # Both at once: the time is the same for both relays.
-        t_kill=$(now_ms)
-        kill -KILL "${PID[ds_down]}" "${PID[ds_fast]}"
-        stop ds_down KILL
-        stop ds_fast KILL
-        sleep "$RELAY_DOWN_S"
-        t_up=$(now_ms)
-        sluice ds_down "$SERVER_CPU" "$dir/down.$cyc.log" "$dir/down.ini"
-        sluice ds_fast "$SERVER_CPU" "$dir/fast.$cyc.log" "$dir/fast.ini"
-        echo "$cyc $t_kill $t_up" >> "$dir/cycles"
     done
-    for name in down fast; do
-        wait_log "$dir/$name.$RELAY_CYCLES.log" 'publishing live/bench$' 60 ||
+    for name in "${ALL[@]}"; do
+        wait_log "$dir/$name.${LAST[$name]}.log" 'publishing live/bench$' 150 ||
             die "relay $name did not publish after the last cycle; see $dir"
     done
     kill -0 "${PID[pub]}" 2>/dev/null ||
         die "the publisher stopped: $(tail -2 "$dir/pub.log")"
     stop pub
-    stop ds_down
-    stop ds_fast
+    for name in "${ALL[@]}"; do stop "ds_$name"; done
     stop origin
     # One line per cycle and relay:
-    #   reconnect NAME CYCLE kill_ms listen_ms accept_ms publish_ms
+    #   reconnect NAME CYCLE DOWN kill_ms listen_ms accept_ms publish_ms
     #             lost_ms origin_pushing_ms failed_connects first_try_ms
-    while read -r cyc t_kill t_up; do
-        for name in down fast; do
-            line=$(downstream_times "$dir/$name.$cyc.log")
-            awk -v name="$name" -v cyc="$cyc" -v kill="$t_kill" \
-                -v ds="$line" "$AWK_TIME"'
-            BEGIN { split(ds, d, " "); pub = d[3] + 0 }
-            $0 ~ "relay " name ": " {
-                t = ms($1)
-                if (t < kill) next
-                if (pushing) next  # lines of later cycles
-                if ($0 ~ / lost: / && !lost) lost = t
-                if ($0 ~ / cannot push /) fails++
-                if ($0 ~ / pushing /) pushing = t
-                if ($0 ~ / cannot push | pushing / && !first) first = t
-            }
-            END {
-                printf "reconnect %s %d %s %s %s %s %.0f %.0f %d %.0f\n",
-                    name, cyc, kill, d[1], d[2], d[3], lost, pushing, fails,
-                    first
-            }' "$dir/origin.log" >> "$RESULTS"
-        done
+    while read -r cyc down t_kill name; do
+        line=$(downstream_times "$dir/$name.$cyc.log")
+        awk -v name="$name" -v cyc="$cyc" -v down="$down" -v kill="$t_kill" \
+            -v ds="$line" "$AWK_TIME"'
+        BEGIN { split(ds, d, " ") }
+        $0 ~ "relay " name ": " {
+            t = ms($1)
+            if (t < kill) next
+            if (pushing) next  # lines of later cycles
+            if ($0 ~ / lost: / && !lost) lost = t
+            if ($0 ~ / cannot push /) fails++
+            if ($0 ~ / pushing /) pushing = t
+            if ($0 ~ / cannot push | pushing / && !first) first = t
+        }
+        END {
+            printf "reconnect %s %d %d %s %s %s %s %.0f %.0f %d %.0f\n",
+                name, cyc, down, kill, d[1], d[2], d[3], lost, pushing,
+                fails, first
+        }' "$dir/origin.log" >> "$RESULTS"
     done < "$dir/cycles"
     if grep -q ' ERROR ' "$dir"/*.log; then
         say "errors in the reconnect phase's logs:"
@@ -460,56 +503,80 @@ echo "git $GIT_AT_START at the start (the binaries were copied then);" \
 
 if grep -q '^reconnect ' "$RESULTS"; then
     echo
-    echo "1. Reconnect after the downstream returns ($RELAY_CYCLES cycles:" \
-        "SIGKILL, ${RELAY_DOWN_S}s down, restart; ms, median [min - max])"
-    # Fields: 2 name, 3 cycle, 4 kill, 5 listen, 6 accept, 7 publish,
-    # 8 lost, 9 origin pushing, 10 failed connects, 11 first try.
-    awk -v fmin="$FAST_MIN" -v fmax="$FAST_MAX" '
-    function median(a, n,   i, j, t) {
+    echo "1. Reconnect after the downstream returns: SIGKILL, DOWN s + a" \
+        "random 0-1.2 s down, restart (outages $RELAY_OUTAGES as DOWN:cycles;" \
+        "$RELAY_NEW relays with the defaults, $RELAY_OLD with" \
+        "retry_fast_for = 0 up to ${RELAY_OLD_UPTO}s; ms)"
+    # Fields: 2 name, 3 cycle, 4 down, 5 kill, 6 listen, 7 accept,
+    # 8 publish, 9 lost, 10 origin pushing, 11 failed connects, 12 first.
+    awk '
+    function sort(a, n,   i, j, t) {
         for (i = 2; i <= n; i++)
             for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
                 t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
             }
+    }
+    function median(a, n) {
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    function cell(s, k,   i, a, lo, hi) {
-        lo = hi = v[s, k, 1]
-        for (i = 1; i <= n[s]; i++) {
-            a[i] = v[s, k, i]
-            if (a[i] < lo) lo = a[i]
-            if (a[i] > hi) hi = a[i]
-        }
-        return sprintf("%6.0f [%5.0f - %5.0f]", median(a, n[s]), lo, hi)
+    # Nearest rank: the smallest value with 90% of the samples at or
+    # below it.
+    function p90(a, n,   r) {
+        r = int(0.9 * n); if (r < 0.9 * n) r++
+        return a[r]
+    }
+    function stat(g, k, what,   i, a, m) {
+        m = cnt[g]
+        for (i = 1; i <= m; i++) a[i] = v[g, k, i]
+        sort(a, m)
+        if (what == "med") return median(a, m)
+        if (what == "p90") return p90(a, m)
+        if (what == "min") return a[1]
+        return a[m]
     }
     $1 == "reconnect" {
-        s = $2
-        if ($7 == "-") { missing[s]++; next }
-        i = ++n[s]
-        v[s, "rec", i] = $7 - $5         # listen -> publishing
-        v[s, "wait", i] = $6 - $5        # listen -> accepted
-        v[s, "conn", i] = $7 - $6        # accepted -> publishing
-        v[s, "lost", i] = $8 - $4        # SIGKILL -> relay saw it
-        v[s, "gap", i] = $7 - $4         # SIGKILL -> publishing again
-        v[s, "fails", i] = $10
-        v[s, "first", i] = $11 - $8      # loss -> first connect attempt
-        per = per sprintf("  %-4s %2d: reconnect %5d (wait %5d + connect" \
-            " %4d)  loss seen %4d  first try %5d  failed %d  outage %5d\n",
-            s, $3, $7 - $5, $6 - $5, $7 - $6, $8 - $4, $11 - $8, $10,
-            $7 - $4)
+        kind = substr($2, 1, 1) == "n" ? "default" : "old"
+        g = kind " " $4
+        if (!(g in cnt)) { groups[++ng] = g }
+        if ($8 == "-") { missing[g]++; cnt[g] += 0; next }
+        i = ++cnt[g]
+        v[g, "rec", i] = $8 - $6        # listen -> publishing
+        v[g, "wait", i] = $7 - $6       # listen -> accepted
+        v[g, "conn", i] = $8 - $7       # accepted -> publishing
+        v[g, "out", i] = $6 - $5        # SIGKILL -> listening again
+        v[g, "lost", i] = $9 - $5       # SIGKILL -> relay saw it
+        v[g, "first", i] = $12 - $9     # loss -> first connect attempt
+        v[g, "fails", i] = $11
+        per = per sprintf("  %-3s %2d: down %6d  reconnect %5d (wait %5d +" \
+            " connect %4d)  loss seen %4d  first try %5d  failed %3d\n",
+            $2, $3, $6 - $5, $8 - $6, $7 - $6, $8 - $7, $9 - $5, $12 - $9,
+            $11)
     }
     END {
-        printf "  %-22s %-23s %-23s\n", "", "retry 1s..30s (default)",
-            "retry " fmin ".." fmax
-        split("rec wait conn lost first fails gap", keys, " ")
-        split("reconnect (listen->pub)|  backoff wait left|  connect+publish|" \
-            "loss seen after kill|first try after loss|failed connects|" \
-            "outage (kill->pub)", label, "|")
-        for (k = 1; k <= 7; k++)
-            printf "  %-22s %-23s %-23s\n", label[k], cell("down", keys[k]),
-                cell("fast", keys[k])
-        for (s in missing)
-            printf "  %s: %d cycles without a reconnect\n", s, missing[s]
-        printf "\n  Every cycle (ms):\n%s", per
+        printf "  %-8s %5s %3s %8s | %27s | %13s | %6s %6s\n", "schedule",
+            "down", "n", "outage", "reconnect median  p90  [min - max]",
+            "wait + conn", "failed", "1st"
+        for (x = 1; x <= ng; x++) {
+            g = groups[x]
+            split(g, gk, " ")
+            if (cnt[g] == 0) {
+                printf "  %-8s %4ss %3d  no reconnect\n", gk[1], gk[2], 0
+                continue
+            }
+            printf "  %-8s %4ss %3d %8.0f | %9.0f %6.0f  [%5.0f - %5.0f] |" \
+                " %5.0f + %5.0f | %6.0f %6.0f\n", gk[1], gk[2], cnt[g],
+                stat(g, "out", "med"), stat(g, "rec", "med"),
+                stat(g, "rec", "p90"), stat(g, "rec", "min"),
+                stat(g, "rec", "max"), stat(g, "wait", "med"),
+                stat(g, "conn", "med"), stat(g, "fails", "med"),
+                stat(g, "first", "med")
+        }
+        for (g in missing)
+            printf "  %s: %d restarts without a reconnect\n", g, missing[g]
+        printf "  (outage: SIGKILL to listening again, median; failed:" \
+            " connects that failed while down, median; 1st: the loss to" \
+            " the first attempt, median)\n"
+        printf "\n  Every restart (ms):\n%s", per
     }' "$RESULTS"
 fi
 

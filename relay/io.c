@@ -1,6 +1,5 @@
 #include "relay/io.h"
 
-#include <stdlib.h>
 #include <time.h>
 
 #include "pool/clock.h"
@@ -9,11 +8,10 @@ static int
 interrupted(void *opaque)
 {
     struct sl_relay_io *io = opaque;
-    uint64_t d = atomic_load_explicit(&io->deadline_ms, memory_order_relaxed);
 
     if (atomic_load_explicit(&io->stop, memory_order_relaxed))
         return 1;
-    return d != 0 && sl_now_ms() > d;
+    return sl_relay_io_expired(io);
 }
 
 AVIOInterruptCB
@@ -31,30 +29,23 @@ sl_relay_io_deadline(struct sl_relay_io *io, uint32_t ms)
                           memory_order_relaxed);
 }
 
-uint32_t
-sl_relay_jitter(uint32_t delay_ms, unsigned *seed)
+int
+sl_relay_io_expired(struct sl_relay_io *io)
 {
-    int64_t span = delay_ms / 5;
-    int64_t j = span > 0 ? (int64_t) (rand_r(seed) % (2 * span + 1)) - span : 0;
+    uint64_t d = atomic_load_explicit(&io->deadline_ms, memory_order_relaxed);
 
-    return (uint32_t) ((int64_t) delay_ms + j);
-}
-
-uint32_t
-sl_relay_backoff(uint32_t delay_ms, uint32_t max_ms)
-{
-    uint64_t next = (uint64_t) delay_ms * 2;
-
-    return next > max_ms ? max_ms : (uint32_t) next;
+    return d != 0 && sl_now_ms() > d;
 }
 
 int
 sl_relay_sleep(struct sl_relay_io *io, uint32_t ms)
 {
-    struct timespec step = {0, 50 * 1000 * 1000};
-    uint64_t        end = sl_now_ms() + ms;
+    uint64_t end = sl_now_ms() + ms, now;
 
-    while (sl_now_ms() < end) {
+    while ((now = sl_now_ms()) < end) {
+        uint64_t        left = end - now < 50 ? end - now : 50;
+        struct timespec step = {0, (long) left * 1000 * 1000};
+
         if (atomic_load(&io->stop))
             return 1;
         nanosleep(&step, NULL);

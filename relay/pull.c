@@ -12,15 +12,17 @@
 #include "media/flv_av.h"
 #include "pool/clock.h"
 #include "relay/io.h"
+#include "relay/retry.h"
 #include "relay/url.h"
 #include "rtmp/rtmp.h"
 #include "rtmp/codec.h"
 #include "server/log.h"
 
 #define READ_TIMEOUT_MS 5000 /* no packet this long: the origin is gone */
-#define RETRY_MIN_MS 500
-#define RETRY_MAX_MS 5000
 #define PUBLISH_WAIT_MS 5000 /* for a previous pull to let go */
+/* An origin that served this long counts as healthy: when it fails the
+ * pull tries again at once, and the retry schedule starts afresh. */
+#define HEALTHY_MS 3000
 
 struct sl_pull {
     struct sl_hub     *hub;
@@ -42,6 +44,7 @@ struct sl_pull {
     struct sl_stream *stream;
     uint64_t          idle_since;
     int               warned_codec;
+    struct sl_retry   retry;
 };
 
 const char *
@@ -169,28 +172,51 @@ struct origin {
     int sent_extra[16];
 };
 
-/* Opens url with the pull's interrupt callback and a deadline.  0, or -1
- * (logged unless the pull is stopping) with *ic freed. */
+/* Opens url with the pull's interrupt callback, within the bound the
+ * retry schedule gives (the RTMP connect and play, and the origin's first
+ * message: libavformat returns from the open with it).  0, or -1 (logged
+ * unless the pull is stopping) with *ic freed and *timed_out set when the
+ * bound ran out. */
 static int
 open_origin(struct sl_pull *p, AVFormatContext **ic, const char *url,
-            const char *shown)
+            const char *shown, int *timed_out)
 {
     AVDictionary *opts = NULL;
+    uint32_t      bound = sl_retry_bound(&p->retry, READ_TIMEOUT_MS);
+    uint64_t      start = sl_now_ms();
+    uint32_t      quiet = 0;
+    char          why[AV_ERROR_MAX_STRING_SIZE + 32];
     int           rc;
 
     (*ic)->interrupt_callback = sl_relay_io_cb(&p->io);
     av_dict_set(&opts, "rtmp_live", "live", 0);
     av_dict_set(&opts, "tcp_nodelay", "1", 0); /* no Nagle wait per step */
-    sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
+    sl_relay_io_deadline(&p->io, bound);
     rc = avformat_open_input(ic, url, NULL, &opts);
     av_dict_free(&opts);
     if (rc < 0) {
+        *timed_out = sl_relay_io_expired(&p->io) || rc == AVERROR(ETIMEDOUT);
         sl_relay_io_deadline(&p->io, 0);
-        if (!atomic_load(&p->io.stop))
+        if (atomic_load(&p->io.stop))
+            return -1;
+        if (*timed_out)
+            snprintf(why, sizeof(why), "no answer within %u ms", bound);
+        else
+            av_make_error_string(why, sizeof(why), rc);
+        /* Tried every second while it is down: a warning per 10 s. */
+        if (!sl_retry_warn(&p->retry, sl_now_ms(), &quiet))
+            sl_log_debug("pull %s/%s: origin %s: %s", p->app, p->name, shown,
+                         why);
+        else if (quiet > 0)
+            sl_log_warn("pull %s/%s: origin %s: %s (and %u more failed "
+                        "attempts since the last warning)",
+                        p->app, p->name, shown, why, quiet);
+        else
             sl_log_warn("pull %s/%s: origin %s: %s", p->app, p->name, shown,
-                        av_err2str(rc));
+                        why);
         return -1;
     }
+    sl_retry_connected(&p->retry, start, sl_now_ms());
     return 0;
 }
 
@@ -272,20 +298,24 @@ send_packet(struct sl_pull *p, const AVStream *st, const AVPacket *pkt,
     }
 }
 
-/* Reads from one origin until it fails or the pull ends.  1 when media
- * flowed (the origin served the stream), 0 when it did not, -1 when the
- * pull is over. */
+/* Reads from one origin until it fails or the pull ends.  2 when media
+ * flowed for HEALTHY_MS or more, 1 when it flowed for less (the origin
+ * served the stream), 0 when it did not (*timed_out: the open ran out of
+ * time), -1 when the pull is over. */
 static int
-pull_from(struct sl_pull *p, const char *url)
+pull_from(struct sl_pull *p, const char *url, int *timed_out)
 {
     AVFormatContext *ic = avformat_alloc_context();
     AVPacket        *pkt = av_packet_alloc();
     struct origin    o = {0};
     int              served = 0, rc;
+    uint64_t         live_since = 0;
     char             shown[SL_URL_MAX];
 
+    *timed_out = 0;
     sl_relay_url_public(url, shown, sizeof(shown));
-    if (ic == NULL || pkt == NULL || open_origin(p, &ic, url, shown) < 0)
+    if (ic == NULL || pkt == NULL ||
+        open_origin(p, &ic, url, shown, timed_out) < 0)
         goto out;
     for (;;) {
         AVStream *st;
@@ -318,6 +348,7 @@ pull_from(struct sl_pull *p, const char *url)
                 break;
             }
             served = 1;
+            live_since = sl_now_ms();
         }
         send_headers(p, &o, ic, pkt, ts);
         send_packet(p, st, pkt, ts);
@@ -329,23 +360,30 @@ out:
     sl_relay_io_deadline(&p->io, READ_TIMEOUT_MS);
     avformat_close_input(&ic);
     sl_relay_io_deadline(&p->io, 0);
+    if (served == 1 && sl_now_ms() - live_since >= HEALTHY_MS)
+        served = 2;
     return served;
 }
 
+/* Rounds over the origins, in order, until the pull is over.  A round
+ * ends at the first origin that served; one that served for HEALTHY_MS
+ * is followed by a new round at once, any other by the retry
+ * schedule's wait (counted from the round's start). */
 static void *
 pull_main(void *arg)
 {
     struct sl_pull *p = arg;
-    uint32_t        delay = RETRY_MIN_MS;
     unsigned        seed = (unsigned) (sl_now_us() ^ (uintptr_t) p);
     int             attempts = 0;
     char            url[SL_URL_MAX];
 
     for (;;) {
-        int served = 0, over = 0;
+        int      healthy = 0, over = 0, timed_out = 0;
+        uint64_t start = sl_now_ms(), now;
+        uint32_t interval;
 
         for (int i = 0; i < p->norigins && !over; i++) {
-            int rc;
+            int rc, late = 0;
 
             if (sl_relay_url(p->origins[i], p->name, url, sizeof(url)) < 0)
                 continue;
@@ -355,25 +393,29 @@ pull_main(void *arg)
             atomic_store(&p->state, SL_RELAY_CONNECTING);
             if (attempts++ > 0)
                 atomic_fetch_add(&p->reconnects, 1);
-            rc = pull_from(p, url);
+            rc = pull_from(p, url, &late);
+            timed_out |= late;
             if (rc < 0)
                 over = 1;
-            else if (rc > 0)
-                served = 1;
             /* The origin's stream ended or the origin died: players
              * wait for the next publisher, as for any publisher. */
             unpublish(p);
-            if (rc > 0)
+            if (rc > 0) {
+                healthy = rc == 2;
                 break; /* start over from the first origin */
+            }
         }
         if (over || atomic_load(&p->io.stop) || idle_over(p))
             break;
-        if (served)
-            delay = RETRY_MIN_MS;
+        if (healthy) {
+            sl_retry_healthy(&p->retry);
+            continue;
+        }
         atomic_store(&p->state, SL_RELAY_BACKOFF);
-        if (sl_relay_sleep(&p->io, sl_relay_jitter(delay, &seed)))
+        now = sl_now_ms();
+        interval = sl_retry_failed(&p->retry, start, now, timed_out);
+        if (sl_relay_sleep(&p->io, sl_retry_wait(interval, start, now, &seed)))
             break;
-        delay = sl_relay_backoff(delay, RETRY_MAX_MS);
     }
     unpublish(p);
     atomic_store(&p->state, SL_RELAY_DONE);
@@ -397,6 +439,8 @@ sl_pull_start(struct sl_hub *hub, const char *app, const char *name,
     p->norigins = appcfg->npulls;
     memcpy(p->origins, appcfg->pulls, sizeof(p->origins));
     p->idle_ms = appcfg->pull_idle_ms;
+    sl_retry_init(&p->retry, appcfg->pull_retry_min_ms,
+                  appcfg->pull_retry_max_ms, appcfg->pull_retry_fast_ms);
     p->may_end = may_end;
     p->ctx = ctx;
     pthread_mutex_init(&p->url_lock, NULL);

@@ -6,8 +6,11 @@
  *
  * Origins are tried in order; when the origin's stream ends or the
  * origin dies the stream is unpublished (players wait, as for any
- * publisher that leaves) and the list is tried again with backoff.  The
- * pull ends idle_ms after the stream's last player left.
+ * publisher that leaves) and the list is tried again: at once after an
+ * origin that served for 3 s, otherwise on the app's retry schedule
+ * (pull_retry_min apart for pull_retry_fast_for, then doubling up to
+ * pull_retry_max: relay/retry.h).  The pull ends idle_ms after the
+ * stream's last player left.
  *
  * H.264 and AAC are carried; another codec's messages are dropped with
  * one log line.

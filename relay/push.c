@@ -14,6 +14,7 @@
 #include "pool/clock.h"
 #include "pool/queue.h"
 #include "relay/io.h"
+#include "relay/retry.h"
 #include "relay/url.h"
 #include "rtmp/amf.h"
 #include "rtmp/rtmp.h"
@@ -281,15 +282,18 @@ set_state(struct sl_push *p, enum sl_relay_state s)
     atomic_store_explicit(&p->state, s, memory_order_relaxed);
 }
 
-/* Opens a connection to url with the headers we have.  0, or a negative
- * AVERROR. */
+/* Opens a connection to url with the headers we have, within bound_ms
+ * (TCP, RTMP handshake, connect, publish and the FLV header).  0, or a
+ * negative AVERROR with *timed_out set when the bound ran out. */
 static int
 conn_open(struct sl_push *p, struct conn *c, const char *url,
-          struct sl_buf *vseq, struct sl_buf *aseq, int w, int h, double fps)
+          struct sl_buf *vseq, struct sl_buf *aseq, int w, int h, double fps,
+          uint32_t bound_ms, int *timed_out)
 {
     AVDictionary *opts = NULL;
     int           rc;
 
+    *timed_out = 0;
     memset(c, 0, sizeof(*c));
     c->vidx = c->aidx = -1;
     rc = avformat_alloc_output_context2(&c->oc, NULL, "flv", url);
@@ -307,7 +311,7 @@ conn_open(struct sl_push *p, struct conn *c, const char *url,
     /* Without TCP_NODELAY each step of the RTMP connect waits out
      * Nagle's delay: ~130 ms per (re)connect instead of ~3. */
     av_dict_set(&opts, "tcp_nodelay", "1", 0);
-    sl_relay_io_deadline(&p->io, p->cfg.timeout_ms);
+    sl_relay_io_deadline(&p->io, bound_ms);
     rc = avio_open2(&c->oc->pb, url, AVIO_FLAG_WRITE,
                     &c->oc->interrupt_callback, &opts);
     av_dict_free(&opts);
@@ -317,6 +321,9 @@ conn_open(struct sl_push *p, struct conn *c, const char *url,
         rc = avformat_write_header(c->oc, &opts);
         av_dict_free(&opts);
     }
+    /* libavformat's TCP connect gives up by itself after 5 s. */
+    if (rc < 0 && !atomic_load(&p->io.stop))
+        *timed_out = sl_relay_io_expired(&p->io) || rc == AVERROR(ETIMEDOUT);
     sl_relay_io_deadline(&p->io, 0);
     if (rc < 0) {
         conn_close(p, c, 0);
@@ -519,20 +526,49 @@ set_url(struct sl_push *p, const char *url)
     pthread_mutex_unlock(&p->url_lock);
 }
 
+/* Logs a failed connect: a warning for the first of an outage and then
+ * one per SL_RETRY_WARN_EVERY_MS, the rest at debug level. */
+static void
+log_failure(struct sl_push *p, struct sl_retry *rt, const char *shown, int rc,
+            int timed_out, uint32_t bound_ms)
+{
+    char     why[AV_ERROR_MAX_STRING_SIZE + 32];
+    uint32_t quiet = 0;
+
+    if (timed_out)
+        snprintf(why, sizeof(why), "no answer within %u ms", bound_ms);
+    else
+        av_make_error_string(why, sizeof(why), rc);
+    if (!sl_retry_warn(rt, sl_now_ms(), &quiet))
+        sl_log_debug("relay %s: cannot push %s/%s to %s: %s", p->cfg.name,
+                     p->app, p->name, shown, why);
+    else if (quiet > 0)
+        sl_log_warn("relay %s: cannot push %s/%s to %s: %s (and %u more "
+                    "failed attempts since the last warning)",
+                    p->cfg.name, p->app, p->name, shown, why, quiet);
+    else
+        sl_log_warn("relay %s: cannot push %s/%s to %s: %s", p->cfg.name,
+                    p->app, p->name, shown, why);
+}
+
 static void *
 push_main(void *arg)
 {
     struct sl_push *p = arg;
-    uint32_t        delay = p->cfg.retry_min_ms;
+    struct sl_retry rt;
     unsigned        seed = (unsigned) (sl_now_us() ^ (uintptr_t) p);
     int             url_idx = 0, failures = 0, connects = 0;
     char            url[SL_URL_MAX], shown[SL_URL_MAX];
 
+    sl_retry_init(&rt, p->cfg.retry_min_ms, p->cfg.retry_max_ms,
+                  p->cfg.retry_fast_ms);
     for (;;) {
         struct sl_buf *vseq = NULL, *aseq = NULL;
         struct conn    c;
-        int            rc, w = 0, h = 0;
+        int            rc, w = 0, h = 0, timed_out = 0, healthy = 0;
         double         fps = 0;
+        uint64_t       start, now;
+        uint32_t       bound, interval;
 
         if (wait_ready(p, &vseq, &aseq, &w, &h, &fps) < 0)
             break;
@@ -548,19 +584,24 @@ push_main(void *arg)
         set_url(p, url);
         sl_relay_url_public(url, shown, sizeof(shown));
         set_state(p, SL_RELAY_CONNECTING);
-        rc = conn_open(p, &c, url, vseq, aseq, w, h, fps);
+        start = sl_now_ms();
+        bound = sl_retry_bound(&rt, p->cfg.timeout_ms);
+        rc = conn_open(p, &c, url, vseq, aseq, w, h, fps, bound, &timed_out);
         sl_buf_unref(vseq);
         sl_buf_unref(aseq);
         if (rc == 0) {
+            sl_retry_connected(&rt, start, c.since_ms);
             if (connects++ > 0)
                 atomic_fetch_add(&p->reconnects, 1);
             set_state(p, SL_RELAY_LIVE);
             sl_log_info("relay %s: pushing %s/%s to %s", p->cfg.name, p->app,
                         p->name, shown);
             rc = send_loop(p, &c);
-            if (sl_now_ms() - c.since_ms >= HEALTHY_MS && c.sent_media > 0) {
+            healthy =
+                sl_now_ms() - c.since_ms >= HEALTHY_MS && c.sent_media > 0;
+            if (healthy) {
                 failures = 0;
-                delay = p->cfg.retry_min_ms;
+                sl_retry_healthy(&rt);
             }
             conn_close(p, &c, rc == 0 || rc == 1);
             if (rc == 0 || atomic_load(&p->io.stop))
@@ -576,8 +617,7 @@ push_main(void *arg)
         } else {
             if (atomic_load(&p->io.stop))
                 break;
-            sl_log_warn("relay %s: cannot push %s/%s to %s: %s", p->cfg.name,
-                        p->app, p->name, shown, av_err2str(rc));
+            log_failure(p, &rt, shown, rc, timed_out, bound);
         }
         if (++failures >= p->cfg.failover_after && p->cfg.nurls > 1) {
             url_idx = (url_idx + 1) % p->cfg.nurls;
@@ -585,10 +625,15 @@ push_main(void *arg)
             sl_log_info("relay %s: switching to URL %d of %d", p->cfg.name,
                         url_idx + 1, p->cfg.nurls);
         }
+        /* A healthy connection's loss: try again at once (the
+         * downstream may only have dropped this connection). */
+        if (healthy)
+            continue;
         set_state(p, SL_RELAY_BACKOFF);
-        if (sl_relay_sleep(&p->io, sl_relay_jitter(delay, &seed)))
+        now = sl_now_ms();
+        interval = sl_retry_failed(&rt, start, now, timed_out);
+        if (sl_relay_sleep(&p->io, sl_retry_wait(interval, start, now, &seed)))
             break;
-        delay = sl_relay_backoff(delay, p->cfg.retry_max_ms);
     }
     set_state(p, SL_RELAY_DONE);
     atomic_store(&p->done, 1);

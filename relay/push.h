@@ -11,10 +11,15 @@
  * sequence headers) and a keyframe; timestamps are the hub's, so they
  * continue across reconnects.
  *
- * Retries: after a failed connect or a broken connection the push waits
- * retry_min, doubling up to retry_max (20% jitter); after failover_after
- * failures in a row it moves to the next URL (url, then each backup_url,
- * then round again).  A connection that delivered media resets both.
+ * Retries (relay/retry.h): a connection that had carried media for 3 s
+ * is tried again at once when it breaks; failed attempts are followed by
+ * more, retry_min apart for the first retry_fast_for of the outage, then
+ * doubling up to retry_max (each up to 20% longer at random).  An
+ * attempt is bounded by the relay's timeout at first, then by 4 times
+ * what the last successful one took (at least 2 s).  After
+ * failover_after failures in a row the push moves to the next URL (url,
+ * then each backup_url, then round again).  A connection that delivered
+ * media for 3 s resets both.
  */
 #ifndef SL_RELAY_PUSH_H
 #define SL_RELAY_PUSH_H

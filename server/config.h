@@ -57,14 +57,16 @@ struct sl_rendition_config {
 /* A push relay ([relay:NAME]): where streams of the apps that list it
  * are pushed. */
 struct sl_relay_config {
-    char     name[SL_NAME_MAX];
-    int      has_url;
-    int      nurls; /* urls[0] = url, then backup_url */
-    char     urls[SL_RELAY_MAX_URLS][SL_URL_MAX];
-    int      push_source; /* streams lists "source" */
-    int      nrungs;      /* rendition names in streams */
-    char     rungs[SL_APP_MAX_RENDITIONS][SL_NAME_MAX];
-    uint32_t retry_min_ms, retry_max_ms;
+    char name[SL_NAME_MAX];
+    int  has_url;
+    int  nurls; /* urls[0] = url, then backup_url */
+    char urls[SL_RELAY_MAX_URLS][SL_URL_MAX];
+    int  push_source; /* streams lists "source" */
+    int  nrungs;      /* rendition names in streams */
+    char rungs[SL_APP_MAX_RENDITIONS][SL_NAME_MAX];
+    /* The retry schedule (relay/retry.h): attempts retry_min apart for
+     * the first retry_fast of an outage, then doubling to retry_max. */
+    uint32_t retry_min_ms, retry_max_ms, retry_fast_ms;
     int      failover_after; /* failures before the next url */
     uint32_t timeout_ms;     /* connect and write timeout */
     uint32_t max_buffer;     /* bytes held while disconnected */
@@ -85,6 +87,8 @@ struct sl_app_config {
     int      npulls;
     char     pulls[SL_APP_MAX_PULLS][SL_URL_MAX];
     uint32_t pull_idle_ms;
+    /* A pull's retry schedule when no origin serves (as a relay's). */
+    uint32_t pull_retry_min_ms, pull_retry_max_ms, pull_retry_fast_ms;
     /* Hot standby: a second publisher of a live name waits instead of
      * being refused, and replaces a primary that leaves or sends no
      * media for ingest_timeout_ms. */

@@ -261,6 +261,15 @@ const struct sl_config_key sl_config_keys[] = {
     {"pull_idle_timeout", APP, SL_KEY_DURATION, 0, APPF(pull_idle_ms),
      .max = SL_KEY_NO_MAX, .unit = SECOND, .def = "10s",
      .help = "a pull outlives its last player by this"},
+    {"pull_retry_min", APP, SL_KEY_DURATION, 0, APPF(pull_retry_min_ms),
+     .min = 10, .max = HOUR, .unit = SECOND, .def = "1s",
+     .help = "a pull's interval between origin rounds at first"},
+    {"pull_retry_max", APP, SL_KEY_DURATION, 0, APPF(pull_retry_max_ms),
+     .min = 10, .max = HOUR, .unit = SECOND, .def = "30s",
+     .help = "a pull's longest interval between origin rounds"},
+    {"pull_retry_fast_for", APP, SL_KEY_DURATION, 0, APPF(pull_retry_fast_ms),
+     .max = HOUR, .unit = SECOND, .def = "60s",
+     .help = "a pull keeps pull_retry_min this long, then doubles"},
     {"backup_publish", APP, SL_KEY_BOOL, 0, APPF(backup_publish), .def = "off",
      .help = "a second publisher waits as hot standby"},
     {"ingest_timeout", APP, SL_KEY_DURATION, 0, APPF(ingest_timeout_ms),
@@ -356,9 +365,13 @@ const struct sl_config_key sl_config_keys[] = {
      .def = "source", .help = "source and/or rendition names to push"},
     {"retry_min", RELAY, SL_KEY_DURATION, 0, RELF(retry_min_ms), .min = 10,
      .max = HOUR, .unit = SECOND, .def = "1s",
-     .help = "first wait after a failure"},
+     .help = "interval between attempts at first"},
     {"retry_max", RELAY, SL_KEY_DURATION, 0, RELF(retry_max_ms), .min = 10,
-     .max = HOUR, .unit = SECOND, .def = "30s", .help = "the longest wait"},
+     .max = HOUR, .unit = SECOND, .def = "30s",
+     .help = "the longest interval between attempts"},
+    {"retry_fast_for", RELAY, SL_KEY_DURATION, 0, RELF(retry_fast_ms),
+     .max = HOUR, .unit = SECOND, .def = "60s",
+     .help = "retry_min holds this long into an outage, then doubles"},
     {"failover_after", RELAY, SL_KEY_UINT, 0, RELF(failover_after), .min = 1,
      .max = 1000, .def = "3", .help = "failures before the next URL"},
     {"timeout", RELAY, SL_KEY_DURATION, 0, RELF(timeout_ms), .min = 10,
@@ -816,6 +829,14 @@ check_relays(struct sl_config_load *ctx)
         else if (r->retry_max_ms < r->retry_min_ms)
             sl_config_fail(ctx, "[relay:%s]: retry_max is below retry_min",
                            r->name);
+    }
+    for (int i = 0; i < ctx->cfg->napps && !ctx->failed; i++) {
+        const struct sl_app_config *a = &ctx->cfg->apps[i];
+
+        if (a->pull_retry_max_ms < a->pull_retry_min_ms)
+            sl_config_fail(ctx,
+                           "[app:%s]: pull_retry_max is below pull_retry_min",
+                           a->name);
     }
 }
 

@@ -6,13 +6,15 @@
  * and ffprobe reads the recording; a relay that selects a rendition
  * pushes that rung and not the source; a downstream that is killed and
  * started again on the same port gets the stream again; a primary that
- * refuses sends the stream to the backup; a downstream that stops
+ * refuses sends the stream to the backup; with the default retry schedule
+ * a downstream away for 3 s gets the stream again; a downstream that stops
  * reading costs the origin no memory beyond the relay's bound and never
  * its own players' media.
  *
  * Pull: an edge whose first origin is down gets the stream from the
- * second; 20 players on the edge open one pull; the pull ends after the
- * last player left and a new player starts a new one.
+ * second; an origin away for 3 s is pulled from again; 20 players on the
+ * edge open one pull; the pull ends after the last player left and a new
+ * player starts a new one.
  *
  * Every wait is bounded by IT_S(); nothing asserts how fast anything
  * happened.  Log lines are the server's ("relay NAME: pushing APP/KEY to
@@ -387,6 +389,53 @@ test_push_downstream_restart(void)
     IT_STOP(&down);
 }
 
+/* With the default retry schedule: the downstream is away about 3 s
+ * (SIGKILL, then started again on its port) and the relay publishes
+ * there again.  The wait is bounded generously; nothing is timed
+ * (`make bench-relay` measures how soon). */
+static void
+test_push_back_after_outage(void)
+{
+    struct sl_av   av = {320, 240, 30, 25, 30, 0};
+    struct sl_srv  down, orig;
+    struct sl_proc pub;
+    char           sec[1024], url[256], durl[256], pushing[512];
+    char           lost[512], publog[PATH_MAX + 32];
+
+    IT_START(&down, NULL, NULL);
+    snprintf(durl, sizeof(durl), "rtmp://127.0.0.1:%d/live", down.port);
+    relay_sections(sec, sizeof(sec), NULL, durl, NULL);
+    IT_START(&orig, NULL, sec);
+
+    sl_srv_url(&orig, "live", "r6", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    snprintf(pushing, sizeof(pushing), "relay down: pushing live/r6 to %s/r6",
+             durl);
+    snprintf(lost, sizeof(lost), "relay down: connection to %s/r6 lost", durl);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r6", 1, 10), orig.log,
+                   down.log);
+    /* Long enough for the connection to count as healthy. */
+    sl_sleep(3.5);
+
+    sl_proc_kill(&down.proc);
+    IT_EXPECT_LOGS(seen(orig.log, lost, 1, 10), orig.log, NULL);
+    sl_sleep(3);
+    CU_ASSERT_FATAL(sl_srv_restart(&down, "sluice-2.log", IT_S(10)) == 0);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/r6", 1, 10), orig.log,
+                   down.log);
+    IT_EXPECT_LOGS(seen(orig.log, pushing, 2, 5), orig.log, down.log);
+    /* It was tried while the downstream was away (the first failure is
+     * a warning, later ones may be quiet). */
+    snprintf(pushing, sizeof(pushing),
+             "relay down: cannot push live/r6 to %s/r6", durl);
+    CU_ASSERT(sl_file_count(orig.log, pushing) >= 1);
+
+    sl_proc_stop(&pub, SIGINT, IT_S(5));
+    IT_STOP(&orig);
+    IT_STOP(&down);
+}
+
 /* url refuses (nobody listens there), backup_url receives. */
 static void
 test_push_failover(void)
@@ -640,6 +689,67 @@ test_pull_second_origin(void)
     IT_STOP(&orig);
 }
 
+/* The same for an edge's pull, default schedule: the origin is away
+ * about 3 s while a player waits on the edge; a new publisher there is
+ * pulled again by the same pull and reaches the same player. */
+static void
+test_pull_back_after_outage(void)
+{
+    struct sl_av         av = {320, 240, 30, 30, 30, 0};
+    struct sl_srv        orig, edge;
+    struct sl_proc       pub;
+    struct sl_rc        *rc;
+    struct sl_itest_pump pump;
+    char                 sec[1024], url[256], ourl[256], from[512];
+    char                 publog[PATH_MAX + 32];
+    unsigned long        before, after;
+
+    IT_START(&orig, NULL, NULL);
+    snprintf(ourl, sizeof(ourl), "rtmp://127.0.0.1:%d/live", orig.port);
+    snprintf(sec, sizeof(sec), "pull = %s\n", ourl);
+    IT_START(&edge, "publish_grace = 60s\n", sec);
+    snprintf(from, sizeof(from), "pull live/e10: from %s/e10", ourl);
+
+    sl_srv_url(&orig, "live", "e10", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    IT_EXPECT_LOGS(seen(orig.log, "] publishing live/e10", 1, 10), orig.log,
+                   NULL);
+    rc = sl_rc_player(edge.port, "live", "e10", -2, 0, IT_S(5));
+    CU_ASSERT_FATAL(rc != NULL);
+    /* Media flows long enough for the pull to count as healthy. */
+    CU_ASSERT_FATAL(sl_itest_pump_start(&pump, rc, IT_S(3.5), 0) == 0);
+    sl_itest_pump_join(&pump);
+    before = sl_rc_stats(rc)->video;
+    CU_ASSERT(before > 0);
+    IT_EXPECT_LOGS(sl_file_count(edge.log, from) == 1, edge.log, orig.log);
+
+    /* The origin dies (its publisher with it) and is back 3 s later
+     * with a new publisher. */
+    CU_ASSERT_FATAL(sl_itest_pump_start(&pump, rc, IT_S(60), 0) == 0);
+    sl_proc_kill(&orig.proc);
+    sl_proc_stop(&pub, SIGKILL, IT_S(5));
+    sl_sleep(3);
+    CU_ASSERT_FATAL(sl_srv_restart(&orig, "sluice-2.log", IT_S(10)) == 0);
+    sl_srv_path(&orig, "publish-2.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    IT_EXPECT_LOGS(seen(edge.log, from, 2, 10), edge.log, orig.log);
+    CU_ASSERT(sl_file_count(edge.log, "pull live/e10: ended") == 0);
+    sl_sleep(2);
+    /* Stopping the edge ends the player's connection, and the pump. */
+    IT_STOP(&edge);
+    sl_itest_pump_join(&pump);
+    after = sl_rc_stats(rc)->video;
+    fprintf(stderr,
+            "  edge player: %lu video messages before the outage, %lu "
+            "after, on one connection\n",
+            before, after - before);
+    CU_ASSERT(after > before);
+    sl_rc_close(rc);
+    sl_proc_stop(&pub, SIGINT, IT_S(5));
+    IT_STOP(&orig);
+}
+
 #define EDGE_PLAYERS 20
 
 /* 20 players asking the edge for one name open one pull. */
@@ -797,6 +907,8 @@ sl_itest_suite_relay(void)
                 test_push_rendition);
     CU_add_test(s, "the relay reconnects to a restarted downstream",
                 test_push_downstream_restart);
+    CU_add_test(s, "default schedule: publishing again after a 3 s outage",
+                test_push_back_after_outage);
     CU_add_test(s, "primary refuses, the backup receives", test_push_failover);
     CU_add_test(s, "a downstream that stops reading costs bounded memory",
                 test_push_stalled_downstream);
@@ -804,6 +916,8 @@ sl_itest_suite_relay(void)
                 "edge pulls from the second origin when the first is "
                 "down",
                 test_pull_second_origin);
+    CU_add_test(s, "default schedule: pulling again after a 3 s outage",
+                test_pull_back_after_outage);
     CU_add_test(s, "20 edge players open one pull", test_pull_one_for_many);
     CU_add_test(s, "the pull ends after the last player and starts again",
                 test_pull_idle_end);

@@ -319,6 +319,7 @@ test_relays_and_pulls(void)
     CU_ASSERT_STRING_EQUAL(r->rungs[0], "360p");
     CU_ASSERT_EQUAL(r->retry_min_ms, 1000);
     CU_ASSERT_EQUAL(r->retry_max_ms, 10000);
+    CU_ASSERT_EQUAL(r->retry_fast_ms, 60000);
     CU_ASSERT_EQUAL(r->failover_after, 2);
     CU_ASSERT_EQUAL(r->timeout_ms, 5000);
     CU_ASSERT_EQUAL(app->npulls, 0);
@@ -326,7 +327,33 @@ test_relays_and_pulls(void)
     CU_ASSERT_EQUAL_FATAL(app->npulls, 2);
     CU_ASSERT_STRING_EQUAL(app->pulls[1], "rtmp://o2/live");
     CU_ASSERT_EQUAL(app->pull_idle_ms, 3000);
+    CU_ASSERT_EQUAL(app->pull_retry_min_ms, 1000);
+    CU_ASSERT_EQUAL(app->pull_retry_max_ms, 30000);
+    CU_ASSERT_EQUAL(app->pull_retry_fast_ms, 60000);
     sl_config_unref(c);
+
+    /* The retry schedules, given. */
+    c = load_text("[relay:a]\nurl = rtmp://x/a\nretry_min = 200ms\n"
+                  "retry_max = 2s\nretry_fast_for = 0\n"
+                  "[app:e]\npull = rtmp://o/live\npull_retry_min = 500ms\n"
+                  "pull_retry_max = 5s\npull_retry_fast_for = 2m\n",
+                  err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->relays[0].retry_min_ms, 200);
+    CU_ASSERT_EQUAL(c->relays[0].retry_max_ms, 2000);
+    CU_ASSERT_EQUAL(c->relays[0].retry_fast_ms, 0);
+    app = sl_config_app(c, "e");
+    CU_ASSERT_EQUAL(app->pull_retry_min_ms, 500);
+    CU_ASSERT_EQUAL(app->pull_retry_max_ms, 5000);
+    CU_ASSERT_EQUAL(app->pull_retry_fast_ms, 120000);
+    sl_config_unref(c);
+    c = load_text("[app:e]\npull_retry_min = 2s\npull_retry_max = 1s\n", err,
+                  sizeof(err));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "pull_retry_max is below pull_retry_min"));
+    expect_error("[relay:a]\nurl = rtmp://x/a\nretry_fast_for = 2h\n", 3,
+                 "retry_fast_for");
 
     expect_error("[relay:a]\nurl = http://x/live\n", 2, "rtmp://");
     expect_error("[relay:a]\nurl = rtmp://x/a\nurl = rtmp://y/a\n", 3,
