@@ -127,13 +127,17 @@ for ((t = 10; t <= SECONDS_TOTAL; t += 10)); do
     printf '%8d %10d %8d %6d\n' "$t" "$rss" "$thr" "$fds"
     echo "$t $rss" >>"$TMP/samples"
 done
-awk '$1 >= 60 {n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2}
-     END {
-        if (n < 2) { print "slope: too few samples"; exit }
-        b = (n * sxy - sx * sy) / (n * sxx - sx * sx)
-        printf "RSS slope after the first minute: %.2f MB/h (%d samples)\n",
-               b * 3600 / 1024, n
-     }' "$TMP/samples"
+# The slope from minute 1 and from minute 5 (warm-up can take longer
+# than a minute: windows, rings and allocator arenas fill first).
+for from in 60 300; do
+    awk -v from="$from" '$1 >= from {n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2}
+        END {
+            if (n < 2) { printf "slope from %d s: too few samples\n", from; exit }
+            b = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+            printf "RSS slope from %d s: %.2f MB/h (%d samples)\n", from,
+                   b * 3600 / 1024, n
+        }' "$TMP/samples"
+done
 players=$(curl -s "http://127.0.0.1:$API/api/v1/server" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["players_by_protocol"])' 2>/dev/null || echo "?")
 echo "players by protocol at the end: $players"
