@@ -68,7 +68,7 @@ WWW      := $(sort $(wildcard server/www/*))
 ASSETS_C := build/gen/assets.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c) \
-            bench/flvread.c
+            bench/flvread.c bench/hlsread.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
