@@ -1,6 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make bench-cluster`, `make cluster-demo`, `make fuzz`;
+# `make bench-relay`, `make bench-hls`, `make bench-cluster`,
+# `make cluster-demo`, `make fuzz`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
 
@@ -80,7 +81,8 @@ BENCHBIN  := $(BUILD)/sluice-bench
 UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
-.PHONY: all run test unit integration bench bench-ladder bench-relay fuzz \
+.PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
+        fuzz \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster
 
@@ -157,6 +159,13 @@ bench-ladder: deps build/sluice-bench
 bench-relay: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps util-linux)
 	./bench/relay.sh
+
+# LL-HLS viewers of one variant: Sluice from memory (blocking reloads)
+# against nginx serving the files Sluice writes (bench/hls.sh,
+# docs/performance.md).  About 4 minutes.
+bench-hls: deps deps-bench build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg)
+	./bench/hls.sh
 
 # An origin, two edges and HAProxy on loopback (conf/cluster/,
 # docs/operations.md); Ctrl-C stops them all.
