@@ -1,6 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make bench-cluster`, `make cluster-demo`, `make fuzz`;
+# `make bench-relay`, `make bench-hls`, `make bench-cluster`,
+# `make cluster-demo`, `make fuzz`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
 
@@ -68,7 +69,7 @@ WWW      := $(sort $(wildcard server/www/*))
 ASSETS_C := build/gen/assets.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c) \
-            bench/flvread.c
+            bench/flvread.c bench/hlsread.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
@@ -80,7 +81,8 @@ BENCHBIN  := $(BUILD)/sluice-bench
 UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
-.PHONY: all run test unit integration bench bench-ladder bench-relay fuzz soak-web \
+.PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
+        fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster
 
@@ -164,6 +166,13 @@ bench-relay: deps build/sluice build/sluice-bench
 soak-web: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps curl python3)
 	./bench/web_soak.sh
+
+# LL-HLS viewers of one variant: Sluice from memory (blocking reloads)
+# against nginx serving the files Sluice writes (bench/hls.sh,
+# docs/performance.md).  About 4 minutes.
+bench-hls: deps deps-bench build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg)
+	./bench/hls.sh
 
 # An origin, two edges and HAProxy on loopback (conf/cluster/,
 # docs/operations.md); Ctrl-C stops them all.

@@ -4,7 +4,9 @@
  *   sluice-bench -u rtmp://127.0.0.1:1935/live/bench -i input.flv
  *                -n 1000 -d 15 -w 3 -p SERVER_PID [--csv]
  *                [--play-url rtmp://127.0.0.1:1936/live/bench |
- *                 --flv-url http://127.0.0.1:8088/live/bench.flv]
+ *                 --flv-url http://127.0.0.1:8088/live/bench.flv |
+ *                 --hls-url http://127.0.0.1:8088/live/bench/media.m3u8
+ *                 [--hls-poll]] [--also-pid PID]
  *
  * One publisher sends the FLV file at real-time pace (looping it, with
  * timestamps that keep increasing); then N players connect and play the
@@ -13,7 +15,12 @@
  * same way, so the latency is publish-write on -u to player-read on
  * --play-url).  With --flv-url the players are HTTP-FLV players instead
  * (GET of that URL, the FLV tags of the response; httpflv.c), scored the
- * same way while the publisher stays RTMP on -u.  After every player is
+ * same way while the publisher stays RTMP on -u.  With --hls-url the
+ * players are LL-HLS viewers of that media playlist (hls.c): each follows
+ * the protocol on one kept-alive connection, blocking reloads and the
+ * parts they announce, or with --hls-poll a plain reload every part
+ * duration (a server of static files); they are scored by parts and
+ * bytes, and the result line is hls.c's.  After every player is
  * playing and a warm-up has passed, a measured window of -d seconds
  * begins.  At its end the tool prints one line: delivered ratio per
  * player (min and average), latency p50/p99 from publish-write to
@@ -24,8 +31,9 @@
  * sockets and level-triggered events, so each ready socket gets one read
  * per loop turn and no player can starve the publisher's pacing.  This
  * file reads the options and runs the phases; the RTMP client is in
- * client.c, the HTTP-FLV player in httpflv.c, the matching of frames
- * and the result in measure.c (see bench.h).
+ * client.c, the HTTP-FLV player in httpflv.c, the LL-HLS viewer in
+ * hls.c, the matching of frames and the result in measure.c (see
+ * bench.h).
  *
  * With --floor-server as its first argument the binary is instead the
  * minimal fan-out server of bench/floor.c; with --ladder, the
@@ -83,7 +91,9 @@ usage(void)
             "         [-n players] [-d seconds] [-w warmup_s] [-p pid]\n"
             "         [-c concurrent_connects] [--drain s] [--settle s]\n"
             "         [--play-url rtmp://HOST:PORT/APP/STREAM |\n"
-            "          --flv-url http://HOST:PORT/APP/STREAM.flv] [--csv]\n"
+            "          --flv-url http://HOST:PORT/APP/STREAM.flv |\n"
+            "          --hls-url http://HOST:PORT/APP/STREAM/media.m3u8\n"
+            "          [--hls-poll]] [--also-pid PID] [--csv]\n"
             "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n"
             "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n"
             "The publisher is RTMP on -u; the players play, by default, -u.\n"
@@ -91,7 +101,12 @@ usage(void)
             "                  downstream)\n"
             "  --flv-url URL   HTTP-FLV players: a GET of URL, a 200 with\n"
             "                  video/x-flv read until the server closes,\n"
-            "                  FLV tags scored as RTMP players' messages\n");
+            "                  FLV tags scored as RTMP players' messages\n"
+            "  --hls-url URL   LL-HLS viewers of that media playlist:\n"
+            "                  blocking reloads, then each part\n"
+            "  --hls-poll      viewers poll the playlist every part\n"
+            "                  instead (a server that cannot block)\n"
+            "  --also-pid PID  measure this process's CPU too (-p's other)\n");
 }
 
 static int
@@ -198,12 +213,16 @@ parse_http_url(const char *url, struct sl_bench_endpoint *e)
 static int
 parse_endpoints(const struct sl_bench_options *o)
 {
-    if (o->flv_url != NULL) {
-        if (parse_http_url(o->flv_url, &sl_bench.play_at) < 0) {
+    const char *http = o->flv_url != NULL ? o->flv_url : o->hls_url;
+
+    if (http != NULL) {
+        if (parse_http_url(http, &sl_bench.play_at) < 0) {
             fprintf(stderr,
                     "sluice-bench: bad URL %s (want "
-                    "http://HOST[:PORT]/APP/STREAM.flv)\n",
-                    o->flv_url);
+                    "http://HOST[:PORT]/%s)\n",
+                    http,
+                    o->flv_url != NULL ? "APP/STREAM.flv"
+                                       : "APP/STREAM/media.m3u8");
             return -1;
         }
         if (parse_url(o->url, &sl_bench.pub_at) == 0)
@@ -235,6 +254,9 @@ parse_options(int argc, char **argv)
         {"csv", no_argument, NULL, 'C'},
         {"play-url", required_argument, NULL, 'P'},
         {"flv-url", required_argument, NULL, 'F'},
+        {"hls-url", required_argument, NULL, 'H'},
+        {"hls-poll", no_argument, NULL, 'L'},
+        {"also-pid", required_argument, NULL, 'A'},
         {"drain", required_argument, NULL, 'D'},
         {"settle", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
@@ -281,6 +303,15 @@ parse_options(int argc, char **argv)
         case 'F':
             o->flv_url = optarg;
             break;
+        case 'H':
+            o->hls_url = optarg;
+            break;
+        case 'L':
+            o->hls_poll = 1;
+            break;
+        case 'A':
+            o->also_pid = atoi(optarg);
+            break;
         case 'D':
             o->drain_s = atof(optarg);
             break;
@@ -294,7 +325,9 @@ parse_options(int argc, char **argv)
     }
     if (o->url == NULL || o->input == NULL || o->duration_s <= 0 ||
         o->warmup_s < 0 || o->concurrency == 0 || optind != argc ||
-        (o->play_url != NULL && o->flv_url != NULL)) {
+        (o->play_url != NULL) + (o->flv_url != NULL) + (o->hls_url != NULL) >
+            1 ||
+        (o->hls_poll && o->hls_url == NULL)) {
         usage();
         return -1;
     }
@@ -412,6 +445,12 @@ run(struct epoll_event *evs)
         int     n;
 
         wait_us = sl_bench_pub_pump(now);
+        if (sl_bench.opt.hls_url != NULL) {
+            int64_t hls_us = sl_bench_hls_tick(now);
+
+            if (hls_us < wait_us)
+                wait_us = hls_us;
+        }
         if (advance(&r, now) < 0)
             return -1;
         if (r.phase == PH_DONE)
@@ -493,7 +532,10 @@ main(int argc, char **argv)
         return 1;
     }
     if (run(evs) == 0) {
-        sl_bench_report();
+        if (sl_bench.opt.hls_url != NULL)
+            sl_bench_hls_report();
+        else
+            sl_bench_report();
         rc = 0;
     }
     tear_down(evs);

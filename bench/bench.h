@@ -9,6 +9,9 @@
  *              to measure.c;
  *   httpflv.c  the HTTP-FLV player (--flv-url): request, response head,
  *              FLV tags through flvread.c, video to measure.c;
+ *   hls.c      the LL-HLS viewer (--hls-url): playlists, blocking
+ *              reloads or polls, parts, through hlsread.c; its own
+ *              result line;
  *   measure.c  the frames as sent, the matching of what players receive
  *              against them, /proc around the window, the result line.
  *
@@ -26,8 +29,14 @@
 #include "bench/flvread.h"
 #include "rtmp/chunk.h"
 
-/* ROLE_PLAYER plays over RTMP, ROLE_FLV_PLAYER over HTTP-FLV. */
-enum sl_bench_role { ROLE_PUBLISHER, ROLE_PLAYER, ROLE_FLV_PLAYER };
+/* ROLE_PLAYER plays over RTMP, ROLE_FLV_PLAYER over HTTP-FLV,
+ * ROLE_HLS_VIEWER follows an LL-HLS media playlist. */
+enum sl_bench_role {
+    ROLE_PUBLISHER,
+    ROLE_PLAYER,
+    ROLE_FLV_PLAYER,
+    ROLE_HLS_VIEWER
+};
 
 /* A connection's progress.  Each state names what we wait for. */
 enum sl_bench_state {
@@ -36,7 +45,8 @@ enum sl_bench_state {
     ST_CONNECT,    /* _result of connect (transaction 1) */
     ST_CREATE,     /* _result of createStream (transaction 2) */
     ST_START,      /* onStatus Publish.Start / Play.Start */
-    ST_RESPONSE,   /* HTTP-FLV: the response head, the FLV file header */
+    ST_RESPONSE,   /* HTTP-FLV: the response head, the FLV file header;
+                    * LL-HLS: the first 200 for the playlist */
     ST_LIVE,       /* publishing or playing */
     ST_DEAD        /* failed or dropped; socket closed */
 };
@@ -56,6 +66,7 @@ struct sl_bench_conn {
     union {                         /* by role: */
         struct sl_chunk_reader *rd; /* RTMP */
         struct sl_bench_flvrd  *fr; /* HTTP-FLV */
+        struct sl_bench_hlsv   *hv; /* LL-HLS (hls.c) */
     };
     uint32_t stream_id;
     int32_t  offset;    /* sent ts - received ts */
@@ -80,6 +91,9 @@ struct sl_bench_options {
     const char *url;
     const char *play_url; /* NULL: players play url */
     const char *flv_url;  /* set: players are HTTP-FLV players of it */
+    const char *hls_url;  /* set: players are LL-HLS viewers of it */
+    int         hls_poll; /* viewers poll instead of blocking reloads */
+    int         also_pid; /* a second process measured like the server */
     const char *input;
     unsigned    players;
     double      duration_s;
@@ -160,7 +174,48 @@ void sl_bench_flv_connected(struct sl_bench_conn *c);
 void sl_bench_flv_bytes(struct sl_bench_conn *c, const uint8_t *p, size_t len,
                         int64_t at);
 
+/* ---- hls.c -------------------------------------------------------------- */
+
+/* A new LL-HLS viewer's state (NULL when out of memory); released by
+ * sl_bench_hls_viewer_free(). */
+struct sl_bench_hlsv *sl_bench_hls_viewer_new(void);
+void                  sl_bench_hls_viewer_free(struct sl_bench_hlsv *v);
+
+/* c's TCP connect completed: sends the first playlist GET. */
+void sl_bench_hls_connected(struct sl_bench_conn *c);
+
+/* Feeds bytes viewer c read at `at` through the response heads and
+ * bodies and moves it on (next request or a wait).  A failure marks c
+ * ST_DEAD. */
+void sl_bench_hls_bytes(struct sl_bench_conn *c, const uint8_t *p, size_t len,
+                        int64_t at);
+
+/* Sends the requests of viewers whose wait (a poll period, a retry) is
+ * over by now; returns the microseconds until the next is due (a large
+ * value when none waits). */
+int64_t sl_bench_hls_tick(int64_t now);
+
+/* Prints the LL-HLS result (one CSV line with --csv) on stdout. */
+void sl_bench_hls_report(void);
+
 /* ---- measure.c ---------------------------------------------------------- */
+
+/* What the window cost, in % of one core; -1 where unknown. */
+struct sl_bench_loads {
+    double window_s;
+    double srv_cpu, srv_user, srv_sys; /* -p's process */
+    double also_cpu;                   /* --also-pid's process */
+    double gen_cpu;                    /* ours */
+    double other[2];          /* others' use of the server's core and ours */
+    long   rss_base, rss_end; /* -p's, KiB: before players, at the end */
+    int    saturated;         /* we were near a full core: suspect */
+};
+
+/* Fills l once the window has closed. */
+void sl_bench_window_loads(struct sl_bench_loads *l);
+
+/* Whether `at` falls inside the measured window (open or closed). */
+int sl_bench_in_window(int64_t at);
 
 void sl_bench_measure_init(void);
 void sl_bench_measure_free(void);

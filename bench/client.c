@@ -12,8 +12,9 @@
  * player does the same handshake, connect, createStream and play, reads
  * with its own chunk reader, applies Set Chunk Size, answers pings and
  * hands every video message to measure.c.  HTTP-FLV players
- * (--flv-url) share the connect, the read and the failure paths here;
- * what they send and parse is in httpflv.c.
+ * (--flv-url) and LL-HLS viewers (--hls-url) share the connect, the
+ * read and the failure paths here; what they send and parse is in
+ * httpflv.c and hls.c.
  *
  * Memory: per player a small struct and a chunk reader; the handshake
  * buffer exists only while handshaking.  Nothing per message is kept
@@ -105,6 +106,9 @@ sl_bench_conn_close(struct sl_bench_conn *c)
     if (c->role == ROLE_FLV_PLAYER) {
         free(c->fr);
         c->fr = NULL;
+    } else if (c->role == ROLE_HLS_VIEWER) {
+        sl_bench_hls_viewer_free(c->hv);
+        c->hv = NULL;
     } else {
         sl_chunk_reader_free(c->rd);
         c->rd = NULL;
@@ -159,9 +163,13 @@ sl_bench_conn_open(struct sl_bench_conn *c, enum sl_bench_role role)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (role == ROLE_FLV_PLAYER)
         c->fr = sl_bench_flv_reader_new();
+    else if (role == ROLE_HLS_VIEWER)
+        c->hv = sl_bench_hls_viewer_new();
     else
         c->rd = sl_chunk_reader_new(MAX_MESSAGE, MAX_CSIDS);
-    if (role == ROLE_FLV_PLAYER ? c->fr == NULL : c->rd == NULL) {
+    if (role == ROLE_FLV_PLAYER   ? c->fr == NULL
+        : role == ROLE_HLS_VIEWER ? c->hv == NULL
+                                  : c->rd == NULL) {
         close(c->fd);
         c->fd = -1;
         return -ENOMEM;
@@ -623,6 +631,10 @@ sl_bench_conn_event(struct sl_bench_conn *c, uint32_t events)
             sl_bench_flv_connected(c);
             return;
         }
+        if (c->role == ROLE_HLS_VIEWER) {
+            sl_bench_hls_connected(c);
+            return;
+        }
         c->hs = malloc(1 + SL_HANDSHAKE_SIZE);
         if (c->hs == NULL) {
             conn_fail(c, "out of memory");
@@ -647,6 +659,8 @@ sl_bench_conn_event(struct sl_bench_conn *c, uint32_t events)
 
         if (n > 0 && c->role == ROLE_FLV_PLAYER) {
             sl_bench_flv_bytes(c, cl.rbuf, (size_t) n, at);
+        } else if (n > 0 && c->role == ROLE_HLS_VIEWER) {
+            sl_bench_hls_bytes(c, cl.rbuf, (size_t) n, at);
         } else if (n > 0) {
             on_bytes(c, cl.rbuf, (size_t) n, at);
         } else if (n == 0) {
@@ -680,8 +694,10 @@ sl_bench_open_players(int64_t now)
 
         if (sl_bench.first_connect_us == 0)
             sl_bench.first_connect_us = now;
-        rc = sl_bench_conn_open(
-            c, sl_bench.opt.flv_url != NULL ? ROLE_FLV_PLAYER : ROLE_PLAYER);
+        rc = sl_bench_conn_open(c,
+                                sl_bench.opt.hls_url != NULL   ? ROLE_HLS_VIEWER
+                                : sl_bench.opt.flv_url != NULL ? ROLE_FLV_PLAYER
+                                                               : ROLE_PLAYER);
         sl_bench.inflight++;
         burst++;
         if (rc < 0) {

@@ -54,9 +54,13 @@ static struct {
     uint64_t       mismatches;
 
     /* Samples at the window's edges; -1 where not taken.  cores[0] is
-     * the server's pinned CPU, cores[1] ours (-1: not pinned to one). */
+     * the server's pinned CPU, cores[1] ours (-1: not pinned to one).
+     * The server's ticks are kept as user and system apart; also_* are
+     * those of --also-pid, a second process measured alike. */
     long      rss_base, rss_end;
     long long srv_ticks0, srv_ticks1;
+    long long srv_user0, srv_user1, srv_sys0, srv_sys1;
+    long long also_ticks0, also_ticks1;
     int64_t   gen_cpu_us; /* at the start, then the window's use */
     int       cores[2];
     long long core0[2], core1[2];
@@ -68,6 +72,7 @@ sl_bench_measure_init(void)
     sl_hist_init(&M.lat);
     M.rss_base = M.rss_end = -1;
     M.srv_ticks0 = M.srv_ticks1 = -1;
+    M.also_ticks0 = M.also_ticks1 = -1;
     for (int i = 0; i < 2; i++) {
         M.cores[i] = -1;
         M.core0[i] = M.core1[i] = -1;
@@ -84,9 +89,10 @@ sl_bench_measure_free(void)
 
 /* ---- /proc ------------------------------------------------------------ */
 
-/* utime + stime of every thread of pid, in clock ticks; -1 on error. */
+/* utime + stime of every thread of pid, in clock ticks, and each of
+ * them apart where user and sys are not NULL; -1 on error. */
 static long long
-proc_cpu_ticks(int pid)
+proc_cpu_ticks(int pid, long long *user, long long *sys)
 {
     char      path[64], buf[1024], *p;
     FILE     *fp;
@@ -109,6 +115,10 @@ proc_cpu_ticks(int pid)
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld",
                &ut, &st) != 2)
         return -1;
+    if (user != NULL)
+        *user = ut;
+    if (sys != NULL)
+        *sys = st;
     return ut + st;
 }
 
@@ -318,7 +328,9 @@ sl_bench_window_open(int64_t now)
     M.win_start_us = now;
     M.win_end_us = now + (int64_t) (sl_bench.opt.duration_s * 1e6);
     if (pid > 0)
-        M.srv_ticks0 = proc_cpu_ticks(pid);
+        M.srv_ticks0 = proc_cpu_ticks(pid, &M.srv_user0, &M.srv_sys0);
+    if (sl_bench.opt.also_pid > 0)
+        M.also_ticks0 = proc_cpu_ticks(sl_bench.opt.also_pid, NULL, NULL);
     M.gen_cpu_us = self_cpu_us();
     /* What else ran on the two pinned cores tells whether the machine
      * was quiet (see print_table()). */
@@ -335,9 +347,11 @@ sl_bench_window_close(int64_t now)
     int pid = sl_bench.opt.server_pid;
 
     if (pid > 0) {
-        M.srv_ticks1 = proc_cpu_ticks(pid);
+        M.srv_ticks1 = proc_cpu_ticks(pid, &M.srv_user1, &M.srv_sys1);
         M.rss_end = proc_rss_kb(pid);
     }
+    if (sl_bench.opt.also_pid > 0)
+        M.also_ticks1 = proc_cpu_ticks(sl_bench.opt.also_pid, NULL, NULL);
     M.gen_cpu_us = self_cpu_us() - M.gen_cpu_us;
     for (int i = 0; i < 2; i++)
         M.core1[i] = M.cores[i] >= 0 ? cpu_busy_ticks(M.cores[i]) : -1;
@@ -358,32 +372,68 @@ struct result {
     int      saturated;
 };
 
-/* CPU in % of a core over the window: the server's, ours, and what else
- * ran on the two pinned cores. */
+/* CPU in % of a core over ticks t0..t1 of the window; -1 unknown. */
+static double
+pct(long long t0, long long t1, double window_s)
+{
+    if (t0 < 0 || t1 < 0 || window_s <= 0)
+        return -1;
+    return 100.0 * (double) (t1 - t0) / (double) sysconf(_SC_CLK_TCK) /
+           window_s;
+}
+
+void
+sl_bench_window_loads(struct sl_bench_loads *l)
+{
+    int also_here;
+
+    l->window_s = (M.win_end_us - M.win_start_us) / 1e6;
+    l->srv_cpu = pct(M.srv_ticks0, M.srv_ticks1, l->window_s);
+    l->srv_user = pct(M.srv_user0, M.srv_user1, l->window_s);
+    l->srv_sys = pct(M.srv_sys0, M.srv_sys1, l->window_s);
+    l->also_cpu = pct(M.also_ticks0, M.also_ticks1, l->window_s);
+    l->gen_cpu = 100.0 * (double) M.gen_cpu_us / 1e6 / l->window_s;
+    l->rss_base = M.rss_base;
+    l->rss_end = M.rss_end;
+    /* A second process pinned to the server's core is ours too, not
+     * other load. */
+    also_here = l->also_cpu >= 0 && M.cores[0] >= 0 &&
+                pinned_cpu(sl_bench.opt.also_pid) == M.cores[0];
+    for (int i = 0; i < 2; i++) {
+        double own = i == 1 ? l->gen_cpu
+                     : l->srv_cpu < 0
+                         ? -1
+                         : l->srv_cpu + (also_here ? l->also_cpu : 0);
+
+        l->other[i] = -1; /* unknown: not pinned to one core */
+        if (M.core0[i] >= 0 && M.core1[i] >= 0 && own >= 0) {
+            l->other[i] = pct(M.core0[i], M.core1[i], l->window_s) - own;
+            if (l->other[i] < 0)
+                l->other[i] = 0; /* tick rounding */
+        }
+    }
+    l->saturated = l->gen_cpu > SATURATED_PCT;
+}
+
+int
+sl_bench_in_window(int64_t at)
+{
+    return M.win_start_us != 0 && at >= M.win_start_us && at < M.win_end_us;
+}
+
+/* The loads the result line shows. */
 static void
 window_loads(struct result *r)
 {
-    double hz = (double) sysconf(_SC_CLK_TCK);
+    struct sl_bench_loads l;
 
-    r->window_s = (M.win_end_us - M.win_start_us) / 1e6;
-    r->srv_cpu = -1;
-    if (M.srv_ticks0 >= 0 && M.srv_ticks1 >= 0)
-        r->srv_cpu =
-            100.0 * (double) (M.srv_ticks1 - M.srv_ticks0) / hz / r->window_s;
-    r->gen_cpu = 100.0 * (double) M.gen_cpu_us / 1e6 / r->window_s;
-    for (int i = 0; i < 2; i++) {
-        double own = i == 0 ? r->srv_cpu : r->gen_cpu;
-
-        r->other[i] = -1; /* unknown: not pinned to one core */
-        if (M.core0[i] >= 0 && M.core1[i] >= 0 && own >= 0) {
-            r->other[i] =
-                100.0 * (double) (M.core1[i] - M.core0[i]) / hz / r->window_s -
-                own;
-            if (r->other[i] < 0)
-                r->other[i] = 0; /* tick rounding */
-        }
-    }
-    r->saturated = r->gen_cpu > SATURATED_PCT;
+    sl_bench_window_loads(&l);
+    r->window_s = l.window_s;
+    r->srv_cpu = l.srv_cpu;
+    r->gen_cpu = l.gen_cpu;
+    r->other[0] = l.other[0];
+    r->other[1] = l.other[1];
+    r->saturated = l.saturated;
 }
 
 /* Delivered ratios, connection rate, latency and memory per player. */
