@@ -1081,21 +1081,30 @@ reports(struct sl_hls *h, const struct sl_hls_variant *v,
     return n;
 }
 
-/* v's playlist as the view's query, skip and reports ask (v->lock held). */
+/* v's playlist as the view's query, skip and reports ask (v->lock held).
+ * A playlist is a few KiB: it is made on the stack, and on the heap only
+ * when it does not fit (a long window of short parts). */
+#define PLAYLIST_STACK (24 * 1024)
+
 static struct sl_buf *
 render_playlist(struct sl_hls_variant *v, struct sl_hls_media_view *view)
 {
-    static __thread struct sl_hls_seg  segs[SL_HLS_MAX_SEGMENTS];
-    static __thread struct sl_hls_part parts[(SL_HLS_MAX_SEGMENTS + 1) *
-                                             SL_HLS_MAX_PARTS];
-    struct sl_buf                     *b;
-    char                              *text = malloc(PLAYLIST_MAX);
+    struct sl_hls_seg  segs[SL_HLS_MAX_SEGMENTS];
+    struct sl_hls_part parts[(SL_HLS_MAX_SEGMENTS + 1) * SL_HLS_MAX_PARTS];
+    char               small[PLAYLIST_STACK];
+    struct sl_buf     *b;
+    char              *text;
+    int                len;
 
-    if (text == NULL)
-        return NULL;
     sl_hls_window_view(&v->win, view, segs, parts);
     view->part_target_ms = v->part_ms;
     view->ended = (uint8_t) ended(v);
+    len = sl_hls_render_media(view, small, sizeof(small));
+    if (len >= 0)
+        return text_buf(small, len);
+    text = malloc(PLAYLIST_MAX);
+    if (text == NULL)
+        return NULL;
     b = text_buf(text, sl_hls_render_media(view, text, PLAYLIST_MAX));
     free(text);
     return b;
