@@ -12,6 +12,6 @@
     X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) X(relay) \
     X(media) X(codec) X(api) X(query) X(callback) X(access) \
     X(iplimit) X(supervisor) X(cluster) X(record) X(auth) X(rtmp_cmd) X(web) \
-    X(http_conn) X(flvread) X(hls_playlist)
+    X(http_conn) X(flvread) X(hls_playlist) X(page)
 #endif
 /* clang-format on */
