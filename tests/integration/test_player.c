@@ -21,7 +21,8 @@
  *   throttle's end back up.  The latency hls.js reports is printed,
  *   not judged.
  * - flv: mpegts.js plays signed/cam's HTTP-FLV from a signed page URL
- *   (the page passes the signature on to the media URL): the video's
+ *   (the page passes the signature on to the media URL; its app has no
+ *   HLS, so the page falls back from hls.js to mpegts.js): the video's
  *   time advances for 10 s.
  *
  * Every wait is bounded (IT_S); nothing asserts how fast anything
@@ -511,8 +512,7 @@ test_flv(void)
 
     sl_itest_sign(SECRET, "signed", "cam", e, sign);
     snprintf(url, sizeof(url),
-             "http://127.0.0.1:%d/play/signed/cam?expires=%lld&sign=%s"
-             "&engine=flv",
+             "http://127.0.0.1:%d/play/signed/cam?expires=%lld&sign=%s",
              P.srv.web_port, e, sign);
     CU_ASSERT(browse(&r, steps, IT_S(45)) == 0);
     s0 = state_at(&r, 2);

@@ -94,6 +94,7 @@
   /* ---- the player ---- */
 
   var app, name, video, hls = null, flv = null, timer = null;
+  var picked = false; /* the viewer chose the engine (?engine=, the menu) */
 
   function stop() {
     if (hls) { hls.destroy(); hls = null; }
@@ -169,6 +170,13 @@
         if (!d.fatal) return;
         if (d.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
+          return;
+        }
+        /* No HLS for this stream (its app packages none): HTTP-FLV,
+         * unless the viewer asked for HLS. */
+        if (!picked && d.response && d.response.code === 404 &&
+            d.details === window.Hls.ErrorDetails.MANIFEST_LOAD_ERROR) {
+          start('flv');
           return;
         }
         retry('hls', 'HLS: ' + d.details);
@@ -248,6 +256,7 @@
     $('title').textContent = app + '/' + name;
     document.title = app + '/' + name + ' - Sluice';
     $('engine').onchange = function () {
+      picked = true;
       q.set('engine', this.value);
       history.replaceState(null, '', '?' + q.toString());
       start(this.value);
@@ -257,6 +266,7 @@
     };
     setInterval(tick, 250);
     if (q.get('engine') === 'flv' || q.get('engine') === 'hls') {
+      picked = true;
       start(q.get('engine'));
       return;
     }
