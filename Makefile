@@ -13,7 +13,7 @@ VERSION := 0.1.0
 DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
               libswresample-dev libmicrohttpd-dev libjansson-dev \
-              libcurl4-openssl-dev libhttp-parser-dev
+              libcurl4-openssl-dev libhttp-parser-dev npm
 DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
               gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad \
@@ -67,7 +67,16 @@ CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) $(wildcard web/*.c) \
 # into a C file of byte arrays, shared by every build flavour.
 WWW      := $(sort $(wildcard server/www/*))
 ASSETS_C := build/gen/assets.c
-CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
+# The player page (web/www/) and the browser libraries it plays with
+# (hls.js, mpegts.js) are compiled in the same way, as a second table.
+# tools/web_libs.sh gets the libraries with `npm pack` into a cache
+# under build/ and refuses any tarball whose sha256 is not the one
+# tools/web_libs.sha256 pins.
+PLAYER_WWW := $(sort $(wildcard web/www/*))
+WEB_LIBS   := build/gen/web-libs
+PLAYER_C   := build/gen/player_assets.c build/gen/player_libs.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o \
+            $(BUILD)/gen/player_assets.o $(BUILD)/gen/player_libs.o
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c) \
             bench/flvread.c bench/hlsread.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -120,6 +129,19 @@ $(ASSETS_C): $(WWW) tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh $@ $(WWW)
 $(BUILD)/gen/assets.o: $(ASSETS_C) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(WEB_LIBS).stamp: tools/web_libs.sh tools/web_libs.sha256
+	sh tools/web_libs.sh build/web-libs $(WEB_LIBS)
+	@touch $@
+build/gen/player_assets.c: $(PLAYER_WWW) tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh -t sl_player_assets -n sl_player_nassets $@ \
+	    $(PLAYER_WWW)
+build/gen/player_libs.c: $(WEB_LIBS).stamp tools/embed.sh
+	sh tools/embed.sh -t sl_player_libs -n sl_player_nlibs $@ \
+	    $(sort $(wildcard $(WEB_LIBS)/*))
+$(BUILD)/gen/player_%.o: build/gen/player_%.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -230,13 +252,17 @@ build/fuzz/web/fuzz_%: tests/fuzz/web/fuzz_%.c $(WEB_SRC)
 build/fuzz/hls/fuzz_%: tests/fuzz/hls/fuzz_%.c hls/playlist.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< hls/playlist.c
-build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C)
+build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C) $(PLAYER_C)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) -pthread \
+	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) $(PLAYER_C) -pthread \
 	    $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
 
+# npm counts as there when an npm is on PATH: NodeSource's nodejs
+# package provides one and conflicts with Debian's npm package.
 define need_pkgs
 	@missing=""; for p in $(1); do \
+	    if [ $$p = npm ] && command -v npm >/dev/null 2>&1; then \
+	        continue; fi; \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 	        grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \

@@ -471,6 +471,36 @@ sl_hub_media_kinds(struct sl_hub *hub, const char *app, const char *name,
     return live;
 }
 
+int
+sl_hub_live_streams(struct sl_hub *hub, struct sl_hub_name *out, int max)
+{
+    struct sl_list *pos, *tmp;
+    int             n = 0;
+
+    pthread_mutex_lock(&hub->lock);
+    sl_list_foreach_safe(pos, tmp, &hub->streams)
+    {
+        struct sl_stream *s = sl_list_entry(pos, struct sl_stream, link);
+        int               live;
+        uint8_t           derived;
+
+        pthread_mutex_lock(&s->lock);
+        live = s->publisher != NULL;
+        derived = s->derived;
+        pthread_mutex_unlock(&s->lock);
+        if (!live)
+            continue;
+        if (n < max) {
+            memcpy(out[n].app, s->app, sizeof(out[n].app));
+            memcpy(out[n].name, s->name, sizeof(out[n].name));
+            out[n].derived = derived;
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return n;
+}
+
 uint32_t
 sl_hub_subscribers(struct sl_hub *hub, const char *app, const char *name)
 {

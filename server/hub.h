@@ -40,6 +40,7 @@
 #include "pool/buf.h"
 #include "pool/queue.h"
 #include "pool/sched.h"
+#include "rtmp/rtmp.h"
 #include "server/outq.h"
 
 struct sl_hub;
@@ -296,6 +297,20 @@ int sl_hub_media_kinds(struct sl_hub *hub, const char *app, const char *name,
 
 /* 1 when APP/NAME is being published. */
 int sl_hub_is_live(struct sl_hub *hub, const char *app, const char *name);
+
+/* A live stream, as sl_hub_live_streams copies it. */
+struct sl_hub_name {
+    char    app[SL_NAME_MAX];
+    char    name[SL_NAME_MAX];
+    uint8_t derived; /* published by the server (a rendition) */
+};
+
+/* Copies up to max of the streams being published into out (NULL when
+ * max is 0), in no particular order, and returns how many there are,
+ * which may be more than max: the caller asks again with room for them
+ * (publishes in between may change the count again).  For the player
+ * page's list.  Any thread; takes the hub lock, then each stream's. */
+int sl_hub_live_streams(struct sl_hub *hub, struct sl_hub_name *out, int max);
 
 /* Players subscribed to APP/NAME (0 when there is no such stream). */
 uint32_t sl_hub_subscribers(struct sl_hub *hub, const char *app,

@@ -28,6 +28,7 @@
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "web/page.h"
 #include "web/request.h"
 #include "web/response.h"
 
@@ -538,6 +539,65 @@ hls_request(struct sl_web_conn *w, const char *app, const char *stream)
     return authorize_play(w, app, owner);
 }
 
+/* ---- the player page (web/page.h) ---- */
+
+/* What a browser must not do with the page's answers: guess a type, or
+ * run anything the page did not bring itself.  The libraries play
+ * through MediaSource (blob: URLs) and start workers from blobs. */
+#define PAGE_HEADERS                                                           \
+    "X-Content-Type-Options: nosniff\r\n"                                     \
+    "Content-Security-Policy: default-src 'self'; media-src 'self' blob:; "    \
+    "worker-src 'self' blob:; img-src 'self' data:\r\n"
+
+/* GET or HEAD of one of the page's paths: its files, the libraries, or
+ * /streams.json. */
+static int
+page_request(struct sl_web_conn *w)
+{
+    struct sl_conn        *c = &w->base;
+    struct sl_page_obj     o;
+    struct sl_buf         *list = NULL;
+    struct sl_web_response r = {
+        .status = 200,
+        .allow_origin = allow_origin(w),
+        .keep_alive = w->req->keep_alive,
+        .extra = PAGE_HEADERS,
+    };
+    const void            *body;
+    size_t                 blen;
+
+    if (sl_web_page_find(w->req->path, &o) < 0) {
+        slog(SL_LOG_DEBUG, c, "GET %s: 404", w->req->path);
+        return answer_text(w, 404, NULL, 1, NULL);
+    }
+    if (o.kind == SL_PAGE_STREAMS) {
+        list = sl_web_page_streams(c->srv->hub, c->cfg, c->srv->hls != NULL,
+                                   c->addr);
+        if (list == NULL)
+            return answer_text(w, 503, "out of memory", 1, NULL);
+        r.content_type = "application/json";
+        body = list->data;
+        blen = list->len;
+    } else {
+        r.content_type = o.file->type;
+        body = o.file->data;
+        blen = o.file->len;
+    }
+    r.cache_control = o.cache;
+    r.content_length = (long long) blen;
+    if (respond(w, &r, body, blen) < 0 || !r.keep_alive) {
+        sl_buf_unref(list);
+        w->state = W_DONE;
+        sl_conn_close(c, SL_LOG_DEBUG, "answered");
+        return -EPROTO;
+    }
+    sl_buf_unref(list);
+    w->state = W_REQUEST;
+    w->answered = 1;
+    w->since_ms = sl_now_ms();
+    return 0;
+}
+
 /* One complete request head in w->req-> */
 static int
 handle_request(struct sl_web_conn *w)
@@ -554,6 +614,8 @@ handle_request(struct sl_web_conn *w)
                            "Access-Control-Max-Age: 600\r\n");
     if (w->req->method != SL_WEB_GET && w->req->method != SL_WEB_HEAD)
         return answer_text(w, 405, NULL, 1, NULL);
+    if (sl_web_page_owns(w->req->path))
+        return page_request(w);
     if (sl_web_stream_path(w->req->path, ".flv", app, sizeof(app), name,
                            sizeof(name)) == 0)
         return flv_request(w, app, name);

@@ -253,6 +253,42 @@ test_late_joiner_gets_caches(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), bufs);
 }
 
+/* sl_hub_live_streams: what is published, with derived marked; a
+ * waiting player's stream is not live; max bounds the copy, not the
+ * count. */
+static void
+test_live_streams(void)
+{
+    struct sl_hub     *hub = new_hub(0, 1);
+    struct sl_stream  *s1, *s2;
+    struct fake_player p;
+    struct sl_hub_name out[4];
+    int                a, b, n, derived = -1;
+
+    player_init(&p, 64);
+    CU_ASSERT_EQUAL(sl_hub_live_streams(hub, NULL, 0), 0);
+    CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "waiting", &p.sub), 0);
+    CU_ASSERT_EQUAL(sl_hub_publish(hub, "live", "x", &a, &s1), 0);
+    CU_ASSERT_EQUAL(sl_hub_publish_derived(hub, "live", "x_r1", &b, &s2), 0);
+    CU_ASSERT_EQUAL(sl_hub_live_streams(hub, NULL, 0), 2);
+    CU_ASSERT_EQUAL(sl_hub_live_streams(hub, out, 1), 2);
+    n = sl_hub_live_streams(hub, out, 4);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_STRING_EQUAL(out[i].app, "live");
+        if (strcmp(out[i].name, "x_r1") == 0)
+            derived = out[i].derived;
+        else
+            CU_ASSERT(strcmp(out[i].name, "x") == 0 && !out[i].derived);
+    }
+    CU_ASSERT_EQUAL(derived, 1);
+    sl_hub_unpublish(s2, &b);
+    sl_hub_unpublish(s1, &a);
+    CU_ASSERT_EQUAL(sl_hub_live_streams(hub, out, 4), 0);
+    player_fini(&p);
+    sl_hub_free(hub);
+}
+
 static void
 test_second_publisher_refused(void)
 {
@@ -1156,6 +1192,7 @@ sl_test_suite_hub(void)
                 test_flv_subscriber_gets_tags);
     CU_add_test(s, "taps and observers", test_taps_and_observers);
     CU_add_test(s, "second publisher refused", test_second_publisher_refused);
+    CU_add_test(s, "live streams are listed", test_live_streams);
     CU_add_test(s, "without GOP cache waits for keyframe",
                 test_without_gop_cache_waits_for_keyframe);
     CU_add_test(s, "timeline survives reconnect and wrap",
