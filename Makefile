@@ -29,11 +29,16 @@ ifeq ($(SAN),1)
 BUILD    := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
+export SL_TEST_SKIP := player
 else ifeq ($(TSAN),1)
 BUILD    := build/tsan
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 # Test binaries and the servers they start inherit it.
 export TSAN_OPTIONS := suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)
+# The browser's suite (headless Chromium playing the page) runs in the
+# plain pass only: the server paths it drives are the web and hls
+# suites', which the sanitizer passes run.
+export SL_TEST_SKIP := player
 else
 BUILD    := build/obj
 SANFLAGS :=
