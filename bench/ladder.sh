@@ -8,9 +8,10 @@
 # The input is a generated 1080p30 clip (made once, kept under
 # build/bench/).  The rungs are the ones the config gives the app
 # (conf/sluice.ini, app live: 720p, 480p, 360p), read through Sluice's
-# own config parser (`sluice-bench --ladder --print-rungs WxH`), so both
-# sides always transcode to the same sizes, bit rates, presets, profiles
-# and keyframe settings.
+# own config parser (`sluice-bench --ladder --print-rungs WxH@FPS`), so
+# both sides always transcode to the same sizes, bit rates, presets,
+# profiles and keyframe settings, with the thread counts and x264
+# options Sluice gives its decoder and encoders (transcode/rung.c).
 #
 # Sluice: `sluice-bench --ladder`, which feeds every tag of the file to
 # the ladder as fast as it takes them and reports user+sys CPU and wall
@@ -24,8 +25,9 @@
 # came out).  CPU = user+sys of the process and all its threads (bash's
 # `time`, from wait4), wall = its whole life, start-up included.
 #
-# Both run with libav's default thread counts and without pinning: the
-# figure is "on this machine's cores".  The sides alternate (ffmpeg,
+# Both run with the threads Sluice chooses (x264 1.5 per core, at most
+# 4; the decoder 2 frame threads) and without pinning: the figure is
+# "on this machine's cores".  The sides alternate (ffmpeg,
 # Sluice, ffmpeg, ...), LADDER_RUNS times each; the table shows the
 # median with min and max, speed (media seconds / median wall seconds),
 # and how busy the machine was with other work during the runs.
@@ -107,7 +109,7 @@ HAS_AUDIO=$(ffprobe -v error -select_streams a -show_entries stream=index \
     -of csv=p=0 "$INPUT" | head -1)
 [ -n "$SIZE" ] || die "$INPUT has no video stream"
 
-"$SLUICE_BENCH" --ladder --print-rungs "$SIZE" -c "$LADDER_CONFIG" \
+"$SLUICE_BENCH" --ladder --print-rungs "$SIZE@$FPS" -c "$LADDER_CONFIG" \
     -a "$LADDER_APP" > "$TMP/rungs" ||
     die "cannot read the ladder from $LADDER_CONFIG"
 IV_MS=$(awk '$1 == "keyframe_interval_ms" { print $2 }' "$TMP/rungs")
@@ -115,16 +117,20 @@ IV_S=$(awk -v ms="$IV_MS" 'BEGIN { printf "%g", ms / 1000 }')
 
 # The ffmpeg command line.  What Sluice does per rung (transcode/rung.c),
 # option by option: bicubic swscale to the rung's size; libx264 with the
-# rung's preset, profile, bit rate, maxrate and bufsize; a keyframe
-# forced on the first frame at or after every interval and none
-# elsewhere (scenecut=0, -g twice the interval in frames, plus one);
-# the source's AAC copied (or AAC at audio_bitrate when audio = aac).
+# rung's preset, profile, bit rate, maxrate and bufsize, its threads and
+# the x264 options its latency setting gives (lookahead, B-frames,
+# threading); a keyframe forced on the first frame at or after every
+# interval and none elsewhere (scenecut=0, -g twice the interval in
+# frames, plus one); the source's AAC copied (or AAC at audio_bitrate
+# when audio = aac).  The source is decoded with the decoder threads
+# the ladder would use.
 FILTER="[0:v]split=$(grep -c '^rung ' "$TMP/rungs")"
 FF_OUT=()
 RUNG_NAMES=()
 chain=()
 i=0
-while read -r kind name w h br maxr bufs preset profile enc acopy abr rfps; do
+while read -r kind name w h br maxr bufs preset profile enc acopy abr rfps \
+    latency threads x264p; do
     [ "$kind" = rung ] || continue
     FILTER+="[s$i]"
     chain[i]="[s$i]scale=$w:$h:flags=bicubic"
@@ -145,8 +151,11 @@ while read -r kind name w h br maxr bufs preset profile enc acopy abr rfps; do
     [ "$maxr" -gt 0 ] && FF_OUT+=(-maxrate "$maxr")
     [ "$bufs" -gt 0 ] && FF_OUT+=(-bufsize "$bufs")
     FF_OUT+=(-g "$gop" -force_key_frames "expr:gte(t,n_forced*$IV_S)")
-    if [ "$enc" = libx264 ]; then
-        FF_OUT+=(-x264-params scenecut=0)
+    FF_OUT+=(-threads "$threads")
+    if [ "$x264p" != - ]; then
+        FF_OUT+=(-x264-params "$x264p")
+    elif [ "$latency" = low ]; then
+        FF_OUT+=(-bf 0 -thread_type slice)
     fi
     if [ -n "$HAS_AUDIO" ]; then
         if [ "$acopy" = 1 ]; then
@@ -171,7 +180,9 @@ done
 for ((j = 0; j < i; j++)); do
     FILTER+=";${chain[$j]}"
 done
-FF_CMD=(ffmpeg -hide_banner -nostdin -loglevel error -y -i "$INPUT"
+read -r _ DEC_THREADS DEC_TYPE < <(grep '^decoder ' "$TMP/rungs")
+FF_CMD=(ffmpeg -hide_banner -nostdin -loglevel error -y
+    -threads "$DEC_THREADS" -thread_type "$DEC_TYPE" -i "$INPUT"
     -filter_complex "$FILTER" "${FF_OUT[@]}")
 SL_CMD=("$SLUICE_BENCH" --ladder -i "$INPUT" -c "$LADDER_CONFIG"
     -a "$LADDER_APP")
@@ -366,7 +377,7 @@ renditions = $DELAY_RUNGS
 keyframe_interval = ${IV_MS}ms
 INI
     while read -r kind name w h br maxr bufs preset profile enc acopy abr \
-        rfps; do
+        rfps _; do
         [ "$kind" = rung ] || continue
         case ",$DELAY_RUNGS," in *",$name,"*) ;; *) continue ;; esac
         echo

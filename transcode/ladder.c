@@ -263,16 +263,6 @@ close_video_decoder(struct sl_ladder *l)
     avcodec_free_context(&l->vdec);
 }
 
-/* 1 when a rung of the ladder asks for latency = low. */
-static int
-wants_low_latency(const struct sl_ladder *l)
-{
-    for (int i = 0; i < l->p.nrungs; i++)
-        if (l->p.rungs[i].latency == SL_LATENCY_LOW)
-            return 1;
-    return 0;
-}
-
 /* The decoder is shared by every rung, so its threading follows the
  * most demanding rung.  Frame threads each hold a picture back (one
  * frame of delay per thread beyond the first; libavcodec's automatic
@@ -287,11 +277,24 @@ wants_low_latency(const struct sl_ladder *l)
  * screen have arrived. */
 #define DEC_FRAME_THREADS 2
 
+int
+sl_ladder_decoder_threads(const struct sl_ladder_params *p, int *slice)
+{
+    for (int i = 0; i < p->nrungs; i++)
+        if (p->rungs[i].latency == SL_LATENCY_LOW) {
+            *slice = 1;
+            return 0; /* libavcodec's count: nothing waits on it */
+        }
+    *slice = 0;
+    return DEC_FRAME_THREADS;
+}
+
 static int
 open_video_decoder(struct sl_ladder *l, const uint8_t *avcc, size_t len)
 {
     const AVCodec  *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
     AVCodecContext *c;
+    int             slice;
 
     if (codec == NULL || len == 0)
         return -1;
@@ -307,13 +310,8 @@ open_video_decoder(struct sl_ladder *l, const uint8_t *avcc, size_t len)
     c->extradata_size = (int) len;
     c->time_base = (AVRational){1, 1000};
     c->pkt_timebase = (AVRational){1, 1000};
-    if (wants_low_latency(l)) {
-        c->thread_type = FF_THREAD_SLICE;
-        c->thread_count = 0;
-    } else {
-        c->thread_type = FF_THREAD_FRAME;
-        c->thread_count = DEC_FRAME_THREADS;
-    }
+    c->thread_count = sl_ladder_decoder_threads(&l->p, &slice);
+    c->thread_type = slice ? FF_THREAD_SLICE : FF_THREAD_FRAME;
     if (avcodec_open2(c, codec, NULL) < 0) {
         avcodec_free_context(&c);
         return -1;

@@ -301,6 +301,31 @@ encoder_threads(void)
     return n < 1 ? 1 : n > MAX_ENC_THREADS ? MAX_ENC_THREADS : n;
 }
 
+int
+sl_rung_encoder_options(const struct sl_rendition_config *cfg, double fps,
+                        char *x264, size_t cap)
+{
+    int own, la;
+
+    if (strcmp(cfg->encoder, "libx264") != 0) {
+        snprintf(x264, cap, "%s", "");
+    } else if (cfg->latency == SL_LATENCY_LOW) {
+        /* Keyframes only where the ladder forces them: scenecut=0. */
+        snprintf(x264, cap, "%s",
+                 "scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:"
+                 "mbtree=0:force-cfr=1:sliced-threads=1");
+    } else {
+        own = preset_lookahead(cfg->preset);
+        la = (int) (fps * NORMAL_LOOKAHEAD_MS / 1000.0 + 0.5);
+        if (la < 1)
+            la = 1;
+        if (own >= 0 && own < la)
+            la = own;
+        snprintf(x264, cap, "scenecut=0:sync-lookahead=0:rc-lookahead=%d", la);
+    }
+    return encoder_threads();
+}
+
 /* The settings above on c, before it is opened. */
 static void
 set_latency(struct sl_rung *r, AVCodecContext *c, double fps)
@@ -308,40 +333,24 @@ set_latency(struct sl_rung *r, AVCodecContext *c, double fps)
     int  low = r->cfg.latency == SL_LATENCY_LOW;
     char x264[160];
 
-    c->thread_count = encoder_threads();
+    c->thread_count = sl_rung_encoder_options(&r->cfg, fps, x264, sizeof(x264));
     if (low) {
         /* Every encoder that knows these honours them; libx264 also
-         * gets them in its own words below. */
+         * gets them in its own words. */
         c->max_b_frames = 0;
         c->thread_type = FF_THREAD_SLICE;
     }
-    if (strcmp(r->cfg.encoder, "libx264") != 0) {
-        /* NVENC: its own words for no reordering and no output delay. */
-        if (low && strstr(r->cfg.encoder, "nvenc") != NULL) {
-            set_priv(r, c, "zerolatency", "1");
-            set_priv(r, c, "delay", "0");
-        }
-        if (av_opt_find(c->priv_data, "forced-idr", NULL, 0, 0) != NULL)
-            set_priv(r, c, "forced-idr", "1");
+    if (x264[0] != '\0') {
+        set_priv(r, c, "x264-params", x264);
         return;
     }
-    /* Keyframes only where the ladder forces them: scenecut=0. */
-    if (low) {
-        snprintf(x264, sizeof(x264),
-                 "scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:"
-                 "mbtree=0:force-cfr=1:sliced-threads=1");
-    } else {
-        int own = preset_lookahead(r->cfg.preset);
-        int la = (int) (fps * NORMAL_LOOKAHEAD_MS / 1000.0 + 0.5);
-
-        if (la < 1)
-            la = 1;
-        if (own >= 0 && own < la)
-            la = own;
-        snprintf(x264, sizeof(x264),
-                 "scenecut=0:sync-lookahead=0:rc-lookahead=%d", la);
+    /* NVENC: its own words for no reordering and no output delay. */
+    if (low && strstr(r->cfg.encoder, "nvenc") != NULL) {
+        set_priv(r, c, "zerolatency", "1");
+        set_priv(r, c, "delay", "0");
     }
-    set_priv(r, c, "x264-params", x264);
+    if (av_opt_find(c->priv_data, "forced-idr", NULL, 0, 0) != NULL)
+        set_priv(r, c, "forced-idr", "1");
 }
 
 static int
