@@ -174,9 +174,10 @@ integration: deps deps-test $(SLUICE) $(INTEGBIN)
 bench: all deps-bench
 	./bench/run.sh
 
-# The transcoding ladder against the ffmpeg command line (bench/ladder.sh,
-# docs/performance.md).  It needs only sluice-bench and ffmpeg/ffprobe.
-bench-ladder: deps build/sluice-bench
+# The transcoding ladder against the ffmpeg command line, and the delay
+# it adds to each rung with latency = normal and low (bench/ladder.sh,
+# docs/performance.md).  It needs sluice, sluice-bench and ffmpeg/ffprobe.
+bench-ladder: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg)
 	./bench/ladder.sh
 

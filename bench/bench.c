@@ -27,6 +27,12 @@
  * player-read, connections per second, the server's CPU and memory from
  * /proc (when -p is given) and our own CPU.
  *
+ * With --rungs A,B the players are one of the stream and one of each of
+ * its renditions (STREAM_A, STREAM_B) instead, and the result is the
+ * delay the transcoding ladder adds to each rung: for every source
+ * frame read in the window, the rung's same picture read time minus the
+ * source's (delay.c; bench/ladder.sh runs it).
+ *
  * Everything runs on one thread around one epoll set with non-blocking
  * sockets and level-triggered events, so each ready socket gets one read
  * per loop turn and no player can starve the publisher's pacing.  This
@@ -39,6 +45,7 @@
  * minimal fan-out server of bench/floor.c; with --ladder, the
  * transcoding-ladder benchmark of bench/ladder.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -96,6 +103,8 @@ usage(void)
             "          [--hls-poll]] [--also-pid PID] [--csv]\n"
             "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n"
             "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n"
+            "       sluice-bench -u URL -i FILE.flv --rungs NAME[,NAME...]\n"
+            "         [-d seconds] [-w warmup_s] [--drain s]\n"
             "The publisher is RTMP on -u; the players play, by default, -u.\n"
             "  --play-url URL  RTMP players of that URL (e.g. a relay's\n"
             "                  downstream)\n"
@@ -106,7 +115,10 @@ usage(void)
             "                  blocking reloads, then each part\n"
             "  --hls-poll      viewers poll the playlist every part\n"
             "                  instead (a server that cannot block)\n"
-            "  --also-pid PID  measure this process's CPU too (-p's other)\n");
+            "  --also-pid PID  measure this process's CPU too (-p's other)\n"
+            "  --rungs LIST    one player of -u's stream and one of each\n"
+            "                  rendition STREAM_NAME; prints the delay\n"
+            "                  each rung adds (ms, median and p90)\n");
 }
 
 static int
@@ -247,6 +259,31 @@ parse_endpoints(const struct sl_bench_options *o)
     return 0;
 }
 
+/* --rungs A,B,...: rendition names (letters, digits, _ - .). */
+static int
+parse_rungs(const char *list, struct sl_bench_options *o)
+{
+    const char *p = list;
+
+    o->nrungs = 0;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+
+        if (n == 0 || n >= SL_BENCH_RUNG_NAME ||
+            o->nrungs == SL_BENCH_MAX_RUNGS)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum((unsigned char) p[i]) && !strchr("_-.", p[i]))
+                return -1;
+        memcpy(o->rungs[o->nrungs], p, n);
+        o->rungs[o->nrungs++][n] = '\0';
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return o->nrungs > 0 ? 0 : -1;
+}
+
 static int
 parse_options(int argc, char **argv)
 {
@@ -259,6 +296,7 @@ parse_options(int argc, char **argv)
         {"also-pid", required_argument, NULL, 'A'},
         {"drain", required_argument, NULL, 'D'},
         {"settle", required_argument, NULL, 'S'},
+        {"rungs", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct sl_bench_options *o = &sl_bench.opt;
@@ -318,6 +356,15 @@ parse_options(int argc, char **argv)
         case 'S':
             o->settle_s = atof(optarg);
             break;
+        case 'R':
+            if (parse_rungs(optarg, o) < 0) {
+                fprintf(stderr,
+                        "sluice-bench: --rungs wants 1 to %d comma-separated "
+                        "rendition names\n",
+                        SL_BENCH_MAX_RUNGS);
+                return -1;
+            }
+            break;
         default:
             usage();
             return -1;
@@ -327,10 +374,13 @@ parse_options(int argc, char **argv)
         o->warmup_s < 0 || o->concurrency == 0 || optind != argc ||
         (o->play_url != NULL) + (o->flv_url != NULL) + (o->hls_url != NULL) >
             1 ||
-        (o->hls_poll && o->hls_url == NULL)) {
+        (o->hls_poll && o->hls_url == NULL) ||
+        (o->nrungs > 0 && (o->flv_url != NULL || o->hls_url != NULL))) {
         usage();
         return -1;
     }
+    if (o->nrungs > 0)
+        o->players = 1 + (unsigned) o->nrungs;
     if (o->play_url == NULL)
         o->play_url = o->url;
     return parse_endpoints(o);
@@ -398,6 +448,7 @@ advance(struct run *r, int64_t now)
         if (now >= r->phase_end) {
             r->phase = PH_WINDOW;
             r->phase_end = sl_bench_window_open(now);
+            sl_bench_delay_window(now, r->phase_end);
         }
         break;
     case PH_WINDOW:
@@ -497,6 +548,7 @@ tear_down(struct epoll_event *evs)
     sl_bench_conn_close(&sl_bench.pub);
     sl_bench_client_free();
     sl_bench_measure_free();
+    sl_bench_delay_free();
     free(sl_bench.players);
     free(evs);
     sl_flv_file_free(&sl_bench.flv);
@@ -532,11 +584,15 @@ main(int argc, char **argv)
         return 1;
     }
     if (run(evs) == 0) {
-        if (sl_bench.opt.hls_url != NULL)
+        if (sl_bench.opt.nrungs > 0) {
+            rc = sl_bench_delay_report() < 0;
+        } else if (sl_bench.opt.hls_url != NULL) {
             sl_bench_hls_report();
-        else
+            rc = 0;
+        } else {
             sl_bench_report();
-        rc = 0;
+            rc = 0;
+        }
     }
     tear_down(evs);
     return rc;

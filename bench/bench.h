@@ -13,7 +13,9 @@
  *              reloads or polls, parts, through hlsread.c; its own
  *              result line;
  *   measure.c  the frames as sent, the matching of what players receive
- *              against them, /proc around the window, the result line.
+ *              against them, /proc around the window, the result line;
+ *   delay.c    with --rungs: a source player and one player per rung,
+ *              and the delay the ladder adds, frame by frame.
  *
  * The generator is one thread, so nothing here is locked and every
  * function may only be called from that thread.
@@ -57,6 +59,7 @@ struct sl_bench_conn {
     int      fd;
     uint8_t  role;
     uint8_t  state;
+    uint8_t  stream_ix;             /* --rungs: 0 the source, k rung k */
     uint8_t  synced;                /* offset below is known */
     uint8_t  in_window;             /* was live when the window began */
     uint32_t hs_got;                /* handshake or head bytes received */
@@ -87,6 +90,10 @@ struct sl_bench_endpoint {
     socklen_t               addr_len;
 };
 
+/* --rungs: at most this many, each a rendition name. */
+#define SL_BENCH_MAX_RUNGS 8
+#define SL_BENCH_RUNG_NAME 64
+
 struct sl_bench_options {
     const char *url;
     const char *play_url; /* NULL: players play url */
@@ -103,6 +110,10 @@ struct sl_bench_options {
     int         server_pid;
     unsigned    concurrency;
     int         csv;
+    /* --rungs A,B: one player of the source and one of each rung
+     * (STREAM_A, STREAM_B) instead of -n players; delay.c reports. */
+    int  nrungs;
+    char rungs[SL_BENCH_MAX_RUNGS][SL_BENCH_RUNG_NAME];
 };
 
 /* What the three files share; defined in bench.c. */
@@ -244,5 +255,22 @@ void sl_bench_window_close(int64_t now);
 
 /* Prints the result (one CSV line with --csv) on stdout. */
 void sl_bench_report(void);
+
+/* ---- delay.c ------------------------------------------------------------ */
+
+/* The measured window, as sl_bench_window_open() set it. */
+void sl_bench_delay_window(int64_t start_us, int64_t end_us);
+
+/* Keeps a video message (an FLV video tag body of len bytes at
+ * timestamp ts) that player c read at `at`; sequence headers and
+ * anything that is not AVC are ignored. */
+void sl_bench_delay_video(const struct sl_bench_conn *c, uint32_t ts,
+                          const uint8_t *body, uint32_t len, int64_t at);
+
+/* Prints one "delay ..." line for the source and one per rung (frames
+ * matched, missing, median, p90, min and max of the added delay in ms).
+ * 0, -ENODATA when a rung matched no frame, -ENOMEM. */
+int  sl_bench_delay_report(void);
+void sl_bench_delay_free(void);
 
 #endif

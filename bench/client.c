@@ -344,7 +344,16 @@ send_start(struct sl_bench_conn *c)
         sl_rtmp_msg_publish(&w, sl_bench.pub_at.stream);
         return send_command(c, c->stream_id, &w);
     }
-    sl_rtmp_msg_play(&w, sl_bench.play_at.stream, -2);
+    if (c->stream_ix > 0) {
+        /* --rungs: the rung of the played stream (STREAM_RUNG). */
+        char name[sizeof(sl_bench.play_at.stream) + SL_BENCH_RUNG_NAME + 1];
+
+        snprintf(name, sizeof(name), "%s_%s", sl_bench.play_at.stream,
+                 sl_bench.opt.rungs[c->stream_ix - 1]);
+        sl_rtmp_msg_play(&w, name, -2);
+    } else {
+        sl_rtmp_msg_play(&w, sl_bench.play_at.stream, -2);
+    }
     if (send_command(c, c->stream_id, &w) < 0)
         return -1;
     /* A one-second buffer, as players announce before media. */
@@ -518,7 +527,12 @@ on_message(struct sl_bench_conn *c, const struct sl_chunk_msg *m, int64_t at)
     sl_rd_init(&r, m->payload->data, m->payload->len);
     switch (m->type) {
     case SL_MSG_VIDEO:
-        if (c->role == ROLE_PLAYER && c->state == ST_LIVE)
+        if (c->role != ROLE_PLAYER || c->state != ST_LIVE)
+            break;
+        if (sl_bench.opt.nrungs > 0)
+            sl_bench_delay_video(c, m->timestamp, m->payload->data,
+                                 m->payload->len, at);
+        else
             sl_bench_score_video(c, m->timestamp, m->payload->data,
                                  m->payload->len, at);
         break;
@@ -698,6 +712,9 @@ sl_bench_open_players(int64_t now)
                                 sl_bench.opt.hls_url != NULL   ? ROLE_HLS_VIEWER
                                 : sl_bench.opt.flv_url != NULL ? ROLE_FLV_PLAYER
                                                                : ROLE_PLAYER);
+        /* --rungs: player k plays rung k (player 0 the source). */
+        if (sl_bench.opt.nrungs > 0)
+            c->stream_ix = (uint8_t) (sl_bench.opened - 1);
         sl_bench.inflight++;
         burst++;
         if (rc < 0) {

@@ -45,6 +45,7 @@
 #include "server/hub.h"
 #include "server/log.h"
 #include "transcode/ladder.h"
+#include "transcode/rung.h"
 #include "transcode/size.h"
 
 /* The source stream's name: the rungs become APP/bench_RUNG. */
@@ -71,7 +72,7 @@ ladder_usage(void)
 {
     fprintf(stderr,
             "usage: sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n"
-            "       sluice-bench --ladder --print-rungs WxH [-c CONFIG] "
+            "       sluice-bench --ladder --print-rungs WxH[@FPS] [-c CONFIG] "
             "[-a APP]\n"
             "CONFIG defaults to conf/sluice.ini, APP to live.\n");
 }
@@ -136,20 +137,26 @@ build_params(const struct sl_config *cfg, const char *app,
     return 0;
 }
 
-/* One line per rung for a src_w x src_h source: what the ladder will
- * make, in the order bench/ladder.sh reads it. */
+/* One line per rung for a src_w x src_h source at fps (30 when not
+ * given): what the ladder will make, with the decoder's and each
+ * encoder's threads and x264's options, in the order bench/ladder.sh
+ * reads it. */
 static int
 print_rungs(const struct sl_ladder_params *p, const char *size)
 {
-    int src_w, src_h;
+    int    src_w, src_h, n, slice, threads;
+    double fps = 30;
+    char   x264[256];
 
-    if (sscanf(size, "%dx%d", &src_w, &src_h) != 2 || src_w <= 0 ||
-        src_h <= 0) {
-        fprintf(stderr, "sluice-bench: --print-rungs wants WxH, not %s\n",
+    n = sscanf(size, "%dx%d@%lf", &src_w, &src_h, &fps);
+    if (n < 2 || src_w <= 0 || src_h <= 0 || fps <= 0 || fps > 240) {
+        fprintf(stderr, "sluice-bench: --print-rungs wants WxH[@FPS], not %s\n",
                 size);
         return 2;
     }
     printf("keyframe_interval_ms %u\n", p->keyframe_interval_ms);
+    threads = sl_ladder_decoder_threads(p, &slice);
+    printf("decoder %d %s\n", threads, slice ? "slice" : "frame");
     for (int i = 0; i < p->nrungs; i++) {
         const struct sl_rendition_config *r = &p->rungs[i];
         int                               w, h;
@@ -158,13 +165,18 @@ print_rungs(const struct sl_ladder_params *p, const char *size)
             printf("skip %s\n", r->name);
             continue;
         }
+        threads = sl_rung_encoder_options(r, r->fps > 0 ? r->fps : fps, x264,
+                                          sizeof(x264));
         /* name w h bitrate maxrate bufsize preset profile encoder
-         * audio_copy audio_bitrate fps; "-" for an empty word. */
-        printf("rung %s %d %d %u %u %u %s %s %s %d %u %d\n", r->name, w, h,
-               r->video_bitrate, r->maxrate, r->bufsize,
+         * audio_copy audio_bitrate fps latency threads x264-params; "-"
+         * for an empty word. */
+        printf("rung %s %d %d %u %u %u %s %s %s %d %u %d %s %d %s\n", r->name,
+               w, h, r->video_bitrate, r->maxrate, r->bufsize,
                r->preset[0] ? r->preset : "-", r->profile[0] ? r->profile : "-",
                r->encoder[0] ? r->encoder : "-", r->audio_copy,
-               r->audio_bitrate, r->fps);
+               r->audio_bitrate, r->fps,
+               r->latency == SL_LATENCY_LOW ? "low" : "normal", threads,
+               x264[0] ? x264 : "-");
     }
     return 0;
 }

@@ -38,6 +38,14 @@ struct sl_origin_list {
     char v[SL_WEB_MAX_ORIGINS][SL_ORIGIN_MAX];
 };
 
+/* A rung's latency setting ([rendition:NAME] latency): what its encoder
+ * (and the ladder's decoder) trade for delay. */
+enum sl_rendition_latency {
+    SL_LATENCY_NORMAL, /* quality first: B-frames, a short lookahead,
+                        * frame threads */
+    SL_LATENCY_LOW     /* no lookahead, no B-frames, slice threads */
+};
+
 /* One rung of a transcoding ladder ([rendition:NAME]). */
 struct sl_rendition_config {
     char name[SL_NAME_MAX];
@@ -52,6 +60,7 @@ struct sl_rendition_config {
     char     encoder[32];
     int      audio_copy;    /* 1: copy the source's AAC; 0: re-encode */
     uint32_t audio_bitrate; /* bits/s, when re-encoding */
+    int      latency;       /* enum sl_rendition_latency */
 };
 
 /* A push relay ([relay:NAME]): where streams of the apps that list it

@@ -355,6 +355,10 @@ const struct sl_config_key sl_config_keys[] = {
     {"audio_bitrate", RENDITION, SL_KEY_RATE, 0, RENF(audio_bitrate),
      .min = 1000, .max = 1000000000, .def = "128k",
      .help = "AAC bit rate with audio = aac"},
+    {"latency", RENDITION, SL_KEY_ENUM, 0, RENF(latency),
+     .choices = "normal|low", /* enum sl_rendition_latency */
+     .def = "normal",
+     .help = "normal: quality first; low: less delay, more bits"},
 
     /* [relay:NAME] */
     {"url", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_url, .nodef = "required",

@@ -263,11 +263,38 @@ close_video_decoder(struct sl_ladder *l)
     avcodec_free_context(&l->vdec);
 }
 
+/* The decoder is shared by every rung, so its threading follows the
+ * most demanding rung.  Frame threads each hold a picture back (one
+ * frame of delay per thread beyond the first; libavcodec's automatic
+ * count is a thread per core plus one, up to 16).  Quality-first
+ * ladders keep DEC_FRAME_THREADS of them: decoding overlaps the
+ * scaling and encoding on the ladder's thread for one frame of delay.
+ * A ladder with a low-latency rung decodes with slice threads instead,
+ * which hold nothing back (and run in parallel only for a source coded
+ * in slices; otherwise decoding runs on the ladder's thread).  Either
+ * way a source with B-frames still costs its reorder delay: a picture
+ * comes out of the decoder only once the frames that precede it on
+ * screen have arrived. */
+#define DEC_FRAME_THREADS 2
+
+int
+sl_ladder_decoder_threads(const struct sl_ladder_params *p, int *slice)
+{
+    for (int i = 0; i < p->nrungs; i++)
+        if (p->rungs[i].latency == SL_LATENCY_LOW) {
+            *slice = 1;
+            return 0; /* libavcodec's count: nothing waits on it */
+        }
+    *slice = 0;
+    return DEC_FRAME_THREADS;
+}
+
 static int
 open_video_decoder(struct sl_ladder *l, const uint8_t *avcc, size_t len)
 {
     const AVCodec  *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
     AVCodecContext *c;
+    int             slice;
 
     if (codec == NULL || len == 0)
         return -1;
@@ -283,7 +310,8 @@ open_video_decoder(struct sl_ladder *l, const uint8_t *avcc, size_t len)
     c->extradata_size = (int) len;
     c->time_base = (AVRational){1, 1000};
     c->pkt_timebase = (AVRational){1, 1000};
-    c->thread_count = 0;
+    c->thread_count = sl_ladder_decoder_threads(&l->p, &slice);
+    c->thread_type = slice ? FF_THREAD_SLICE : FF_THREAD_FRAME;
     if (avcodec_open2(c, codec, NULL) < 0) {
         avcodec_free_context(&c);
         return -1;
@@ -396,8 +424,14 @@ on_frame(struct sl_ladder *l, AVFrame *f, int skip)
         atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
         return;
     }
+    /* Low-latency rungs first: a frame-threaded encoder may make the
+     * call wait for one of its threads. */
     for (int i = 0; i < l->p.nrungs; i++)
-        sl_rung_video(&l->rungs[i], f, pts, force);
+        if (l->rungs[i].cfg.latency == SL_LATENCY_LOW)
+            sl_rung_video(&l->rungs[i], f, pts, force);
+    for (int i = 0; i < l->p.nrungs; i++)
+        if (l->rungs[i].cfg.latency != SL_LATENCY_LOW)
+            sl_rung_video(&l->rungs[i], f, pts, force);
 }
 
 static void

@@ -71,6 +71,12 @@ int sl_ladder_done(struct sl_ladder *l);
 /* Waits for the thread and frees the ladder (untapping it). */
 void sl_ladder_join(struct sl_ladder *l);
 
+/* How the ladder for p threads its source decoder (ladder.c explains
+ * why): the thread count (0: libavcodec's own), and *slice = 1 for
+ * slice threads, 0 for frame threads.  Any thread; for the benchmark,
+ * which gives the ffmpeg command line the same. */
+int sl_ladder_decoder_threads(const struct sl_ladder_params *p, int *slice);
+
 /* What the API and the benchmark show. */
 struct sl_rung_stats {
     char     name[SL_NAME_MAX];

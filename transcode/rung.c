@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <libavutil/cpu.h>
 #include <libavutil/opt.h>
 
 #include "pool/clock.h"
@@ -239,6 +240,119 @@ set_priv(struct sl_rung *r, AVCodecContext *c, const char *key, const char *val)
                     r->cfg.encoder, key, val);
 }
 
+/*
+ * What a rung's encoder holds back, and why.  A picture leaves libx264
+ * this many frames after it went in (x264's encoder.c, frames.i_delay):
+ *
+ *   max(bframes, rc-lookahead) + (frame threads - 1) + sync-lookahead
+ *   + 1 for timestamps taken as variable frame rate (vfr-input)
+ *
+ * At veryfast with x264's own choices on two cores that is max(3, 10)
+ * + 2 + 4 + 1 = 17 frames, 0.57 s at 30 fps, and more with more cores
+ * (x264 runs 1.5 frame threads per core: 24 frames of threads alone on
+ * 16 cores).  Measured with bench/ladder.sh, the whole ladder added
+ * 0.70 s to a 1080p30 source's rungs.
+ *
+ * latency = normal keeps what buys quality and cuts what is only delay:
+ * B-frames and the preset's analysis stay; the lookahead (which also
+ * feeds mb-tree) is cut to NORMAL_LOOKAHEAD_MS of frames; the threaded
+ * lookahead's buffer (sync-lookahead, pure delay) goes; frame threads
+ * are capped at MAX_ENC_THREADS.  That is max(3, 5) + 2 + 0 + 1 = 8
+ * frames at 30 fps on two cores, 9 from four cores up.  (Presets from
+ * slow on choose B-frames with b-adapt 2, which holds 12 frames or more
+ * whatever the lookahead: they are not for live ladders.)
+ *
+ * latency = low is x264's zerolatency tuning: no B-frames, no
+ * lookahead (and so no mb-tree), constant frame rate timing, and slice
+ * threads (every thread codes a part of the same picture) instead of
+ * frame threads: no frame waits inside the encoder at all.  The price
+ * is bits: without B-frames and mb-tree a rung needs more of them for
+ * the same picture, and its rate control sees no frame ahead.
+ */
+#define NORMAL_LOOKAHEAD_MS 170
+#define MAX_ENC_THREADS 4
+
+/* The lookahead (rc-lookahead, frames) of each x264 preset, from
+ * x264's common/base.c; -1 for a name x264 does not have.  The cap
+ * never gives a preset more than its own. */
+static int
+preset_lookahead(const char *preset)
+{
+    static const struct {
+        const char *name;
+        int         frames;
+    } presets[] = {{"ultrafast", 0}, {"superfast", 0}, {"veryfast", 10},
+                   {"faster", 20},   {"fast", 30},     {"medium", 40},
+                   {"slow", 50},     {"slower", 60},   {"veryslow", 60},
+                   {"placebo", 60}};
+
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+        if (!strcmp(preset, presets[i].name))
+            return presets[i].frames;
+    return -1;
+}
+
+/* x264's own automatic thread count (1.5 per core), capped. */
+static int
+encoder_threads(void)
+{
+    int n = av_cpu_count() * 3 / 2;
+
+    return n < 1 ? 1 : n > MAX_ENC_THREADS ? MAX_ENC_THREADS : n;
+}
+
+int
+sl_rung_encoder_options(const struct sl_rendition_config *cfg, double fps,
+                        char *x264, size_t cap)
+{
+    int own, la;
+
+    if (strcmp(cfg->encoder, "libx264") != 0) {
+        snprintf(x264, cap, "%s", "");
+    } else if (cfg->latency == SL_LATENCY_LOW) {
+        /* Keyframes only where the ladder forces them: scenecut=0. */
+        snprintf(x264, cap, "%s",
+                 "scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:"
+                 "mbtree=0:force-cfr=1:sliced-threads=1");
+    } else {
+        own = preset_lookahead(cfg->preset);
+        la = (int) (fps * NORMAL_LOOKAHEAD_MS / 1000.0 + 0.5);
+        if (la < 1)
+            la = 1;
+        if (own >= 0 && own < la)
+            la = own;
+        snprintf(x264, cap, "scenecut=0:sync-lookahead=0:rc-lookahead=%d", la);
+    }
+    return encoder_threads();
+}
+
+/* The settings above on c, before it is opened. */
+static void
+set_latency(struct sl_rung *r, AVCodecContext *c, double fps)
+{
+    int  low = r->cfg.latency == SL_LATENCY_LOW;
+    char x264[160];
+
+    c->thread_count = sl_rung_encoder_options(&r->cfg, fps, x264, sizeof(x264));
+    if (low) {
+        /* Every encoder that knows these honours them; libx264 also
+         * gets them in its own words. */
+        c->max_b_frames = 0;
+        c->thread_type = FF_THREAD_SLICE;
+    }
+    if (x264[0] != '\0') {
+        set_priv(r, c, "x264-params", x264);
+        return;
+    }
+    /* NVENC: its own words for no reordering and no output delay. */
+    if (low && strstr(r->cfg.encoder, "nvenc") != NULL) {
+        set_priv(r, c, "zerolatency", "1");
+        set_priv(r, c, "delay", "0");
+    }
+    if (av_opt_find(c->priv_data, "forced-idr", NULL, 0, 0) != NULL)
+        set_priv(r, c, "forced-idr", "1");
+}
+
 static int
 open_video(struct sl_rung *r, int w, int h)
 {
@@ -269,13 +383,9 @@ open_video(struct sl_rung *r, int w, int h)
     gop = (int) (fps * r->keyframe_interval_ms / 1000.0 + 0.5);
     c->gop_size = gop * 2 + 1;
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    c->thread_count = 0;
     set_priv(r, c, "preset", r->cfg.preset);
     set_priv(r, c, "profile", r->cfg.profile);
-    if (!strcmp(r->cfg.encoder, "libx264"))
-        set_priv(r, c, "x264-params", "scenecut=0");
-    else if (av_opt_find(c->priv_data, "forced-idr", NULL, 0, 0) != NULL)
-        set_priv(r, c, "forced-idr", "1");
+    set_latency(r, c, fps);
     if (avcodec_open2(c, codec, NULL) < 0) {
         sl_log_warn("rendition %s: cannot open encoder %s for %dx%d",
                     r->cfg.name, r->cfg.encoder, w, h);

@@ -110,4 +110,12 @@ void sl_rung_free(struct sl_rung *r);
 
 void sl_rung_stats(struct sl_rung *r, struct sl_rung_stats *out);
 
+/* What a rung of cfg at fps frames a second gives its video encoder
+ * besides the config's own words (rung.c explains each choice): for
+ * libx264 its x264-params into x264 (cap bytes), for any other encoder
+ * "".  Returns the encoder's thread count.  Any thread; for the
+ * benchmark, which hands the ffmpeg command line the same options. */
+int sl_rung_encoder_options(const struct sl_rendition_config *cfg, double fps,
+                            char *x264, size_t cap);
+
 #endif

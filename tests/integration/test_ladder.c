@@ -13,7 +13,9 @@
  *  - the publisher leaves and returns: the rungs end and come back;
  *  - the source changes resolution mid-stream: rung players go on;
  *  - a video codec the transcoder cannot take (Sorenson H.263): a log
- *    line, no rungs, and the source still plays.
+ *    line, no rungs, and the source still plays;
+ *  - latency = low: the rung carries no B-frames, where the same rung
+ *    with the default setting does.
  *
  * Recorders run ffmpeg with -copyts so every recording keeps the
  * server's timestamps and recordings of different streams compare time
@@ -56,6 +58,16 @@ static const char LADDER[] = "renditions = 720p,480p,360p\n"
                              "keyframe_interval = 2s\n" RENDITION_SECTIONS;
 static const char LADDER_LOW[] = "renditions = 480p,360p\n"
                                  "keyframe_interval = 2s\n" RENDITION_SECTIONS;
+
+/* Two rungs of one size at veryfast (a preset with B-frames), one
+ * quality first and one low latency. */
+static const char LADDER_LATENCY[] =
+    "renditions = normal,low\n"
+    "keyframe_interval = 2s\n"
+    "[rendition:normal]\nheight = 180\nvideo_bitrate = 300k\n"
+    "preset = veryfast\n"
+    "[rendition:low]\nheight = 180\nvideo_bitrate = 300k\n"
+    "preset = veryfast\nlatency = low\n";
 
 /* ---- publishers ---- */
 
@@ -894,6 +906,69 @@ test_unsupported_codec(void)
     IT_STOP(&srv);
 }
 
+/* ---- 6. latency = low ---- */
+
+/* A rung with latency = low has no B-frames: every picture's decode time
+ * is its presentation time.  The default rung beside it, with the same
+ * preset, has some (so the check can see them). */
+static void
+test_low_latency_rung(void)
+{
+    static const char *const names[2] = {"normal", "low"};
+    struct src               src = {640, 360, 5, 0, "libx264", "800k"};
+    struct sl_srv            srv;
+    struct sl_proc           pub, play[2];
+    struct sl_probe          pr;
+    struct sl_pkts           pk;
+    char                     log[PATH_MAX + 64], out[2][PATH_MAX + 64];
+    char                     stream[2][32];
+
+    IT_START(&srv, NULL, LADDER_LATENCY);
+    sl_srv_path(&srv, "publish.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
+    for (int i = 0; i < 2; i++) {
+        struct sl_rc *c;
+
+        snprintf(stream[i], sizeof(stream[i]), KEY "_%s", names[i]);
+        c = wait_video(&srv, stream[i], 1, IT_S(15));
+        CU_ASSERT(c != NULL);
+        sl_rc_close(c);
+    }
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT(record(&play[i], &srv, stream[i], out[i], sizeof(out[i])) ==
+                  0);
+    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
+    CU_ASSERT(sl_proc_exited_with(&pub, 0));
+    sl_proc_kill(&pub);
+    for (int i = 0; i < 2; i++)
+        recorder_done(&play[i], names[i]);
+
+    for (int i = 0; i < 2; i++) {
+        size_t video = 0, reordered = 0;
+
+        CU_ASSERT(sl_probe_file(out[i], &pr) == 0);
+        sl_probe_print(names[i], &pr);
+        CU_ASSERT(pr.width == 320 && pr.height == 180);
+        if (sl_probe_packets(out[i], &pk) != 0) {
+            CU_FAIL("ffprobe could not list the rung's packets");
+            continue;
+        }
+        for (size_t j = 0; j < pk.n; j++) {
+            if (pk.p[j].type != 'v')
+                continue;
+            video++;
+            reordered += pk.p[j].pts != pk.p[j].dts;
+        }
+        fprintf(stderr, "  %s: %zu video packets, %zu out of order\n", names[i],
+                video, reordered);
+        CU_ASSERT(video >= FPS);
+        /* normal (i = 0) has B-frames; low has none. */
+        CU_ASSERT(i == 0 ? reordered > 0 : reordered == 0);
+        sl_pkts_free(&pk);
+    }
+    IT_STOP(&srv);
+}
+
 void
 sl_itest_suite_ladder(void)
 {
@@ -911,4 +986,6 @@ sl_itest_suite_ladder(void)
                 test_resolution_switch);
     CU_add_test(s, "an undecodable video codec: no rungs, the source plays",
                 test_unsupported_codec);
+    CU_add_test(s, "latency = low: a rung without B-frames",
+                test_low_latency_rung);
 }

@@ -221,7 +221,8 @@ test_renditions(void)
                   "maxrate = 3m\n"
                   "preset = faster\n"
                   "profile = main\n"
-                  "fps = 30\n",
+                  "fps = 30\n"
+                  "latency = low\n",
                   err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     app = sl_config_app(c, "live");
@@ -239,6 +240,7 @@ test_renditions(void)
     CU_ASSERT_STRING_EQUAL(r->profile, "main");
     CU_ASSERT_STRING_EQUAL(r->encoder, "libx264");
     CU_ASSERT_EQUAL(r->audio_copy, 1);
+    CU_ASSERT_EQUAL(r->latency, SL_LATENCY_LOW);
     r = &c->renditions[app->renditions[1]];
     CU_ASSERT_STRING_EQUAL(r->name, "360p");
     CU_ASSERT_EQUAL(r->width, 0);
@@ -247,6 +249,7 @@ test_renditions(void)
     CU_ASSERT_EQUAL(r->audio_copy, 0);
     CU_ASSERT_EQUAL(r->audio_bitrate, 96000);
     CU_ASSERT_STRING_EQUAL(r->preset, "veryfast");
+    CU_ASSERT_EQUAL(r->latency, SL_LATENCY_NORMAL); /* the default */
     sl_config_unref(c);
     /* An app without renditions has an empty ladder and the default
      * interval. */
@@ -267,6 +270,9 @@ test_rendition_errors(void)
     expect_error("[rendition:a]\nwidth = 641\n", 2, "width");
     expect_error("[rendition:a]\nprofile = extreme\n", 2, "profile");
     expect_error("[rendition:a]\naudio = mp3\n", 2, "audio");
+    expect_error("[rendition:a]\nheight = 360\nlatency = zero\n", 3, "latency");
+    expect_error("[rendition:a]\nlatency = LOW\n", 2, "latency");
+    expect_error("[rendition:a]\nlatency =\n", 2, "latency");
     expect_error("[rendition:a]\nfps = many\n", 2, "fps");
     expect_error("[rendition:a]\nsize = 3\n", 2, "unknown key 'size'");
     expect_error("[rendition:a]\npreset = a b\n", 2, "preset");

@@ -16,6 +16,7 @@
 #include "rtmp/rtmp.h"
 #include "server/hub.h"
 #include "transcode/ladder.h"
+#include "transcode/rung.h"
 #include "transcode/size.h"
 
 static void
@@ -264,6 +265,89 @@ test_ladder_aligned_keyframes(void)
     sl_hub_free(hub);
 }
 
+/* Opens a rung's encoder for 160x120 at 25 fps with the given latency,
+ * veryfast (a preset with B-frames and a lookahead), and feeds it
+ * pictures straight: how many went in before the first packet came
+ * out, and whether any packet came out of order (a B-frame's decode
+ * time is before its presentation time).  The rung is never
+ * published. */
+static void
+rung_encoder(struct sl_hub *hub, int latency, int *has_b, int *held,
+             int *reordered)
+{
+    static struct sl_rung      r;
+    struct sl_rendition_config cfg = {.name = "r",
+                                      .height = 120,
+                                      .video_bitrate = 200000,
+                                      .maxrate = 200000,
+                                      .bufsize = 400000,
+                                      .preset = "veryfast",
+                                      .profile = "high",
+                                      .encoder = "libx264",
+                                      .audio_copy = 1,
+                                      .latency = latency};
+    AVFrame                   *f = av_frame_alloc();
+    AVPacket                  *pkt = av_packet_alloc();
+    int                        in = 0, out = 0;
+
+    *has_b = *held = *reordered = -1;
+    sl_rung_init(&r, &cfg, "k");
+    sl_rung_start(&r, hub, "live", 160, 120, 25, 2000, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.venc);
+    *has_b = r.venc->has_b_frames;
+    *reordered = 0;
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = 160;
+    f->height = 120;
+    CU_ASSERT_EQUAL_FATAL(av_frame_get_buffer(f, 0), 0);
+    for (int i = 0; i < 50; i++) {
+        CU_ASSERT_EQUAL(av_frame_make_writable(f), 0);
+        /* Moving stripes: worth predicting, so B-frames pay. */
+        for (int y = 0; y < 120; y++)
+            memset(f->data[0] + y * f->linesize[0], (y * 3 + i * 5) & 0xff,
+                   160);
+        memset(f->data[1], 128, (size_t) f->linesize[1] * 60);
+        memset(f->data[2], 128, (size_t) f->linesize[2] * 60);
+        f->pts = i * 40;
+        CU_ASSERT_EQUAL(avcodec_send_frame(r.venc, f), 0);
+        in++;
+        while (avcodec_receive_packet(r.venc, pkt) == 0) {
+            if (out++ == 0)
+                *held = in - 1;
+            if (pkt->dts != pkt->pts)
+                *reordered = 1;
+            av_packet_unref(pkt);
+        }
+    }
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    sl_rung_free(&r);
+}
+
+/* latency = low opens the encoder without B-frames or anything else
+ * that holds pictures back; the default keeps the preset's B-frames. */
+static void
+test_rung_latency(void)
+{
+    struct sl_hub_limits lim = {.chunk_size = 4096,
+                                .gop_cache = 1,
+                                .gop_max_msgs = 4096,
+                                .gop_max_bytes = 64 << 20};
+    struct sl_hub       *hub = sl_hub_new(&lim);
+    int                  has_b, held, reordered;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hub);
+    rung_encoder(hub, SL_LATENCY_LOW, &has_b, &held, &reordered);
+    CU_ASSERT_EQUAL(has_b, 0);
+    CU_ASSERT_EQUAL(held, 0); /* each picture out as it goes in */
+    CU_ASSERT_EQUAL(reordered, 0);
+    rung_encoder(hub, SL_LATENCY_NORMAL, &has_b, &held, &reordered);
+    CU_ASSERT(has_b > 0);
+    CU_ASSERT(held > 0);
+    CU_ASSERT_EQUAL(reordered, 1);
+    sl_hub_free(hub);
+}
+
 void
 sl_test_suite_transcode(void)
 {
@@ -274,4 +358,6 @@ sl_test_suite_transcode(void)
     CU_add_test(s, "rung sizes keep the aspect ratio", test_rung_size);
     CU_add_test(s, "ladder: aligned keyframes, interleaved audio",
                 test_ladder_aligned_keyframes);
+    CU_add_test(s, "rung: latency = low, no B-frames, no frame held",
+                test_rung_latency);
 }
