@@ -45,7 +45,7 @@ main(int argc, char **argv)
 #define X(name) sl_itest_suite_##name();
     SL_ITEST_SUITES
 #undef X
-    rc = sl_test_run(argc, argv, CU_BRM_VERBOSE);
+    rc = sl_test_run(argc, argv, CU_BRM_VERBOSE, 1);
     teardown();
     fprintf(stderr, "integration tests: %.1f s\n", sl_now() - t0);
     return rc;

@@ -47,7 +47,7 @@ run_suite(CU_pSuite s)
 }
 
 int
-sl_test_run(int argc, char **argv, CU_BasicRunMode mode)
+sl_test_run(int argc, char **argv, CU_BasicRunMode mode, int by_suite)
 {
     const char *skip = getenv("SL_TEST_SKIP");
     unsigned    failed = 0;
@@ -64,6 +64,11 @@ sl_test_run(int argc, char **argv, CU_BasicRunMode mode)
             }
             failed += run_suite(s);
         }
+    } else if (!by_suite) {
+        CU_basic_run_tests();
+        failed = CU_get_number_of_failures() +
+                 CU_get_number_of_tests_failed() +
+                 CU_get_number_of_suites_failed();
     } else {
         /* Every suite but those SL_TEST_SKIP names (the sanitizer runs
          * leave out the browser's suite: it adds nothing they check). */

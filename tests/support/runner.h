@@ -8,11 +8,12 @@
 
 #include <CUnit/Basic.h>
 
-/* Runs the suites already registered (those named in argv, or all but
- * the ones the environment's SL_TEST_SKIP lists, space-separated), each
- * followed by a "suite NAME: S s" line, then cleans the registry up.
+/* Runs the suites already registered, then cleans the registry up: those
+ * named in argv, or all of them in one run; with by_suite, all but the
+ * ones the environment's SL_TEST_SKIP lists (space-separated), one at a
+ * time, each followed by a "suite NAME: S s" line (a slow suite shows).
  * Returns the process exit status: 0 all passed, 1 a failure, 2 a suite
  * name that does not exist or a CUnit error. */
-int sl_test_run(int argc, char **argv, CU_BasicRunMode mode);
+int sl_test_run(int argc, char **argv, CU_BasicRunMode mode, int by_suite);
 
 #endif

@@ -22,5 +22,5 @@ main(int argc, char **argv)
 #define X(name) sl_test_suite_##name();
     SL_TEST_SUITES
 #undef X
-    return sl_test_run(argc, argv, CU_BRM_NORMAL);
+    return sl_test_run(argc, argv, CU_BRM_NORMAL, 0);
 }
