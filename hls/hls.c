@@ -134,7 +134,7 @@ fire_waiters(struct sl_hls_variant *v)
 
         sl_list_remove(&wt->link);
         sl_list_init(&wt->link);
-        wt->v = NULL;
+        __atomic_store_n(&wt->v, NULL, __ATOMIC_RELEASE);
         atomic_store_explicit(wt->ready, 1, memory_order_release);
         sl_task_wake(wt->task);
     }
@@ -149,7 +149,7 @@ add_waiter(struct sl_hls_variant *v, struct sl_hls_waiter *wt)
         return -ENOENT;
     if (wt->v != NULL)
         return -EAGAIN;
-    wt->v = v;
+    __atomic_store_n(&wt->v, v, __ATOMIC_RELEASE);
     atomic_store(wt->ready, 0);
     sl_list_insert_tail(&v->waiters, &wt->link);
     return -EAGAIN;
@@ -160,16 +160,21 @@ sl_hls_unwait(struct sl_hls *h, struct sl_hls_waiter *wt)
 {
     struct sl_hls_variant *v;
 
+    /* Only its owner registers a waiter, so one seen unregistered stays
+     * so: most connections close without ever waiting, and skip the
+     * module's lock. */
+    if (__atomic_load_n(&wt->v, __ATOMIC_ACQUIRE) == NULL)
+        return;
     /* A registered waiter keeps its variant from being reaped, and the
      * reaper looks under h->lock, so taking it makes wt->v stable. */
     pthread_mutex_lock(&h->lock);
-    v = wt->v;
+    v = __atomic_load_n(&wt->v, __ATOMIC_ACQUIRE);
     if (v != NULL) {
         pthread_mutex_lock(&v->lock);
         if (wt->v != NULL) {
             sl_list_remove(&wt->link);
             sl_list_init(&wt->link);
-            wt->v = NULL;
+            __atomic_store_n(&wt->v, NULL, __ATOMIC_RELEASE);
         }
         pthread_mutex_unlock(&v->lock);
     }
