@@ -5,11 +5,10 @@
 #include "bench/flvread.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bench/httphead.h"
 #include "rtmp/rd.h"
 
 #define FILE_HDR 9 /* "FLV", version, flags, header size */
@@ -28,90 +27,39 @@ sl_bench_http_head_end(const uint8_t *p, size_t len, size_t from)
     return -EAGAIN;
 }
 
-/* Writes a reason into why and returns -EPROTO.  The reason may quote
- * the server's bytes, so anything unprintable becomes '?'. */
-__attribute__((format(printf, 3, 4))) static int
-say(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (cap == 0)
-        return -EPROTO;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    for (char *s = why; *s; s++)
-        if ((unsigned char) *s < 0x20 || (unsigned char) *s >= 0x7f)
-            *s = '?';
-    return -EPROTO;
-}
-
-/* The CR of the next CRLF in [s, end), or NULL. */
-static const char *
-find_crlf(const char *s, const char *end)
-{
-    for (; s + 1 < end; s++)
-        if (s[0] == '\r' && s[1] == '\n')
-            return s;
-    return NULL;
-}
-
-static int
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* Whether the header name [s, colon) is name, in any case. */
-static int
-name_is(const char *s, const char *colon, const char *name)
-{
-    size_t n = strlen(name);
-
-    return (size_t) (colon - s) == n && strncasecmp(s, name, n) == 0;
-}
-
 int
 sl_bench_http_head_check(const uint8_t *p, size_t len, char *why, size_t cap)
 {
     const char *s = (const char *) p, *end = s + len, *eol, *line;
-    int         flv = 0, status;
+    struct sl_bench_http_field f;
+    int                        flv = 0, status, rc;
 
-    /* "HTTP/1.x NNN" then a space and the reason, or the line's end. */
-    eol = find_crlf(s, end);
-    if (eol == NULL || eol - s < 12 || memcmp(s, "HTTP/1.", 7) != 0 ||
-        !is_digit(s[7]) || s[8] != ' ' || !is_digit(s[9]) || !is_digit(s[10]) ||
-        !is_digit(s[11]) || (eol - s > 12 && s[12] != ' '))
-        return say(why, cap, "malformed status line");
-    status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+    status = sl_bench_http_status(s, end, &eol, why, cap);
+    if (status < 0)
+        return status;
     if (status != 200)
-        return say(why, cap, "HTTP %.*s",
-                   (int) (eol - s - 9 > 60 ? 60 : eol - s - 9), s + 9);
-    for (line = eol + 2; line < end; line = eol + 2) {
-        const char *colon, *v;
-
-        eol = find_crlf(line, end);
-        if (eol == NULL || eol == line)
-            break; /* the blank line */
-        colon = memchr(line, ':', (size_t) (eol - line));
-        if (colon == NULL)
-            return say(why, cap, "malformed header line");
-        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
-            ;
-        if (name_is(line, colon, "content-type")) {
-            size_t n = (size_t) (eol - v), k = strlen("video/x-flv");
+        return sl_bench_why(why, cap, "HTTP %.*s",
+                            (int) (eol - s - 9 > 60 ? 60 : eol - s - 9), s + 9);
+    line = eol + 2;
+    while ((rc = sl_bench_http_field(&line, end, &f, why, cap)) > 0) {
+        if (sl_bench_http_field_is(&f, "content-type")) {
+            const char *v = f.value;
+            size_t      n = (size_t) (f.eol - v), k = strlen("video/x-flv");
 
             flv = n >= k && strncasecmp(v, "video/x-flv", k) == 0 &&
                   (n == k || v[k] == ';' || v[k] == ' ' || v[k] == '\t');
-        } else if (name_is(line, colon, "transfer-encoding")) {
+        } else if (sl_bench_http_field_is(&f, "transfer-encoding")) {
             /* Sluice's stream is close-delimited; a chunked one would
              * need a de-chunking layer this reader does not have. */
-            return say(why, cap, "Transfer-Encoding %.*s is not supported",
-                       (int) (eol - v > 40 ? 40 : eol - v), v);
+            return sl_bench_why(
+                why, cap, "Transfer-Encoding %.*s is not supported",
+                (int) (f.eol - f.value > 40 ? 40 : f.eol - f.value), f.value);
         }
     }
+    if (rc < 0)
+        return rc;
     if (!flv)
-        return say(why, cap, "Content-Type is not video/x-flv");
+        return sl_bench_why(why, cap, "Content-Type is not video/x-flv");
     return 0;
 }
 

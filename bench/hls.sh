@@ -51,11 +51,11 @@ HLS_PART=${HLS_PART:-500ms}
 SERVER_CPU=0
 GEN_CPU=1
 
-die() { echo "bench-hls: $*" >&2; exit 1; }
+BENCH_TAG=bench-hls
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-for bin in "$SLUICE" "$SLUICE_BENCH"; do
-    [ -x "$bin" ] || die "$bin not found (run make first)"
-done
+need_bins "$SLUICE" "$SLUICE_BENCH"
 command -v ffmpeg >/dev/null || die "ffmpeg is needed to make the input"
 command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 command -v nginx >/dev/null || die "nginx not found (apt-get install nginx-light)"
@@ -101,45 +101,6 @@ if [ ! -s "$INPUT" ]; then
         -pix_fmt yuv420p -c:a aac -b:a 96k -f flv "$INPUT.tmp" </dev/null
     mv "$INPUT.tmp" "$INPUT"
 fi
-
-# 1 when something listens on TCP port $1 (or holds it) on any address.
-port_busy() {
-    local hex
-    hex=$(printf ':%04X ' "$1")
-    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"
-}
-
-# A port nothing uses, below the kernel's ephemeral range (the viewers'
-# own sockets take ports from that range).
-free_port() {
-    local p lo
-    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    lo=${lo:-32768}
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (lo - 10000)))
-        if ! port_busy "$p"; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
-# wait_listen PORT PID: until something listens on PORT, while PID lives.
-wait_listen() {
-    local hex
-    hex=$(printf ':%04X ' "$1")
-    for _ in $(seq 1 100); do
-        kill -0 "$2" 2>/dev/null || return 1
-        # state 0A is LISTEN
-        if awk -v h="$hex" 'index($2 " ", h) && $4 == "0A" {f=1} END {exit !f}' \
-            /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
 
 # start_sluice DIR RTMP_PORT WEB_PORT HLS(on|off): Sluice with one app,
 # live, packaged into DIR/hls when HLS is on.

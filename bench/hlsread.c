@@ -5,54 +5,17 @@
 #include "bench/hlsread.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bench/httphead.h"
+
 /* ---- the response head ------------------------------------------------ */
-
-/* Writes a reason into why and returns -EPROTO.  The reason may quote
- * the server's bytes, so anything unprintable becomes '?'. */
-__attribute__((format(printf, 3, 4))) static int
-say(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (cap == 0)
-        return -EPROTO;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    for (char *s = why; *s; s++)
-        if ((unsigned char) *s < 0x20 || (unsigned char) *s >= 0x7f)
-            *s = '?';
-    return -EPROTO;
-}
 
 static int
 is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* The CR of the next CRLF in [s, end), or NULL. */
-static const char *
-find_crlf(const char *s, const char *end)
-{
-    for (; s + 1 < end; s++)
-        if (s[0] == '\r' && s[1] == '\n')
-            return s;
-    return NULL;
-}
-
-/* Whether the header name [line, colon) is `name`, in any case. */
-static int
-name_is(const char *line, const char *colon, const char *name)
-{
-    size_t n = strlen(name);
-
-    return (size_t) (colon - line) == n && strncasecmp(line, name, n) == 0;
 }
 
 /* Whether the comma-separated list [v, end) holds the token `tok`. */
@@ -103,45 +66,42 @@ static int
 head_fields(const char *line, const char *end, struct sl_bench_http_resp *out,
             char *why, size_t cap)
 {
-    long long len = -1;
+    struct sl_bench_http_field f;
+    long long                  len = -1;
+    int                        rc;
 
-    for (const char *eol; line < end; line = eol + 2) {
-        const char *colon, *v, *ve;
+    while ((rc = sl_bench_http_field(&line, end, &f, why, cap)) > 0) {
+        const char *v = f.value, *ve;
 
-        eol = find_crlf(line, end);
-        if (eol == NULL || eol == line)
-            break; /* the blank line */
-        colon = memchr(line, ':', (size_t) (eol - line));
-        if (colon == NULL)
-            return say(why, cap, "malformed header line");
-        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+        for (ve = f.eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
             ;
-        for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-            ;
-        if (name_is(line, colon, "content-length")) {
+        if (sl_bench_http_field_is(&f, "content-length")) {
             long long n = content_length(v, ve);
 
             if (n < 0 || (len >= 0 && n != len))
-                return say(why, cap, "bad Content-Length %.*s",
-                           (int) (ve - v > 30 ? 30 : ve - v), v);
+                return sl_bench_why(why, cap, "bad Content-Length %.*s",
+                                    (int) (ve - v > 30 ? 30 : ve - v), v);
             len = n;
-        } else if (name_is(line, colon, "transfer-encoding")) {
+        } else if (sl_bench_http_field_is(&f, "transfer-encoding")) {
             /* Only Content-Length bodies are read: a chunked body would
              * need a de-chunking layer this reader does not have. */
-            return say(why, cap, "Transfer-Encoding %.*s is not supported",
-                       (int) (ve - v > 40 ? 40 : ve - v), v);
-        } else if (name_is(line, colon, "connection")) {
+            return sl_bench_why(why, cap,
+                                "Transfer-Encoding %.*s is not supported",
+                                (int) (ve - v > 40 ? 40 : ve - v), v);
+        } else if (sl_bench_http_field_is(&f, "connection")) {
             if (has_token(v, ve, "close"))
                 out->close = 1;
             else if (has_token(v, ve, "keep-alive"))
                 out->close = 0;
         }
     }
+    if (rc < 0)
+        return rc;
     if (len < 0) {
         int s = out->status;
 
         if (s >= 200 && s != 204 && s != 304)
-            return say(why, cap, "HTTP %d without Content-Length", s);
+            return sl_bench_why(why, cap, "HTTP %d without Content-Length", s);
         len = 0;
     }
     out->content_length = (uint64_t) len;
@@ -155,6 +115,7 @@ sl_bench_http_resp_head(const uint8_t *p, size_t len, size_t from,
     const char *s = (const char *) p, *end, *eol;
     size_t      lim = len < SL_BENCH_HLS_HEAD_MAX ? len : SL_BENCH_HLS_HEAD_MAX;
     size_t      i = from > 3 ? from - 3 : 0, hlen = 0;
+    int         status;
 
     /* The blank line may straddle what was searched before and what
      * came since: start three bytes back. */
@@ -165,20 +126,17 @@ sl_bench_http_resp_head(const uint8_t *p, size_t len, size_t from,
     if (hlen == 0) {
         if (len < SL_BENCH_HLS_HEAD_MAX)
             return -EAGAIN;
-        return say(why, cap, "response head over %d bytes",
-                   SL_BENCH_HLS_HEAD_MAX);
+        return sl_bench_why(why, cap, "response head over %d bytes",
+                            SL_BENCH_HLS_HEAD_MAX);
     }
     end = s + hlen;
     memset(out, 0, sizeof(*out));
-    /* "HTTP/1.x NNN", then a space and the reason, or the line's end. */
-    eol = find_crlf(s, end);
-    if (eol == NULL || eol - s < 12 || memcmp(s, "HTTP/1.", 7) != 0 ||
-        !is_digit(s[7]) || s[8] != ' ' || !is_digit(s[9]) || !is_digit(s[10]) ||
-        !is_digit(s[11]) || (eol - s > 12 && s[12] != ' '))
-        return say(why, cap, "malformed status line");
-    out->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+    status = sl_bench_http_status(s, end, &eol, why, cap);
+    if (status < 0)
+        return -EPROTO;
+    out->status = status;
     if (out->status < 100)
-        return say(why, cap, "malformed status line");
+        return sl_bench_why(why, cap, "malformed status line");
     out->close = s[7] == '0'; /* HTTP/1.0 closes unless told otherwise */
     if (head_fields(eol + 2, end, out, why, cap) < 0)
         return -EPROTO;

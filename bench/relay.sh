@@ -64,12 +64,11 @@ RELAY_CPU_SECONDS=${RELAY_CPU_SECONDS:-15}
 SERVER_CPU=0
 GEN_CPU=1
 
-die() { echo "bench-relay: $*" >&2; exit 1; }
-say() { echo "bench-relay: $*" >&2; }
+BENCH_TAG=bench-relay
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-for bin in "$SLUICE" "$SLUICE_BENCH"; do
-    [ -x "$bin" ] || die "$bin not found (run make first)"
-done
+need_bins "$SLUICE" "$SLUICE_BENCH"
 command -v ffmpeg >/dev/null || die "ffmpeg is needed to make the input"
 command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 [ "$(nproc)" -ge 2 ] || die "needs two CPUs"
@@ -134,45 +133,10 @@ stop() {
     unset "PID[$name]"
 }
 
-# The input run.sh uses: 720p30 test pattern + tone, x264 1.9 Mbit/s,
-# keyframe every 2 s, AAC 96k, about 2 Mbit/s in all.
+# The input run.sh uses (make_input_720p).
 mkdir -p build/bench
 INPUT=build/bench/input-720p30-2m.flv
-if [ ! -s "$INPUT" ]; then
-    say "making $INPUT (25 s, ffmpeg)"
-    ffmpeg -hide_banner -loglevel error -y \
-        -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=48000 -t 25 \
-        -c:v libx264 -preset veryfast -b:v 1900k -maxrate 2000k \
-        -bufsize 4000k -g 60 -pix_fmt yuv420p \
-        -c:a aac -b:a 96k -f flv "$INPUT.tmp" </dev/null
-    mv "$INPUT.tmp" "$INPUT"
-fi
-
-port_busy() {
-    local hex
-    hex=$(printf ':%04X ' "$1")
-    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"
-}
-
-# A port nothing uses, below the ephemeral range (see run.sh), and not
-# one handed out earlier in this run.
-USED_PORTS=" "
-free_port() {
-    local p lo
-    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    lo=${lo:-32768}
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (lo - 10000)))
-        case $USED_PORTS in *" $p "*) continue ;; esac
-        if ! port_busy "$p"; then
-            USED_PORTS+="$p "
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+make_input_720p "$INPUT"
 
 # wait_log FILE PATTERN SECONDS: until a line of FILE matches (grep -E).
 wait_log() {

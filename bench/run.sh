@@ -44,11 +44,11 @@ NGINX_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 SERVER_CPU=0
 GEN_CPU=1
 
-die() { echo "bench: $*" >&2; exit 1; }
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-for bin in "$SLUICE" "$SLUICE_BENCH"; do
-    [ -x "$bin" ] || die "$bin not found (run make first)"
-done
+need_bins "$SLUICE" "$SLUICE_BENCH"
 command -v ffmpeg >/dev/null || die "ffmpeg is needed to make the input"
 command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 if [ "$BENCH_NGINX" = 1 ]; then
@@ -76,65 +76,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The input: 720p30 test pattern + tone, x264 at 1.9 Mbit/s (2.0 max),
-# keyframe every 2 s, AAC 96k: about 2 Mbit/s in all.  Made once and
-# kept under build/bench/ when there is a build folder.
+# The input (make_input_720p), kept under build/bench/ when there is a
+# build folder.
 if [ -d build ]; then
     mkdir -p build/bench
     INPUT=build/bench/input-720p30-2m.flv
 else
     INPUT=$TMP/input.flv
 fi
-if [ ! -s "$INPUT" ]; then
-    echo "bench: making $INPUT (25 s, ffmpeg)" >&2
-    ffmpeg -hide_banner -loglevel error -y \
-        -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=48000 -t 25 \
-        -c:v libx264 -preset veryfast -b:v 1900k -maxrate 2000k \
-        -bufsize 4000k -g 60 -pix_fmt yuv420p \
-        -c:a aac -b:a 96k -f flv "$INPUT.tmp" </dev/null
-    mv "$INPUT.tmp" "$INPUT"
-fi
-
-# 1 when something listens on TCP port $1 (or holds it) on any address.
-port_busy() {
-    local hex
-    hex=$(printf ':%04X ' "$1")
-    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"
-}
-
-# A port nothing uses, below the kernel's ephemeral range: the players'
-# own sockets (and other programs' outgoing connections) take ports from
-# that range and could claim ours between the check and the bind.
-free_port() {
-    local p lo
-    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    lo=${lo:-32768}
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (lo - 10000)))
-        if ! port_busy "$p"; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
-# Waits until something listens on port $1, while SERVER_PID lives.
-wait_listen() {
-    local hex
-    hex=$(printf ':%04X ' "$1")
-    for _ in $(seq 1 100); do
-        kill -0 "$SERVER_PID" 2>/dev/null || return 1
-        # state 0A is LISTEN
-        if awk -v h="$hex" 'index($2 " ", h) && $4 == "0A" {f=1} END {exit !f}' \
-            /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
+make_input_720p "$INPUT"
 
 # start_sluice PORT MERGE [WEBPORT]: the web port (HTTP-FLV) is off
 # unless WEBPORT is given.
@@ -239,7 +189,8 @@ run() {
         floor) start_floor "$port" "$merge" ;;
         *) start_nginx "$port" ;;
         esac
-        if wait_listen "$port" && { [ -z "$web" ] || wait_listen "$web"; }; then
+        if wait_listen "$port" "$SERVER_PID" &&
+            { [ -z "$web" ] || wait_listen "$web" "$SERVER_PID"; }; then
             break
         fi
         echo "bench: $name did not start (try $try); its log:" >&2

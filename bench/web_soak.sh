@@ -16,10 +16,9 @@ SLUICE_BENCH=${SLUICE_BENCH:-build/sluice-bench}
 MINUTES=${SOAK_MINUTES:-10}
 SECONDS_TOTAL=$((MINUTES * 60))
 
-die() {
-    echo "web_soak: $*" >&2
-    exit 1
-}
+BENCH_TAG=web_soak
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 command -v ffmpeg >/dev/null || die "ffmpeg is needed"
 
 TMP=$(mktemp -d /tmp/sluice-websoak-XXXXXX)
@@ -33,22 +32,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Its own free_port, as cluster.sh and supervisor.sh pick theirs: a port
+# the kernel hands out (not lib.sh's scan below the ephemeral range).
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 mkdir -p build/bench
 INPUT=build/bench/input-720p30-2m.flv
-if [ ! -s "$INPUT" ]; then
-    echo "web_soak: making $INPUT (25 s, ffmpeg)" >&2
-    ffmpeg -hide_banner -loglevel error -y \
-        -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=48000 -t 25 \
-        -c:v libx264 -preset veryfast -b:v 1900k -maxrate 2000k \
-        -bufsize 4000k -g 60 -pix_fmt yuv420p \
-        -c:a aac -b:a 96k -f flv "$INPUT.tmp" </dev/null
-    mv "$INPUT.tmp" "$INPUT"
-fi
+make_input_720p "$INPUT"
 
 RTMP=$(free_port)
 WEB=$(free_port)

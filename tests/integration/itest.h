@@ -26,6 +26,14 @@
 /* Adds a suite whose every test ends with the cleanup teardown. */
 CU_pSuite sl_itest_suite(const char *name);
 
+/* Adds a suite whose tests share what init starts (a server, its
+ * publishers; init returns 0, or nonzero when the suite cannot run).
+ * after_test ends what a test left running but for those (see
+ * sl_proc_kill_all_except); once the suite is done, the cleanup kills
+ * every child and removes every temporary folder. */
+CU_pSuite sl_itest_suite_shared(const char *name, CU_InitializeFunc init,
+                                CU_TearDownFunc after_test);
+
 /* Starts a server or fails the test fatally (nothing else can run). */
 #define IT_START(srv, keys, sections)                                          \
     CU_ASSERT_FATAL(sl_srv_start((srv), (keys), (sections)) == 0)

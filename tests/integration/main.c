@@ -31,6 +31,21 @@ sl_itest_suite(const char *name)
                                                 teardown);
 }
 
+static int
+suite_clean(void)
+{
+    teardown();
+    return 0;
+}
+
+CU_pSuite
+sl_itest_suite_shared(const char *name, CU_InitializeFunc init,
+                      CU_TearDownFunc after_test)
+{
+    return CU_add_suite_with_setup_and_teardown(name, init, suite_clean, NULL,
+                                                after_test);
+}
+
 int
 main(int argc, char **argv)
 {

@@ -186,14 +186,6 @@ suite_init(void)
     return 0;
 }
 
-static int
-suite_clean(void)
-{
-    sl_proc_kill_all();
-    sl_tmpdir_remove_all();
-    return 0;
-}
-
 /* After each test: what it left running goes, but for the server and
  * the publishers the next tests use. */
 static void
@@ -1027,8 +1019,7 @@ test_stop(void)
 void
 sl_itest_suite_hls(void)
 {
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
-        "hls", suite_init, suite_clean, NULL, test_teardown);
+    CU_pSuite s = sl_itest_suite_shared("hls", suite_init, test_teardown);
 
     CU_add_test(s, "ffprobe finds every variant of the master playlist",
                 test_master);

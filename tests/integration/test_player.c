@@ -112,14 +112,6 @@ suite_init(void)
     return 0;
 }
 
-static int
-suite_clean(void)
-{
-    sl_proc_kill_all();
-    sl_tmpdir_remove_all();
-    return 0;
-}
-
 /* After each test: whatever it left running goes, but for the server
  * and the publisher the next tests use. */
 static void
@@ -539,8 +531,7 @@ test_stop(void)
 void
 sl_itest_suite_player(void)
 {
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
-        "player", suite_init, suite_clean, NULL, test_teardown);
+    CU_pSuite s = sl_itest_suite_shared("player", suite_init, test_teardown);
 
     CU_add_test(s, "page routes and /streams.json", test_routes);
     CU_add_test(s, "the page lists the live stream", test_list);

@@ -149,14 +149,6 @@ suite_init(void)
     return 0;
 }
 
-static int
-suite_clean(void)
-{
-    sl_proc_kill_all();
-    sl_tmpdir_remove_all();
-    return 0;
-}
-
 /* After each test: whatever it left running goes, but for the server
  * and the callback server the next tests use. */
 static void
@@ -1265,8 +1257,7 @@ test_stop(void)
 void
 sl_itest_suite_web(void)
 {
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
-        "web", suite_init, suite_clean, NULL, test_teardown);
+    CU_pSuite s = sl_itest_suite_shared("web", suite_init, test_teardown);
 
     CU_add_test(s,
                 "ffmpeg reads HTTP-FLV beside an RTMP player; it ends by "

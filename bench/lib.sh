@@ -1,0 +1,76 @@
+# What the bench scripts share; sourced (`. "$ROOT/bench/lib.sh"`) by
+# run.sh, hls.sh, relay.sh and web_soak.sh after they set BENCH_TAG, the
+# prefix of their messages.  It defines functions only:
+#   say MSG...             MSG on stderr as "BENCH_TAG: MSG"
+#   die MSG...             the same, then exit 1
+#   need_bins FILE...      die unless each FILE is executable (run make)
+#   port_busy PORT         true when something listens on TCP PORT (or
+#                          holds it) on any address
+#   free_port              a port nothing uses, below the ephemeral range
+#   wait_listen PORT PID   until something listens on PORT, while PID lives
+#   make_input_720p FILE   the 720p30 ~2 Mbit/s FLV clip, made once
+
+say() { echo "$BENCH_TAG: $*" >&2; }
+die() { say "$@"; exit 1; }
+
+need_bins() {
+    local bin
+    for bin in "$@"; do
+        [ -x "$bin" ] || die "$bin not found (run make first)"
+    done
+}
+
+port_busy() {
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"
+}
+
+# Below the kernel's ephemeral range: the players' own sockets (and other
+# programs' outgoing connections) take ports from that range and could
+# claim ours between the check and the bind.  Two calls may give the same
+# port: a caller that needs several different ones compares them.
+free_port() {
+    local p lo
+    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    lo=${lo:-32768}
+    for _ in $(seq 1 200); do
+        p=$((10000 + RANDOM % (lo - 10000)))
+        if ! port_busy "$p"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+wait_listen() {
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    for _ in $(seq 1 100); do
+        kill -0 "$2" 2>/dev/null || return 1
+        # state 0A is LISTEN
+        if awk -v h="$hex" 'index($2 " ", h) && $4 == "0A" {f=1} END {exit !f}' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+
+# The input of the RTMP and HTTP-FLV benches: 720p30 test pattern + tone,
+# x264 at 1.9 Mbit/s (2.0 max), keyframe every 2 s, AAC 96k: about
+# 2 Mbit/s in all, 25 s.  Made when FILE is missing or empty.
+make_input_720p() {
+    local input=$1
+    [ ! -s "$input" ] || return 0
+    say "making $input (25 s, ffmpeg)"
+    ffmpeg -hide_banner -loglevel error -y \
+        -f lavfi -i testsrc2=size=1280x720:rate=30 \
+        -f lavfi -i sine=frequency=440:sample_rate=48000 -t 25 \
+        -c:v libx264 -preset veryfast -b:v 1900k -maxrate 2000k \
+        -bufsize 4000k -g 60 -pix_fmt yuv420p \
+        -c:a aac -b:a 96k -f flv "$input.tmp" </dev/null
+    mv "$input.tmp" "$input"
+}
