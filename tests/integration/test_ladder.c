@@ -445,7 +445,7 @@ check_aligned(struct rung *r)
 static void
 test_full_ladder(void)
 {
-    struct src      src = {1920, 1080, 20, 1, "libx264", "3M"};
+    struct src      src = {1920, 1080, 16, 1, "libx264", "3M"};
     struct rung     r[NRUNGS] = {{.name = "720p", 1280, 720, 1200},
                                  {.name = "480p", 854, 480, 600},
                                  {.name = "360p", 640, 360, 300}};
@@ -528,7 +528,7 @@ static void
 test_small_source(void)
 {
     static const char *const skipped[] = {"720p", "480p"};
-    struct src               src = {640, 360, 8, 0, "libx264", "1M"};
+    struct src               src = {640, 360, 7, 0, "libx264", "1M"};
     struct sl_srv            srv;
     struct sl_proc           pub, play;
     struct sl_probe          pr;
@@ -597,7 +597,7 @@ test_small_source(void)
 static void
 test_publisher_returns(void)
 {
-    struct src                src = {1280, 720, 6, 0, "libx264", "1500k"};
+    struct src                src = {1280, 720, 4, 0, "libx264", "1500k"};
     struct sl_srv             srv;
     struct sl_proc            pub, play;
     struct sl_probe           pr;
@@ -630,7 +630,7 @@ test_publisher_returns(void)
     /* A new publisher of the same key: the rung comes back, for the
      * player that stayed and for a new one. */
     sl_srv_path(&srv, "publish2.log", log, sizeof(log));
-    src.seconds = 8;
+    src.seconds = 5;
     CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
     deadline = sl_now() + IT_S(15);
     while (st->video == before && sl_now() < deadline)
@@ -771,8 +771,8 @@ test_resolution_switch(void)
     long     after = 0, last = 0;
 
     IT_START(&srv, NULL, LADDER_LOW);
-    CU_ASSERT_FATAL(make_flv(&srv, 1280, 720, 6, a, sizeof(a)) == 0);
-    CU_ASSERT_FATAL(make_flv(&srv, 960, 540, 6, b, sizeof(b)) == 0);
+    CU_ASSERT_FATAL(make_flv(&srv, 1280, 720, 4, a, sizeof(a)) == 0);
+    CU_ASSERT_FATAL(make_flv(&srv, 960, 540, 4, b, sizeof(b)) == 0);
     CU_ASSERT_FATAL(sl_flv_file_load(&files[0], a) == 0);
     CU_ASSERT_FATAL(sl_flv_file_load(&files[1], b) == 0);
     switch_ts = files[0].duration_ms;
@@ -848,7 +848,7 @@ test_unsupported_codec(void)
     static const char *const codec[] = {"h263",  "h.263", "flv1", "sorenson",
                                         "spark", "codec", NULL};
     static const char *const *const about[] = {level, stream, codec, NULL};
-    struct src                      src = {1280, 720, 8, 0, "flv", "1M"};
+    struct src                      src = {1280, 720, 6, 0, "flv", "1M"};
     struct sl_srv                   srv;
     struct sl_proc                  pub, play;
     struct sl_probe                 pr;
