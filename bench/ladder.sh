@@ -58,7 +58,9 @@ LADDER_CONFIG=${LADDER_CONFIG:-conf/sluice.ini}
 LADDER_APP=${LADDER_APP:-live}
 LADDER_INPUT=${LADDER_INPUT:-}
 
-die() { echo "bench-ladder: $*" >&2; exit 1; }
+BENCH_TAG=bench-ladder
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 [ -x "$SLUICE_BENCH" ] || die "$SLUICE_BENCH not found (run make first)"
 for tool in ffmpeg ffprobe; do
@@ -399,24 +401,6 @@ INI
         echo "fps = $rfps"
         echo "latency = $latency"
     done < "$TMP/rungs"
-}
-
-port_busy() {
-    local hex
-    hex=$(printf ':%04X ' "$1")
-    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"
-}
-
-# A port nothing listens on, below the ephemeral range.
-free_port() {
-    local p lo
-    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    lo=${lo:-32768}
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (lo - 10000)))
-        port_busy "$p" || { echo "$p"; return 0; }
-    done
-    die "no free port found"
 }
 
 # user+sys seconds of a process and all its threads, from /proc.
