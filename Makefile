@@ -1,6 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
 # `make bench-relay`, `make bench-hls`, `make bench-cluster`,
+# `make bench-scale`,
 # `make cluster-demo`, `make fuzz`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
@@ -98,7 +99,7 @@ INTEGBIN  := $(BUILD)/integration-tests
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
         fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
-        bench-cluster deps-cluster
+        bench-cluster deps-cluster bench-scale
 
 all: deps build/sluice build/sluice-bench
 
@@ -194,6 +195,14 @@ bench-relay: deps build/sluice build/sluice-bench
 soak-web: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps curl python3)
 	./bench/web_soak.sh
+
+# Players held with 1, 2, 4, ... workers: Sluice on the first half of the
+# CPUs, sluice-bench processes on the other half (bench/scale.sh,
+# docs/performance.md).  Below 4 CPUs it says it cannot measure and
+# exits 0; SCALE_FORCE=1 smoke-tests the script there.
+bench-scale: deps build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg util-linux)
+	./bench/scale.sh
 
 # LL-HLS viewers of one variant: Sluice from memory (blocking reloads)
 # against nginx serving the files Sluice writes (bench/hls.sh,
