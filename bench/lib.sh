@@ -1,5 +1,5 @@
 # What the bench scripts share; sourced (`. "$ROOT/bench/lib.sh"`) by
-# run.sh, hls.sh, relay.sh, ladder.sh and web_soak.sh after they set BENCH_TAG, the
+# run.sh, hls.sh, relay.sh, ladder.sh, scale.sh and web_soak.sh after they set BENCH_TAG, the
 # prefix of their messages.  It defines functions only:
 #   say MSG...             MSG on stderr as "BENCH_TAG: MSG"
 #   die MSG...             the same, then exit 1
