@@ -4,7 +4,9 @@
     python3 tools/check_layers.py OBJDIR
 
 The layers (docs/architecture.md, "Who may include whom"):
-    pool    <- rtmp <- server <- media <- transcode, relay, record, hls
+    pool    <- rtmp <- server <- media <- transcode, relay, record, hls,
+                                          srt (its stream id parser
+                                               beside rtmp/)
                     <- web (its parsers beside rtmp/, its protocol
                             beside the sessions)
 pool/ includes only pool/; rtmp/ only rtmp/ and pool/buf.h; web/'s
@@ -12,10 +14,12 @@ parsers (request, response) only web/, rtmp/ and pool/ (pure, like
 rtmp/), the rest of web/ (the HTTP protocol a session speaks) server/
 too but no stage other than hls/'s interface; server/ never includes web/ but for main.c, which
 wires the protocol to the web port; media/ no server/ nor a stage; the
-stages (transcode/, relay/, record/) include from server/ only the hub,
-the config and the log, and never each other; in server/ only main.c
-and stage_stats.c (main's wiring) include the stages, and the hub's
-files never include the config.
+stages (transcode/, relay/, record/, hls/, and srt/, the SRT listener,
+which sits where they do) include from server/ only the hub, the config
+and the log, and never each other, but srt/streamid.c (the stream id
+parser, pure like rtmp/) includes only srt/ and rtmp/rtmp.h; in server/
+only main.c and stage_stats.c (main's wiring) include the stages, and
+the hub's files never include the config.
 
 Then two graphs must have no circle: the project's headers including
 each other, and the calls between the server's object files in OBJDIR
@@ -32,12 +36,15 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-STAGES = ("transcode", "relay", "record", "hls")
+# srt/ (the SRT listener, on the hub and media/) sits where the stages
+# do; its stream id parser is pure (SRT_PARSERS).
+STAGES = ("transcode", "relay", "record", "hls", "srt")
 STAGE_MAY_USE = {"server/hub.h", "server/config.h", "server/log.h"}
 WIRING = {"server/main.c", "server/stage_stats.c"}
 WEB_PARSERS = ("web/request.", "web/response.")
 # web/ serves what the HLS packager holds (DESIGN.md: web asks hls).
 WEB_MAY_USE = {"hls/hls.h", "hls/playlist.h"}
+SRT_PARSERS = ("srt/streamid.",)
 
 
 def sources():
@@ -66,6 +73,9 @@ def include_problems(path, incs):
         elif (path.startswith(WEB_PARSERS) and
               dep not in ("web", "rtmp", "pool")):
             yield f"{path}: web/'s parsers include {inc} (only web/, rtmp/, pool/)"
+        elif (path.startswith(SRT_PARSERS) and dep != "srt" and
+              inc != "rtmp/rtmp.h"):
+            yield f"{path}: srt/'s parser includes {inc} (only srt/, rtmp/rtmp.h)"
         elif top == "web" and dep in STAGES and inc not in WEB_MAY_USE:
             yield f"{path}: web/ includes the stage {inc}"
         elif top == "server" and dep == "web" and path != "server/main.c":
