@@ -68,7 +68,7 @@ CORE_SRC := $(wildcard pool/*.c) $(wildcard rtmp/*.c) $(wildcard web/*.c) \
             $(filter-out server/main.c,$(wildcard server/*.c)) \
             $(wildcard media/*.c) $(wildcard transcode/*.c) \
             $(wildcard relay/*.c) $(wildcard record/*.c) \
-            $(wildcard hls/*.c)
+            $(wildcard hls/*.c) $(wildcard srt/*.c)
 # The dashboard (server/www/) is compiled in: tools/embed.sh turns it
 # into a C file of byte arrays, shared by every build flavour.
 WWW      := $(sort $(wildcard server/www/*))
@@ -227,10 +227,12 @@ bench-cluster: deps deps-cluster build/sluice
 # too); tests/fuzz/web/ for the HTTP request parser, which links web/'s
 # pure parsers (request, response) and libhttp_parser alone;
 # tests/fuzz/hls/ for the playlist query and renderer, which link
-# hls/playlist.c alone; tests/fuzz/server/ and tests/fuzz/media/ for
-# the stages, which link the whole core.  Each target's seed corpus is
-# the folder of its name beside it (tests/fuzz/rtmp/amf/ for fuzz_amf);
-# libFuzzer writes new inputs only into build/fuzz/corpus-NAME.
+# hls/playlist.c alone; tests/fuzz/srt/ for the SRT stream id parser,
+# which links srt/streamid.c alone; tests/fuzz/server/ and
+# tests/fuzz/media/ for the stages, which link the whole core.  Each
+# target's seed corpus is the folder of its name beside it
+# (tests/fuzz/rtmp/amf/ for fuzz_amf); libFuzzer writes new inputs only
+# into build/fuzz/corpus-NAME.
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*/fuzz_*.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 RTMP_SRC     := $(wildcard rtmp/*.c) pool/buf.c
@@ -267,6 +269,12 @@ build/fuzz/web/fuzz_%: tests/fuzz/web/fuzz_%.c $(WEB_SRC)
 build/fuzz/hls/fuzz_%: tests/fuzz/hls/fuzz_%.c hls/playlist.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< hls/playlist.c
+# srt/streamid.c is pure too (srt/streamid.h, rtmp/rtmp.h's limits and
+# libc), unlike the rest of srt/ to come, which sits on server/ and
+# media/: linked alone, the target proves it.
+build/fuzz/srt/fuzz_%: tests/fuzz/srt/fuzz_%.c srt/streamid.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< srt/streamid.c
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C) $(PLAYER_C)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) $(PLAYER_C) -pthread \
