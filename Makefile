@@ -14,14 +14,14 @@ VERSION := 0.1.0
 DEPS_BUILD := gcc make pkg-config libinih-dev libcunit1-dev libssl-dev \
               libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
               libswresample-dev libmicrohttpd-dev libjansson-dev \
-              libcurl4-openssl-dev libhttp-parser-dev npm
+              libcurl4-openssl-dev libhttp-parser-dev libsrt-gnutls-dev npm
 DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
               gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
               gstreamer1.0-plugins-bad \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
               nginx-light libnginx-mod-rtmp chromium curl python3 haproxy
 DEPS_FUZZ  := clang libclang-rt-14-dev
-DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
+DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux srt-tools
 # make cluster-demo and bench/cluster.sh: the balancer, ffmpeg to publish
 # and play, curl for HAProxy's stats, python3 for free ports.
 DEPS_CLUSTER := haproxy ffmpeg curl python3
@@ -48,7 +48,7 @@ endif
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
 PKGS    := inih libssl libcrypto cunit libavcodec libavformat libavutil \
-           libswscale libswresample libmicrohttpd jansson libcurl
+           libswscale libswresample libmicrohttpd jansson libcurl srt
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The HTTP request parser (web/request.c) is the Node.js http_parser from

@@ -129,6 +129,12 @@ struct sl_app_config {
     uint32_t hls_segments;
     int      hls_source; /* the source is listed in the master playlist */
     char     hls_dir[512]; /* hls_path: "" = memory only */
+
+    /* SRT (srt/): per connection, set when the handshake is accepted. */
+    uint32_t srt_latency_ms;
+    char     srt_passphrase[80]; /* "": no encryption */
+    int      srt_pbkeylen;       /* index into 0|16|24|32 (0: libsrt's) */
+    uint32_t srt_overhead;       /* % over the input rate for resends */
 };
 
 struct sl_tls_ctx; /* server/tls.h */
@@ -151,6 +157,10 @@ struct sl_config {
     uint32_t handshake_timeout_ms;
     uint32_t idle_timeout_ms;
     uint32_t publish_grace_ms; /* players wait for a returning publisher */
+    /* SRT (srt/): a UDP port of libsrt's; read at start only. */
+    int      srt_enabled;  /* srt_listen given (not off) */
+    char     srt_host[64]; /* "" = every address */
+    uint16_t srt_port;
     int      log_level;        /* enum sl_log_level */
     /* Abuse limits (docs/security.md); 0 turns each off. */
     uint32_t max_pending_per_ip;      /* pending connections of one address */

@@ -205,6 +205,9 @@ const struct sl_config_key sl_config_keys[] = {
     {"tls_listen", SERVER, SL_KEY_ADDR, START | SL_KEY_OFF,
      ADDR_OFF(tls_host, tls_port, tls_enabled), .def = "off",
      .help = "RTMPS address, or off"},
+    {"srt_listen", SERVER, SL_KEY_ADDR, START | SL_KEY_OFF,
+     ADDR_OFF(srt_host, srt_port, srt_enabled), .def = "off",
+     .help = "SRT address (UDP), or off"},
     {"tls_cert", SERVER, SL_KEY_PATH, 0, CFG(tls_cert), .nodef = "none",
      .help = "PEM certificate chain for RTMPS and the web port's HTTPS"},
     {"tls_key", SERVER, SL_KEY_PATH, 0, CFG(tls_key), .nodef = "none",
@@ -327,6 +330,18 @@ const struct sl_config_key sl_config_keys[] = {
      .help = "list the source in the master playlist beside the rungs"},
     {"hls_path", APP, SL_KEY_CUSTOM, 0, APPF(hls_dir), .parse = parse_record,
      .def = "off", .help = "also write the HLS files to this folder, or off"},
+    {"srt_latency", APP, SL_KEY_DURATION, 0, APPF(srt_latency_ms), .min = 20,
+     .max = 8 * SECOND, .unit = 1, .def = "120ms",
+     .help = "SRT receive latency: time allowed for resends"},
+    {"srt_passphrase", APP, SL_KEY_SECRET, 0, APPF(srt_passphrase), .min = 10,
+     .max = 79, .nodef = "none",
+     .help = "SRT encryption passphrase (10..79 characters)"},
+    {"srt_pbkeylen", APP, SL_KEY_ENUM, 0, APPF(srt_pbkeylen),
+     .choices = "0|16|24|32", .def = "0",
+     .help = "SRT AES key length in bytes; 0: the caller's, else 16"},
+    {"srt_overhead", APP, SL_KEY_UINT, 0, APPF(srt_overhead), .min = 5,
+     .max = 100, .def = "25",
+     .help = "SRT bandwidth for resends, % over the input rate"},
 
     /* [rendition:NAME] */
     {"width", RENDITION, SL_KEY_UINT, SL_KEY_EVEN, RENF(width), .max = 8192,
@@ -873,6 +888,13 @@ same_addr(const struct sl_config_key *a, const struct sl_config_key *b,
            !memcmp(base + a->port_off, base + b->port_off, sizeof(uint16_t));
 }
 
+/* srt_listen is a UDP port: it may share a number with a TCP one. */
+static int
+udp_port(const struct sl_config_key *k)
+{
+    return k->section == SL_SECTION_SERVER && !strcmp(k->name, "srt_listen");
+}
+
 /* Two listeners on one address ([server] listen and tls_listen, [http]
  * listen, [web] listen and tls_listen, [cluster] agent_listen): the
  * second bind would fail at start with no line to point at, so the
@@ -887,14 +909,15 @@ check_listeners(struct sl_config_load *ctx)
     for (size_t i = 0; i < sl_config_nkeys; i++) {
         const struct sl_config_key *a = &sl_config_keys[i];
 
-        if (a->type != SL_KEY_ADDR || !addr_on(a, c))
+        if (a->type != SL_KEY_ADDR || !addr_on(a, c) || udp_port(a))
             continue;
         for (size_t j = i + 1; j < sl_config_nkeys; j++) {
             const struct sl_config_key *b = &sl_config_keys[j], *late, *other;
             int  la = ctx->line_of[i], lb = ctx->line_of[j];
             char name[64];
 
-            if (b->type != SL_KEY_ADDR || !addr_on(b, c) || !same_addr(a, b, c))
+            if (b->type != SL_KEY_ADDR || !addr_on(b, c) || udp_port(b) ||
+                !same_addr(a, b, c))
                 continue;
             late = lb >= la ? b : a;
             other = late == b ? a : b;

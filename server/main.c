@@ -19,12 +19,13 @@
  *
  * Shutdown order (SIGINT/SIGTERM, stop_serving()):
  *   1. /healthz answers 503; stop accepting (acceptor threads joined,
- *      listening sockets closed: the RTMP port, the RTMPS one, then the
- *      web port's HTTP and HTTPS ones);
+ *      listening sockets closed: the RTMP port, the RTMPS one, the
+ *      web port's HTTP and HTTPS ones, then the SRT port);
  *   2. mark the server stopping and wake every session: players are
  *      sent NetStream.Play.UnpublishNotify and StreamEOF, publishers are
  *      closed, queued bytes are flushed;
- *   3. wait for the sessions to finish, bounded in time;
+ *   3. wait for the sessions to finish, bounded in time (SRT
+ *      connections are sessions too), then end the SRT thread;
  *   4. end the callbacks still in flight (as refusals), stop the HTTP
  *      server, the agent and the sampler;
  *   5. stop the ladders (encoders flushed, renditions unpublished, while
@@ -78,6 +79,7 @@
 #include "server/stats.h"
 #include "server/supervisor.h"
 #include "server/tls.h"
+#include "srt/port.h"
 #include "transcode/transcoder.h"
 #include "web/http_conn.h"
 
@@ -167,6 +169,7 @@ struct serving {
     struct sl_iplimit    *ipl;
     struct sl_listener   *listener, *tls_listener;
     struct sl_listener   *web_listener, *web_tls_listener;
+    struct sl_srt        *srt;
     struct sl_transcoder *transcoder;
     struct sl_relays     *relays;
     struct sl_recorder   *recorder;
@@ -288,6 +291,19 @@ start_listeners(struct serving *sv, const struct sl_config *cfg,
             return -1;
         }
     }
+    /* SRT is UDP through libsrt, which binds its own socket: opened here
+     * (a restarted serving process binds it again), sharing the
+     * per-address table. */
+    if (cfg->srt_enabled) {
+        sv->srt = sl_srt_start(&sv->srv, sv->ipl, cfg->srt_host,
+                               cfg->srt_port, err, sizeof(err));
+        if (sv->srt == NULL) {
+            sl_log_error("%s", err);
+            return -1;
+        }
+        sl_log_info("srt on %s:%u", cfg->srt_host[0] ? cfg->srt_host : "*",
+                    cfg->srt_port);
+    }
     return 0;
 }
 
@@ -376,11 +392,14 @@ stop_serving(struct serving *sv)
     sl_listener_stop(sv->tls_listener);
     sl_listener_stop(sv->web_listener);
     sl_listener_stop(sv->web_tls_listener);
+    sl_srt_stop_accepting(sv->srt);
     /* Sessions still open keep the table alive through their slots. */
     sl_iplimit_unref(sv->ipl);
     atomic_store(&srv->stopping, 1);
     sl_session_stop_all(srv);
     wait_sessions(srv);
+    /* SRT connections are sessions: gone now, so its thread can end. */
+    sl_srt_free(sv->srt);
     /* Callbacks still in flight end as refusals; their sessions are
      * closed already and only drop their references. */
     atomic_store(&srv->callbacks, NULL);

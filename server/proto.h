@@ -31,16 +31,17 @@ enum sl_proto_id {
     SL_PROTO_HTTP_FLV, /* "http-flv": an HTTP-FLV player (web port) */
     SL_PROTO_HLS,      /* "hls": playlists and media of LL-HLS; its
                         * players are viewers by id (hls/viewers.h) */
+    SL_PROTO_SRT,      /* "srt": SRT publishers (srt/) */
     SL_PROTO_HTTP,     /* "http": the web port's other answers */
     SL_PROTO_IDS
 };
-#define SL_PROTO_PLAYING 3 /* the rows below this one can be players */
+#define SL_PROTO_PLAYING 4 /* the rows below this one can be players */
 
 static inline const char *
 sl_proto_id_name(int id)
 {
     static const char *const names[SL_PROTO_IDS] = {"rtmp", "http-flv", "hls",
-                                                      "http"};
+                                                      "srt", "http"};
 
     return id >= 0 && id < SL_PROTO_IDS ? names[id] : "";
 }

@@ -189,9 +189,9 @@ conn_setup(struct sl_session *s, int counted)
 }
 
 /* "host:port" for the log into buf, the host alone into ip. */
-static void
-format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap, char *ip,
-            size_t ipcap)
+void
+sl_session_format_peer(const struct sockaddr_storage *ss, char *buf,
+                       size_t cap, char *ip, size_t ipcap)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     int  port = 0;
@@ -238,7 +238,8 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
     s->cfg = sl_config_get();
     s->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     s->peer_addr = *peer;
-    format_peer(peer, s->peer, sizeof(s->peer), s->peer_ip, sizeof(s->peer_ip));
+    sl_session_format_peer(peer, s->peer, sizeof(s->peer), s->peer_ip,
+                           sizeof(s->peer_ip));
     sl_session_info_init(&s->info, s->id, s->peer, &s->task);
     s->created_ms = s->last_read_ms = s->last_write_ms = sl_now_ms();
     s->io.fd = fd;

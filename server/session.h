@@ -37,6 +37,11 @@ int sl_session_start(struct sl_server *srv, int fd,
                      const struct sockaddr_storage *peer,
                      struct sl_ipticket *slot, enum sl_session_kind kind);
 
+/* "HOST:PORT" ("[V6]:PORT") of a peer into buf, its address alone into
+ * ip. */
+void sl_session_format_peer(const struct sockaddr_storage *ss, char *buf,
+                            size_t cap, char *ip, size_t ipcap);
+
 /* Wakes every session so it notices srv->stopping and winds down:
  * players get the end-of-stream status, publishers are closed. */
 void sl_session_stop_all(struct sl_server *srv);

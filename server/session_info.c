@@ -194,6 +194,14 @@ sl_session_info_media(struct sl_sess_info *info, uint8_t type, const uint8_t *p,
     }
 }
 
+void
+sl_session_info_srt(struct sl_sess_info *info, const struct sl_srt_facts *f)
+{
+    pthread_mutex_lock(&info->lock);
+    info->srt = *f;
+    pthread_mutex_unlock(&info->lock);
+}
+
 static void
 snap_one(struct sl_sess_info *in, struct sl_sess_snap *o)
 {
@@ -206,6 +214,7 @@ snap_one(struct sl_sess_info *in, struct sl_sess_snap *o)
     memcpy(o->name, in->name, sizeof(o->name));
     memcpy(o->client, in->client, sizeof(o->client));
     o->media = in->media;
+    o->srt = in->srt;
     o->since_ms = in->since_ms;
     pthread_mutex_unlock(&in->lock);
     o->bytes_in = atomic_load_explicit(&in->bytes_in, memory_order_relaxed);

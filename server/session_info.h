@@ -42,6 +42,17 @@ struct sl_media_facts {
     char   encoder[128];
 };
 
+/* An SRT connection's link, as libsrt measures it (srt/conn.c, about
+ * once a second): what an operator reads first on a lossy link.  The
+ * packet counts are the receiver's for a publisher. */
+struct sl_srt_facts {
+    int      on; /* 0: not an SRT connection */
+    double   rtt_ms;
+    double   bandwidth_mbps; /* libsrt's estimate of the link */
+    int      rcv_buf_ms;     /* received and not yet delivered */
+    uint64_t pkts_lost, pkts_retransmitted, pkts_dropped;
+};
+
 struct sl_sess_info {
     /* Set once by sl_session_info_init, then immutable. */
     uint64_t        id;
@@ -56,6 +67,7 @@ struct sl_sess_info {
     char                  name[SL_NAME_MAX];
     char                  client[128];
     struct sl_media_facts media;
+    struct sl_srt_facts   srt;
     uint64_t              since_ms;
 
     atomic_int    role_a; /* role, readable without the lock */
@@ -76,6 +88,7 @@ struct sl_sess_snap {
     char                  name[SL_NAME_MAX];
     char                  client[128]; /* connect's flashVer */
     struct sl_media_facts media;       /* publishers */
+    struct sl_srt_facts   srt;         /* SRT connections */
     uint64_t              since_ms;    /* started publishing / playing */
     uint64_t              bytes_in, bytes_out;
     uint64_t              media_bytes, video_frames; /* publishers */
@@ -113,6 +126,10 @@ void sl_session_info_role(struct sl_sess_info *info, int role, const char *app,
  * onMetaData). */
 void sl_session_info_media(struct sl_sess_info *info, uint8_t type,
                            const uint8_t *p, size_t len);
+
+/* The connection's task: its SRT link figures. */
+void sl_session_info_srt(struct sl_sess_info *info,
+                         const struct sl_srt_facts *f);
 
 /* Copies every publishing (and, unless publishers_only, playing) session
  * into a new array in *out (the caller frees it).  Holds the session

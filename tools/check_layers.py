@@ -4,22 +4,26 @@
     python3 tools/check_layers.py OBJDIR
 
 The layers (docs/architecture.md, "Who may include whom"):
-    pool    <- rtmp <- server <- media <- transcode, relay, record, hls,
-                                          srt (its stream id parser
-                                               beside rtmp/)
+    pool    <- rtmp <- server <- media <- transcode, relay, record, hls
                     <- web (its parsers beside rtmp/, its protocol
                             beside the sessions)
+                    <- srt (its stream id parser beside rtmp/, its
+                            port and connections beside the sessions,
+                            on media/ too)
 pool/ includes only pool/; rtmp/ only rtmp/ and pool/buf.h; web/'s
 parsers (request, response) only web/, rtmp/ and pool/ (pure, like
 rtmp/), the rest of web/ (the HTTP protocol a session speaks) server/
 too but no stage other than hls/'s interface; server/ never includes web/ but for main.c, which
 wires the protocol to the web port; media/ no server/ nor a stage; the
-stages (transcode/, relay/, record/, hls/, and srt/, the SRT listener,
-which sits where they do) include from server/ only the hub, the config
-and the log, and never each other, but srt/streamid.c (the stream id
-parser, pure like rtmp/) includes only srt/ and rtmp/rtmp.h; in server/
-only main.c and stage_stats.c (main's wiring) include the stages, and
-the hub's files never include the config.
+stages (transcode/, relay/, record/, hls/) include from server/ only the
+hub, the config and the log, and never each other; srt/ (the SRT port:
+its connections are sessions of the pool, with roles, verdicts and API
+facts like an RTMP session's) may include server/ and media/ but no
+stage, and server/ never includes it but for main.c, which wires it;
+srt/streamid.c (the stream id parser, pure like rtmp/) includes only
+srt/ and rtmp/rtmp.h; in server/ only main.c and stage_stats.c (main's
+wiring) include the stages, and the hub's files never include the
+config.
 
 Then two graphs must have no circle: the project's headers including
 each other, and the calls between the server's object files in OBJDIR
@@ -36,9 +40,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-# srt/ (the SRT listener, on the hub and media/) sits where the stages
-# do; its stream id parser is pure (SRT_PARSERS).
-STAGES = ("transcode", "relay", "record", "hls", "srt")
+STAGES = ("transcode", "relay", "record", "hls")
+# srt/ sits beside the sessions (on server/ and media/); its stream id
+# parser is pure (SRT_PARSERS).
+FRONTS = ("srt",)
 STAGE_MAY_USE = {"server/hub.h", "server/config.h", "server/log.h"}
 WIRING = {"server/main.c", "server/stage_stats.c"}
 WEB_PARSERS = ("web/request.", "web/response.")
@@ -48,7 +53,7 @@ SRT_PARSERS = ("srt/streamid.",)
 
 
 def sources():
-    for d in ("pool", "rtmp", "web", "server", "media") + STAGES:
+    for d in ("pool", "rtmp", "web", "server", "media") + STAGES + FRONTS:
         for p in sorted(glob.glob(os.path.join(ROOT, d, "*.[ch]"))):
             yield os.path.relpath(p, ROOT)
 
@@ -78,9 +83,13 @@ def include_problems(path, incs):
             yield f"{path}: srt/'s parser includes {inc} (only srt/, rtmp/rtmp.h)"
         elif top == "web" and dep in STAGES and inc not in WEB_MAY_USE:
             yield f"{path}: web/ includes the stage {inc}"
+        elif top in FRONTS and dep in STAGES + ("web",):
+            yield f"{path}: {top}/ includes {inc} (no stage, no web/)"
+        elif top == "server" and dep in FRONTS and path != "server/main.c":
+            yield f"{path}: includes {inc} (only main wires the SRT port)"
         elif top == "server" and dep == "web" and path != "server/main.c":
             yield f"{path}: includes {inc} (only main wires the web port)"
-        elif top == "media" and dep in ("server",) + STAGES:
+        elif top == "media" and dep in ("server",) + STAGES + FRONTS:
             yield f"{path}: media/ includes {inc}"
         elif top in STAGES and dep == "server" and inc not in STAGE_MAY_USE:
             yield f"{path}: a stage includes {inc} (only the hub, config, log)"
