@@ -178,13 +178,13 @@ test_server_json(void)
      * (they add up to bytes.out). */
     w = json_object_get(j, "players_by_protocol");
     CU_ASSERT_FATAL(json_is_object(w));
-    CU_ASSERT_EQUAL(json_object_size(w), 3);
+    CU_ASSERT_EQUAL(json_object_size(w), SL_PROTO_PLAYING);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rtmp")), 2);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http-flv")), 1);
     CU_ASSERT_PTR_NULL(json_object_get(w, "http"));
     w = json_object_get(j, "bytes_sent_by_protocol");
     CU_ASSERT_FATAL(json_is_object(w));
-    CU_ASSERT_EQUAL(json_object_size(w), 4);
+    CU_ASSERT_EQUAL(json_object_size(w), SL_PROTO_IDS);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "rtmp")), 987000000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http-flv")), 654000);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "http")), 321);
@@ -235,7 +235,7 @@ test_streams_json(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(st, "players")), 2);
     o = json_object_get(st, "players_by_protocol");
     CU_ASSERT_FATAL(json_is_object(o));
-    CU_ASSERT_EQUAL(json_object_size(o), 3);
+    CU_ASSERT_EQUAL(json_object_size(o), SL_PROTO_PLAYING);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "rtmp")), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "http-flv")), 1);
     o = json_object_get(st, "player_list");
@@ -344,7 +344,7 @@ test_metrics(void)
     /* By protocol: new families; the unlabelled lines stay as they
      * were, alone in theirs (so sum() counts nothing twice). */
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_players"), "gauge");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 3);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), SL_PROTO_PLAYING);
     CU_ASSERT(sl_prom_value(p, "sluice_players", "protocol=\"rtmp\"", &v) ==
                   0 &&
               v == 2);
@@ -356,7 +356,8 @@ test_metrics(void)
               v == 987654321);
     CU_ASSERT_STRING_EQUAL(
         sl_prom_type(p, "sluice_bytes_sent_by_protocol_total"), "counter");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_bytes_sent_by_protocol_total"), 4);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_bytes_sent_by_protocol_total"),
+                    SL_PROTO_IDS);
     CU_ASSERT(sl_prom_value(p, "sluice_bytes_sent_by_protocol_total",
                             "protocol=\"rtmp\"", &v) == 0 &&
               v == 987000000);
@@ -368,7 +369,8 @@ test_metrics(void)
               v == 321);
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_players_by_protocol"),
                            "gauge");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 3);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"),
+                    SL_PROTO_PLAYING);
     CU_ASSERT(sl_prom_value(p, "sluice_stream_players_by_protocol",
                             "app=\"live\",name=\"we\"ird\\na\nme\","
                             "protocol=\"rtmp\"",
@@ -395,7 +397,7 @@ test_metrics(void)
     CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_stream_players_by_protocol"), 0);
     CU_ASSERT_STRING_EQUAL(sl_prom_type(p, "sluice_stream_players_by_protocol"),
                            "gauge");
-    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), 3);
+    CU_ASSERT_EQUAL(sl_prom_count(p, "sluice_players"), SL_PROTO_PLAYING);
     sl_prom_free(p);
     free(text);
     s->nstreams = 1;
