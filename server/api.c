@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -217,6 +218,7 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
     json_t *video = json_null(), *audio = json_null();
     json_t *rend = json_array(), *relays = json_array(), *o;
     json_t *rec = json_null(), *standby = json_null(), *hls = json_null();
+    json_t *srt = json_null();
 
     if (st->vcodec[0] != '\0')
         video =
@@ -254,6 +256,14 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             uint_j(st->recording.dropped_frames));
     if (st->standby_id != 0)
         standby = json_pack("{s:o}", "id", uint_j(st->standby_id));
+    if (st->srt.on)
+        srt = json_pack("{s:o,s:o,s:i,s:o,s:o,s:o}", "rtt_ms",
+                        real2(st->srt.rtt_ms), "bandwidth_mbps",
+                        real2(st->srt.bandwidth_mbps), "receive_buffer_ms",
+                        st->srt.rcv_buf_ms, "packets_lost",
+                        uint_j(st->srt.pkts_lost), "packets_retransmitted",
+                        uint_j(st->srt.pkts_retransmitted), "packets_dropped",
+                        uint_j(st->srt.pkts_dropped));
     if (st->has_hls)
         hls = json_pack(
             "{s:i,s:o,s:o,s:o,s:o}", "variants", st->hls.variants,
@@ -262,13 +272,14 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
                                        : json_boolean(st->hls.source_aligned),
             "segments", uint_j(st->hls.segments), "parts",
             uint_j(st->hls.parts), "bytes_held", uint_j(st->hls.bytes));
-    o = json_pack("{s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:i,"
-                  "s:o,s:o,s:o,s:o,s:o}",
+    o = json_pack("{s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,"
+                  "s:i,s:o,s:o,s:o,s:o,s:o}",
                   "app", str_j(st->app), "name", str_j(st->name), "publisher",
                   "id", uint_j(st->publisher_id), "address",
                   str_j(st->publisher_addr), "client", str_j(st->client),
-                  "encoder", str_j(st->encoder), "video", video, "audio", audio,
-                  "bitrate", uint_j(st->bitrate), "bytes_in",
+                  "encoder", str_j(st->encoder), "protocol",
+                  str_j(st->protocol), "srt", srt, "video", video, "audio",
+                  audio, "bitrate", uint_j(st->bitrate), "bytes_in",
                   uint_j(st->bytes_in), "uptime_s", real2(st->uptime_s),
                   "players", st->nplayers, "renditions", rend, "relays", relays,
                   "recording", rec, "standby", standby, "hls", hls);
@@ -399,6 +410,26 @@ stream_labels(FILE *f, const struct sl_snap_stream *st)
 
 /* One sample per stream of a value picked by what. */
 enum pick { P_BITRATE, P_PLAYERS, P_BYTES, P_UPTIME };
+
+/* One counter family of the SRT publishers' link figures (the
+ * uint64_t at off in struct sl_srt_facts). */
+static void
+srt_counter(FILE *f, const struct sl_snapshot *s, const char *name,
+            const char *help, size_t off)
+{
+    family(f, name, "counter", help);
+    for (int i = 0; i < s->nstreams; i++) {
+        const struct sl_snap_stream *st = &s->streams[i];
+        uint64_t                     v;
+
+        if (!st->srt.on)
+            continue;
+        memcpy(&v, (const char *) &st->srt + off, sizeof(v));
+        fputs(name, f);
+        stream_labels(f, st);
+        fprintf(f, "} %llu\n", (unsigned long long) v);
+    }
+}
 
 static void
 per_stream(FILE *f, const struct sl_snapshot *s, enum pick what)
@@ -534,6 +565,24 @@ sl_api_metrics(const struct sl_snapshot *s, size_t *len)
             fprintf(f, ",protocol=\"%s\"} %d\n", sl_proto_id_name(k),
                     s->streams[i].players_by_protocol[k]);
         }
+    family(f, "sluice_srt_rtt_seconds", "gauge",
+           "Round trip time of each SRT publisher's link.");
+    for (int i = 0; i < s->nstreams; i++)
+        if (s->streams[i].srt.on) {
+            fputs("sluice_srt_rtt_seconds", f);
+            stream_labels(f, &s->streams[i]);
+            fprintf(f, "} %.4f\n", s->streams[i].srt.rtt_ms / 1000.0);
+        }
+    srt_counter(f, s, "sluice_srt_packets_lost_total",
+                "Packets each SRT publisher's link lost (before resends).",
+                offsetof(struct sl_srt_facts, pkts_lost));
+    srt_counter(f, s, "sluice_srt_packets_retransmitted_total",
+                "Packets each SRT publisher sent again.",
+                offsetof(struct sl_srt_facts, pkts_retransmitted));
+    srt_counter(f, s, "sluice_srt_packets_dropped_total",
+                "Packets each SRT publisher's link dropped for arriving "
+                "too late to play.",
+                offsetof(struct sl_srt_facts, pkts_dropped));
     family(f, "sluice_stream_bytes_received_total", "counter",
            "Media bytes each stream's publisher sent.");
     per_stream(f, s, P_BYTES);

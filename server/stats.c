@@ -501,6 +501,8 @@ fill_stream(struct sl_snap_stream *o, const struct sl_sess_snap *p,
     snprintf(o->publisher_addr, sizeof(o->publisher_addr), "%s", p->peer);
     memcpy(o->client, p->client, sizeof(o->client));
     memcpy(o->encoder, m->encoder, sizeof(o->encoder));
+    memcpy(o->protocol, p->proto, sizeof(o->protocol));
+    o->srt = p->srt;
     memcpy(o->vcodec, m->vcodec, sizeof(o->vcodec));
     memcpy(o->acodec, m->acodec, sizeof(o->acodec));
     /* The SPS is what the decoder will see; metadata is what the

@@ -23,6 +23,7 @@
 #include "server/config.h"
 #include "server/iplimit.h"
 #include "server/proto.h"
+#include "server/session_info.h"
 
 struct sl_server;
 
@@ -72,7 +73,7 @@ struct sl_stats_recording {
 /* A stream's LL-HLS packaging (hls/): the publish and its rungs. */
 struct sl_stats_hls {
     int      variants;
-    int      source_aligned; /* 1, 0, -1: not known yet */
+    int      source_aligned;  /* 1, 0, -1: not known yet */
     uint64_t segments, parts; /* cut since it started, every variant */
     uint64_t bytes;           /* held in memory */
 };
@@ -142,13 +143,15 @@ struct sl_snap_stream {
     char     app[SL_NAME_MAX];
     char     name[SL_NAME_MAX];
     uint64_t publisher_id;
-    char     publisher_addr[256]; /* or where a served stream comes from */
-    char     client[128];         /* flashVer of connect */
-    char     encoder[128];        /* onMetaData encoder */
-    char     vcodec[16];          /* "" before the first video message */
-    int      width, height;
-    double   fps; /* declared (metadata, SPS timing), else
-                   * measured */
+    char     publisher_addr[256];   /* or where a served stream comes from */
+    char     client[128];           /* flashVer of connect */
+    char     encoder[128];          /* onMetaData encoder */
+    char     protocol[16];          /* the publisher's: "rtmp", "srt"; "" */
+    struct sl_srt_facts srt;        /* an SRT publisher's link (srt.on) */
+    char                vcodec[16]; /* "" before the first video message */
+    int                 width, height;
+    double              fps; /* declared (metadata, SPS timing), else
+                              * measured */
     char                   acodec[16];
     int                    sample_rate, channels;
     uint64_t               bytes_in; /* audio, video and data payload bytes */
