@@ -34,6 +34,14 @@
 
 #define slog sl_log_conn
 
+/* TS bytes in one SRT live message: seven packets, as callers send. */
+#define SRT_PAYLOAD 1316
+/* Entries a player takes from its feed at a time. */
+#define BATCH 32
+/* Skips this close together: the player cannot keep up. */
+#define SKIPS_MAX 3
+#define SKIPS_WINDOW_MS 30000
+
 /* Bytes read in one run before the task gives the worker to others. */
 #define READ_BUDGET (256u * 1024)
 /* An SRT live message is at most 1456 bytes (1316 as callers send). */
@@ -55,10 +63,20 @@ struct sl_srt_conn {
     char                    peer[64], peer_ip[64];
 
     struct sl_ts_in *ts;
-    uint64_t         stats_at, retrans_total;
-    uint8_t          started, watched, closing, finished;
-    int              close_level;
-    char             close_why[400];
+
+    /* A player: its place in the stream's TS feed, the entries taken
+     * from it and not yet sent (the first one from off). */
+    struct sl_srt_reader reader;
+    struct sl_buf       *pend[BATCH];
+    int                  npend, ipend;
+    size_t               off;
+    uint64_t             last_sent_ms, skips_seen, first_skip_ms;
+    uint8_t              playing;
+
+    uint64_t stats_at, retrans_total;
+    uint8_t  started, watched, closing, finished;
+    int      close_level;
+    char     close_why[400];
 };
 
 static void conn_close(struct sl_srt_conn *c, int level, const char *why);
@@ -150,6 +168,51 @@ publish_start(struct sl_srt_conn *c, const char *name)
     return 0;
 }
 
+/* Plays name as MPEG-TS from the stream's feed. */
+static void
+play_start(struct sl_srt_conn *c, const char *name)
+{
+    char why[96];
+
+    if (sl_conn_admit_play(&c->base, why, sizeof(why)) < 0) {
+        char line[160];
+
+        snprintf(line, sizeof(line), "play refused: %s", why);
+        conn_close(c, SL_LOG_INFO, line);
+        return;
+    }
+    snprintf(c->base.stream_name, sizeof(c->base.stream_name), "%s", name);
+    c->reader.task = &c->task;
+    c->reader.max_lag_ms = c->base.cfg->max_lag_ms;
+    if (sl_srt_feed_join(c->owner->feeds, c->base.app, name, &c->reader) < 0) {
+        conn_close(c, SL_LOG_ERROR, "out of memory");
+        return;
+    }
+    c->playing = 1;
+    c->last_sent_ms = sl_now_ms();
+    c->base.done_due = 1;
+    atomic_fetch_add(&c->base.srv->players, 1);
+    sl_conn_set_role(&c->base, SL_ROLE_PLAYER);
+    slog(SL_LOG_INFO, &c->base, "playing %s/%s (srt)", c->base.app, name);
+}
+
+/* The player's end: out of its feed, its unsent entries dropped.
+ * Idempotent. */
+static void
+play_stop(struct sl_srt_conn *c)
+{
+    if (!c->playing)
+        return;
+    c->playing = 0;
+    sl_srt_feed_leave(c->owner->feeds, &c->reader);
+    for (int i = c->ipend; i < c->npend; i++)
+        sl_buf_unref(c->pend[i]);
+    c->npend = c->ipend = 0;
+    atomic_fetch_sub(&c->base.srv->players, 1);
+    slog(SL_LOG_INFO, &c->base, "stopped playing %s/%s", c->base.app,
+         c->base.stream_name);
+}
+
 /* Acts on a verdict for the request the handshake carried. */
 static void
 act_on(struct sl_srt_conn *c, const struct sl_auth_verdict *v)
@@ -166,7 +229,18 @@ act_on(struct sl_srt_conn *c, const struct sl_auth_verdict *v)
     if (v->redirected)
         slog(SL_LOG_INFO, &c->base, "callback moved %s/%s to %s/%s",
              c->base.app, c->adm.name, c->base.app, v->name);
-    publish_start(c, v->name);
+    if (c->adm.sid.mode == SL_SRT_PUBLISH)
+        publish_start(c, v->name);
+    else
+        play_start(c, v->name);
+}
+
+/* The URL an ASK verdict meant: auth.c asks the kind's own callback
+ * (SRT has no connect of its own: on_connect is not asked). */
+static const char *
+callback_of(const struct sl_app_config *app, enum sl_auth_kind kind)
+{
+    return kind == SL_AUTH_PUBLISH ? app->on_publish : app->on_play;
 }
 
 /* The first run: the role the admission granted, or the app's callback
@@ -178,10 +252,6 @@ start(struct sl_srt_conn *c)
     struct sl_auth_verdict v;
 
     c->started = 1;
-    if (c->adm.sid.mode != SL_SRT_PUBLISH) {
-        conn_close(c, SL_LOG_WARN, "playing over SRT is not supported yet");
-        return;
-    }
     if (!c->adm.ask) {
         memset(&v, 0, sizeof(v));
         v.outcome = SL_AUTH_ALLOW;
@@ -191,7 +261,8 @@ start(struct sl_srt_conn *c)
     }
     snprintf(w->name, sizeof(w->name), "%s", c->adm.sid.name);
     w->rq = (struct sl_auth_request){
-        .kind = SL_AUTH_PUBLISH,
+        .kind =
+            c->adm.sid.mode == SL_SRT_PUBLISH ? SL_AUTH_PUBLISH : SL_AUTH_PLAY,
         .app = sl_config_app(c->base.cfg, c->base.app),
         .name = w->name,
         .query = c->adm.sid.query,
@@ -202,11 +273,8 @@ start(struct sl_srt_conn *c)
         conn_close(c, SL_LOG_WARN, "the app is gone from the config");
         return;
     }
-    if (sl_conn_wait_submit(&c->base,
-                            w->rq.app->on_publish[0] != '\0'
-                                ? w->rq.app->on_publish
-                                : w->rq.app->on_connect,
-                            &v) < 0) {
+    if (sl_conn_wait_submit(&c->base, callback_of(w->rq.app, w->rq.kind), &v) <
+        0) {
         w->rq.kind = SL_AUTH_NONE;
         act_on(c, &v);
     }
@@ -226,7 +294,8 @@ update_stats(struct sl_srt_conn *c, uint64_t now)
      * no total) adds up here. */
     if (srt_bstats(c->sock, &perf, 1) < 0)
         return;
-    c->retrans_total += (uint64_t) perf.pktRcvRetrans;
+    c->retrans_total +=
+        (uint64_t) (c->playing ? perf.pktRetrans : perf.pktRcvRetrans);
     sl_session_info_srt(&c->info,
                         &(struct sl_srt_facts){
                             .on = 1,
@@ -278,6 +347,101 @@ read_all(struct sl_srt_conn *c)
     return 1;
 }
 
+/* ---- a player's sending ---- */
+
+static void
+count_sent(struct sl_srt_conn *c, size_t n)
+{
+    struct sl_server *srv = c->base.srv;
+
+    atomic_fetch_add_explicit(&c->info.bytes_out, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&srv->bytes_out, n, memory_order_relaxed);
+    sl_server_count_sent(srv, SL_PROTO_SRT, n);
+}
+
+/* Sends what the feed has, one SRT message (at most SRT_PAYLOAD bytes,
+ * whole TS packets) at a time, until libsrt's send buffer is full (the
+ * thread wakes the task when it has room) or nothing is left.  Returns
+ * the time the player is next due to be looked at (0: on events only). */
+static uint64_t
+send_more(struct sl_srt_conn *c, uint64_t now)
+{
+    uint64_t grace = c->base.cfg->publish_grace_ms;
+    int      live = 1;
+    uint64_t ended = 0;
+
+    for (;;) {
+        if (c->ipend == c->npend) {
+            uint64_t skips = c->reader.skips;
+
+            c->ipend = c->off = 0;
+            c->npend =
+                sl_srt_feed_collect(&c->reader, c->pend, BATCH, &live, &ended);
+            if (c->reader.skips != skips) {
+                if (now - c->first_skip_ms > SKIPS_WINDOW_MS) {
+                    c->first_skip_ms = now;
+                    c->skips_seen = 0;
+                }
+                c->skips_seen += c->reader.skips - skips;
+                atomic_fetch_add_explicit(&c->info.skips,
+                                          c->reader.skips - skips,
+                                          memory_order_relaxed);
+                if (c->skips_seen >= SKIPS_MAX) {
+                    conn_close(c, SL_LOG_WARN,
+                               "too slow: fell max_lag behind 3 times");
+                    return 0;
+                }
+            }
+            if (c->npend == 0)
+                break;
+        }
+        while (c->ipend < c->npend) {
+            struct sl_buf *b = c->pend[c->ipend];
+            size_t         n = b->len - c->off;
+            int            rc;
+
+            if (n > SRT_PAYLOAD)
+                n = SRT_PAYLOAD;
+            rc = srt_sendmsg2(c->sock, (const char *) b->data + c->off, (int) n,
+                              NULL);
+            if (rc < 0) {
+                char why[160];
+
+                if (srt_getlasterror(NULL) == SRT_EASYNCSND)
+                    goto blocked;
+                snprintf(why, sizeof(why), "connection lost (%s)",
+                         srt_getlasterror_str());
+                conn_close(c, SL_LOG_INFO, why);
+                return 0;
+            }
+            count_sent(c, (size_t) rc);
+            c->last_sent_ms = now;
+            c->off += (size_t) rc;
+            if (c->off >= b->len) {
+                sl_buf_unref(b);
+                c->ipend++;
+                c->off = 0;
+            }
+        }
+    }
+    c->last_sent_ms = now; /* nothing waits: not stalled */
+    if (!live && ended != 0) {
+        if (now - ended >= grace) {
+            conn_close(c, SL_LOG_INFO, "the stream ended");
+            return 0;
+        }
+        return ended + grace;
+    }
+    return 0;
+blocked:
+    /* Nothing accepted for twice max_lag: the caller is gone or stuck. */
+    if (now - c->last_sent_ms > 2 * (uint64_t) c->reader.max_lag_ms) {
+        conn_close(c, SL_LOG_WARN, "stalled: no byte accepted for 2 x max_lag");
+        return 0;
+    }
+    return c->last_sent_ms + 2 * (uint64_t) c->reader.max_lag_ms + 1;
+}
+
 /* ---- lifetime ---- */
 
 static void
@@ -288,6 +452,7 @@ conn_close(struct sl_srt_conn *c, int level, const char *why)
     c->closing = 1;
     c->close_level = level;
     snprintf(c->close_why, sizeof(c->close_why), "%s", why);
+    play_stop(c);
     sl_conn_closing(&c->base);
     sl_task_wake(&c->task);
 }
@@ -302,6 +467,7 @@ finish(struct sl_srt_conn *c)
     struct sl_server *srv = c->base.srv;
 
     c->finished = 1;
+    play_stop(c);
     sl_conn_closing(&c->base);
     slog(c->close_level, &c->base, "closing: %s", c->close_why);
     if (c->watched)
@@ -369,6 +535,13 @@ run(struct sl_task *t)
         sl_task_wake(t); /* the budget ran out: more in the next run */
     if (!c->closing && (ev & SRT_EPOLL_ERR))
         conn_close(c, SL_LOG_INFO, "connection lost");
+    if (!c->closing && c->playing) {
+        uint64_t due = send_more(c, now);
+
+        if (due != 0 && !c->closing)
+            sl_timer_arm(srv->loop, &c->timer, due);
+        update_stats(c, now);
+    }
     if (!c->closing && c->base.pub_stream != NULL) {
         uint64_t due = sl_hub_flush(c->base.pub_stream, now);
 

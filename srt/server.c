@@ -50,7 +50,7 @@ int
 sl_srt_watch(struct sl_srt *s, SRTSOCKET sock, struct sl_srt_conn *c,
              struct sl_task *task)
 {
-    int    events = SRT_EPOLL_IN | SRT_EPOLL_ERR | SRT_EPOLL_ET;
+    int    events = SRT_EPOLL_IN | SRT_EPOLL_OUT | SRT_EPOLL_ERR | SRT_EPOLL_ET;
     size_t i;
 
     pthread_mutex_lock(&s->lock);
@@ -418,6 +418,14 @@ sl_srt_start(struct sl_server *srv, struct sl_iplimit *ipl, const char *host,
     for (int i = 0; i < SL_SRT_ADMITTED; i++)
         s->admitted[i].sock = SRT_INVALID_SOCK;
     sl_iplimit_ref(ipl);
+    s->feeds = sl_srt_feeds_new(srv->hub);
+    if (s->feeds == NULL) {
+        snprintf(err, cap, "out of memory");
+        pthread_mutex_destroy(&s->lock);
+        sl_iplimit_unref(ipl);
+        free(s);
+        return NULL;
+    }
     srt_startup();
     srt_setloghandler(NULL, srt_log);
     srt_setloglevel(3); /* LOG_ERR */
@@ -474,6 +482,7 @@ sl_srt_free(struct sl_srt *s)
     if (s->eid >= 0)
         srt_epoll_release(s->eid);
     srt_cleanup();
+    sl_srt_feeds_free(s->feeds);
     sl_iplimit_unref(s->ipl);
     pthread_mutex_destroy(&s->lock);
     free(s);

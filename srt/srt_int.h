@@ -14,6 +14,7 @@
 
 #include "server/iplimit.h"
 #include "srt/admit.h"
+#include "srt/feed.h"
 
 struct sl_server;
 struct sl_srt_conn;
@@ -52,6 +53,8 @@ struct sl_srt {
     struct sl_srt_slot     map[SL_SRT_MAP];
     struct sl_srt_admitted admitted[SL_SRT_ADMITTED];
     int                    nconns;
+
+    struct sl_srt_feeds *feeds; /* the streams its players read as TS */
 };
 
 /* conn.c: a new connection for an accepted socket, its task scheduled;
