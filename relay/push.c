@@ -291,12 +291,15 @@ conn_open(struct sl_push *p, struct conn *c, const char *url,
           uint32_t bound_ms, int *timed_out)
 {
     AVDictionary *opts = NULL;
-    int           rc;
+    int           rc, srt;
 
     *timed_out = 0;
     memset(c, 0, sizeof(*c));
     c->vidx = c->aidx = -1;
-    rc = avformat_alloc_output_context2(&c->oc, NULL, "flv", url);
+    /* SRT carries MPEG-TS (the muxer turns AVCC into Annex B itself). */
+    srt = strncmp(url, "srt://", 6) == 0;
+    rc = avformat_alloc_output_context2(&c->oc, NULL, srt ? "mpegts" : "flv",
+                                        url);
     if (rc < 0)
         return rc;
     c->oc->interrupt_callback = sl_relay_io_cb(&p->io);
@@ -317,7 +320,8 @@ conn_open(struct sl_push *p, struct conn *c, const char *url,
     av_dict_free(&opts);
     if (rc >= 0) {
         /* Live: no duration or file size to patch in at the end. */
-        av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
+        if (!srt)
+            av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
         rc = avformat_write_header(c->oc, &opts);
         av_dict_free(&opts);
     }

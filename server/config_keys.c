@@ -377,7 +377,7 @@ const struct sl_config_key sl_config_keys[] = {
 
     /* [relay:NAME] */
     {"url", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_url, .nodef = "required",
-     .help = "rtmp:// or rtmps:// target"},
+     .help = "rtmp://, rtmps:// or srt:// target"},
     {"backup_url", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_backup_url,
      .nodef = "none", .help = "targets tried after failover_after failures"},
     {"streams", RELAY, SL_KEY_CUSTOM, 0, .parse = parse_streams,
@@ -568,13 +568,29 @@ parse_cidrs(struct sl_config_load *ctx, const struct sl_config_key *k,
     for_each_item(ctx, k, base, v, add_cidr);
 }
 
+/* A relay pushes over RTMP(S), or over SRT (MPEG-TS): an srt:// URL
+ * names the stream in its streamid, so it must hold {name}. */
 static void
 add_relay_url(struct sl_config_load *ctx, const struct sl_config_key *k,
               void *base, const char *url)
 {
     struct sl_relay_config *r = base;
 
-    add_rtmp_url(ctx, k, url, r->urls, &r->nurls, SL_RELAY_MAX_URLS);
+    if (strncmp(url, "srt://", 6) != 0) {
+        add_rtmp_url(ctx, k, url, r->urls, &r->nurls, SL_RELAY_MAX_URLS);
+        return;
+    }
+    if (!valid_url(url, "srt") || strstr(url, "{name}") == NULL)
+        sl_config_fail(ctx,
+                       "%s: an srt:// URL names the stream with {name} in its "
+                       "streamid (srt://HOST:PORT?streamid=#!::r=APP/{name},"
+                       "m=publish)",
+                       k->name);
+    else if (r->nurls == SL_RELAY_MAX_URLS)
+        sl_config_fail(ctx, "%s: more than %d URLs", k->name,
+                       SL_RELAY_MAX_URLS);
+    else
+        memcpy(r->urls[r->nurls++], url, strlen(url) + 1);
 }
 
 /* The primary goes first, whatever the order of url and backup_url. */
@@ -604,7 +620,11 @@ static void
 parse_backup_url(struct sl_config_load *ctx, const struct sl_config_key *k,
                  void *base, const char *v)
 {
-    for_each_item(ctx, k, base, v, add_relay_url);
+    /* An SRT stream id holds commas: one srt:// URL per line. */
+    if (strncmp(v, "srt://", 6) == 0)
+        add_relay_url(ctx, k, base, v);
+    else
+        for_each_item(ctx, k, base, v, add_relay_url);
 }
 
 static void
