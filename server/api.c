@@ -212,6 +212,19 @@ sl_api_server_json(const struct sl_snapshot *s)
     return dump(o);
 }
 
+/* An SRT connection's link figures, or null for another protocol. */
+static json_t *
+srt_obj(const struct sl_srt_facts *f)
+{
+    if (!f->on)
+        return json_null();
+    return json_pack("{s:o,s:o,s:i,s:o,s:o,s:o}", "rtt_ms", real2(f->rtt_ms),
+                     "bandwidth_mbps", real2(f->bandwidth_mbps), "buffer_ms",
+                     f->buffer_ms, "packets_lost", uint_j(f->pkts_lost),
+                     "packets_retransmitted", uint_j(f->pkts_retransmitted),
+                     "packets_dropped", uint_j(f->pkts_dropped));
+}
+
 static json_t *
 stream_obj(const struct sl_snap_stream *st, int with_players)
 {
@@ -256,22 +269,7 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             uint_j(st->recording.dropped_frames));
     if (st->standby_id != 0)
         standby = json_pack("{s:o}", "id", uint_j(st->standby_id));
-    if (st->srt.on)
-        srt = json_pack("{s:o,s:o,s:i,s:o,s:o,s:o}", "rtt_ms",
-                        real2(st->srt.rtt_ms), "bandwidth_mbps",
-                        real2(st->srt.bandwidth_mbps), "receive_buffer_ms",
-                        st->srt.rcv_buf_ms, "packets_lost",
-                        uint_j(st->srt.pkts_lost), "packets_retransmitted",
-                        uint_j(st->srt.pkts_retransmitted), "packets_dropped",
-                        uint_j(st->srt.pkts_dropped));
-    if (st->has_hls)
-        hls = json_pack(
-            "{s:i,s:o,s:o,s:o,s:o}", "variants", st->hls.variants,
-            "source_aligned",
-            st->hls.source_aligned < 0 ? json_null()
-                                       : json_boolean(st->hls.source_aligned),
-            "segments", uint_j(st->hls.segments), "parts",
-            uint_j(st->hls.parts), "bytes_held", uint_j(st->hls.bytes));
+    srt = srt_obj(&st->srt);
     o = json_pack("{s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o,"
                   "s:i,s:o,s:o,s:o,s:o,s:o}",
                   "app", str_j(st->app), "name", str_j(st->name), "publisher",
@@ -294,13 +292,14 @@ stream_obj(const struct sl_snap_stream *st, int with_players)
             const struct sl_snap_player *p = &st->players[i];
 
             json_array_append_new(
-                list, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
-                                uint_j(p->id), "address", str_j(p->address),
-                                "protocol", str_j(p->protocol), "bytes_sent",
-                                uint_j(p->bytes_sent), "lag_ms",
-                                uint_j(p->lag_ms), "skips", uint_j(p->skips),
-                                "dropped_frames", uint_j(p->dropped_frames),
-                                "uptime_s", real2(p->uptime_s)));
+                list,
+                json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                          uint_j(p->id), "address", str_j(p->address),
+                          "protocol", str_j(p->protocol), "bytes_sent",
+                          uint_j(p->bytes_sent), "lag_ms", uint_j(p->lag_ms),
+                          "skips", uint_j(p->skips), "dropped_frames",
+                          uint_j(p->dropped_frames), "uptime_s",
+                          real2(p->uptime_s), "srt", srt_obj(&p->srt)));
         }
         json_object_set_new(o, "player_list", list);
     }

@@ -44,12 +44,14 @@ struct sl_media_facts {
 
 /* An SRT connection's link, as libsrt measures it (srt/conn.c, about
  * once a second): what an operator reads first on a lossy link.  The
- * packet counts are the receiver's for a publisher. */
+ * packet counts are the receiver's for a publisher, the sender's for a
+ * player. */
 struct sl_srt_facts {
     int      on; /* 0: not an SRT connection */
     double   rtt_ms;
     double   bandwidth_mbps; /* libsrt's estimate of the link */
-    int      rcv_buf_ms;     /* received and not yet delivered */
+    int      buffer_ms; /* a publisher: received, not yet delivered;
+                         * a player: sent, not yet acknowledged */
     uint64_t pkts_lost, pkts_retransmitted, pkts_dropped;
 };
 

@@ -648,6 +648,7 @@ fill_players(struct sl_snap_stream *o, const struct sl_sess_snap *v, int n,
         pl->bytes_sent = v[i].bytes_out;
         pl->lag_ms = v[i].lag_ms;
         pl->skips = v[i].skips;
+        pl->srt = v[i].srt;
         pl->dropped_frames = v[i].dropped;
         pl->uptime_s =
             now_ms > v[i].since_ms ? (now_ms - v[i].since_ms) / 1000.0 : 0;

@@ -137,6 +137,7 @@ struct sl_snap_player {
     uint64_t skips;          /* times it fell max_lag behind */
     uint64_t dropped_frames; /* media messages it skipped over */
     double   uptime_s;
+    struct sl_srt_facts srt; /* an SRT player's link (srt.on) */
 };
 
 struct sl_snap_stream {

@@ -294,18 +294,22 @@ update_stats(struct sl_srt_conn *c, uint64_t now)
      * no total) adds up here. */
     if (srt_bstats(c->sock, &perf, 1) < 0)
         return;
+    /* A player's figures are the sender's side of the link. */
     c->retrans_total +=
         (uint64_t) (c->playing ? perf.pktRetrans : perf.pktRcvRetrans);
-    sl_session_info_srt(&c->info,
-                        &(struct sl_srt_facts){
-                            .on = 1,
-                            .rtt_ms = perf.msRTT,
-                            .bandwidth_mbps = perf.mbpsBandwidth,
-                            .rcv_buf_ms = perf.msRcvBuf,
-                            .pkts_lost = (uint64_t) perf.pktRcvLossTotal,
-                            .pkts_retransmitted = c->retrans_total,
-                            .pkts_dropped = (uint64_t) perf.pktRcvDropTotal,
-                        });
+    sl_session_info_srt(
+        &c->info,
+        &(struct sl_srt_facts){
+            .on = 1,
+            .rtt_ms = perf.msRTT,
+            .bandwidth_mbps = perf.mbpsBandwidth,
+            .buffer_ms = c->playing ? perf.msSndBuf : perf.msRcvBuf,
+            .pkts_lost = (uint64_t) (c->playing ? perf.pktSndLossTotal
+                                                : perf.pktRcvLossTotal),
+            .pkts_retransmitted = c->retrans_total,
+            .pkts_dropped = (uint64_t) (c->playing ? perf.pktSndDropTotal
+                                                   : perf.pktRcvDropTotal),
+        });
 }
 
 /* Reads what libsrt holds, up to the budget.  1 when the budget ran out

@@ -121,9 +121,18 @@ sample_snapshot(void)
     st->nplayers = 2;
     st->players = calloc(2, sizeof(*st->players));
     st->players[0] = (struct sl_snap_player){
-        8, "127.0.0.1:6000", "rtmp", 1000, 40, 1, 12, 3.5};
+        8, "127.0.0.1:6000", "rtmp", 1000, 40, 1, 12, 3.5, {0}};
     st->players[1] = (struct sl_snap_player){
-        9, "127.0.0.1:6001", "http-flv", 2000, 0, 0, 0, 1.0};
+        9, "127.0.0.1:6001", "http-flv", 2000, 0, 0, 0, 1.0, {0}};
+    /* An SRT publisher: its link figures beside the usual ones. */
+    strcpy(st->protocol, "srt");
+    st->srt = (struct sl_srt_facts){.on = 1,
+                                    .rtt_ms = 40.25,
+                                    .bandwidth_mbps = 9.5,
+                                    .buffer_ms = 300,
+                                    .pkts_lost = 17,
+                                    .pkts_retransmitted = 16,
+                                    .pkts_dropped = 1};
     st->players_by_protocol[SL_PROTO_RTMP] = 1;
     st->players_by_protocol[SL_PROTO_HTTP_FLV] = 1;
     st->nrenditions = 1;
@@ -208,7 +217,7 @@ test_streams_json(void)
     struct sl_snapshot *s = sample_snapshot();
     char               *text = sl_api_streams_json(s, 1);
     json_error_t        e;
-    json_t             *j = json_loads(text, 0, &e), *st, *o;
+    json_t             *j = json_loads(text, 0, &e), *st, *o, *w;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     st = json_array_get(json_object_get(j, "streams"), 0);
@@ -220,6 +229,18 @@ test_streams_json(void)
                            "127.0.0.1:5000");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "client")),
                            "FMLE/3.0 (compatible; Lavf59.27.100)");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "protocol")),
+                           "srt");
+    w = json_object_get(o, "srt");
+    CU_ASSERT_FATAL(json_is_object(w));
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(w, "rtt_ms")),
+                           40.25, 1e-9);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "buffer_ms")), 300);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "packets_lost")), 17);
+    CU_ASSERT_EQUAL(
+        json_integer_value(json_object_get(w, "packets_retransmitted")), 16);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(w, "packets_dropped")),
+                    1);
     o = json_object_get(st, "video");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "codec")),
                            "h264");
@@ -238,11 +259,14 @@ test_streams_json(void)
     CU_ASSERT_EQUAL(json_object_size(o), SL_PROTO_PLAYING);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "rtmp")), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "http-flv")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "srt")), 0);
     o = json_object_get(st, "player_list");
     CU_ASSERT_EQUAL(json_array_size(o), 2);
     CU_ASSERT_STRING_EQUAL(
         json_string_value(json_object_get(json_array_get(o, 1), "protocol")),
         "http-flv");
+    /* Not SRT players: no link figures. */
+    CU_ASSERT(json_is_null(json_object_get(json_array_get(o, 0), "srt")));
     o = json_array_get(o, 0);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "protocol")),
                            "rtmp");
