@@ -17,6 +17,7 @@
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "tests/support/conf_text.h"
 
 #define MBIT 1000000ull
 
@@ -100,25 +101,10 @@ test_admit(void)
     CU_ASSERT_STRING_EQUAL(why, "node full");
 }
 
-static char path[64];
-
 static struct sl_config *
 load_text(const char *text, char *err, size_t errlen)
 {
-    struct sl_config *c;
-    FILE             *f;
-    int               fd;
-
-    snprintf(path, sizeof(path), "/tmp/sl-cluster-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
-        return NULL;
-    f = fdopen(fd, "w");
-    fputs(text, f);
-    fclose(f);
-    c = sl_config_load(path, err, errlen);
-    unlink(path);
-    return c;
+    return sl_test_config_text(text, err, errlen);
 }
 
 static void
