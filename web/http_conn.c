@@ -42,10 +42,10 @@ enum web_state { W_REQUEST, W_WAITING, W_HOLDING, W_STREAMING, W_DONE };
 /* What a request that passed authorization goes on to. */
 enum web_what { WHAT_FLV, WHAT_HLS };
 
-#define HLS_BUFS 72            /* a segment's parts, and then some */
-#define MASTER_RETRY_MS 200    /* a master waiting for its variants */
-#define MASTER_WAIT_MS 10000   /* ... at most this long */
-#define HOLD_MIN_MS 3000       /* a blocking request's least hold */
+#define HLS_BUFS 72          /* a segment's parts, and then some */
+#define MASTER_RETRY_MS 200  /* a master waiting for its variants */
+#define MASTER_WAIT_MS 10000 /* ... at most this long */
+#define HOLD_MIN_MS 3000     /* a blocking request's least hold */
 
 struct sl_web_conn {
     struct sl_conn base; /* first: the session sees only this */
@@ -55,10 +55,10 @@ struct sl_web_conn {
     struct sl_web_parser  *parser;
     struct sl_web_request *req;
     enum web_state         state;
-    uint8_t                partial;  /* the next request has begun */
-    uint8_t                answered; /* a response went out already */
-    uint64_t               since_ms; /* accepted, or the last answer */
-    uint64_t               begun_ms; /* the next request's first bytes */
+    uint8_t                partial;    /* the next request has begun */
+    uint8_t                answered;   /* a response went out already */
+    uint64_t               since_ms;   /* accepted, or the last answer */
+    uint64_t               begun_ms;   /* the next request's first bytes */
     enum web_what          what;       /* of the request being answered */
     uint8_t                authorized; /* it passed authorization */
     uint8_t                hls_master; /* it asks for a master playlist */
@@ -320,19 +320,22 @@ hls_hold(struct sl_web_conn *w, uint64_t hold_ms, int master)
     return 0;
 }
 
-/* Queues a 200 with the buffers as its body (references taken). */
+/* Queues a 200 (or, with extra's Content-Range, a 206) with the
+ * buffers as its body (references taken). */
 static int
-hls_send(struct sl_web_conn *w, const char *type, const char *cache,
-         struct sl_buf **bufs, int n, size_t total)
+hls_send_status(struct sl_web_conn *w, int status, const char *extra,
+                const char *type, const char *cache, struct sl_buf **bufs,
+                int n, size_t total)
 {
     struct sl_conn        *c = &w->base;
     struct sl_web_response r = {
-        .status = 200,
+        .status = status,
         .content_type = type,
         .content_length = (int64_t) total,
         .cache_control = cache,
         .allow_origin = allow_origin(w),
         .keep_alive = w->req->keep_alive,
+        .extra = extra,
     };
     int rc = respond(w, &r, NULL, 0);
 
@@ -352,6 +355,68 @@ hls_send(struct sl_web_conn *w, const char *type, const char *cache,
     w->answered = 1;
     w->since_ms = sl_now_ms();
     return 0;
+}
+
+static int
+hls_send(struct sl_web_conn *w, const char *type, const char *cache,
+         struct sl_buf **bufs, int n, size_t total)
+{
+    return hls_send_status(w, 200, NULL, type, cache, bufs, n, total);
+}
+
+/* The bytes [first, last] of an object held as n buffers, copied into
+ * one (a Range request is rare: a player probing, a CDN resuming).
+ * NULL when out of memory. */
+static struct sl_buf *
+slice(struct sl_buf **bufs, int n, uint64_t first, uint64_t last)
+{
+    struct sl_buf *out = sl_buf_new((size_t) (last - first + 1));
+    uint64_t       at = 0;
+    size_t         put = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < n && at <= last; i++) {
+        uint64_t from = first > at ? first - at : 0;
+        uint64_t to = last - at < bufs[i]->len ? last - at + 1 : bufs[i]->len;
+
+        if (from < to) {
+            memcpy(out->data + put, bufs[i]->data + from, (size_t) (to - from));
+            put += (size_t) (to - from);
+        }
+        at += bufs[i]->len;
+    }
+    out->len = (uint32_t) put;
+    return out;
+}
+
+/* An object, whole or as the one byte range the request asks for. */
+static int
+hls_send_object(struct sl_web_conn *w, const char *type, const char *cache,
+                struct sl_buf **bufs, int n, size_t total)
+{
+    char           extra[96];
+    uint64_t       first = 0, last = 0;
+    struct sl_buf *part;
+    int            rg = sl_web_range(w->req->range, total, &first, &last);
+
+    if (rg == 0) {
+        return hls_send_status(w, 200, "Accept-Ranges: bytes\r\n", type, cache,
+                               bufs, n, total);
+    }
+    part = rg > 0 ? slice(bufs, n, first, last) : NULL;
+    for (int i = 0; i < n; i++)
+        sl_buf_unref(bufs[i]);
+    if (rg < 0) {
+        snprintf(extra, sizeof(extra), "Content-Range: bytes */%zu\r\n", total);
+        return answer_text(w, 416, "range not satisfiable", 1, extra);
+    }
+    if (part == NULL)
+        return answer_text(w, 503, "out of memory", 0, NULL);
+    snprintf(extra, sizeof(extra),
+             "Accept-Ranges: bytes\r\nContent-Range: bytes %llu-%llu/%zu\r\n",
+             (unsigned long long) first, (unsigned long long) last, total);
+    return hls_send_status(w, 206, extra, type, cache, &part, 1, part->len);
 }
 
 /* The hold of a blocking request: three target durations, as the LL-HLS
@@ -403,8 +468,7 @@ add_sid(char *carry, size_t cap)
 
     /* An id a viewer cannot guess for another; the counter only where
      * the kernel has no entropy yet. */
-    if (getrandom(&sid, sizeof(sid), GRND_NONBLOCK) != sizeof(sid) ||
-        sid == 0)
+    if (getrandom(&sid, sizeof(sid), GRND_NONBLOCK) != sizeof(sid) || sid == 0)
         sid = (sl_now_ms() << 20) ^ (atomic_fetch_add(&fallback, 1) + 1);
     snprintf(carry + len, cap - len, "%ssid=%016llx", len > 0 ? "&" : "",
              (unsigned long long) sid);
@@ -481,17 +545,18 @@ hls_object(struct sl_web_conn *w, const char *app, const char *stream,
         return answer_text(w, 404, NULL, 1, NULL);
     /* Names are never reused (segment numbers start at the wall clock),
      * so what is served under one never changes. */
-    return hls_send(w, sl_web_mime(file), "public, max-age=31536000, immutable",
-                    bufs, n, total);
+    return hls_send_object(w, sl_web_mime(file),
+                           "public, max-age=31536000, immutable", bufs, n,
+                           total);
 }
 
 /* The request passed authorization: what it asks for. */
 static int
 hls_serve(struct sl_web_conn *w)
 {
-    char                app[SL_NAME_MAX], stream[SL_NAME_MAX], file[SL_NAME_MAX];
-    char                carry[sizeof(w->req->query) + 24];
-    char                owner[SL_NAME_MAX];
+    char app[SL_NAME_MAX], stream[SL_NAME_MAX], file[SL_NAME_MAX];
+    char carry[sizeof(w->req->query) + 24];
+    char owner[SL_NAME_MAX];
     struct sl_hls_query q;
     uint64_t            sid;
 
@@ -505,8 +570,8 @@ hls_serve(struct sl_web_conn *w)
                            sizeof(stream), file, sizeof(file)) < 0)
         return answer_text(w, 404, NULL, 1, NULL);
     sid = sid_of(carry);
-    if (sid != 0 && sl_hls_owner(w->base.srv->hls, app, stream, owner,
-                                 sizeof(owner)) == 0)
+    if (sid != 0 &&
+        sl_hls_owner(w->base.srv->hls, app, stream, owner, sizeof(owner)) == 0)
         sl_hls_viewer_seen(w->base.srv->hls, sid, app, owner);
     if (strcmp(file, "media.m3u8") == 0)
         return hls_media(w, app, stream, &q, carry);
@@ -528,9 +593,9 @@ hls_request(struct sl_web_conn *w, const char *app, const char *stream)
         return answer_text(w, 404, "no such application", 1, NULL);
     }
     w->what = WHAT_HLS;
-    w->hls_master = sl_web_stream_path(w->req->path, ".m3u8", owner,
-                                       sizeof(owner), owner,
-                                       sizeof(owner)) == 0;
+    w->hls_master =
+        sl_web_stream_path(w->req->path, ".m3u8", owner, sizeof(owner), owner,
+                           sizeof(owner)) == 0;
     if (w->authorized)
         return hls_serve(w);
     /* A rung is authorized as its source: one token plays the ladder. */
@@ -545,7 +610,7 @@ hls_request(struct sl_web_conn *w, const char *app, const char *stream)
  * run anything the page did not bring itself.  The libraries play
  * through MediaSource (blob: URLs) and start workers from blobs. */
 #define PAGE_HEADERS                                                           \
-    "X-Content-Type-Options: nosniff\r\n"                                     \
+    "X-Content-Type-Options: nosniff\r\n"                                      \
     "Content-Security-Policy: default-src 'self'; media-src 'self' blob:; "    \
     "worker-src 'self' blob:; img-src 'self' data:\r\n"
 
@@ -563,8 +628,8 @@ page_request(struct sl_web_conn *w)
         .keep_alive = w->req->keep_alive,
         .extra = PAGE_HEADERS,
     };
-    const void            *body;
-    size_t                 blen;
+    const void *body;
+    size_t      blen;
 
     if (sl_web_page_find(w->req->path, &o) < 0) {
         slog(SL_LOG_DEBUG, c, "GET %s: 404", w->req->path);

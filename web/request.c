@@ -451,3 +451,64 @@ sl_web_parse_why(const struct sl_web_parser *p)
 {
     return p != NULL && p->why != NULL ? p->why : "bad request";
 }
+
+/* Digits into *v; the end of them, or NULL when there are none or the
+ * number passes 2^63. */
+static const char *
+range_number(const char *p, uint64_t *v)
+{
+    const char *start = p;
+
+    *v = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (*v > (UINT64_MAX / 2 - 9) / 10)
+            return NULL;
+        *v = *v * 10 + (uint64_t) (*p - '0');
+        p++;
+    }
+    return p == start ? NULL : p;
+}
+
+int
+sl_web_range(const char *range, uint64_t total, uint64_t *first, uint64_t *last)
+{
+    const char *p = range;
+    uint64_t    a, b;
+
+    if (strncasecmp(p, "bytes", 5) != 0)
+        return 0;
+    p += 5;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p++ != '=')
+        return 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strchr(p, ',') != NULL)
+        return 0; /* several ranges: the whole object */
+    if (*p == '-') {
+        p = range_number(p + 1, &b);
+        if (p == NULL || *p != '\0')
+            return 0;
+        if (b == 0 || total == 0)
+            return -1;
+        *first = b >= total ? 0 : total - b;
+        *last = total - 1;
+        return 1;
+    }
+    p = range_number(p, &a);
+    if (p == NULL || *p++ != '-')
+        return 0;
+    if (*p == '\0') {
+        b = UINT64_MAX;
+    } else {
+        p = range_number(p, &b);
+        if (p == NULL || *p != '\0' || b < a)
+            return 0;
+    }
+    if (a >= total)
+        return -1;
+    *first = a;
+    *last = b >= total ? total - 1 : b;
+    return 1;
+}

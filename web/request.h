@@ -121,4 +121,15 @@ int sl_web_parse(struct sl_web_parser *p, const uint8_t *buf, size_t n,
  * string that quotes nothing of the request. */
 const char *sl_web_parse_why(const struct sl_web_parser *p);
 
+/* A Range header (the request's range field) against an object of
+ * total bytes, as RFC 9110 14 reads it: one range of bytes, "bytes=A-B",
+ * "bytes=A-" or "bytes=-N" (the last N).  Returns 1 with
+ * [*first, *last] (inclusive, B clipped to the end) for a satisfiable
+ * one; 0 when the whole object is to be sent (no Range, a unit other
+ * than bytes, a malformed value, several ranges: RFC 9110 lets a server
+ * ignore what it does not serve); -1 when the range cannot be
+ * satisfied (A past the end, "bytes=-0", an empty object): a 416. */
+int sl_web_range(const char *range, uint64_t total, uint64_t *first,
+                 uint64_t *last);
+
 #endif

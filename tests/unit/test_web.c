@@ -759,6 +759,40 @@ test_stream_path(void)
                     400);
 }
 
+/* Range: one byte range served, the rest whole, past the end a 416. */
+static void
+test_range(void)
+{
+    uint64_t a = 7, b = 7;
+
+    CU_ASSERT_EQUAL(sl_web_range("", 100, &a, &b), 0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=0-9", 100, &a, &b), 1);
+    CU_ASSERT(a == 0 && b == 9);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=90-", 100, &a, &b), 1);
+    CU_ASSERT(a == 90 && b == 99);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=50-1000", 100, &a, &b), 1);
+    CU_ASSERT(a == 50 && b == 99);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=-10", 100, &a, &b), 1);
+    CU_ASSERT(a == 90 && b == 99);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=-1000", 100, &a, &b), 1);
+    CU_ASSERT(a == 0 && b == 99);
+    CU_ASSERT_EQUAL(sl_web_range("Bytes = 1-1", 100, &a, &b), 1);
+    CU_ASSERT(a == 1 && b == 1);
+    /* Not satisfiable. */
+    CU_ASSERT_EQUAL(sl_web_range("bytes=100-", 100, &a, &b), -1);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=-0", 100, &a, &b), -1);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=0-", 0, &a, &b), -1);
+    /* Served whole: other units, several ranges, nonsense. */
+    CU_ASSERT_EQUAL(sl_web_range("items=0-1", 100, &a, &b), 0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=0-1,5-6", 100, &a, &b), 0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=5-4", 100, &a, &b), 0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=x-4", 100, &a, &b), 0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=1-2x", 100, &a, &b), 0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes=99999999999999999999-", 100, &a, &b),
+                    0);
+    CU_ASSERT_EQUAL(sl_web_range("bytes", 100, &a, &b), 0);
+}
+
 void
 sl_test_suite_web(void)
 {
@@ -778,4 +812,5 @@ sl_test_suite_web(void)
     CU_add_test(s, "response: reasons, MIME types, error bodies",
                 test_reason_mime_body);
     CU_add_test(s, "stream path: /APP/NAME.ext", test_stream_path);
+    CU_add_test(s, "range: one range, whole, or 416", test_range);
 }

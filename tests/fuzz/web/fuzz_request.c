@@ -12,7 +12,8 @@
  * must rebuild the original), sl_web_mime(), an error body naming the
  * path, and a response head echoing the Origin, which must be refused
  * exactly when the Origin holds a control byte and otherwise add no
- * line of its own.
+ * line of its own, and its Range read against objects of three sizes
+ * must give a range inside the object.
  * Anything else is reported by abort().
  */
 #include <errno.h>
@@ -121,6 +122,15 @@ check_request(const struct sl_web_request *q)
     }
     if (sl_web_mime(q->path) == NULL)
         abort();
+
+    /* A range served lies inside the object, first to last. */
+    for (uint64_t total = 0; total < 3000; total += 1499) {
+        uint64_t first = 0, last = 0;
+        int      rg = sl_web_range(q->range, total, &first, &last);
+
+        if (rg < -1 || rg > 1 || (rg == 1 && (first > last || last >= total)))
+            abort();
+    }
 
     int blen = sl_web_error_body(body, sizeof(body), 404, q->path);
     if (blen <= 0 || (size_t) blen != strlen(body) ||
