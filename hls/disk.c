@@ -19,6 +19,8 @@
 #include "pool/queue.h"
 #include "server/log.h"
 
+#define TICK_MS 1000
+
 struct job {
     struct sl_list link;
     char           path[PATH_MAX];
@@ -28,13 +30,15 @@ struct job {
 
 struct sl_hls_disk {
     pthread_mutex_t lock;
-    pthread_cond_t  cond;
+    pthread_cond_t  cond; /* on CLOCK_MONOTONIC */
     pthread_t       thread;
-    struct sl_list  jobs;
-    int             njobs;
-    int             stopping;
-    uint64_t        dropped;
-    uint64_t        warned_ms;
+    void (*tick)(void *ctx);
+    void          *tick_ctx;
+    struct sl_list jobs;
+    int            njobs;
+    int            stopping;
+    uint64_t       dropped;
+    uint64_t       warned_ms;
 };
 
 /* Makes the folders of path (not its last part). */
@@ -104,12 +108,27 @@ writer_main(void *arg)
 {
     struct sl_hls_disk *d = arg;
 
+    uint64_t next_tick = sl_now_ms() + TICK_MS;
+
     pthread_mutex_lock(&d->lock);
     for (;;) {
         struct job *j;
 
-        while (sl_list_empty(&d->jobs) && !d->stopping)
-            pthread_cond_wait(&d->cond, &d->lock);
+        while (sl_list_empty(&d->jobs) && !d->stopping &&
+               sl_now_ms() < next_tick) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+        }
+        if (sl_now_ms() >= next_tick && !d->stopping) {
+            next_tick = sl_now_ms() + TICK_MS;
+            pthread_mutex_unlock(&d->lock);
+            d->tick(d->tick_ctx);
+            pthread_mutex_lock(&d->lock);
+            continue;
+        }
         if (sl_list_empty(&d->jobs))
             break;
         j = sl_list_entry(d->jobs.next, struct job, link);
@@ -124,14 +143,20 @@ writer_main(void *arg)
 }
 
 struct sl_hls_disk *
-sl_hls_disk_new(void)
+sl_hls_disk_new(void (*tick)(void *ctx), void *ctx)
 {
     struct sl_hls_disk *d = calloc(1, sizeof(*d));
+    pthread_condattr_t  attr;
 
     if (d == NULL)
         return NULL;
+    d->tick = tick;
+    d->tick_ctx = ctx;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_cond_init(&d->cond, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cond, &attr);
+    pthread_condattr_destroy(&attr);
     sl_list_init(&d->jobs);
     if (pthread_create(&d->thread, NULL, writer_main, d) != 0) {
         pthread_mutex_destroy(&d->lock);

@@ -21,8 +21,10 @@
 
 struct sl_hls_disk;
 
-/* Starts the writer thread.  NULL on failure. */
-struct sl_hls_disk *sl_hls_disk_new(void);
+/* Starts the writer thread, which also calls tick(ctx) about once a
+ * second, holding no lock (the packager writes the playlists of streams
+ * that ended then: nothing else would).  NULL on failure. */
+struct sl_hls_disk *sl_hls_disk_new(void (*tick)(void *ctx), void *ctx);
 
 /* Writes what is queued, then stops the writer. */
 void sl_hls_disk_free(struct sl_hls_disk *d);
@@ -30,8 +32,8 @@ void sl_hls_disk_free(struct sl_hls_disk *d);
 /* Queues writing path (made of dir, then "/" and name) with the bytes
  * of bufs[0..n) one after another (references taken).  The folders on
  * the way are made. */
-void sl_hls_disk_write(struct sl_hls_disk *d, const char *dir,
-                       const char *name, struct sl_buf *const *bufs, int n);
+void sl_hls_disk_write(struct sl_hls_disk *d, const char *dir, const char *name,
+                       struct sl_buf *const *bufs, int n);
 
 /* Queues removing dir/name. */
 void sl_hls_disk_remove(struct sl_hls_disk *d, const char *dir,

@@ -77,7 +77,7 @@ struct sl_hls_variant {
     struct sl_list       waiters;
     struct sl_buf       *avcc, *asc; /* the newest codec headers (bodies) */
     uint8_t              headers_changed;
-    uint8_t              has_video; /* the publication has sent video */
+    uint8_t              has_video;      /* the publication has sent video */
     int64_t              first_audio_ms; /* INT64_MIN: none yet */
     struct sl_hls_mux   *mux;
     uint32_t             init_id;
@@ -96,17 +96,19 @@ struct sl_hls_variant {
     uint64_t             frames;
     uint64_t             parts;
     uint8_t              warned;
-    uint8_t              disk_dirty;  /* media.m3u8 to write again */
-    uint8_t              master_due;  /* a segment completed: the master */
-    uint8_t              numbered; /* its first segment has a number */
+    uint8_t              disk_dirty; /* media.m3u8 to write again */
+    uint8_t              disk_ended; /* media.m3u8 written with its end */
+    uint8_t              master_due; /* a segment completed: the master */
+    uint8_t              numbered;   /* its first segment has a number */
 };
 
 struct sl_hls {
-    struct sl_hub  *hub;
-    pthread_mutex_t lock;
-    struct sl_list  variants;
-    struct sl_list  groups;
-    uint64_t        last_reap_ms;
+    struct sl_hub         *hub;
+    pthread_mutex_t        lock;
+    struct sl_list         variants;
+    struct sl_list         groups;
+    uint64_t               last_reap_ms;
+    int                    stopping; /* sl_hls_free began: no tick, no reap */
     struct sl_hls_viewers *viewers;
     struct sl_hls_disk    *disk; /* started with the first hls_path */
 };
@@ -322,8 +324,8 @@ open_mux(struct sl_hls_variant *v, int with_video)
         t.asc_len = v->asc->len - 2;
     }
     close_mux(v);
-    v->mux = sl_hls_mux_open(&t, &init, v->codecs, sizeof(v->codecs),
-                             &v->width, &v->height, why, sizeof(why));
+    v->mux = sl_hls_mux_open(&t, &init, v->codecs, sizeof(v->codecs), &v->width,
+                             &v->height, why, sizeof(why));
     v->headers_changed = 0;
     if (v->mux == NULL) {
         if (!v->warned)
@@ -367,7 +369,8 @@ start_segment(struct sl_hls_variant *v, int64_t ms)
     /* After a publisher came back: a discontinuity only where the
      * timeline really jumps (the hub keeps it continuous across a quick
      * reconnect). */
-    int disc = v->resumed && (ms < v->last_end_ms || ms - v->last_end_ms > 1000);
+    int disc =
+        v->resumed && (ms < v->last_end_ms || ms - v->last_end_ms > 1000);
 
     v->resumed = 0;
     if (!v->numbered)
@@ -491,11 +494,10 @@ tap_variant(struct sl_tap *tap)
                                       offsetof(struct sl_hls_variant, tap));
 }
 
-static struct sl_buf *render_playlist(struct sl_hls_variant   *v,
+static struct sl_buf *render_playlist(struct sl_hls_variant    *v,
                                       struct sl_hls_media_view *view);
-static int            master_text(struct sl_hls *h, const char *app,
-                                  const char *name, const char *carry,
-                                  struct sl_buf **out);
+static int master_text(struct sl_hls *h, const char *app, const char *name,
+                       const char *carry, struct sl_buf **out);
 
 /* hls_path: media.m3u8 after a new part (v->lock held). */
 static void
@@ -542,6 +544,7 @@ tap_media(struct sl_tap *tap, uint8_t type, int64_t ts, struct sl_buf *b)
     pthread_mutex_lock(&v->lock);
     v->live = 1;
     v->gone_ms = 0;
+    v->disk_ended = 0;
 
     if (type == SL_MSG_VIDEO)
         on_video(v, ts, b);
@@ -672,8 +675,7 @@ collect_dead(struct sl_hls *h, uint64_t now, struct sl_list *dead,
 
         pthread_mutex_lock(&v->lock);
         drop = !v->live && v->gone_ms != 0 &&
-               now - v->gone_ms >= REAP_AFTER_MS &&
-               sl_list_empty(&v->waiters);
+               now - v->gone_ms >= REAP_AFTER_MS && sl_list_empty(&v->waiters);
         pthread_mutex_unlock(&v->lock);
         if (!drop)
             continue;
@@ -714,12 +716,45 @@ reap(struct sl_hls *h)
     sl_list_init(&dead);
     sl_list_init(&dead_groups);
     pthread_mutex_lock(&h->lock);
-    if (now - h->last_reap_ms >= 1000) {
+    if (!h->stopping && now - h->last_reap_ms >= 1000) {
         h->last_reap_ms = now;
         collect_dead(h, now, &dead, &dead_groups);
     }
     pthread_mutex_unlock(&h->lock);
     free_dead(&dead, &dead_groups);
+}
+
+static int ended(const struct sl_hls_variant *v);
+
+/* hls_path's writer thread, once a second: the playlists of variants
+ * whose publisher stayed away past publish_grace are written once more,
+ * with EXT-X-ENDLIST (a request would end them on the web port; on disk
+ * nothing else would), and the variants gone long enough are reaped. */
+static void
+disk_tick(void *ctx)
+{
+    struct sl_hls  *h = ctx;
+    struct sl_list *pos, *tmp;
+
+    pthread_mutex_lock(&h->lock);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        pthread_mutex_lock(&v->lock);
+        if (v->disk != NULL && !v->disk_ended && ended(v)) {
+            v->disk_ended = 1;
+            disk_playlist(v);
+        }
+        pthread_mutex_unlock(&v->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    reap(h);
 }
 
 static struct sl_hls_variant *
@@ -744,7 +779,7 @@ variant_new(struct sl_hls *h, const struct sl_config *cfg,
     if (app->hls_dir[0] != '\0') {
         /* One writer for the process, started with the first use. */
         if (h->disk == NULL)
-            h->disk = sl_hls_disk_new();
+            h->disk = sl_hls_disk_new(disk_tick, h);
         v->disk = h->disk;
         snprintf(v->disk_dir, sizeof(v->disk_dir), "%s/%s/%s", app->hls_dir,
                  ev->app, ev->name);
@@ -856,20 +891,27 @@ sl_hls_free(struct sl_hls *h)
 
     if (h == NULL)
         return;
+    /* The writer thread's tick leaves the variants alone from now on;
+     * the taps go (no tap writes after), then the writer (what is
+     * queued gets written), then the variants. */
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1;
+    pthread_mutex_unlock(&h->lock);
     sl_list_foreach_safe(pos, tmp, &h->variants)
     {
-        struct sl_hls_variant *v =
-            sl_list_entry(pos, struct sl_hls_variant, link);
-
-        sl_hub_untap(&v->tap);
-        variant_free(v);
+        sl_hub_untap(&sl_list_entry(pos, struct sl_hls_variant, link)->tap);
+    }
+    sl_hls_disk_free(h->disk);
+    h->disk = NULL;
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        variant_free(sl_list_entry(pos, struct sl_hls_variant, link));
     }
     sl_list_foreach_safe(pos, tmp, &h->groups)
     {
         free(sl_list_entry(pos, struct group, link));
     }
     sl_hls_viewers_free(h->viewers);
-    sl_hls_disk_free(h->disk);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -954,7 +996,7 @@ source_aligned(struct sl_hls *h, const struct group *g)
     {
         struct sl_hls_variant *v =
             sl_list_entry(pos, struct sl_hls_variant, link);
-        int                    nr;
+        int nr;
 
         if (v->g != g || v->is_source)
             continue;
@@ -1003,15 +1045,16 @@ master_text(struct sl_hls *h, const char *app, const char *name,
             const char *carry, struct sl_buf **out)
 {
     struct sl_hls_variant_info info[1 + SL_APP_MAX_RENDITIONS];
-    char                       uris[1 + SL_APP_MAX_RENDITIONS][SL_NAME_MAX + 16];
-    char                       codecs[1 + SL_APP_MAX_RENDITIONS][64];
-    char                       text[8192];
-    struct sl_config          *cfg = sl_config_get();
-    const struct sl_app_config *ac = cfg != NULL ? sl_config_app(cfg, app) : NULL;
-    int                         hide_source = ac != NULL && !ac->hls_source;
-    struct sl_list             *pos, *tmp;
-    struct group               *g;
-    int                         n = 0, len;
+    char              uris[1 + SL_APP_MAX_RENDITIONS][SL_NAME_MAX + 16];
+    char              codecs[1 + SL_APP_MAX_RENDITIONS][64];
+    char              text[8192];
+    struct sl_config *cfg = sl_config_get();
+    const struct sl_app_config *ac =
+        cfg != NULL ? sl_config_app(cfg, app) : NULL;
+    int             hide_source = ac != NULL && !ac->hls_source;
+    struct sl_list *pos, *tmp;
+    struct group   *g;
+    int             n = 0, len;
 
     sl_config_unref(cfg);
     *out = NULL;
@@ -1075,8 +1118,8 @@ reports(struct sl_hls *h, const struct sl_hls_variant *v,
         if (o == v || o->g != v->g || n == MAX_REPORTS)
             continue;
         pthread_mutex_lock(&o->lock);
-        if (sl_hls_window_last_part(&o->win, &r[n].last_msn,
-                                    &r[n].last_part) == 0) {
+        if (sl_hls_window_last_part(&o->win, &r[n].last_msn, &r[n].last_part) ==
+            0) {
             snprintf(uris[n], sizeof(uris[0]), "../%s/media.m3u8", o->name);
             r[n].uri = uris[n];
             n++;
@@ -1142,8 +1185,7 @@ sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
         pthread_mutex_unlock(&v->lock);
         return -EINVAL;
     }
-    if (!ended(v) &&
-        (has == 0 || (!listable(v) && v->win.cur.nparts == 0))) {
+    if (!ended(v) && (has == 0 || (!listable(v) && v->win.cur.nparts == 0))) {
         int rc = add_waiter(v, wt);
 
         pthread_mutex_unlock(&v->lock);
@@ -1160,9 +1202,9 @@ sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
 static int
 parse_object(const char *f, char *kind, uint64_t *msn, uint32_t *part)
 {
-    char               *end;
-    unsigned long long  a;
-    unsigned long       b = 0;
+    char              *end;
+    unsigned long long a;
+    unsigned long      b = 0;
 
     if (strncmp(f, "init", 4) == 0) {
         *kind = 'i';
@@ -1223,9 +1265,8 @@ object_of(struct sl_hls_variant *v, char kind, uint64_t msn, uint32_t part,
                              part == 0;
 
         if (s != NULL && part < s->nparts)
-            return give(s->parts[part].data, bufs, &n, max, total) < 0
-                       ? -E2BIG
-                       : 1;
+            return give(s->parts[part].data, bufs, &n, max, total) < 0 ? -E2BIG
+                                                                       : 1;
         if (next && !ended(v))
             return add_waiter(v, wt);
         return -ENOENT;
@@ -1274,8 +1315,8 @@ sl_hls_object(struct sl_hls *h, const char *app, const char *stream,
 }
 
 int
-sl_hls_owner(struct sl_hls *h, const char *app, const char *stream,
-             char *name, size_t cap)
+sl_hls_owner(struct sl_hls *h, const char *app, const char *stream, char *name,
+             size_t cap)
 {
     struct sl_hls_variant *v;
     int                    rc = -ENOENT;
@@ -1318,7 +1359,7 @@ sl_hls_stats(struct sl_hls *h, struct sl_hls_stats *out, int max)
     {
         struct sl_hls_variant *v =
             sl_list_entry(pos, struct sl_hls_variant, link);
-        struct sl_hls_stats   *o = &out[n];
+        struct sl_hls_stats *o = &out[n];
 
         if (n == max)
             break;
