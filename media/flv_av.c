@@ -1,4 +1,5 @@
 #include "media/flv_av.h"
+#include "media/annexb.h"
 
 #include <string.h>
 
@@ -93,76 +94,6 @@ sl_media_parse_audio(const uint8_t *body, size_t len,
     return 0;
 }
 
-/* Annex B: NAL units separated by 00 00 01 start codes (00 00 00 01 is
- * the same with one zero byte in front).  Zero bytes before a start
- * code belong to no NAL unit, so each unit's trailing zeros are
- * stripped; a legal NAL unit ends with the rbsp stop bit, never with a
- * zero byte.  Bytes before the first start code are skipped. */
-struct annexb {
-    const uint8_t *p;
-    size_t         len;
-    size_t         pos; /* where to look for the next start code */
-};
-
-/* The offset of the next 00 00 01 at or after from, or len when there
- * is none. */
-static size_t
-find_start_code(const uint8_t *p, size_t len, size_t from)
-{
-    for (size_t i = from; i + 3 <= len; i++) {
-        /* p[i + 2] > 1 rules out a start code at i, i + 1 and i + 2. */
-        if (p[i + 2] > 1) {
-            i += 2;
-            continue;
-        }
-        if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1)
-            return i;
-    }
-    return len;
-}
-
-/* The next non-empty NAL unit: 1 and *nal / *nal_len set, or 0 at the
- * end.  Every round moves pos forward, so the loop ends. */
-static int
-annexb_next(struct annexb *a, const uint8_t **nal, size_t *nal_len)
-{
-    for (;;) {
-        size_t sc = find_start_code(a->p, a->len, a->pos);
-        size_t start, end;
-
-        if (sc == a->len) {
-            a->pos = a->len;
-            return 0;
-        }
-        start = sc + 3;
-        end = find_start_code(a->p, a->len, start);
-        a->pos = end;
-        while (end > start && a->p[end - 1] == 0)
-            end--;
-        if (end > start) {
-            *nal = a->p + start;
-            *nal_len = end - start;
-            return 1;
-        }
-    }
-}
-
-static void
-annexb_init(struct annexb *a, const uint8_t *p, size_t len)
-{
-    a->p = p;
-    a->len = p == NULL ? 0 : len;
-    a->pos = 0;
-}
-
-static int
-starts_with_start_code(const uint8_t *p, size_t len)
-{
-    if (len >= 3 && p[0] == 0 && p[1] == 0 && p[2] == 1)
-        return 1;
-    return len >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 1;
-}
-
 /* 1 when p[0..len) is entirely NAL units each behind a 4-byte length
  * (none empty), ending exactly at len.  An AVCC packet whose first unit
  * is 256..511 bytes long starts with 00 00 01 and so looks like Annex B
@@ -211,11 +142,11 @@ put_avc_header(struct sl_wr *w, int keyframe, uint8_t packet_type, int32_t cts)
 struct sl_buf *
 sl_media_avc_seq_body(const uint8_t *extradata, size_t len)
 {
-    struct annexb  a;
-    const uint8_t *nal, *sps = NULL, *pps = NULL;
-    size_t         nal_len, sps_len = 0, pps_len = 0;
-    struct sl_buf *b;
-    struct sl_wr   w;
+    struct sl_annexb a;
+    const uint8_t   *nal, *sps = NULL, *pps = NULL;
+    size_t           nal_len, sps_len = 0, pps_len = 0;
+    struct sl_buf   *b;
+    struct sl_wr     w;
 
     if (extradata == NULL || len == 0)
         return NULL;
@@ -231,8 +162,8 @@ sl_media_avc_seq_body(const uint8_t *extradata, size_t len)
         return finish(b, &w);
     }
 
-    annexb_init(&a, extradata, len);
-    while ((sps == NULL || pps == NULL) && annexb_next(&a, &nal, &nal_len)) {
+    sl_annexb_init(&a, extradata, len);
+    while ((sps == NULL || pps == NULL) && sl_annexb_next(&a, &nal, &nal_len)) {
         if ((nal[0] & 0x1f) == NAL_SPS && sps == NULL) {
             sps = nal;
             sps_len = nal_len;
@@ -277,16 +208,16 @@ struct sl_buf *
 sl_media_avc_frame_body(const uint8_t *pkt, size_t len, int keyframe,
                         int32_t cts_ms)
 {
-    struct annexb  a;
-    const uint8_t *nal;
-    size_t         nal_len, size = AVC_HDR_LEN;
-    struct sl_buf *b;
-    struct sl_wr   w;
+    struct sl_annexb a;
+    const uint8_t   *nal;
+    size_t           nal_len, size = AVC_HDR_LEN;
+    struct sl_buf   *b;
+    struct sl_wr     w;
 
     /* 24 bits hold about +-2.3 hours; beyond that the input is wrong. */
     if (pkt == NULL || len == 0 || cts_ms < -0x800000 || cts_ms > 0x7fffff)
         return NULL;
-    if (!starts_with_start_code(pkt, len) || is_avcc_chain(pkt, len)) {
+    if (!sl_annexb_starts(pkt, len) || is_avcc_chain(pkt, len)) {
         b = sl_buf_new(AVC_HDR_LEN + len);
         if (b == NULL)
             return NULL;
@@ -299,8 +230,8 @@ sl_media_avc_frame_body(const uint8_t *pkt, size_t len, int keyframe,
     /* Two passes: size the buffer, then write into it.  Each unit kept
      * costs at most one byte more than its start code did, so the size
      * cannot overflow a size_t; sl_buf_new rejects what exceeds 32 bits. */
-    annexb_init(&a, pkt, len);
-    while (annexb_next(&a, &nal, &nal_len)) {
+    sl_annexb_init(&a, pkt, len);
+    while (sl_annexb_next(&a, &nal, &nal_len)) {
         if (keep_nal(nal))
             size += 4 + nal_len;
     }
@@ -311,8 +242,8 @@ sl_media_avc_frame_body(const uint8_t *pkt, size_t len, int keyframe,
         return NULL;
     sl_wr_init(&w, b->data, b->cap);
     put_avc_header(&w, keyframe, AVC_NALU, cts_ms);
-    annexb_init(&a, pkt, len);
-    while (annexb_next(&a, &nal, &nal_len)) {
+    sl_annexb_init(&a, pkt, len);
+    while (sl_annexb_next(&a, &nal, &nal_len)) {
         if (keep_nal(nal)) {
             sl_wr_u32(&w, (uint32_t) nal_len);
             sl_wr_bytes(&w, nal, nal_len);

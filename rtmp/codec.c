@@ -416,3 +416,98 @@ sl_aac_parse_asc(const uint8_t *p, size_t len, struct sl_aac_info *o)
     }
     return 0;
 }
+
+/* ---- HEVC ---- */
+
+#define HEVC_NAL_SPS 33
+
+/* profile_tier_level(1, max_sub_layers_minus1) (7.3.3): the general
+ * part is copied (12 bytes), the sub-layers' parts skipped. */
+static void
+skip_hevc_ptl(struct bits *b, unsigned sub_layers_minus1, uint8_t ptl[12])
+{
+    unsigned profile_present[8] = {0}, level_present[8] = {0};
+
+    for (int i = 0; i < 12; i++)
+        ptl[i] = (uint8_t) bits_u(b, 8);
+    for (unsigned i = 0; i < sub_layers_minus1; i++) {
+        profile_present[i] = bits_bit(b);
+        level_present[i] = bits_bit(b);
+    }
+    if (sub_layers_minus1 > 0)
+        for (unsigned i = sub_layers_minus1; i < 8; i++)
+            (void) bits_u(b, 2); /* reserved_zero_2bits */
+    for (unsigned i = 0; i < sub_layers_minus1; i++) {
+        if (profile_present[i]) {
+            (void) bits_u(b, 32); /* 88 bits of sub-layer profile */
+            (void) bits_u(b, 32);
+            (void) bits_u(b, 24);
+        }
+        if (level_present[i])
+            (void) bits_u(b, 8);
+    }
+}
+
+static int
+parse_hevc_sps(const uint8_t *sps, size_t len, struct sl_hevc_info *o)
+{
+    uint8_t     buf[SL_CODEC_SPS_MAX];
+    struct bits b;
+    unsigned    sub_layers_minus1, chroma, sub_w, sub_h;
+    uint32_t    w, h, crop[4] = {0, 0, 0, 0}, depth_luma, depth_chroma;
+    uint64_t    cw, ch;
+
+    if (sps == NULL || len < 3 || len > SL_CODEC_SPS_MAX ||
+        (sps[0] & 0x80) != 0 || ((sps[0] >> 1) & 0x3f) != HEVC_NAL_SPS)
+        return -1;
+    bits_init(&b, buf, unescape(sps + 2, len - 2, buf));
+    (void) bits_u(&b, 4); /* sps_video_parameter_set_id */
+    sub_layers_minus1 = bits_u(&b, 3);
+    o->temporal_id_nesting = (int) bits_bit(&b);
+    if (b.err || sub_layers_minus1 > 6)
+        return -1;
+    o->max_sub_layers = (int) sub_layers_minus1 + 1;
+    skip_hevc_ptl(&b, sub_layers_minus1, o->ptl);
+    if (bits_ue(&b) > 15) /* sps_seq_parameter_set_id */
+        return -1;
+    chroma = bits_ue(&b);
+    if (chroma > 3)
+        return -1;
+    if (chroma == 3)
+        bits_bit(&b); /* separate_colour_plane_flag */
+    w = bits_ue(&b);
+    h = bits_ue(&b);
+    if (bits_bit(&b)) /* conformance_window_flag */
+        for (int i = 0; i < 4; i++)
+            crop[i] = bits_ue(&b);
+    depth_luma = bits_ue(&b); /* bit_depth_luma_minus8: 0..8 */
+    depth_chroma = bits_ue(&b);
+    if (b.err || depth_luma > 8 || depth_chroma > 8)
+        return -1;
+    o->bit_depth_luma = (int) depth_luma + 8;
+    o->bit_depth_chroma = (int) depth_chroma + 8;
+    /* The window is in chroma samples: 2 luma columns (and rows, for
+     * 4:2:0) each. */
+    sub_w = chroma == 1 || chroma == 2 ? 2 : 1;
+    sub_h = chroma == 1 ? 2 : 1;
+    cw = (uint64_t) sub_w * ((uint64_t) crop[0] + crop[1]);
+    ch = (uint64_t) sub_h * ((uint64_t) crop[2] + crop[3]);
+    if (w == 0 || h == 0 || cw >= w || ch >= h || w - cw > SL_CODEC_MAX_SIDE ||
+        h - ch > SL_CODEC_MAX_SIDE)
+        return -1;
+    o->width = (int) (w - cw);
+    o->height = (int) (h - ch);
+    o->chroma_format = (int) chroma;
+    return 0;
+}
+
+int
+sl_hevc_parse_sps(const uint8_t *p, size_t len, struct sl_hevc_info *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (parse_hevc_sps(p, len, o) < 0) {
+        memset(o, 0, sizeof(*o));
+        return -EPROTO;
+    }
+    return 0;
+}

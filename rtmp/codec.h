@@ -3,7 +3,8 @@
  * sends: the AVC decoder configuration record (its first SPS gives the
  * coded picture size after cropping, profile, level and, when the VUI
  * carries timing, the frame rate) and the AAC AudioSpecificConfig
- * (object type, sample rate, channels).  The HTTP API reports them;
+ * (object type, sample rate, channels); an HEVC SPS (size, format,
+ * the profile, tier and level an hvcC repeats).  The HTTP API reports them;
  * media/, relay/ and transcode/ use them to describe streams to libav.
  *
  * Pure parsers of untrusted bytes: no allocation, no globals, any
@@ -66,5 +67,27 @@ struct sl_aac_info {
  * of 0, reserved channel configurations (8..10, 15), fewer bytes than
  * those fields.  0 or -EPROTO. */
 int sl_aac_parse_asc(const uint8_t *p, size_t len, struct sl_aac_info *o);
+
+/* What an HEVC SPS says that an HEVCDecoderConfigurationRecord
+ * ("hvcC") and a player need. */
+struct sl_hevc_info {
+    int     width, height;  /* displayed size (conformance window) */
+    int     chroma_format;  /* chroma_format_idc 0..3 */
+    int     bit_depth_luma; /* 8.. */
+    int     bit_depth_chroma;
+    int     max_sub_layers; /* sps_max_sub_layers_minus1 + 1 */
+    int     temporal_id_nesting;
+    uint8_t ptl[12]; /* general_profile_space .. general_level_idc as
+                      * they stand in the SPS (what hvcC repeats) */
+};
+
+/* Reads one HEVC SPS NAL unit (starting at its 2-byte NAL header, which
+ * must have forbidden_zero_bit clear and type 33), at most
+ * SL_CODEC_SPS_MAX bytes, up to the bit depths.  Rejected: fields out
+ * of H.265 7.4.3.2's ranges (ids, chroma format, bit depths over 16),
+ * exp-Golomb codes over 32 bits, an SPS cut short, and a picture side
+ * of 0 or over SL_CODEC_MAX_SIDE after the conformance window.  0 or
+ * -EPROTO. */
+int sl_hevc_parse_sps(const uint8_t *p, size_t len, struct sl_hevc_info *o);
 
 #endif

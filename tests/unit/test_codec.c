@@ -909,6 +909,44 @@ test_aac(void)
     }
 }
 
+/* An HEVC SPS as libx265 wrote it (320x240, 4:4:4 from an RGB source:
+ * the Range Extensions profile, level 2), with its emulation prevention
+ * bytes. */
+static const uint8_t hevc_sps[] = {
+    0x42, 0x01, 0x01, 0x04, 0x08, 0x00, 0x00, 0x03, 0x00, 0x9e, 0x08,
+    0x00, 0x00, 0x03, 0x00, 0x00, 0x3c, 0x90, 0x01, 0x41, 0x01, 0xe2,
+    0xcb, 0x2b, 0x34, 0x92, 0x65, 0x78, 0x0b, 0x70, 0x20, 0x20, 0x00,
+    0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x06, 0x42};
+
+static void
+test_hevc_sps(void)
+{
+    struct sl_hevc_info i;
+    uint8_t             bad[sizeof(hevc_sps)];
+
+    CU_ASSERT_EQUAL_FATAL(sl_hevc_parse_sps(hevc_sps, sizeof(hevc_sps), &i), 0);
+    CU_ASSERT_EQUAL(i.width, 320);
+    CU_ASSERT_EQUAL(i.height, 240);
+    CU_ASSERT_EQUAL(i.chroma_format, 3);
+    CU_ASSERT_EQUAL(i.bit_depth_luma, 8);
+    CU_ASSERT_EQUAL(i.bit_depth_chroma, 8);
+    CU_ASSERT_EQUAL(i.max_sub_layers, 1);
+    CU_ASSERT_EQUAL(i.temporal_id_nesting, 1);
+    CU_ASSERT_EQUAL(i.ptl[0], 0x04);  /* profile_idc 4 */
+    CU_ASSERT_EQUAL(i.ptl[11], 0x3c); /* level 2 (60) */
+    /* Cut before the bit depths (byte 20 of it): fails cleanly, zeroed. */
+    for (size_t n = 0; n < 20; n++) {
+        CU_ASSERT_EQUAL(sl_hevc_parse_sps(hevc_sps, n, &i), -EPROTO);
+        CU_ASSERT_EQUAL(i.width, 0);
+    }
+    /* Not an SPS: an AVC SPS header, a VPS. */
+    memcpy(bad, hevc_sps, sizeof(bad));
+    bad[0] = 0x40;
+    CU_ASSERT_EQUAL(sl_hevc_parse_sps(bad, sizeof(bad), &i), -EPROTO);
+    bad[0] = 0x67;
+    CU_ASSERT_EQUAL(sl_hevc_parse_sps(bad, sizeof(bad), &i), -EPROTO);
+}
+
 void
 sl_test_suite_codec(void)
 {
@@ -923,4 +961,6 @@ sl_test_suite_codec(void)
     CU_add_test(s, "SPS garbage", test_avc_info_garbage);
     CU_add_test(s, "AudioSpecificConfig: LC, HE-AAC, escapes, explicit rate",
                 test_aac);
+    CU_add_test(s, "HEVC SPS: size, format, depths, profile/tier/level",
+                test_hevc_sps);
 }
