@@ -7,6 +7,7 @@
 #include <libavutil/opt.h>
 
 #include "media/flv_av.h"
+#include "media/flv_hevc.h"
 #include "rtmp/codec.h"
 #include "rtmp/rtmp.h"
 
@@ -19,9 +20,11 @@ struct sl_ts_out {
     int              video_index, audio_index; /* -1: none */
     int64_t          last_dts[2];
 
-    /* The codec headers the muxer runs with, and the newest ones. */
+    /* The codec headers the muxer runs with, and the newest ones; the
+     * video one is an avcC or an hvcC (hevc set). */
     uint8_t avcc[HEADER_MAX], asc[64];
     size_t  avcc_len, asc_len;
+    int     hevc, started_hevc;
     int     started_avcc_len, started_asc_len; /* what it started with */
     uint8_t started_avcc[HEADER_MAX], started_asc[64];
 
@@ -138,15 +141,17 @@ open_muxer(struct sl_ts_out *o)
     if (o->avcc_len > 0) {
         struct sl_avc_info info;
 
-        st = add_stream(o, AVMEDIA_TYPE_VIDEO, AV_CODEC_ID_H264, o->avcc,
+        st = add_stream(o, AVMEDIA_TYPE_VIDEO,
+                        o->hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264, o->avcc,
                         o->avcc_len);
         if (st == NULL)
             goto fail;
-        if (sl_avc_parse_config(o->avcc, o->avcc_len, &info) == 0) {
+        if (!o->hevc && sl_avc_parse_config(o->avcc, o->avcc_len, &info) == 0) {
             st->codecpar->width = info.width;
             st->codecpar->height = info.height;
         }
         o->video_index = st->index;
+        o->started_hevc = o->hevc;
     }
     if (o->asc_len > 0) {
         struct sl_aac_info info;
@@ -200,19 +205,44 @@ sl_ts_out_body(struct sl_ts_out *o, uint8_t type, int64_t ts,
     int64_t   cts = 0;
 
     *key = 0;
-    if (type == SL_MSG_VIDEO) {
+    if (type == SL_MSG_VIDEO && len > 0 && (body[0] & 0x80)) {
+        struct sl_media_hevc v;
+
+        /* Enhanced RTMP: HEVC only ("hvc1"). */
+        if (sl_media_parse_hevc(body, len, &v) < 0)
+            return NULL;
+        if (v.seq_header) {
+            if (o->fmt != NULL && !o->started_hevc)
+                close_muxer(o); /* the codec changed */
+            o->hevc = 1;
+            take_header(o, o->avcc, &o->avcc_len, sizeof(o->avcc), v.data,
+                        v.len, o->started_avcc, o->started_avcc_len);
+            return NULL;
+        }
+        if (o->avcc_len == 0 || !o->hevc)
+            return NULL;
+        *key = v.keyframe;
+        cts = v.cts;
+        body = v.data;
+        len = v.len;
+        slot = 0;
+    } else if (type == SL_MSG_VIDEO) {
         struct sl_media_video v;
 
         if (sl_media_parse_video(body, len, &v) < 0 || v.codec != 7 ||
             v.seq_end)
             return NULL;
         if (v.seq_header) {
-            if (sl_avc_check_config(v.data, v.len) == 0)
+            if (sl_avc_check_config(v.data, v.len) == 0) {
+                if (o->fmt != NULL && o->started_hevc)
+                    close_muxer(o); /* the codec changed */
+                o->hevc = 0;
                 take_header(o, o->avcc, &o->avcc_len, sizeof(o->avcc), v.data,
                             v.len, o->started_avcc, o->started_avcc_len);
+            }
             return NULL;
         }
-        if (o->avcc_len == 0)
+        if (o->avcc_len == 0 || o->hevc)
             return NULL; /* no decoder could start here */
         *key = v.keyframe;
         cts = v.cts;

@@ -7,7 +7,8 @@
  *
  * Carried: H.264 (AVCC in, Annex B out: the muxer's own
  * h264_mp4toannexb filter, which also puts the SPS and PPS before each
- * keyframe) and AAC (raw in, ADTS out).  The muxer starts at the first
+ * keyframe), HEVC (Enhanced RTMP "hvc1" in, media/flv_hevc.h; the same
+ * with hevc_mp4toannexb) and AAC (raw in, ADTS out).  The muxer starts at the first
  * frame after the codec headers it has (so a stream with no audio
  * header by its first video frame is video only until a header
  * changes); a codec header that differs from the one it started with
