@@ -99,7 +99,7 @@ INTEGBIN  := $(BUILD)/integration-tests
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
         fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
-        bench-cluster deps-cluster bench-scale
+        bench-cluster deps-cluster bench-scale install uninstall
 
 all: deps build/sluice build/sluice-bench
 
@@ -271,6 +271,104 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C) $(PLAYER_C)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) $(PLAYER_C) -pthread \
 	    $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
+
+# ---- make install / make uninstall ----
+# The usual names, each overridable: `make install PREFIX=/usr
+# DESTDIR=/tmp/stage`.  The config goes under sysconfdir (/etc, whatever
+# the PREFIX: that is where a service's config lives and where the unit
+# looks).  The server's writable folder is /var/lib/sluice, fixed: it is
+# the unit's StateDirectory=, which systemd always puts under /var/lib.
+# The binary is $(SLUICE), built here if needed; install builds nothing
+# else and installs no packages, so it runs as root after a `make` done
+# as a user, and inside a package build that has no network.
+PREFIX         ?= /usr/local
+bindir         ?= $(PREFIX)/bin
+mandir         ?= $(PREFIX)/share/man
+docdir         ?= $(PREFIX)/share/doc/sluice
+sysconfdir     ?= /etc
+systemdunitdir ?= $(PREFIX)/lib/systemd/system
+sysusersdir    ?= $(PREFIX)/lib/sysusers.d
+STATEDIR       := /var/lib/sluice
+INSTALL        ?= install
+INSTALL_DOCS   := docs/config.md docs/operations.md docs/security.md \
+                  docs/api.md
+# The two files install edits, remade every time: the paths they get
+# are this command line's.
+INSTALL_GEN    := build/install
+
+# conf/sluice.ini is the one config: the installed copy is the same
+# file with its two example folders (record, hls_path) moved from
+# "beside this file" to the state folder, where the unit lets the server
+# write.  A change to those lines in conf/sluice.ini that the edit no
+# longer matches fails the install rather than shipping a config whose
+# examples point into /etc.
+$(INSTALL_GEN)/sluice.ini: conf/sluice.ini FORCE
+	@mkdir -p $(@D)
+	sed -e '1a ; Installed from conf/sluice.ini; the docs it names are in\n; $(docdir).  Its example folders are under $(STATEDIR),\n; the one place the systemd unit lets the server write (sluice(1)).' \
+	    -e 's|^; record = recordings$$|; record = $(STATEDIR)/recordings|' \
+	    -e 's|^; hls_path = hls$$|; hls_path = $(STATEDIR)/hls|' \
+	    $< >$@.tmp
+	@test "$$(grep -c '^; [a-z_]* = $(STATEDIR)/' $@.tmp)" = 2 || { \
+	    echo "install: conf/sluice.ini's '; record = recordings' or" \
+	        "'; hls_path = hls' line changed; update the Makefile's" \
+	        "edit of them" >&2; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+# The unit names make install's default paths; the installed one names
+# the paths of this install.
+$(INSTALL_GEN)/sluice.service: conf/sluice.service FORCE
+	@mkdir -p $(@D)
+	sed -e 's|/usr/local/bin/sluice|$(bindir)/sluice|g' \
+	    -e 's|/etc/sluice/|$(sysconfdir)/sluice/|g' $< >$@.tmp
+	@mv $@.tmp $@
+
+install: $(SLUICE) $(INSTALL_GEN)/sluice.ini $(INSTALL_GEN)/sluice.service
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir)/sluice \
+	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) \
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(docdir)
+	$(INSTALL) -m 0755 $(SLUICE) $(DESTDIR)$(bindir)/sluice
+	$(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.service \
+	    $(DESTDIR)$(systemdunitdir)/sluice.service
+	$(INSTALL) -m 0644 conf/sluice.sysusers \
+	    $(DESTDIR)$(sysusersdir)/sluice.conf
+	$(INSTALL) -m 0644 docs/sluice.1 $(DESTDIR)$(mandir)/man1/sluice.1
+	$(INSTALL) -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(docdir)
+	@# An operator's config is never replaced: the new default goes
+	@# beside it, as sluice.ini.new, to compare.
+	@conf=$(DESTDIR)$(sysconfdir)/sluice/sluice.ini; \
+	if [ -e $$conf ]; then \
+	    $(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.ini $$conf.new; \
+	    echo "install: kept $$conf; the shipped one is $$conf.new"; \
+	else \
+	    echo "$(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.ini $$conf"; \
+	    $(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.ini $$conf; \
+	fi
+	@# Installing into the running system (no DESTDIR): make the user
+	@# now, as a package would, and tell systemd about the unit.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    if command -v systemd-sysusers >/dev/null 2>&1; then \
+	        systemd-sysusers $(sysusersdir)/sluice.conf; fi; \
+	    if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	    echo "install: start it with: systemctl enable --now sluice"; \
+	fi
+
+# Removes what install put there; the config only while it is still the
+# shipped one (an edited config is kept, and said so), the user and
+# /var/lib/sluice never (recordings live there).
+uninstall: $(INSTALL_GEN)/sluice.ini
+	rm -f $(DESTDIR)$(bindir)/sluice \
+	    $(DESTDIR)$(systemdunitdir)/sluice.service \
+	    $(DESTDIR)$(sysusersdir)/sluice.conf \
+	    $(DESTDIR)$(mandir)/man1/sluice.1 \
+	    $(addprefix $(DESTDIR)$(docdir)/,$(notdir $(INSTALL_DOCS))) \
+	    $(DESTDIR)$(sysconfdir)/sluice/sluice.ini.new
+	-rmdir $(DESTDIR)$(docdir) 2>/dev/null
+	@conf=$(DESTDIR)$(sysconfdir)/sluice/sluice.ini; \
+	if [ -e $$conf ] && ! cmp -s $$conf $(INSTALL_GEN)/sluice.ini; then \
+	    echo "uninstall: kept $$conf (edited)"; \
+	else \
+	    rm -f $$conf; rmdir $(DESTDIR)$(sysconfdir)/sluice 2>/dev/null; \
+	    true; \
+	fi
 
 # npm counts as there when an npm is on PATH: NodeSource's nodejs
 # package provides one and conflicts with Debian's npm package.
