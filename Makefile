@@ -47,10 +47,14 @@ endif
 
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
-PKGS    := inih libssl libcrypto cunit libavcodec libavformat libavutil \
+# CUnit is the test binaries' alone: the server links only what it
+# runs with, which is what the Debian package's Depends is computed from
+# (and a package build needs no test library).
+PKGS    := inih libssl libcrypto libavcodec libavformat libavutil \
            libswscale libswresample libmicrohttpd jansson libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs cunit 2>/dev/null)
 # The HTTP request parser (web/request.c) is the Node.js http_parser from
 # libhttp-parser-dev, which ships no pkg-config file: its header is in
 # /usr/include and its library in the default search path.  One name for
@@ -117,26 +121,29 @@ $(BUILD)/sluice-bench: $(BENCH_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNITBIN): $(UNIT_OBJ) $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 $(INTEGBIN): $(INTEG_OBJ) $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
 # A change of flags rebuilds everything (the stamp holds the flags).
+# CPPFLAGS is empty unless given: a package build passes its
+# _FORTIFY_SOURCE there (dpkg-buildflags).
 $(BUILD)/flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(CPPFLAGS) $(CFLAGS)' > $@
 FORCE:
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(ASSETS_C): $(WWW) tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh $@ $(WWW)
 $(BUILD)/gen/assets.o: $(ASSETS_C) $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(WEB_LIBS).stamp: tools/web_libs.sh tools/web_libs.sha256
 	sh tools/web_libs.sh build/web-libs $(WEB_LIBS)
 	@touch $@
@@ -149,7 +156,7 @@ build/gen/player_libs.c: $(WEB_LIBS).stamp tools/embed.sh
 	    $(sort $(wildcard $(WEB_LIBS)/*))
 $(BUILD)/gen/player_%.o: build/gen/player_%.c $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
