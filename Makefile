@@ -2,7 +2,8 @@
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
 # `make bench-relay`, `make bench-hls`, `make bench-cluster`,
 # `make bench-scale`,
-# `make cluster-demo`, `make fuzz`;
+# `make cluster-demo`, `make fuzz`, `make install`, `make deb`,
+# `make test-deb`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
 
@@ -21,6 +22,11 @@ DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
               nginx-light libnginx-mod-rtmp chromium curl python3 haproxy
 DEPS_FUZZ  := clang libclang-rt-14-dev
+# make deb and make test-deb: the package tools, debootstrap for the
+# fresh root the package is installed into, ffmpeg (ffprobe too) to
+# publish to and play from the server there, curl for its API.
+DEPS_DEB   := debhelper dpkg-dev fakeroot lintian debootstrap util-linux \
+              ffmpeg curl
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux
 # make cluster-demo and bench/cluster.sh: the balancer, ffmpeg to publish
 # and play, curl for HAProxy's stats, python3 for free ports.
@@ -103,7 +109,8 @@ INTEGBIN  := $(BUILD)/integration-tests
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
         fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
-        bench-cluster deps-cluster bench-scale install uninstall
+        bench-cluster deps-cluster bench-scale install uninstall deb \
+        test-deb deps-deb
 
 all: deps build/sluice build/sluice-bench
 
@@ -279,6 +286,17 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C) $(PLAYER_C)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) $(PLAYER_C) -pthread \
 	    $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
 
+# ---- make deb / make test-deb ----
+# build/deb/sluice_VERSION_ARCH.deb, built by dpkg-buildpackage from the
+# debian/ folder in a copy of this tree (tools/deb.sh), with no network:
+# the browser libraries' cache is filled here first.  make test-deb
+# installs it into a fresh Debian 12 root and runs it there
+# (tests/deb/run.sh, docs/operations.md "Installing").
+deb: deps deps-deb $(WEB_LIBS).stamp
+	sh tools/deb.sh $(VERSION) build/deb
+test-deb: deb
+	tests/deb/run.sh build/deb/sluice_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
+
 # ---- make install / make uninstall ----
 # The usual names, each overridable: `make install PREFIX=/usr
 # DESTDIR=/tmp/stage`.  The config goes under sysconfdir (/etc, whatever
@@ -296,7 +314,6 @@ sysconfdir     ?= /etc
 systemdunitdir ?= $(PREFIX)/lib/systemd/system
 sysusersdir    ?= $(PREFIX)/lib/sysusers.d
 STATEDIR       := /var/lib/sluice
-INSTALL        ?= install
 INSTALL_DOCS   := docs/config.md docs/operations.md docs/security.md \
                   docs/api.md
 # The two files install edits, remade every time: the paths they get
@@ -329,25 +346,25 @@ $(INSTALL_GEN)/sluice.service: conf/sluice.service FORCE
 	@mv $@.tmp $@
 
 install: $(SLUICE) $(INSTALL_GEN)/sluice.ini $(INSTALL_GEN)/sluice.service
-	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir)/sluice \
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir)/sluice \
 	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) \
 	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(docdir)
-	$(INSTALL) -m 0755 $(SLUICE) $(DESTDIR)$(bindir)/sluice
-	$(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.service \
+	install -m 0755 $(SLUICE) $(DESTDIR)$(bindir)/sluice
+	install -m 0644 $(INSTALL_GEN)/sluice.service \
 	    $(DESTDIR)$(systemdunitdir)/sluice.service
-	$(INSTALL) -m 0644 conf/sluice.sysusers \
+	install -m 0644 conf/sluice.sysusers \
 	    $(DESTDIR)$(sysusersdir)/sluice.conf
-	$(INSTALL) -m 0644 docs/sluice.1 $(DESTDIR)$(mandir)/man1/sluice.1
-	$(INSTALL) -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(docdir)
+	install -m 0644 docs/sluice.1 $(DESTDIR)$(mandir)/man1/sluice.1
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(docdir)
 	@# An operator's config is never replaced: the new default goes
 	@# beside it, as sluice.ini.new, to compare.
 	@conf=$(DESTDIR)$(sysconfdir)/sluice/sluice.ini; \
 	if [ -e $$conf ]; then \
-	    $(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.ini $$conf.new; \
+	    install -m 0644 $(INSTALL_GEN)/sluice.ini $$conf.new; \
 	    echo "install: kept $$conf; the shipped one is $$conf.new"; \
 	else \
-	    echo "$(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.ini $$conf"; \
-	    $(INSTALL) -m 0644 $(INSTALL_GEN)/sluice.ini $$conf; \
+	    echo "install -m 0644 $(INSTALL_GEN)/sluice.ini $$conf"; \
+	    install -m 0644 $(INSTALL_GEN)/sluice.ini $$conf; \
 	fi
 	@# Installing into the running system (no DESTDIR): make the user
 	@# now, as a package would, and tell systemd about the unit.
@@ -409,6 +426,8 @@ deps-bench:
 	$(call need_pkgs,$(DEPS_BENCH))
 deps-cluster:
 	$(call need_pkgs,$(DEPS_CLUSTER))
+deps-deb:
+	$(call need_pkgs,$(DEPS_DEB))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
