@@ -295,7 +295,8 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C) $(PLAYER_C)
 deb: deps deps-deb $(WEB_LIBS).stamp
 	sh tools/deb.sh $(VERSION) build/deb
 test-deb: deb
-	tests/deb/run.sh build/deb/sluice_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
+	tests/deb/run.sh \
+	    build/deb/sluice_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
 
 # ---- make install / make uninstall ----
 # The usual names, each overridable: `make install PREFIX=/usr
