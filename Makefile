@@ -2,7 +2,8 @@
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
 # `make bench-relay`, `make bench-hls`, `make bench-cluster`,
 # `make bench-scale`,
-# `make cluster-demo`, `make fuzz`;
+# `make cluster-demo`, `make fuzz`, `make install`, `make deb`,
+# `make test-deb`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
 
@@ -21,6 +22,11 @@ DEPS_TEST  := ffmpeg openssl rtmpdump gstreamer1.0-tools \
               gstreamer1.0-plugins-ugly gstreamer1.0-libav procps \
               nginx-light libnginx-mod-rtmp chromium curl python3 haproxy
 DEPS_FUZZ  := clang libclang-rt-14-dev
+# make deb and make test-deb: the package tools, debootstrap for the
+# fresh root the package is installed into, ffmpeg (ffprobe too) to
+# publish to and play from the server there, curl for its API.
+DEPS_DEB   := debhelper dpkg-dev fakeroot lintian debootstrap util-linux \
+              ffmpeg curl
 DEPS_BENCH := nginx-light libnginx-mod-rtmp procps util-linux srt-tools
 # make cluster-demo and bench/cluster.sh: the balancer, ffmpeg to publish
 # and play, curl for HAProxy's stats, python3 for free ports.
@@ -47,10 +53,17 @@ endif
 
 # Expanded when used, not when the Makefile is read: on a fresh machine
 # the deps step installs pkg-config and the libraries first.
-PKGS    := inih libssl libcrypto cunit libavcodec libavformat libavutil \
+# CUnit is the test binaries' alone: the server links only what it
+# runs with, which is what the Debian package's Depends is computed from
+# (and a package build needs no test library).  libsrt is the GnuTLS
+# build (libsrt-gnutls-dev), the one Debian's libavformat links: one
+# libsrt in the process, whether SRT comes in on our port or a relay
+# pushes srt:// through libavformat.
+PKGS    := inih libssl libcrypto libavcodec libavformat libavutil \
            libswscale libswresample libmicrohttpd jansson libcurl srt
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs cunit 2>/dev/null)
 # The HTTP request parser (web/request.c) is the Node.js http_parser from
 # libhttp-parser-dev, which ships no pkg-config file: its header is in
 # /usr/include and its library in the default search path.  One name for
@@ -99,7 +112,8 @@ INTEGBIN  := $(BUILD)/integration-tests
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
         fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
-        bench-cluster deps-cluster bench-scale
+        bench-cluster deps-cluster bench-scale install uninstall deb \
+        test-deb deps-deb
 
 all: deps build/sluice build/sluice-bench
 
@@ -117,26 +131,29 @@ $(BUILD)/sluice-bench: $(BENCH_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNITBIN): $(UNIT_OBJ) $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 $(INTEGBIN): $(INTEG_OBJ) $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
 # A change of flags rebuilds everything (the stamp holds the flags).
+# CPPFLAGS is empty unless given: a package build passes its
+# _FORTIFY_SOURCE there (dpkg-buildflags).
 $(BUILD)/flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(CPPFLAGS) $(CFLAGS)' > $@
 FORCE:
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(ASSETS_C): $(WWW) tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh $@ $(WWW)
 $(BUILD)/gen/assets.o: $(ASSETS_C) $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(WEB_LIBS).stamp: tools/web_libs.sh tools/web_libs.sha256
 	sh tools/web_libs.sh build/web-libs $(WEB_LIBS)
 	@touch $@
@@ -149,7 +166,7 @@ build/gen/player_libs.c: $(WEB_LIBS).stamp tools/embed.sh
 	    $(sort $(wildcard $(WEB_LIBS)/*))
 $(BUILD)/gen/player_%.o: build/gen/player_%.c $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -280,6 +297,115 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(ASSETS_C) $(PLAYER_C)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(ASSETS_C) $(PLAYER_C) -pthread \
 	    $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm
 
+# ---- make deb / make test-deb ----
+# build/deb/sluice_VERSION_ARCH.deb, built by dpkg-buildpackage from the
+# debian/ folder in a copy of this tree (tools/deb.sh), with no network:
+# the browser libraries' cache is filled here first.  make test-deb
+# installs it into a fresh Debian 12 root and runs it there
+# (tests/deb/run.sh, docs/operations.md "Installing").
+deb: deps deps-deb $(WEB_LIBS).stamp
+	sh tools/deb.sh $(VERSION) build/deb
+test-deb: deb
+	tests/deb/run.sh \
+	    build/deb/sluice_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
+
+# ---- make install / make uninstall ----
+# The usual names, each overridable: `make install PREFIX=/usr
+# DESTDIR=/tmp/stage`.  The config goes under sysconfdir (/etc, whatever
+# the PREFIX: that is where a service's config lives and where the unit
+# looks).  The server's writable folder is /var/lib/sluice, fixed: it is
+# the unit's StateDirectory=, which systemd always puts under /var/lib.
+# The binary is $(SLUICE), built here if needed; install builds nothing
+# else and installs no packages, so it runs as root after a `make` done
+# as a user, and inside a package build that has no network.
+PREFIX         ?= /usr/local
+bindir         ?= $(PREFIX)/bin
+mandir         ?= $(PREFIX)/share/man
+docdir         ?= $(PREFIX)/share/doc/sluice
+sysconfdir     ?= /etc
+systemdunitdir ?= $(PREFIX)/lib/systemd/system
+sysusersdir    ?= $(PREFIX)/lib/sysusers.d
+STATEDIR       := /var/lib/sluice
+INSTALL_DOCS   := docs/config.md docs/operations.md docs/security.md \
+                  docs/api.md
+# The two files install edits, remade every time: the paths they get
+# are this command line's.
+INSTALL_GEN    := build/install
+
+# conf/sluice.ini is the one config: the installed copy is the same
+# file with its two example folders (record, hls_path) moved from
+# "beside this file" to the state folder, where the unit lets the server
+# write.  A change to those lines in conf/sluice.ini that the edit no
+# longer matches fails the install rather than shipping a config whose
+# examples point into /etc.
+$(INSTALL_GEN)/sluice.ini: conf/sluice.ini FORCE
+	@mkdir -p $(@D)
+	sed -e '1a ; Installed from conf/sluice.ini; the docs it names are in\n; $(docdir).  Its example folders are under $(STATEDIR),\n; the one place the systemd unit lets the server write (sluice(1)).' \
+	    -e 's|^; record = recordings$$|; record = $(STATEDIR)/recordings|' \
+	    -e 's|^; hls_path = hls$$|; hls_path = $(STATEDIR)/hls|' \
+	    $< >$@.tmp
+	@test "$$(grep -c '^; [a-z_]* = $(STATEDIR)/' $@.tmp)" = 2 || { \
+	    echo "install: conf/sluice.ini's '; record = recordings' or" \
+	        "'; hls_path = hls' line changed; update the Makefile's" \
+	        "edit of them" >&2; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+# The unit names make install's default paths; the installed one names
+# the paths of this install.
+$(INSTALL_GEN)/sluice.service: conf/sluice.service FORCE
+	@mkdir -p $(@D)
+	sed -e 's|/usr/local/bin/sluice|$(bindir)/sluice|g' \
+	    -e 's|/etc/sluice/|$(sysconfdir)/sluice/|g' $< >$@.tmp
+	@mv $@.tmp $@
+
+install: $(SLUICE) $(INSTALL_GEN)/sluice.ini $(INSTALL_GEN)/sluice.service
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir)/sluice \
+	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) \
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(docdir)
+	install -m 0755 $(SLUICE) $(DESTDIR)$(bindir)/sluice
+	install -m 0644 $(INSTALL_GEN)/sluice.service \
+	    $(DESTDIR)$(systemdunitdir)/sluice.service
+	install -m 0644 conf/sluice.sysusers \
+	    $(DESTDIR)$(sysusersdir)/sluice.conf
+	install -m 0644 docs/sluice.1 $(DESTDIR)$(mandir)/man1/sluice.1
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(docdir)
+	@# An operator's config is never replaced: the new default goes
+	@# beside it, as sluice.ini.new, to compare.
+	@conf=$(DESTDIR)$(sysconfdir)/sluice/sluice.ini; \
+	if [ -e $$conf ]; then \
+	    install -m 0644 $(INSTALL_GEN)/sluice.ini $$conf.new; \
+	    echo "install: kept $$conf; the shipped one is $$conf.new"; \
+	else \
+	    echo "install -m 0644 $(INSTALL_GEN)/sluice.ini $$conf"; \
+	    install -m 0644 $(INSTALL_GEN)/sluice.ini $$conf; \
+	fi
+	@# Installing into the running system (no DESTDIR): make the user
+	@# now, as a package would, and tell systemd about the unit.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    if command -v systemd-sysusers >/dev/null 2>&1; then \
+	        systemd-sysusers $(sysusersdir)/sluice.conf; fi; \
+	    if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	    echo "install: start it with: systemctl enable --now sluice"; \
+	fi
+
+# Removes what install put there; the config only while it is still the
+# shipped one (an edited config is kept, and said so), the user and
+# /var/lib/sluice never (recordings live there).
+uninstall: $(INSTALL_GEN)/sluice.ini
+	rm -f $(DESTDIR)$(bindir)/sluice \
+	    $(DESTDIR)$(systemdunitdir)/sluice.service \
+	    $(DESTDIR)$(sysusersdir)/sluice.conf \
+	    $(DESTDIR)$(mandir)/man1/sluice.1 \
+	    $(addprefix $(DESTDIR)$(docdir)/,$(notdir $(INSTALL_DOCS))) \
+	    $(DESTDIR)$(sysconfdir)/sluice/sluice.ini.new
+	-rmdir $(DESTDIR)$(docdir) 2>/dev/null
+	@conf=$(DESTDIR)$(sysconfdir)/sluice/sluice.ini; \
+	if [ -e $$conf ] && ! cmp -s $$conf $(INSTALL_GEN)/sluice.ini; then \
+	    echo "uninstall: kept $$conf (edited)"; \
+	else \
+	    rm -f $$conf; rmdir $(DESTDIR)$(sysconfdir)/sluice 2>/dev/null; \
+	    true; \
+	fi
+
 # npm counts as there when an npm is on PATH: NodeSource's nodejs
 # package provides one and conflicts with Debian's npm package.
 define need_pkgs
@@ -312,6 +438,8 @@ deps-bench:
 	$(call need_pkgs,$(DEPS_BENCH))
 deps-cluster:
 	$(call need_pkgs,$(DEPS_CLUSTER))
+deps-deb:
+	$(call need_pkgs,$(DEPS_DEB))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

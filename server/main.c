@@ -48,6 +48,7 @@
  * whether the new file was good); reloads never overlap.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -94,16 +95,23 @@
 /* Auth callbacks waiting for an answer, all apps together. */
 #define MAX_CALLBACKS_IN_FLIGHT 1024
 
+/* Every option the binary takes; docs/sluice.1 says the same at length. */
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: sluice [-c FILE] [-n] [-t] [-k] [-V]\n"
-               "  -c FILE  config file (default " DEFAULT_CONFIG ")\n"
-               "  -n       one process, no master to restart it (for a\n"
-               "           service manager that restarts it itself)\n"
-               "  -t       check the config and exit\n"
-               "  -k       list every config key with its default and exit\n"
-               "  -V       print the version and exit\n");
+    fprintf(f,
+            "usage: sluice [-c FILE] [-n] [-t] [-k] [-V] [-h]\n"
+            "  -c FILE  config file (default " DEFAULT_CONFIG ")\n"
+            "  -n       one process, no master to restart it (for a\n"
+            "           service manager that restarts it itself)\n"
+            "  -t       check the config and exit\n"
+            "  -k       list every config key with its default and exit\n"
+            "  -V, --version\n"
+            "           print the version and exit\n"
+            "  -h, --help\n"
+            "           print this help and exit\n"
+            "SIGHUP reloads the config; SIGINT and SIGTERM stop gracefully.\n"
+            "See sluice(1) and docs/config.md.\n");
 }
 
 struct reloader {
@@ -534,7 +542,15 @@ main(int argc, char **argv)
     struct sl_config *cfg;
     struct sl_sockets socks;
 
-    while ((opt = getopt(argc, argv, "c:nktVh")) != -1) {
+    /* The long spellings are the two that people type without reading
+     * any help first; every other option has its short form only. */
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+
+    while ((opt = getopt_long(argc, argv, "c:nktVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
