@@ -19,6 +19,7 @@
 #include "hls/viewers.h"
 #include "hls/window.h"
 #include "media/flv_av.h"
+#include "media/flv_hevc.h"
 #include "pool/clock.h"
 #include "rtmp/rtmp.h"
 #include "server/config.h"
@@ -98,6 +99,7 @@ struct sl_hls_variant {
     uint8_t              warned;
     uint8_t              disk_dirty; /* media.m3u8 to write again */
     uint8_t              disk_ended; /* media.m3u8 written with its end */
+    uint8_t              hevc;       /* avcc holds an hvc1 sequence start */
     uint8_t              master_due; /* a segment completed: the master */
     uint8_t              numbered;   /* its first segment has a number */
 };
@@ -318,6 +320,7 @@ open_mux(struct sl_hls_variant *v, int with_video)
     if (with_video && v->avcc != NULL) {
         t.avcc = v->avcc->data + 5;
         t.avcc_len = v->avcc->len - 5;
+        t.hevc = v->hevc;
     }
     if (v->asc != NULL) {
         t.asc = v->asc->data + 2;
@@ -389,18 +392,43 @@ start_part(struct sl_hls_variant *v, int64_t ms, int independent)
     v->part_independent = (uint8_t) independent;
 }
 
+/* A video body as the packager takes it: H.264 (classic FLV) or HEVC
+ * (Enhanced RTMP "hvc1"); the configuration's offset in the body (5 for
+ * both).  0, or -1 for another codec or a body that does not parse. */
+static int
+parse_video(const struct sl_buf *b, struct sl_media_video *f, int *hevc)
+{
+    struct sl_media_hevc h;
+
+    if (b->len > 0 && (b->data[0] & 0x80)) {
+        if (sl_media_parse_hevc(b->data, b->len, &h) < 0)
+            return -1;
+        memset(f, 0, sizeof(*f));
+        f->codec = 7; /* as far as the packager goes: one of its two */
+        f->seq_header = (uint8_t) h.seq_header;
+        f->keyframe = (uint8_t) h.keyframe;
+        f->cts = h.cts;
+        f->data = h.data;
+        f->len = h.len;
+        *hevc = 1;
+        return 0;
+    }
+    *hevc = 0;
+    return sl_media_parse_video(b->data, b->len, f) < 0 || f->codec != 7 ? -1
+                                                                         : 0;
+}
+
 static void
 on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
 {
     struct sl_media_video f;
+    int                   hevc;
 
-    if (sl_media_parse_video(b->data, b->len, &f) < 0)
-        return;
-    if (f.codec != 7) {
+    if (parse_video(b, &f, &hevc) < 0) {
         if (!v->warned)
-            sl_log_warn("hls %s/%s: video is not H.264 (FLV codec %u): "
+            sl_log_warn("hls %s/%s: video is neither H.264 nor HEVC: "
                         "not packaged",
-                        v->app, v->name, f.codec);
+                        v->app, v->name);
         v->warned = 1;
         return;
     }
@@ -408,10 +436,13 @@ on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
     if (f.seq_header) {
         if (!same_body(v->avcc, b)) {
             set_buf(&v->avcc, b);
+            v->hevc = (uint8_t) hevc;
             v->headers_changed = 1;
         }
         return;
     }
+    if (hevc != v->hevc)
+        return; /* a frame of another codec than the header's */
     if (f.seq_end || f.len == 0)
         return;
     if (f.keyframe && (v->mux == NULL || v->headers_changed)) {

@@ -12,6 +12,7 @@
 #include <libavutil/channel_layout.h>
 
 #include "media/flv_av.h"
+#include "media/flv_hevc.h"
 #include "rtmp/codec.h"
 
 #define IO_BUF 65536
@@ -35,7 +36,7 @@ struct sl_hls_mux {
     int64_t   held_ms;
     int64_t   v_last_dts; /* tb units, INT64_MIN before the first */
 
-    int64_t a_next; /* the next audio decode time, atb units */
+    int64_t a_next;  /* the next audio decode time, atb units */
     int     a_frame; /* samples per AAC frame at the output rate */
 };
 
@@ -100,10 +101,21 @@ static int
 add_video(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
           size_t cap, int *w, int *h, char *why, size_t why_cap)
 {
-    struct sl_avc_info info;
-    AVStream          *st;
+    struct sl_avc_info  info;
+    struct sl_hevc_info hinfo;
+    const uint8_t      *sps;
+    size_t              sps_len;
+    AVStream           *st;
 
-    if (sl_avc_parse_config(t->avcc, t->avcc_len, &info) < 0) {
+    if (t->hevc) {
+        if (sl_media_hvcc_sps(t->avcc, t->avcc_len, &sps, &sps_len) < 0 ||
+            sl_hevc_parse_sps(sps, sps_len, &hinfo) < 0) {
+            snprintf(why, why_cap, "the HEVC configuration does not parse");
+            return -1;
+        }
+        info.width = hinfo.width;
+        info.height = hinfo.height;
+    } else if (sl_avc_parse_config(t->avcc, t->avcc_len, &info) < 0) {
         snprintf(why, why_cap, "the H.264 configuration does not parse");
         return -1;
     }
@@ -113,7 +125,11 @@ add_video(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
         return -1;
     }
     st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
-    st->codecpar->codec_id = AV_CODEC_ID_H264;
+    st->codecpar->codec_id = t->hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+    /* hvc1: the parameter sets are in the record only (what Apple's
+     * players ask for), as the packager's frames carry none. */
+    if (t->hevc)
+        st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
     st->codecpar->width = info.width;
     st->codecpar->height = info.height;
     st->time_base = (AVRational){1, 90000};
@@ -121,9 +137,12 @@ add_video(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
     *w = info.width;
     *h = info.height;
     /* RFC 6381: avc1.PPCCLL from the record's profile, constraint flags
-     * and level bytes. */
-    snprintf(codecs, cap, "avc1.%02x%02x%02x", t->avcc[1], t->avcc[2],
-             t->avcc[3]);
+     * and level bytes; hvc1.* from the SPS's profile, tier and level. */
+    if (t->hevc)
+        sl_media_hevc_codecs(&hinfo, codecs, cap);
+    else
+        snprintf(codecs, cap, "avc1.%02x%02x%02x", t->avcc[1], t->avcc[2],
+                 t->avcc[3]);
     return 0;
 }
 

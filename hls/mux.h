@@ -39,8 +39,9 @@ struct sl_hls_mux;
  * AVCDecoderConfigurationRecord) and asc (an AudioSpecificConfig), each
  * NULL when the stream has no such track.  At least one. */
 struct sl_hls_tracks {
-    const uint8_t *avcc;
+    const uint8_t *avcc; /* or an hvcC, with hevc set */
     size_t         avcc_len;
+    int            hevc;
     const uint8_t *asc;
     size_t         asc_len;
 };
@@ -58,8 +59,9 @@ struct sl_hls_mux *sl_hls_mux_open(const struct sl_hls_tracks *t,
 
 void sl_hls_mux_free(struct sl_hls_mux *m);
 
-/* One video frame: the AVCC NAL units of an FLV AVC body (after its
- * 5-byte header), its decode time and composition offset (ms). */
+/* One video frame: the length-prefixed NAL units of an FLV AVC body
+ * (after its 5-byte header) or of an Enhanced RTMP HEVC one, its decode
+ * time and composition offset (ms). */
 int sl_hls_mux_video(struct sl_hls_mux *m, int64_t dts_ms, int32_t cts_ms,
                      int keyframe, const uint8_t *data, size_t len);
 

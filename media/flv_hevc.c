@@ -1,5 +1,6 @@
 #include "media/flv_hevc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "media/annexb.h"
@@ -173,4 +174,55 @@ sl_media_parse_hevc(const uint8_t *body, size_t len, struct sl_media_hevc *out)
     out->data += 3;
     out->len -= 3;
     return 0;
+}
+
+int
+sl_media_hvcc_sps(const uint8_t *hvcc, size_t len, const uint8_t **sps,
+                  size_t *sps_len)
+{
+    struct sl_rd r;
+    uint8_t      arrays;
+
+    sl_rd_init(&r, hvcc, len);
+    (void) sl_rd_bytes(&r, 22); /* version .. lengthSizeMinusOne */
+    arrays = sl_rd_u8(&r);
+    for (unsigned a = 0; a < arrays && !r.err; a++) {
+        uint8_t  type = sl_rd_u8(&r) & 0x3f;
+        uint16_t n = sl_rd_u16(&r);
+
+        for (unsigned i = 0; i < n && !r.err; i++) {
+            uint16_t       nal_len = sl_rd_u16(&r);
+            const uint8_t *nal = sl_rd_bytes(&r, nal_len);
+
+            if (nal != NULL && type == NAL_SPS) {
+                *sps = nal;
+                *sps_len = nal_len;
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+void
+sl_media_hevc_codecs(const struct sl_hevc_info *i, char *out, size_t cap)
+{
+    static const char *space[4] = {"", "A", "B", "C"};
+    uint32_t           compat = 0, rev = 0;
+    int                last = 11; /* past the last non-zero byte */
+    size_t             n;
+
+    /* The compatibility flags, bit 0 first (reversed), in hex. */
+    for (int b = 1; b <= 4; b++)
+        compat = compat << 8 | i->ptl[b];
+    for (int b = 0; b < 32; b++)
+        rev |= ((compat >> b) & 1u) << (31 - b);
+    n = (size_t) snprintf(out, cap, "hvc1.%s%d.%X.%c%d", space[i->ptl[0] >> 6],
+                          i->ptl[0] & 0x1f, rev, (i->ptl[0] & 0x20) ? 'H' : 'L',
+                          i->ptl[11]);
+    /* The constraint bytes, trailing zero bytes left out. */
+    for (int b = 10; b >= 5 && i->ptl[b] == 0; b--)
+        last = b;
+    for (int b = 5; b < last && b <= 10 && n < cap; b++)
+        n += (size_t) snprintf(out + n, cap - n, ".%X", i->ptl[b]);
 }

@@ -33,6 +33,15 @@ struct sl_buf *sl_media_hevc_seq_body(const uint8_t *annexb, size_t len,
 struct sl_buf *sl_media_hevc_frame_body(const uint8_t *annexb, size_t len,
                                         int keyframe, int32_t cts_ms);
 
+/* The first SPS an hvcC lists (*sps, *len point into it): 0, or -1 when
+ * the record is malformed or has none. */
+int sl_media_hvcc_sps(const uint8_t *hvcc, size_t len, const uint8_t **sps,
+                      size_t *sps_len);
+
+/* The RFC 6381 / ISO 14496-15 E.3 codecs string of an HEVC stream
+ * ("hvc1.1.6.L93.B0") from its SPS's profile, tier and level bytes. */
+void sl_media_hevc_codecs(const struct sl_hevc_info *i, char *out, size_t cap);
+
 /* An Enhanced RTMP "hvc1" body taken apart. */
 struct sl_media_hevc {
     int            seq_header; /* SequenceStart: data is the hvcC */

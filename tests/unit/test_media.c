@@ -22,6 +22,7 @@
 #include <libavutil/opt.h>
 
 #include "media/flv_av.h"
+#include "media/flv_hevc.h"
 #include "rtmp/amf.h"
 #include "rtmp/codec.h"
 
@@ -610,6 +611,66 @@ test_no_overread(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
+/* HEVC: libx265's parameter sets (320x240, 4:4:4, Range Extensions,
+ * level 2) in Annex B, a frame behind them. */
+static const uint8_t hevc_au[] = {
+    0,    0,    0,    1,    0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x04, 0x08,
+    0x00, 0x00, 0x03, 0x00, 0x9e, 0x08, 0x00, 0x00, 0x03, 0x00, 0x00, 0x3c,
+    0x95, 0x98, 0x09, 0,    0,    0,    1,    0x42, 0x01, 0x01, 0x04, 0x08,
+    0x00, 0x00, 0x03, 0x00, 0x9e, 0x08, 0x00, 0x00, 0x03, 0x00, 0x00, 0x3c,
+    0x90, 0x01, 0x41, 0x01, 0xe2, 0xcb, 0x2b, 0x34, 0x92, 0x65, 0x78, 0x0b,
+    0x70, 0x20, 0x20, 0x00, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00,
+    0x06, 0x42, 0,    0,    0,    1,    0x44, 0x01, 0xc1, 0x72, 0x86, 0x0c,
+    0x46, 0x24, 0,    0,    1,    0x26, 0x01, 0xaf, 0x11, 0x22, 0x33};
+
+static void
+test_hevc(void)
+{
+    struct sl_hevc_info  info;
+    struct sl_media_hevc h;
+    const uint8_t       *sps;
+    size_t               sps_len;
+    char                 codecs[64];
+    struct sl_buf       *seq =
+        sl_media_hevc_seq_body(hevc_au, sizeof(hevc_au), &info);
+    struct sl_buf *frame =
+        sl_media_hevc_frame_body(hevc_au, sizeof(hevc_au), 1, -40);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(seq);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(frame);
+    CU_ASSERT_EQUAL(info.width, 320);
+    /* Sequence start: ex-header, key, packet type 0, "hvc1", an hvcC
+     * whose SPS parses again. */
+    CU_ASSERT_EQUAL(seq->data[0], 0x90);
+    CU_ASSERT_EQUAL(memcmp(seq->data + 1, "hvc1", 4), 0);
+    CU_ASSERT_EQUAL(sl_media_parse_hevc(seq->data, seq->len, &h), 0);
+    CU_ASSERT_TRUE(h.seq_header);
+    CU_ASSERT_EQUAL(h.data[0], 1);  /* configurationVersion */
+    CU_ASSERT_EQUAL(h.data[22], 3); /* VPS, SPS and PPS arrays */
+    CU_ASSERT_EQUAL_FATAL(sl_media_hvcc_sps(h.data, h.len, &sps, &sps_len), 0);
+    CU_ASSERT_EQUAL(sl_hevc_parse_sps(sps, sps_len, &info), 0);
+    CU_ASSERT_EQUAL(info.height, 240);
+    /* The frame: the slice alone, behind its length, the offset kept. */
+    CU_ASSERT_EQUAL(sl_media_parse_hevc(frame->data, frame->len, &h), 0);
+    CU_ASSERT_FALSE(h.seq_header);
+    CU_ASSERT_TRUE(h.keyframe);
+    CU_ASSERT_EQUAL(h.cts, -40);
+    CU_ASSERT_EQUAL(h.len, 4 + 6);
+    CU_ASSERT_EQUAL(h.data[3], 6);
+    CU_ASSERT_EQUAL(h.data[4], 0x26);
+    /* ISO 14496-15 E.3: profile 4, compatibility flag 4, level 60, the
+     * constraint bytes without their trailing zeros. */
+    sl_media_hevc_codecs(&info, codecs, sizeof(codecs));
+    CU_ASSERT_STRING_EQUAL(codecs, "hvc1.4.10.L60.9E.8");
+    /* Not hvc1: an AVC body, a truncated one. */
+    CU_ASSERT_EQUAL(
+        sl_media_parse_hevc((const uint8_t *) "\x17\x01\0\0\0", 5, &h), -1);
+    CU_ASSERT_EQUAL(sl_media_parse_hevc(frame->data, 6, &h), -1);
+    CU_ASSERT_PTR_NULL(sl_media_hevc_seq_body(hevc_au + 74, 20, NULL));
+    sl_buf_unref(seq);
+    sl_buf_unref(frame);
+}
+
 void
 sl_test_suite_media(void)
 {
@@ -627,4 +688,5 @@ sl_test_suite_media(void)
     CU_add_test(s, "ts extend", test_ts_extend);
     CU_add_test(s, "avc info from libx264", test_avc_info_x264);
     CU_add_test(s, "no over-read", test_no_overread);
+    CU_add_test(s, "HEVC: hvc1 sequence start and frames, codecs", test_hevc);
 }
