@@ -26,6 +26,13 @@ struct track {
     enum track_kind kind;
     AVBSFContext   *bsf;    /* audio: ADTS to raw + AudioSpecificConfig */
     struct sl_buf  *header; /* the last codec header sent */
+    /* Audio: where the next frame starts, in the stream's time base
+     * (AV_NOPTS_VALUE until a frame with a time came).  Only the first
+     * ADTS frame of a PES has a time of its own: the demuxer's parser
+     * splits the rest off without one (it cannot know their length in
+     * time without the stream info probe, which is not run), so they
+     * follow the one before. */
+    int64_t next_dts;
 };
 
 struct sl_ts_in {
@@ -212,6 +219,7 @@ track_start(struct sl_ts_in *in, struct track *t, const AVStream *s, int index)
             why = "cannot start the AAC filter";
         } else {
             t->kind = TRACK_AUDIO;
+            t->next_dts = AV_NOPTS_VALUE;
             in->have_audio = 1;
             snprintf(in->st.acodec, sizeof(in->st.acodec), "AAC");
         }
@@ -313,6 +321,22 @@ video_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
                                  (int32_t) cts));
 }
 
+/* One AAC frame's length in the stream's time base: 1024 samples at
+ * the AudioSpecificConfig's rate (2048 at the output rate it gives for
+ * SBR and PS, which is twice the core's); 0 while no config was read,
+ * so a frame without a time then takes the last one's. */
+static int64_t
+aac_frame_duration(const struct sl_ts_in *in, const AVStream *s)
+{
+    int samples =
+        in->aac.object_type == 5 || in->aac.object_type == 29 ? 2048 : 1024;
+
+    if (!in->have_aac || in->aac.sample_rate <= 0)
+        return 0;
+    return av_rescale_q(samples, (AVRational){1, in->aac.sample_rate},
+                        s->time_base);
+}
+
 static void
 audio_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
              AVPacket *pkt)
@@ -328,6 +352,8 @@ audio_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
         size_t   n = 0;
         uint8_t *x = av_packet_get_side_data(o, AV_PKT_DATA_NEW_EXTRADATA, &n);
 
+        if (dts == AV_NOPTS_VALUE)
+            dts = t->next_dts; /* a frame the parser split off a PES */
         if (dts != AV_NOPTS_VALUE && o->size > 0) {
             int64_t ts = stream_ms(in, s, dts);
 
@@ -343,6 +369,7 @@ audio_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
                 emit(in, SL_MSG_AUDIO, ts,
                      sl_media_aac_frame_body(o->data, (size_t) o->size));
             }
+            t->next_dts = dts + aac_frame_duration(in, s);
         }
         av_packet_unref(o);
     }

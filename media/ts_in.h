@@ -16,7 +16,9 @@
  * first audio stream are carried; any other stream is left out with one
  * WARN.  Timestamps are the stream's decode times in milliseconds, from
  * the first packet's (so the hub's timeline starts near 0); a frame's
- * composition offset is its pts - dts.  Video before the first keyframe
+ * composition offset is its pts - dts.  An AAC frame with no time of
+ * its own (every one but the first of a PES: encoders put several in
+ * one) starts where the one before it ended.  Video before the first keyframe
  * with an SPS and PPS is dropped (a player could not decode it).
  *
  * Bounded: at most SL_TS_IN_MAX bytes wait for the demuxer; a feed that
