@@ -49,7 +49,8 @@ struct sl_ts_in {
     AVPacket        *pkt, *out;
     struct sl_fiber *fiber;   /* the demuxer runs on it */
     int              failed;  /* it has ended: no more input is read */
-    int              closing; /* the read says end of stream */
+    int              ended;   /* sl_ts_in_end: the read says end of stream */
+    int              closing; /* the same, and nothing more is emitted */
 
     struct track tracks[MAX_TRACKS];
     int          have_video, have_audio; /* a track of the kind is carried */
@@ -74,7 +75,7 @@ read_bytes(void *opaque, uint8_t *dst, int size)
     size_t           n;
 
     while (in->len == 0) {
-        if (in->closing)
+        if (in->closing || in->ended)
             return AVERROR_EOF;
         sl_fiber_yield(in->fiber);
     }
@@ -189,8 +190,11 @@ open_demuxer(struct sl_ts_in *in)
     if (rc < 0) {
         char err[AV_ERROR_MAX_STRING_SIZE];
 
+        /* A stream that ended (or an object freed) before the demuxer
+         * saw its tables says nothing wrong about its bytes. */
         av_make_error_string(err, sizeof(err), rc);
-        note(in, "not an MPEG-TS stream (%s)", err);
+        if (!in->ended && !in->closing)
+            note(in, "not an MPEG-TS stream (%s)", err);
         return -1; /* avformat_open_input freed fmt */
     }
     return 0;
@@ -478,4 +482,18 @@ sl_ts_in_feed(struct sl_ts_in *in, const uint8_t *p, size_t n)
      * stream cannot go on (it returns). */
     sl_fiber_resume(in->fiber);
     return in->failed ? -1 : 0;
+}
+
+void
+sl_ts_in_end(struct sl_ts_in *in)
+{
+    if (in->failed || in->ended)
+        return;
+    in->ended = 1;
+    /* The read now says end of stream once the buffer is empty: the
+     * demuxer hands over the PES it was assembling and its parsers
+     * what they held, and the fiber returns. */
+    if (in->fiber != NULL && !sl_fiber_done(in->fiber))
+        sl_fiber_resume(in->fiber);
+    in->failed = 1;
 }

@@ -61,6 +61,12 @@ void             sl_ts_in_free(struct sl_ts_in *in);
  * SL_TS_IN_MAX bytes, or stopped consuming): noted once, with why. */
 int sl_ts_in_feed(struct sl_ts_in *in, const uint8_t *p, size_t n);
 
+/* The stream has ended (the publisher left): what the demuxer still
+ * holds is emitted (the last video frame, whose PES has no length and
+ * so ends only at the next one, and what the parsers keep back); later
+ * feeds fail.  A no-op once the stream failed or ended. */
+void sl_ts_in_end(struct sl_ts_in *in);
+
 /* What the API shows of the stream so far. */
 struct sl_ts_in_stats {
     uint64_t frames_video, frames_audio;

@@ -259,6 +259,11 @@ read_all(struct sl_srt_conn *c)
                 return 0;
             snprintf(why, sizeof(why), "connection lost (%s)",
                      srt_getlasterror_str());
+            /* The publisher is gone: what the demuxer still holds (the
+             * last video frame, whose PES ends only at the next one)
+             * reaches the hub before the unpublish. */
+            if (c->ts != NULL)
+                sl_ts_in_end(c->ts);
             conn_close(c, SL_LOG_INFO, why);
             return -1;
         }
