@@ -291,8 +291,12 @@ send_header(struct sl_ts_in *in, struct track *t, uint8_t type, int64_t ts,
     } else {
         if (sl_aac_parse_asc(h->data + 2, h->len - 2, &in->aac) == 0)
             in->have_aac = 1;
-        if (!in->have_video)
-            send_metadata(in, ts);
+        /* Before the first codec header of either kind, as the header
+         * promises: an audio header that comes first (audio-only, or a
+         * publisher that joined mid-GOP, its video waiting for a
+         * keyframe) gets onMetaData without the picture's size rather
+         * than after it. */
+        send_metadata(in, ts);
     }
     sl_buf_unref(t->header);
     t->header = sl_buf_ref(h);
