@@ -704,6 +704,40 @@ test_corrupted(void)
     free(ts);
 }
 
+/* A publisher that joins mid-GOP (a relay of a running stream): the
+ * video before the first keyframe is dropped, audio goes from the
+ * start, and onMetaData still comes first, once, before either codec
+ * header. */
+static void
+test_mid_gop(void)
+{
+    /* A third of the way in: past the first keyframe, before the
+     * second (at 1 s of 2). */
+    size_t                from = clip_av.len / 3 / 188 * 188;
+    struct rec            r = {0};
+    struct sl_ts_in_stats st;
+    int                   nv = 0, na = 0;
+
+    av_log_set_level(AV_LOG_QUIET); /* the cut PES */
+    CU_ASSERT(feed(&r, clip_av.ts + from, clip_av.len - from, DGRAM, 1, &st) ==
+              0);
+    av_log_set_level(AV_LOG_ERROR);
+    check_sane(&r);
+    CU_ASSERT_FATAL(r.n > 0);
+    CU_ASSERT(r.b[0].type == SL_MSG_DATA_AMF0);
+    for (size_t i = 0; i < r.n; i++) {
+        nv += is_video_frame(&r.b[i]);
+        na += is_audio_frame(&r.b[i]);
+        /* The first video frame is the keyframe. */
+        if (nv == 1 && is_video_frame(&r.b[i]))
+            CU_ASSERT(r.b[i].head[0] == 0x17);
+    }
+    CU_ASSERT(st.dropped > 0);
+    CU_ASSERT(nv > 0 && nv < clip_av.nv);
+    CU_ASSERT(na > 0);
+    rec_free(&r);
+}
+
 /* After the end, feeds fail and nothing more is emitted; a second end
  * is a no-op. */
 static void
@@ -780,6 +814,7 @@ sl_test_suite_ts_in(void)
                 test_audio_only);
     CU_add_test(s, "MP2 and MPEG-2 video left out with one note",
                 test_left_out);
+    CU_add_test(s, "joined mid-GOP: onMetaData still first", test_mid_gop);
     CU_add_test(s, "garbage", test_garbage);
     CU_add_test(s, "corrupted packets", test_corrupted);
     CU_add_test(s, "feeds after the end", test_after_end);
