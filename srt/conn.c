@@ -163,9 +163,16 @@ act_on(struct sl_srt_conn *c, const struct sl_auth_verdict *v)
         conn_close(c, SL_LOG_WARN, why);
         return;
     }
-    if (v->redirected)
+    if (v->redirected) {
+        const struct sl_app_config *app =
+            sl_config_app(c->base.cfg, c->base.app);
+
+        /* The name asked for may be a stream key: never logged. */
         slog(SL_LOG_INFO, &c->base, "callback moved %s/%s to %s/%s",
-             c->base.app, c->adm.name, c->base.app, v->name);
+             c->base.app,
+             app != NULL && app->publish_keys != NULL ? "(key)" : c->adm.name,
+             c->base.app, v->name);
+    }
     publish_start(c, v->name);
 }
 
