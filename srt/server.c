@@ -36,6 +36,8 @@
 /* A caller let in whose handshake does not complete within this (a
  * wrong passphrase, a caller that gave up) gives its slot back. */
 #define ADMITTED_TTL_MS 10000
+/* How often the thread looks for such entries, busy or not. */
+#define EXPIRE_EVERY_MS 1000
 #define WAIT_MS 100
 #define BACKLOG 128
 
@@ -349,9 +351,11 @@ thread_main(void *arg)
 {
     struct sl_srt  *s = arg;
     SRT_EPOLL_EVENT ev[64];
+    uint64_t        expire_at = 0;
 
     while (!atomic_load(&s->stop)) {
-        int n = srt_epoll_uwait(s->eid, ev, 64, WAIT_MS);
+        int      n = srt_epoll_uwait(s->eid, ev, 64, WAIT_MS);
+        uint64_t now;
 
         for (int i = 0; i < n; i++) {
             if (ev[i].fd == s->lsn_id)
@@ -359,9 +363,14 @@ thread_main(void *arg)
             else
                 dispatch(s, ev[i].fd, ev[i].events);
         }
-        if (n <= 0) {
+        /* On the clock, not only when a wait times out: with publishers
+         * sending, the waits never do, and a stale entry would hold
+         * its address's pending slot until the next handshake. */
+        now = sl_now_ms();
+        if (now >= expire_at) {
+            expire_at = now + EXPIRE_EVERY_MS;
             pthread_mutex_lock(&s->lock);
-            admitted_slot(s, sl_now_ms()); /* expire the stale ones */
+            admitted_slot(s, now);
             pthread_mutex_unlock(&s->lock);
         }
     }
