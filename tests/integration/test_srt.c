@@ -6,26 +6,29 @@
  * reject reason's code.
  *
  * One server serves the suite: [app:live] with a ladder of one tiny rung
- * (r120: 160x120, ultrafast), [app:plain] without one, [app:enc] with
- * srt_passphrase, [app:keys] with publish_keys, [app:lossy] with
- * srt_latency = 300ms; publish_grace 1 s.  A clip (4 s of 320x240 H.264
- * at 25 fps, a keyframe a second, and AAC) is made once; plain/bg
- * publishes it in a loop from the start to the end of the suite (tests
- * watch it with RTMP players of their own).  ffmpeg's SRT URLs set linger, so
- * a publisher that ends waits until its last packets are acknowledged
- * (without it libsrt drops the unsent tail at the close).
+ * (r120: 160x120, ultrafast), LL-HLS and recording (the hub's taps run
+ * on the publisher's thread: for SRT, on its demuxer's fiber stack),
+ * [app:plain] without any of these, [app:enc] with srt_passphrase,
+ * [app:keys] with publish_keys, [app:lossy] with srt_latency = 300ms;
+ * publish_grace 1 s.  A clip (4 s of 320x240 H.264 at 25 fps, a
+ * keyframe a second, and AAC) is made once; plain/bg publishes it in a
+ * loop from the start to the end of the suite (tests watch it with RTMP
+ * players of their own).  ffmpeg's SRT URLs set linger, so a publisher
+ * that ends waits until its last packets are acknowledged (without it
+ * libsrt drops the unsent tail at the close: a few frames short).
  *
  * - a publish (ffmpeg encoding live) reaches an RTMP player whole:
  *   >= 98 % of the frames, H.264 320x240 and AAC; its rung plays at
- *   160x120;
+ *   160x120; the master playlist lists both; the recording has it all;
  * - the API lists the stream with its SRT publisher while published,
  *   bytes_in grows, players_by_protocol counts an RTMP player;
  *   /metrics too;
  * - through a lossy relay (5 % of the datagrams dropped each way, each
  *   delayed 40 ms) with 300 ms of SRT latency: >= 99 % of the frames;
  * - encryption: the right passphrase publishes and plays, a wrong or
- *   missing one is refused by libsrt (reason "bad secret") and the
- *   stream never goes live;
+ *   missing one is refused by libsrt (reasons "bad secret" and
+ *   "unsecure") and the stream never goes live; the server gives the
+ *   half-done handshakes' slots back;
  * - refusals with their reject codes and WARN lines: unknown app (1404),
  *   a malformed id (1400), m=bidirectional (1405), a live name (1409,
  *   the first publisher unaffected), a wrong stream key (1403, never
@@ -50,7 +53,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -68,8 +73,9 @@
 #define FPS 25
 #define CLIP_S 4
 
+/* [app:live]'s keys come first (with record = DIR). */
 #define SECTIONS                                                               \
-    "renditions = r120\nkeyframe_interval = 1s\n"                              \
+    "renditions = r120\nkeyframe_interval = 1s\nhls = on\n"                    \
     "[app:plain]\n"                                                            \
     "[app:enc]\nsrt_passphrase = " PASS "\n"                                   \
     "[app:lossy]\nsrt_latency = 300ms\n"                                       \
@@ -80,6 +86,7 @@ static struct {
     struct sl_srv  srv;
     int            srt_port;
     char           dir[PATH_MAX];        /* clips, keys, children's logs */
+    char           rec[PATH_MAX + 32];   /* [app:live]'s recordings */
     char           clip[PATH_MAX + 32];  /* CLIP_S s, H.264 + AAC */
     char           aclip[PATH_MAX + 32]; /* CLIP_S s, AAC alone */
     long           clip_v, clip_a;       /* their frames */
@@ -523,7 +530,7 @@ static int
 suite_init(void)
 {
     char            keys[PATH_MAX + 16], log[PATH_MAX + 32], url[512];
-    char            server_keys[256], sections[PATH_MAX + 1024];
+    char            server_keys[256], sections[2 * PATH_MAX + 1024];
     struct sl_probe pr;
 
     memset(&S, 0, sizeof(S));
@@ -533,15 +540,17 @@ suite_init(void)
     if (S.srt_port < 0)
         return -1;
     path("keys", keys, sizeof(keys));
-    if (sl_write_file(keys, KEY " cam1\n") < 0)
+    path("rec", S.rec, sizeof(S.rec));
+    if (sl_write_file(keys, KEY " cam1\n") < 0 || mkdir(S.rec, 0755) < 0)
         return -1;
     snprintf(server_keys, sizeof(server_keys),
              "srt_listen = 127.0.0.1:%d\npublish_grace = 1s\n"
              /* Many short connections from one address. */
              "connection_rate_per_ip = 0\nmax_pending_per_ip = 0\n",
              S.srt_port);
-    snprintf(sections, sizeof(sections), "%s[app:keys]\npublish_keys = %s\n",
-             SECTIONS, keys);
+    snprintf(sections, sizeof(sections),
+             "record = %s\n%s[app:keys]\npublish_keys = %s\n", S.rec, SECTIONS,
+             keys);
     if (sl_srv_start(&S.srv, server_keys, sections) < 0)
         return -1;
 
@@ -579,12 +588,59 @@ test_teardown(void)
 
 /* ---- a. publish and play ---- */
 
+/* Waits until the web port answers the master playlist of app/name,
+ * listing the rung's variant.  1 when it did. */
+static int
+hls_master(const char *app, const char *name, const char *rung,
+           double timeout_s)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "/%s/%s.m3u8", app, name);
+    for (double end = sl_now() + timeout_s;; sl_sleep(0.2)) {
+        struct sl_http_resp r;
+        int                 st = sl_http_get(S.srv.web_port, p, &r);
+        int ok = st == 200 && r.body != NULL && strstr(r.body, rung) != NULL;
+
+        sl_http_resp_free(&r);
+        if (ok)
+            return 1;
+        if (sl_now() >= end) {
+            fprintf(stderr, "  %s: no master playlist with %s (status %d)\n", p,
+                    rung, st);
+            return 0;
+        }
+    }
+}
+
+/* The path of the recording in S.rec whose name starts with prefix. */
+static int
+recording(const char *prefix, char *out, size_t cap)
+{
+    DIR           *d = opendir(S.rec);
+    struct dirent *e;
+    int            rc = -ENOENT;
+
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            snprintf(out, cap, "%s/%s", S.rec, e->d_name);
+            rc = 0;
+            break;
+        }
+    if (d != NULL)
+        closedir(d);
+    if (rc != 0)
+        fprintf(stderr, "  no recording %s* in %s\n", prefix, S.rec);
+    return rc;
+}
+
 static void
 test_publish_play(void)
 {
     char        url[512], vsrc[96], asrc[96], plog[PATH_MAX + 32];
     char        rlog[PATH_MAX + 32], publog[PATH_MAX + 32];
     char        flv[PATH_MAX + 32], rflv[PATH_MAX + 32], rtmp[256];
+    char        recf[2 * PATH_MAX + 64];
     const char *args[] = {
         "-re",      "-f",        "lavfi", "-i",          vsrc,   "-re",
         "-f",       "lavfi",     "-i",    asrc,          "-c:v", "libx264",
@@ -620,6 +676,8 @@ test_publish_play(void)
                    S.srv.log, NULL);
 
     CU_ASSERT_FATAL(sl_ffmpeg_spawn(&pub, args, publog) == 0);
+    /* LL-HLS packages it too: the master playlist, source and rung. */
+    CU_ASSERT(hls_master("live", "cam", "cam_r120", IT_S(15)));
     sl_itest_expect_exit0(&pub, "publisher", publog, IT_S(30));
     /* publish_grace (1 s) after the publisher, the players end. */
     sl_itest_expect_exit0(&play, "player", plog, IT_S(20));
@@ -641,6 +699,18 @@ test_publish_play(void)
     CU_ASSERT(rpr.width == 160 && rpr.height == 120);
     CU_ASSERT(rpr.video_packets > 0);
     CU_ASSERT(rpr.first_video_key);
+
+    /* And the recording has it all. */
+    CU_ASSERT(sl_wait_file_count(S.srv.log, "recording live/cam: closed", 1,
+                                 IT_S(10)) == 0);
+    CU_ASSERT_FATAL(recording("live-cam-", recf, sizeof(recf)) == 0);
+    CU_ASSERT_FATAL(sl_probe_file(recf, &pr) == 0);
+    sl_probe_print("recording", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+    CU_ASSERT(pr.width == 320 && pr.height == 240);
+    CU_ASSERT(pr.video_packets * 100 >= want_v * 98);
+    CU_ASSERT(pr.audio_packets * 100 >= want_a * 98);
 }
 
 /* ---- b. the API and the metrics ---- */
@@ -1137,7 +1207,7 @@ sl_itest_suite_srt(void)
 {
     CU_pSuite s = sl_itest_suite_shared("srt", suite_init, test_teardown);
 
-    CU_add_test(s, "a publish over SRT plays over RTMP, and its rung",
+    CU_add_test(s, "a publish over SRT: RTMP, its rung, HLS, the recording",
                 test_publish_play);
     CU_add_test(s, "the API and the metrics show the SRT publisher", test_api);
     CU_add_test(s, "a lossy link (5 % dropped, 40 ms) with 300 ms latency",
