@@ -26,6 +26,13 @@ struct track {
     enum track_kind kind;
     AVBSFContext   *bsf;    /* audio: ADTS to raw + AudioSpecificConfig */
     struct sl_buf  *header; /* the last codec header sent */
+    /* Audio: where the next frame starts, in the stream's time base
+     * (AV_NOPTS_VALUE until a frame with a time came).  Only the first
+     * ADTS frame of a PES has a time of its own: the demuxer's parser
+     * splits the rest off without one (it cannot know their length in
+     * time without the stream info probe, which is not run), so they
+     * follow the one before. */
+    int64_t next_dts;
 };
 
 struct sl_ts_in {
@@ -42,7 +49,8 @@ struct sl_ts_in {
     AVPacket        *pkt, *out;
     struct sl_fiber *fiber;   /* the demuxer runs on it */
     int              failed;  /* it has ended: no more input is read */
-    int              closing; /* the read says end of stream */
+    int              ended;   /* sl_ts_in_end: the read says end of stream */
+    int              closing; /* the same, and nothing more is emitted */
 
     struct track tracks[MAX_TRACKS];
     int          have_video, have_audio; /* a track of the kind is carried */
@@ -67,7 +75,7 @@ read_bytes(void *opaque, uint8_t *dst, int size)
     size_t           n;
 
     while (in->len == 0) {
-        if (in->closing)
+        if (in->closing || in->ended)
             return AVERROR_EOF;
         sl_fiber_yield(in->fiber);
     }
@@ -182,8 +190,11 @@ open_demuxer(struct sl_ts_in *in)
     if (rc < 0) {
         char err[AV_ERROR_MAX_STRING_SIZE];
 
+        /* A stream that ended (or an object freed) before the demuxer
+         * saw its tables says nothing wrong about its bytes. */
         av_make_error_string(err, sizeof(err), rc);
-        note(in, "not an MPEG-TS stream (%s)", err);
+        if (!in->ended && !in->closing)
+            note(in, "not an MPEG-TS stream (%s)", err);
         return -1; /* avformat_open_input freed fmt */
     }
     return 0;
@@ -212,6 +223,7 @@ track_start(struct sl_ts_in *in, struct track *t, const AVStream *s, int index)
             why = "cannot start the AAC filter";
         } else {
             t->kind = TRACK_AUDIO;
+            t->next_dts = AV_NOPTS_VALUE;
             in->have_audio = 1;
             snprintf(in->st.acodec, sizeof(in->st.acodec), "AAC");
         }
@@ -279,8 +291,12 @@ send_header(struct sl_ts_in *in, struct track *t, uint8_t type, int64_t ts,
     } else {
         if (sl_aac_parse_asc(h->data + 2, h->len - 2, &in->aac) == 0)
             in->have_aac = 1;
-        if (!in->have_video)
-            send_metadata(in, ts);
+        /* Before the first codec header of either kind, as the header
+         * promises: an audio header that comes first (audio-only, or a
+         * publisher that joined mid-GOP, its video waiting for a
+         * keyframe) gets onMetaData without the picture's size rather
+         * than after it. */
+        send_metadata(in, ts);
     }
     sl_buf_unref(t->header);
     t->header = sl_buf_ref(h);
@@ -313,6 +329,22 @@ video_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
                                  (int32_t) cts));
 }
 
+/* One AAC frame's length in the stream's time base: 1024 samples at
+ * the AudioSpecificConfig's rate (2048 at the output rate it gives for
+ * SBR and PS, which is twice the core's); 0 while no config was read,
+ * so a frame without a time then takes the last one's. */
+static int64_t
+aac_frame_duration(const struct sl_ts_in *in, const AVStream *s)
+{
+    int samples =
+        in->aac.object_type == 5 || in->aac.object_type == 29 ? 2048 : 1024;
+
+    if (!in->have_aac || in->aac.sample_rate <= 0)
+        return 0;
+    return av_rescale_q(samples, (AVRational){1, in->aac.sample_rate},
+                        s->time_base);
+}
+
 static void
 audio_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
              AVPacket *pkt)
@@ -328,6 +360,8 @@ audio_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
         size_t   n = 0;
         uint8_t *x = av_packet_get_side_data(o, AV_PKT_DATA_NEW_EXTRADATA, &n);
 
+        if (dts == AV_NOPTS_VALUE)
+            dts = t->next_dts; /* a frame the parser split off a PES */
         if (dts != AV_NOPTS_VALUE && o->size > 0) {
             int64_t ts = stream_ms(in, s, dts);
 
@@ -343,6 +377,7 @@ audio_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
                 emit(in, SL_MSG_AUDIO, ts,
                      sl_media_aac_frame_body(o->data, (size_t) o->size));
             }
+            t->next_dts = dts + aac_frame_duration(in, s);
         }
         av_packet_unref(o);
     }
@@ -451,4 +486,18 @@ sl_ts_in_feed(struct sl_ts_in *in, const uint8_t *p, size_t n)
      * stream cannot go on (it returns). */
     sl_fiber_resume(in->fiber);
     return in->failed ? -1 : 0;
+}
+
+void
+sl_ts_in_end(struct sl_ts_in *in)
+{
+    if (in->failed || in->ended)
+        return;
+    in->ended = 1;
+    /* The read now says end of stream once the buffer is empty: the
+     * demuxer hands over the PES it was assembling and its parsers
+     * what they held, and the fiber returns. */
+    if (in->fiber != NULL && !sl_fiber_done(in->fiber))
+        sl_fiber_resume(in->fiber);
+    in->failed = 1;
 }

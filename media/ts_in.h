@@ -16,7 +16,9 @@
  * first audio stream are carried; any other stream is left out with one
  * WARN.  Timestamps are the stream's decode times in milliseconds, from
  * the first packet's (so the hub's timeline starts near 0); a frame's
- * composition offset is its pts - dts.  Video before the first keyframe
+ * composition offset is its pts - dts.  An AAC frame with no time of
+ * its own (every one but the first of a PES: encoders put several in
+ * one) starts where the one before it ended.  Video before the first keyframe
  * with an SPS and PPS is dropped (a player could not decode it).
  *
  * Bounded: at most SL_TS_IN_MAX bytes wait for the demuxer; a feed that
@@ -58,6 +60,12 @@ void             sl_ts_in_free(struct sl_ts_in *in);
  * the stream cannot go on (the demuxer could not open on the first
  * SL_TS_IN_MAX bytes, or stopped consuming): noted once, with why. */
 int sl_ts_in_feed(struct sl_ts_in *in, const uint8_t *p, size_t n);
+
+/* The stream has ended (the publisher left): what the demuxer still
+ * holds is emitted (the last video frame, whose PES has no length and
+ * so ends only at the next one, and what the parsers keep back); later
+ * feeds fail.  A no-op once the stream failed or ended. */
+void sl_ts_in_end(struct sl_ts_in *in);
 
 /* What the API shows of the stream so far. */
 struct sl_ts_in_stats {

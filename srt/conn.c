@@ -226,9 +226,16 @@ act_on(struct sl_srt_conn *c, const struct sl_auth_verdict *v)
         conn_close(c, SL_LOG_WARN, why);
         return;
     }
-    if (v->redirected)
+    if (v->redirected) {
+        const struct sl_app_config *app =
+            sl_config_app(c->base.cfg, c->base.app);
+
+        /* The name asked for may be a stream key: never logged. */
         slog(SL_LOG_INFO, &c->base, "callback moved %s/%s to %s/%s",
-             c->base.app, c->adm.name, c->base.app, v->name);
+             c->base.app,
+             app != NULL && app->publish_keys != NULL ? "(key)" : c->adm.name,
+             c->base.app, v->name);
+    }
     if (c->adm.sid.mode == SL_SRT_PUBLISH)
         publish_start(c, v->name);
     else
@@ -332,6 +339,11 @@ read_all(struct sl_srt_conn *c)
                 return 0;
             snprintf(why, sizeof(why), "connection lost (%s)",
                      srt_getlasterror_str());
+            /* The publisher is gone: what the demuxer still holds (the
+             * last video frame, whose PES ends only at the next one)
+             * reaches the hub before the unpublish. */
+            if (c->ts != NULL)
+                sl_ts_in_end(c->ts);
             conn_close(c, SL_LOG_INFO, why);
             return -1;
         }

@@ -25,6 +25,7 @@
 #include <srt/srt.h>
 
 #include "pool/clock.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/iplimit.h"
 #include "server/log.h"
@@ -35,6 +36,8 @@
 /* A caller let in whose handshake does not complete within this (a
  * wrong passphrase, a caller that gave up) gives its slot back. */
 #define ADMITTED_TTL_MS 10000
+/* How often the thread looks for such entries, busy or not. */
+#define EXPIRE_EVERY_MS 1000
 #define WAIT_MS 100
 #define BACKLOG 128
 
@@ -187,10 +190,10 @@ admitted_slot(struct sl_srt *s, uint64_t now)
             char peer[64];
 
             peer_name((const struct sockaddr *) &a->addr, peer, sizeof(peer));
-            sl_log_info("[srt %s] %s/%s: the handshake did not complete "
+            sl_log_info("[srt %s] %s: the handshake did not complete "
                         "(a wrong or missing passphrase, or the caller gave "
                         "up)",
-                        peer, a->adm.sid.app, a->adm.sid.name);
+                        peer, a->shown);
             sl_iplimit_release(&a->ticket);
             a->sock = SRT_INVALID_SOCK;
         }
@@ -198,6 +201,29 @@ admitted_slot(struct sl_srt *s, uint64_t now)
             free_one = a;
     }
     return free_one;
+}
+
+/* "APP/NAME" of a caller's request as the log may show it (the name
+ * masked where it may be a stream key, as for RTMP), "APP" without a
+ * name, "" when the id named no app. */
+static void
+loggable(const struct sl_config *cfg, const struct sl_srt_admission *adm,
+         char *out, size_t cap)
+{
+    struct sl_auth_request rq = {
+        .kind =
+            adm->sid.mode == SL_SRT_PUBLISH ? SL_AUTH_PUBLISH : SL_AUTH_PLAY,
+        .app = sl_config_app(cfg, adm->sid.app),
+        .name = adm->sid.name,
+    };
+    char name[SL_NAME_MAX + 32];
+
+    if (rq.app == NULL) /* no app, no keys: the name is no secret */
+        snprintf(name, sizeof(name), "%s", adm->sid.name);
+    else
+        sl_auth_loggable_name(&rq, name, sizeof(name));
+    snprintf(out, cap, "%s%s%s", adm->sid.app,
+             adm->sid.app[0] && name[0] ? "/" : "", name);
 }
 
 static int
@@ -258,6 +284,7 @@ listen_cb(void *opaque, SRTSOCKET ns, int hsversion,
     }
     sl_srt_admit(streamid, strnlen(streamid, 512), cfg, s->srv->hub, &a.addr,
                  time(NULL), &a.adm);
+    loggable(cfg, &a.adm, a.shown, sizeof(a.shown));
     if (a.adm.reject == 0 &&
         set_options(ns, sl_config_app(cfg, a.adm.sid.app)) < 0) {
         a.adm.reject = SRT_REJX_ISE;
@@ -281,10 +308,8 @@ listen_cb(void *opaque, SRTSOCKET ns, int hsversion,
     }
     if (a.ticket.held)
         sl_iplimit_release(&a.ticket);
-    sl_log_warn("[srt %s] %s%s%s refused: %s", peer,
-                a.adm.sid.app[0] ? a.adm.sid.app : "",
-                a.adm.sid.app[0] ? "/" : "",
-                a.adm.sid.app[0] ? a.adm.sid.name : "", a.adm.why);
+    sl_log_warn("[srt %s] %s%srefused: %s", peer, a.shown,
+                a.shown[0] ? " " : "", a.adm.why);
     srt_setrejectreason(ns, a.adm.reject);
     return -1;
 }
@@ -326,9 +351,11 @@ thread_main(void *arg)
 {
     struct sl_srt  *s = arg;
     SRT_EPOLL_EVENT ev[64];
+    uint64_t        expire_at = 0;
 
     while (!atomic_load(&s->stop)) {
-        int n = srt_epoll_uwait(s->eid, ev, 64, WAIT_MS);
+        int      n = srt_epoll_uwait(s->eid, ev, 64, WAIT_MS);
+        uint64_t now;
 
         for (int i = 0; i < n; i++) {
             if (ev[i].fd == s->lsn_id)
@@ -336,9 +363,14 @@ thread_main(void *arg)
             else
                 dispatch(s, ev[i].fd, ev[i].events);
         }
-        if (n <= 0) {
+        /* On the clock, not only when a wait times out: with publishers
+         * sending, the waits never do, and a stale entry would hold
+         * its address's pending slot until the next handshake. */
+        now = sl_now_ms();
+        if (now >= expire_at) {
+            expire_at = now + EXPIRE_EVERY_MS;
             pthread_mutex_lock(&s->lock);
-            admitted_slot(s, sl_now_ms()); /* expire the stale ones */
+            admitted_slot(s, now);
             pthread_mutex_unlock(&s->lock);
         }
     }

@@ -37,6 +37,8 @@ struct sl_srt_admitted {
     struct sockaddr_storage addr;
     struct sl_ipticket      ticket; /* its address's pending slot */
     struct sl_srt_admission adm;
+    /* "APP/NAME" as logs may show it (a stream key masked). */
+    char shown[2 * SL_NAME_MAX + 40];
 };
 
 struct sl_srt {

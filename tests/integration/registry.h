@@ -12,6 +12,6 @@
     X(reconnect) X(many_players) X(slow_player) X(bad_input) \
     X(signals) X(play_start) X(limits) X(ladder) X(relay) X(http) \
     X(http_media) X(auth) X(flood) X(tls) X(supervisor) X(cluster) \
-    X(record) X(standby) X(web) X(hls) X(player)
+    X(record) X(standby) X(web) X(hls) X(player) X(srt)
 #endif
 /* clang-format on */
