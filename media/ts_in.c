@@ -9,6 +9,7 @@
 #include <libavformat/avformat.h>
 
 #include "media/flv_av.h"
+#include "media/flv_hevc.h"
 #include "pool/fiber.h"
 #include "rtmp/codec.h"
 #include "rtmp/rtmp.h"
@@ -24,6 +25,7 @@ enum track_kind { TRACK_NEW = 0, TRACK_VIDEO, TRACK_AUDIO, TRACK_OFF };
 
 struct track {
     enum track_kind kind;
+    int             hevc;   /* video: HEVC (else H.264) */
     AVBSFContext   *bsf;    /* audio: ADTS to raw + AudioSpecificConfig */
     struct sl_buf  *header; /* the last codec header sent */
     /* Audio: where the next frame starts, in the stream's time base
@@ -209,10 +211,12 @@ track_start(struct sl_ts_in *in, struct track *t, const AVStream *s, int index)
     const char    *why = NULL;
 
     t->kind = TRACK_OFF;
-    if (id == AV_CODEC_ID_H264 && !in->have_video) {
+    if ((id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC) && !in->have_video) {
         t->kind = TRACK_VIDEO;
+        t->hevc = id == AV_CODEC_ID_HEVC;
         in->have_video = 1;
-        snprintf(in->st.vcodec, sizeof(in->st.vcodec), "H264");
+        snprintf(in->st.vcodec, sizeof(in->st.vcodec), "%s",
+                 t->hevc ? "HEVC" : "H264");
     } else if (id == AV_CODEC_ID_AAC && !in->have_audio) {
         const AVBitStreamFilter *f = av_bsf_get_by_name("aac_adtstoasc");
 
@@ -227,10 +231,11 @@ track_start(struct sl_ts_in *in, struct track *t, const AVStream *s, int index)
             in->have_audio = 1;
             snprintf(in->st.acodec, sizeof(in->st.acodec), "AAC");
         }
-    } else if (id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_AAC) {
+    } else if (id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC ||
+               id == AV_CODEC_ID_AAC) {
         why = "a second stream of its kind";
     } else {
-        why = "not carried (H.264 and AAC only)";
+        why = "not carried (H.264, HEVC and AAC only)";
     }
     if (why != NULL)
         note(in, "stream #%d (%s) left out: %s", index, avcodec_get_name(id),
@@ -283,7 +288,9 @@ send_header(struct sl_ts_in *in, struct track *t, uint8_t type, int64_t ts,
     if (type == SL_MSG_VIDEO) {
         struct sl_avc_info info;
 
-        if (sl_avc_parse_config(h->data + 5, h->len - 5, &info) == 0) {
+        /* An HEVC header's builder read the size already. */
+        if (!t->hevc &&
+            sl_avc_parse_config(h->data + 5, h->len - 5, &info) == 0) {
             in->st.width = info.width;
             in->st.height = info.height;
         }
@@ -316,17 +323,30 @@ video_packet(struct sl_ts_in *in, struct track *t, const AVStream *s,
     ts = stream_ms(in, s, dts);
     if (pkt->pts != AV_NOPTS_VALUE)
         cts = stream_ms(in, s, pkt->pts) - ts;
-    if (key)
+    if (key && t->hevc) {
+        struct sl_hevc_info info;
+        struct sl_buf      *h =
+            sl_media_hevc_seq_body(pkt->data, (size_t) pkt->size, &info);
+
+        if (h != NULL) {
+            in->st.width = info.width;
+            in->st.height = info.height;
+        }
+        send_header(in, t, SL_MSG_VIDEO, ts, h);
+    } else if (key) {
         send_header(in, t, SL_MSG_VIDEO, ts,
                     sl_media_avc_seq_body(pkt->data, (size_t) pkt->size));
+    }
     if (t->header == NULL) {
         in->st.dropped++;
         return;
     }
     in->st.frames_video++;
     emit(in, SL_MSG_VIDEO, ts,
-         sl_media_avc_frame_body(pkt->data, (size_t) pkt->size, key,
-                                 (int32_t) cts));
+         t->hevc ? sl_media_hevc_frame_body(pkt->data, (size_t) pkt->size, key,
+                                            (int32_t) cts)
+                 : sl_media_avc_frame_body(pkt->data, (size_t) pkt->size, key,
+                                           (int32_t) cts));
 }
 
 /* One AAC frame's length in the stream's time base: 1024 samples at

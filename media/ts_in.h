@@ -10,7 +10,9 @@
  * as its bytes come, with no thread of its own.
  *
  * Carried: H.264 video (Annex B in TS; AVCC in FLV, the sequence header
- * built from the SPS and PPS a keyframe carries, media/flv_av.h) and
+ * built from the SPS and PPS a keyframe carries, media/flv_av.h), HEVC
+ * (Enhanced RTMP "hvc1" bodies, the hvcC from a keyframe's VPS, SPS and
+ * PPS, media/flv_hevc.h) and
  * AAC audio (ADTS in TS; raw frames and an AudioSpecificConfig in FLV,
  * through libavcodec's aac_adtstoasc filter).  The first video and the
  * first audio stream are carried; any other stream is left out with one
