@@ -100,6 +100,16 @@ struct sl_hls_variant {
     uint8_t              disk_dirty; /* media.m3u8 to write again */
     uint8_t              disk_ended; /* media.m3u8 written with its end */
     uint8_t              hevc;       /* avcc holds an hvc1 sequence start */
+    /* The last media playlist made, and what it was made from: viewers
+     * asking with the same query while nothing changed share it. */
+    struct sl_buf *pl;
+    uint64_t       pl_gen;
+    uint8_t        pl_skip, pl_ended;
+    char           pl_carry[256];
+    int            pl_nrep;
+    uint64_t       pl_rep_msn[MAX_REPORTS];
+    uint32_t       pl_rep_part[MAX_REPORTS];
+    char           pl_rep_uri[MAX_REPORTS][SL_NAME_MAX + 24];
     uint8_t              master_due; /* a segment completed: the master */
     uint8_t              numbered;   /* its first segment has a number */
 };
@@ -683,6 +693,7 @@ variant_free(struct sl_hls_variant *v)
     set_buf(&v->avcc, NULL);
     set_buf(&v->asc, NULL);
     set_buf(&v->init, NULL);
+    set_buf(&v->pl, NULL);
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -1189,6 +1200,47 @@ render_playlist(struct sl_hls_variant *v, struct sl_hls_media_view *view)
     return b;
 }
 
+/* Whether v->pl is the playlist view would make now (v->lock held):
+ * the same window, end, skip, query and rendition reports. */
+static int
+playlist_cached(const struct sl_hls_variant *v,
+                const struct sl_hls_media_view *view)
+{
+    if (v->pl == NULL || v->pl_gen != v->win.gen ||
+        v->pl_skip != (uint8_t) (view->skip != 0) ||
+        v->pl_ended != (uint8_t) ended(v) ||
+        strcmp(v->pl_carry, view->query) != 0 ||
+        v->pl_nrep != (int) view->nreports)
+        return 0;
+    for (int i = 0; i < v->pl_nrep; i++)
+        if (v->pl_rep_msn[i] != view->reports[i].last_msn ||
+            v->pl_rep_part[i] != view->reports[i].last_part ||
+            strcmp(v->pl_rep_uri[i], view->reports[i].uri) != 0)
+            return 0;
+    return 1;
+}
+
+static void
+playlist_keep(struct sl_hls_variant *v, const struct sl_hls_media_view *view,
+              struct sl_buf *b)
+{
+    if (strlen(view->query) >= sizeof(v->pl_carry) ||
+        view->nreports > MAX_REPORTS)
+        return; /* not worth a bigger key: made again next time */
+    set_buf(&v->pl, b);
+    v->pl_gen = v->win.gen;
+    v->pl_skip = (uint8_t) (view->skip != 0);
+    v->pl_ended = (uint8_t) ended(v);
+    snprintf(v->pl_carry, sizeof(v->pl_carry), "%s", view->query);
+    v->pl_nrep = (int) view->nreports;
+    for (int i = 0; i < v->pl_nrep; i++) {
+        v->pl_rep_msn[i] = view->reports[i].last_msn;
+        v->pl_rep_part[i] = view->reports[i].last_part;
+        snprintf(v->pl_rep_uri[i], sizeof(v->pl_rep_uri[i]), "%s",
+                 view->reports[i].uri);
+    }
+}
+
 int
 sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
              const struct sl_hls_query *q, const char *carry,
@@ -1224,7 +1276,13 @@ sl_hls_media(struct sl_hls *h, const char *app, const char *stream,
     }
     view.query = carry;
     view.skip = q->skip;
-    *out = render_playlist(v, &view);
+    if (playlist_cached(v, &view)) {
+        *out = sl_buf_ref(v->pl);
+    } else {
+        *out = render_playlist(v, &view);
+        if (*out != NULL)
+            playlist_keep(v, &view, *out);
+    }
     pthread_mutex_unlock(&v->lock);
     return *out != NULL ? 0 : -ENOMEM;
 }

@@ -64,6 +64,7 @@ sl_hls_window_open(struct sl_hls_window *w, int64_t start_ms, int64_t pdt_ms,
     s->frames = 0;
     s->nparts = 0;
     w->cur_open = 1;
+    w->gen++;
 }
 
 void
@@ -82,6 +83,7 @@ sl_hls_window_add_part(struct sl_hls_window *w, struct sl_buf *data,
         .independent = (uint8_t) (independent != 0),
     };
     s->bytes += data->len;
+    w->gen++;
 }
 
 int
@@ -99,6 +101,7 @@ sl_hls_window_close(struct sl_hls_window *w, int64_t end_ms)
     if (!w->cur_open)
         return;
     w->cur_open = 0;
+    w->gen++;
     if (s->nparts == 0)
         return;
     s->dur_ms = 0;

@@ -51,6 +51,9 @@ struct sl_hls_window {
     uint64_t            next_msn;
     uint32_t            max_dur_ms; /* the longest segment so far */
     uint64_t            total_segments;
+    /* Counts every change (a segment opened or closed, a part added):
+     * a playlist made at one count is the same at that count. */
+    uint64_t gen;
 };
 
 /* 0, or -ENOMEM.  first_msn: the first segment's number. */

@@ -456,6 +456,28 @@ sid_of(const char *carry)
     return *p == '\0' || *p == '&' ? sid : 0;
 }
 
+/* Removes "sid=..." (and the '&' that joined it) from a carry. */
+static void
+drop_sid(char *carry)
+{
+    char  *p = carry;
+    size_t n;
+
+    while (p != NULL && strncmp(p, "sid=", 4) != 0) {
+        p = strchr(p, '&');
+        if (p != NULL)
+            p++;
+    }
+    if (p == NULL)
+        return;
+    n = strcspn(p, "&");
+    if (p[n] == '&')
+        n++; /* its own '&' after it */
+    else if (p > carry)
+        p--, n++; /* the last one: the '&' before it */
+    memmove(p, p + n, strlen(p + n) + 1);
+}
+
 /* A master playlist names a new viewer: its id goes into every URL the
  * playlists list, so its later requests count as the same viewer. */
 static void
@@ -573,8 +595,14 @@ hls_serve(struct sl_web_conn *w)
     if (sid != 0 &&
         sl_hls_owner(w->base.srv->hls, app, stream, owner, sizeof(owner)) == 0)
         sl_hls_viewer_seen(w->base.srv->hls, sid, app, owner);
-    if (strcmp(file, "media.m3u8") == 0)
+    if (strcmp(file, "media.m3u8") == 0) {
+        /* The viewer is counted by its playlist requests (a player
+         * reloads its playlist at least once a segment), so the URIs
+         * inside need no id: every viewer with the same query shares
+         * one playlist, made once per part. */
+        drop_sid(carry);
         return hls_media(w, app, stream, &q, carry);
+    }
     return hls_object(w, app, stream, file);
 }
 
