@@ -115,11 +115,8 @@ is_avcc_chain(const uint8_t *p, size_t len)
     return !r.err;
 }
 
-/* Fills a new buffer's data through w and sets its length; NULL (and
- * the buffer freed) when the writer overflowed, which means our size
- * calculation was wrong. */
-static struct sl_buf *
-finish(struct sl_buf *b, const struct sl_wr *w)
+struct sl_buf *
+sl_media_body_done(struct sl_buf *b, const struct sl_wr *w)
 {
     if (w->err) {
         sl_buf_unref(b);
@@ -159,7 +156,7 @@ sl_media_avc_seq_body(const uint8_t *extradata, size_t len)
         sl_wr_init(&w, b->data, b->cap);
         put_avc_header(&w, 1, AVC_SEQ_HEADER, 0);
         sl_wr_bytes(&w, extradata, len);
-        return finish(b, &w);
+        return sl_media_body_done(b, &w);
     }
 
     sl_annexb_init(&a, extradata, len);
@@ -191,7 +188,7 @@ sl_media_avc_seq_body(const uint8_t *extradata, size_t len)
     sl_wr_u8(&w, 1); /* one PPS */
     sl_wr_u16(&w, (uint16_t) pps_len);
     sl_wr_bytes(&w, pps, pps_len);
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 /* Parameter sets travel in the sequence header and delimiters carry
@@ -224,7 +221,7 @@ sl_media_avc_frame_body(const uint8_t *pkt, size_t len, int keyframe,
         sl_wr_init(&w, b->data, b->cap);
         put_avc_header(&w, keyframe, AVC_NALU, cts_ms);
         sl_wr_bytes(&w, pkt, len);
-        return finish(b, &w);
+        return sl_media_body_done(b, &w);
     }
 
     /* Two passes: size the buffer, then write into it.  Each unit kept
@@ -249,7 +246,7 @@ sl_media_avc_frame_body(const uint8_t *pkt, size_t len, int keyframe,
             sl_wr_bytes(&w, nal, nal_len);
         }
     }
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 struct sl_buf *
@@ -262,7 +259,7 @@ sl_media_avc_eos_body(void)
         return NULL;
     sl_wr_init(&w, b->data, b->cap);
     put_avc_header(&w, 1, AVC_SEQ_END, 0);
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 /* 0xAF: sound format 10 (AAC), 44 kHz, 16-bit, stereo; the FLV spec
@@ -280,7 +277,7 @@ aac_body(uint8_t packet_type, const uint8_t *p, size_t len)
     sl_wr_u8(&w, 0xaf);
     sl_wr_u8(&w, packet_type);
     sl_wr_bytes(&w, p, len);
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 struct sl_buf *
@@ -389,7 +386,7 @@ sl_media_metadata_body(const struct sl_media_meta *m)
     mw.w = &w;
     meta_fields(&mw, m);
     sl_amf_put_object_end(&w);
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 int64_t

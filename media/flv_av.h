@@ -32,16 +32,16 @@
 
 /* An FLV video body, classic form (codec id in the low nibble). */
 struct sl_media_video {
-    uint8_t        codec;       /* FLV codec id: 7 = AVC */
-    uint8_t        keyframe;    /* frame type 1 */
-    uint8_t        seq_header;  /* AVC: AVCPacketType 0 */
-    uint8_t        seq_end;     /* AVC: AVCPacketType 2 */
-    int32_t        cts;         /* AVC: composition time offset, ms,
-                                 * sign-extended from 24 bits */
-    const uint8_t *data;        /* AVC: after the 5-byte header (the avcC
-                                 * record or the length-prefixed NALUs);
-                                 * other codecs: after the first byte */
-    size_t         len;
+    uint8_t codec;       /* FLV codec id: 7 = AVC */
+    uint8_t keyframe;    /* frame type 1 */
+    uint8_t seq_header;  /* AVC: AVCPacketType 0 */
+    uint8_t seq_end;     /* AVC: AVCPacketType 2 */
+    int32_t cts;         /* AVC: composition time offset, ms,
+                          * sign-extended from 24 bits */
+    const uint8_t *data; /* AVC: after the 5-byte header (the avcC
+                          * record or the length-prefixed NALUs);
+                          * other codecs: after the first byte */
+    size_t len;
 };
 
 /* 0, or -1 when the body is too short for its header (empty; AVC with
@@ -52,9 +52,9 @@ int sl_media_parse_video(const uint8_t *body, size_t len,
 
 /* An FLV audio body. */
 struct sl_media_audio {
-    uint8_t        format;      /* FLV sound format: 10 = AAC */
-    uint8_t        seq_header;  /* AAC: AACPacketType 0 (AudioSpecificConfig) */
-    const uint8_t *data;        /* AAC: after the 2-byte header */
+    uint8_t        format;     /* FLV sound format: 10 = AAC */
+    uint8_t        seq_header; /* AAC: AACPacketType 0 (AudioSpecificConfig) */
+    const uint8_t *data;       /* AAC: after the 2-byte header */
     size_t         len;
 };
 
@@ -97,9 +97,15 @@ struct sl_media_meta {
     int         video_kbps;
     int         audio_rate, audio_channels;
     int         audio_kbps;
-    const char *encoder;  /* "sluice 0.1.0"; NULL leaves it out */
+    const char *encoder; /* "sluice 0.1.0"; NULL leaves it out */
 };
 struct sl_buf *sl_media_metadata_body(const struct sl_media_meta *m);
+
+/* A body written into b through w (rtmp/rd.h), finished: b with its
+ * length set, or NULL (b freed) when the writer overflowed, which means
+ * the caller sized b wrong.  For media/'s body builders. */
+struct sl_wr;
+struct sl_buf *sl_media_body_done(struct sl_buf *b, const struct sl_wr *w);
 
 /* RTMP milliseconds <-> a codec time base, rounding to nearest. */
 int64_t sl_media_ms_to_tb(int64_t ms, AVRational tb);

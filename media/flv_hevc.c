@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "media/annexb.h"
+#include "media/flv_av.h"
 #include "rtmp/rd.h"
 
 #define NAL_VPS 32
@@ -30,17 +31,6 @@ put_header(struct sl_wr *w, int keyframe, uint8_t packet_type)
 {
     sl_wr_u8(w, EX_HEADER | (keyframe ? 0x10 : 0x20) | packet_type);
     sl_wr_bytes(w, hvc1, sizeof(hvc1));
-}
-
-static struct sl_buf *
-finish(struct sl_buf *b, const struct sl_wr *w)
-{
-    if (w->err) {
-        sl_buf_unref(b);
-        return NULL;
-    }
-    b->len = (uint32_t) sl_wr_len(w);
-    return b;
 }
 
 struct sl_buf *
@@ -94,7 +84,7 @@ sl_media_hevc_seq_body(const uint8_t *annexb, size_t len,
         sl_wr_u16(&w, (uint16_t) lens[i]);
         sl_wr_bytes(&w, sets[i], lens[i]);
     }
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 static int
@@ -137,7 +127,7 @@ sl_media_hevc_frame_body(const uint8_t *annexb, size_t len, int keyframe,
             sl_wr_u32(&w, (uint32_t) nal_len);
             sl_wr_bytes(&w, nal, nal_len);
         }
-    return finish(b, &w);
+    return sl_media_body_done(b, &w);
 }
 
 int
