@@ -81,7 +81,7 @@ plays_refused_metric(const struct sl_srv *srv, const char *reason)
 static void
 test_flood_one_address(void)
 {
-    struct sl_av        av = {320, 240, 25, 10, 25, 0};
+    struct sl_av        av = {320, 240, 25, 5, 25, 0};
     struct sl_srv       srv;
     struct sl_flood     fl;
     struct sl_proc      pub, play;
@@ -93,7 +93,8 @@ test_flood_one_address(void)
     double              per_ip, rate;
     int                 lines;
 
-    IT_START(&srv, "max_pending_per_ip = 50\n", NULL);
+    /* A short publish_grace: the player ends with the stream. */
+    IT_START(&srv, "max_pending_per_ip = 50\npublish_grace = 250ms\n", NULL);
     sl_srv_url(&srv, "live", "x", url, sizeof(url));
     sl_srv_path(&srv, "play.flv", out, sizeof(out));
     sl_srv_path(&srv, "play.log", plog, sizeof(plog));
@@ -298,7 +299,7 @@ drain_players(struct sl_rc **rc, int n, double timeout_s)
 static void
 test_nat_players(void)
 {
-    struct sl_av    av = {320, 240, 25, 2, 25, 0};
+    struct sl_av    av = {320, 240, 25, 1, 25, 0};
     struct sl_srv   srv;
     struct sl_flood fl;
     struct sl_proc  pub;

@@ -17,10 +17,13 @@
  *  - latency = low: the rung carries no B-frames, where the same rung
  *    with the default setting does.
  *
- * Recorders run ffmpeg with -copyts so every recording keeps the
- * server's timestamps and recordings of different streams compare time
- * for time.  Sources are ffmpeg's testsrc2 at 25 fps (40 ms frames, so
- * 2000 ms is a whole number of frames) and a 44.1 kHz sine.
+ * Tests that do not interfere share a server and run at once: 2, 5 and
+ * 6 on one, 3 and 4 on another; the full ladder has one of its own (it
+ * takes both of the machine's cores).  Recorders run ffmpeg with -copyts
+ * so every recording keeps the server's timestamps and recordings of
+ * different streams compare time for time.  Sources are ffmpeg's testsrc2 at 25
+ * fps (40 ms frames, so 2000 ms is a whole number of frames) and a 44.1 kHz
+ * sine.
  */
 #include <errno.h>
 #include <math.h>
@@ -54,16 +57,22 @@
     "[rendition:360p]\nwidth = 640\nvideo_bitrate = 300k\n"                    \
     "preset = ultrafast\n"
 
+/* The [server] keys of every server here: a short publish_grace, since
+ * players end with the stream and no test waits for a publisher to come
+ * back within it. */
+#define KEYS "publish_grace = 250ms\n"
+
 static const char LADDER[] = "renditions = 720p,480p,360p\n"
                              "keyframe_interval = 2s\n" RENDITION_SECTIONS;
 static const char LADDER_LOW[] = "renditions = 480p,360p\n"
                                  "keyframe_interval = 2s\n" RENDITION_SECTIONS;
 
-/* Two rungs of one size at veryfast (a preset with B-frames), one
- * quality first and one low latency. */
-static const char LADDER_LATENCY[] =
-    "renditions = normal,low\n"
-    "keyframe_interval = 2s\n"
+/* The spec's ladder plus two rungs of one size at veryfast (a preset
+ * with B-frames), one quality first and one low latency: the ladder of
+ * the server that tests 2, 5 and 6 share. */
+static const char LADDER_SHARED[] =
+    "renditions = 720p,480p,360p,normal,low\n"
+    "keyframe_interval = 2s\n" RENDITION_SECTIONS
     "[rendition:normal]\nheight = 180\nvideo_bitrate = 300k\n"
     "preset = veryfast\n"
     "[rendition:low]\nheight = 180\nvideo_bitrate = 300k\n"
@@ -210,18 +219,64 @@ record(struct sl_proc *p, const struct sl_srv *srv, const char *name, char *out,
     return sl_ffmpeg_record(p, url, out, log);
 }
 
-/* Waits for a recorder that ends with the stream: exit status 0. */
+/* Waits for a recorder that ends with the stream: 0 when it exited
+ * with status 0, -ETIMEDOUT when it had to be killed, 1 for another
+ * status (the reason on stderr).  Always leaves it reaped. */
+static int
+recorder_ends(struct sl_proc *p, const char *what)
+{
+    int waited = sl_proc_wait(p, IT_S(20));
+    int rc = waited != 0 ? -ETIMEDOUT : sl_proc_exited_with(p, 0) ? 0 : 1;
+
+    if (rc != 0)
+        fprintf(stderr, "  %s recorder: %s, status 0x%x\n", what,
+                waited ? "still running" : "ended", p->status);
+    sl_proc_kill(p);
+    return rc;
+}
+
+/* The same, asserted: it ended, with status 0. */
 static void
 recorder_done(struct sl_proc *p, const char *what)
 {
-    int waited = sl_proc_wait(p, IT_S(20));
+    int rc = recorder_ends(p, what);
 
-    if (waited != 0 || !sl_proc_exited_with(p, 0))
-        fprintf(stderr, "  %s recorder: %s, status 0x%x\n", what,
-                waited ? "still running" : "ended", p->status);
-    CU_ASSERT(waited == 0);
-    CU_ASSERT(sl_proc_exited_with(p, 0));
-    sl_proc_kill(p);
+    CU_ASSERT(rc != -ETIMEDOUT);
+    CU_ASSERT(rc == 0);
+}
+
+/* A recorder of a run that several tests share: started in one test,
+ * checked in another. */
+struct shared_rec {
+    struct sl_proc proc;
+    int            started; /* record() succeeded */
+    int            ended;   /* recorder_ends(): 0, or why not */
+    char           out[PATH_MAX + 64];
+};
+
+static void
+shared_record(struct shared_rec *r, const struct sl_srv *srv, const char *name)
+{
+    r->started = record(&r->proc, srv, name, r->out, sizeof(r->out)) == 0;
+    r->ended = -ECHILD; /* until recorder_ends() says */
+}
+
+/* recorder_ends() for a shared recorder that started. */
+static void
+shared_rec_end(struct shared_rec *r, const char *what)
+{
+    if (r->started)
+        r->ended = recorder_ends(&r->proc, what);
+}
+
+/* A shared recorder's checks: it started, ended by itself with status
+ * 0. */
+static void
+shared_rec_check(const struct shared_rec *r)
+{
+    CU_ASSERT(r->started);
+    CU_ASSERT(r->ended != -ETIMEDOUT);
+    CU_ASSERT(r->ended == 0);
 }
 
 /* The width and height in the first onMetaData of an FLV file. */
@@ -457,7 +512,7 @@ test_full_ladder(void)
     double          deadline;
     int             appeared = 1;
 
-    IT_START(&srv, NULL, LADDER);
+    IT_START(&srv, KEYS, LADDER);
     sl_srv_path(&srv, "publish.log", log, sizeof(log));
     CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
     CU_ASSERT(
@@ -522,139 +577,229 @@ test_full_ladder(void)
     IT_STOP(&srv);
 }
 
+/* ---- 2, 5 and 6: one server, two publications ---- */
+
+/* A source smaller than some rungs (2), a video codec the transcoder
+ * cannot take (5) and a rung with latency = low (6) do not interfere:
+ * one server with LADDER_SHARED takes a 640x360 H.264 source as
+ * live/cam and a Sorenson H.263 one as live/old at the same time, with
+ * the players of all three tests beside them.  The first of the three
+ * tests to run drives it (shared_run) and keeps what only the moment
+ * can tell: what players got, exit statuses, whether the server stopped
+ * cleanly.  The log and the recordings stay in the server's folder until
+ * the suite ends; each test checks its part. */
+
+#define KEY_OLD "old"
+/* Both publications: long enough for the rungs to start and for the
+ * empty rungs' players to listen for 3 s while the sources flow. */
+#define SHARED_SECONDS 6
+
+static const char *const SMALL_SKIPPED[2] = {"720p", "480p"};
+static const char *const SPEC_RUNGS[NRUNGS] = {"720p", "480p", "360p"};
+static const char *const LATENCY_RUNGS[2] = {"normal", "low"};
+
+/* A player of a rung that must get no media. */
+struct empty_rung {
+    char                 stream[64];
+    struct sl_rc        *c;
+    struct sl_itest_pump pump;
+    int                  played; /* the server took the play */
+    unsigned long        video, audio;
+};
+
+static struct {
+    int               state; /* 0 not run, -1 failed on the way, 1 done */
+    struct sl_srv     srv;
+    int               pub_ended[2], pub_ok[2]; /* live/cam, live/old */
+    int               stopped;                 /* sl_srv_stop() said 0 */
+    int               rung360;                 /* 2: live/cam_360p played */
+    struct shared_rec rec360;
+    struct empty_rung small[2];
+    struct shared_rec rec_old; /* 5: the H.263 source */
+    struct empty_rung old[NRUNGS];
+    int               lat_rung[2]; /* 6: normal and low played */
+    struct shared_rec rec_lat[2];
+} SH;
+
+/* A WARN or ERROR line that names live/old and its codec (the FLV codec
+ * is flv1 to ffmpeg, H.263 or Sorenson Spark to others). */
+static const char *const CODEC_LEVEL[] = {" WARN ", " ERROR ", NULL};
+static const char *const CODEC_STREAM[] = {"live/" KEY_OLD, NULL};
+static const char *const CODEC_WORDS[] = {"h263",  "h.263", "flv1", "sorenson",
+                                          "spark", "codec", NULL};
+static const char *const *const CODEC_LINE[] = {CODEC_LEVEL, CODEC_STREAM,
+                                                CODEC_WORDS, NULL};
+
+static void
+empty_start(struct empty_rung *e, const char *key, const char *rung)
+{
+    snprintf(e->stream, sizeof(e->stream), "%s_%s", key, rung);
+    e->c = sl_rc_player(SH.srv.port, "live", e->stream, -2, 0, IT_S(5));
+    e->played = e->c != NULL;
+    if (e->c != NULL && sl_itest_pump_start(&e->pump, e->c, IT_S(3), 0) < 0) {
+        sl_rc_close(e->c);
+        e->c = NULL;
+    }
+}
+
+static void
+empty_join(struct empty_rung *e)
+{
+    if (e->c == NULL)
+        return;
+    sl_itest_pump_join(&e->pump);
+    e->video = sl_rc_stats(e->c)->video;
+    e->audio = sl_rc_stats(e->c)->audio;
+    sl_rc_close(e->c);
+    e->c = NULL;
+}
+
+/* The checks of one empty rung's player. */
+static void
+empty_check(const struct empty_rung *e)
+{
+    fprintf(stderr, "  player of %s: %lu video, %lu audio\n", e->stream,
+            e->video, e->audio);
+    CU_ASSERT(e->played);
+    if (e->played)
+        CU_ASSERT(e->video == 0 && e->audio == 0);
+}
+
+/* ERROR lines in the shared server's log that are not about live/old
+ * (whose codec may be reported as one). */
+static int
+errors_besides_old(void)
+{
+    char *text = sl_read_file(SH.srv.log), *save = NULL;
+    int   n = 0;
+
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l != NULL;
+         l = strtok_r(NULL, "\n", &save))
+        n += strstr(l, " ERROR ") != NULL && strstr(l, "live/" KEY_OLD) == NULL;
+    free(text);
+    return n;
+}
+
+/* Runs the shared server and its publications once, whichever of tests
+ * 2, 5 and 6 comes first; 1 when it got through (the others then find
+ * it done), -1 when it failed on the way (the test that ran it says
+ * where). */
+static int
+shared_run(void)
+{
+    struct src     small = {640, 360, SHARED_SECONDS, 0, "libx264", "800k"};
+    struct src     old = {1280, 720, SHARED_SECONDS, 0, "flv", "1M"};
+    struct sl_proc pub[2];
+    struct sl_rc  *c;
+    char           log[PATH_MAX + 64], line[512];
+
+    if (SH.state != 0)
+        return SH.state;
+    memset(&SH, 0, sizeof(SH));
+    SH.state = -1; /* until the end is reached */
+    IT_START(&SH.srv, KEYS, LADDER_SHARED);
+    SH.srv.allow_error = 1; /* only about live/old: errors_besides_old() */
+    sl_srv_path(&SH.srv, "publish-cam.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub[0], &SH.srv, KEY, &small, log) == 0);
+    sl_srv_path(&SH.srv, "publish-old.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish(&pub[1], &SH.srv, KEY_OLD, &old, log) == 0);
+
+    /* 5: the H.263 source is recorded from its start. */
+    sl_wait_file_count(SH.srv.log, "publishing live/" KEY_OLD, 1, IT_S(10));
+    shared_record(&SH.rec_old, &SH.srv, KEY_OLD);
+    /* 2 and 6: the rungs the 640x360 source gets appear, and each is
+     * recorded. */
+    c = wait_video(&SH.srv, KEY "_360p", 1, IT_S(15));
+    SH.rung360 = c != NULL;
+    sl_rc_close(c);
+    shared_record(&SH.rec360, &SH.srv, KEY "_360p");
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), KEY "_%s", LATENCY_RUNGS[i]);
+        c = wait_video(&SH.srv, name, 1, IT_S(15));
+        SH.lat_rung[i] = c != NULL;
+        sl_rc_close(c);
+        shared_record(&SH.rec_lat[i], &SH.srv, name);
+    }
+    /* 2: players of the skipped rungs while 360p flows; 5: once the
+     * server said it makes no rungs of live/old, players of those. */
+    for (int i = 0; i < 2; i++)
+        empty_start(&SH.small[i], KEY, SMALL_SKIPPED[i]);
+    wait_log_line(&SH.srv, CODEC_LINE, line, sizeof(line), IT_S(15));
+    for (int i = 0; i < NRUNGS; i++)
+        empty_start(&SH.old[i], KEY_OLD, SPEC_RUNGS[i]);
+    for (int i = 0; i < 2; i++)
+        empty_join(&SH.small[i]);
+    for (int i = 0; i < NRUNGS; i++)
+        empty_join(&SH.old[i]);
+
+    /* The end: both publishers finish, every recorder ends with the
+     * stream. */
+    for (int i = 0; i < 2; i++) {
+        SH.pub_ended[i] = sl_proc_wait(&pub[i], IT_S(30)) == 0;
+        SH.pub_ok[i] = sl_proc_exited_with(&pub[i], 0);
+        sl_proc_kill(&pub[i]);
+    }
+    shared_rec_end(&SH.rec_old, "h263 source");
+    shared_rec_end(&SH.rec360, "360p");
+    for (int i = 0; i < 2; i++)
+        shared_rec_end(&SH.rec_lat[i], LATENCY_RUNGS[i]);
+    SH.stopped = sl_srv_stop(&SH.srv) == 0;
+    SH.state = 1;
+    return 1;
+}
+
+/* What every test of the shared run checks about the server. */
+static void
+shared_server_check(void)
+{
+    /* Exit status 0, no sanitizer report, and no ERROR line but one
+     * about live/old. */
+    CU_ASSERT(SH.stopped);
+    IT_EXPECT_LOGS(errors_besides_old() == 0, SH.srv.log, NULL);
+}
+
 /* ---- 2. a source smaller than some rungs ---- */
 
 static void
 test_small_source(void)
 {
-    static const char *const skipped[] = {"720p", "480p"};
-    struct src               src = {640, 360, 7, 0, "libx264", "1M"};
-    struct sl_srv            srv;
-    struct sl_proc           pub, play;
-    struct sl_probe          pr;
-    struct sl_rc            *c, *idle[2];
-    struct sl_itest_pump     pump[2];
-    char                     log[PATH_MAX + 64], out[PATH_MAX + 64], line[512];
+    struct sl_probe pr;
+    char            line[512];
 
-    IT_START(&srv, NULL, LADDER);
-    sl_srv_path(&srv, "publish.log", log, sizeof(log));
-    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
-
+    CU_ASSERT_FATAL(shared_run() == 1);
     /* 1280x720 and 854x480 would be upscaled: each is skipped, and the
      * log says so by name. */
     for (int i = 0; i < 2; i++) {
         const char *const        skip[] = {"skipped", NULL};
-        const char *const        rung[] = {skipped[i], NULL};
-        const char *const *const groups[] = {skip, rung, NULL};
-        int rc = wait_log_line(&srv, groups, line, sizeof(line), IT_S(15));
+        const char *const        rung[] = {SMALL_SKIPPED[i], NULL};
+        const char *const        stream[] = {"live/" KEY, NULL};
+        const char *const *const groups[] = {skip, rung, stream, NULL};
+        int rc = wait_log_line(&SH.srv, groups, line, sizeof(line), 0);
 
-        fprintf(stderr, "  %s: %s\n", skipped[i], rc ? "no log line" : line);
+        fprintf(stderr, "  %s: %s\n", SMALL_SKIPPED[i],
+                rc ? "no log line" : line);
         CU_ASSERT(rc == 0);
     }
     /* 640x360 is the source's own size: that rung is made. */
-    c = wait_video(&srv, KEY "_360p", 1, IT_S(15));
-    CU_ASSERT(c != NULL);
-    sl_rc_close(c);
-    CU_ASSERT(record(&play, &srv, KEY "_360p", out, sizeof(out)) == 0);
+    CU_ASSERT(SH.rung360);
+    /* Players of the skipped rungs got no media while 360p flowed. */
+    for (int i = 0; i < 2; i++)
+        empty_check(&SH.small[i]);
 
-    /* Players of the skipped rungs get no media while 360p flows. */
-    for (int i = 0; i < 2; i++) {
-        char name[64];
-
-        snprintf(name, sizeof(name), KEY "_%s", skipped[i]);
-        idle[i] = sl_rc_player(srv.port, "live", name, -2, 0, IT_S(5));
-        CU_ASSERT(idle[i] != NULL);
-        if (idle[i] != NULL)
-            sl_itest_pump_start(&pump[i], idle[i], IT_S(3), 0);
-    }
-    for (int i = 0; i < 2; i++) {
-        const struct sl_rc_stats *st;
-
-        if (idle[i] == NULL)
-            continue;
-        sl_itest_pump_join(&pump[i]);
-        st = sl_rc_stats(idle[i]);
-        fprintf(stderr, "  player of %s: %lu video, %lu audio\n", skipped[i],
-                st->video, st->audio);
-        CU_ASSERT(st->video == 0 && st->audio == 0);
-        sl_rc_close(idle[i]);
-    }
-
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
-    recorder_done(&play, "360p");
-    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    CU_ASSERT(SH.pub_ended[0]);
+    CU_ASSERT(SH.pub_ok[0]);
+    shared_rec_check(&SH.rec360);
+    CU_ASSERT(sl_probe_file(SH.rec360.out, &pr) == 0);
     sl_probe_print("360p", &pr);
     CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
     CU_ASSERT(pr.width == 640 && pr.height == 360);
     CU_ASSERT(pr.video_packets >= FPS);
-    IT_STOP(&srv);
+    shared_server_check();
 }
 
-/* ---- 3. the publisher leaves and returns ---- */
-
-static void
-test_publisher_returns(void)
-{
-    struct src                src = {1280, 720, 4, 0, "libx264", "1500k"};
-    struct sl_srv             srv;
-    struct sl_proc            pub, play;
-    struct sl_probe           pr;
-    struct sl_rc             *c;
-    struct sl_itest_pump      pump;
-    const struct sl_rc_stats *st;
-    unsigned long             before;
-    double                    deadline;
-    char                      log[PATH_MAX + 64], out[PATH_MAX + 64];
-
-    IT_START(&srv, NULL, LADDER_LOW);
-    sl_srv_path(&srv, "publish1.log", log, sizeof(log));
-    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
-    c = wait_video(&srv, KEY "_360p", 1, IT_S(15));
-    CU_ASSERT_FATAL(c != NULL);
-
-    /* The publisher ends: the rung ends too, its player hears
-     * UnpublishNotify (after publish_grace). */
-    sl_itest_pump_start(&pump, c, IT_S(30), 1);
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
-    CU_ASSERT(sl_itest_pump_join(&pump) == 0);
-    st = sl_rc_stats(c);
-    before = st->video;
-    fprintf(stderr, "  first publication: %lu video, UnpublishNotify %d\n",
-            st->video, st->unpublish_notify);
-    CU_ASSERT(st->unpublish_notify);
-
-    /* A new publisher of the same key: the rung comes back, for the
-     * player that stayed and for a new one. */
-    sl_srv_path(&srv, "publish2.log", log, sizeof(log));
-    src.seconds = 5;
-    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
-    deadline = sl_now() + IT_S(15);
-    while (st->video == before && sl_now() < deadline)
-        if (sl_rc_pump(c, 0.2, 0) < 0)
-            break;
-    fprintf(stderr, "  the player that stayed: %lu video after the return\n",
-            st->video - before);
-    CU_ASSERT(st->video > before);
-    sl_rc_close(c);
-    CU_ASSERT(record(&play, &srv, KEY "_360p", out, sizeof(out)) == 0);
-
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
-    recorder_done(&play, "360p after the return");
-    CU_ASSERT(sl_probe_file(out, &pr) == 0);
-    sl_probe_print("360p after the return", &pr);
-    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
-    CU_ASSERT(pr.width == 640 && pr.height == 360);
-    CU_ASSERT(pr.video_packets >= FPS);
-    IT_STOP(&srv);
-}
-
-/* ---- 4. the source changes resolution ---- */
+/* ---- 3 and 4: a publisher that returns, a source that switches ---- */
 
 /* Publishes FLV files one after the other on one connection, paced by
  * their timestamps, each file's timestamps continuing after the
@@ -754,69 +899,223 @@ make_flv(const struct sl_srv *srv, int w, int h, int seconds, char *out,
     return sl_proc_run(argv, log, log, IT_S(60));
 }
 
+/* The publisher that leaves and returns (3, live/cam) and the source
+ * that changes resolution (4, live/sw) do not interfere: one server with
+ * LADDER_LOW takes both at once.  Test 4's FLV publisher and its rung's
+ * test client run on threads of their own and its recorder beside them
+ * while test 3's steps run on the test's thread.  The first of the two
+ * tests to run drives both (shared_run34) and keeps what only the moment
+ * can tell; the recordings stay until the suite ends, and each test
+ * checks its part. */
+
+#define KEY_SW "sw"
+
+static struct {
+    int           state; /* 0 not run, -1 failed on the way, 1 done */
+    struct sl_srv srv;
+    int           stopped; /* sl_srv_stop() said 0 */
+    /* 3 */
+    int           r_rung; /* cam_360p played (first publication) */
+    int           r_pub_ended[2], r_pub_ok[2];
+    int           r_pump_rc;         /* the rung player through the end */
+    int           r_unpublish;       /* it heard UnpublishNotify */
+    int           r_pub2;            /* the second publisher started */
+    unsigned long r_before, r_after; /* its video before the return, and
+                                        after it */
+    struct shared_rec r_rec;         /* 360p after the return */
+    /* 4 */
+    struct sl_flv_file files[2];
+    struct flv_pub     fp;
+    uint32_t           s_switch_ts; /* the second file's first timestamp */
+    int                s_thread;    /* the FLV publisher's thread ran */
+    int                s_rung;      /* sw_480p played */
+    int                s_pump_rc;
+    struct sl_rc_stats s_st; /* its client's, at the end */
+    struct shared_rec  s_rec;
+} SH34;
+
+/* Test 3's steps, on the test's thread, with the server of SH34: no
+ * fatal assertion here (test 4's threads use what SH34 holds). */
+static void
+returns_steps(void)
+{
+    struct src           src = {1280, 720, 4, 0, "libx264", "1500k"};
+    struct sl_proc       pub;
+    struct sl_rc        *c;
+    struct sl_itest_pump pump;
+    double               deadline;
+    char                 log[PATH_MAX + 64];
+
+    sl_srv_path(&SH34.srv, "publish1.log", log, sizeof(log));
+    if (publish(&pub, &SH34.srv, KEY, &src, log) < 0)
+        return;
+    c = wait_video(&SH34.srv, KEY "_360p", 1, IT_S(15));
+    SH34.r_rung = c != NULL;
+    if (c == NULL) {
+        sl_proc_kill(&pub);
+        return;
+    }
+
+    /* The publisher ends: the rung ends too, its player hears
+     * UnpublishNotify (after publish_grace). */
+    SH34.r_pump_rc = sl_itest_pump_start(&pump, c, IT_S(30), 1);
+    SH34.r_pub_ended[0] = sl_proc_wait(&pub, IT_S(30)) == 0;
+    SH34.r_pub_ok[0] = sl_proc_exited_with(&pub, 0);
+    sl_proc_kill(&pub);
+    if (SH34.r_pump_rc == 0)
+        SH34.r_pump_rc = sl_itest_pump_join(&pump);
+    SH34.r_before = sl_rc_stats(c)->video;
+    SH34.r_unpublish = sl_rc_stats(c)->unpublish_notify;
+
+    /* A new publisher of the same key: the rung comes back, for the
+     * player that stayed and for a new one. */
+    sl_srv_path(&SH34.srv, "publish2.log", log, sizeof(log));
+    src.seconds = 4;
+    SH34.r_pub2 = publish(&pub, &SH34.srv, KEY, &src, log) == 0;
+    deadline = sl_now() + IT_S(15);
+    while (SH34.r_pub2 && sl_rc_stats(c)->video == SH34.r_before &&
+           sl_now() < deadline)
+        if (sl_rc_pump(c, 0.2, 0) < 0)
+            break;
+    SH34.r_after = sl_rc_stats(c)->video;
+    sl_rc_close(c);
+    if (!SH34.r_pub2)
+        return;
+    shared_record(&SH34.r_rec, &SH34.srv, KEY "_360p");
+    SH34.r_pub_ended[1] = sl_proc_wait(&pub, IT_S(30)) == 0;
+    SH34.r_pub_ok[1] = sl_proc_exited_with(&pub, 0);
+    sl_proc_kill(&pub);
+    shared_rec_end(&SH34.r_rec, "360p after the return");
+}
+
+/* Runs the shared server once, whichever of tests 3 and 4 comes first;
+ * 1 when it got through, -1 when it failed on the way (the test that
+ * ran it says where). */
+static int
+shared_run34(void)
+{
+    struct sl_rc        *c = NULL;
+    struct sl_itest_pump pump;
+    char                 a[PATH_MAX + 64], b[PATH_MAX + 64];
+    int                  pumping = 0;
+
+    if (SH34.state != 0)
+        return SH34.state;
+    memset(&SH34, 0, sizeof(SH34));
+    SH34.state = -1; /* until the end is reached */
+    IT_START(&SH34.srv, KEYS, LADDER_LOW);
+    /* 4: the two files, made before anything plays. */
+    CU_ASSERT_FATAL(make_flv(&SH34.srv, 1280, 720, 4, a, sizeof(a)) == 0);
+    CU_ASSERT_FATAL(make_flv(&SH34.srv, 960, 540, 4, b, sizeof(b)) == 0);
+    CU_ASSERT_FATAL(sl_flv_file_load(&SH34.files[0], a) == 0);
+    CU_ASSERT_FATAL(sl_flv_file_load(&SH34.files[1], b) == 0);
+    SH34.s_switch_ts = SH34.files[0].duration_ms;
+    SH34.fp.port = SH34.srv.port;
+    SH34.fp.name = KEY_SW;
+    SH34.fp.files = SH34.files;
+    SH34.fp.nfiles = 2;
+    SH34.fp.timeout_s =
+        (SH34.files[0].duration_ms + SH34.files[1].duration_ms) / 1000.0 +
+        IT_S(10);
+    SH34.s_thread =
+        pthread_create(&SH34.fp.thread, NULL, flv_pub_main, &SH34.fp) == 0;
+    /* From here on nothing may end the test early: the thread reads
+     * SH34.  A rung player from before the switch to the end: the test
+     * client (it stops at the first UnpublishNotify) and ffmpeg. */
+    if (SH34.s_thread) {
+        c = wait_video(&SH34.srv, KEY_SW "_480p", 1, IT_S(15));
+        SH34.s_rung = c != NULL;
+        if (c != NULL)
+            pumping = sl_itest_pump_start(&pump, c,
+                                          SH34.fp.timeout_s + IT_S(10), 1) == 0;
+        shared_record(&SH34.s_rec, &SH34.srv, KEY_SW "_480p");
+    }
+
+    /* 3, meanwhile. */
+    returns_steps();
+
+    if (SH34.s_thread) {
+        pthread_join(SH34.fp.thread, NULL);
+        shared_rec_end(&SH34.s_rec, "480p");
+        SH34.s_pump_rc = -EINVAL;
+        if (pumping) {
+            SH34.s_pump_rc = sl_itest_pump_join(&pump);
+            SH34.s_st = *sl_rc_stats(c);
+        }
+        sl_rc_close(c);
+    }
+    sl_flv_file_free(&SH34.files[0]);
+    sl_flv_file_free(&SH34.files[1]);
+    SH34.stopped = sl_srv_stop(&SH34.srv) == 0;
+    SH34.state = 1;
+    return 1;
+}
+
+/* ---- 3. the publisher leaves and returns ---- */
+
+static void
+test_publisher_returns(void)
+{
+    struct sl_probe pr;
+
+    CU_ASSERT_FATAL(shared_run34() == 1);
+    CU_ASSERT_FATAL(SH34.r_rung);
+    CU_ASSERT(SH34.r_pub_ended[0]);
+    CU_ASSERT(SH34.r_pub_ok[0]);
+    CU_ASSERT(SH34.r_pump_rc == 0);
+    fprintf(stderr, "  first publication: %lu video, UnpublishNotify %d\n",
+            SH34.r_before, SH34.r_unpublish);
+    CU_ASSERT(SH34.r_unpublish);
+
+    /* The player that stayed, and a new one, got the rung back. */
+    CU_ASSERT_FATAL(SH34.r_pub2);
+    fprintf(stderr, "  the player that stayed: %lu video after the return\n",
+            SH34.r_after - SH34.r_before);
+    CU_ASSERT(SH34.r_after > SH34.r_before);
+    CU_ASSERT(SH34.r_pub_ended[1]);
+    CU_ASSERT(SH34.r_pub_ok[1]);
+    shared_rec_check(&SH34.r_rec);
+    CU_ASSERT(sl_probe_file(SH34.r_rec.out, &pr) == 0);
+    sl_probe_print("360p after the return", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT(pr.width == 640 && pr.height == 360);
+    CU_ASSERT(pr.video_packets >= FPS);
+    CU_ASSERT(SH34.stopped);
+}
+
+/* ---- 4. the source changes resolution ---- */
+
 static void
 test_resolution_switch(void)
 {
-    struct sl_srv             srv;
-    struct sl_flv_file        files[2];
-    struct flv_pub            fp;
-    struct sl_proc            play;
+    const struct sl_rc_stats *st = &SH34.s_st;
     struct sl_probe           pr;
     struct sl_pkts            pk;
-    struct sl_rc             *c;
-    struct sl_itest_pump      pump;
-    const struct sl_rc_stats *st;
-    char     a[PATH_MAX + 64], b[PATH_MAX + 64], out[PATH_MAX + 64];
-    uint32_t switch_ts;
-    long     after = 0, last = 0;
+    uint32_t                  switch_ts;
+    long                      after = 0, last = 0;
 
-    IT_START(&srv, NULL, LADDER_LOW);
-    CU_ASSERT_FATAL(make_flv(&srv, 1280, 720, 4, a, sizeof(a)) == 0);
-    CU_ASSERT_FATAL(make_flv(&srv, 960, 540, 4, b, sizeof(b)) == 0);
-    CU_ASSERT_FATAL(sl_flv_file_load(&files[0], a) == 0);
-    CU_ASSERT_FATAL(sl_flv_file_load(&files[1], b) == 0);
-    switch_ts = files[0].duration_ms;
-
-    memset(&fp, 0, sizeof(fp));
-    fp.port = srv.port;
-    fp.name = KEY;
-    fp.files = files;
-    fp.nfiles = 2;
-    fp.timeout_s =
-        (files[0].duration_ms + files[1].duration_ms) / 1000.0 + IT_S(10);
-    CU_ASSERT_FATAL(pthread_create(&fp.thread, NULL, flv_pub_main, &fp) == 0);
-
-    /* A rung player from before the switch to the end: the test client
-     * (it stops at the first UnpublishNotify) and ffmpeg. */
-    c = wait_video(&srv, KEY "_480p", 1, IT_S(15));
-    CU_ASSERT(c != NULL);
-    if (c != NULL)
-        sl_itest_pump_start(&pump, c, fp.timeout_s + IT_S(10), 1);
-    CU_ASSERT(record(&play, &srv, KEY "_480p", out, sizeof(out)) == 0);
-
-    pthread_join(fp.thread, NULL);
-    CU_ASSERT(fp.rc == 0);
-    recorder_done(&play, "480p");
-    if (c != NULL) {
-        int rc = sl_itest_pump_join(&pump);
-
-        st = sl_rc_stats(c);
+    CU_ASSERT_FATAL(shared_run34() == 1);
+    CU_ASSERT_FATAL(SH34.s_thread);
+    switch_ts = SH34.s_switch_ts;
+    CU_ASSERT(SH34.fp.rc == 0);
+    shared_rec_check(&SH34.s_rec);
+    CU_ASSERT(SH34.s_rung);
+    if (SH34.s_rung) {
         fprintf(stderr,
                 "  client on 480p: %lu video, last at %u ms (switch at %u "
                 "ms), monotonic %d, connection %s\n",
                 st->video, st->last_video_ts, switch_ts, st->video_ts_monotonic,
-                rc == 0 ? "open" : "closed");
-        CU_ASSERT(rc == 0);
+                SH34.s_pump_rc == 0 ? "open" : "closed");
+        CU_ASSERT(SH34.s_pump_rc == 0);
         CU_ASSERT(st->last_video_ts >= switch_ts + 3000);
         CU_ASSERT(st->video_ts_monotonic);
-        sl_rc_close(c);
     }
 
-    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    CU_ASSERT(sl_probe_file(SH34.s_rec.out, &pr) == 0);
     sl_probe_print("480p across the switch", &pr);
     CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
     CU_ASSERT(pr.width == 854 && pr.height == 480);
-    CU_ASSERT(sl_probe_packets(out, &pk) == 0);
+    CU_ASSERT(sl_probe_packets(SH34.s_rec.out, &pk) == 0);
     for (size_t i = 0; i < pk.n; i++)
         if (pk.p[i].type == 'v' && pk.p[i].pts > (long) switch_ts) {
             after++;
@@ -830,9 +1129,7 @@ test_resolution_switch(void)
     CU_ASSERT(after >= 2 * FPS);
     CU_ASSERT(last >= (long) switch_ts + 3000);
     sl_pkts_free(&pk);
-    sl_flv_file_free(&files[0]);
-    sl_flv_file_free(&files[1]);
-    IT_STOP(&srv);
+    CU_ASSERT(SH34.stopped);
 }
 
 /* ---- 5. a video codec the transcoder cannot take ---- */
@@ -840,70 +1137,33 @@ test_resolution_switch(void)
 static void
 test_unsupported_codec(void)
 {
-    static const char *const rungs[NRUNGS] = {"720p", "480p", "360p"};
-    /* A warning or an error that names the stream and the codec (the
-     * FLV codec is flv1 to ffmpeg, H.263 or Sorenson Spark to others). */
-    static const char *const level[] = {" WARN ", " ERROR ", NULL};
-    static const char *const stream[] = {"live/" KEY, NULL};
-    static const char *const codec[] = {"h263",  "h.263", "flv1", "sorenson",
-                                        "spark", "codec", NULL};
-    static const char *const *const about[] = {level, stream, codec, NULL};
-    struct src                      src = {1280, 720, 6, 0, "flv", "1M"};
-    struct sl_srv                   srv;
-    struct sl_proc                  pub, play;
-    struct sl_probe                 pr;
-    struct sl_rc                   *idle[NRUNGS];
-    struct sl_itest_pump            pump[NRUNGS];
-    char log[PATH_MAX + 64], out[PATH_MAX + 64], line[512];
-    int  rc;
+    struct sl_probe pr;
+    char            line[512];
+    int             rc;
 
-    IT_START(&srv, NULL, LADDER);
-    srv.allow_error = 1; /* the codec may be reported as an ERROR */
-    sl_srv_path(&srv, "publish.log", log, sizeof(log));
-    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
-    CU_ASSERT(
-        sl_wait_file_count(srv.log, "publishing live/" KEY, 1, IT_S(10)) == 0);
-    CU_ASSERT(record(&play, &srv, KEY, out, sizeof(out)) == 0);
-
-    rc = wait_log_line(&srv, about, line, sizeof(line), IT_S(15));
+    CU_ASSERT_FATAL(shared_run() == 1);
+    CU_ASSERT(sl_file_count(SH.srv.log, "publishing live/" KEY_OLD) == 1);
+    rc = wait_log_line(&SH.srv, CODEC_LINE, line, sizeof(line), 0);
     fprintf(stderr, "  %s\n",
             rc ? "no WARN or ERROR line about the codec" : line);
     CU_ASSERT(rc == 0);
 
-    /* No rung: its players get nothing while the source flows. */
-    for (int i = 0; i < NRUNGS; i++) {
-        char name[64];
-
-        snprintf(name, sizeof(name), KEY "_%s", rungs[i]);
-        idle[i] = sl_rc_player(srv.port, "live", name, -2, 0, IT_S(5));
-        CU_ASSERT(idle[i] != NULL);
-        if (idle[i] != NULL)
-            sl_itest_pump_start(&pump[i], idle[i], IT_S(3), 0);
-    }
-    for (int i = 0; i < NRUNGS; i++) {
-        const struct sl_rc_stats *st;
-
-        if (idle[i] == NULL)
-            continue;
-        sl_itest_pump_join(&pump[i]);
-        st = sl_rc_stats(idle[i]);
-        fprintf(stderr, "  player of %s: %lu video, %lu audio\n", rungs[i],
-                st->video, st->audio);
-        CU_ASSERT(st->video == 0 && st->audio == 0);
-        sl_rc_close(idle[i]);
-    }
+    /* No rung: its players got nothing while the source flowed. */
+    for (int i = 0; i < NRUNGS; i++)
+        empty_check(&SH.old[i]);
 
     /* The source itself still plays. */
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
-    recorder_done(&play, "source");
-    CU_ASSERT(sl_probe_file(out, &pr) == 0);
+    CU_ASSERT(SH.pub_ended[1]);
+    CU_ASSERT(SH.pub_ok[1]);
+    shared_rec_check(&SH.rec_old);
+    CU_ASSERT(sl_probe_file(SH.rec_old.out, &pr) == 0);
     sl_probe_print("flv1 source", &pr);
     CU_ASSERT_STRING_EQUAL(pr.vcodec, "flv1");
     CU_ASSERT(pr.video_packets >= FPS);
     CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
-    IT_STOP(&srv);
+    /* The server stopped cleanly (an ERROR line about this stream is
+     * allowed). */
+    CU_ASSERT(SH.stopped);
 }
 
 /* ---- 6. latency = low ---- */
@@ -914,42 +1174,21 @@ test_unsupported_codec(void)
 static void
 test_low_latency_rung(void)
 {
-    static const char *const names[2] = {"normal", "low"};
-    struct src               src = {640, 360, 5, 0, "libx264", "800k"};
-    struct sl_srv            srv;
-    struct sl_proc           pub, play[2];
-    struct sl_probe          pr;
-    struct sl_pkts           pk;
-    char                     log[PATH_MAX + 64], out[2][PATH_MAX + 64];
-    char                     stream[2][32];
+    struct sl_probe pr;
+    struct sl_pkts  pk;
 
-    IT_START(&srv, NULL, LADDER_LATENCY);
-    sl_srv_path(&srv, "publish.log", log, sizeof(log));
-    CU_ASSERT_FATAL(publish(&pub, &srv, KEY, &src, log) == 0);
-    for (int i = 0; i < 2; i++) {
-        struct sl_rc *c;
-
-        snprintf(stream[i], sizeof(stream[i]), KEY "_%s", names[i]);
-        c = wait_video(&srv, stream[i], 1, IT_S(15));
-        CU_ASSERT(c != NULL);
-        sl_rc_close(c);
-    }
-    for (int i = 0; i < 2; i++)
-        CU_ASSERT(record(&play[i], &srv, stream[i], out[i], sizeof(out[i])) ==
-                  0);
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&pub, 0));
-    sl_proc_kill(&pub);
-    for (int i = 0; i < 2; i++)
-        recorder_done(&play[i], names[i]);
-
+    CU_ASSERT_FATAL(shared_run() == 1);
+    CU_ASSERT(SH.pub_ended[0]);
+    CU_ASSERT(SH.pub_ok[0]);
     for (int i = 0; i < 2; i++) {
         size_t video = 0, reordered = 0;
 
-        CU_ASSERT(sl_probe_file(out[i], &pr) == 0);
-        sl_probe_print(names[i], &pr);
+        CU_ASSERT(SH.lat_rung[i]);
+        shared_rec_check(&SH.rec_lat[i]);
+        CU_ASSERT(sl_probe_file(SH.rec_lat[i].out, &pr) == 0);
+        sl_probe_print(LATENCY_RUNGS[i], &pr);
         CU_ASSERT(pr.width == 320 && pr.height == 180);
-        if (sl_probe_packets(out[i], &pk) != 0) {
+        if (sl_probe_packets(SH.rec_lat[i].out, &pk) != 0) {
             CU_FAIL("ffprobe could not list the rung's packets");
             continue;
         }
@@ -959,20 +1198,29 @@ test_low_latency_rung(void)
             video++;
             reordered += pk.p[j].pts != pk.p[j].dts;
         }
-        fprintf(stderr, "  %s: %zu video packets, %zu out of order\n", names[i],
-                video, reordered);
+        fprintf(stderr, "  %s: %zu video packets, %zu out of order\n",
+                LATENCY_RUNGS[i], video, reordered);
         CU_ASSERT(video >= FPS);
         /* normal (i = 0) has B-frames; low has none. */
         CU_ASSERT(i == 0 ? reordered > 0 : reordered == 0);
         sl_pkts_free(&pk);
     }
-    IT_STOP(&srv);
+    shared_server_check();
+}
+
+/* After each test: whatever it left running goes (the shared run ends
+ * within the test that drives it).  The folders stay until the suite
+ * ends: tests 2, 5 and 6 read the shared server's. */
+static void
+after_test(void)
+{
+    sl_proc_kill_all();
 }
 
 void
 sl_itest_suite_ladder(void)
 {
-    CU_pSuite s = sl_itest_suite("ladder");
+    CU_pSuite s = sl_itest_suite_shared("ladder", NULL, after_test);
 
     CU_add_test(s,
                 "1080p source: three rungs at their size and bit rate, "

@@ -68,6 +68,42 @@ pump_until(struct sl_rc **pl, int n, const char *log, const char *needle, int k,
     return 0;
 }
 
+/* Pumps the players until each has had at least total video messages,
+ * headers AVC sequence headers, and since_header AVC frames after the
+ * latest of them (one second of this stream is 30), bounded.  A
+ * takeover's log line comes before its header reaches a player, so a
+ * step after one names the header count it waits for.  0, -ETIMEDOUT,
+ * or a player's error. */
+static int
+pump_video(struct sl_rc **pl, int n, unsigned long total, unsigned long headers,
+           unsigned long since_header, double bound_s)
+{
+    double end = sl_now() + IT_S(bound_s);
+
+    for (;;) {
+        int done = 1, rc;
+
+        for (int i = 0; i < n; i++) {
+            const struct sl_rc_stats *st = sl_rc_stats(pl[i]);
+
+            done = done && st->video >= total && st->avc_headers >= headers &&
+                   st->frames_since_header >= since_header;
+        }
+        if (done)
+            return 0;
+        if (sl_now() >= end) {
+            fprintf(stderr,
+                    "  players short of %lu video, %lu headers, %lu "
+                    "frames since the last\n",
+                    total, headers, since_header);
+            return -ETIMEDOUT;
+        }
+        rc = pump_for(pl, n, 0.1);
+        if (rc < 0)
+            return rc;
+    }
+}
+
 static struct sl_rc *
 player(const struct sl_srv *srv, const char *name)
 {
@@ -157,7 +193,7 @@ test_killed_primary(void)
     CU_ASSERT_FATAL(publish(&p2, &srv, "x", "pub2", &c, 1,
                             "live/x: standby publisher c", 1) == 0);
     CU_ASSERT(sl_file_count(srv.log, "held") == 1);
-    CU_ASSERT(pump_for(&c, 1, 2) == 0);
+    CU_ASSERT(pump_video(&c, 1, 30, 1, 30, 10) == 0);
     before = sl_rc_stats(c)->video;
     CU_ASSERT(before > 0);
     CU_ASSERT(sl_rc_stats(c)->avc_headers == 1);
@@ -167,7 +203,10 @@ test_killed_primary(void)
         pump_until(&c, 1, srv.log, "took over after primary c", 1, 10) == 0,
         srv.log, NULL);
     CU_ASSERT(sl_file_count(srv.log, "left (gap") == 1);
-    CU_ASSERT(pump_for(&c, 1, 3) == 0);
+    /* A second of the standby's frames, and enough in all for the
+     * recording's check below. */
+    CU_ASSERT(pump_video(&c, 1, before + 31 > 100 ? before + 31 : 100, 2, 30,
+                         10) == 0);
     show("player", sl_rc_stats(c));
     expect_continued(sl_rc_stats(c), 2, IT_S(2));
     CU_ASSERT(sl_rc_stats(c)->video > before + 30);
@@ -204,12 +243,12 @@ test_stalled_primary(void)
         publish(&p1, &srv, "x", "pub1", &c, 1, "] publishing live/x", 1) == 0);
     CU_ASSERT_FATAL(publish(&p2, &srv, "x", "pub2", &c, 1,
                             "live/x: standby publisher c", 1) == 0);
-    CU_ASSERT(pump_for(&c, 1, 2) == 0);
+    CU_ASSERT(pump_video(&c, 1, 30, 1, 30, 10) == 0);
 
     CU_ASSERT(sl_proc_signal(&p1, SIGSTOP) == 0);
     IT_EXPECT_LOGS(pump_until(&c, 1, srv.log, "sent no media for", 1, 10) == 0,
                    srv.log, NULL);
-    CU_ASSERT(pump_for(&c, 1, 3) == 0);
+    CU_ASSERT(pump_video(&c, 1, 0, 2, 30, 10) == 0);
     show("player", sl_rc_stats(c));
     /* The gap here is ingest_timeout plus the time to notice. */
     expect_continued(sl_rc_stats(c), 2, 1 + IT_S(2));
@@ -241,7 +280,7 @@ test_primary_returns_as_standby(void)
         publish(&p1, &srv, "x", "pub1", &c, 1, "] publishing live/x", 1) == 0);
     CU_ASSERT_FATAL(publish(&p2, &srv, "x", "pub2", &c, 1,
                             "live/x: standby publisher c", 1) == 0);
-    CU_ASSERT(pump_for(&c, 1, 1) == 0);
+    CU_ASSERT(pump_video(&c, 1, 30, 1, 30, 10) == 0);
     sl_proc_kill(&p1);
     IT_EXPECT_LOGS(
         pump_until(&c, 1, srv.log, "took over after primary c", 1, 10) == 0,
@@ -249,13 +288,14 @@ test_primary_returns_as_standby(void)
     /* The old primary's encoder reconnects: held as the standby. */
     CU_ASSERT_FATAL(publish(&p3, &srv, "x", "pub3", &c, 1,
                             "live/x: standby publisher c", 2) == 0);
-    CU_ASSERT(pump_for(&c, 1, 2) == 0);
+    /* Held, it sends the player nothing: no third header. */
+    CU_ASSERT(pump_for(&c, 1, 1) == 0);
     CU_ASSERT_EQUAL(sl_rc_stats(c)->avc_headers, 2);
     sl_proc_kill(&p2);
     IT_EXPECT_LOGS(
         pump_until(&c, 1, srv.log, "took over after primary c", 2, 10) == 0,
         srv.log, NULL);
-    CU_ASSERT(pump_for(&c, 1, 3) == 0);
+    CU_ASSERT(pump_video(&c, 1, 0, 3, 30, 10) == 0);
     show("player", sl_rc_stats(c));
     expect_continued(sl_rc_stats(c), 3, IT_S(2));
     sl_rc_close(c);
@@ -364,6 +404,7 @@ test_ladder_and_relay(void)
     struct sl_proc p1, p2;
     struct sl_rc  *pl[2];
     char           sec[1024];
+    unsigned long  want;
 
     IT_START(&down, NULL, NULL);
     snprintf(sec, sizeof(sec),
@@ -386,7 +427,7 @@ test_ladder_and_relay(void)
                    orig.log, down.log);
     CU_ASSERT_FATAL(publish(&p2, &orig, "x", "pub2", pl, 2,
                             "live/x: standby publisher c", 1) == 0);
-    CU_ASSERT(pump_for(pl, 2, 3) == 0);
+    CU_ASSERT(pump_video(pl, 2, 30, 1, 30, 10) == 0);
     CU_ASSERT(sl_rc_stats(pl[0])->video > 0);
     CU_ASSERT(sl_rc_stats(pl[1])->video > 0);
 
@@ -394,7 +435,13 @@ test_ladder_and_relay(void)
     IT_EXPECT_LOGS(
         pump_until(pl, 2, orig.log, "took over after primary c", 1, 10) == 0,
         orig.log, down.log);
-    CU_ASSERT(pump_for(pl, 2, 4) == 0);
+    /* Two seconds of frames after the takeover on each (from the
+     * larger count of the two), and at least the count checked below. */
+    want = sl_rc_stats(pl[0])->video > sl_rc_stats(pl[1])->video
+               ? sl_rc_stats(pl[0])->video
+               : sl_rc_stats(pl[1])->video;
+    want = want + 60 > 5 * 30 + 1 ? want + 60 : 5 * 30 + 1;
+    CU_ASSERT(pump_video(pl, 2, want, 0, 0, 10) == 0);
     show("rung player", sl_rc_stats(pl[0]));
     show("downstream player", sl_rc_stats(pl[1]));
     for (int i = 0; i < 2; i++) {

@@ -4,9 +4,9 @@
  * and sluice-cert-two) and listens for RTMP and RTMPS on free ports.
  *
  * - ffmpeg publishes over rtmps:// and plays over rtmps:// and rtmp://;
- *   ffmpeg publishes over rtmp:// and plays over rtmps://.  Every
- *   recording has the whole stream (H.264 of the right size that
- *   decodes, AAC) in order.
+ *   ffmpeg publishes over rtmp:// and plays over rtmps://, both at once
+ *   on one server.  Every recording has the whole stream (H.264 of the
+ *   right size that decodes, AAC) in order.
  * - SIGHUP with the other certificate: `openssl s_client` sees the new
  *   one on a new connection while an RTMPS player that started before
  *   keeps receiving; a reload with a key that does not match is refused
@@ -50,12 +50,15 @@ make_cert(struct tls_srv *t, int i, const char *cn)
     return sl_itest_make_cert(cn, t->cert[i], t->key[i], log);
 }
 
-/* The [server] keys for RTMPS with certificate cert and key key. */
+/* The [server] keys for RTMPS with certificate cert and key key.  A
+ * short publish_grace: players here end with the stream, and nothing in
+ * this suite waits for a publisher to come back. */
 static void
 tls_keys(const struct tls_srv *t, int cert, int key, char *out, size_t cap)
 {
     snprintf(out, cap,
-             "tls_listen = 127.0.0.1:%d\ntls_cert = %s\ntls_key = %s\n",
+             "tls_listen = 127.0.0.1:%d\ntls_cert = %s\ntls_key = %s\n"
+             "publish_grace = 250ms\n",
              t->tls_port, t->cert[cert], t->key[key]);
 }
 
@@ -85,6 +88,20 @@ static void
 tls_url(const struct tls_srv *t, const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "rtmps://127.0.0.1:%d/live/%s", t->tls_port, name);
+}
+
+/* Starts ffmpeg playing url into out (its output in log), writing each
+ * packet to the file as it arrives (-flush_packets 1): the file's size
+ * then follows what the player received, where ffmpeg's 32 KiB write
+ * buffer would make wait_grows() wait for seconds of a small stream. */
+static int
+live_player(struct sl_proc *p, const char *url, const char *out,
+            const char *log)
+{
+    const char *args[] = {"-y", "-i", url,   "-c", "copy", "-flush_packets",
+                          "1",  "-f", "flv", out,  NULL};
+
+    return sl_ffmpeg_spawn(p, args, log);
 }
 
 /* The "subject=" line `openssl s_client` prints for a new connection to
@@ -173,74 +190,118 @@ expect_whole_stream(const char *file, const struct sl_av *av, const char *what)
     CU_ASSERT(sl_within_pct(frames, sent, 2));
 }
 
+/* ---- 1 and 2: one server, two publications ---- */
+
+/* ffmpeg publishing over RTMPS (1) and over plain RTMP (2) do not
+ * interfere: one server takes both at once, each stream with its
+ * players, which wait before their publisher starts.  The first of the
+ * two tests to run drives it (shared_run) and keeps what only the moment
+ * can tell (exit statuses, whether the server stopped cleanly); the
+ * recordings stay until the suite ends, and each test checks its own. */
+
+enum { PLAY_X_TLS, PLAY_X_PLAIN, PLAY_Y_TLS, NPLAY };
+
+static const struct sl_av SHARED_AV = {320, 240, 30, 3, 30, 0};
+
+static struct {
+    int            state; /* 0 not run, -1 failed on the way, 1 done */
+    struct tls_srv t;
+    int            playing[2];              /* live/x had 2 players, live/y 1 */
+    int            pub_ended[2], pub_ok[2]; /* to x (RTMPS), to y (RTMP) */
+    char           pub_log[2][PATH_MAX + 32];
+    int            play_ended[NPLAY], play_ok[NPLAY];
+    char           out[NPLAY][PATH_MAX + 32];
+    int            stopped; /* sl_srv_stop() said 0 */
+} SH;
+
+/* Runs the shared server once, whichever of tests 1 and 2 comes first;
+ * 1 when it got through, -1 when it failed on the way (the test that
+ * ran it says where). */
+static int
+shared_run(void)
+{
+    static const char *const tags[NPLAY] = {"play-x-rtmps", "play-x-rtmp",
+                                            "play-y-rtmps"};
+    struct sl_proc           pub[2], play[NPLAY];
+    char                     url[NPLAY][256], pub_url[2][256];
+    char                     log[PATH_MAX + 32], f[64];
+
+    if (SH.state != 0)
+        return SH.state;
+    memset(&SH, 0, sizeof(SH));
+    SH.state = -1; /* until the end is reached */
+    tls_start(&SH.t, NULL);
+    /* 1: x published over RTMPS, played over RTMPS and RTMP; 2: y
+     * published over RTMP, played over RTMPS. */
+    tls_url(&SH.t, "x", url[PLAY_X_TLS], sizeof(url[0]));
+    sl_srv_url(&SH.t.srv, "live", "x", url[PLAY_X_PLAIN], sizeof(url[0]));
+    tls_url(&SH.t, "y", url[PLAY_Y_TLS], sizeof(url[0]));
+    tls_url(&SH.t, "x", pub_url[0], sizeof(pub_url[0]));
+    sl_srv_url(&SH.t.srv, "live", "y", pub_url[1], sizeof(pub_url[1]));
+    for (int i = 0; i < NPLAY; i++) {
+        snprintf(f, sizeof(f), "%s.flv", tags[i]);
+        sl_srv_path(&SH.t.srv, f, SH.out[i], sizeof(SH.out[i]));
+        snprintf(f, sizeof(f), "%s.log", tags[i]);
+        sl_srv_path(&SH.t.srv, f, log, sizeof(log));
+        CU_ASSERT_FATAL(sl_ffmpeg_play(&play[i], url[i], SH.out[i], log) == 0);
+    }
+    SH.playing[0] =
+        sl_wait_file_count(SH.t.srv.log, "playing live/x", 2, IT_S(10)) == 0;
+    SH.playing[1] =
+        sl_wait_file_count(SH.t.srv.log, "playing live/y", 1, IT_S(10)) == 0;
+    for (int i = 0; i < 2; i++) {
+        snprintf(f, sizeof(f), "publish-%c.log", "xy"[i]);
+        sl_srv_path(&SH.t.srv, f, SH.pub_log[i], sizeof(SH.pub_log[i]));
+        CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub[i], pub_url[i], &SHARED_AV,
+                                          SH.pub_log[i]) == 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        SH.pub_ended[i] = sl_proc_wait(&pub[i], IT_S(30)) == 0;
+        SH.pub_ok[i] = sl_proc_exited_with(&pub[i], 0);
+        sl_proc_kill(&pub[i]);
+    }
+    /* publish_grace later the players hear the end and finish. */
+    for (int i = 0; i < NPLAY; i++) {
+        SH.play_ended[i] = sl_proc_wait(&play[i], IT_S(20)) == 0;
+        SH.play_ok[i] = sl_proc_exited_with(&play[i], 0);
+        sl_proc_kill(&play[i]);
+    }
+    SH.stopped = sl_srv_stop(&SH.t.srv) == 0;
+    SH.state = 1;
+    return 1;
+}
+
 /* ffmpeg publishes over RTMPS; one player over RTMPS and one over plain
  * RTMP, both waiting before it starts, get the whole stream. */
 static void
 test_rtmps_publish(void)
 {
-    struct sl_av   av = {320, 240, 30, 5, 30, 0};
-    struct tls_srv t;
-    struct sl_proc pub, play_tls, play_plain;
-    char           surl[256], purl[256];
-    char out_tls[PATH_MAX + 32], out_plain[PATH_MAX + 32], log[PATH_MAX + 32];
-
-    tls_start(&t, NULL);
-    tls_url(&t, "x", surl, sizeof(surl));
-    sl_srv_url(&t.srv, "live", "x", purl, sizeof(purl));
-    sl_srv_path(&t.srv, "play-rtmps.flv", out_tls, sizeof(out_tls));
-    sl_srv_path(&t.srv, "play-rtmps.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_play(&play_tls, surl, out_tls, log) == 0);
-    sl_srv_path(&t.srv, "play-rtmp.flv", out_plain, sizeof(out_plain));
-    sl_srv_path(&t.srv, "play-rtmp.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_play(&play_plain, purl, out_plain, log) == 0);
-    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/x", 2, IT_S(10)) ==
-              0);
-
-    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, surl, &av, log) == 0);
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    IT_EXPECT_LOGS(sl_proc_exited_with(&pub, 0), log, t.srv.log);
-    /* publish_grace (1 s) later both players hear the end and finish. */
-    CU_ASSERT(sl_proc_wait(&play_tls, IT_S(20)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&play_tls, 0));
-    CU_ASSERT(sl_proc_wait(&play_plain, IT_S(20)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&play_plain, 0));
-    sl_proc_kill(&pub);
-    sl_proc_kill(&play_tls);
-    sl_proc_kill(&play_plain);
-
-    expect_whole_stream(out_tls, &av, "rtmps player");
-    expect_whole_stream(out_plain, &av, "rtmp player");
-    IT_STOP(&t.srv);
+    CU_ASSERT_FATAL(shared_run() == 1);
+    CU_ASSERT(SH.playing[0]);
+    CU_ASSERT(SH.pub_ended[0]);
+    IT_EXPECT_LOGS(SH.pub_ok[0], SH.pub_log[0], SH.t.srv.log);
+    CU_ASSERT(SH.play_ended[PLAY_X_TLS]);
+    CU_ASSERT(SH.play_ok[PLAY_X_TLS]);
+    CU_ASSERT(SH.play_ended[PLAY_X_PLAIN]);
+    CU_ASSERT(SH.play_ok[PLAY_X_PLAIN]);
+    expect_whole_stream(SH.out[PLAY_X_TLS], &SHARED_AV, "rtmps player");
+    expect_whole_stream(SH.out[PLAY_X_PLAIN], &SHARED_AV, "rtmp player");
+    /* SIGTERM: exit 0, no sanitizer report, no ERROR line. */
+    CU_ASSERT(SH.stopped);
 }
 
 /* ffmpeg publishes over plain RTMP; an RTMPS player gets it all. */
 static void
 test_rtmp_publish_rtmps_play(void)
 {
-    struct sl_av   av = {320, 240, 30, 5, 30, 0};
-    struct tls_srv t;
-    struct sl_proc pub, play;
-    char           surl[256], purl[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
-
-    tls_start(&t, NULL);
-    tls_url(&t, "y", surl, sizeof(surl));
-    sl_srv_url(&t.srv, "live", "y", purl, sizeof(purl));
-    sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
-    sl_srv_path(&t.srv, "play.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, surl, out, log) == 0);
-    CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/y", 1, IT_S(10)) ==
-              0);
-    sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, purl, &av, log) == 0);
-    CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&pub, 0));
-    CU_ASSERT(sl_proc_wait(&play, IT_S(20)) == 0);
-    CU_ASSERT(sl_proc_exited_with(&play, 0));
-    sl_proc_kill(&pub);
-    sl_proc_kill(&play);
-    expect_whole_stream(out, &av, "rtmps player");
-    IT_STOP(&t.srv);
+    CU_ASSERT_FATAL(shared_run() == 1);
+    CU_ASSERT(SH.playing[1]);
+    CU_ASSERT(SH.pub_ended[1]);
+    CU_ASSERT(SH.pub_ok[1]);
+    CU_ASSERT(SH.play_ended[PLAY_Y_TLS]);
+    CU_ASSERT(SH.play_ok[PLAY_Y_TLS]);
+    expect_whole_stream(SH.out[PLAY_Y_TLS], &SHARED_AV, "rtmps player");
+    CU_ASSERT(SH.stopped);
 }
 
 /* The line of the ini that sets key, or 0. */
@@ -296,10 +357,13 @@ largest_video_gap(const char *file)
     return gap;
 }
 
+/* The player records across two reloads; the publication outlasts them
+ * (they end about 2 s into it here, which is checked), with room for
+ * slower machines through SLUICE_TIME_SCALE. */
 static void
 test_reload_certificate(void)
 {
-    struct sl_av   av = {320, 240, 30, 10, 30, 0};
+    struct sl_av   av = {320, 240, 30, (int) (5 * sl_time_scale()), 30, 0};
     struct tls_srv t;
     struct sl_proc pub, play;
     char           url[256], subject[256], keys[3 * PATH_MAX], want[64];
@@ -312,7 +376,7 @@ test_reload_certificate(void)
     tls_url(&t, "z", url, sizeof(url));
     sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
     sl_srv_path(&t.srv, "play.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, out, log) == 0);
+    CU_ASSERT_FATAL(live_player(&play, url, out, log) == 0);
     CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/z", 1, IT_S(10)) ==
               0);
     sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
@@ -354,6 +418,8 @@ test_reload_certificate(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(subject, CN_TWO));
     size = sl_file_size(out);
     CU_ASSERT(wait_grows(out, size, IT_S(5)) == 0);
+    /* All of that happened while the stream flowed. */
+    CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT);
 
     CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
     CU_ASSERT(sl_proc_exited_with(&pub, 0));
@@ -368,13 +434,16 @@ test_reload_certificate(void)
     IT_STOP(&t.srv);
 }
 
+/* The bad clients take about handshake_timeout (2 s); the publication
+ * outlasts them (checked below), with room for slower machines through
+ * SLUICE_TIME_SCALE. */
 static void
 test_not_tls(void)
 {
-    struct sl_av   av = {320, 240, 30, 8, 30, 0};
+    struct sl_av   av = {320, 240, 30, (int) (5 * sl_time_scale()), 30, 0};
     struct tls_srv t;
     struct sl_proc pub, play;
-    struct sl_rc  *c;
+    struct sl_rc  *c, *silent;
     unsigned char  junk[4096];
     char           url[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
 
@@ -382,12 +451,17 @@ test_not_tls(void)
     tls_url(&t, "w", url, sizeof(url));
     sl_srv_path(&t.srv, "play.flv", out, sizeof(out));
     sl_srv_path(&t.srv, "play.log", log, sizeof(log));
-    CU_ASSERT_FATAL(sl_ffmpeg_play(&play, url, out, log) == 0);
+    CU_ASSERT_FATAL(live_player(&play, url, out, log) == 0);
     CU_ASSERT(sl_wait_file_count(t.srv.log, "playing live/w", 1, IT_S(10)) ==
               0);
     sl_srv_path(&t.srv, "publish.log", log, sizeof(log));
     CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, log) == 0);
     CU_ASSERT(wait_grows(out, 16384, IT_S(10)) == 0);
+
+    /* Silence: handshake_timeout (2 s here) covers the TLS handshake.
+     * Opened first, so its wait runs beside the cases below. */
+    silent = sl_rc_open(t.tls_port, 0, IT_S(5));
+    CU_ASSERT_FATAL(silent != NULL);
 
     /* A plain RTMP client on the RTMPS port: C0 (version 3) and C1
      * (time 0, zeros, then random-looking bytes). */
@@ -412,18 +486,18 @@ test_not_tls(void)
     CU_ASSERT(sl_itest_expect_closed(&t.srv, c, "TLS handshake", IT_S(5)));
     sl_rc_close(c);
 
-    /* Silence: handshake_timeout (2 s here) covers the TLS handshake. */
-    c = sl_rc_open(t.tls_port, 0, IT_S(5));
-    CU_ASSERT_FATAL(c != NULL);
-    CU_ASSERT(
-        sl_itest_expect_closed(&t.srv, c, "TLS handshake timeout", IT_S(8)));
-    sl_rc_close(c);
+    /* The silent one. */
+    CU_ASSERT(sl_itest_expect_closed(&t.srv, silent, "TLS handshake timeout",
+                                     IT_S(8)));
+    sl_rc_close(silent);
 
     /* The plain port still speaks plain RTMP. */
     c = sl_rc_open(t.srv.port, 0, IT_S(5));
     CU_ASSERT_FATAL(c != NULL);
     CU_ASSERT(sl_rc_handshake(c, IT_S(5)) == 0);
     sl_rc_close(c);
+    /* All of that happened while the stream flowed. */
+    CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT);
 
     /* The RTMPS player next to all that got everything. */
     CU_ASSERT(sl_proc_wait(&pub, IT_S(30)) == 0);
@@ -446,7 +520,7 @@ test_not_tls(void)
 static void
 test_paused_player(void)
 {
-    struct sl_av   av = {1280, 720, 30, 10, 30, 1};
+    struct sl_av   av = {1280, 720, 30, (int) (7 * sl_time_scale()), 30, 1};
     struct tls_srv t;
     struct sl_proc pub, play;
     char           surl[256], purl[256], out[PATH_MAX + 32], log[PATH_MAX + 32];
@@ -458,12 +532,10 @@ test_paused_player(void)
     sl_srv_path(&t.srv, "play.log", log, sizeof(log));
     {
         /* A small receive buffer: the pause fills the pipe sooner. */
-        const char *args[] = {"-y",    "-recv_buffer_size",
-                              "16384", "-i",
-                              surl,    "-c",
-                              "copy",  "-f",
-                              "flv",   out,
-                              NULL};
+        const char *args[] = {
+            "-y",   "-recv_buffer_size", "16384", "-i", surl,  "-c",
+            "copy", "-flush_packets",    "1",     "-f", "flv", out,
+            NULL};
 
         CU_ASSERT_FATAL(sl_ffmpeg_spawn(&play, args, log) == 0);
     }
@@ -475,6 +547,8 @@ test_paused_player(void)
 
     CU_ASSERT(sl_proc_signal(&play, SIGSTOP) == 0);
     sl_sleep(5);
+    /* The stream flowed all through the pause. */
+    CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT);
     CU_ASSERT(sl_proc_signal(&play, SIGCONT) == 0);
 
     CU_ASSERT(sl_proc_wait(&pub, IT_S(40)) == 0);
@@ -540,10 +614,18 @@ test_web_https(void)
     IT_STOP(&t.srv);
 }
 
+/* After each test: whatever it left running goes.  The folders stay
+ * until the suite ends: tests 1 and 2 read the shared server's. */
+static void
+after_test(void)
+{
+    sl_proc_kill_all();
+}
+
 void
 sl_itest_suite_tls(void)
 {
-    CU_pSuite s = sl_itest_suite("tls");
+    CU_pSuite s = sl_itest_suite_shared("tls", NULL, after_test);
 
     CU_add_test(s, "ffmpeg publishes over RTMPS, plays over RTMPS and RTMP",
                 test_rtmps_publish);

@@ -4,8 +4,9 @@
  * One server serves every test of the suite (they use streams of their
  * own and do not interfere): RTMP, the web port over HTTP and HTTPS (a
  * certificate made at test time), [web] request_timeout and
- * keepalive_timeout of 2 s, max_lag 1 s, an app with play_secret and an
- * app whose on_play asks tests/support/callback_server.py.  The last
+ * keepalive_timeout of 2 s, max_lag 1 s, publish_grace 500 ms, an app
+ * with play_secret and an app whose on_play asks
+ * tests/support/callback_server.py.  The last
  * test stops it: exit status 0, no ERROR line, no sanitizer report.
  *
  * - ffmpeg reads http://.../live/NAME.flv of what ffmpeg publishes, next
@@ -107,7 +108,7 @@ server_config(const char *cors, char *keys, size_t kcap, char *sect,
               size_t scap)
 {
     snprintf(keys, kcap,
-             "max_lag = 1s\npublish_grace = 1s\n"
+             "max_lag = 1s\npublish_grace = 500ms\n"
              /* The tests open many connections from 127.0.0.1 in
               * bursts; the count limit below is what they test. */
              "connection_rate_per_ip = 0\n"
@@ -672,7 +673,7 @@ refused(const char *what, const char *req, size_t len, int status)
 static void
 test_ffmpeg_reads_flv(void)
 {
-    struct sl_av   av = {320, 240, 25, 6, 25, 0};
+    struct sl_av   av = {320, 240, 25, 4, 25, 0};
     struct sl_proc pub, rtmp, http;
     struct sl_pkts ref = {0};
     char           url[256], rout[PATH_MAX + 32], hout[PATH_MAX + 32];
@@ -1051,8 +1052,9 @@ flood_held_off(void)
 static void
 test_bad_input(void)
 {
-    /* Long enough to outlast every case below (about 3 s here). */
-    struct sl_av   av = {320, 240, 25, (int) (6 * sl_time_scale()), 25, 0};
+    /* Long enough to outlast every case below (about 2.5 s here: the
+     * 2 s timeouts), which the end checks. */
+    struct sl_av   av = {320, 240, 25, (int) (4 * sl_time_scale()), 25, 0};
     struct sl_proc pub, view;
     struct drip    drip = {0};
     struct hc     *idle;
@@ -1131,7 +1133,7 @@ test_bad_input(void)
     CU_ASSERT(sl_proc_wait(&pub, 0) == -ETIMEDOUT);
     CU_ASSERT(ends_ok(&pub, "publisher", "pub-live-steady", IT_S(30)));
     CU_ASSERT(ends_ok(&view, "http-flv viewer", "steady", IT_S(15)));
-    expect_viewer(out, &av, NULL, (av.seconds - 3) * 1000, "viewer");
+    expect_viewer(out, &av, NULL, (av.seconds - 2) * 1000, "viewer");
 }
 
 /* ---- 5: a viewer that stops reading ---- */
@@ -1195,7 +1197,7 @@ log_time(const char *needle)
 static void
 test_publisher_leaves(void)
 {
-    struct sl_av    av = {320, 240, 25, 3, 25, 0};
+    struct sl_av    av = {320, 240, 25, 2, 25, 0};
     struct sl_proc  pub;
     struct hc      *c;
     struct resp     r;
@@ -1214,7 +1216,8 @@ test_publisher_leaves(void)
     /* The response ends by itself: the server closes. */
     CU_ASSERT(hc_closed(c, IT_S(10)));
 
-    /* Not before publish_grace (1 s): the server's own clock says so. */
+    /* Not before publish_grace (500 ms): the server's own clock says
+     * so. */
     snprintf(tag, sizeof(tag), " 127.0.0.1:%d] ", c->lport);
     snprintf(line, sizeof(line), "%sclosing: the stream ended", tag);
     CU_ASSERT(sl_wait_file_count(W.srv.log, line, 1, IT_S(5)) == 0);
@@ -1224,7 +1227,7 @@ test_publisher_leaves(void)
             ended);
     CU_ASSERT(gone >= 0 && ended >= 0);
     /* A day's wrap between the two would make it negative: allow. */
-    CU_ASSERT(ended - gone >= 1000 - 20 || ended < gone);
+    CU_ASSERT(ended - gone >= 500 - 20 || ended < gone);
     hc_close(c);
 }
 
@@ -1233,7 +1236,7 @@ test_publisher_leaves(void)
 static void
 test_https(void)
 {
-    struct sl_av   av = {320, 240, 25, 5, 25, 0};
+    struct sl_av   av = {320, 240, 25, 3, 25, 0};
     struct sl_proc pub, view;
     char           url[256], out[PATH_MAX + 32];
 
@@ -1242,7 +1245,7 @@ test_https(void)
     CU_ASSERT_FATAL(flv_reader(&view, url, "secure", out, sizeof(out)) == 0);
     CU_ASSERT(ends_ok(&pub, "publisher", "pub-live-secure", IT_S(30)));
     CU_ASSERT(ends_ok(&view, "https reader", "secure", IT_S(15)));
-    expect_viewer(out, &av, NULL, (av.seconds - 2) * 1000, "https reader");
+    expect_viewer(out, &av, NULL, (av.seconds - 1) * 1000, "https reader");
 }
 
 /* ---- the end ---- */
