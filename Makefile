@@ -84,7 +84,7 @@ PLAYER_C   := build/gen/player_assets.c build/gen/player_libs.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o \
             $(BUILD)/gen/player_assets.o $(BUILD)/gen/player_libs.o
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c) \
-            bench/flvread.c bench/hlsread.c bench/httphead.c
+            bench/flvread.c bench/hlsread.c bench/httphead.c bench/tsscan.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)

@@ -13,6 +13,6 @@
     X(media) X(codec) X(api) X(query) X(callback) X(access) \
     X(iplimit) X(supervisor) X(cluster) X(record) X(auth) X(rtmp_cmd) X(web) \
     X(http_conn) X(flvread) X(hls_playlist) X(hls_window) X(hls_viewers) \
-    X(hls_mux) X(hlsread) X(page) X(srt_streamid)
+    X(hls_mux) X(hlsread) X(page) X(srt_streamid) X(tsscan)
 #endif
 /* clang-format on */
