@@ -1,7 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make bench-hls`, `make bench-cluster`,
-# `make bench-scale`,
+# `make bench-relay`, `make bench-hls`, `make bench-srt`,
+# `make bench-cluster`, `make bench-scale`,
 # `make cluster-demo`, `make fuzz`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
 # objects never mix).
@@ -97,6 +97,7 @@ UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
+        bench-srt \
         fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster bench-scale
@@ -210,6 +211,15 @@ bench-scale: deps build/sluice build/sluice-bench
 bench-hls: deps deps-bench build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg)
 	./bench/hls.sh
+
+# SRT: the ingest of one 2.5 Mbit/s stream against libsrt's own
+# srt-live-transmit, and 100 SRT players beside 100 RTMP players of one
+# stream, CPU and memory per player (bench/srt.sh, docs/performance.md).
+# About 5 minutes.  It needs srt-live-transmit (srt-tools), ffmpeg and
+# python3 (the UDP sink); SRT_PERF=1 adds a perf profile.
+bench-srt: deps deps-bench build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg python3 curl)
+	./bench/srt.sh
 
 # An origin, two edges and HAProxy on loopback (conf/cluster/,
 # docs/operations.md); Ctrl-C stops them all.
