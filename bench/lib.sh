@@ -16,6 +16,7 @@
 #                          runs, once it has started it
 #   stop_pid PID           SIGTERM to PID, SIGKILL after 5 s; reaped
 #   proc_ticks PID         "utime stime" of PID, all threads, clock ticks
+#   proc_run_ns PID        nanoseconds PID's live threads have run
 #   proc_rss PID           VmRSS of PID in KiB
 #   cpu_busy CPU           ticks CPU spent running tasks (user, nice,
 #                          system, steal) since boot
@@ -122,6 +123,15 @@ proc_ticks() {
     # shellcheck disable=SC2086
     set -- $stat
     echo "${12} ${13}"
+}
+
+# The first field of each thread's schedstat: its run time in ns, exact
+# where utime + stime are whole ticks (10 ms), which matters for a
+# process that uses 1 % of a core.  Threads that have exited are not in
+# it: use it for processes whose threads live through the window.
+proc_run_ns() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null |
+        awk '{t += $1} END {printf "%.0f\n", t}'
 }
 
 proc_rss() {
