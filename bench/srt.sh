@@ -43,7 +43,7 @@
 #                  and one more `srt` players run with the server under
 #                  `perf record -g` (not in the tables: perf's sampling
 #                  costs the process it watches), and the top of each
-#                  profile by shared object and by symbol
+#                  profile by thread, shared object and symbol
 #   SRT_CSV=FILE   also keep the raw result lines there
 set -euo pipefail
 
@@ -230,7 +230,7 @@ perf_start() {
 
 # perf_finish NAME: waits for the recording, then keeps the top of its
 # report in $TMP/perf-NAME.txt (the columns perf leaves empty cut off):
-# by thread, by shared object, by symbol.
+# by thread, by thread and shared object, by shared object, by symbol.
 perf_finish() {
     local dir=$TMP/perf-$1
     wait "$PERF_BG" 2>/dev/null || true
@@ -239,6 +239,10 @@ perf_finish() {
         perf report --stdio --no-children -g none --sort comm \
             -i "$dir/perf.data" 2>/dev/null | grep -v '^#' | grep -v '^$' |
             head -10
+        echo "by thread and shared object:"
+        perf report --stdio --no-children -g none --sort comm,dso \
+            -i "$dir/perf.data" 2>/dev/null | grep -v '^#' | grep -v '^$' |
+            head -14
         echo "by shared object:"
         perf report --stdio --no-children -g none --sort dso \
             -i "$dir/perf.data" 2>/dev/null | grep -v '^#' | grep -v '^$' |
