@@ -226,6 +226,7 @@ perf_start() {
             -p "$2" -o "$dir/perf.data" -- sleep "$4" >"$dir/log" 2>&1
     ) &
     PERF_BG=$!
+    PIDS+=("$PERF_BG")
 }
 
 # perf_finish NAME: waits for the recording, then keeps the top of its
