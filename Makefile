@@ -1,7 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make bench-hls`, `make bench-cluster`,
-# `make bench-scale`,
+# `make bench-relay`, `make bench-hls`, `make bench-srt`,
+# `make bench-cluster`, `make bench-scale`,
 # `make cluster-demo`, `make fuzz`, `make install`, `make deb`,
 # `make test-deb`;
 # SAN=1 or TSAN=1 for sanitizer builds (they use their own build folder so
@@ -97,7 +97,7 @@ PLAYER_C   := build/gen/player_assets.c build/gen/player_libs.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o \
             $(BUILD)/gen/player_assets.o $(BUILD)/gen/player_libs.o
 UNIT_SRC := $(wildcard tests/unit/*.c) $(wildcard tests/support/*.c) \
-            bench/flvread.c bench/hlsread.c bench/httphead.c
+            bench/flvread.c bench/hlsread.c bench/httphead.c bench/tsscan.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 INTEG_SRC := $(wildcard tests/integration/*.c) $(wildcard tests/support/*.c) bench/flvfile.c
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
@@ -110,6 +110,7 @@ UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
+        bench-srt \
         fuzz soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster bench-scale install uninstall deb \
@@ -227,6 +228,15 @@ bench-scale: deps build/sluice build/sluice-bench
 bench-hls: deps deps-bench build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg)
 	./bench/hls.sh
+
+# SRT: the ingest of one 2.5 Mbit/s stream against libsrt's own
+# srt-live-transmit, and 100 SRT players beside 100 RTMP players of one
+# stream, CPU and memory per player (bench/srt.sh, docs/performance.md).
+# About 5 minutes.  It needs srt-live-transmit (srt-tools), ffmpeg and
+# python3 (the UDP sink); SRT_PERF=1 adds a perf profile.
+bench-srt: deps deps-bench build/sluice build/sluice-bench
+	$(call need_pkgs,ffmpeg python3 curl)
+	./bench/srt.sh
 
 # An origin, two edges and HAProxy on loopback (conf/cluster/,
 # docs/operations.md); Ctrl-C stops them all.

@@ -43,7 +43,8 @@
  *
  * With --floor-server as its first argument the binary is instead the
  * minimal fan-out server of bench/floor.c; with --ladder, the
- * transcoding-ladder benchmark of bench/ladder.c.
+ * transcoding-ladder benchmark of bench/ladder.c; with --srt-players,
+ * SRT players of a stream someone else publishes (bench/srtplay.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -61,6 +62,7 @@
 #include "bench/floor.h"
 #include "bench/flvfile.h"
 #include "bench/ladder.h"
+#include "bench/srtplay.h"
 #include "pool/clock.h"
 
 #define MAX_EVENTS 512
@@ -103,6 +105,8 @@ usage(void)
             "          [--hls-poll]] [--also-pid PID] [--csv]\n"
             "       sluice-bench --floor-server -l IPV4:PORT [-m merge_ms]\n"
             "       sluice-bench --ladder -i FILE.flv [-c CONFIG] [-a APP]\n"
+            "       sluice-bench --srt-players N --srt-url URL [-d seconds]\n"
+            "         [-w warmup_s] [-p pid] [--fps F] [--csv]\n"
             "       sluice-bench -u URL -i FILE.flv --rungs NAME[,NAME...]\n"
             "         [-d seconds] [-w warmup_s] [--drain s]\n"
             "The publisher is RTMP on -u; the players play, by default, -u.\n"
@@ -566,6 +570,8 @@ main(int argc, char **argv)
         return sl_floor_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "--ladder"))
         return sl_bench_ladder_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "--srt-players"))
+        return sl_bench_srt_main(argc, argv);
     if (parse_options(argc, argv) < 0)
         return 2;
     raise_nofile();

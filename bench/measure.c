@@ -367,7 +367,7 @@ struct result {
     double   min_pct, sum_pct, conn_rate;
     uint64_t unmatched;
     double   p50, p99, p999, maxl, rss_pp;
-    double   window_s, srv_cpu, gen_cpu;
+    double   window_s, srv_cpu, srv_user, srv_sys, gen_cpu;
     double   other[2]; /* others' use of the two pinned cores; -1 unknown */
     int      saturated;
 };
@@ -430,6 +430,8 @@ window_loads(struct result *r)
     sl_bench_window_loads(&l);
     r->window_s = l.window_s;
     r->srv_cpu = l.srv_cpu;
+    r->srv_user = l.srv_user;
+    r->srv_sys = l.srv_sys;
     r->gen_cpu = l.gen_cpu;
     r->other[0] = l.other[0];
     r->other[1] = l.other[1];
@@ -483,15 +485,17 @@ print_csv(const struct result *r)
     /* players,playing,failed,dropped,expected,min%,avg%,below98,
      * p50,p99,p999,max,conn/s,srv_cpu%,rss_base,rss_end,rss/player,
      * gen_cpu%,saturated,unmatched,mismatches,window_s,
-     * other_on_server_core%,other_on_generator_core% */
+     * other_on_server_core%,other_on_generator_core%,srv_user%,
+     * srv_sys% (the last two added later: scripts that count fields
+     * from the start are not disturbed) */
     printf("%u,%u,%u,%u,%zu,%.2f,%.2f,%u,%.1f,%.1f,%.1f,%.1f,%.0f,"
-           "%.1f,%ld,%ld,%.2f,%.1f,%d,%llu,%llu,%.1f,%.1f,%.1f\n",
+           "%.1f,%ld,%ld,%.2f,%.1f,%d,%llu,%llu,%.1f,%.1f,%.1f,%.2f,%.2f\n",
            r->n, sl_bench.playing, sl_bench.failed, sl_bench.dropped,
            r->expected, r->min_pct, r->n ? r->sum_pct / r->n : 0, r->below,
            r->p50, r->p99, r->p999, r->maxl, r->conn_rate, r->srv_cpu,
            M.rss_base, M.rss_end, r->rss_pp, r->gen_cpu, r->saturated,
            (unsigned long long) r->unmatched, (unsigned long long) M.mismatches,
-           r->window_s, r->other[0], r->other[1]);
+           r->window_s, r->other[0], r->other[1], r->srv_user, r->srv_sys);
 }
 
 /* The result, human-readable. */
