@@ -102,6 +102,11 @@ struct sl_hls_variant {
     uint8_t              hevc;       /* avcc holds an hvc1 sequence start */
     uint8_t              master_due; /* a segment completed: the master */
     uint8_t              numbered;   /* its first segment has a number */
+    /* Earlier init segments that segments in the window may still name
+     * (EXT-X-MAP): oldest first, at most one per segment. */
+    struct sl_buf *old_init[SL_HLS_MAX_SEGMENTS + 1];
+    uint32_t       old_init_id[SL_HLS_MAX_SEGMENTS + 1];
+    uint32_t       nold_init;
 };
 
 struct sl_hls {
@@ -309,6 +314,46 @@ close_mux(struct sl_hls_variant *v)
     v->mux = NULL;
 }
 
+/* The init segment being replaced joins the old ones, which keep only
+ * those that a segment of the window (or the one being written) still
+ * names: a player that starts at the window's oldest segment fetches
+ * the init its EXT-X-MAP gives (an SRT publisher's first init often
+ * lacks the audio, whose header comes after the first video frame). */
+static void
+keep_old_init(struct sl_hls_variant *v)
+{
+    uint32_t oldest = v->init_id, k = 0;
+
+    if (v->win.nsegs > 0)
+        oldest = v->win.segs[v->win.head].init_id;
+    else if (v->win.cur_open)
+        oldest = v->win.cur.init_id;
+    if (v->init != NULL && v->nold_init == SL_HLS_MAX_SEGMENTS + 1) {
+        /* Headers that change more often than segments are cut: the
+         * oldest goes. */
+        sl_buf_unref(v->old_init[0]);
+        memmove(v->old_init, v->old_init + 1,
+                (v->nold_init - 1) * sizeof(v->old_init[0]));
+        memmove(v->old_init_id, v->old_init_id + 1,
+                (v->nold_init - 1) * sizeof(v->old_init_id[0]));
+        v->nold_init--;
+    }
+    if (v->init != NULL) {
+        v->old_init[v->nold_init] = v->init;
+        v->old_init_id[v->nold_init++] = v->init_id;
+        v->init = NULL;
+    }
+    for (uint32_t i = 0; i < v->nold_init; i++) {
+        if (v->old_init_id[i] < oldest) {
+            sl_buf_unref(v->old_init[i]);
+            continue;
+        }
+        v->old_init[k] = v->old_init[i];
+        v->old_init_id[k++] = v->old_init_id[i];
+    }
+    v->nold_init = k;
+}
+
 /* A new muxer (and init segment) from the current headers. */
 static int
 open_mux(struct sl_hls_variant *v, int with_video)
@@ -336,7 +381,7 @@ open_mux(struct sl_hls_variant *v, int with_video)
         v->warned = 1;
         return -1;
     }
-    set_buf(&v->init, NULL);
+    keep_old_init(v);
     v->init = init;
     v->init_id++;
     if (v->disk != NULL) {
@@ -683,6 +728,8 @@ variant_free(struct sl_hls_variant *v)
     set_buf(&v->avcc, NULL);
     set_buf(&v->asc, NULL);
     set_buf(&v->init, NULL);
+    for (uint32_t i = 0; i < v->nold_init; i++)
+        sl_buf_unref(v->old_init[i]);
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -1282,9 +1329,14 @@ object_of(struct sl_hls_variant *v, char kind, uint64_t msn, uint32_t part,
     int                       n = 0;
 
     if (kind == 'i') {
-        if (v->init == NULL || msn != v->init_id)
+        struct sl_buf *init = msn == v->init_id ? v->init : NULL;
+
+        for (uint32_t i = 0; init == NULL && i < v->nold_init; i++)
+            if (v->old_init_id[i] == msn)
+                init = v->old_init[i];
+        if (init == NULL)
             return -ENOENT;
-        return give(v->init, bufs, &n, max, total) < 0 ? -E2BIG : 1;
+        return give(init, bufs, &n, max, total) < 0 ? -E2BIG : 1;
     }
     s = sl_hls_window_find(&v->win, msn);
     if (kind == 'p') {
