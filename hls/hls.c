@@ -80,6 +80,7 @@ struct sl_hls_variant {
     uint8_t              headers_changed;
     uint8_t              has_video;      /* the publication has sent video */
     int64_t              first_audio_ms; /* INT64_MIN: none yet */
+    int64_t              first_video_ms; /* INT64_MIN: none yet */
     struct sl_hls_mux   *mux;
     uint32_t             init_id;
     struct sl_buf       *init; /* init<init_id>.mp4 */
@@ -490,6 +491,17 @@ on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
         return; /* a frame of another codec than the header's */
     if (f.seq_end || f.len == 0)
         return;
+    if (v->first_video_ms == INT64_MIN)
+        v->first_video_ms = ms;
+    /* No audio header a second into the video: a stream without audio.
+     * Until then the first segment waits (for the next keyframe): an
+     * SRT publisher's audio header comes with its first audio PES,
+     * after the first video frames, and an init without the audio
+     * would change at the next keyframe, which players that keep one
+     * init for a rendition cannot follow. */
+    if (f.keyframe && v->mux == NULL && v->asc == NULL &&
+        ms - v->first_video_ms < 1000)
+        return;
     if (f.keyframe && (v->mux == NULL || v->headers_changed)) {
         end_segment(v, ms);
         if (open_mux(v, 1) < 0)
@@ -657,6 +669,7 @@ tap_end(struct sl_tap *tap)
     v->live = 0;
     v->has_video = 0;
     v->first_audio_ms = INT64_MIN;
+    v->first_video_ms = INT64_MIN;
     v->gone_ms = sl_now_ms();
     fire_waiters(v);
     pthread_mutex_unlock(&v->lock);
@@ -865,6 +878,7 @@ variant_new(struct sl_hls *h, const struct sl_config *cfg,
     v->part_ms = app->hls_part_ms;
     v->grace_ms = cfg->publish_grace_ms;
     v->first_audio_ms = INT64_MIN;
+    v->first_video_ms = INT64_MIN;
     pthread_mutex_init(&v->lock, NULL);
     sl_list_init(&v->waiters);
     sl_list_init(&v->link);
