@@ -1716,7 +1716,7 @@ leave_inits(char uris[4][32], int served[4])
         char                path[96];
 
         snprintf(uris[n], 32, "%.*s", (int) strcspn(p + 16, "\"?"), p + 16);
-        snprintf(path, sizeof(path), "/pkg/leave/%s", uris[n]);
+        snprintf(path, sizeof(path), "/pkg/leave/%.31s", uris[n]);
         served[n] = sl_http_get(S.srv.web_port, path, &o) == 200 &&
                     o.body_len > 8 && memcmp(o.body + 4, "ftyp", 4) == 0;
         sl_http_resp_free(&o);
