@@ -80,6 +80,7 @@ struct sl_hls_variant {
     uint8_t              headers_changed;
     uint8_t              has_video;      /* the publication has sent video */
     int64_t              first_audio_ms; /* INT64_MIN: none yet */
+    int64_t              first_video_ms; /* INT64_MIN: none yet */
     struct sl_hls_mux   *mux;
     uint32_t             init_id;
     struct sl_buf       *init; /* init<init_id>.mp4 */
@@ -112,6 +113,11 @@ struct sl_hls_variant {
     char           pl_rep_uri[MAX_REPORTS][SL_NAME_MAX + 24];
     uint8_t              master_due; /* a segment completed: the master */
     uint8_t              numbered;   /* its first segment has a number */
+    /* Earlier init segments that segments in the window may still name
+     * (EXT-X-MAP): oldest first, at most one per segment. */
+    struct sl_buf *old_init[SL_HLS_MAX_SEGMENTS + 1];
+    uint32_t       old_init_id[SL_HLS_MAX_SEGMENTS + 1];
+    uint32_t       nold_init;
 };
 
 struct sl_hls {
@@ -319,6 +325,46 @@ close_mux(struct sl_hls_variant *v)
     v->mux = NULL;
 }
 
+/* The init segment being replaced joins the old ones, which keep only
+ * those that a segment of the window (or the one being written) still
+ * names: a player that starts at the window's oldest segment fetches
+ * the init its EXT-X-MAP gives (an SRT publisher's first init often
+ * lacks the audio, whose header comes after the first video frame). */
+static void
+keep_old_init(struct sl_hls_variant *v)
+{
+    uint32_t oldest = v->init_id, k = 0;
+
+    if (v->win.nsegs > 0)
+        oldest = v->win.segs[v->win.head].init_id;
+    else if (v->win.cur_open)
+        oldest = v->win.cur.init_id;
+    if (v->init != NULL && v->nold_init == SL_HLS_MAX_SEGMENTS + 1) {
+        /* Headers that change more often than segments are cut: the
+         * oldest goes. */
+        sl_buf_unref(v->old_init[0]);
+        memmove(v->old_init, v->old_init + 1,
+                (v->nold_init - 1) * sizeof(v->old_init[0]));
+        memmove(v->old_init_id, v->old_init_id + 1,
+                (v->nold_init - 1) * sizeof(v->old_init_id[0]));
+        v->nold_init--;
+    }
+    if (v->init != NULL) {
+        v->old_init[v->nold_init] = v->init;
+        v->old_init_id[v->nold_init++] = v->init_id;
+        v->init = NULL;
+    }
+    for (uint32_t i = 0; i < v->nold_init; i++) {
+        if (v->old_init_id[i] < oldest) {
+            sl_buf_unref(v->old_init[i]);
+            continue;
+        }
+        v->old_init[k] = v->old_init[i];
+        v->old_init_id[k++] = v->old_init_id[i];
+    }
+    v->nold_init = k;
+}
+
 /* A new muxer (and init segment) from the current headers. */
 static int
 open_mux(struct sl_hls_variant *v, int with_video)
@@ -346,7 +392,7 @@ open_mux(struct sl_hls_variant *v, int with_video)
         v->warned = 1;
         return -1;
     }
-    set_buf(&v->init, NULL);
+    keep_old_init(v);
     v->init = init;
     v->init_id++;
     if (v->disk != NULL) {
@@ -454,6 +500,17 @@ on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
     if (hevc != v->hevc)
         return; /* a frame of another codec than the header's */
     if (f.seq_end || f.len == 0)
+        return;
+    if (v->first_video_ms == INT64_MIN)
+        v->first_video_ms = ms;
+    /* No audio header a second into the video: a stream without audio.
+     * Until then the first segment waits (for the next keyframe): an
+     * SRT publisher's audio header comes with its first audio PES,
+     * after the first video frames, and an init without the audio
+     * would change at the next keyframe, which players that keep one
+     * init for a rendition cannot follow. */
+    if (f.keyframe && v->mux == NULL && v->asc == NULL &&
+        ms - v->first_video_ms < 1000)
         return;
     if (f.keyframe && (v->mux == NULL || v->headers_changed)) {
         end_segment(v, ms);
@@ -622,6 +679,7 @@ tap_end(struct sl_tap *tap)
     v->live = 0;
     v->has_video = 0;
     v->first_audio_ms = INT64_MIN;
+    v->first_video_ms = INT64_MIN;
     v->gone_ms = sl_now_ms();
     fire_waiters(v);
     pthread_mutex_unlock(&v->lock);
@@ -694,6 +752,8 @@ variant_free(struct sl_hls_variant *v)
     set_buf(&v->asc, NULL);
     set_buf(&v->init, NULL);
     set_buf(&v->pl, NULL);
+    for (uint32_t i = 0; i < v->nold_init; i++)
+        sl_buf_unref(v->old_init[i]);
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -829,6 +889,7 @@ variant_new(struct sl_hls *h, const struct sl_config *cfg,
     v->part_ms = app->hls_part_ms;
     v->grace_ms = cfg->publish_grace_ms;
     v->first_audio_ms = INT64_MIN;
+    v->first_video_ms = INT64_MIN;
     pthread_mutex_init(&v->lock, NULL);
     sl_list_init(&v->waiters);
     sl_list_init(&v->link);
@@ -1340,9 +1401,14 @@ object_of(struct sl_hls_variant *v, char kind, uint64_t msn, uint32_t part,
     int                       n = 0;
 
     if (kind == 'i') {
-        if (v->init == NULL || msn != v->init_id)
+        struct sl_buf *init = msn == v->init_id ? v->init : NULL;
+
+        for (uint32_t i = 0; init == NULL && i < v->nold_init; i++)
+            if (v->old_init_id[i] == msn)
+                init = v->old_init[i];
+        if (init == NULL)
             return -ENOENT;
-        return give(v->init, bufs, &n, max, total) < 0 ? -E2BIG : 1;
+        return give(init, bufs, &n, max, total) < 0 ? -E2BIG : 1;
     }
     s = sl_hls_window_find(&v->win, msn);
     if (kind == 'p') {

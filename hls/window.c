@@ -231,10 +231,17 @@ sl_hls_window_view(const struct sl_hls_window *w, struct sl_hls_media_view *v,
         view_seg(s, &segs[i], &parts, edge > from);
     }
     memset(&v->cur, 0, sizeof(v->cur));
-    if (w->cur_open)
+    if (w->cur_open) {
         view_seg(&w->cur, &v->cur, &parts, 1);
-    else
+    } else {
+        /* The next segment (a publisher gone, within publish_grace):
+         * its hinted part is read with the init in force, the newest
+         * segment's; one that comes with another init is listed with
+         * its own EXT-X-MAP then.  (Init 0 is never made.) */
         v->cur.msn = w->next_msn;
+        if (w->nsegs > 0)
+            v->cur.init_id = seg_at(w, w->nsegs - 1)->init_id;
+    }
 }
 
 void

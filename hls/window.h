@@ -96,7 +96,9 @@ int sl_hls_window_last_part(const struct sl_hls_window *w, uint64_t *msn,
  * window; segs and parts point into scratch arrays the caller provides
  * (SL_HLS_MAX_SEGMENTS segments; (SL_HLS_MAX_SEGMENTS + 1) *
  * SL_HLS_MAX_PARTS parts).  Parts are listed for the segments that end
- * within three target durations of the live edge. */
+ * within three target durations of the live edge.  With no segment
+ * open, cur is the next one: its number, no parts, the newest
+ * segment's init. */
 void sl_hls_window_view(const struct sl_hls_window *w,
                         struct sl_hls_media_view *v, struct sl_hls_seg *segs,
                         struct sl_hls_part *parts);

@@ -181,7 +181,10 @@ fail:
 }
 
 /* A codec header: kept, and the muxer restarted when it runs with
- * another one. */
+ * another one or without this kind at all (an SRT publisher's audio
+ * header comes with its first audio PES, often after the first video
+ * frame: a muxer started then would leave the audio out for as long as
+ * it runs). */
 static void
 take_header(struct sl_ts_out *o, uint8_t *dst, size_t *dst_len, size_t cap,
             const uint8_t *p, size_t n, const uint8_t *started, int started_len)
@@ -190,7 +193,7 @@ take_header(struct sl_ts_out *o, uint8_t *dst, size_t *dst_len, size_t cap,
         return;
     memcpy(dst, p, n);
     *dst_len = n;
-    if (o->fmt != NULL && started_len > 0 &&
+    if (o->fmt != NULL &&
         ((size_t) started_len != n || memcmp(started, p, n) != 0))
         close_muxer(o);
 }

@@ -8,13 +8,13 @@
  * Carried: H.264 (AVCC in, Annex B out: the muxer's own
  * h264_mp4toannexb filter, which also puts the SPS and PPS before each
  * keyframe), HEVC (Enhanced RTMP "hvc1" in, media/flv_hevc.h; the same
- * with hevc_mp4toannexb) and AAC (raw in, ADTS out).  The muxer starts at the first
- * frame after the codec headers it has (so a stream with no audio
- * header by its first video frame is video only until a header
- * changes); a codec header that differs from the one it started with
- * restarts it (new PAT and PMT: a player sees a new program).  PAT and
- * PMT are written again before every video keyframe, so a player that
- * starts at one finds them at once.
+ * with hevc_mp4toannexb) and AAC (raw in, ADTS out).  The muxer starts at the
+ * first frame after the codec headers it has (so a stream with no audio header
+ * by its first video frame is video only until one comes); a codec header of a
+ * kind it started without, or one that differs from the one it started with,
+ * restarts it (new PAT and PMT: a player sees a new program).  PAT and PMT are
+ * written again before every video keyframe, so a player that starts at one
+ * finds them at once.
  *
  * One thread at a time per object (the tap's, under the stream lock);
  * no I/O, no lock of its own.

@@ -41,6 +41,9 @@
 /* Skips this close together: the player cannot keep up. */
 #define SKIPS_MAX 3
 #define SKIPS_WINDOW_MS 30000
+/* A caller's receive buffer with less room than this (in packets, about
+ * 10 KB: not even a small frame) is full: its reader takes nothing. */
+#define FULL_WINDOW_PKTS 8
 
 /* Bytes read in one run before the task gives the worker to others. */
 #define READ_BUDGET (256u * 1024)
@@ -72,6 +75,10 @@ struct sl_srt_conn {
     size_t               off;
     uint64_t             last_sent_ms, skips_seen, first_skip_ms;
     uint8_t              playing;
+    /* peer_stalled's: the sender's drops at the last look, and since
+     * when the caller's buffer has been full with drops (0: it is not). */
+    int64_t  drops_seen;
+    uint64_t full_since_ms;
 
     uint64_t stats_at, retrans_total;
     uint8_t  started, watched, closing, finished;
@@ -289,6 +296,30 @@ start(struct sl_srt_conn *c)
 
 /* ---- reading ---- */
 
+/* Whether a player's caller has taken nothing for twice max_lag.  In
+ * live mode libsrt never refuses a message for a caller that stopped
+ * reading, so send_more's EASYNCSND rule does not see one: the caller's
+ * receive buffer fills and stays full (every ACK says it has no room:
+ * the flow window), and the sender drops each packet once it is too
+ * late to play (SRTO_TLPKTDROP) rather than keep it.  Both, at every
+ * look (about once a second) for twice max_lag, is a stalled caller; a
+ * slow or lossy link that drops has room, a small buffer that is read
+ * drops nothing. */
+static int
+peer_stalled(struct sl_srt_conn *c, const SRT_TRACEBSTATS *perf, uint64_t now)
+{
+    int dropping = perf->pktSndDropTotal > c->drops_seen;
+
+    c->drops_seen = perf->pktSndDropTotal;
+    if (!dropping || perf->pktFlowWindow >= FULL_WINDOW_PKTS) {
+        c->full_since_ms = 0;
+        return 0;
+    }
+    if (c->full_since_ms == 0)
+        c->full_since_ms = now;
+    return now - c->full_since_ms >= 2 * (uint64_t) c->reader.max_lag_ms;
+}
+
 static void
 update_stats(struct sl_srt_conn *c, uint64_t now)
 {
@@ -317,6 +348,9 @@ update_stats(struct sl_srt_conn *c, uint64_t now)
             .pkts_dropped = (uint64_t) (c->playing ? perf.pktSndDropTotal
                                                    : perf.pktRcvDropTotal),
         });
+    if (c->playing && peer_stalled(c, &perf, now))
+        conn_close(c, SL_LOG_WARN,
+                   "stalled: its receive buffer stayed full for 2 x max_lag");
 }
 
 /* Reads what libsrt holds, up to the budget.  1 when the budget ran out

@@ -6,7 +6,8 @@
  *
  * One server serves the suite: [app:live] with hls = on, a ladder of two
  * cheap rungs (r180: 240x180, r144: 192x144, ultrafast) and
- * keyframe_interval = 1s, so segments are 1 s; [app:signed] with hls,
+ * keyframe_interval = 1s, so segments are 1 s, and hls_path (its files
+ * in a temporary folder too); [app:signed] with hls,
  * play_secret and the r144 rung; [app:plain] without hls.  ffmpeg
  * publishes live/cam and signed/sec (320x240, 25 fps, a keyframe every
  * 25 frames) from the start; the tests stop them when they are done
@@ -24,7 +25,11 @@
  *   without it;
  * - bad input (traversal, unknown names), HEAD, the preflight and the
  *   response headers;
- * - the publisher leaves: EXT-X-ENDLIST after publish_grace;
+ * - byte ranges of a segment and an init: 206 with Content-Range and
+ *   exactly those bytes (A-B, A-, -N, B past the end); 416 with
+ *   the length in its Content-Range for a range past the end;
+ * - the publisher leaves: EXT-X-ENDLIST after publish_grace, on the web
+ *   port and in the hls_path files;
  * - /api/v1/server counts the bytes as hls;
  * - the server stops cleanly (exit 0, no ERROR line, no sanitizer
  *   report).
@@ -38,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tests/integration/itest.h"
@@ -88,6 +94,7 @@ static struct {
     struct sl_srv  srv;
     struct sl_proc pub_live, pub_signed;
     char           dir[PATH_MAX];
+    char           disk[PATH_MAX + 8]; /* [app:live]'s hls_path */
     /* Body bytes of the 200 answers our own GETs got from the web port:
      * a lower bound of what the API must count as hls. */
     uint64_t got_bytes;
@@ -169,9 +176,17 @@ suite_init(void)
                         * connections at once. */
                        "connection_rate_per_ip = 0\n"
                        "max_connections_per_ip = 0\n";
+    char sections[PATH_MAX + sizeof(SECTIONS) + 32];
 
     memset(&H, 0, sizeof(H));
-    if (sl_tmpdir(H.dir) < 0 || sl_srv_start(&H.srv, keys, SECTIONS) < 0)
+    if (sl_tmpdir(H.dir) < 0)
+        return -1;
+    /* [app:live] writes its files to disk too (hls_path). */
+    snprintf(H.disk, sizeof(H.disk), "%s/hls", H.dir);
+    if (mkdir(H.disk, 0755) < 0)
+        return -1;
+    snprintf(sections, sizeof(sections), "hls_path = %s\n%s", H.disk, SECTIONS);
+    if (sl_srv_start(&H.srv, keys, sections) < 0)
         return -1;
     /* Long clips: the tests stop them when they are done with them. */
     if (publish(&H.pub_live, "live", "cam", 320, 240, 120) < 0 ||
@@ -951,6 +966,107 @@ test_bad_input_and_headers(void)
     sl_http_resp_free(&r);
 }
 
+/* ---- 7b. byte ranges ---- */
+
+/* GET path with "Range: bytes=range": the status, r filled (the caller
+ * frees it). */
+static int
+get_range(const char *path, const char *range, struct sl_http_resp *r)
+{
+    char h[96];
+
+    snprintf(h, sizeof(h), "Range: bytes=%s\r\n", range);
+    return web("GET", path, h, IT_S(5), r);
+}
+
+/* A 206 for [first, last] of whole (len bytes): its Content-Range and
+ * Content-Length say so and its bytes are the same slice. */
+static int
+is_slice(const struct sl_http_resp *r, int st, const uint8_t *whole, size_t len,
+         size_t first, size_t last)
+{
+    char want[96], cr[96] = "", cl[32] = "";
+    int  ok;
+
+    snprintf(want, sizeof(want), "bytes %zu-%zu/%zu", first, last, len);
+    sl_http_header(r, "Content-Range", cr, sizeof(cr));
+    sl_http_header(r, "Content-Length", cl, sizeof(cl));
+    ok = st == 206 && strcmp(cr, want) == 0 &&
+         r->body_len == last - first + 1 &&
+         strtoul(cl, NULL, 10) == r->body_len &&
+         memcmp(r->body, whole + first, r->body_len) == 0;
+    if (!ok)
+        fprintf(stderr,
+                "  wanted 206 \"%s\": got %d \"%s\", %zu bytes "
+                "(Content-Length %s)\n",
+                want, st, cr, r->body_len, cl);
+    return ok;
+}
+
+static void
+test_byte_ranges(void)
+{
+    struct sl_http_resp whole, r;
+    struct media_pl     pl;
+    char                path[1024], range[64], cr[96] = "", want[96];
+    size_t              len;
+    int                 st;
+
+    /* A segment (immutable while the window holds it), whole. */
+    CU_ASSERT_FATAL(get_media("live", "cam_r144", NULL, &pl, NULL) == 200);
+    CU_ASSERT_FATAL(pl.nsegs > 0);
+    snprintf(path, sizeof(path), "/live/cam_r144/s%" PRIu64 ".m4s",
+             pl.segs[pl.nsegs - 1].msn);
+    CU_ASSERT_FATAL(get(path, &whole) == 200);
+    len = whole.body_len;
+    CU_ASSERT_FATAL(len > 200);
+    CU_ASSERT(header_has(&whole, "Accept-Ranges", "bytes"));
+
+    /* bytes=A-B: exactly those. */
+    st = get_range(path, "10-99", &r);
+    CU_ASSERT(is_slice(&r, st, (const uint8_t *) whole.body, len, 10, 99));
+    CU_ASSERT(header_has(&r, "Content-Type", "video/iso.segment"));
+    sl_http_resp_free(&r);
+    /* From A to the end, the last N, and a B past the end (cut there). */
+    snprintf(range, sizeof(range), "%zu-", len - 20);
+    st = get_range(path, range, &r);
+    CU_ASSERT(
+        is_slice(&r, st, (const uint8_t *) whole.body, len, len - 20, len - 1));
+    sl_http_resp_free(&r);
+    st = get_range(path, "-16", &r);
+    CU_ASSERT(
+        is_slice(&r, st, (const uint8_t *) whole.body, len, len - 16, len - 1));
+    sl_http_resp_free(&r);
+    snprintf(range, sizeof(range), "100-%zu", len + 1000);
+    st = get_range(path, range, &r);
+    CU_ASSERT(
+        is_slice(&r, st, (const uint8_t *) whole.body, len, 100, len - 1));
+    sl_http_resp_free(&r);
+
+    /* Past the end: 416, with the object's length. */
+    snprintf(range, sizeof(range), "%zu-%zu", len, len + 100);
+    st = get_range(path, range, &r);
+    snprintf(want, sizeof(want), "bytes */%zu", len);
+    sl_http_header(&r, "Content-Range", cr, sizeof(cr));
+    fprintf(stderr, "  %s (%zu bytes), Range: bytes=%s: %d, Content-Range %s\n",
+            path, len, range, st, cr);
+    CU_ASSERT(st == 416);
+    CU_ASSERT_STRING_EQUAL(cr, want);
+    sl_http_resp_free(&r);
+    sl_http_resp_free(&whole);
+
+    /* The init segment too: its first box's size and type. */
+    snprintf(path, sizeof(path), "/live/cam_r144/%s", pl.segs[0].map);
+    CU_ASSERT_FATAL(get(path, &whole) == 200);
+    CU_ASSERT_FATAL(whole.body_len > 8);
+    st = get_range(path, "0-7", &r);
+    CU_ASSERT(
+        is_slice(&r, st, (const uint8_t *) whole.body, whole.body_len, 0, 7));
+    CU_ASSERT(r.body_len == 8 && memcmp(r.body + 4, "ftyp", 4) == 0);
+    sl_http_resp_free(&r);
+    sl_http_resp_free(&whole);
+}
+
 /* ---- 6. the publisher leaves ---- */
 
 static void
@@ -987,6 +1103,32 @@ test_publisher_leaves(void)
             CU_ASSERT(strstr(text, "#EXT-X-PRELOAD-HINT") == NULL);
             CU_ASSERT(pl.nsegs > 0);
         }
+        free(text);
+    }
+    /* hls_path: the playlists on disk end too (written again within a
+     * second of publish_grace). */
+    for (int i = 0; i < NVARIANTS; i++) {
+        char path[2 * PATH_MAX], *text = NULL;
+        int  ended = 0;
+
+        snprintf(path, sizeof(path), "%s/live/%s/media.m3u8", H.disk,
+                 VARIANT[i].stream);
+        for (double end = sl_now() + IT_S(5); !ended && sl_now() < end;
+             sl_sleep(0.2)) {
+            size_t len;
+
+            free(text);
+            text = sl_read_file(path);
+            len = text != NULL ? strlen(text) : 0;
+            while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+                text[--len] = '\0';
+            ended = len >= 14 && strcmp(text + len - 14, "#EXT-X-ENDLIST") == 0;
+        }
+        fprintf(stderr, "  %s: %s\n", path,
+                ended          ? "ends with EXT-X-ENDLIST"
+                : text == NULL ? "missing"
+                               : "no EXT-X-ENDLIST");
+        CU_ASSERT(ended);
         free(text);
     }
 }
@@ -1036,6 +1178,8 @@ sl_itest_suite_hls(void)
                 test_signed);
     CU_add_test(s, "bad paths, unknown names, HEAD, preflight, headers",
                 test_bad_input_and_headers);
+    CU_add_test(s, "byte ranges: 206 with the slice, 416 past the end",
+                test_byte_ranges);
     CU_add_test(s, "the playlists end after publish_grace",
                 test_publisher_leaves);
     CU_add_test(s, "/api/v1 counts the bytes as hls", test_api_counts_hls);

@@ -9,7 +9,9 @@
  * refuses sends the stream to the backup; with the default retry schedule
  * a downstream away for 3 s gets the stream again; a downstream that stops
  * reading costs the origin no memory beyond the relay's bound and never
- * its own players' media.
+ * its own players' media; a relay over SRT (srt:// with a stream id)
+ * reaches a second Sluice's srt_listen whole, and again after that one
+ * is killed and started on the same ports.
  *
  * Pull: an edge whose first origin is down gets the stream from the
  * second; an origin away for 3 s is pulled from again; 20 players on the
@@ -385,6 +387,99 @@ test_push_downstream_restart(void)
         expect_stream(&pr, 320, 240, 2L * av.fps, 1);
     else
         CU_FAIL("the downstream recording could not be probed");
+    IT_STOP(&orig);
+    IT_STOP(&down);
+}
+
+/* The relay pushes over SRT (MPEG-TS through libavformat's srt
+ * protocol) to a second Sluice's srt_listen, where an RTMP player gets
+ * every frame; the downstream is SIGKILLed and started again on the
+ * same ports: the relay notices (SRT's peer idle timeout, 5 s),
+ * publishes there again, and a new player gets frames. */
+static void
+test_push_srt_restart(void)
+{
+    struct sl_av   av = {320, 240, 25, 40, 25, 0};
+    struct sl_srv  down, orig;
+    struct sl_proc pub;
+    struct sl_rc  *c;
+    char           keys[128], sec[1024], url[256], durl[256], shown[128];
+    char           pushing[512], lost[512], publog[PATH_MAX + 32];
+    int            sport = sl_free_udp_port();
+    long           got, want;
+    uint32_t       span_ms;
+
+    CU_ASSERT_FATAL(sport > 0);
+    snprintf(keys, sizeof(keys), "srt_listen = 127.0.0.1:%d\n", sport);
+    IT_START(&down, keys, NULL);
+    snprintf(durl, sizeof(durl),
+             "srt://127.0.0.1:%d?streamid=#!::r=live/{name},m=publish", sport);
+    relay_sections(sec, sizeof(sec), NULL, durl,
+                   "retry_min = 500ms\nretry_max = 2s\n");
+    IT_START(&orig, NULL, sec);
+
+    /* The downstream's player waits before anything is published. */
+    c = sl_rc_player(down.port, "live", "s1", -2, 0, IT_S(5));
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(sl_rc_wait_status(c, "NetStream.Play.Start", IT_S(5)) == 0);
+
+    sl_srv_url(&orig, "live", "s1", url, sizeof(url));
+    sl_srv_path(&orig, "publish.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_publish(&pub, url, &av, publog) == 0);
+    /* The log shows the URL without its query. */
+    snprintf(shown, sizeof(shown), "srt://127.0.0.1:%d", sport);
+    snprintf(pushing, sizeof(pushing), "relay down: pushing live/s1 to %s",
+             shown);
+    snprintf(lost, sizeof(lost), "relay down: connection to %s lost", shown);
+    IT_EXPECT_LOGS(seen(orig.log, pushing, 1, 10), orig.log, down.log);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/s1 (srt)", 1, 10),
+                   orig.log, down.log);
+
+    /* 3 s of it on the downstream: every frame of the time it spans. */
+    sl_rc_pump(c, 3.0, 0);
+    got = (long) (sl_rc_stats(c)->video - sl_rc_stats(c)->avc_headers);
+    want = (long) (sl_rc_stats(c)->last_video_ts -
+                   sl_rc_stats(c)->first_frame_ts) *
+               av.fps / 1000 +
+           1;
+    fprintf(stderr,
+            "  downstream player: %ld frames, %ld in the time they "
+            "span; %lu audio\n",
+            got, want, sl_rc_stats(c)->audio);
+    CU_ASSERT(want >= 2 * av.fps);
+    CU_ASSERT(got * 100 >= want * 98);
+    CU_ASSERT(sl_rc_stats(c)->first_frame_key == 1);
+    CU_ASSERT(sl_rc_stats(c)->video_ts_monotonic);
+    CU_ASSERT(sl_rc_stats(c)->audio > 0);
+    sl_rc_close(c);
+
+    /* Killed and started again at once on the same ports: the relay
+     * publishes there again. */
+    sl_proc_kill(&down.proc);
+    CU_ASSERT_FATAL(sl_srv_restart(&down, "sluice-2.log", IT_S(10)) == 0);
+    IT_EXPECT_LOGS(seen(down.log, "] publishing live/s1 (srt)", 1, 15),
+                   orig.log, down.log);
+    IT_EXPECT_LOGS(seen(orig.log, pushing, 2, 5), orig.log, down.log);
+    CU_ASSERT(nth_offset(orig.log, lost, 1) >= 0 &&
+              nth_offset(orig.log, lost, 1) < nth_offset(orig.log, pushing, 2));
+
+    /* A new player there gets frames. */
+    c = sl_rc_player(down.port, "live", "s1", -2, 0, IT_S(5));
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(sl_rc_wait_status(c, "NetStream.Play.Start", IT_S(5)) == 0);
+    for (double end = sl_now() + IT_S(10);
+         sl_now() < end && sl_rc_stats(c)->video - sl_rc_stats(c)->avc_headers <
+                               (unsigned long) av.fps;)
+        if (sl_rc_pump(c, 0.2, 0) < 0)
+            break;
+    span_ms = sl_rc_stats(c)->last_video_ts - sl_rc_stats(c)->first_frame_ts;
+    fprintf(stderr, "  restarted downstream's player: %lu frames over %u ms\n",
+            sl_rc_stats(c)->video - sl_rc_stats(c)->avc_headers, span_ms);
+    CU_ASSERT(sl_rc_stats(c)->video - sl_rc_stats(c)->avc_headers >=
+              (unsigned long) av.fps);
+    sl_rc_close(c);
+
+    sl_proc_stop(&pub, SIGINT, IT_S(5));
     IT_STOP(&orig);
     IT_STOP(&down);
 }
@@ -934,6 +1029,8 @@ sl_itest_suite_relay(void)
                 test_push_downstream_restart);
     CU_add_test(s, "default schedule: publishing again after a 3 s outage",
                 test_push_back_after_outage);
+    CU_add_test(s, "push over SRT; the relay reconnects to a restarted one",
+                test_push_srt_restart);
     CU_add_test(s, "primary refuses, the backup receives", test_push_failover);
     CU_add_test(s, "a downstream that stops reading costs bounded memory",
                 test_push_stalled_downstream);

@@ -1,21 +1,26 @@
 /*
- * SRT publishers ([server] srt_listen, srt/), with real clients: ffmpeg
- * publishes MPEG-TS over SRT (libsrt), RTMP players (ffmpeg, the tests'
- * own client) and ffprobe look at what comes out, and a caller of our
- * own (libsrt, linked here) reads what ffmpeg does not print: the
- * reject reason's code.
+ * SRT publishers and players ([server] srt_listen, srt/), with real
+ * clients: ffmpeg publishes MPEG-TS over SRT (libsrt) and plays it
+ * back, RTMP players (ffmpeg, the tests' own client) and ffprobe look
+ * at what comes out, and a caller of our own (libsrt, linked here) does
+ * what ffmpeg does not: it reads the reject reason's code, binds
+ * another loopback address, sends a crafted TS, stops reading.
  *
  * One server serves the suite: [app:live] with a ladder of one tiny rung
  * (r120: 160x120, ultrafast), LL-HLS and recording (the hub's taps run
  * on the publisher's thread: for SRT, on its demuxer's fiber stack),
  * [app:plain] without any of these, [app:enc] with srt_passphrase,
- * [app:keys] with publish_keys, [app:lossy] with srt_latency = 300ms;
- * publish_grace 1 s.  A clip (4 s of 320x240 H.264 at 25 fps, a
- * keyframe a second, and AAC) is made once; plain/bg publishes it in a
- * loop from the start to the end of the suite (tests watch it with RTMP
- * players of their own).  ffmpeg's SRT URLs set linger, so a publisher
- * that ends waits until its last packets are acknowledged (without it
- * libsrt drops the unsent tail at the close: a few frames short).
+ * [app:keys] with publish_keys, [app:lossy] with srt_latency = 300ms,
+ * [app:pkg] with LL-HLS alone; publish_grace 1 s, max_lag 2 s.  Clips
+ * (4 s of 320x240 H.264 at 25 fps, a keyframe a second, and AAC; the
+ * same in HEVC; AAC alone) are made once; plain/bg publishes the first
+ * and pkg/hevc the second in a loop from the start to the end of the
+ * suite (tests watch them with players of their own).  ffmpeg's SRT
+ * URLs set linger, so a publisher that ends waits until its last
+ * packets are acknowledged (without it libsrt drops the unsent tail at
+ * the close: a few frames short).  The SRT players' ffmpegs probe for
+ * a second (not -analyzeduration's 5 s) and the ones that count frames
+ * ask for 1 s of SRT latency: a busy machine must not make them drop.
  *
  * - a publish (ffmpeg encoding live) reaches an RTMP player whole:
  *   >= 98 % of the frames, H.264 320x240 and AAC; its rung plays at
@@ -38,6 +43,23 @@
  *   + AAC (the stream not carried left out with one WARN);
  * - a publisher killed with SIGKILL is noticed (the peer idle timeout)
  *   and the name can be published again;
+ * - SRT players (m=request) of an RTMP publish: two ffmpegs at once
+ *   decode >= 98 % of a 3 s window (their copies have no hole), H.264
+ *   320x240 and AAC; the API counts them as srt (players_by_protocol,
+ *   player_list entries with their "srt" link figures) and so do the
+ *   metrics; a play of a stream that is not live is refused (1404);
+ * - players that end: a publisher (our caller, its audio 1.5 s late)
+ *   leaves and its SRT player is closed after publish_grace ("the
+ *   stream ended"), its LL-HLS init segments all served; a caller that
+ *   never reads (a 32-packet receive buffer) is closed as stalled
+ *   (max_lag is 2 s here) while a reading player of the same stream
+ *   goes on;
+ * - HEVC (a libx265 clip, published from the start): the API says
+ *   hvc1, an SRT player gets HEVC 320x240 and AAC back, the LL-HLS
+ *   master says CODECS="hvc1." and ffmpeg decodes 2 s of it;
+ * - a flood of 20 handshakes from 127.0.0.2 at a server of its own
+ *   (connection_rate_per_ip 2, burst 3): most refused with 1402, while
+ *   127.0.0.1 publishes over SRT and an RTMP player gets the frames;
  * - the server stops cleanly (exit 0, no ERROR line, no sanitizer
  *   report) with an SRT publisher still connected.
  *
@@ -53,6 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -79,6 +102,7 @@
     "[app:plain]\n"                                                            \
     "[app:enc]\nsrt_passphrase = " PASS "\n"                                   \
     "[app:lossy]\nsrt_latency = 300ms\n"                                       \
+    "[app:pkg]\nhls = on\n"                                                    \
     "[rendition:r120]\nheight = 120\nvideo_bitrate = 150k\n"                   \
     "preset = ultrafast\n"
 
@@ -89,9 +113,11 @@ static struct {
     char           rec[PATH_MAX + 32];   /* [app:live]'s recordings */
     char           clip[PATH_MAX + 32];  /* CLIP_S s, H.264 + AAC */
     char           aclip[PATH_MAX + 32]; /* CLIP_S s, AAC alone */
+    char           hclip[PATH_MAX + 32]; /* CLIP_S s, HEVC + AAC */
     long           clip_v, clip_a;       /* their frames */
     long           aclip_a;
-    struct sl_proc bg; /* plain/bg, the whole suite */
+    struct sl_proc bg;   /* plain/bg, the whole suite */
+    struct sl_proc hevc; /* pkg/hevc, the whole suite */
 } S;
 
 /* ---- helpers ---- */
@@ -100,27 +126,6 @@ static void
 path(const char *file, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", S.dir, file);
-}
-
-/* A UDP port on 127.0.0.1 that was free a moment ago, or -errno. */
-static int
-free_udp_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t          len = sizeof(a);
-    int                fd = socket(AF_INET, SOCK_DGRAM, 0), port;
-
-    if (fd < 0)
-        return -errno;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
-        getsockname(fd, (struct sockaddr *) &a, &len) < 0) {
-        port = -errno;
-        close(fd);
-        return port;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* ffmpeg's SRT URL publishing APP/NAME to port; extra ("&k=v...") may
@@ -133,6 +138,96 @@ srt_url(char *out, size_t cap, int port, const char *app, const char *name,
              "srt://127.0.0.1:%d?streamid=#!::r=%s/%s,m=publish"
              "&pkt_size=1316&linger=5%s",
              port, app, name, extra);
+}
+
+/* ffmpeg's SRT URL playing APP/NAME from port (m=request). */
+static void
+srt_play_url(char *out, size_t cap, int port, const char *app, const char *name)
+{
+    snprintf(out, cap, "srt://127.0.0.1:%d?streamid=#!::r=%s/%s,m=request",
+             port, app, name);
+}
+
+/* The same with a latency of 1 s: the test's players count frames, and
+ * a machine busy with other work must not make SRT drop late ones. */
+static void
+srt_play_url_slack(char *out, size_t cap, int port, const char *app,
+                   const char *name)
+{
+    size_t n;
+
+    srt_play_url(out, cap, port, app, name);
+    n = strlen(out);
+    snprintf(out + n, cap - n, "&latency=1000000");
+}
+
+/* ffmpeg playing app/name over SRT: it decodes the video to nothing,
+ * with -progress into DIR/TAG.progress, for seconds of media (0: until
+ * it is stopped or the server closes); with keep, it also writes the
+ * stream as it came into DIR/TAG.ts.  Its output in DIR/TAG.log. */
+static int
+srt_player(struct sl_proc *p, const char *app, const char *name, int seconds,
+           const char *tag, int keep)
+{
+    char        url[512], prog[PATH_MAX + 64], ts[PATH_MAX + 64];
+    char        log[PATH_MAX + 64], t[16], f[48];
+    const char *args[32];
+    int         n = 0;
+
+    srt_play_url_slack(url, sizeof(url), S.srt_port, app, name);
+    snprintf(f, sizeof(f), "%s.progress", tag);
+    path(f, prog, sizeof(prog));
+    snprintf(f, sizeof(f), "%s.ts", tag);
+    path(f, ts, sizeof(ts));
+    snprintf(f, sizeof(f), "%s.log", tag);
+    path(f, log, sizeof(log));
+    snprintf(t, sizeof(t), "%d", seconds);
+    /* ffmpeg reads a live MPEG-TS for all of -analyzeduration (5 s)
+     * before it starts; a second shows it what there is. */
+    args[n++] = "-analyzeduration";
+    args[n++] = "1000000";
+    args[n++] = "-i";
+    args[n++] = url;
+    args[n++] = "-progress";
+    args[n++] = prog;
+    args[n++] = "-map";
+    args[n++] = "0:v:0";
+    if (seconds > 0) {
+        args[n++] = "-t";
+        args[n++] = t;
+    }
+    args[n++] = "-f";
+    args[n++] = "null";
+    args[n++] = "-";
+    if (keep) {
+        args[n++] = "-map";
+        args[n++] = "0";
+        args[n++] = "-c";
+        args[n++] = "copy";
+        if (seconds > 0) {
+            args[n++] = "-t";
+            args[n++] = t;
+        }
+        args[n++] = "-f";
+        args[n++] = "mpegts";
+        args[n++] = ts;
+    }
+    args[n] = NULL;
+    return sl_ffmpeg_spawn(p, args, log);
+}
+
+/* The frames an ffmpeg -progress file says were done last, or -1. */
+static long
+progress_frames(const char *file)
+{
+    char *text = sl_read_file(file);
+    long  frames = -1;
+
+    for (char *s = text; s != NULL && (s = strstr(s, "frame=")) != NULL; s += 6)
+        if (s == text || s[-1] == '\n')
+            frames = atol(s + 6);
+    free(text);
+    return frames;
 }
 
 /* `ffmpeg -re -i file -c copy -f mpegts url`: a file published in real
@@ -148,27 +243,35 @@ publish_file(struct sl_proc *p, const char *file, const char *url, int loop,
     return sl_ffmpeg_spawn(p, args, log);
 }
 
-/* Whether the API lists app/name (200 for its stream), -1 when the API
- * does not answer. */
+/* Whether srv's API lists app/name (200 for its stream), -1 when the
+ * API does not answer. */
 static int
-is_live(const char *app, const char *name)
+is_live_on(const struct sl_srv *srv, const char *app, const char *name)
 {
     struct sl_http_resp r;
     char                p[256];
     int                 st;
 
     snprintf(p, sizeof(p), "/api/v1/streams/%s/%s", app, name);
-    st = sl_http_get(S.srv.http_port, p, &r);
+    st = sl_http_get(srv->http_port, p, &r);
     sl_http_resp_free(&r);
     return st == 200 ? 1 : st == 404 ? 0 : -1;
 }
 
-/* Waits up to timeout_s until app/name is live (want 1) or gone (0). */
 static int
-wait_live(const char *app, const char *name, int want, double timeout_s)
+is_live(const char *app, const char *name)
+{
+    return is_live_on(&S.srv, app, name);
+}
+
+/* Waits up to timeout_s until app/name is live (want 1) or gone (0) on
+ * srv. */
+static int
+wait_live_on(const struct sl_srv *srv, const char *app, const char *name,
+             int want, double timeout_s)
 {
     for (double end = sl_now() + timeout_s;; sl_sleep(0.1)) {
-        if (is_live(app, name) == want)
+        if (is_live_on(srv, app, name) == want)
             return 1;
         if (sl_now() >= end) {
             fprintf(stderr, "  %s/%s: not %s within %.0f s\n", app, name,
@@ -176,6 +279,12 @@ wait_live(const char *app, const char *name, int want, double timeout_s)
             return 0;
         }
     }
+}
+
+static int
+wait_live(const char *app, const char *name, int want, double timeout_s)
+{
+    return wait_live_on(&S.srv, app, name, want, timeout_s);
 }
 
 /* The stream's JSON from the API (caller json_decref()s), or NULL. */
@@ -188,12 +297,12 @@ stream_json(const char *app, const char *name)
     return sl_itest_get_json(S.srv.http_port, p, 200, NULL);
 }
 
-/* An RTMP player of ours on app/name, subscribed (Play.Start seen), or
- * NULL. */
+/* An RTMP player of ours on app/name of srv, subscribed (Play.Start
+ * seen), or NULL. */
 static struct sl_rc *
-player(const char *app, const char *name)
+player_on(const struct sl_srv *srv, const char *app, const char *name)
 {
-    struct sl_rc *c = sl_rc_player(S.srv.port, app, name, -2, 0, IT_S(5));
+    struct sl_rc *c = sl_rc_player(srv->port, app, name, -2, 0, IT_S(5));
 
     if (c != NULL &&
         sl_rc_wait_status(c, "NetStream.Play.Start", IT_S(5)) != 0) {
@@ -202,6 +311,12 @@ player(const char *app, const char *name)
         c = NULL;
     }
     return c;
+}
+
+static struct sl_rc *
+player(const char *app, const char *name)
+{
+    return player_on(&S.srv, app, name);
 }
 
 /* AVC frames (not sequence headers) a player got. */
@@ -251,11 +366,14 @@ struct caller {
     int       reason; /* srt_getrejectreason() after a refusal */
 };
 
-/* Connects to the server's SRT port with streamid (and passphrase when
- * not NULL), bounded by SRT's connect timeout.  0 when connected (the
- * caller closes with caller_close), -1 when refused (reason set). */
+/* Connects from the address from (NULL: 127.0.0.1) to 127.0.0.1:port
+ * with streamid (and passphrase when not NULL), bounded by SRT's
+ * connect timeout.  rcvbuf > 0 makes the receive buffer that small (and
+ * the flow window with it).  0 when connected (the caller closes with
+ * caller_close), -1 when refused (reason set). */
 static int
-caller_open(struct caller *c, const char *streamid, const char *passphrase)
+caller_open_at(struct caller *c, const char *from, int port,
+               const char *streamid, const char *passphrase, int rcvbuf)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
     int                len = sizeof(a), tt = SRTT_LIVE;
@@ -267,7 +385,16 @@ caller_open(struct caller *c, const char *streamid, const char *passphrase)
     c->s = srt_create_socket();
     if (c->s == SRT_INVALID_SOCK)
         return -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (from == NULL || inet_pton(AF_INET, from, &a.sin_addr) != 1)
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (rcvbuf > 0) {
+        /* The flow window is the buffer's bound in packets: libsrt
+         * wants it no smaller than the buffer, so it goes first. */
+        int fc = rcvbuf / 1316 > 32 ? rcvbuf / 1316 : 32;
+
+        srt_setsockflag(c->s, SRTO_FC, &fc, sizeof(fc));
+        srt_setsockflag(c->s, SRTO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
     srt_setsockflag(c->s, SRTO_TRANSTYPE, &tt, sizeof(tt));
     srt_setsockflag(c->s, SRTO_CONNTIMEO, &timeo, sizeof(timeo));
     srt_setsockflag(c->s, SRTO_LINGER, &lg, sizeof(lg));
@@ -282,7 +409,8 @@ caller_open(struct caller *c, const char *streamid, const char *passphrase)
         return -1;
     }
     c->lport = ntohs(a.sin_port);
-    a.sin_port = htons((uint16_t) S.srt_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t) port);
     if (srt_connect(c->s, (struct sockaddr *) &a, sizeof(a)) < 0) {
         c->reason = srt_getrejectreason(c->s);
         srt_close(c->s);
@@ -290,6 +418,12 @@ caller_open(struct caller *c, const char *streamid, const char *passphrase)
         return -1;
     }
     return 0;
+}
+
+static int
+caller_open(struct caller *c, const char *streamid, const char *passphrase)
+{
+    return caller_open_at(c, NULL, S.srt_port, streamid, passphrase, 0);
 }
 
 static void
@@ -345,6 +479,79 @@ refused(const char *streamid, int want, const char *why)
         ok = 0;
     }
     return ok;
+}
+
+/* A caller of ours that plays: a thread reads what it gets until the
+ * server closes the connection or the test stops it. */
+struct reader {
+    struct caller k;
+    pthread_t     thread;
+    int           started;
+    atomic_int    stop, closed;
+    atomic_long   bytes;
+};
+
+static void *
+reader_main(void *arg)
+{
+    struct reader *r = arg;
+    char           buf[1500];
+
+    while (!atomic_load(&r->stop)) {
+        int n = srt_recvmsg(r->k.s, buf, sizeof(buf));
+        int err;
+
+        if (n > 0) {
+            atomic_fetch_add(&r->bytes, n);
+            continue;
+        }
+        err = srt_getlasterror(NULL);
+        if (n == 0 || err == SRT_EASYNCRCV || err == SRT_ETIMEOUT)
+            continue; /* SRTO_RCVTIMEO passed: look at stop */
+        atomic_store(&r->closed, 1);
+        break;
+    }
+    return NULL;
+}
+
+/* Connects with streamid and starts reading.  0, or -1 (refused, or no
+ * thread). */
+static int
+reader_start(struct reader *r, const char *streamid)
+{
+    int timeo = 200;
+
+    memset(r, 0, sizeof(*r));
+    if (caller_open(&r->k, streamid, NULL) < 0)
+        return -1;
+    srt_setsockflag(r->k.s, SRTO_RCVTIMEO, &timeo, sizeof(timeo));
+    r->started = pthread_create(&r->thread, NULL, reader_main, r) == 0;
+    if (!r->started) {
+        caller_close(&r->k);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits up to timeout_s until the server closed r's connection.  1 when
+ * it did. */
+static int
+reader_wait_closed(struct reader *r, double timeout_s)
+{
+    for (double end = sl_now() + timeout_s; sl_now() < end; sl_sleep(0.05))
+        if (atomic_load(&r->closed))
+            return 1;
+    return atomic_load(&r->closed);
+}
+
+static void
+reader_stop(struct reader *r)
+{
+    atomic_store(&r->stop, 1);
+    if (r->started)
+        pthread_join(r->thread, NULL);
+    r->started = 0;
+    caller_close(&r->k);
 }
 
 /* ---- a lossy UDP relay ---- */
@@ -498,28 +705,71 @@ relay_stop(struct relay *r)
 
 /* ---- the shared server ---- */
 
+enum clip_kind { CLIP_AAC, CLIP_H264, CLIP_HEVC };
+
+/* Starts ffmpeg making a clip of CLIP_S s into out (MPEG-TS): 320x240
+ * at FPS, a keyframe a second, with AAC; or AAC alone.  HEVC is
+ * libx265's (ultrafast, yuv420p).  0, or -1. */
 static int
-make_clip(const char *out, int video, const char *log)
+clip_start(struct sl_proc *p, enum clip_kind kind, const char *out,
+           const char *log)
 {
     char        vsrc[96], asrc[96];
-    const char *av[] = {
+    const char *h264[] = {
         "-y",       "-f",    "lavfi",       "-i",   vsrc,      "-f",
         "lavfi",    "-i",    asrc,          "-c:v", "libx264", "-preset",
         "veryfast", "-tune", "zerolatency", "-g",   "25",      "-pix_fmt",
         "yuv420p",  "-c:a",  "aac",         "-b:a", "64k",     "-f",
         "mpegts",   out,     NULL};
-    const char    *a[] = {"-y",   "-f",  "lavfi", "-i",     asrc, "-c:a", "aac",
-                          "-b:a", "64k", "-f",    "mpegts", out,  NULL};
-    struct sl_proc p;
+    const char *hevc[] = {"-y",
+                          "-f",
+                          "lavfi",
+                          "-i",
+                          vsrc,
+                          "-f",
+                          "lavfi",
+                          "-i",
+                          asrc,
+                          "-c:v",
+                          "libx265",
+                          "-preset",
+                          "ultrafast",
+                          "-pix_fmt",
+                          "yuv420p",
+                          "-g",
+                          "25",
+                          "-x265-params",
+                          "keyint=25:min-keyint=25:scenecut=0:log-level=error",
+                          "-c:a",
+                          "aac",
+                          "-b:a",
+                          "64k",
+                          "-f",
+                          "mpegts",
+                          out,
+                          NULL};
+    const char *aac[] = {"-y",   "-f",  "lavfi", "-i",     asrc, "-c:a", "aac",
+                         "-b:a", "64k", "-f",    "mpegts", out,  NULL};
 
     snprintf(vsrc, sizeof(vsrc), "testsrc=size=320x240:rate=%d:duration=%d",
              FPS, CLIP_S);
     snprintf(asrc, sizeof(asrc),
              "sine=frequency=440:sample_rate=44100:duration=%d", CLIP_S);
-    if (sl_ffmpeg_spawn(&p, video ? av : a, log) < 0)
-        return -1;
-    if (sl_proc_wait(&p, IT_S(30)) < 0 || !sl_proc_exited_with(&p, 0)) {
-        sl_proc_kill(&p);
+    return sl_ffmpeg_spawn(p,
+                           kind == CLIP_H264   ? h264
+                           : kind == CLIP_HEVC ? hevc
+                                               : aac,
+                           log) < 0
+               ? -1
+               : 0;
+}
+
+/* Waits for a clip_start; 0 when it made its clip. */
+static int
+clip_done(struct sl_proc *p, const char *log)
+{
+    if (sl_proc_wait(p, IT_S(30)) < 0 || !sl_proc_exited_with(p, 0)) {
+        sl_proc_kill(p);
         sl_show_tail("ffmpeg", log);
         return -1;
     }
@@ -530,13 +780,19 @@ static int
 suite_init(void)
 {
     char            keys[PATH_MAX + 16], log[PATH_MAX + 32], url[512];
+    char            alog[PATH_MAX + 32], hlog[PATH_MAX + 32];
     char            server_keys[256], sections[2 * PATH_MAX + 1024];
     struct sl_probe pr;
+    struct sl_proc  mk[3];
+    int             ok;
 
     memset(&S, 0, sizeof(S));
     if (srt_startup() < 0 || sl_tmpdir(S.dir) < 0)
         return -1;
-    S.srt_port = free_udp_port();
+    /* libsrt's warnings (a full receive buffer: the stalled caller's, on
+     * purpose) stay out of the test's output; its errors do not. */
+    srt_setloglevel(LOG_ERR);
+    S.srt_port = sl_free_udp_port();
     if (S.srt_port < 0)
         return -1;
     path("keys", keys, sizeof(keys));
@@ -545,6 +801,8 @@ suite_init(void)
         return -1;
     snprintf(server_keys, sizeof(server_keys),
              "srt_listen = 127.0.0.1:%d\npublish_grace = 1s\n"
+             /* A stalled SRT player is closed after 4 s. */
+             "max_lag = 2s\n"
              /* Many short connections from one address. */
              "connection_rate_per_ip = 0\nmax_pending_per_ip = 0\n",
              S.srt_port);
@@ -554,10 +812,20 @@ suite_init(void)
     if (sl_srv_start(&S.srv, server_keys, sections) < 0)
         return -1;
 
+    /* The three clips at once. */
     path("clip.ts", S.clip, sizeof(S.clip));
     path("audio.ts", S.aclip, sizeof(S.aclip));
+    path("hevc.ts", S.hclip, sizeof(S.hclip));
     path("clip.log", log, sizeof(log));
-    if (make_clip(S.clip, 1, log) < 0 || make_clip(S.aclip, 0, log) < 0)
+    path("audio.log", alog, sizeof(alog));
+    path("hevc.log", hlog, sizeof(hlog));
+    ok = clip_start(&mk[0], CLIP_H264, S.clip, log) == 0;
+    ok = clip_start(&mk[1], CLIP_AAC, S.aclip, alog) == 0 && ok;
+    ok = clip_start(&mk[2], CLIP_HEVC, S.hclip, hlog) == 0 && ok;
+    ok = clip_done(&mk[0], log) == 0 && ok;
+    ok = clip_done(&mk[1], alog) == 0 && ok;
+    ok = clip_done(&mk[2], hlog) == 0 && ok;
+    if (!ok)
         return -1;
     if (sl_probe_file(S.clip, &pr) < 0 || pr.video_packets < FPS * CLIP_S)
         return -1;
@@ -575,15 +843,22 @@ suite_init(void)
         sl_show_tail("server", S.srv.log);
         return -1;
     }
+    /* pkg/hevc too (test l looks at it). */
+    srt_url(url, sizeof(url), S.srt_port, "pkg", "hevc", "");
+    path("hevc-pub.log", log, sizeof(log));
+    if (publish_file(&S.hevc, S.hclip, url, 1, log) < 0) {
+        sl_show_tail("hevc publisher", log);
+        return -1;
+    }
     return 0;
 }
 
 static void
 test_teardown(void)
 {
-    pid_t keep[2] = {S.srv.proc.pid, S.bg.pid};
+    pid_t keep[3] = {S.srv.proc.pid, S.bg.pid, S.hevc.pid};
 
-    sl_proc_kill_all_except(keep, 2);
+    sl_proc_kill_all_except(keep, 3);
 }
 
 /* ---- a. publish and play ---- */
@@ -1187,6 +1462,508 @@ test_killed(void)
     CU_ASSERT(wait_live("plain", "killed", 0, IT_S(10)));
 }
 
+/* ---- i. SRT players ---- */
+
+/* Whether the API and the metrics count n SRT players of app/name (and
+ * n in all), each in player_list with protocol "srt" and an "srt"
+ * object of link figures; what they said instead in why. */
+static int
+srt_players_counted(const char *app, const char *name, int n, char *why,
+                    size_t cap)
+{
+    json_t             *j, *list, *e;
+    struct sl_http_resp r;
+    struct sl_prom     *pm = NULL;
+    char                err[256], p[256], labels[256];
+    double              all = -1, st = -1;
+    long                by = -1, listed = 0;
+    size_t              i;
+
+    snprintf(p, sizeof(p), "/api/v1/streams/%s/%s?players=1", app, name);
+    snprintf(labels, sizeof(labels), "app=\"%s\",name=\"%s\",protocol=\"srt\"",
+             app, name);
+    j = sl_itest_get_json(S.srv.http_port, p, 200, NULL);
+    if (j == NULL) {
+        snprintf(why, cap, "no stream");
+        return 0;
+    }
+    by =
+        (long) json_integer_value(sl_itest_jpath(j, "players_by_protocol.srt"));
+    list = sl_itest_jpath(j, "player_list");
+    json_array_foreach(list, i, e)
+    {
+        json_t *srt = json_object_get(e, "srt");
+
+        if (strcmp(sl_itest_jstr(e, "protocol"), "srt") == 0 &&
+            json_is_object(srt) &&
+            json_is_number(json_object_get(srt, "rtt_ms")) &&
+            json_is_integer(json_object_get(srt, "packets_dropped")))
+            listed++;
+    }
+    json_decref(j);
+    if (sl_http_get(S.srv.http_port, "/metrics", &r) == 200 && r.body != NULL)
+        pm = sl_prom_parse(r.body, err, sizeof(err));
+    if (pm != NULL) {
+        sl_prom_value(pm, "sluice_players", "protocol=\"srt\"", &all);
+        sl_prom_value(pm, "sluice_stream_players_by_protocol", labels, &st);
+    }
+    sl_prom_free(pm);
+    sl_http_resp_free(&r);
+    snprintf(why, cap,
+             "players_by_protocol.srt %ld, %ld srt entries in player_list, "
+             "sluice_players{srt} %.0f, the stream's %.0f",
+             by, listed, all, st);
+    return by == n && listed == n && all == n && st == n;
+}
+
+/* What an SRT player of test i got: the frames it decoded (its
+ * -progress) against its 3 s at FPS, and the video its copy holds
+ * (ffprobe's packets, pts in 90 kHz) against the time they span at FPS
+ * (no hole).  1 when both are >= 98 %. */
+static int
+srt_player_whole(const char *tag)
+{
+    char           prog[PATH_MAX + 64], ts[PATH_MAX + 64], f[48];
+    struct sl_pkts pk;
+    long           first = 0, last = 0, span, want, decoded;
+    size_t         n;
+
+    snprintf(f, sizeof(f), "%s.progress", tag);
+    path(f, prog, sizeof(prog));
+    snprintf(f, sizeof(f), "%s.ts", tag);
+    path(f, ts, sizeof(ts));
+    decoded = progress_frames(prog);
+    if (sl_probe_packets(ts, &pk) < 0)
+        return 0;
+    n = sl_pkts_span(&pk, 'v', &first, &last);
+    sl_pkts_free(&pk);
+    span = (last - first) / 90;
+    want = span * FPS / 1000 + 1;
+    fprintf(stderr,
+            "  %s: %zu video frames over %ld ms (%ld at %d fps); %ld "
+            "decoded of 3 s (%d)\n",
+            tag, n, span, want, FPS, decoded, 3 * FPS);
+    return span >= 2000 && (long) n * 100 >= want * 98 &&
+           decoded * 100 >= 3 * FPS * 98;
+}
+
+static void
+test_srt_play(void)
+{
+    struct sl_proc  pub, p1, p2;
+    struct sl_probe pr;
+    char            log1[PATH_MAX + 32], log2[PATH_MAX + 32];
+    char            ts[PATH_MAX + 32], why[256] = "", rtmp[256];
+    char            publog[PATH_MAX + 32];
+    int             counted = 0;
+    const char     *args[] = {"-re",  "-stream_loop", "-1",  "-i", S.clip, "-c",
+                              "copy", "-f",           "flv", rtmp, NULL};
+
+    /* The clip published over RTMP, over and over. */
+    sl_srv_url(&S.srv, "plain", "rtmp", rtmp, sizeof(rtmp));
+    path("i-pub.log", publog, sizeof(publog));
+    CU_ASSERT_FATAL(sl_ffmpeg_spawn(&pub, args, publog) == 0);
+    IT_EXPECT_LOGS(wait_live("plain", "rtmp", 1, IT_S(10)), S.srv.log, publog);
+
+    /* Two SRT players at once, 3 s of it each. */
+    CU_ASSERT_FATAL(srt_player(&p1, "plain", "rtmp", 3, "i-srt1", 1) == 0);
+    CU_ASSERT_FATAL(srt_player(&p2, "plain", "rtmp", 3, "i-srt2", 1) == 0);
+    path("i-srt1.log", log1, sizeof(log1));
+    path("i-srt2.log", log2, sizeof(log2));
+    path("i-srt1.ts", ts, sizeof(ts));
+    for (double end = sl_now() + IT_S(10); !counted && sl_now() < end;
+         sl_sleep(0.1))
+        counted = srt_players_counted("plain", "rtmp", 2, why, sizeof(why));
+    if (!counted)
+        fprintf(stderr, "  two SRT players: %s\n", why);
+    CU_ASSERT(counted);
+    IT_EXPECT_LOGS(sl_file_count(S.srv.log, "] playing plain/rtmp (srt)") == 2,
+                   S.srv.log, NULL);
+    sl_itest_expect_exit0(&p1, "SRT player 1", log1, IT_S(20));
+    sl_itest_expect_exit0(&p2, "SRT player 2", log2, IT_S(20));
+
+    CU_ASSERT(srt_player_whole("i-srt1"));
+    CU_ASSERT(srt_player_whole("i-srt2"));
+    CU_ASSERT_FATAL(sl_probe_file(ts, &pr) == 0);
+    sl_probe_print("srt player", &pr);
+    CU_ASSERT_STRING_EQUAL(pr.vcodec, "h264");
+    CU_ASSERT_STRING_EQUAL(pr.acodec, "aac");
+    CU_ASSERT(pr.width == 320 && pr.height == 240);
+    CU_ASSERT(pr.first_video_key);
+    CU_ASSERT(pr.video_dts_monotonic);
+    /* Both gone: none counted. */
+    for (double end = sl_now() + IT_S(10); counted && sl_now() < end;
+         sl_sleep(0.1))
+        counted = !srt_players_counted("plain", "rtmp", 0, why, sizeof(why));
+    if (counted)
+        fprintf(stderr, "  after the SRT players: %s\n", why);
+    CU_ASSERT(!counted);
+    sl_proc_kill(&pub);
+}
+
+/* ---- j. a play of a stream that is not live ---- */
+
+static void
+test_play_not_live(void)
+{
+    struct sl_proc p;
+    char           url[512], log[PATH_MAX + 32];
+
+    CU_ASSERT(refused("#!::r=plain/nobody,m=request", SRT_REJX_NOTFOUND,
+                      "plain/nobody refused: no live stream by that name"));
+    CU_ASSERT(refused("read:plain/nobody", SRT_REJX_NOTFOUND,
+                      "no live stream by that name"));
+    CU_ASSERT(refused("plain/nobody", SRT_REJX_NOTFOUND,
+                      "no live stream by that name"));
+    /* ffmpeg is refused at once. */
+    srt_play_url(url, sizeof(url), S.srt_port, "plain", "nobody");
+    path("j-ffmpeg.log", log, sizeof(log));
+    {
+        const char *args[] = {"-i", url, "-f", "null", "-", NULL};
+
+        CU_ASSERT_FATAL(sl_ffmpeg_spawn(&p, args, log) == 0);
+    }
+    CU_ASSERT(sl_proc_wait(&p, IT_S(10)) == 0);
+    CU_ASSERT(p.pid == 0 && !sl_proc_exited_with(&p, 0));
+    sl_proc_kill(&p);
+}
+
+/* ---- k. players that end: the publisher gone, a stalled caller ---- */
+
+/* A receive buffer of 32 packets (libsrt's least): full after a few
+ * tenths of a second of plain/bg. */
+#define STALL_RCVBUF (32 * 1316)
+
+/* Waits up to timeout_s for a WARN line about the caller on lport that
+ * says it stalled or is too slow.  1 when there is one. */
+static int
+closed_as_slow(int lport, double timeout_s)
+{
+    for (double end = sl_now() + timeout_s;; sl_sleep(0.1)) {
+        if (sl_srv_wait_conn_log(&S.srv, lport, " WARN ", "stalled", 0) == 0 ||
+            sl_srv_wait_conn_log(&S.srv, lport, " WARN ", "too slow", 0) == 0)
+            return 1;
+        if (sl_now() >= end)
+            return 0;
+    }
+}
+
+/* The PTS (90 kHz) of the PES a TS packet starts, or -1. */
+static int64_t
+pes_pts(const uint8_t *k)
+{
+    const uint8_t *q = k + 4;
+
+    if (!(k[1] & 0x40) || !(k[3] & 0x10))
+        return -1;
+    if (k[3] & 0x20)
+        q += 1 + q[0]; /* the adaptation field */
+    if (q + 14 > k + 188 || q[0] != 0 || q[1] != 0 || q[2] != 1 ||
+        !(q[7] & 0x80))
+        return -1;
+    return ((int64_t) (q[9] & 0x0e) << 29) | ((int64_t) q[10] << 22) |
+           ((int64_t) (q[11] & 0xfe) << 14) | ((int64_t) q[12] << 7) |
+           (q[13] >> 1);
+}
+
+/* The clip's TS with its audio (PID 0x101: ffmpeg's second stream)
+ * left out until from_ms into the video: a publisher whose first audio
+ * PES comes late.  Compacts p[0..len); the new length. */
+static size_t
+late_audio(uint8_t *p, size_t len, int64_t from_ms)
+{
+    int64_t first = -1;
+    int     dropping = 1;
+    size_t  out = 0;
+
+    for (size_t at = 0; at + 188 <= len; at += 188) {
+        const uint8_t *k = p + at;
+        int            pid = (k[1] & 0x1f) << 8 | k[2];
+        int64_t        pts = pes_pts(k);
+
+        if (pid == 0x100 && first < 0 && pts >= 0)
+            first = pts;
+        if (pid == 0x101 && pts >= 0 && first >= 0 &&
+            (pts - first) / 90 >= from_ms)
+            dropping = 0;
+        if (pid == 0x101 && dropping)
+            continue;
+        memmove(p + out, k, 188);
+        out += 188;
+    }
+    return out;
+}
+
+/* The EXT-X-MAP URIs of pkg/leave's playlist (at most 4, each at most
+ * 31 characters) and whether the web port serves each as an init
+ * segment (200, "ftyp" first).  How many it lists; -1 without a
+ * playlist. */
+static int
+leave_inits(char uris[4][32], int served[4])
+{
+    struct sl_http_resp r;
+    const char         *p;
+    int                 n = 0;
+
+    if (sl_http_get(S.srv.web_port, "/pkg/leave/media.m3u8", &r) != 200 ||
+        r.body == NULL) {
+        sl_http_resp_free(&r);
+        return -1;
+    }
+    for (p = r.body; n < 4 && (p = strstr(p, "#EXT-X-MAP:URI=\"")) != NULL;
+         p += 16) {
+        struct sl_http_resp o;
+        char                path[96];
+
+        snprintf(uris[n], 32, "%.*s", (int) strcspn(p + 16, "\"?"), p + 16);
+        snprintf(path, sizeof(path), "/pkg/leave/%.31s", uris[n]);
+        served[n] = sl_http_get(S.srv.web_port, path, &o) == 200 &&
+                    o.body_len > 8 && memcmp(o.body + 4, "ftyp", 4) == 0;
+        sl_http_resp_free(&o);
+        n++;
+    }
+    sl_http_resp_free(&r);
+    return n;
+}
+
+static void
+test_players_end(void)
+{
+    struct reader  rd;
+    struct caller  pub, stall;
+    struct sl_proc bgp;
+    char           prog[PATH_MAX + 32], uris[4][32];
+    uint8_t       *ts;
+    size_t         len = 0;
+    long           f0, f;
+    json_t        *j;
+    int            ok, st, n, served[4];
+
+    /* A player of plain/bg that reads all along. */
+    CU_ASSERT_FATAL(srt_player(&bgp, "plain", "bg", 0, "k-bg", 0) == 0);
+    path("k-bg.progress", prog, sizeof(prog));
+
+    /* One that never reads, with a small buffer: full at once. */
+    CU_ASSERT_FATAL(caller_open_at(&stall, NULL, S.srt_port,
+                                   "#!::r=plain/bg,m=request", NULL,
+                                   STALL_RCVBUF) == 0);
+
+    /* pkg/leave: our caller publishes 3 s of the clip whose audio
+     * starts 1.5 s in, a caller of ours plays it; then the publisher
+     * leaves. */
+    ts = file_bytes(S.clip, &len);
+    CU_ASSERT_FATAL(ts != NULL);
+    len = late_audio(ts, len, 1500);
+    CU_ASSERT_FATAL(caller_open(&pub, "#!::r=pkg/leave,m=publish", NULL) == 0);
+    CU_ASSERT(wait_live("pkg", "leave", 1, IT_S(10)));
+    CU_ASSERT_FATAL(reader_start(&rd, "#!::r=pkg/leave,m=request") == 0);
+    CU_ASSERT(caller_send(&pub, ts, len * 3 / CLIP_S, 3.0) == 0);
+    free(ts);
+    caller_close(&pub);
+
+    /* Its LL-HLS began with the video alone (no audio a second into
+     * it), then had both: two init segments, each served while a
+     * segment names it. */
+    n = leave_inits(uris, served);
+    fprintf(stderr, "  pkg/leave's playlist names %d init segments:", n);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, " %s (%s)", uris[i], served[i] ? "served" : "NOT");
+    fprintf(stderr, "\n");
+    CU_ASSERT(n == 2);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT(served[i]);
+    if (n != 2) {
+        struct sl_http_resp r;
+
+        sl_http_get(S.srv.web_port, "/pkg/leave/media.m3u8", &r);
+        fprintf(stderr, "%s\n", r.body != NULL ? r.body : "");
+        sl_http_resp_free(&r);
+    }
+    /* publish_grace (1 s) after the stream ended, the player is
+     * closed, with a line that says why. */
+    IT_EXPECT_LOGS(reader_wait_closed(&rd, 1 + IT_S(10)), S.srv.log, NULL);
+    IT_EXPECT_LOGS(sl_srv_wait_conn_log(&S.srv, rd.k.lport, " INFO ",
+                                        "the stream ended", IT_S(5)) == 0,
+                   S.srv.log, NULL);
+    fprintf(stderr, "  pkg/leave's SRT player got %ld bytes\n",
+            atomic_load(&rd.bytes));
+    CU_ASSERT(atomic_load(&rd.bytes) > 0);
+    reader_stop(&rd);
+
+    /* The stalled caller is closed (2 x max_lag, 4 s, and the look that
+     * sees it); libsrt tells it. */
+    IT_EXPECT_LOGS(closed_as_slow(stall.lport, IT_S(20)), S.srv.log, NULL);
+    ok = 0;
+    for (double end = sl_now() + IT_S(10); !ok && sl_now() < end;
+         sl_sleep(0.1)) {
+        st = srt_getsockstate(stall.s);
+        ok = st == SRTS_BROKEN || st == SRTS_CLOSED || st == SRTS_NONEXIST;
+    }
+    CU_ASSERT(ok);
+    caller_close(&stall);
+
+    /* The reading player of plain/bg went on through both: still
+     * playing, its frames still coming, the only SRT player left. */
+    CU_ASSERT(sl_proc_wait(&bgp, 0) == -ETIMEDOUT);
+    f0 = progress_frames(prog);
+    f = f0;
+    for (double end = sl_now() + IT_S(10); f < f0 + FPS / 2 && sl_now() < end;
+         sl_sleep(0.2))
+        f = progress_frames(prog);
+    fprintf(stderr, "  plain/bg's reading SRT player: %ld frames, then %ld\n",
+            f0, f);
+    CU_ASSERT(f0 > 0 && f >= f0 + FPS / 2);
+    j = stream_json("plain", "bg");
+    CU_ASSERT_FATAL(j != NULL);
+    CU_ASSERT(
+        json_integer_value(sl_itest_jpath(j, "players_by_protocol.srt")) == 1);
+    json_decref(j);
+    sl_proc_kill(&bgp);
+}
+
+/* ---- l. HEVC ---- */
+
+static void
+test_hevc(void)
+{
+    char  purl[512], hls[256], out[PATH_MAX + 32], err[PATH_MAX + 32];
+    char  prog[PATH_MAX + 32], dlog[PATH_MAX + 32], *text;
+    char *probe_argv[] = {"ffprobe",
+                          "-v",
+                          "error",
+                          "-analyzeduration",
+                          "1000000",
+                          "-show_entries",
+                          "stream=codec_type,codec_name,width,height",
+                          "-of",
+                          "compact=p=0",
+                          purl,
+                          NULL};
+    /* 2 s of video. */
+    const char    *dec_args[] = {"-i",        hls,    "-map",      "0:v:0",
+                                 "-frames:v", "50",   "-progress", prog,
+                                 "-f",        "null", "-",         NULL};
+    struct sl_proc probe, dec;
+    json_t        *j = NULL;
+    long           frames;
+    int            both = 0;
+
+    /* libx265's clip and AAC, published over SRT since the suite began
+     * (the clip is made at the start). */
+    IT_EXPECT_LOGS(wait_live("pkg", "hevc", 1, IT_S(10)), S.srv.log, NULL);
+
+    /* The API: Enhanced RTMP's FourCC, and AAC. */
+    for (double end = sl_now() + IT_S(10); !both && sl_now() < end;
+         sl_sleep(0.1)) {
+        json_decref(j);
+        j = stream_json("pkg", "hevc");
+        both = j != NULL &&
+               strcmp(sl_itest_jstr(j, "video.codec"), "hvc1") == 0 &&
+               strcmp(sl_itest_jstr(j, "audio.codec"), "aac") == 0;
+    }
+    fprintf(stderr, "  pkg/hevc: video \"%s\" %lldx%lld, audio \"%s\"\n",
+            sl_itest_jstr(j, "video.codec"),
+            (long long) json_integer_value(sl_itest_jpath(j, "video.width")),
+            (long long) json_integer_value(sl_itest_jpath(j, "video.height")),
+            sl_itest_jstr(j, "audio.codec"));
+    CU_ASSERT(both);
+    CU_ASSERT(json_integer_value(sl_itest_jpath(j, "video.width")) == 320);
+    CU_ASSERT(json_integer_value(sl_itest_jpath(j, "video.height")) == 240);
+    json_decref(j);
+
+    /* An SRT player gets HEVC back (ffprobe, while ffmpeg reads HLS). */
+    srt_play_url(purl, sizeof(purl), S.srt_port, "pkg", "hevc");
+    path("l-probe.txt", out, sizeof(out));
+    path("l-probe.err", err, sizeof(err));
+    CU_ASSERT_FATAL(sl_proc_spawn(&probe, probe_argv, out, err) == 0);
+
+    /* LL-HLS packages it: the master says hvc1, ffmpeg decodes it. */
+    CU_ASSERT(hls_master("pkg", "hevc", "CODECS=\"hvc1.", IT_S(15)));
+    snprintf(hls, sizeof(hls), "http://127.0.0.1:%d/pkg/hevc.m3u8",
+             S.srv.web_port);
+    path("l-hls.progress", prog, sizeof(prog));
+    path("l-hls.log", dlog, sizeof(dlog));
+    CU_ASSERT_FATAL(sl_ffmpeg_spawn(&dec, dec_args, dlog) == 0);
+    sl_itest_expect_exit0(&dec, "ffmpeg reading HEVC HLS", dlog, IT_S(30));
+    frames = progress_frames(prog);
+    fprintf(stderr, "  ffmpeg decoded %ld frames of HEVC HLS (2 s: %d)\n",
+            frames, 2 * FPS);
+    CU_ASSERT(frames == 2 * FPS);
+
+    sl_itest_expect_exit0(&probe, "ffprobe over SRT", err, IT_S(20));
+    text = sl_read_file(out);
+    fprintf(stderr, "  ffprobe over SRT:\n%s", text != NULL ? text : "");
+    CU_ASSERT(text != NULL &&
+              strstr(text, "codec_name=hevc|codec_type=video|width=320|"
+                           "height=240") != NULL);
+    CU_ASSERT(text != NULL && strstr(text, "codec_name=aac") != NULL);
+    free(text);
+}
+
+/* ---- m. a handshake flood ---- */
+
+static void
+test_flood(void)
+{
+    struct sl_srv  fs;
+    struct sl_proc pub;
+    struct sl_rc  *c;
+    char           keys[256], url[512], log[PATH_MAX + 32];
+    int            port = sl_free_udp_port(), n1402 = 0, other = 0;
+    double         t0, took;
+
+    /* A server of its own: these limits would refuse the suite's many
+     * short connections. */
+    CU_ASSERT_FATAL(port > 0);
+    snprintf(keys, sizeof(keys),
+             "srt_listen = 127.0.0.1:%d\nconnection_rate_per_ip = 2\n"
+             "connection_burst_per_ip = 3\n",
+             port);
+    IT_START(&fs, keys, NULL);
+
+    /* From 127.0.0.1: a player waits, a publisher starts. */
+    c = player_on(&fs, "live", "cam");
+    CU_ASSERT_FATAL(c != NULL);
+    srt_url(url, sizeof(url), port, "live", "cam", "");
+    path("m-pub.log", log, sizeof(log));
+    CU_ASSERT_FATAL(publish_file(&pub, S.clip, url, 1, log) == 0);
+
+    /* Meanwhile 20 handshakes from 127.0.0.2, one after another. */
+    t0 = sl_now();
+    for (int i = 0; i < 20; i++) {
+        struct caller k;
+
+        if (caller_open_at(&k, "127.0.0.2", port, "#!::r=live/nobody,m=request",
+                           NULL, 0) == 0) {
+            caller_close(&k);
+            other++;
+        } else if (k.reason == SRT_REJX_OVERLOAD) {
+            n1402++;
+        } else {
+            other++;
+            if (k.reason != SRT_REJX_NOTFOUND)
+                fprintf(stderr, "  handshake %d: reject reason %d\n", i,
+                        k.reason);
+        }
+    }
+    took = sl_now() - t0;
+    fprintf(stderr,
+            "  20 handshakes from 127.0.0.2 in %.2f s: %d refused "
+            "with 1402, %d otherwise\n",
+            took, n1402, other);
+    CU_ASSERT(n1402 > 10);
+    CU_ASSERT(sl_wait_file_count(fs.log, "[srt 127.0.0.2:", 1, IT_S(5)) == 0);
+    CU_ASSERT(sl_file_count(fs.log, "refused: rate") >= 1);
+
+    /* 127.0.0.1's publish went live and its player gets it. */
+    IT_EXPECT_LOGS(wait_live_on(&fs, "live", "cam", 1, IT_S(10)), fs.log, log);
+    CU_ASSERT(advances(c, 1000, IT_S(10)));
+    CU_ASSERT(frames(c) > 0);
+    sl_rc_close(c);
+    sl_proc_kill(&pub);
+    IT_STOP(&fs);
+}
+
 /* ---- h. stop ---- */
 
 static void
@@ -1199,6 +1976,7 @@ test_stop(void)
     CU_ASSERT(is_live("plain", "bg") == 1);
     IT_STOP(&S.srv);
     sl_proc_kill(&S.bg);
+    sl_proc_kill(&S.hevc);
     srt_cleanup();
 }
 
@@ -1220,5 +1998,14 @@ sl_itest_suite_srt(void)
                 test_bad_input);
     CU_add_test(s, "a publisher killed is noticed; the name is free again",
                 test_killed);
+    CU_add_test(s, "two SRT players of an RTMP publish; the API counts them",
+                test_srt_play);
+    CU_add_test(s, "a play of a stream that is not live is refused (1404)",
+                test_play_not_live);
+    CU_add_test(s, "SRT players end: the publisher gone, a stalled caller",
+                test_players_end);
+    CU_add_test(s, "HEVC over SRT: SRT players, the API, LL-HLS", test_hevc);
+    CU_add_test(s, "a handshake flood from one address (1402); others go on",
+                test_flood);
     CU_add_test(s, "the server stops cleanly", test_stop);
 }

@@ -271,14 +271,15 @@ sl_proc_kill_all_except(const pid_t *keep, size_t n_keep)
     }
 }
 
-int
-sl_free_port(void)
+/* A port of the type on 127.0.0.1 that was free a moment ago. */
+static int
+free_port(int type)
 {
     struct sockaddr_in a;
     socklen_t          len = sizeof(a);
     int                fd, port;
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     memset(&a, 0, sizeof(a));
@@ -293,6 +294,18 @@ sl_free_port(void)
     port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+int
+sl_free_port(void)
+{
+    return free_port(SOCK_STREAM);
+}
+
+int
+sl_free_udp_port(void)
+{
+    return free_port(SOCK_DGRAM);
 }
 
 int

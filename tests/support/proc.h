@@ -64,6 +64,9 @@ void sl_proc_kill_all_except(const pid_t *keep, size_t n);
  * read back, closed), or -errno. */
 int sl_free_port(void);
 
+/* The same for UDP (an SRT port), or -errno. */
+int sl_free_udp_port(void);
+
 /* Waits up to timeout_s until 127.0.0.1:port accepts a connection.
  * 0 or -ETIMEDOUT. */
 int sl_wait_port(int port, double timeout_s);

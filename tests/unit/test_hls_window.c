@@ -469,6 +469,9 @@ test_view(void)
     CU_ASSERT_EQUAL(v.cur.msn, 28);
     CU_ASSERT_EQUAL(v.cur.nparts, 0);
     CU_ASSERT_PTR_NULL(v.cur.parts);
+    /* Its hinted part is read with the init in force (27's), not an
+     * init 0 that never exists. */
+    CU_ASSERT_EQUAL(v.cur.init_id, 4);
     CU_ASSERT_EQUAL(v.segs[1].nparts, 0);
     CU_ASSERT_EQUAL(v.segs[2].nparts, 4);
     CU_ASSERT_EQUAL(v.segs[5].nparts, 2);

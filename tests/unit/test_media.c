@@ -23,8 +23,10 @@
 
 #include "media/flv_av.h"
 #include "media/flv_hevc.h"
+#include "media/ts_out.h"
 #include "rtmp/amf.h"
 #include "rtmp/codec.h"
+#include "rtmp/rtmp.h"
 
 /* A byte string literal without its terminating NUL. */
 #define LIT(s) (const uint8_t *) (s), sizeof(s) - 1
@@ -671,6 +673,79 @@ test_hevc(void)
     sl_buf_unref(frame);
 }
 
+/* The stream types the PMTs in TS bytes list (ffmpeg's PMT is on PID
+ * 0x1000), as a bit set over types 0..31. */
+static unsigned
+pmt_stream_types(const struct sl_buf *b)
+{
+    unsigned types = 0;
+
+    for (size_t at = 0; b != NULL && at + 188 <= b->len; at += 188) {
+        const uint8_t *p = b->data + at, *sec, *end;
+        size_t         slen, info;
+
+        if (p[0] != 0x47 || !(p[1] & 0x40) ||
+            (((p[1] & 0x1f) << 8) | p[2]) != 0x1000 || !(p[3] & 0x10))
+            continue;
+        sec = p + 4 + (p[3] & 0x20 ? 1 + p[4] : 0); /* adaptation field */
+        sec += 1 + sec[0];                          /* pointer field */
+        if (sec + 12 > p + 188 || sec[0] != 0x02)
+            continue;
+        slen = (size_t) ((sec[1] & 0x0f) << 8 | sec[2]);
+        info = (size_t) ((sec[10] & 0x0f) << 8 | sec[11]);
+        end = sec + 3 + slen - 4; /* before the CRC */
+        if (end > p + 188)
+            continue;
+        for (const uint8_t *e = sec + 12 + info; e + 5 <= end;
+             e += 5 + ((e[3] & 0x0f) << 8 | e[4]))
+            if (e[0] < 32)
+                types |= 1u << e[0];
+    }
+    return types;
+}
+
+/* ts_out: an audio header that comes after the muxer started with the
+ * video alone (an SRT publisher's order) restarts it with both: the PMT
+ * at the next keyframe lists AAC (0x0f) beside H.264 (0x1b). */
+static void
+test_ts_out_late_audio(void)
+{
+    long              before = sl_buf_live_count();
+    struct sl_ts_out *o = sl_ts_out_new();
+    const uint8_t     key[] = "\x17\x01\x00\x00\x00"
+                              "\x00\x00\x00\x06" IDR;
+    const uint8_t     aseq[] = {0xaf, 0x00, 0x12, 0x10};
+    const uint8_t     aac[] = {0xaf, 0x01, 0x21, 0x10, 0x04, 0x60};
+    struct sl_buf    *b;
+    int               k = 0;
+    unsigned          types;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_PTR_NULL(
+        sl_ts_out_body(o, SL_MSG_VIDEO, 0, seq_want, sizeof(seq_want), &k));
+    b = sl_ts_out_body(o, SL_MSG_VIDEO, 0, key, sizeof(key) - 1, &k);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    CU_ASSERT_EQUAL(k, 1);
+    types = pmt_stream_types(b);
+    CU_ASSERT(types == 1u << 0x1b);
+    sl_buf_unref(b);
+
+    /* The audio header, a frame, the next keyframe. */
+    CU_ASSERT_PTR_NULL(
+        sl_ts_out_body(o, SL_MSG_AUDIO, 10, aseq, sizeof(aseq), &k));
+    sl_buf_unref(sl_ts_out_body(o, SL_MSG_AUDIO, 10, aac, sizeof(aac), &k));
+    b = sl_ts_out_body(o, SL_MSG_VIDEO, 1000, key, sizeof(key) - 1, &k);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    types = pmt_stream_types(b);
+    CU_ASSERT(types == (1u << 0x1b | 1u << 0x0f));
+    if (types != (1u << 0x1b | 1u << 0x0f))
+        fprintf(stderr, "  PMT stream types after the audio header: %#x\n",
+                types);
+    sl_buf_unref(b);
+    sl_ts_out_free(o);
+    CU_ASSERT_EQUAL(sl_buf_live_count(), before);
+}
+
 void
 sl_test_suite_media(void)
 {
@@ -689,4 +764,6 @@ sl_test_suite_media(void)
     CU_add_test(s, "avc info from libx264", test_avc_info_x264);
     CU_add_test(s, "no over-read", test_no_overread);
     CU_add_test(s, "HEVC: hvc1 sequence start and frames, codecs", test_hevc);
+    CU_add_test(s, "ts_out: an audio header after the first frame",
+                test_ts_out_late_audio);
 }
