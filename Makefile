@@ -111,7 +111,7 @@ INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
         bench-srt \
-        fuzz soak-web \
+        fuzz soak soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster bench-scale install uninstall deb \
         test-deb deps-deb
@@ -213,6 +213,16 @@ bench-relay: deps build/sluice build/sluice-bench
 soak-web: deps build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg procps curl python3)
 	./bench/web_soak.sh
+
+# Memory under churn: a publisher that reconnects every 25 s with a
+# standby beside it (and a full outage every fourth time), 30 players
+# joining and leaving, the API polled, SIGHUP every 30 s, for
+# SOAK_MINUTES (60); RSS, threads, descriptors, the RSS slope from
+# minute 5 and the idle figures after (bench/soak.sh,
+# docs/performance.md).
+soak: deps build/sluice
+	$(call need_pkgs,ffmpeg rtmpdump curl procps python3)
+	SOAK_MINUTES=$(or $(SOAK_MINUTES),60) ./bench/soak.sh
 
 # Players held with 1, 2, 4, ... workers: Sluice on the first half of the
 # CPUs, sluice-bench processes on the other half (bench/scale.sh,

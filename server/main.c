@@ -49,6 +49,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -533,6 +536,30 @@ serve(const char *path, struct sl_config *cfg, struct sl_sockets *socks,
     return rc;
 }
 
+/* Keeps glibc's mmap threshold where it starts (128 KiB) instead of
+ * letting it follow the largest block freed so far.  glibc raises the
+ * threshold to the size of every mmap'd block that is freed (up to 32
+ * MiB), so once the first ladder ended its decoder's frames (a 720p
+ * picture is about 1.4 MB) and its encoder's planes came from the heap
+ * arenas of whichever short-lived thread (the ladder's, libavcodec's,
+ * libx264's) made them.  Freed there, they stay mapped and resident as
+ * holes no other thread fills: issue 15's soak (bench/soak.sh) saw 71
+ * mapped blocks (35 MB) become 2 (3 MB) after the first ladder ended,
+ * the memory in use stay at 48-50 MB while the arenas' free space went
+ * from 5 to 19 MB, and the RSS climb 19 MB an hour.  With the threshold
+ * fixed, those blocks are mapped and unmapped with their codecs; the
+ * cost is a mmap and a munmap for each block of 128 KiB or more, which
+ * outside codec set-up is a keyframe's payload now and then.  Setting
+ * it also fixes the trim threshold (the heap top given back) at its
+ * default.  docs/performance.md has the curves. */
+static void
+tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -550,6 +577,7 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
 
+    tune_malloc();
     while ((opt = getopt_long(argc, argv, "c:nktVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
