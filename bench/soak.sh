@@ -20,11 +20,12 @@
 #               process).
 #   reload      SIGHUP every 30 s.
 #
-# Every 10 s it prints RSS (VmRSS), threads and descriptors of the
-# server, and at the end the RSS slope from minute 5 (least squares, MB
-# per hour), the count of ERROR and WARN lines in its log, then stops
-# every client, waits 30 s and prints the idle figures against those
-# before any client came.  Not a test: it prints figures for
+# Every 10 s it prints RSS (VmRSS, and RssAnon, its anonymous part),
+# threads and descriptors of the server, and at the end the slope of
+# both RSS figures from minute 5 (least squares, MiB per hour), the
+# count of ERROR and WARN lines in its log, then stops every client,
+# waits 30 s and prints the idle figures against those before any
+# client came.  Not a test: it prints figures for
 # docs/performance.md.
 #
 #   SOAK_MINUTES=60  SOAK_PLAYERS=30  SOAK_CYCLE_S=25
@@ -243,7 +244,7 @@ slope() {
         END {
             if (n < 2) { printf "%s slope from 300 s: too few samples\n", what; exit }
             b = (n * sxy - sx * sy) / (n * sxx - sx * sx)
-            printf "%s slope from 300 s: %.2f MB/h (%d samples)\n", what,
+            printf "%s slope from 300 s: %.2f MiB/h (%d samples)\n", what,
                    b * 3600 / 1024, n
         }' "$TMP/samples"
 }
