@@ -189,31 +189,51 @@ set_options(SRTSOCKET ns, const struct sl_app_config *app, int player)
     return 0;
 }
 
-/* A free entry of the admitted table, after giving back those whose
- * handshake never completed.  Under s->lock. */
+/* A free entry of the admitted table (s->lock held), or NULL. */
 static struct sl_srt_admitted *
-admitted_slot(struct sl_srt *s, uint64_t now)
+admitted_slot(struct sl_srt *s)
 {
-    struct sl_srt_admitted *free_one = NULL;
+    for (int i = 0; i < SL_SRT_ADMITTED; i++)
+        if (s->admitted[i].sock == SRT_INVALID_SOCK)
+            return &s->admitted[i];
+    return NULL;
+}
 
-    for (int i = 0; i < SL_SRT_ADMITTED; i++) {
-        struct sl_srt_admitted *a = &s->admitted[i];
+/* Gives back the entries whose handshake never completed (a wrong or
+ * missing passphrase, a caller that gave up), a batch at a time under
+ * s->lock, logging each batch after it: no I/O under the lock. */
+static void
+expire_admitted(struct sl_srt *s, uint64_t now)
+{
+    struct gone {
+        char peer[64];
+        char shown[sizeof(((struct sl_srt_admitted *) 0)->shown)];
+    } gone[8];
+    int n, from = 0;
 
-        if (a->sock != SRT_INVALID_SOCK && now - a->at_ms > ADMITTED_TTL_MS) {
-            char peer[64];
+    do {
+        n = 0;
+        pthread_mutex_lock(&s->lock);
+        for (; from < SL_SRT_ADMITTED && n < 8; from++) {
+            struct sl_srt_admitted *a = &s->admitted[from];
 
-            peer_name((const struct sockaddr *) &a->addr, peer, sizeof(peer));
-            sl_log_info("[srt %s] %s: the handshake did not complete "
-                        "(a wrong or missing passphrase, or the caller gave "
-                        "up)",
-                        peer, a->shown);
+            if (a->sock == SRT_INVALID_SOCK ||
+                now - a->at_ms <= ADMITTED_TTL_MS)
+                continue;
+            peer_name((const struct sockaddr *) &a->addr, gone[n].peer,
+                      sizeof(gone[n].peer));
+            memcpy(gone[n].shown, a->shown, sizeof(gone[n].shown));
+            n++;
             sl_iplimit_release(&a->ticket);
             a->sock = SRT_INVALID_SOCK;
         }
-        if (a->sock == SRT_INVALID_SOCK && free_one == NULL)
-            free_one = a;
-    }
-    return free_one;
+        pthread_mutex_unlock(&s->lock);
+        for (int i = 0; i < n; i++)
+            sl_log_info("[srt %s] %s: the handshake did not complete "
+                        "(a wrong or missing passphrase, or the caller gave "
+                        "up)",
+                        gone[i].peer, gone[i].shown);
+    } while (from < SL_SRT_ADMITTED);
 }
 
 /* "APP/NAME" of a caller's request as the log may show it (the name
@@ -310,7 +330,7 @@ listen_cb(void *opaque, SRTSOCKET ns, int hsversion,
         a.sock = ns;
         a.at_ms = now;
         pthread_mutex_lock(&s->lock);
-        slot = admitted_slot(s, now);
+        slot = admitted_slot(s);
         if (slot != NULL)
             *slot = a;
         pthread_mutex_unlock(&s->lock);
@@ -383,9 +403,7 @@ thread_main(void *arg)
         now = sl_now_ms();
         if (now >= expire_at) {
             expire_at = now + EXPIRE_EVERY_MS;
-            pthread_mutex_lock(&s->lock);
-            admitted_slot(s, now);
-            pthread_mutex_unlock(&s->lock);
+            expire_admitted(s, now);
         }
     }
     return NULL;
