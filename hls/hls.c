@@ -16,6 +16,7 @@
 
 #include "hls/disk.h"
 #include "hls/mux.h"
+#include "hls/segfile.h"
 #include "hls/viewers.h"
 #include "hls/window.h"
 #include "media/flv_av.h"
@@ -101,6 +102,11 @@ struct sl_hls_variant {
     uint8_t              disk_dirty; /* media.m3u8 to write again */
     uint8_t              disk_ended; /* media.m3u8 written with its end */
     uint8_t              hevc;       /* avcc holds an hvc1 sequence start */
+    /* The open segment's memory file (its parts are written there and
+     * sent from it with sendfile); NULL before a segment, or when the
+     * kernel refused one (parts stay in plain memory). */
+    struct sl_hls_segfile *segfile;
+    uint8_t                segfile_warned;
     /* The last media playlist made, and what it was made from: viewers
      * asking with the same query while nothing changed share it. */
     struct sl_buf *pl;
@@ -254,6 +260,16 @@ cut_part(struct sl_hls_variant *v, int64_t end_ms)
     }
     if (frag == NULL)
         return;
+    if (v->segfile != NULL) {
+        struct sl_buf *filed = sl_hls_segfile_add(v->segfile, frag);
+
+        /* From now on the part lives in the file's pages only; should
+         * that fail, it stays where it is and is sent with a copy. */
+        if (filed != NULL) {
+            sl_buf_unref(frag);
+            frag = filed;
+        }
+    }
     if (v->disk != NULL) {
         char name[64];
 
@@ -311,6 +327,9 @@ end_segment(struct sl_hls_variant *v, int64_t end_ms)
             gone_parts = old->nparts;
         }
         sl_hls_window_close(&v->win, end_ms);
+        /* Its parts hold the file now; no more are written to it. */
+        sl_hls_segfile_unref(v->segfile);
+        v->segfile = NULL;
         if (v->disk != NULL)
             disk_segment(v, msn, gone, gone_msn, gone_parts);
         v->master_due = 1;
@@ -435,6 +454,14 @@ start_segment(struct sl_hls_variant *v, int64_t ms)
     if (!v->numbered)
         number_from(v, ms);
     sl_hls_window_open(&v->win, ms, pdt_of(v, ms), v->init_id, disc);
+    sl_hls_segfile_unref(v->segfile); /* a segment dropped while empty */
+    v->segfile = sl_hls_segfile_new("sluice-hls-segment");
+    if (v->segfile == NULL && !v->segfile_warned) {
+        v->segfile_warned = 1;
+        sl_log_warn("hls %s/%s: no memory file for segments (%s): parts "
+                    "are sent with a copy",
+                    v->app, v->name, strerror(errno));
+    }
     v->part_open = 1;
     v->part_start_ms = ms;
     v->part_independent = 1;
@@ -748,6 +775,7 @@ variant_free(struct sl_hls_variant *v)
 {
     close_mux(v);
     sl_hls_window_free(&v->win);
+    sl_hls_segfile_unref(v->segfile);
     set_buf(&v->avcc, NULL);
     set_buf(&v->asc, NULL);
     set_buf(&v->init, NULL);

@@ -93,6 +93,13 @@ out:
 int
 sl_outq_collect(struct sl_outq *q, struct iovec *iov, int max, uint32_t off)
 {
+    return sl_outq_collect_bufs(q, iov, NULL, max, off);
+}
+
+int
+sl_outq_collect_bufs(struct sl_outq *q, struct iovec *iov, struct sl_buf **bufs,
+                     int max, uint32_t off)
+{
     int      n = 0;
     uint32_t i;
 
@@ -103,6 +110,8 @@ sl_outq_collect(struct sl_outq *q, struct iovec *iov, int max, uint32_t off)
 
         iov[n].iov_base = b->data + skip;
         iov[n].iov_len = b->len - skip;
+        if (bufs != NULL)
+            bufs[n] = b;
     }
     pthread_mutex_unlock(&q->lock);
     return n;

@@ -66,6 +66,12 @@ int sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts,
 int sl_outq_collect(struct sl_outq *q, struct iovec *iov, int max,
                     uint32_t off);
 
+/* Consumer only.  As sl_outq_collect, and bufs[i] is the message iov[i]
+ * comes from (borrowed: valid until it is consumed), so a writer can
+ * send a file-backed one with sendfile. */
+int sl_outq_collect_bufs(struct sl_outq *q, struct iovec *iov,
+                         struct sl_buf **bufs, int max, uint32_t off);
+
 /* Consumer only.  Pops the messages fully covered by n bytes written
  * starting off bytes into the head; returns the new offset into the new
  * head. */

@@ -11,7 +11,8 @@
  *      handshake, then the command state machine;
  *   4. player: announce publisher changes; publisher: flush the hub's
  *      merge window;
- *   5. write what the send queue holds with writev;
+ *   5. write what the send queue holds with writev (HLS parts with
+ *      sendfile, from their memory file);
  *   6. enforce timeouts, then arm the timer for the next deadline.
  *
  * References on the task: the owner reference (dropped when the session
@@ -28,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -597,14 +600,48 @@ tls_drain(struct sl_session *s, uint64_t now)
     return -1;
 }
 
-/* Writes what is due, in one writev per round: the rest of a half
- * written ring message, the private queue (the session's own replies
- * and statuses, and codec headers after a join or a skip), then the
- * stream's ring from the cursor.  Returns -1 on a fatal write error. */
+/* A plain socket's write of what one round collected: iov[i] comes
+ * from src[i] (NULL: not from the private queue).  Bytes that lie in a
+ * file (an HLS part in its segment's memory file) go with sendfile, so
+ * the socket takes references to the file's pages instead of a copy;
+ * what comes before them goes first with MSG_MORE, so a response head
+ * and its body still leave in the same packets.  Returns what the
+ * write returns (it may cover only a prefix of iov: the caller accounts
+ * what was written and collects again). */
+static ssize_t
+plain_write(struct sl_session *s, struct iovec *iov,
+            struct sl_buf *const *src, int cnt)
+{
+    struct msghdr mh = {.msg_iov = iov};
+    uint64_t      off;
+    int           k, fd = -1;
+
+    for (k = 0; k < cnt; k++) {
+        if (src[k] != NULL && src[k]->fd >= 0)
+            break;
+    }
+    if (k == 0) {
+        fd = sl_buf_file(src[0],
+                         (uint32_t) ((uint8_t *) iov[0].iov_base - src[0]->data),
+                         &off);
+        return sendfile(s->io.fd, fd, (off_t *) &off, iov[0].iov_len);
+    }
+    if (k == cnt)
+        return writev(s->io.fd, iov, cnt);
+    mh.msg_iovlen = (size_t) k;
+    return sendmsg(s->io.fd, &mh, MSG_MORE | MSG_NOSIGNAL);
+}
+
+/* Writes what is due, in one write per round (two or more where a part
+ * goes with sendfile): the rest of a half written ring message, the
+ * private queue (the session's own replies and statuses, codec headers
+ * after a join or a skip, HTTP responses), then the stream's ring from
+ * the cursor.  Returns -1 on a fatal write error. */
 static int
 flush_output(struct sl_session *s, uint64_t now)
 {
     struct iovec      iov[WRITE_IOV];
+    struct sl_buf    *src[WRITE_IOV];
     struct sl_sub_msg m[WRITE_IOV];
 
     if (s->write_blocked || s->peer_eof)
@@ -617,9 +654,11 @@ flush_output(struct sl_session *s, uint64_t now)
         if (s->ring_part != NULL) {
             iov[0].iov_base = s->ring_part->data + s->ring_off;
             iov[0].iov_len = s->ring_part->len - s->ring_off;
+            src[0] = NULL;
             cnt = 1;
         }
-        nq = sl_outq_collect(&s->outq, iov + cnt, WRITE_IOV - cnt, s->out_off);
+        nq = sl_outq_collect_bufs(&s->outq, iov + cnt, src + cnt,
+                                  WRITE_IOV - cnt, s->out_off);
         for (int i = cnt; i < cnt + nq; i++)
             qbytes += iov[i].iov_len;
         cnt += nq;
@@ -628,6 +667,7 @@ flush_output(struct sl_session *s, uint64_t now)
             for (int i = 0; i < nm; i++) {
                 iov[cnt + i].iov_base = m[i].buf->data;
                 iov[cnt + i].iov_len = m[i].buf->len;
+                src[cnt + i] = NULL;
             }
             cnt += nm;
         }
@@ -641,7 +681,7 @@ flush_output(struct sl_session *s, uint64_t now)
         }
         for (int i = 0; i < cnt; i++)
             total += iov[i].iov_len;
-        n = s->tls == NULL ? writev(s->io.fd, iov, cnt)
+        n = s->tls == NULL ? plain_write(s, iov, src, cnt)
                            : tls_writev(s, iov, cnt);
         if (n > 0) {
             consume_written(s, (size_t) n, qbytes, m, nm);

@@ -28,6 +28,12 @@
  * - byte ranges of a segment and an init: 206 with Content-Range and
  *   exactly those bytes (A-B, A-, -N, B past the end); 416 with
  *   the length in its Content-Range for a range past the end;
+ * - parts sent from their segments' memory files (sendfile): a part over
+ *   HTTP, over HTTPS (curl; the copying path) and in hls_path are the
+ *   same bytes, a range and HEAD of it; a reader that stops reading a
+ *   segment while two requests wait pipelined behind it gets all of it
+ *   after the segment left the window; the server's memory files stay
+ *   at a window's worth (/proc/PID/fd);
  * - the publisher leaves: EXT-X-ENDLIST after publish_grace, on the web
  *   port and in the hls_path files;
  * - /api/v1/server counts the bytes as hls;
@@ -43,7 +49,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "tests/integration/itest.h"
@@ -95,6 +105,8 @@ static struct {
     struct sl_proc pub_live, pub_signed;
     char           dir[PATH_MAX];
     char           disk[PATH_MAX + 8]; /* [app:live]'s hls_path */
+    char           cert[PATH_MAX + 16], key[PATH_MAX + 16];
+    int            tls_port; /* [web] tls_listen */
     /* Body bytes of the 200 answers our own GETs got from the web port:
      * a lower bound of what the API must count as hls. */
     uint64_t got_bytes;
@@ -171,21 +183,34 @@ wait_200(const char *path, double timeout_s)
 static int
 suite_init(void)
 {
-    const char *keys = "publish_grace = 1s\n"
-                       /* ffprobe, ffmpeg and the tests open many short
-                        * connections at once. */
-                       "connection_rate_per_ip = 0\n"
-                       "max_connections_per_ip = 0\n";
-    char sections[PATH_MAX + sizeof(SECTIONS) + 32];
+    char keys[3 * PATH_MAX], log[PATH_MAX + 16];
+    char sections[PATH_MAX + sizeof(SECTIONS) + 96];
 
     memset(&H, 0, sizeof(H));
     if (sl_tmpdir(H.dir) < 0)
         return -1;
+    /* HTTPS beside HTTP: parts go out with a copy through TLS. */
+    snprintf(H.cert, sizeof(H.cert), "%s/web.crt", H.dir);
+    snprintf(H.key, sizeof(H.key), "%s/web.key", H.dir);
+    snprintf(log, sizeof(log), "%s/cert.log", H.dir);
+    if (sl_itest_make_cert("localhost", H.cert, H.key, log) != 0)
+        return -1;
+    H.tls_port = sl_free_port();
+    snprintf(keys, sizeof(keys),
+             "publish_grace = 1s\n"
+             /* ffprobe, ffmpeg and the tests open many short
+              * connections at once. */
+             "connection_rate_per_ip = 0\n"
+             "max_connections_per_ip = 0\n"
+             "tls_cert = %s\ntls_key = %s\n",
+             H.cert, H.key);
     /* [app:live] writes its files to disk too (hls_path). */
     snprintf(H.disk, sizeof(H.disk), "%s/hls", H.dir);
     if (mkdir(H.disk, 0755) < 0)
         return -1;
-    snprintf(sections, sizeof(sections), "hls_path = %s\n%s", H.disk, SECTIONS);
+    snprintf(sections, sizeof(sections),
+             "hls_path = %s\n%s[web]\ntls_listen = 127.0.0.1:%d\n", H.disk,
+             SECTIONS, H.tls_port);
     if (sl_srv_start(&H.srv, keys, sections) < 0)
         return -1;
     /* Long clips: the tests stop them when they are done with them. */
@@ -1067,6 +1092,335 @@ test_byte_ranges(void)
     sl_http_resp_free(&whole);
 }
 
+/* ---- 7c. parts sent from memory files ---- */
+
+/* The URI of the newest complete part media.m3u8 of app/stream lists
+ * (its last EXT-X-PART) into out; 0, or -1. */
+static int
+newest_part(const char *app, const char *stream, char *out, size_t cap)
+{
+    struct media_pl pl;
+    char           *text = NULL, uri[URI_MAX];
+    const char     *l;
+    int             found = -1;
+
+    if (get_media(app, stream, NULL, &pl, &text) != 200) {
+        free(text);
+        return -1;
+    }
+    for (l = text; l != NULL && (l = strstr(l, "#EXT-X-PART:")) != NULL; l++) {
+        size_t len = strcspn(l, "\r\n");
+        char   line[1024];
+
+        snprintf(line, sizeof(line), "%.*s", (int) len, l);
+        if (uri_attr(line, uri, sizeof(uri)) != NULL) {
+            snprintf(out, cap, "%s", uri);
+            found = 0;
+        }
+    }
+    free(text);
+    return found;
+}
+
+/* The whole file path into *data (the caller frees it), waiting up to
+ * bound seconds for the writer thread to put it there.  Its length, or
+ * -1. */
+static long
+read_file(const char *path, double bound, char **data)
+{
+    for (double end = sl_now() + bound;; sl_sleep(0.1)) {
+        FILE *f = fopen(path, "rb");
+        long  n;
+
+        if (f == NULL) {
+            if (sl_now() < end)
+                continue;
+            fprintf(stderr, "  %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        rewind(f);
+        *data = malloc((size_t) n + 1);
+        if (*data == NULL || fread(*data, 1, (size_t) n, f) != (size_t) n) {
+            fclose(f);
+            free(*data);
+            return -1;
+        }
+        fclose(f);
+        return n;
+    }
+}
+
+/* Descriptors of process pid that are segment memory files. */
+static int
+count_memfds_of(int pid)
+{
+    char           dir[64], link[PATH_MAX + 80], target[256];
+    DIR           *d;
+    struct dirent *e;
+    int            n = 0;
+
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        ssize_t len;
+
+        snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strstr(target, "memfd:sluice-hls-segment") != NULL)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The server's segment memory files: those of the process the test
+ * started and of its children (the serving process, where a master
+ * process supervises it). */
+static int
+count_memfds(void)
+{
+    char  path[96];
+    FILE *f;
+    int   pid = (int) H.srv.proc.pid, child, n = count_memfds_of(pid);
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+    f = fopen(path, "r");
+    while (f != NULL && fscanf(f, "%d", &child) == 1)
+        n += count_memfds_of(child);
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
+/* GETs path over HTTPS with curl into file out; curl's exit status. */
+static int
+https_get(const char *path, const char *out)
+{
+    char  url[URI_MAX + 1024], err[PATH_MAX + 16];
+    char *argv[] = {"curl", "-sSfk", "--max-time", "10", "-o", (char *) out,
+                    url, NULL};
+
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", H.tls_port, path);
+    snprintf(err, sizeof(err), "%s/curl.log", H.dir);
+    return sl_proc_run(argv, NULL, err, IT_S(15));
+}
+
+/* One part over HTTP, over HTTPS and as hls_path wrote it: the same
+ * bytes; a range of it; HEAD. */
+static int
+check_part(const char *stream, const char *uri)
+{
+    struct sl_http_resp r, head;
+    char   path[URI_MAX + 64], file[PATH_MAX + URI_MAX + 64], out[PATH_MAX + 32];
+    char  *disk = NULL, *tls = NULL, cl[32] = "";
+    long   dlen, tlen;
+    int    ok = 1, st;
+
+    snprintf(path, sizeof(path), "/live/%s/%s", stream, uri);
+    snprintf(file, sizeof(file), "%s/live/%s/%s", H.disk, stream, uri);
+    snprintf(out, sizeof(out), "%s/part-tls.m4s", H.dir);
+    dlen = read_file(file, IT_S(5), &disk);
+    if (dlen <= 0 || get(path, &r) != 200) {
+        fprintf(stderr, "  %s: not on disk or not served\n", path);
+        free(disk);
+        return 0;
+    }
+    if (r.body_len != (size_t) dlen || memcmp(r.body, disk, (size_t) dlen)) {
+        fprintf(stderr, "  %s over HTTP: %zu bytes, not the %ld on disk\n",
+                path, r.body_len, dlen);
+        ok = 0;
+    }
+    unlink(out);
+    st = https_get(path, out);
+    tlen = st == 0 ? read_file(out, 1, &tls) : -1;
+    if (tlen != dlen || memcmp(tls, disk, (size_t) dlen) != 0) {
+        fprintf(stderr, "  %s over HTTPS: curl %d, %ld bytes (%ld on disk)\n",
+                path, st, tlen, dlen);
+        ok = 0;
+    }
+    free(tls);
+    sl_http_resp_free(&r);
+    /* A range inside the part, and HEAD: the length, no body. */
+    st = get_range(path, "5-104", &r);
+    ok &= is_slice(&r, st, (const uint8_t *) disk, (size_t) dlen, 5, 104);
+    sl_http_resp_free(&r);
+    st = web("HEAD", path, NULL, IT_S(5), &head);
+    sl_http_header(&head, "Content-Length", cl, sizeof(cl));
+    if (st != 200 || strtol(cl, NULL, 10) != dlen || head.body_len != 0) {
+        fprintf(stderr, "  HEAD %s: %d, Content-Length %s, %zu body bytes\n",
+                path, st, cl, head.body_len);
+        ok = 0;
+    }
+    sl_http_resp_free(&head);
+    free(disk);
+    return ok;
+}
+
+/* A raw connection to the web port whose receive buffer is small, so a
+ * big answer waits in the server's send queue while we do not read. */
+static int
+slow_connect(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t) H.srv.web_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval     tv = {5, 0};
+    int                fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads the pipelined answers to n requests from fd (the last one
+ * closes the connection): answer i's status and body (HEAD: heads[i]
+ * set, no body) into st[i], body[i] (the caller frees), blen[i].  The
+ * answers read whole. */
+static int
+read_answers(int fd, int n, const int *is_head, int *st, char **body,
+             size_t *blen)
+{
+    size_t cap = 1 << 20, len = 0, at = 0;
+    char  *buf = malloc(cap);
+    int    got = 0;
+
+    if (buf == NULL)
+        return 0;
+    for (double end = sl_now() + IT_S(20); sl_now() < end;) {
+        ssize_t k;
+
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+
+            if (nb == NULL)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        k = read(fd, buf + len, cap - len);
+        if (k <= 0)
+            break;
+        len += (size_t) k;
+    }
+    for (int i = 0; i < n; i++) {
+        char       *eoh;
+        const char *cl;
+        size_t      hlen, clen = 0;
+
+        st[i] = 0;
+        body[i] = NULL;
+        blen[i] = 0;
+        eoh = at < len ? memmem(buf + at, len - at, "\r\n\r\n", 4) : NULL;
+        if (eoh == NULL)
+            break;
+        hlen = (size_t) (eoh + 4 - (buf + at));
+        sscanf(buf + at, "HTTP/1.1 %d", &st[i]);
+        cl = memmem(buf + at, hlen, "Content-Length: ", 16);
+        if (cl != NULL)
+            clen = strtoul(cl + 16, NULL, 10);
+        at += hlen;
+        if (is_head[i])
+            clen = 0;
+        if (len - at < clen)
+            break;
+        body[i] = malloc(clen + 1);
+        if (body[i] == NULL)
+            break;
+        memcpy(body[i], buf + at, clen);
+        blen[i] = clen;
+        at += clen;
+        got++;
+    }
+    free(buf);
+    return got;
+}
+
+static void
+test_parts_from_memory_files(void)
+{
+    char  uri[URI_MAX], seg[1024], req[4 * URI_MAX + 512];
+    char *body[3] = {NULL, NULL, NULL};
+    struct media_pl     pl;
+    struct sl_http_resp whole;
+    int    before, after, fd, st[3] = {0, 0, 0}, is_head[3] = {0, 0, 1};
+    size_t blen[3] = {0, 0, 0};
+    uint64_t oldest;
+    double   end;
+
+    /* Served while its files are in use: at least one per variant. */
+    before = count_memfds();
+    fprintf(stderr, "  segment memory files open: %d\n", before);
+    CU_ASSERT(before >= NVARIANTS);
+
+    /* A part of the source and of a rung: HTTP, HTTPS and the file on
+     * disk agree, a range and HEAD of it too. */
+    CU_ASSERT_FATAL(newest_part("live", "cam", uri, sizeof(uri)) == 0);
+    CU_ASSERT(check_part("cam", uri));
+    CU_ASSERT_FATAL(newest_part("live", "cam_r144", uri, sizeof(uri)) == 0);
+    CU_ASSERT(check_part("cam_r144", uri));
+
+    /* A slow reader asks for the window's oldest segment, then two
+     * requests pipelined behind it, and reads nothing while that
+     * segment leaves the window: what it then reads is still that
+     * segment, whole, and the answers behind it. */
+    CU_ASSERT_FATAL(get_media("live", "cam", NULL, &pl, NULL) == 200);
+    CU_ASSERT_FATAL(pl.nsegs > 1);
+    oldest = pl.segs[0].msn;
+    snprintf(seg, sizeof(seg), "/live/cam/s%" PRIu64 ".m4s", oldest);
+    CU_ASSERT_FATAL(get(seg, &whole) == 200);
+    CU_ASSERT_FATAL(newest_part("live", "cam", uri, sizeof(uri)) == 0);
+    fd = slow_connect();
+    CU_ASSERT_FATAL(fd >= 0);
+    snprintf(req, sizeof(req),
+             "GET %s HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /live/cam/%s HTTP/1.1\r\nHost: t\r\n\r\n"
+             "HEAD /live/cam/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+             seg, uri, uri);
+    CU_ASSERT_FATAL(write(fd, req, strlen(req)) == (ssize_t) strlen(req));
+    for (end = sl_now() + IT_S(30); sl_now() < end; sl_sleep(0.5)) {
+        if (get_media("live", "cam", NULL, &pl, NULL) == 200 &&
+            pl.nsegs > 0 && pl.segs[0].msn > oldest + 1)
+            break;
+    }
+    fprintf(stderr, "  s%" PRIu64 " left the window: oldest now s%" PRIu64
+            "\n", oldest, pl.nsegs > 0 ? pl.segs[0].msn : 0);
+    CU_ASSERT(pl.nsegs > 0 && pl.segs[0].msn > oldest);
+    CU_ASSERT(read_answers(fd, 3, is_head, st, body, blen) == 3);
+    close(fd);
+    CU_ASSERT(st[0] == 200 && blen[0] == whole.body_len && body[0] != NULL &&
+              memcmp(body[0], whole.body, whole.body_len) == 0);
+    CU_ASSERT(st[1] == 200 && blen[1] > 0);
+    CU_ASSERT(st[2] == 200 && blen[2] == 0);
+    for (int i = 0; i < 3; i++)
+        free(body[i]);
+    sl_http_resp_free(&whole);
+
+    /* Parts are still served right after many segments rolled out, and
+     * the files of those segments are gone: no more open than a window's
+     * worth per variant (10 segments and the open one for live/cam's
+     * three, 6 and one for signed/sec's two). */
+    CU_ASSERT_FATAL(newest_part("live", "cam", uri, sizeof(uri)) == 0);
+    CU_ASSERT(check_part("cam", uri));
+    after = count_memfds();
+    fprintf(stderr, "  segment memory files open after: %d\n", after);
+    CU_ASSERT(after >= NVARIANTS && after <= NVARIANTS * 12 + 2 * 8);
+    CU_ASSERT(after <= before + 5);
+}
+
 /* ---- 6. the publisher leaves ---- */
 
 static void
@@ -1180,6 +1534,10 @@ sl_itest_suite_hls(void)
                 test_bad_input_and_headers);
     CU_add_test(s, "byte ranges: 206 with the slice, 416 past the end",
                 test_byte_ranges);
+    CU_add_test(s,
+                "parts from memory files: HTTP, HTTPS and disk agree; a slow "
+                "reader, pipelining; no file left behind",
+                test_parts_from_memory_files);
     CU_add_test(s, "the playlists end after publish_grace",
                 test_publisher_leaves);
     CU_add_test(s, "/api/v1 counts the bytes as hls", test_api_counts_hls);

@@ -14,6 +14,6 @@
     X(iplimit) X(supervisor) X(cluster) X(record) X(auth) X(rtmp_cmd) X(web) \
     X(http_conn) X(flvread) X(hls_playlist) X(hls_window) X(hls_viewers) \
     X(hls_mux) X(hlsread) X(page) X(srt_streamid) X(srt_admit) X(fiber) \
-    X(ts_in) X(tsscan)
+    X(ts_in) X(tsscan) X(hls_segfile)
 #endif
 /* clang-format on */
