@@ -54,9 +54,11 @@ static const struct {
 
 struct sl_web_parser {
     http_parser hp; /* hp.data points back here */
-    /* The head under way; copied out whole when it is accepted. */
+    /* The head under way; its used bytes are copied out when it is
+     * accepted. */
     struct sl_web_request head;
-    size_t                used;   /* bytes of this head consumed so far */
+    /* start_head() clears every field from here to target. */
+    size_t used; /* bytes of this head consumed so far */
     int                   status; /* 0, or the refusal; sticks */
     const char           *why;    /* the refusal's reason, for the log */
     int                   done;   /* on_headers_complete() accepted it */
@@ -312,13 +314,49 @@ static const http_parser_settings settings = {
 };
 
 /* Ready for a new head; keeps a refusal unless clear_status. */
+/* An empty request: its scalars 0, its strings "".  Only the first byte
+ * of each string is cleared (every writer NUL-terminates what it puts
+ * there): a kept-alive viewer's heads are parsed many times a second,
+ * and the request is 2.5 KiB. */
+static void
+clear_request(struct sl_web_request *r)
+{
+    r->method = (enum sl_web_method) 0;
+    r->http_minor = 0;
+    r->keep_alive = 0;
+    r->path[0] = r->query[0] = r->origin[0] = r->range[0] = '\0';
+    r->if_none_match[0] = '\0';
+}
+
+/* Copies a string field whole up to its NUL. */
+#define COPY_STR(dst, src, f) memcpy((dst)->f, (src)->f, strlen((src)->f) + 1)
+
+/* *dst = *src, reading only the used bytes of its strings. */
+static void
+copy_request(struct sl_web_request *dst, const struct sl_web_request *src)
+{
+    dst->method = src->method;
+    dst->http_minor = src->http_minor;
+    dst->keep_alive = src->keep_alive;
+    COPY_STR(dst, src, path);
+    COPY_STR(dst, src, query);
+    COPY_STR(dst, src, origin);
+    COPY_STR(dst, src, range);
+    COPY_STR(dst, src, if_none_match);
+}
+
 static void
 start_head(struct sl_web_parser *p, int clear_status)
 {
     int         status = clear_status ? 0 : p->status;
     const char *why = clear_status ? NULL : p->why;
 
-    memset(p, 0, offsetof(struct sl_web_parser, target));
+    /* Everything from used up to the raw target; http_parser_init
+     * clears hp, clear_request the head. */
+    memset(&p->used, 0,
+           offsetof(struct sl_web_parser, target) -
+               offsetof(struct sl_web_parser, used));
+    clear_request(&p->head);
     http_parser_init(&p->hp, HTTP_REQUEST);
     p->hp.data = p;
     p->status = status;
@@ -422,7 +460,7 @@ sl_web_parse(struct sl_web_parser *p, const uint8_t *buf, size_t n,
         goto refused;
     }
     if (p->done) {
-        *req = p->head;
+        copy_request(req, &p->head);
         start_head(p, 1);
         return (int) got;
     }
