@@ -110,6 +110,7 @@ UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
+        bench-sendpath \
         bench-srt \
         fuzz soak soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
@@ -238,6 +239,15 @@ bench-scale: deps build/sluice build/sluice-bench
 bench-hls: deps deps-bench build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg)
 	./bench/hls.sh
+
+# What each way of sending an HLS part (writev copy, sendfile from a
+# memfd, vmsplice + splice) costs the sending thread, over loopback
+# (bench/tools/sendpath.c; docs/performance.md, LL-HLS).  Seconds.
+build/sendpath: bench/tools/sendpath.c
+	@mkdir -p build
+	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -pthread -o $@ $<
+bench-sendpath: build/sendpath
+	./build/sendpath
 
 # SRT: the ingest of one 2.5 Mbit/s stream against libsrt's own
 # srt-live-transmit, and 100 SRT players beside 100 RTMP players of one

@@ -230,6 +230,8 @@ deliver(struct sl_loop *l, const struct epoll_event *ev)
     }
     if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
         bits |= SL_IO_IN;  /* EOF is read like data */
+    if (ev->events & (EPOLLRDHUP | EPOLLHUP))
+        bits |= SL_IO_RDHUP;
     if (ev->events & EPOLLOUT)
         bits |= SL_IO_OUT;
     if (ev->events & (EPOLLERR | EPOLLHUP))

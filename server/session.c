@@ -424,8 +424,9 @@ tls_read(struct sl_session *s, uint8_t *buf, size_t cap)
     return -1;
 }
 
+/* ev: the reactor's events this run took. */
 static void
-read_input(struct sl_session *s, uint64_t now)
+read_input(struct sl_session *s, uint64_t now, unsigned ev)
 {
     uint8_t buf[READ_CHUNK];
     size_t  total = 0;
@@ -451,6 +452,16 @@ read_input(struct sl_session *s, uint64_t now)
                 sl_task_wake(&s->task);
                 return;
             }
+            /* A TCP read that did not fill the buffer emptied the
+             * socket: bytes arriving later bring an event of their own,
+             * so the read that would only say EAGAIN is saved (one per
+             * request of an HTTP viewer).  Not when the peer's FIN may
+             * already be queued behind the bytes (its event came with
+             * them: that read would be the end of the stream), nor for
+             * TLS, which may hold decrypted bytes of its own. */
+            if ((size_t) n < sizeof(buf) && s->tls == NULL &&
+                !(ev & (SL_IO_RDHUP | SL_IO_ERR)))
+                return;
             continue;
         }
         if (n == 0) {
@@ -890,7 +901,7 @@ session_run(struct sl_task *t)
     if (!s->closing && sl_conn_verdict_ready(s->conn))
         resume_input(s);
     if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
-        read_input(s, now);
+        read_input(s, now, ev);
     if (!s->closing) {
         s->grace_due_ms = s->proto->poll(s->conn, now);
         if (s->conn->role == SL_ROLE_PUBLISHER && s->conn->pub_stream != NULL)
