@@ -57,10 +57,10 @@ release_part(void *arg, uint8_t *data, uint32_t len)
 struct sl_buf *
 sl_hls_segfile_add(struct sl_hls_segfile *f, const struct sl_buf *part)
 {
-    static long page;
-    uint64_t    off;
-    size_t      done = 0;
-    void       *map;
+    static long    page;
+    uint64_t       off;
+    size_t         done = 0;
+    void          *map;
     struct sl_buf *b;
 
     if (page == 0)

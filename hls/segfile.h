@@ -37,7 +37,7 @@ struct sl_hls_segfile *sl_hls_segfile_new(const char *name);
  * which also holds f.  NULL when that failed (an empty part, no memory,
  * the write or the mapping refused): part is still good to use. */
 struct sl_buf *sl_hls_segfile_add(struct sl_hls_segfile *f,
-                                  const struct sl_buf *part);
+                                  const struct sl_buf   *part);
 
 /* Drops the caller's reference; NULL is ignored. */
 void sl_hls_segfile_unref(struct sl_hls_segfile *f);

@@ -49,11 +49,10 @@ struct sl_buf *sl_buf_from(const void *data, size_t len);
  * (a socket may still be sending them from the file).  One reference
  * owned by the caller, or NULL when out of memory (release is then not
  * called). */
-struct sl_buf *sl_buf_file_new(uint8_t *data, uint32_t len, int fd,
-                               uint64_t off,
-                               void (*release)(void *arg, uint8_t *data,
-                                               uint32_t len),
-                               void *arg);
+struct sl_buf *
+sl_buf_file_new(uint8_t *data, uint32_t len, int fd, uint64_t off,
+                void (*release)(void *arg, uint8_t *data, uint32_t len),
+                void *arg);
 
 /* Where a file-backed buffer's byte at data + at lies: returns the fd
  * and sets *off; -1 for a buffer in plain memory. */

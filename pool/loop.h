@@ -15,9 +15,9 @@
 
 #include "pool/sched.h"
 
-#define SL_IO_IN  1u  /* readable, or a peer closed its side */
-#define SL_IO_OUT 2u  /* writable again */
-#define SL_IO_ERR 4u  /* error or hang-up */
+#define SL_IO_IN    1u /* readable, or a peer closed its side */
+#define SL_IO_OUT   2u /* writable again */
+#define SL_IO_ERR   4u /* error or hang-up */
 #define SL_IO_RDHUP 8u /* the peer closed its side (SL_IO_IN is set too) */
 
 struct sl_loop;

@@ -193,8 +193,8 @@ conn_setup(struct sl_session *s, int counted)
 
 /* "host:port" for the log into buf, the host alone into ip. */
 void
-sl_session_format_peer(const struct sockaddr_storage *ss, char *buf,
-                       size_t cap, char *ip, size_t ipcap)
+sl_session_format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap,
+                       char *ip, size_t ipcap)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     int  port = 0;
@@ -620,8 +620,8 @@ tls_drain(struct sl_session *s, uint64_t now)
  * write returns (it may cover only a prefix of iov: the caller accounts
  * what was written and collects again). */
 static ssize_t
-plain_write(struct sl_session *s, struct iovec *iov,
-            struct sl_buf *const *src, int cnt)
+plain_write(struct sl_session *s, struct iovec *iov, struct sl_buf *const *src,
+            int cnt)
 {
     struct msghdr mh = {.msg_iov = iov};
     uint64_t      off;
@@ -632,9 +632,9 @@ plain_write(struct sl_session *s, struct iovec *iov,
             break;
     }
     if (k == 0) {
-        fd = sl_buf_file(src[0],
-                         (uint32_t) ((uint8_t *) iov[0].iov_base - src[0]->data),
-                         &off);
+        fd = sl_buf_file(
+            src[0], (uint32_t) ((uint8_t *) iov[0].iov_base - src[0]->data),
+            &off);
         return sendfile(s->io.fd, fd, (off_t *) &off, iov[0].iov_len);
     }
     if (k == cnt)

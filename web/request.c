@@ -58,10 +58,10 @@ struct sl_web_parser {
      * accepted. */
     struct sl_web_request head;
     /* start_head() clears every field from here to target. */
-    size_t used; /* bytes of this head consumed so far */
-    int                   status; /* 0, or the refusal; sticks */
-    const char           *why;    /* the refusal's reason, for the log */
-    int                   done;   /* on_headers_complete() accepted it */
+    size_t      used;   /* bytes of this head consumed so far */
+    int         status; /* 0, or the refusal; sticks */
+    const char *why;    /* the refusal's reason, for the log */
+    int         done;   /* on_headers_complete() accepted it */
     /* The last byte consumed, so that a bare CR or a fold split right
      * after its CR or LF is still seen. */
     uint8_t last_byte;

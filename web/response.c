@@ -63,8 +63,8 @@ static void
 put_n(struct out *o, long long v)
 {
     char               d[24], *e = d + sizeof(d) - 1;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long) v
-                                 : (unsigned long long) v;
+    unsigned long long u =
+        v < 0 ? 0ull - (unsigned long long) v : (unsigned long long) v;
 
     *e = '\0';
     do {

@@ -14,7 +14,9 @@
  *
  *   build/sendpath [SIZE [COUNT [CONNS]]]   all three, in turn, twice
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -162,8 +164,8 @@ answer(const char *mode, int tx, int memfd, const uint8_t *map, off_t foff,
         left -= (size_t) n;
         /* Blocking socket: a short write leaves the rest. */
         for (int k = 0; k < 2 && n > 0; k++) {
-            size_t t = (size_t) n < iov[k].iov_len ? (size_t) n
-                                                   : iov[k].iov_len;
+            size_t t =
+                (size_t) n < iov[k].iov_len ? (size_t) n : iov[k].iov_len;
             iov[k].iov_base = (char *) iov[k].iov_base + t;
             iov[k].iov_len -= t;
             n -= (ssize_t) t;
@@ -175,10 +177,10 @@ static void
 run(const char *mode, int memfd, uint8_t *const *map, const off_t *foff,
     size_t size, int count)
 {
-    int           *tx = calloc((size_t) conns, sizeof(int));
-    int            ep = epoll_create1(0), pfd[2] = {-1, -1};
-    pthread_t      th;
-    struct rusage  r0, r1;
+    int          *tx = calloc((size_t) conns, sizeof(int));
+    int           ep = epoll_create1(0), pfd[2] = {-1, -1};
+    pthread_t     th;
+    struct rusage r0, r1;
 
     if (tx == NULL || ep < 0)
         die("setup");

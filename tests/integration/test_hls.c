@@ -1204,8 +1204,8 @@ static int
 https_get(const char *path, const char *out)
 {
     char  url[URI_MAX + 1024], err[PATH_MAX + 16];
-    char *argv[] = {"curl", "-sSfk", "--max-time", "10", "-o", (char *) out,
-                    url, NULL};
+    char *argv[] = {"curl", "-sSfk",      "--max-time", "10",
+                    "-o",   (char *) out, url,          NULL};
 
     snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", H.tls_port, path);
     snprintf(err, sizeof(err), "%s/curl.log", H.dir);
@@ -1218,10 +1218,10 @@ static int
 check_part(const char *stream, const char *uri)
 {
     struct sl_http_resp r, head;
-    char   path[URI_MAX + 64], file[PATH_MAX + URI_MAX + 64], out[PATH_MAX + 32];
-    char  *disk = NULL, *tls = NULL, cl[32] = "";
-    long   dlen, tlen;
-    int    ok = 1, st;
+    char  path[URI_MAX + 64], file[PATH_MAX + URI_MAX + 64], out[PATH_MAX + 32];
+    char *disk = NULL, *tls = NULL, cl[32] = "";
+    long  dlen, tlen;
+    int   ok = 1, st;
 
     snprintf(path, sizeof(path), "/live/%s/%s", stream, uri);
     snprintf(file, sizeof(file), "%s/live/%s/%s", H.disk, stream, uri);
@@ -1352,12 +1352,12 @@ read_answers(int fd, int n, const int *is_head, int *st, char **body,
 static void
 test_parts_from_memory_files(void)
 {
-    char  uri[URI_MAX], seg[1024], req[4 * URI_MAX + 512];
-    char *body[3] = {NULL, NULL, NULL};
+    char                uri[URI_MAX], seg[1024], req[4 * URI_MAX + 512];
+    char               *body[3] = {NULL, NULL, NULL};
     struct media_pl     pl;
     struct sl_http_resp whole;
-    int    before, after, fd, st[3] = {0, 0, 0}, is_head[3] = {0, 0, 1};
-    size_t blen[3] = {0, 0, 0};
+    int      before, after, fd, st[3] = {0, 0, 0}, is_head[3] = {0, 0, 1};
+    size_t   blen[3] = {0, 0, 0};
     uint64_t oldest;
     double   end;
 
@@ -1385,19 +1385,20 @@ test_parts_from_memory_files(void)
     CU_ASSERT_FATAL(newest_part("live", "cam", uri, sizeof(uri)) == 0);
     fd = slow_connect();
     CU_ASSERT_FATAL(fd >= 0);
-    snprintf(req, sizeof(req),
-             "GET %s HTTP/1.1\r\nHost: t\r\n\r\n"
-             "GET /live/cam/%s HTTP/1.1\r\nHost: t\r\n\r\n"
-             "HEAD /live/cam/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-             seg, uri, uri);
+    snprintf(
+        req, sizeof(req),
+        "GET %s HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /live/cam/%s HTTP/1.1\r\nHost: t\r\n\r\n"
+        "HEAD /live/cam/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        seg, uri, uri);
     CU_ASSERT_FATAL(write(fd, req, strlen(req)) == (ssize_t) strlen(req));
     for (end = sl_now() + IT_S(30); sl_now() < end; sl_sleep(0.5)) {
-        if (get_media("live", "cam", NULL, &pl, NULL) == 200 &&
-            pl.nsegs > 0 && pl.segs[0].msn > oldest + 1)
+        if (get_media("live", "cam", NULL, &pl, NULL) == 200 && pl.nsegs > 0 &&
+            pl.segs[0].msn > oldest + 1)
             break;
     }
-    fprintf(stderr, "  s%" PRIu64 " left the window: oldest now s%" PRIu64
-            "\n", oldest, pl.nsegs > 0 ? pl.segs[0].msn : 0);
+    fprintf(stderr, "  s%" PRIu64 " left the window: oldest now s%" PRIu64 "\n",
+            oldest, pl.nsegs > 0 ? pl.segs[0].msn : 0);
     CU_ASSERT(pl.nsegs > 0 && pl.segs[0].msn > oldest);
     CU_ASSERT(read_answers(fd, 3, is_head, st, body, blen) == 3);
     close(fd);

@@ -36,7 +36,7 @@ test_last_unref_frees(void)
 }
 
 #define SHARERS 4
-#define ROUNDS  20000
+#define ROUNDS 20000
 
 static void *
 drop_refs(void *arg)
@@ -92,8 +92,7 @@ test_file_backed(void)
     long           before = sl_buf_live_count();
     int            one = 1;
     uint64_t       off = 0;
-    struct sl_buf *b =
-        sl_buf_file_new(bytes, 11, 7, 4096, note_release, &one);
+    struct sl_buf *b = sl_buf_file_new(bytes, 11, 7, 4096, note_release, &one);
     struct sl_buf *plain = sl_buf_from("x", 1);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);

@@ -29,10 +29,10 @@ test_parts_in_file(void)
     long                   files = sl_hls_segfile_live();
     long                   bufs = sl_buf_live_count();
     struct sl_hls_segfile *f = sl_hls_segfile_new("test-segment");
-    struct sl_buf         *a = sl_buf_new(5000), *b = sl_buf_from("part two", 8);
-    struct sl_buf         *fa, *fb;
-    uint64_t               oa = 0, ob = 0;
-    int                    fd;
+    struct sl_buf *a = sl_buf_new(5000), *b = sl_buf_from("part two", 8);
+    struct sl_buf *fa, *fb;
+    uint64_t       oa = 0, ob = 0;
+    int            fd;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
