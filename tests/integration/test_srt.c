@@ -29,7 +29,8 @@
  *   bytes_in grows, players_by_protocol counts an RTMP player;
  *   /metrics too;
  * - through a lossy relay (5 % of the datagrams dropped each way, each
- *   delayed 40 ms) with 300 ms of SRT latency: >= 99 % of the frames;
+ *   delayed 40 ms; the clip's last second whole) with 300 ms of SRT
+ *   latency: >= 99 % of the frames;
  * - encryption: the right passphrase publishes and plays, a wrong or
  *   missing one is refused by libsrt (reasons "bad secret" and
  *   "unsecure") and the stream never goes live; the server gives the
