@@ -377,3 +377,22 @@ sl_hls_mux_held_ms(const struct sl_hls_mux *m)
 {
     return m->have_held ? m->held_ms : INT64_MIN;
 }
+
+static int
+same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+int
+sl_hls_tracks_same(const struct sl_hls_tracks *a,
+                   const struct sl_hls_tracks *b)
+{
+    /* hevc only means something with a video track. */
+    if (a->avcc != NULL && b->avcc != NULL && !a->hevc != !b->hevc)
+        return 0;
+    return same_bytes(a->avcc, a->avcc_len, b->avcc, b->avcc_len) &&
+           same_bytes(a->asc, a->asc_len, b->asc, b->asc_len);
+}

@@ -46,6 +46,15 @@ struct sl_hls_tracks {
     size_t         asc_len;
 };
 
+/* 1 when a and b are the same encoding: the same track set, codecs and
+ * configuration records byte for byte (an encoder that sends its
+ * sequence header again), 0 when anything differs (a new resolution,
+ * profile, sample rate, a track added or gone), which a playlist marks
+ * with EXT-X-DISCONTINUITY before the first segment of the new one
+ * (RFC 8216 section 4.3.2.3).  Pure; any thread. */
+int sl_hls_tracks_same(const struct sl_hls_tracks *a,
+                       const struct sl_hls_tracks *b);
+
 /* Opens a muxer and writes the initialization segment: the mux, with a
  * new reference to the init bytes in *init, and what a master playlist
  * says of it (codecs, e.g. "avc1.64001f,mp4a.40.2"; width, height, 0

@@ -1419,6 +1419,60 @@ test_free_without_cut(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
+/* The same encoding or a new one (the packager marks a new one with
+ * EXT-X-DISCONTINUITY): records compared byte for byte, the track set,
+ * the codec. */
+static void
+test_tracks_same(void)
+{
+    static const uint8_t sps240[] = {1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4,
+                                     0x67, 0x64, 0x00, 0x1f};
+    static const uint8_t sps480[] = {1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4,
+                                     0x67, 0x64, 0x00, 0x28};
+    static const uint8_t aac44[] = {0x12, 0x10};
+    static const uint8_t aac48[] = {0x11, 0x90};
+    uint8_t              copy[sizeof(sps240)];
+    struct sl_hls_tracks a = {sps240, sizeof(sps240), 0, aac44, sizeof(aac44)};
+    struct sl_hls_tracks b = a;
+
+    /* The same headers again, also from another buffer: the same. */
+    memcpy(copy, sps240, sizeof(copy));
+    b.avcc = copy;
+    CU_ASSERT(sl_hls_tracks_same(&a, &b));
+    CU_ASSERT(sl_hls_tracks_same(&a, &a));
+    /* Another SPS (a new size or level), a record cut short. */
+    b.avcc = sps480;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    b.avcc = sps240;
+    b.avcc_len = sizeof(sps240) - 1;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    /* Another audio configuration. */
+    b = a;
+    b.asc = aac48;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    /* A track gone or added, either way. */
+    b = a;
+    b.asc = NULL;
+    b.asc_len = 0;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    CU_ASSERT(!sl_hls_tracks_same(&b, &a));
+    b = a;
+    b.avcc = NULL;
+    b.avcc_len = 0;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    CU_ASSERT(!sl_hls_tracks_same(&b, &a));
+    /* Audio alone both times: the same; hevc means nothing there. */
+    a.avcc = NULL;
+    a.avcc_len = 0;
+    b.hevc = 1;
+    CU_ASSERT(sl_hls_tracks_same(&a, &b));
+    /* The same bytes as HEVC are another codec. */
+    a = (struct sl_hls_tracks){sps240, sizeof(sps240), 0, NULL, 0};
+    b = a;
+    b.hevc = 1;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+}
+
 void
 sl_test_suite_hls_mux(void)
 {
@@ -1434,4 +1488,5 @@ sl_test_suite_hls_mux(void)
     CU_add_test(s, "input a track set does not take", test_ignored_input);
     CU_add_test(s, "audio gap re-anchors", test_audio_gap);
     CU_add_test(s, "free without a cut", test_free_without_cut);
+    CU_add_test(s, "the same encoding or a new one", test_tracks_same);
 }
