@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "tests/integration/itest.h"
+#include "tests/support/flvpub.h"
 #include "tests/support/http_client.h"
 
 #define PLAY_SECRET "hls-play-s3cret-4-tests"
@@ -74,6 +75,7 @@
     "[app:signed]\nhls = on\nplay_secret = " PLAY_SECRET "\n"                      \
     "renditions = r144\nkeyframe_interval = 1s\n"                                  \
     "[app:plain]\n"                                                                \
+    "[app:switch]\nhls = on\n"                                                    \
     "[rendition:r180]\nheight = 180\nvideo_bitrate = 300k\n"                       \
     "preset = ultrafast\n"                                                         \
     "[rendition:r144]\nheight = 144\nvideo_bitrate = 120k\n"                       \
@@ -1133,6 +1135,186 @@ test_publisher_leaves(void)
     }
 }
 
+/* ---- 9. an encoding that changes mid-stream ---- */
+
+/* Writes /APP/STREAM/MAP and /APP/STREAM/sMSN.m4s one after the other
+ * into file: a segment as a player decodes it.  0, or -1. */
+static int
+fetch_segment(const char *app, const char *stream, const char *map,
+              uint64_t msn, const char *file)
+{
+    struct sl_http_resp r;
+    char                path[3 * URI_MAX];
+    FILE               *f = fopen(file, "wb");
+    int                 ok = f != NULL;
+
+    for (int i = 0; i < 2 && ok; i++) {
+        if (i == 0)
+            snprintf(path, sizeof(path), "/%s/%s/%s", app, stream, map);
+        else
+            snprintf(path, sizeof(path), "/%s/%s/s%" PRIu64 ".m4s", app,
+                     stream, msn);
+        ok = get(path, &r) == 200 && r.body_len > 0 &&
+             fwrite(r.body, 1, r.body_len, f) == r.body_len;
+        sl_http_resp_free(&r);
+    }
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* The video sizes ffprobe decodes from url, counted: how many frames
+ * were w0 x h0 and how many w1 x h1 (others are said on stderr).  0, or
+ * -1 when ffprobe failed. */
+static int
+decoded_sizes(const char *url, int w0, int h0, int w1, int h1, int *n0,
+              int *n1)
+{
+    char  out[PATH_MAX + 32], err[PATH_MAX + 32], *text, *save = NULL;
+    char  u[PATH_MAX + 64];
+    char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0",
+                    "-show_entries", "frame=width,height", "-of",
+                    "csv=p=0", u, NULL};
+    int   other = 0;
+
+    snprintf(u, sizeof(u), "%s", url);
+    snprintf(out, sizeof(out), "%s/ffprobe-switch.txt", H.dir);
+    snprintf(err, sizeof(err), "%s/ffprobe-switch.err", H.dir);
+    *n0 = *n1 = 0;
+    if (sl_proc_run(argv, out, err, IT_S(30)) != 0) {
+        sl_show_tail("ffprobe", err);
+        return -1;
+    }
+    text = sl_read_file(out);
+    for (char *l = strtok_r(text, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        int w = 0, h = 0;
+
+        if (sscanf(l, "%d,%d", &w, &h) != 2)
+            continue;
+        if (w == w0 && h == h0)
+            (*n0)++;
+        else if (w == w1 && h == h1)
+            (*n1)++;
+        else if (other++ == 0)
+            fprintf(stderr, "  ffprobe: a frame of %dx%d\n", w, h);
+    }
+    free(text);
+    return 0;
+}
+
+/* A publisher switches from 320x240 to 160x120 on the same connection
+ * (a new AVC sequence header, as an encoder sends it, the timeline
+ * going on): the media playlist has one EXT-X-DISCONTINUITY, right
+ * before the EXT-X-MAP of a new init, before the first segment of the
+ * new size; ffprobe decodes the last segment before it with its init
+ * as 320x240 only and the first one after it with the new init as
+ * 160x120 only.
+ * The clips are 2 s each, a keyframe a second, sent as fast as the
+ * socket takes them (the packager cuts on media time). */
+static void
+test_encoding_change(void)
+{
+    struct sl_flv_file f[2];
+    char               file[2][PATH_MAX + 32], log[PATH_MAX + 32];
+    char               before[URI_MAX] = "", cur[URI_MAX] = "", *text = NULL;
+    char               seg[2][URI_MAX], probe[PATH_MAX + 32];
+    uint64_t           msn[2] = {0, 0};
+    struct media_pl    pl;
+    struct sl_rc      *c;
+    const char        *l;
+    int                ended = 0, ndisc = 0, map_after = 0, segs_before = 0;
+    int                segs_after = 0, n320 = 0, n160 = 0, rc;
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(file[i], sizeof(file[i]), "%s/switch%d.flv", H.dir, i);
+        snprintf(log, sizeof(log), "%s/switch%d.log", H.dir, i);
+        CU_ASSERT_FATAL(sl_flvpub_make(file[i], log, i ? 160 : 320,
+                                       i ? 120 : 240, FPS, 2, FPS,
+                                       IT_S(30)) == 0);
+        CU_ASSERT_FATAL(sl_flv_file_load(&f[i], file[i]) == 0);
+    }
+    c = sl_rc_open(H.srv.port, 0, IT_S(5));
+    rc = c == NULL                                          ? -ECONNREFUSED
+         : (rc = sl_rc_handshake(c, IT_S(5))) < 0           ? rc
+         : (rc = sl_rc_connect(c, "switch", IT_S(5))) < 0   ? rc
+         : (rc = sl_rc_create_stream(c, IT_S(5))) < 0       ? rc
+         : (rc = sl_rc_send_publish(c, "sw")) < 0           ? rc
+         : (rc = sl_rc_wait_status(c, "NetStream.Publish.Start", IT_S(5))) < 0
+             ? rc
+             : sl_flvpub_send(c, f, 2, 0, sl_now() + IT_S(10));
+    sl_rc_close(c);
+    sl_flv_file_free(&f[0]);
+    sl_flv_file_free(&f[1]);
+    if (rc < 0)
+        fprintf(stderr, "  publishing switch/sw: %s\n", strerror(-rc));
+    CU_ASSERT_FATAL(rc == 0);
+
+    /* The publisher left: the playlist ends after publish_grace (1 s),
+     * with every segment still in the window. */
+    for (double end = sl_now() + 1 + IT_S(10); !ended && sl_now() < end;
+         sl_sleep(0.2)) {
+        free(text);
+        text = NULL;
+        ended = get_media("switch", "sw", NULL, &pl, &text) == 200 &&
+                strstr(text, "#EXT-X-ENDLIST") != NULL;
+    }
+    CU_ASSERT_FATAL(ended);
+    fprintf(stderr, "  switch/sw/media.m3u8:\n%s", text);
+    /* One discontinuity, the next line a new EXT-X-MAP, segments of the
+     * old init before it and of the new one after. */
+    for (l = text; l != NULL && *l != '\0'; l += strcspn(l, "\n"), l += *l != 0) {
+        char uri[URI_MAX];
+
+        if (!strncmp(l, "#EXT-X-MAP:", 11)) {
+            uri_attr(l, cur, sizeof(cur));
+            if (ndisc == 0)
+                snprintf(before, sizeof(before), "%s", cur);
+        }
+        if (!strncmp(l, "#EXT-X-DISCONTINUITY\n", 21)) {
+            const char *next = l + 21;
+
+            ndisc++;
+            map_after = !strncmp(next, "#EXT-X-MAP:", 11) &&
+                        uri_attr(next, uri, sizeof(uri)) != NULL &&
+                        strcmp(uri, before) != 0;
+        }
+        /* The last segment before the tag and the first after it. */
+        if (l[0] == 's' && (ndisc == 0 || segs_after == 0)) {
+            int k = ndisc > 0;
+
+            sscanf(l, "s%" SCNu64 ".m4s", &msn[k]);
+            snprintf(seg[k], sizeof(seg[k]), "%s", cur);
+        }
+        if (l[0] == 's')
+            ndisc == 0 ? segs_before++ : segs_after++;
+    }
+    fprintf(stderr,
+            "  %d discontinuities, a new map after it: %s, %d segments "
+            "before, %d after\n",
+            ndisc, map_after ? "yes" : "no", segs_before, segs_after);
+    CU_ASSERT(ndisc == 1);
+    CU_ASSERT(map_after);
+    CU_ASSERT(segs_before >= 1 && segs_after >= 1);
+    CU_ASSERT(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:0\n") != NULL);
+    free(text);
+
+    /* Each side of the change decodes at its own size with the init its
+     * EXT-X-MAP names. */
+    for (int k = 0; k < 2 && segs_before > 0 && segs_after > 0; k++) {
+        snprintf(probe, sizeof(probe), "%s/switch-s%" PRIu64 ".mp4", H.dir,
+                 msn[k]);
+        CU_ASSERT_FATAL(fetch_segment("switch", "sw", seg[k], msn[k], probe) ==
+                        0);
+        CU_ASSERT(decoded_sizes(probe, 320, 240, 160, 120, &n320, &n160) == 0);
+        fprintf(stderr,
+                "  s%" PRIu64 " with %s: %d frames of 320x240, %d of "
+                "160x120\n",
+                msn[k], seg[k], n320, n160);
+        CU_ASSERT(k == 0 ? n320 > 0 && n160 == 0 : n160 > 0 && n320 == 0);
+    }
+}
+
 /* ---- 8. the API ---- */
 
 static void
@@ -1180,6 +1362,10 @@ sl_itest_suite_hls(void)
                 test_bad_input_and_headers);
     CU_add_test(s, "byte ranges: 206 with the slice, 416 past the end",
                 test_byte_ranges);
+    CU_add_test(s,
+                "a new encoding mid-stream: EXT-X-DISCONTINUITY and a new "
+                "EXT-X-MAP; both sizes decode",
+                test_encoding_change);
     CU_add_test(s, "the playlists end after publish_grace",
                 test_publisher_leaves);
     CU_add_test(s, "/api/v1 counts the bytes as hls", test_api_counts_hls);
