@@ -1596,6 +1596,58 @@ sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name)
 }
 
 int
+sl_hls_viewer_start(struct sl_hls *h, uint64_t sid, const char *app,
+                    const char *name, const struct sl_hls_viewer *who)
+{
+    return sl_hls_viewers_start(h->viewers, sid, app, name, sl_now_ms(), who);
+}
+
+/* At most this many ended streams per call; more wait a second. */
+#define ENDED_MAX 64
+
+/* Whether every variant of g has ended (h->lock held). */
+static int
+group_ended(struct sl_hls *h, const struct group *g)
+{
+    struct sl_list *pos, *tmp;
+    int             over = 1;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (v->g != g)
+            continue;
+        pthread_mutex_lock(&v->lock);
+        over = over && ended(v);
+        pthread_mutex_unlock(&v->lock);
+    }
+    return over;
+}
+
+int
+sl_hls_viewers_ended(struct sl_hls *h, uint32_t idle_ms,
+                     struct sl_hls_viewer **out, int max)
+{
+    uint64_t        keys[ENDED_MAX];
+    int             n = 0;
+    struct sl_list *pos, *tmp;
+
+    pthread_mutex_lock(&h->lock);
+    sl_list_foreach_safe(pos, tmp, &h->groups)
+    {
+        struct group *g = sl_list_entry(pos, struct group, link);
+
+        if (n < ENDED_MAX && group_ended(h, g))
+            keys[n++] = sl_hls_viewers_key(g->app, g->name);
+    }
+    pthread_mutex_unlock(&h->lock);
+    sl_hls_viewers_set_idle(h->viewers, idle_ms);
+    return sl_hls_viewers_expire(h->viewers, sl_now_ms(), keys, n, out, max);
+}
+
+int
 sl_hls_group_stats(struct sl_hls *h, const char *app, const char *name,
                    struct sl_hls_group_stats *out)
 {

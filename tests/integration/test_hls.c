@@ -91,10 +91,14 @@ static const struct {
     {"cam_r144", 192, 144},
 };
 
-/* The server every test shares, and its publishers. */
+/* The server every test shares, its publishers and the callback
+ * server that [app:live]'s on_play and on_done ask. */
 static struct {
     struct sl_srv  srv;
     struct sl_proc pub_live, pub_signed;
+    struct sl_proc cb; /* tests/support/callback_server.py */
+    int            cb_port;
+    char           cb_log[PATH_MAX + 16];
     char           dir[PATH_MAX];
     char           disk[PATH_MAX + 8]; /* [app:live]'s hls_path */
     /* Body bytes of the 200 answers our own GETs got from the web port:
@@ -170,6 +174,32 @@ wait_200(const char *path, double timeout_s)
     return -1;
 }
 
+/* Starts tests/support/callback_server.py, which answers /allow with
+ * 200 and logs every request as a JSON line in H.cb_log. */
+static int
+cb_start(void)
+{
+    char  portf[PATH_MAX + 16], script[PATH_MAX], *text;
+    char *argv[] = {"python3", script,   "--port-file", portf,
+                    "--log",   H.cb_log, NULL};
+
+    snprintf(script, sizeof(script), "%s",
+             getenv("SLUICE_CB_SERVER") ? getenv("SLUICE_CB_SERVER")
+                                        : "tests/support/callback_server.py");
+    snprintf(portf, sizeof(portf), "%s/cb.port", H.dir);
+    snprintf(H.cb_log, sizeof(H.cb_log), "%s/cb.jsonl", H.dir);
+    if (sl_proc_spawn(&H.cb, argv, NULL, NULL) < 0)
+        return -1;
+    for (double end = sl_now() + IT_S(10); sl_now() < end; sl_sleep(0.05)) {
+        text = sl_read_file(portf);
+        H.cb_port = text != NULL ? atoi(text) : 0;
+        free(text);
+        if (H.cb_port > 0)
+            return sl_wait_port(H.cb_port, IT_S(5));
+    }
+    return -1;
+}
+
 static int
 suite_init(void)
 {
@@ -178,16 +208,26 @@ suite_init(void)
                         * connections at once. */
                        "connection_rate_per_ip = 0\n"
                        "max_connections_per_ip = 0\n";
-    char sections[PATH_MAX + sizeof(SECTIONS) + 32];
+    char sections[PATH_MAX + sizeof(SECTIONS) + 256];
 
     memset(&H, 0, sizeof(H));
     if (sl_tmpdir(H.dir) < 0)
         return -1;
+    if (cb_start() != 0) {
+        fprintf(stderr, "hls: the callback server did not start\n");
+        return -1;
+    }
     /* [app:live] writes its files to disk too (hls_path). */
     snprintf(H.disk, sizeof(H.disk), "%s/hls", H.dir);
     if (mkdir(H.disk, 0755) < 0)
         return -1;
-    snprintf(sections, sizeof(sections), "hls_path = %s\n%s", H.disk, SECTIONS);
+    /* [app:live] asks on_play and tells on_done; an HLS viewer ends
+     * 2 s after its last playlist request. */
+    snprintf(sections, sizeof(sections),
+             "hls_path = %s\non_play = http://127.0.0.1:%d/allow\n"
+             "on_done = http://127.0.0.1:%d/allow\n%s"
+             "[web]\nhls_viewer_timeout = 2s\n",
+             H.disk, H.cb_port, H.cb_port, SECTIONS);
     if (sl_srv_start(&H.srv, keys, sections) < 0)
         return -1;
     /* Long clips: the tests stop them when they are done with them. */
@@ -208,9 +248,10 @@ suite_init(void)
 static void
 test_teardown(void)
 {
-    pid_t keep[3] = {H.srv.proc.pid, H.pub_live.pid, H.pub_signed.pid};
+    pid_t keep[4] = {H.srv.proc.pid, H.pub_live.pid, H.pub_signed.pid,
+                     H.cb.pid};
 
-    sl_proc_kill_all_except(keep, 3);
+    sl_proc_kill_all_except(keep, 4);
 }
 
 /* ---- playlists ---- */
@@ -1069,12 +1110,142 @@ test_byte_ranges(void)
     sl_http_resp_free(&whole);
 }
 
+/* ---- 10. an HLS viewer's on_play and on_done ---- */
+
+/* The callbacks of action (e.g. "on_play_done") the callback server
+ * logged for live/NAME from client id (0: any): how many; the newest
+ * one's client_id, tc_url and addr into the non-NULL ones. */
+static int
+cb_seen(const char *action, const char *name, uint64_t id, uint64_t *last_id,
+        char *tc_url, char *addr)
+{
+    char *text = sl_read_file(H.cb_log), *save = NULL;
+    int   n = 0;
+
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(l, 0, NULL);
+        json_t *b = j ? json_object_get(j, "body") : NULL;
+        json_t *cid = b ? json_object_get(b, "client_id") : NULL;
+        const char *a = b ? json_string_value(json_object_get(b, "action"))
+                          : NULL;
+        const char *nm =
+            b ? json_string_value(json_object_get(b, "name")) : NULL;
+        const char *app =
+            b ? json_string_value(json_object_get(b, "app")) : NULL;
+
+        if (a && nm && app && !strcmp(a, action) && !strcmp(nm, name) &&
+            !strcmp(app, "live") && json_is_integer(cid) &&
+            (id == 0 || (uint64_t) json_integer_value(cid) == id)) {
+            const char *t = json_string_value(json_object_get(b, "tc_url"));
+            const char *ad = json_string_value(json_object_get(b, "addr"));
+
+            n++;
+            if (last_id != NULL)
+                *last_id = (uint64_t) json_integer_value(cid);
+            if (tc_url != NULL)
+                snprintf(tc_url, 256, "%s", t ? t : "");
+            if (addr != NULL)
+                snprintf(addr, 64, "%s", ad ? ad : "");
+        }
+        json_decref(j);
+    }
+    free(text);
+    return n;
+}
+
+/* A viewer as a player starts one: GET the master playlist, take the
+ * first variant's URI (it carries the viewer's id), and the client id
+ * the on_play for it named.  0, or -1. */
+static int
+start_viewer(char *variant, size_t cap, uint64_t *id)
+{
+    struct sl_http_resp r;
+    int                 plays = cb_seen("on_play", "cam", 0, NULL, NULL, NULL);
+    char               *save = NULL;
+
+    variant[0] = '\0';
+    if (get("/live/cam.m3u8", &r) != 200) {
+        sl_http_resp_free(&r);
+        return -1;
+    }
+    for (char *l = strtok_r(r.body, "\n", &save); l && !variant[0];
+         l = strtok_r(NULL, "\n", &save))
+        if (l[0] != '#' && strstr(l, "sid=") != NULL)
+            snprintf(variant, cap, "/live/%s", l);
+    sl_http_resp_free(&r);
+    /* The on_play was answered before the playlist went out. */
+    if (cb_seen("on_play", "cam", 0, id, NULL, NULL) != plays + 1 ||
+        !variant[0]) {
+        fprintf(stderr, "  no on_play for the master, or no variant\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* GETs the viewer's variant playlist (as a player reloads it). */
+static int
+viewer_reload(const char *variant)
+{
+    struct sl_http_resp r;
+    int                 st = get(variant, &r);
+
+    sl_http_resp_free(&r);
+    return st;
+}
+
+/* An HLS viewer gets one on_play (its master playlist) and, once it
+ * stops asking for its playlist, one on_done (hls_viewer_timeout is 2 s
+ * here) with the fields an RTMP player's carries; none while it is
+ * still asking. */
+static void
+test_viewer_on_done(void)
+{
+    char     variant[URI_MAX + 16], tc_url[256] = "", addr[64] = "";
+    uint64_t id = 0;
+    double   stopped;
+    int      n = 0;
+
+    CU_ASSERT_FATAL(start_viewer(variant, sizeof(variant), &id) == 0);
+    fprintf(stderr, "  viewer c%" PRIu64 ": %s\n", id, variant);
+    /* It watches for 3 s, longer than the timeout, reloading its
+     * playlist every half second: it has not ended. */
+    for (double end = sl_now() + 3; sl_now() < end; sl_sleep(0.5))
+        CU_ASSERT(viewer_reload(variant) == 200);
+    CU_ASSERT(cb_seen("on_play_done", "cam", id, NULL, NULL, NULL) == 0);
+    /* It stops: on_done within the timeout and the next second's check
+     * (bounded generously), once. */
+    stopped = sl_now();
+    while (n == 0 && sl_now() < stopped + 2 + IT_S(10)) {
+        sl_sleep(0.2);
+        n = cb_seen("on_play_done", "cam", id, NULL, tc_url, addr);
+    }
+    fprintf(stderr, "  on_play_done for c%" PRIu64 " %.1f s after its last "
+            "request: tc_url %s, addr %s\n",
+            id, sl_now() - stopped, tc_url, addr);
+    CU_ASSERT(n == 1);
+    CU_ASSERT_STRING_EQUAL(tc_url, "/live/cam.m3u8");
+    CU_ASSERT_STRING_EQUAL(addr, "127.0.0.1");
+    /* Two more checks of the server's: still one. */
+    sl_sleep(2.2);
+    CU_ASSERT(cb_seen("on_play_done", "cam", id, NULL, NULL, NULL) == 1);
+    CU_ASSERT(cb_seen("on_play", "cam", id, NULL, NULL, NULL) == 1);
+}
+
 /* ---- 6. the publisher leaves ---- */
 
 static void
 test_publisher_leaves(void)
 {
+    char     variant[URI_MAX + 16];
+    uint64_t id = 0;
+    int      done = 0;
+
+    /* A viewer that keeps reloading its playlist after the end: its
+     * on_done comes with the stream's end, not its silence. */
+    CU_ASSERT_FATAL(start_viewer(variant, sizeof(variant), &id) == 0);
     sl_proc_stop(&H.pub_live, SIGINT, IT_S(5));
+    viewer_reload(variant);
     CU_ASSERT(sl_wait_file_count(H.srv.log, "unpublished live/cam\n", 1,
                                  IT_S(5)) == 0);
     for (int i = 0; i < NVARIANTS; i++) {
@@ -1087,6 +1258,8 @@ test_publisher_leaves(void)
              sl_sleep(0.2)) {
             free(text);
             text = NULL;
+            /* The viewer reloads along, well within its timeout. */
+            viewer_reload(variant);
             if (get_media("live", VARIANT[i].stream, NULL, &pl, &text) == 200 &&
                 strstr(text, "#EXT-X-ENDLIST") != NULL)
                 ended = 1;
@@ -1107,6 +1280,17 @@ test_publisher_leaves(void)
         }
         free(text);
     }
+    /* The viewer still reloads every 0.2 s: its on_done comes because
+     * its stream ended, within a second of the end. */
+    for (double end = sl_now() + IT_S(5); !done && sl_now() < end;
+         sl_sleep(0.2)) {
+        viewer_reload(variant);
+        done = cb_seen("on_play_done", "cam", id, NULL, NULL, NULL);
+    }
+    fprintf(stderr, "  viewer c%" PRIu64 ": %s\n", id,
+            done ? "on_play_done as its stream ended"
+                 : "no on_play_done while it reloads");
+    CU_ASSERT(done == 1);
     /* hls_path: the playlists on disk end too (written again within a
      * second of publish_grace). */
     for (int i = 0; i < NVARIANTS; i++) {
@@ -1338,6 +1522,7 @@ static void
 test_stop(void)
 {
     IT_STOP(&H.srv);
+    CU_ASSERT(sl_proc_stop(&H.cb, SIGTERM, IT_S(5)) == 0);
 }
 
 void
@@ -1366,6 +1551,8 @@ sl_itest_suite_hls(void)
                 "a new encoding mid-stream: EXT-X-DISCONTINUITY and a new "
                 "EXT-X-MAP; both sizes decode",
                 test_encoding_change);
+    CU_add_test(s, "an HLS viewer: on_play, then on_done once it stops asking",
+                test_viewer_on_done);
     CU_add_test(s, "the playlists end after publish_grace",
                 test_publisher_leaves);
     CU_add_test(s, "/api/v1 counts the bytes as hls", test_api_counts_hls);
