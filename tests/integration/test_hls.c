@@ -1208,9 +1208,9 @@ test_viewer_on_done(void)
 
     CU_ASSERT_FATAL(start_viewer(variant, sizeof(variant), &id) == 0);
     fprintf(stderr, "  viewer c%" PRIu64 ": %s\n", id, variant);
-    /* It watches for 3 s, longer than the timeout, reloading its
+    /* It watches for 2.5 s, longer than the timeout, reloading its
      * playlist every half second: it has not ended. */
-    for (double end = sl_now() + 3; sl_now() < end; sl_sleep(0.5))
+    for (double end = sl_now() + 2.5; sl_now() < end; sl_sleep(0.5))
         CU_ASSERT(viewer_reload(variant) == 200);
     CU_ASSERT(cb_seen("on_play_done", "cam", id, NULL, NULL, NULL) == 0);
     /* It stops: on_done within the timeout and the next second's check
@@ -1226,8 +1226,8 @@ test_viewer_on_done(void)
     CU_ASSERT(n == 1);
     CU_ASSERT_STRING_EQUAL(tc_url, "/live/cam.m3u8");
     CU_ASSERT_STRING_EQUAL(addr, "127.0.0.1");
-    /* Two more checks of the server's: still one. */
-    sl_sleep(2.2);
+    /* Another of the server's checks (once a second): still one. */
+    sl_sleep(1.2);
     CU_ASSERT(cb_seen("on_play_done", "cam", id, NULL, NULL, NULL) == 1);
     CU_ASSERT(cb_seen("on_play", "cam", id, NULL, NULL, NULL) == 1);
 }
