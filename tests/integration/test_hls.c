@@ -75,7 +75,7 @@
     "[app:signed]\nhls = on\nplay_secret = " PLAY_SECRET "\n"                      \
     "renditions = r144\nkeyframe_interval = 1s\n"                                  \
     "[app:plain]\n"                                                                \
-    "[app:switch]\nhls = on\n"                                                    \
+    "[app:switch]\nhls = on\nhls_segments = 10\n"                                 \
     "[rendition:r180]\nheight = 180\nvideo_bitrate = 300k\n"                       \
     "preset = ultrafast\n"                                                         \
     "[rendition:r144]\nheight = 144\nvideo_bitrate = 120k\n"                       \
@@ -1393,13 +1393,15 @@ decoded_sizes(const char *url, int w0, int h0, int w1, int h1, int *n0,
  * before the EXT-X-MAP of a new init, before the first segment of the
  * new size; ffprobe decodes the last segment before it with its init
  * as 320x240 only and the first one after it with the new init as
- * 160x120 only.
+ * 160x120 only.  Then the 160x120 clip again, its headers the same
+ * bytes (an encoder that sends its sequence header again): no second
+ * discontinuity, no third init.
  * The clips are 2 s each, a keyframe a second, sent as fast as the
  * socket takes them (the packager cuts on media time). */
 static void
 test_encoding_change(void)
 {
-    struct sl_flv_file f[2];
+    struct sl_flv_file f[3];
     char               file[2][PATH_MAX + 32], log[PATH_MAX + 32];
     char               before[URI_MAX] = "", cur[URI_MAX] = "", *text = NULL;
     char               seg[2][URI_MAX], probe[PATH_MAX + 32];
@@ -1408,6 +1410,7 @@ test_encoding_change(void)
     struct sl_rc      *c;
     const char        *l;
     int                ended = 0, ndisc = 0, map_after = 0, segs_before = 0;
+    int                nmaps = 0;
     int                segs_after = 0, n320 = 0, n160 = 0, rc;
 
     for (int i = 0; i < 2; i++) {
@@ -1418,6 +1421,7 @@ test_encoding_change(void)
                                        IT_S(30)) == 0);
         CU_ASSERT_FATAL(sl_flv_file_load(&f[i], file[i]) == 0);
     }
+    f[2] = f[1]; /* the same tags again (freed once) */
     c = sl_rc_open(H.srv.port, 0, IT_S(5));
     rc = c == NULL                                          ? -ECONNREFUSED
          : (rc = sl_rc_handshake(c, IT_S(5))) < 0           ? rc
@@ -1426,7 +1430,7 @@ test_encoding_change(void)
          : (rc = sl_rc_send_publish(c, "sw")) < 0           ? rc
          : (rc = sl_rc_wait_status(c, "NetStream.Publish.Start", IT_S(5))) < 0
              ? rc
-             : sl_flvpub_send(c, f, 2, 0, sl_now() + IT_S(10));
+             : sl_flvpub_send(c, f, 3, 0, sl_now() + IT_S(10));
     sl_rc_close(c);
     sl_flv_file_free(&f[0]);
     sl_flv_file_free(&f[1]);
@@ -1451,6 +1455,7 @@ test_encoding_change(void)
         char uri[URI_MAX];
 
         if (!strncmp(l, "#EXT-X-MAP:", 11)) {
+            nmaps++;
             uri_attr(l, cur, sizeof(cur));
             if (ndisc == 0)
                 snprintf(before, sizeof(before), "%s", cur);
@@ -1474,10 +1479,11 @@ test_encoding_change(void)
             ndisc == 0 ? segs_before++ : segs_after++;
     }
     fprintf(stderr,
-            "  %d discontinuities, a new map after it: %s, %d segments "
+            "  %d discontinuities, %d maps, a new map after it: %s, %d segments "
             "before, %d after\n",
-            ndisc, map_after ? "yes" : "no", segs_before, segs_after);
+            ndisc, nmaps, map_after ? "yes" : "no", segs_before, segs_after);
     CU_ASSERT(ndisc == 1);
+    CU_ASSERT(nmaps == 2);
     CU_ASSERT(map_after);
     CU_ASSERT(segs_before >= 1 && segs_after >= 1);
     CU_ASSERT(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:0\n") != NULL);
