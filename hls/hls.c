@@ -84,14 +84,6 @@ struct sl_hls_variant {
     struct sl_hls_mux   *mux;
     uint32_t             init_id;
     struct sl_buf       *init; /* init<init_id>.mp4 */
-    /* The headers init was made from (NULL: no such track), so that a
-     * new init can tell a new encoding from the same one made again
-     * (after a reconnect, or a header sent twice). */
-    struct sl_buf *init_avcc, *init_asc;
-    uint8_t        init_hevc;
-    /* The next segment starts a new encoding (its init's headers differ
-     * from the previous init's): it carries EXT-X-DISCONTINUITY. */
-    uint8_t new_encoding;
     char                 codecs[64];
     int                  width, height;
     uint8_t              part_open;
@@ -126,6 +118,14 @@ struct sl_hls_variant {
     struct sl_buf *old_init[SL_HLS_MAX_SEGMENTS + 1];
     uint32_t       old_init_id[SL_HLS_MAX_SEGMENTS + 1];
     uint32_t       nold_init;
+    /* The headers init was made from (NULL: no such track), so that a
+     * new init can tell a new encoding from the same one made again
+     * (after a reconnect, or a header sent twice). */
+    struct sl_buf *init_avcc, *init_asc;
+    uint8_t        init_hevc;
+    /* The next segment starts a new encoding (its init's headers differ
+     * from the previous init's): it carries EXT-X-DISCONTINUITY. */
+    uint8_t new_encoding;
 };
 
 struct sl_hls {

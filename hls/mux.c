@@ -387,8 +387,7 @@ same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 }
 
 int
-sl_hls_tracks_same(const struct sl_hls_tracks *a,
-                   const struct sl_hls_tracks *b)
+sl_hls_tracks_same(const struct sl_hls_tracks *a, const struct sl_hls_tracks *b)
 {
     /* hevc only means something with a video track. */
     if (a->avcc != NULL && b->avcc != NULL && !a->hevc != !b->hevc)

@@ -84,8 +84,7 @@ idle(const struct sl_hls_viewers *t, const struct slot *s, uint64_t now_ms)
 /* Whether a slot may be given to another viewer: idle, and its on_done
  * (if any) handed out already. */
 static int
-reusable(const struct sl_hls_viewers *t, const struct slot *s,
-         uint64_t now_ms)
+reusable(const struct sl_hls_viewers *t, const struct slot *s, uint64_t now_ms)
 {
     return idle(t, s, now_ms) && s->who == NULL;
 }

@@ -114,8 +114,8 @@ sl_conn_set_role(struct sl_conn *c, enum sl_role role)
 static void
 fill(struct sl_cb_request *req, const struct sl_config *cfg,
      enum sl_cb_action action, const char *url, const char *app,
-     const char *name, const char *addr, uint64_t client_id,
-     const char *tc_url, const char *query)
+     const char *name, const char *addr, uint64_t client_id, const char *tc_url,
+     const char *query)
 {
     const struct sl_app_config *ac = sl_config_app(cfg, app);
 

@@ -75,7 +75,7 @@
     "[app:signed]\nhls = on\nplay_secret = " PLAY_SECRET "\n"                      \
     "renditions = r144\nkeyframe_interval = 1s\n"                                  \
     "[app:plain]\n"                                                                \
-    "[app:switch]\nhls = on\nhls_segments = 10\n"                                 \
+    "[app:switch]\nhls = on\nhls_segments = 10\n"                                  \
     "[rendition:r180]\nheight = 180\nvideo_bitrate = 300k\n"                       \
     "preset = ultrafast\n"                                                         \
     "[rendition:r144]\nheight = 144\nvideo_bitrate = 120k\n"                       \
@@ -1124,11 +1124,11 @@ cb_seen(const char *action, const char *name, uint64_t id, uint64_t *last_id,
 
     for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save)) {
-        json_t *j = json_loads(l, 0, NULL);
-        json_t *b = j ? json_object_get(j, "body") : NULL;
-        json_t *cid = b ? json_object_get(b, "client_id") : NULL;
-        const char *a = b ? json_string_value(json_object_get(b, "action"))
-                          : NULL;
+        json_t     *j = json_loads(l, 0, NULL);
+        json_t     *b = j ? json_object_get(j, "body") : NULL;
+        json_t     *cid = b ? json_object_get(b, "client_id") : NULL;
+        const char *a =
+            b ? json_string_value(json_object_get(b, "action")) : NULL;
         const char *nm =
             b ? json_string_value(json_object_get(b, "name")) : NULL;
         const char *app =
@@ -1220,7 +1220,8 @@ test_viewer_on_done(void)
         sl_sleep(0.2);
         n = cb_seen("on_play_done", "cam", id, NULL, tc_url, addr);
     }
-    fprintf(stderr, "  on_play_done for c%" PRIu64 " %.1f s after its last "
+    fprintf(stderr,
+            "  on_play_done for c%" PRIu64 " %.1f s after its last "
             "request: tc_url %s, addr %s\n",
             id, sl_now() - stopped, tc_url, addr);
     CU_ASSERT(n == 1);
@@ -1336,8 +1337,8 @@ fetch_segment(const char *app, const char *stream, const char *map,
         if (i == 0)
             snprintf(path, sizeof(path), "/%s/%s/%s", app, stream, map);
         else
-            snprintf(path, sizeof(path), "/%s/%s/s%" PRIu64 ".m4s", app,
-                     stream, msn);
+            snprintf(path, sizeof(path), "/%s/%s/s%" PRIu64 ".m4s", app, stream,
+                     msn);
         ok = get(path, &r) == 200 && r.body_len > 0 &&
              fwrite(r.body, 1, r.body_len, f) == r.body_len;
         sl_http_resp_free(&r);
@@ -1351,14 +1352,21 @@ fetch_segment(const char *app, const char *stream, const char *map,
  * were w0 x h0 and how many w1 x h1 (others are said on stderr).  0, or
  * -1 when ffprobe failed. */
 static int
-decoded_sizes(const char *url, int w0, int h0, int w1, int h1, int *n0,
-              int *n1)
+decoded_sizes(const char *url, int w0, int h0, int w1, int h1, int *n0, int *n1)
 {
     char  out[PATH_MAX + 32], err[PATH_MAX + 32], *text, *save = NULL;
     char  u[PATH_MAX + 64];
-    char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0",
-                    "-show_entries", "frame=width,height", "-of",
-                    "csv=p=0", u, NULL};
+    char *argv[] = {"ffprobe",
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "v:0",
+                    "-show_entries",
+                    "frame=width,height",
+                    "-of",
+                    "csv=p=0",
+                    u,
+                    NULL};
     int   other = 0;
 
     snprintf(u, sizeof(u), "%s", url);
@@ -1423,11 +1431,11 @@ test_encoding_change(void)
     }
     f[2] = f[1]; /* the same tags again (freed once) */
     c = sl_rc_open(H.srv.port, 0, IT_S(5));
-    rc = c == NULL                                          ? -ECONNREFUSED
-         : (rc = sl_rc_handshake(c, IT_S(5))) < 0           ? rc
-         : (rc = sl_rc_connect(c, "switch", IT_S(5))) < 0   ? rc
-         : (rc = sl_rc_create_stream(c, IT_S(5))) < 0       ? rc
-         : (rc = sl_rc_send_publish(c, "sw")) < 0           ? rc
+    rc = c == NULL                                        ? -ECONNREFUSED
+         : (rc = sl_rc_handshake(c, IT_S(5))) < 0         ? rc
+         : (rc = sl_rc_connect(c, "switch", IT_S(5))) < 0 ? rc
+         : (rc = sl_rc_create_stream(c, IT_S(5))) < 0     ? rc
+         : (rc = sl_rc_send_publish(c, "sw")) < 0         ? rc
          : (rc = sl_rc_wait_status(c, "NetStream.Publish.Start", IT_S(5))) < 0
              ? rc
              : sl_flvpub_send(c, f, 3, 0, sl_now() + IT_S(10));
@@ -1451,7 +1459,8 @@ test_encoding_change(void)
     fprintf(stderr, "  switch/sw/media.m3u8:\n%s", text);
     /* One discontinuity, the next line a new EXT-X-MAP, segments of the
      * old init before it and of the new one after. */
-    for (l = text; l != NULL && *l != '\0'; l += strcspn(l, "\n"), l += *l != 0) {
+    for (l = text; l != NULL && *l != '\0';
+         l += strcspn(l, "\n"), l += *l != 0) {
         char uri[URI_MAX];
 
         if (!strncmp(l, "#EXT-X-MAP:", 11)) {
@@ -1478,10 +1487,11 @@ test_encoding_change(void)
         if (l[0] == 's')
             ndisc == 0 ? segs_before++ : segs_after++;
     }
-    fprintf(stderr,
-            "  %d discontinuities, %d maps, a new map after it: %s, %d segments "
-            "before, %d after\n",
-            ndisc, nmaps, map_after ? "yes" : "no", segs_before, segs_after);
+    fprintf(
+        stderr,
+        "  %d discontinuities, %d maps, a new map after it: %s, %d segments "
+        "before, %d after\n",
+        ndisc, nmaps, map_after ? "yes" : "no", segs_before, segs_after);
     CU_ASSERT(ndisc == 1);
     CU_ASSERT(nmaps == 2);
     CU_ASSERT(map_after);

@@ -25,7 +25,7 @@ int sl_flvpub_make(const char *out, const char *log, int w, int h, int fps,
  * of sequence ffmpeg ends a file with is left out (a switching encoder
  * sends none, only a new header).  0, -ETIMEDOUT when a tag would go
  * after deadline (sl_now() time), or the client's error. */
-int sl_flvpub_send(struct sl_rc *c, const struct sl_flv_file *files,
-                   int nfiles, int paced, double deadline);
+int sl_flvpub_send(struct sl_rc *c, const struct sl_flv_file *files, int nfiles,
+                   int paced, double deadline);
 
 #endif

@@ -1425,10 +1425,10 @@ test_free_without_cut(void)
 static void
 test_tracks_same(void)
 {
-    static const uint8_t sps240[] = {1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4,
-                                     0x67, 0x64, 0x00, 0x1f};
-    static const uint8_t sps480[] = {1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4,
-                                     0x67, 0x64, 0x00, 0x28};
+    static const uint8_t sps240[] = {1, 0x64, 0,    0x1f, 0xff, 0xe1,
+                                     0, 4,    0x67, 0x64, 0x00, 0x1f};
+    static const uint8_t sps480[] = {1, 0x64, 0,    0x1f, 0xff, 0xe1,
+                                     0, 4,    0x67, 0x64, 0x00, 0x28};
     static const uint8_t aac44[] = {0x12, 0x10};
     static const uint8_t aac48[] = {0x11, 0x90};
     uint8_t              copy[sizeof(sps240)];

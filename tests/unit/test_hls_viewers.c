@@ -204,8 +204,7 @@ expire(struct sl_hls_viewers *t, uint64_t now, const uint64_t *ended,
        int nended, uint64_t *ids)
 {
     struct sl_hls_viewer *out[8];
-    int                   n = sl_hls_viewers_expire(t, now, ended, nended, out,
-                                                    8);
+    int n = sl_hls_viewers_expire(t, now, ended, nended, out, 8);
 
     for (int i = 0; i < n; i++) {
         if (ids != NULL)
@@ -266,8 +265,8 @@ static void
 test_end_with_stream(void)
 {
     struct sl_hls_viewers *t = sl_hls_viewers_new();
-    struct sl_hls_viewer   a = who_of("live", "a", 1), b = who_of("live", "b", 2);
-    uint64_t               ended = sl_hls_viewers_key("live", "a"), ids[8];
+    struct sl_hls_viewer a = who_of("live", "a", 1), b = who_of("live", "b", 2);
+    uint64_t             ended = sl_hls_viewers_key("live", "a"), ids[8];
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 10, "live", "a", T0, &a), 0);
@@ -302,15 +301,15 @@ test_record_kept_until_handed_out(void)
                         0);
     CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0), 16);
     /* All idle, none handed out: a newcomer there finds no slot. */
-    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + 16 * SL_HLS_VIEWERS_MAX,
-                                         "live", "b", T0 + idle, &a),
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + 16 * SL_HLS_VIEWERS_MAX, "live",
+                                         "b", T0 + idle, &a),
                     -ENOSPC);
     CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "b", T0 + idle), 0);
     CU_ASSERT_EQUAL(expire(t, T0 + idle, NULL, 0, ids), 8);
     CU_ASSERT_EQUAL(expire(t, T0 + idle, NULL, 0, ids), 8);
     CU_ASSERT_EQUAL(expire(t, T0 + idle, NULL, 0, ids), 0);
-    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + 16 * SL_HLS_VIEWERS_MAX,
-                                         "live", "b", T0 + idle, &a),
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + 16 * SL_HLS_VIEWERS_MAX, "live",
+                                         "b", T0 + idle, &a),
                     0);
     CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "b", T0 + idle), 1);
     sl_hls_viewers_free(t);

@@ -210,7 +210,7 @@ test_encoding_change(void)
     struct sl_hls_media_view v = {.query = ""};
     struct sl_hls_seg        segs[SL_HLS_MAX_SEGMENTS];
     static struct sl_hls_part
-        parts[(SL_HLS_MAX_SEGMENTS + 1) * SL_HLS_MAX_PARTS];
+                parts[(SL_HLS_MAX_SEGMENTS + 1) * SL_HLS_MAX_PARTS];
     char        text[8192];
     const char *d, *m;
 
