@@ -425,6 +425,8 @@ open_mux(struct sl_hls_variant *v, int with_video)
     set_buf(&v->init_avcc, avcc);
     set_buf(&v->init_asc, v->asc);
     v->init_hevc = v->hevc;
+    if (v->new_encoding)
+        sl_hls_mux_sets_inband(v->mux);
     keep_old_init(v);
     v->init = init;
     v->init_id++;

@@ -84,6 +84,15 @@ int sl_hls_mux_audio(struct sl_hls_mux *m, int64_t ts_ms, const uint8_t *data,
  * a negative AVERROR. */
 int sl_hls_mux_cut(struct sl_hls_mux *m, int64_t end_ms, struct sl_buf **out);
 
+/* The next video keyframe carries the H.264 parameter sets of the init
+ * in-band too (before its slices; after an access unit delimiter), so
+ * that a player which keeps its first init's decoder across an
+ * EXT-X-MAP change (ffmpeg's HLS reader does) finds the new ones in the
+ * stream; they are the init's, so a player that follows the init sees
+ * nothing new.  H.264 only: an hvc1 init declares its parameter sets
+ * complete, and HEVC frames carry none. */
+void sl_hls_mux_sets_inband(struct sl_hls_mux *m);
+
 /* The decode time of the held video frame (the next fragment's first
  * video sample), or INT64_MIN when none is held. */
 int64_t sl_hls_mux_held_ms(const struct sl_hls_mux *m);

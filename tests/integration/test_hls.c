@@ -1401,11 +1401,11 @@ decoded_sizes(const char *url, int w0, int h0, int w1, int h1, int *n0, int *n1)
  * before the EXT-X-MAP of a new init, before the first segment of the
  * new size; ffprobe decodes the last segment before it with its init
  * as 320x240 only and the first one after it with the new init as
- * 160x120 only.  Then the 160x120 clip again, its headers the same
- * bytes (an encoder that sends its sequence header again): no second
- * discontinuity, no third init.
- * The clips are 2 s each, a keyframe a second, sent as fast as the
- * socket takes them (the packager cuts on media time). */
+ * 160x120 only, and the whole playlist as both.  Then the 160x120 clip again,
+ * its headers the same bytes (an encoder that sends its sequence header again):
+ * no second discontinuity, no third init. The clips are 2 s each, a keyframe a
+ * second, sent as fast as the socket takes them (the packager cuts on media
+ * time). */
 static void
 test_encoding_change(void)
 {
@@ -1513,6 +1513,15 @@ test_encoding_change(void)
                 msn[k], seg[k], n320, n160);
         CU_ASSERT(k == 0 ? n320 > 0 && n160 == 0 : n160 > 0 && n320 == 0);
     }
+    /* ffprobe reading the playlist, which keeps the first init's
+     * decoder across the EXT-X-MAP change, decodes both sizes too: the
+     * first keyframe of the new encoding brings its parameter sets. */
+    snprintf(probe, sizeof(probe), "http://127.0.0.1:%d/switch/sw/media.m3u8",
+             H.srv.web_port);
+    CU_ASSERT(decoded_sizes(probe, 320, 240, 160, 120, &n320, &n160) == 0);
+    fprintf(stderr, "  the playlist: %d frames of 320x240, %d of 160x120\n",
+            n320, n160);
+    CU_ASSERT(n320 > 0 && n160 > 0);
 }
 
 /* ---- 8. the API ---- */
