@@ -128,6 +128,7 @@ fi
 # Long enough for every run (each about warm-up + samples + 15 s).
 PUB_S=$(( 60 + LAT_RUNS * $(echo "$LAT_CASES" | wc -w) *
           (LAT_WARMUP + LAT_SAMPLES * 2 + 40) ))
+URL=rtmp://127.0.0.1:$RTMP
 timeout -k 5 $((PUB_S + 10)) ffmpeg -hide_banner -loglevel error -nostdin \
     -re -f lavfi \
     -i "testsrc2=size=640x360:rate=25:duration=$PUB_S,noise=alls=12:allf=t" \
@@ -136,7 +137,7 @@ timeout -k 5 $((PUB_S + 10)) ffmpeg -hide_banner -loglevel error -nostdin \
     -pix_fmt yuv420p -g 25 -keyint_min 25 -sc_threshold 0 \
     -b:v 1000k -maxrate 1000k -bufsize 1000k -c:a aac -b:a 64k \
     -flags +global_header -f tee \
-    "[f=flv]rtmp://127.0.0.1:$RTMP/live/cam|[f=flv]rtmp://127.0.0.1:$RTMP/fast/cam" \
+    "[f=flv]$URL/live/cam|[f=flv]$URL/fast/cam" \
     > "$TMP/publisher.log" 2>&1 &
 PUB_PID=$!
 
@@ -205,8 +206,8 @@ EOF
 )
 
 SAMPLES=$TMP/samples.csv
-echo "case,run,i,latency,behind,target,rate,segment,segs,width,height,noise,edge" \
-    > "$SAMPLES"
+COLUMNS_=case,run,i,latency,behind,target,rate,segment,segs,width,height
+echo "$COLUMNS_,noise,edge" > "$SAMPLES"
 
 # run_case CASE RUN: one browser run; its samples appended to $SAMPLES.
 run_case() {
@@ -316,7 +317,8 @@ echo
 echo "LL-HLS latency as hls.js 1.7.4 reports it, headless Chromium on the" \
     "player page;"
 echo "640x360 25 fps source, keyframe every 1 s, rungs 480x270 and" \
-    "320x180; ${LAT_WARMUP} s warm-up, $LAT_SAMPLES samples 1 s apart per run;" \
+    "320x180; ${LAT_WARMUP} s warm-up, $LAT_SAMPLES samples 1 s apart" \
+    "per run;" \
     "$(( $(date +%s) - START )) s in all"
 echo "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 echo

@@ -490,8 +490,9 @@ test_hls(void)
 static void
 test_hls_query(void)
 {
-    char        plain[128], ll[128];
-    struct run  r;
+    char       plain[128], ll[128];
+    struct run r;
+    /* clang-format off */
     const char *steps[] = {
         "open", plain,
         "wait", "sluicePlayer.engine === 'hls' && "
@@ -504,6 +505,7 @@ test_hls_query(void)
         "eval", "JSON.stringify([sluiceHls.lowLatencyMode, "
                 "sluiceHls.config.maxLiveSyncPlaybackRate])",
         NULL};
+    /* clang-format on */
     json_t *s, *mode, *llmode;
 
     snprintf(plain, sizeof(plain),
@@ -585,8 +587,7 @@ sl_itest_suite_player(void)
     CU_add_test(s, "page routes and /streams.json", test_routes);
     CU_add_test(s, "the page lists the live stream", test_list);
     CU_add_test(s, "hls.js: LL-HLS, ladder switches down and up", test_hls);
-    CU_add_test(s, "hls.js: ?quality= and ?ll=0 (plain HLS)",
-                test_hls_query);
+    CU_add_test(s, "hls.js: ?quality= and ?ll=0 (plain HLS)", test_hls_query);
     CU_add_test(s, "mpegts.js: HTTP-FLV from a signed page URL", test_flv);
     CU_add_test(s, "the server stops cleanly", test_stop);
 }

@@ -146,14 +146,15 @@
     sel.value = hls.autoLevelEnabled ? '-1' : String(hls.currentLevel);
   }
 
-  /* hls.js's settings.  In LL mode it starts PART-HOLD-BACK behind the
-   * live edge, but a stall (a late part, a busy machine) leaves it
-   * further behind for good unless it may play faster to catch up,
-   * which by default it may not (maxLiveSyncPlaybackRate 1).  Up to
-   * 1.5x it drifts back to its target within seconds, which a viewer
-   * hardly notices (the browser keeps the audio's pitch).  ?ll=0 plays
-   * the same playlists as plain HLS: whole segments, three target
-   * durations behind, no blocking reloads. */
+  /* hls.js's settings.  In LL mode it aims PART-HOLD-BACK behind the
+   * live edge, but a slow start or a stall (a late part, a busy
+   * machine) leaves it further behind for good unless it may play
+   * faster to catch up, which by default it may not
+   * (maxLiveSyncPlaybackRate 1).  Up to 1.5x it gets back to its target
+   * within seconds, which a viewer hardly notices (the browser keeps
+   * the audio's pitch).  ?ll=0 plays the same playlists as plain HLS:
+   * whole segments, three target durations behind, no blocking
+   * reloads. */
   function hlsConfig() {
     var ll = new URLSearchParams(location.search).get('ll') !== '0';
     return {
