@@ -1,6 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make bench-hls`, `make bench-srt`,
+# `make bench-relay`, `make bench-hls`, `make bench-hls-latency`,
+# `make bench-srt`,
 # `make bench-cluster`, `make bench-scale`,
 # `make cluster-demo`, `make fuzz`, `make install`, `make deb`,
 # `make test-deb`;
@@ -110,7 +111,7 @@ UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
-        bench-srt \
+        bench-hls-latency bench-srt \
         fuzz soak soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster bench-scale install uninstall deb \
@@ -238,6 +239,14 @@ bench-scale: deps build/sluice build/sluice-bench
 bench-hls: deps deps-bench build/sluice build/sluice-bench
 	$(call need_pkgs,ffmpeg)
 	./bench/hls.sh
+
+# LL-HLS latency as hls.js reports it in headless Chromium on the player
+# page: the source and a rung with 500 ms parts, the source with 200 ms
+# parts, plain HLS (bench/hls_latency.sh, docs/performance.md).  About 8
+# minutes with the defaults.
+bench-hls-latency: deps build/sluice
+	$(call need_pkgs,ffmpeg chromium curl python3)
+	./bench/hls_latency.sh
 
 # SRT: the ingest of one 2.5 Mbit/s stream against libsrt's own
 # srt-live-transmit, and 100 SRT players beside 100 RTMP players of one
