@@ -111,8 +111,8 @@ struct sl_hls_variant {
     uint64_t       pl_rep_msn[MAX_REPORTS];
     uint32_t       pl_rep_part[MAX_REPORTS];
     char           pl_rep_uri[MAX_REPORTS][SL_NAME_MAX + 24];
-    uint8_t              master_due; /* a segment completed: the master */
-    uint8_t              numbered;   /* its first segment has a number */
+    uint8_t        master_due; /* a segment completed: the master */
+    uint8_t        numbered;   /* its first segment has a number */
     /* Earlier init segments that segments in the window may still name
      * (EXT-X-MAP): oldest first, at most one per segment. */
     struct sl_buf *old_init[SL_HLS_MAX_SEGMENTS + 1];
@@ -511,6 +511,25 @@ parse_video(const struct sl_buf *b, struct sl_media_video *f, int *hevc)
                                                                          : 0;
 }
 
+/* Whether the open part ends before the frame at ms.  PART-TARGET is
+ * a maximum (RFC 8216bis 4.4.4.9): a part ends before the frame that
+ * would carry it past hls_part by the last frame interval (at 25 fps
+ * and 500 ms: 12 frames, 480 ms, not 13 and 520), and at hls_part at
+ * the latest.  A segment's last part may be shorter, as the spec
+ * allows. */
+static int
+part_due(const struct sl_hls_variant *v, int64_t ms)
+{
+    int64_t into = ms - v->part_start_ms;
+    int64_t step = 0;
+
+    if (!v->part_open || into <= 0)
+        return 0;
+    if (v->last_ms >= v->part_start_ms && ms > v->last_ms)
+        step = ms - v->last_ms;
+    return into >= v->part_ms || into + step > v->part_ms;
+}
+
 static void
 on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
 {
@@ -558,8 +577,7 @@ on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
         return; /* waiting for a keyframe */
     if (f.keyframe && v->win.cur_open) {
         end_segment(v, ms);
-    } else if (v->part_open && ms - v->part_start_ms >= v->part_ms &&
-               !sl_hls_window_part_full(&v->win)) {
+    } else if (part_due(v, ms) && !sl_hls_window_part_full(&v->win)) {
         cut_part(v, ms);
         start_part(v, ms, 0);
     }
@@ -579,8 +597,7 @@ cut_audio_only(struct sl_hls_variant *v, int64_t ms)
 {
     if (v->win.cur_open && ms - v->win.cur.start_ms >= AUDIO_SEGMENT_MS)
         end_segment(v, ms);
-    else if (v->part_open && ms - v->part_start_ms >= v->part_ms &&
-             !sl_hls_window_part_full(&v->win)) {
+    else if (part_due(v, ms) && !sl_hls_window_part_full(&v->win)) {
         cut_part(v, ms);
         start_part(v, ms, 1);
     }
@@ -1312,7 +1329,7 @@ render_playlist(struct sl_hls_variant *v, struct sl_hls_media_view *view)
 /* Whether v->pl is the playlist view would make now (v->lock held):
  * the same window, end, skip, query and rendition reports. */
 static int
-playlist_cached(const struct sl_hls_variant *v,
+playlist_cached(const struct sl_hls_variant    *v,
                 const struct sl_hls_media_view *view)
 {
     if (v->pl == NULL || v->pl_gen != v->win.gen ||

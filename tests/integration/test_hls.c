@@ -20,6 +20,7 @@
  *   keyframe at the same media time (1 ms); segments are matched by
  *   number, or by EXT-X-PROGRAM-DATE-TIME where the numbers differ
  *   across variants (said on stderr);
+ * - no part longer than PART-TARGET (a maximum);
  * - blocking reloads, the hinted part, the 400s, delta updates;
  * - signed URLs: the master's token reaches every URI, nothing plays
  *   without it;
@@ -599,6 +600,39 @@ find_seg(const struct media_pl *pl, uint64_t msn, const char *pdt, int by_pdt)
     return NULL;
 }
 
+/* Every EXT-X-PART's DURATION in text is at most its PART-TARGET (a
+ * maximum, RFC 8216bis 4.4.4.9); how many parts were checked, or -1
+ * after a longer one (said on stderr). */
+static int
+parts_within_target(const char *text, const char *stream)
+{
+    const char *t = strstr(text, "PART-TARGET=");
+    const char *l = text;
+    double      target;
+    int         n = 0;
+
+    if (t == NULL)
+        return -1;
+    target = strtod(t + 12, NULL);
+    while ((l = strstr(l, "#EXT-X-PART:")) != NULL) {
+        const char *d = strstr(l, "DURATION=");
+        const char *eol = strchr(l, '\n');
+        double      dur;
+
+        if (d == NULL || (eol != NULL && d > eol))
+            return -1;
+        dur = strtod(d + 9, NULL);
+        if (dur > target + 1e-9) {
+            fprintf(stderr, "  %s: a part of %.3f s, PART-TARGET %.3f s\n",
+                    stream, dur, target);
+            return -1;
+        }
+        n++;
+        l += 12;
+    }
+    return n;
+}
+
 static void
 test_segments_line_up(void)
 {
@@ -606,9 +640,15 @@ test_segments_line_up(void)
     int                    by_pdt = 0, compared = 0;
 
     for (int i = 0; i < NVARIANTS; i++) {
+        char *text = NULL;
+
         CU_ASSERT_FATAL(
-            get_media("live", VARIANT[i].stream, NULL, &pl[i], NULL) == 200);
+            get_media("live", VARIANT[i].stream, NULL, &pl[i], &text) == 200);
         CU_ASSERT_FATAL(pl[i].nsegs > 0);
+        /* No part longer than the playlist says parts are. */
+        CU_ASSERT(text != NULL &&
+                  parts_within_target(text, VARIANT[i].stream) > 0);
+        free(text);
     }
     /* The same number should name the same media (the same date, one
      * clock for the group) in every variant.  Where it does not, the
