@@ -1,6 +1,7 @@
 # Sluice build.  `make` builds build/sluice and build/sluice-bench;
 # `make run`, `make test`, `make bench`, `make bench-ladder`,
-# `make bench-relay`, `make bench-hls`, `make bench-srt`,
+# `make bench-relay`, `make bench-hls`, `make bench-hls-latency`,
+# `make bench-srt`,
 # `make bench-cluster`, `make bench-scale`,
 # `make cluster-demo`, `make fuzz`, `make install`, `make deb`,
 # `make test-deb`;
@@ -110,8 +111,7 @@ UNITBIN   := $(BUILD)/unit-tests
 INTEGBIN  := $(BUILD)/integration-tests
 
 .PHONY: all run test unit integration bench bench-ladder bench-relay bench-hls \
-        bench-sendpath \
-        bench-srt \
+        bench-hls-latency bench-sendpath bench-srt \
         fuzz soak soak-web \
         deps deps-test deps-fuzz deps-bench clean format cluster-demo \
         bench-cluster deps-cluster bench-scale install uninstall deb \
@@ -248,6 +248,14 @@ build/sendpath: bench/tools/sendpath.c
 	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -pthread -o $@ $<
 bench-sendpath: build/sendpath
 	./build/sendpath
+
+# LL-HLS latency as hls.js reports it in headless Chromium on the player
+# page: the source and a rung with 500 ms parts, the source with 200 ms
+# parts, plain HLS (bench/hls_latency.sh, docs/performance.md).  About 8
+# minutes with the defaults.
+bench-hls-latency: deps build/sluice
+	$(call need_pkgs,ffmpeg chromium curl python3)
+	./bench/hls_latency.sh
 
 # SRT: the ingest of one 2.5 Mbit/s stream against libsrt's own
 # srt-live-transmit, and 100 SRT players beside 100 RTMP players of one

@@ -117,13 +117,21 @@ struct sl_hls_variant {
     uint64_t       pl_rep_msn[MAX_REPORTS];
     uint32_t       pl_rep_part[MAX_REPORTS];
     char           pl_rep_uri[MAX_REPORTS][SL_NAME_MAX + 24];
-    uint8_t              master_due; /* a segment completed: the master */
-    uint8_t              numbered;   /* its first segment has a number */
+    uint8_t        master_due; /* a segment completed: the master */
+    uint8_t        numbered;   /* its first segment has a number */
     /* Earlier init segments that segments in the window may still name
      * (EXT-X-MAP): oldest first, at most one per segment. */
     struct sl_buf *old_init[SL_HLS_MAX_SEGMENTS + 1];
     uint32_t       old_init_id[SL_HLS_MAX_SEGMENTS + 1];
     uint32_t       nold_init;
+    /* The headers init was made from (NULL: no such track), so that a
+     * new init can tell a new encoding from the same one made again
+     * (after a reconnect, or a header sent twice). */
+    struct sl_buf *init_avcc, *init_asc;
+    uint8_t        init_hevc;
+    /* The next segment starts a new encoding (its init's headers differ
+     * from the previous init's): it carries EXT-X-DISCONTINUITY. */
+    uint8_t new_encoding;
 };
 
 struct sl_hls {
@@ -217,11 +225,33 @@ set_buf(struct sl_buf **slot, struct sl_buf *b)
     *slot = b != NULL ? sl_buf_ref(b) : NULL;
 }
 
+/* Whether two FLV codec header bodies carry the same configuration
+ * record (the bytes after the FLV prefix of off bytes: 5 for video, 2
+ * for audio); a prefix that differs only in its composition time is the
+ * same header sent again. */
 static int
-same_body(const struct sl_buf *a, const struct sl_buf *b)
+same_config(const struct sl_buf *a, const struct sl_buf *b, uint32_t off)
 {
-    return a != NULL && b != NULL && a->len == b->len &&
-           memcmp(a->data, b->data, a->len) == 0;
+    return a != NULL && b != NULL && a->len == b->len && a->len >= off &&
+           memcmp(a->data + off, b->data + off, a->len - off) == 0;
+}
+
+/* The tracks a header pair describes (either may be NULL). */
+static struct sl_hls_tracks
+tracks_of(const struct sl_buf *avcc, int hevc, const struct sl_buf *asc)
+{
+    struct sl_hls_tracks t = {0};
+
+    if (avcc != NULL) {
+        t.avcc = avcc->data + 5;
+        t.avcc_len = avcc->len - 5;
+        t.hevc = hevc;
+    }
+    if (asc != NULL) {
+        t.asc = asc->data + 2;
+        t.asc_len = asc->len - 2;
+    }
+    return t;
 }
 
 static int64_t
@@ -388,19 +418,11 @@ keep_old_init(struct sl_hls_variant *v)
 static int
 open_mux(struct sl_hls_variant *v, int with_video)
 {
-    struct sl_hls_tracks t = {0};
+    struct sl_buf       *avcc = with_video ? v->avcc : NULL;
+    struct sl_hls_tracks t = tracks_of(avcc, v->hevc, v->asc), before;
     char                 why[128];
     struct sl_buf       *init;
 
-    if (with_video && v->avcc != NULL) {
-        t.avcc = v->avcc->data + 5;
-        t.avcc_len = v->avcc->len - 5;
-        t.hevc = v->hevc;
-    }
-    if (v->asc != NULL) {
-        t.asc = v->asc->data + 2;
-        t.asc_len = v->asc->len - 2;
-    }
     close_mux(v);
     v->mux = sl_hls_mux_open(&t, &init, v->codecs, sizeof(v->codecs), &v->width,
                              &v->height, why, sizeof(why));
@@ -411,6 +433,19 @@ open_mux(struct sl_hls_variant *v, int with_video)
         v->warned = 1;
         return -1;
     }
+    /* The first init starts the playlist; a later one whose headers
+     * differ (a new resolution, a new audio configuration, a track added
+     * or gone, also across a reconnect) starts a new encoding, which
+     * players must be told of (RFC 8216 section 4.3.2.3); the same
+     * headers again (an init made anew after a reconnect) need nothing. */
+    before = tracks_of(v->init_avcc, v->init_hevc, v->init_asc);
+    if (v->init_id > 0 && !sl_hls_tracks_same(&before, &t))
+        v->new_encoding = 1;
+    set_buf(&v->init_avcc, avcc);
+    set_buf(&v->init_asc, v->asc);
+    v->init_hevc = v->hevc;
+    if (v->new_encoding)
+        sl_hls_mux_sets_inband(v->mux);
     keep_old_init(v);
     v->init = init;
     v->init_id++;
@@ -446,11 +481,13 @@ start_segment(struct sl_hls_variant *v, int64_t ms)
 {
     /* After a publisher came back: a discontinuity only where the
      * timeline really jumps (the hub keeps it continuous across a quick
-     * reconnect). */
+     * reconnect); and wherever a new encoding starts. */
     int disc =
-        v->resumed && (ms < v->last_end_ms || ms - v->last_end_ms > 1000);
+        (v->resumed && (ms < v->last_end_ms || ms - v->last_end_ms > 1000)) ||
+        v->new_encoding;
 
     v->resumed = 0;
+    v->new_encoding = 0;
     if (!v->numbered)
         number_from(v, ms);
     sl_hls_window_open(&v->win, ms, pdt_of(v, ms), v->init_id, disc);
@@ -501,6 +538,25 @@ parse_video(const struct sl_buf *b, struct sl_media_video *f, int *hevc)
                                                                          : 0;
 }
 
+/* Whether the open part ends before the frame at ms.  PART-TARGET is
+ * a maximum (RFC 8216bis 4.4.4.9): a part ends before the frame that
+ * would carry it past hls_part by the last frame interval (at 25 fps
+ * and 500 ms: 12 frames, 480 ms, not 13 and 520), and at hls_part at
+ * the latest.  A segment's last part may be shorter, as the spec
+ * allows. */
+static int
+part_due(const struct sl_hls_variant *v, int64_t ms)
+{
+    int64_t into = ms - v->part_start_ms;
+    int64_t step = 0;
+
+    if (!v->part_open || into <= 0)
+        return 0;
+    if (v->last_ms >= v->part_start_ms && ms > v->last_ms)
+        step = ms - v->last_ms;
+    return into >= v->part_ms || into + step > v->part_ms;
+}
+
 static void
 on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
 {
@@ -517,7 +573,7 @@ on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
     }
     v->has_video = 1;
     if (f.seq_header) {
-        if (!same_body(v->avcc, b)) {
+        if (!same_config(v->avcc, b, 5) || hevc != v->hevc) {
             set_buf(&v->avcc, b);
             v->hevc = (uint8_t) hevc;
             v->headers_changed = 1;
@@ -548,8 +604,7 @@ on_video(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
         return; /* waiting for a keyframe */
     if (f.keyframe && v->win.cur_open) {
         end_segment(v, ms);
-    } else if (v->part_open && ms - v->part_start_ms >= v->part_ms &&
-               !sl_hls_window_part_full(&v->win)) {
+    } else if (part_due(v, ms) && !sl_hls_window_part_full(&v->win)) {
         cut_part(v, ms);
         start_part(v, ms, 0);
     }
@@ -569,8 +624,7 @@ cut_audio_only(struct sl_hls_variant *v, int64_t ms)
 {
     if (v->win.cur_open && ms - v->win.cur.start_ms >= AUDIO_SEGMENT_MS)
         end_segment(v, ms);
-    else if (v->part_open && ms - v->part_start_ms >= v->part_ms &&
-             !sl_hls_window_part_full(&v->win)) {
+    else if (part_due(v, ms) && !sl_hls_window_part_full(&v->win)) {
         cut_part(v, ms);
         start_part(v, ms, 1);
     }
@@ -586,7 +640,7 @@ on_audio(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
     if (sl_media_parse_audio(b->data, b->len, &a) < 0 || a.format != 10)
         return;
     if (a.seq_header) {
-        if (!same_body(v->asc, b)) {
+        if (!same_config(v->asc, b, 2)) {
             set_buf(&v->asc, b);
             v->headers_changed = 1;
         }
@@ -600,6 +654,15 @@ on_audio(struct sl_hls_variant *v, int64_t ms, struct sl_buf *b)
         return;
     if (v->mux == NULL)
         return;
+    if (v->headers_changed && v->has_video && v->avcc != NULL)
+        return; /* the new init opens at the next keyframe: until then the
+                 * open one may not describe this audio */
+    if (v->headers_changed) {
+        /* Audio alone: the new init starts with this frame. */
+        end_segment(v, ms);
+        if (open_mux(v, 0) < 0)
+            return;
+    }
     if (!v->has_video || v->avcc == NULL)
         cut_audio_only(v, ms);
     if (!v->win.cur_open)
@@ -779,6 +842,8 @@ variant_free(struct sl_hls_variant *v)
     set_buf(&v->avcc, NULL);
     set_buf(&v->asc, NULL);
     set_buf(&v->init, NULL);
+    set_buf(&v->init_avcc, NULL);
+    set_buf(&v->init_asc, NULL);
     set_buf(&v->pl, NULL);
     for (uint32_t i = 0; i < v->nold_init; i++)
         sl_buf_unref(v->old_init[i]);
@@ -1292,7 +1357,7 @@ render_playlist(struct sl_hls_variant *v, struct sl_hls_media_view *view)
 /* Whether v->pl is the playlist view would make now (v->lock held):
  * the same window, end, skip, query and rendition reports. */
 static int
-playlist_cached(const struct sl_hls_variant *v,
+playlist_cached(const struct sl_hls_variant    *v,
                 const struct sl_hls_media_view *view)
 {
     if (v->pl == NULL || v->pl_gen != v->win.gen ||
@@ -1575,6 +1640,58 @@ int
 sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name)
 {
     return sl_hls_viewers_count(h->viewers, app, name, sl_now_ms());
+}
+
+int
+sl_hls_viewer_start(struct sl_hls *h, uint64_t sid, const char *app,
+                    const char *name, const struct sl_hls_viewer *who)
+{
+    return sl_hls_viewers_start(h->viewers, sid, app, name, sl_now_ms(), who);
+}
+
+/* At most this many ended streams per call; more wait a second. */
+#define ENDED_MAX 64
+
+/* Whether every variant of g has ended (h->lock held). */
+static int
+group_ended(struct sl_hls *h, const struct group *g)
+{
+    struct sl_list *pos, *tmp;
+    int             over = 1;
+
+    sl_list_foreach_safe(pos, tmp, &h->variants)
+    {
+        struct sl_hls_variant *v =
+            sl_list_entry(pos, struct sl_hls_variant, link);
+
+        if (v->g != g)
+            continue;
+        pthread_mutex_lock(&v->lock);
+        over = over && ended(v);
+        pthread_mutex_unlock(&v->lock);
+    }
+    return over;
+}
+
+int
+sl_hls_viewers_ended(struct sl_hls *h, uint32_t idle_ms,
+                     struct sl_hls_viewer **out, int max)
+{
+    uint64_t        keys[ENDED_MAX];
+    int             n = 0;
+    struct sl_list *pos, *tmp;
+
+    pthread_mutex_lock(&h->lock);
+    sl_list_foreach_safe(pos, tmp, &h->groups)
+    {
+        struct group *g = sl_list_entry(pos, struct group, link);
+
+        if (n < ENDED_MAX && group_ended(h, g))
+            keys[n++] = sl_hls_viewers_key(g->app, g->name);
+    }
+    pthread_mutex_unlock(&h->lock);
+    sl_hls_viewers_set_idle(h->viewers, idle_ms);
+    return sl_hls_viewers_expire(h->viewers, sl_now_ms(), keys, n, out, max);
 }
 
 int

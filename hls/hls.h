@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "hls/playlist.h"
+#include "hls/viewers.h"
 #include "pool/buf.h"
 #include "pool/queue.h"
 #include "pool/sched.h"
@@ -100,6 +101,22 @@ uint32_t sl_hls_target_ms(struct sl_hls *h, const char *app,
 void sl_hls_viewer_seen(struct sl_hls *h, uint64_t sid, const char *app,
                         const char *name);
 int  sl_hls_viewer_count(struct sl_hls *h, const char *app, const char *name);
+
+/* A viewer whose master playlist of APP/NAME was just served with sid
+ * in its URLs: counted from now, and, with who (copied), handed out
+ * once by sl_hls_viewers_ended when it ends.  0, or -ENOSPC / -ENOMEM
+ * (then it never ends: the caller need not care). */
+int sl_hls_viewer_start(struct sl_hls *h, uint64_t sid, const char *app,
+                        const char *name, const struct sl_hls_viewer *who);
+
+/* Viewers that ended: no request for idle_ms (which becomes the count's
+ * timeout too), or their stream ended (every variant of its group past
+ * publish_grace without a publisher: its playlists have
+ * EXT-X-ENDLIST).  Up to max records into out, each the caller's to
+ * free(); their count (max: ask again).  Takes the module's lock and
+ * the table's one after the other, never together. */
+int sl_hls_viewers_ended(struct sl_hls *h, uint32_t idle_ms,
+                         struct sl_hls_viewer **out, int max);
 
 /* For the API: the group of APP/NAME (a publish and its rungs). */
 struct sl_hls_group_stats {

@@ -14,6 +14,7 @@
 #include "media/flv_av.h"
 #include "media/flv_hevc.h"
 #include "rtmp/codec.h"
+#include "rtmp/rd.h"
 
 #define IO_BUF 65536
 /* A fragment is at most a part of media; more than this is a stream
@@ -38,6 +39,13 @@ struct sl_hls_mux {
 
     int64_t a_next;  /* the next audio decode time, atb units */
     int     a_frame; /* samples per AAC frame at the output rate */
+
+    /* H.264: the record's SPS and PPS as a sample carries NAL units
+     * (NULL: none), and whether the next keyframe gets them in-band. */
+    uint8_t *sets;
+    size_t   sets_len;
+    int      sets_due;
+    unsigned nal_len_size; /* bytes before each NAL unit of a sample */
 };
 
 /* libavformat's write callback (5.1 passes a non-const buffer). */
@@ -97,6 +105,54 @@ set_extradata(AVCodecParameters *par, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* The SPS and PPS of an AVCDecoderConfigurationRecord (already checked
+ * by sl_avc_check_config) as a sample carries NAL units, each after a
+ * length of the record's length size: into *out (malloc'd), or -1 when
+ * it does not read or a set does not fit its length field. */
+static int
+avc_sets(const uint8_t *avcc, size_t len, uint8_t **out, size_t *out_len,
+         unsigned *nal_len_size)
+{
+    struct sl_rd r;
+    uint8_t     *buf;
+    size_t       at = 0;
+    unsigned     lsize;
+
+    /* A record's 2-byte lengths become at most 4-byte ones: 2 more
+     * bytes for each of at most 31 + 255 sets. */
+    buf = malloc(len + 2 * (31 + 255));
+    if (buf == NULL)
+        return -1;
+    sl_rd_init(&r, avcc, len);
+    sl_rd_bytes(&r, 4); /* version, profile, compatibility, level */
+    lsize = (sl_rd_u8(&r) & 3u) + 1;
+    for (int list = 0; list < 2 && !r.err; list++) {
+        unsigned n = list == 0 ? sl_rd_u8(&r) & 0x1fu : sl_rd_u8(&r);
+
+        for (unsigned i = 0; i < n && !r.err; i++) {
+            uint16_t       nl = sl_rd_u16(&r);
+            const uint8_t *nal = sl_rd_bytes(&r, nl);
+
+            if (nal == NULL || (lsize < 4 && nl >> (8 * lsize) != 0)) {
+                r.err = 1;
+                break;
+            }
+            for (unsigned k = 0; k < lsize; k++)
+                buf[at++] = (uint8_t) (nl >> (8 * (lsize - 1 - k)));
+            memcpy(buf + at, nal, nl);
+            at += nl;
+        }
+    }
+    if (r.err || at == 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *out_len = at;
+    *nal_len_size = lsize;
+    return 0;
+}
+
 static int
 add_video(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
           size_t cap, int *w, int *h, char *why, size_t why_cap)
@@ -143,6 +199,10 @@ add_video(struct sl_hls_mux *m, const struct sl_hls_tracks *t, char *codecs,
     else
         snprintf(codecs, cap, "avc1.%02x%02x%02x", t->avcc[1], t->avcc[2],
                  t->avcc[3]);
+    /* For sl_hls_mux_sets_inband; without them, none in-band. */
+    if (!t->hevc && avc_sets(t->avcc, t->avcc_len, &m->sets, &m->sets_len,
+                             &m->nal_len_size) < 0)
+        m->sets = NULL;
     return 0;
 }
 
@@ -270,6 +330,7 @@ sl_hls_mux_free(struct sl_hls_mux *m)
         avio_context_free(&m->pb);
     }
     av_packet_free(&m->held);
+    free(m->sets);
     free(m->out);
     free(m);
 }
@@ -306,9 +367,27 @@ sl_hls_mux_video(struct sl_hls_mux *m, int64_t dts_ms, int32_t cts_ms,
     rc = write_held(m, dts);
     if (rc < 0)
         return rc;
-    if (av_new_packet(m->held, (int) len) < 0)
-        return AVERROR(ENOMEM);
-    memcpy(m->held->data, data, len);
+    if (keyframe && m->sets_due && m->sets != NULL) {
+        /* The parameter sets first: an access unit delimiter, if the
+         * frame starts with one, must stay first (H.264 7.4.1.2.3). */
+        size_t   aud = 0, ls = m->nal_len_size;
+        uint32_t n = 0;
+
+        for (size_t k = 0; k < ls && k < len; k++)
+            n = n << 8 | data[k];
+        if (len > ls && (data[ls] & 0x1f) == 9 && n <= len - ls)
+            aud = ls + n;
+        if (av_new_packet(m->held, (int) (len + m->sets_len)) < 0)
+            return AVERROR(ENOMEM);
+        memcpy(m->held->data, data, aud);
+        memcpy(m->held->data + aud, m->sets, m->sets_len);
+        memcpy(m->held->data + aud + m->sets_len, data + aud, len - aud);
+        m->sets_due = 0;
+    } else {
+        if (av_new_packet(m->held, (int) len) < 0)
+            return AVERROR(ENOMEM);
+        memcpy(m->held->data, data, len);
+    }
     m->held->stream_index = m->vidx;
     m->held->dts = dts;
     m->held->pts = dts + sl_media_ms_to_tb(cts_ms > 0 ? cts_ms : 0, m->vtb);
@@ -372,8 +451,32 @@ sl_hls_mux_cut(struct sl_hls_mux *m, int64_t end_ms, struct sl_buf **out)
     return rc;
 }
 
+void
+sl_hls_mux_sets_inband(struct sl_hls_mux *m)
+{
+    m->sets_due = 1;
+}
+
 int64_t
 sl_hls_mux_held_ms(const struct sl_hls_mux *m)
 {
     return m->have_held ? m->held_ms : INT64_MIN;
+}
+
+static int
+same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+int
+sl_hls_tracks_same(const struct sl_hls_tracks *a, const struct sl_hls_tracks *b)
+{
+    /* hevc only means something with a video track. */
+    if (a->avcc != NULL && b->avcc != NULL && !a->hevc != !b->hevc)
+        return 0;
+    return same_bytes(a->avcc, a->avcc_len, b->avcc, b->avcc_len) &&
+           same_bytes(a->asc, a->asc_len, b->asc, b->asc_len);
 }

@@ -46,6 +46,15 @@ struct sl_hls_tracks {
     size_t         asc_len;
 };
 
+/* 1 when a and b are the same encoding: the same track set, codecs and
+ * configuration records byte for byte (an encoder that sends its
+ * sequence header again), 0 when anything differs (a new resolution,
+ * profile, sample rate, a track added or gone), which a playlist marks
+ * with EXT-X-DISCONTINUITY before the first segment of the new one
+ * (RFC 8216 section 4.3.2.3).  Pure; any thread. */
+int sl_hls_tracks_same(const struct sl_hls_tracks *a,
+                       const struct sl_hls_tracks *b);
+
 /* Opens a muxer and writes the initialization segment: the mux, with a
  * new reference to the init bytes in *init, and what a master playlist
  * says of it (codecs, e.g. "avc1.64001f,mp4a.40.2"; width, height, 0
@@ -74,6 +83,15 @@ int sl_hls_mux_audio(struct sl_hls_mux *m, int64_t ts_ms, const uint8_t *data,
  * fragment's bytes (a new reference), or NULL when it is empty.  0, or
  * a negative AVERROR. */
 int sl_hls_mux_cut(struct sl_hls_mux *m, int64_t end_ms, struct sl_buf **out);
+
+/* The next video keyframe carries the H.264 parameter sets of the init
+ * in-band too (before its slices; after an access unit delimiter), so
+ * that a player which keeps its first init's decoder across an
+ * EXT-X-MAP change (ffmpeg's HLS reader does) finds the new ones in the
+ * stream; they are the init's, so a player that follows the init sees
+ * nothing new.  H.264 only: an hvc1 init declares its parameter sets
+ * complete, and HEVC frames carry none. */
+void sl_hls_mux_sets_inband(struct sl_hls_mux *m);
 
 /* The decode time of the held video frame (the next fragment's first
  * video sample), or INT64_MIN when none is held. */

@@ -30,7 +30,7 @@ struct sl_hls_seg {
     uint64_t msn;
     uint32_t dur_ms;
     int64_t  pdt_ms;        /* wall clock (Unix ms) of its first sample */
-    uint8_t  discontinuity; /* the timeline jumps before it */
+    uint8_t  discontinuity; /* the timeline jumps, or a new encoding starts */
     uint32_t init_id;       /* the EXT-X-MAP it needs (init<ID>.mp4) */
     /* Its parts, listed only for the newest segments (the packager
      * drops the parts of older ones: nparts 0, parts NULL). */

@@ -200,6 +200,7 @@ struct sl_config {
     struct sl_origin_list web_cors_origins;
     uint32_t web_request_timeout_ms;   /* to a complete request head */
     uint32_t web_keepalive_timeout_ms; /* idle between requests */
+    uint32_t web_hls_viewer_timeout_ms; /* an HLS viewer's end */
 
     /* [cluster]: capacity and players change on reload; the agent's
      * address is read at start only. */

@@ -242,6 +242,10 @@ const struct sl_config_key sl_config_keys[] = {
      CFG(web_keepalive_timeout_ms), .min = SECOND, .max = 10 * MINUTE,
      .unit = SECOND, .def = "15s",
      .help = "an idle keep-alive connection is closed"},
+    {"hls_viewer_timeout", WEB, SL_KEY_DURATION, 0,
+     CFG(web_hls_viewer_timeout_ms), .min = 2 * SECOND, .max = 10 * MINUTE,
+     .unit = SECOND, .def = "15s",
+     .help = "an HLS viewer without a playlist request this long has ended"},
 
     /* [cluster] */
     {"capacity_mbps", CLUSTER, SL_KEY_UINT, 0, CFG(cluster_capacity_mbps),

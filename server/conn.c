@@ -109,23 +109,35 @@ sl_conn_set_role(struct sl_conn *c, enum sl_role role)
 
 /* ---- callbacks ---- */
 
+/* One request's fields, for a connection and for a play without one
+ * alike. */
+static void
+fill(struct sl_cb_request *req, const struct sl_config *cfg,
+     enum sl_cb_action action, const char *url, const char *app,
+     const char *name, const char *addr, uint64_t client_id, const char *tc_url,
+     const char *query)
+{
+    const struct sl_app_config *ac = sl_config_app(cfg, app);
+
+    memset(req, 0, sizeof(*req));
+    req->action = action;
+    snprintf(req->url, sizeof(req->url), "%s", url);
+    snprintf(req->app, sizeof(req->app), "%s", app);
+    snprintf(req->name, sizeof(req->name), "%s", name != NULL ? name : "");
+    snprintf(req->addr, sizeof(req->addr), "%s", addr);
+    req->client_id = client_id;
+    snprintf(req->tc_url, sizeof(req->tc_url), "%s", tc_url);
+    snprintf(req->query, sizeof(req->query), "%s", query != NULL ? query : "");
+    req->timeout_ms = ac != NULL ? ac->callback_timeout_ms : 3000;
+}
+
 static void
 fill_request(const struct sl_conn *c, struct sl_cb_request *req,
              enum sl_cb_action action, const char *url, const char *name,
              const char *query)
 {
-    const struct sl_app_config *app = sl_config_app(c->cfg, c->app);
-
-    memset(req, 0, sizeof(*req));
-    req->action = action;
-    snprintf(req->url, sizeof(req->url), "%s", url);
-    snprintf(req->app, sizeof(req->app), "%s", c->app);
-    snprintf(req->name, sizeof(req->name), "%s", name != NULL ? name : "");
-    snprintf(req->addr, sizeof(req->addr), "%s", c->peer_ip);
-    req->client_id = c->id;
-    snprintf(req->tc_url, sizeof(req->tc_url), "%s", c->url);
-    snprintf(req->query, sizeof(req->query), "%s", query != NULL ? query : "");
-    req->timeout_ms = app != NULL ? app->callback_timeout_ms : 3000;
+    fill(req, c->cfg, action, url, c->app, name, c->peer_ip, c->id, c->url,
+         query);
 }
 
 /* The callback thread: the answer goes into the parked request, and the
@@ -222,6 +234,21 @@ notify_done(struct sl_conn *c)
                  c->role == SL_ROLE_PUBLISHER ? SL_CB_PUBLISH_DONE
                                               : SL_CB_PLAY_DONE,
                  app->on_done, c->stream_name, NULL);
+    sl_callbacks_submit(cb, &req, NULL, NULL);
+}
+
+void
+sl_conn_play_done(struct sl_server *srv, const struct sl_config *cfg,
+                  const struct sl_play_done *d)
+{
+    const struct sl_app_config *app = sl_config_app(cfg, d->app);
+    struct sl_callbacks        *cb = atomic_load(&srv->callbacks);
+    struct sl_cb_request        req;
+
+    if (app == NULL || app->on_done[0] == '\0' || cb == NULL)
+        return;
+    fill(&req, cfg, SL_CB_PLAY_DONE, app->on_done, d->app, d->name, d->addr,
+         d->client_id, d->url, NULL);
     sl_callbacks_submit(cb, &req, NULL, NULL);
 }
 

@@ -149,6 +149,23 @@ void sl_conn_settle(struct sl_conn *c);
  * headers a join queues.  0 or -ENOMEM. */
 int sl_conn_play(struct sl_conn *c, const char *name);
 
+/* A play that ended with no connection of its own left to say so (an
+ * HLS viewer, whose end is its silence): what on_done says of it, the
+ * same fields as a connection's play (app, name, the client's address,
+ * the id of the connection that asked to play, its URL). */
+struct sl_play_done {
+    const char *app, *name, *addr, *url;
+    uint64_t    client_id;
+};
+
+/* Sends the on_done of d->app as cfg has it (nothing when it has none,
+ * or the server has no callback client).  Fire and forget: never
+ * blocks, drops the note with a rate-limited WARN when every callback
+ * slot is taken.  Any thread that may use srv->callbacks (a session's,
+ * or one stopped before the callback client is). */
+void sl_conn_play_done(struct sl_server *srv, const struct sl_config *cfg,
+                       const struct sl_play_done *d);
+
 /* Whether a request waits (for its callback, or held by the protocol),
  * and whether what it waits for has arrived (acquire: the answer's
  * fields are then visible). */

@@ -86,6 +86,7 @@
 #include "srt/port.h"
 #include "transcode/transcoder.h"
 #include "web/http_conn.h"
+#include "web/hls_ends.h"
 
 #define DEFAULT_CONFIG "conf/sluice.ini"
 #define STOP_WAIT_MS 5000
@@ -186,6 +187,7 @@ struct serving {
     struct sl_recorder   *recorder;
     struct sl_hls        *hls;
     struct sl_callbacks  *callbacks;
+    struct sl_hls_ends   *hls_ends; /* HLS viewers' on_done */
     struct sl_stats      *stats;
     struct sl_http       *http;
     struct sl_agent      *agent;
@@ -245,6 +247,9 @@ start_stages(struct serving *sv)
         return -1;
     }
     atomic_store(&sv->srv.callbacks, sv->callbacks);
+    sv->hls_ends = sl_hls_ends_start(&sv->srv);
+    if (sv->hls_ends == NULL)
+        return -1; /* logged */
     return 0;
 }
 
@@ -411,6 +416,10 @@ stop_serving(struct serving *sv)
     wait_sessions(srv);
     /* SRT connections are sessions: gone now, so its thread can end. */
     sl_srt_free(sv->srt);
+    /* HLS viewers end with the server (their on_done sent like the
+     * closing sessions'), before the callback client goes. */
+    sl_hls_ends_stop(sv->hls_ends);
+    sv->hls_ends = NULL;
     /* Callbacks still in flight end as refusals; their sessions are
      * closed already and only drop their references. */
     atomic_store(&srv->callbacks, NULL);

@@ -88,6 +88,10 @@ struct sl_session {
     uint8_t write_blocked; /* EAGAIN: wait for SL_IO_OUT */
     uint8_t stop_seen;     /* reacted to srv->stopping */
     uint8_t peer_eof;
+    /* The reactor said the peer closed its side (or the socket failed):
+     * sticky, since a run that took the event may not have read up to
+     * the end (a read budget, a parked request). */
+    uint8_t peer_hup;
 
     uint64_t created_ms;
     uint64_t last_read_ms;
@@ -424,9 +428,8 @@ tls_read(struct sl_session *s, uint8_t *buf, size_t cap)
     return -1;
 }
 
-/* ev: the reactor's events this run took. */
 static void
-read_input(struct sl_session *s, uint64_t now, unsigned ev)
+read_input(struct sl_session *s, uint64_t now)
 {
     uint8_t buf[READ_CHUNK];
     size_t  total = 0;
@@ -456,11 +459,11 @@ read_input(struct sl_session *s, uint64_t now, unsigned ev)
              * socket: bytes arriving later bring an event of their own,
              * so the read that would only say EAGAIN is saved (one per
              * request of an HTTP viewer).  Not when the peer's FIN may
-             * already be queued behind the bytes (its event came with
-             * them: that read would be the end of the stream), nor for
-             * TLS, which may hold decrypted bytes of its own. */
-            if ((size_t) n < sizeof(buf) && s->tls == NULL &&
-                !(ev & (SL_IO_RDHUP | SL_IO_ERR)))
+             * already be queued behind the bytes (its event came, in
+             * this run or an earlier one: that read would be the end of
+             * the stream), nor for TLS, which may hold decrypted bytes
+             * of its own. */
+            if ((size_t) n < sizeof(buf) && s->tls == NULL && !s->peer_hup)
                 return;
             continue;
         }
@@ -891,6 +894,8 @@ session_run(struct sl_task *t)
         ev = tls_events(s, ev);
     if (ev & SL_IO_OUT)
         s->write_blocked = 0;
+    if (ev & (SL_IO_RDHUP | SL_IO_ERR))
+        s->peer_hup = 1;
     if (!s->stop_seen && atomic_load(&s->srv->stopping))
         on_stop(s);
     if (!s->closing &&
@@ -901,7 +906,7 @@ session_run(struct sl_task *t)
     if (!s->closing && sl_conn_verdict_ready(s->conn))
         resume_input(s);
     if (!s->closing && ((ev & (SL_IO_IN | SL_IO_ERR)) || s->read_more))
-        read_input(s, now, ev);
+        read_input(s, now);
     if (!s->closing) {
         s->grace_due_ms = s->proto->poll(s->conn, now);
         if (s->conn->role == SL_ROLE_PUBLISHER && s->conn->pub_stream != NULL)

@@ -496,6 +496,30 @@ add_sid(char *carry, size_t cap)
              (unsigned long long) sid);
 }
 
+/* The viewer a master playlist just served starts: counted from now,
+ * and, where its app has an on_done, told of when it ends (web/hls_ends.h)
+ * as the connection that asked would be. */
+static void
+viewer_start(struct sl_web_conn *w, const char *app, const char *name,
+             const char *carry)
+{
+    const struct sl_app_config *ac = sl_config_app(w->base.cfg, app);
+    struct sl_hls_viewer        who;
+    int                         tell = ac != NULL && ac->on_done[0] != '\0';
+
+    if (tell) {
+        memset(&who, 0, sizeof(who));
+        snprintf(who.app, sizeof(who.app), "%s", app);
+        snprintf(who.name, sizeof(who.name), "%s", name);
+        snprintf(who.addr, sizeof(who.addr), "%s", w->base.peer_ip);
+        who.client_id = w->base.id;
+        snprintf(who.url, sizeof(who.url), "%.*s", (int) sizeof(who.url) - 1,
+                 w->req->path);
+    }
+    sl_hls_viewer_start(w->base.srv->hls, sid_of(carry), app, name,
+                        tell ? &who : NULL);
+}
+
 static int
 hls_master(struct sl_web_conn *w, const char *app, const char *name,
            char *carry, size_t carry_cap)
@@ -522,6 +546,8 @@ hls_master(struct sl_web_conn *w, const char *app, const char *name,
              rc == -EAGAIN ? "its variants did not start" : "not packaged");
         return answer_text(w, 404, "stream not live", 1, NULL);
     }
+    if (w->req->method == SL_WEB_GET)
+        viewer_start(w, app, name, carry);
     return hls_send(w, "application/vnd.apple.mpegurl", "no-cache", &b, 1,
                     b->len);
 }

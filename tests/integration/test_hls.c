@@ -20,6 +20,7 @@
  *   keyframe at the same media time (1 ms); segments are matched by
  *   number, or by EXT-X-PROGRAM-DATE-TIME where the numbers differ
  *   across variants (said on stderr);
+ * - no part longer than PART-TARGET (a maximum);
  * - blocking reloads, the hinted part, the 400s, delta updates;
  * - signed URLs: the master's token reaches every URI, nothing plays
  *   without it;
@@ -57,6 +58,7 @@
 #include <time.h>
 
 #include "tests/integration/itest.h"
+#include "tests/support/flvpub.h"
 #include "tests/support/http_client.h"
 
 #define PLAY_SECRET "hls-play-s3cret-4-tests"
@@ -84,6 +86,7 @@
     "[app:signed]\nhls = on\nplay_secret = " PLAY_SECRET "\n"                      \
     "renditions = r144\nkeyframe_interval = 1s\n"                                  \
     "[app:plain]\n"                                                                \
+    "[app:switch]\nhls = on\nhls_segments = 10\n"                                  \
     "[rendition:r180]\nheight = 180\nvideo_bitrate = 300k\n"                       \
     "preset = ultrafast\n"                                                         \
     "[rendition:r144]\nheight = 144\nvideo_bitrate = 120k\n"                       \
@@ -99,10 +102,14 @@ static const struct {
     {"cam_r144", 192, 144},
 };
 
-/* The server every test shares, and its publishers. */
+/* The server every test shares, its publishers and the callback
+ * server that [app:live]'s on_play and on_done ask. */
 static struct {
     struct sl_srv  srv;
     struct sl_proc pub_live, pub_signed;
+    struct sl_proc cb; /* tests/support/callback_server.py */
+    int            cb_port;
+    char           cb_log[PATH_MAX + 16];
     char           dir[PATH_MAX];
     char           disk[PATH_MAX + 8]; /* [app:live]'s hls_path */
     char           cert[PATH_MAX + 16], key[PATH_MAX + 16];
@@ -180,15 +187,45 @@ wait_200(const char *path, double timeout_s)
     return -1;
 }
 
+/* Starts tests/support/callback_server.py, which answers /allow with
+ * 200 and logs every request as a JSON line in H.cb_log. */
+static int
+cb_start(void)
+{
+    char  portf[PATH_MAX + 16], script[PATH_MAX], *text;
+    char *argv[] = {"python3", script,   "--port-file", portf,
+                    "--log",   H.cb_log, NULL};
+
+    snprintf(script, sizeof(script), "%s",
+             getenv("SLUICE_CB_SERVER") ? getenv("SLUICE_CB_SERVER")
+                                        : "tests/support/callback_server.py");
+    snprintf(portf, sizeof(portf), "%s/cb.port", H.dir);
+    snprintf(H.cb_log, sizeof(H.cb_log), "%s/cb.jsonl", H.dir);
+    if (sl_proc_spawn(&H.cb, argv, NULL, NULL) < 0)
+        return -1;
+    for (double end = sl_now() + IT_S(10); sl_now() < end; sl_sleep(0.05)) {
+        text = sl_read_file(portf);
+        H.cb_port = text != NULL ? atoi(text) : 0;
+        free(text);
+        if (H.cb_port > 0)
+            return sl_wait_port(H.cb_port, IT_S(5));
+    }
+    return -1;
+}
+
 static int
 suite_init(void)
 {
     char keys[3 * PATH_MAX], log[PATH_MAX + 16];
-    char sections[PATH_MAX + sizeof(SECTIONS) + 96];
+    char sections[PATH_MAX + sizeof(SECTIONS) + 320];
 
     memset(&H, 0, sizeof(H));
     if (sl_tmpdir(H.dir) < 0)
         return -1;
+    if (cb_start() != 0) {
+        fprintf(stderr, "hls: the callback server did not start\n");
+        return -1;
+    }
     /* HTTPS beside HTTP: parts go out with a copy through TLS. */
     snprintf(H.cert, sizeof(H.cert), "%s/web.crt", H.dir);
     snprintf(H.key, sizeof(H.key), "%s/web.key", H.dir);
@@ -208,9 +245,13 @@ suite_init(void)
     snprintf(H.disk, sizeof(H.disk), "%s/hls", H.dir);
     if (mkdir(H.disk, 0755) < 0)
         return -1;
+    /* [app:live] asks on_play and tells on_done; an HLS viewer ends
+     * 2 s after its last playlist request. */
     snprintf(sections, sizeof(sections),
-             "hls_path = %s\n%s[web]\ntls_listen = 127.0.0.1:%d\n", H.disk,
-             SECTIONS, H.tls_port);
+             "hls_path = %s\non_play = http://127.0.0.1:%d/allow\n"
+             "on_done = http://127.0.0.1:%d/allow\n%s"
+             "[web]\nhls_viewer_timeout = 2s\ntls_listen = 127.0.0.1:%d\n",
+             H.disk, H.cb_port, H.cb_port, SECTIONS, H.tls_port);
     if (sl_srv_start(&H.srv, keys, sections) < 0)
         return -1;
     /* Long clips: the tests stop them when they are done with them. */
@@ -231,9 +272,10 @@ suite_init(void)
 static void
 test_teardown(void)
 {
-    pid_t keep[3] = {H.srv.proc.pid, H.pub_live.pid, H.pub_signed.pid};
+    pid_t keep[4] = {H.srv.proc.pid, H.pub_live.pid, H.pub_signed.pid,
+                     H.cb.pid};
 
-    sl_proc_kill_all_except(keep, 3);
+    sl_proc_kill_all_except(keep, 4);
 }
 
 /* ---- playlists ---- */
@@ -581,6 +623,39 @@ find_seg(const struct media_pl *pl, uint64_t msn, const char *pdt, int by_pdt)
     return NULL;
 }
 
+/* Every EXT-X-PART's DURATION in text is at most its PART-TARGET (a
+ * maximum, RFC 8216bis 4.4.4.9); how many parts were checked, or -1
+ * after a longer one (said on stderr). */
+static int
+parts_within_target(const char *text, const char *stream)
+{
+    const char *t = strstr(text, "PART-TARGET=");
+    const char *l = text;
+    double      target;
+    int         n = 0;
+
+    if (t == NULL)
+        return -1;
+    target = strtod(t + 12, NULL);
+    while ((l = strstr(l, "#EXT-X-PART:")) != NULL) {
+        const char *d = strstr(l, "DURATION=");
+        const char *eol = strchr(l, '\n');
+        double      dur;
+
+        if (d == NULL || (eol != NULL && d > eol))
+            return -1;
+        dur = strtod(d + 9, NULL);
+        if (dur > target + 1e-9) {
+            fprintf(stderr, "  %s: a part of %.3f s, PART-TARGET %.3f s\n",
+                    stream, dur, target);
+            return -1;
+        }
+        n++;
+        l += 12;
+    }
+    return n;
+}
+
 static void
 test_segments_line_up(void)
 {
@@ -588,9 +663,15 @@ test_segments_line_up(void)
     int                    by_pdt = 0, compared = 0;
 
     for (int i = 0; i < NVARIANTS; i++) {
+        char *text = NULL;
+
         CU_ASSERT_FATAL(
-            get_media("live", VARIANT[i].stream, NULL, &pl[i], NULL) == 200);
+            get_media("live", VARIANT[i].stream, NULL, &pl[i], &text) == 200);
         CU_ASSERT_FATAL(pl[i].nsegs > 0);
+        /* No part longer than the playlist says parts are. */
+        CU_ASSERT(text != NULL &&
+                  parts_within_target(text, VARIANT[i].stream) > 0);
+        free(text);
     }
     /* The same number should name the same media (the same date, one
      * clock for the group) in every variant.  Where it does not, the
@@ -1413,13 +1494,137 @@ test_parts_from_memory_files(void)
     /* Parts are still served right after many segments rolled out, and
      * the files of those segments are gone: no more open than a window's
      * worth per variant (10 segments and the open one for live/cam's
-     * three, 6 and one for signed/sec's two). */
+     * three, 6 and one for signed/sec's two, and one more each for a
+     * segment a slow reader may still hold); a leak would pass that
+     * within a few segments. */
     CU_ASSERT_FATAL(newest_part("live", "cam", uri, sizeof(uri)) == 0);
     CU_ASSERT(check_part("cam", uri));
     after = count_memfds();
     fprintf(stderr, "  segment memory files open after: %d\n", after);
     CU_ASSERT(after >= NVARIANTS && after <= NVARIANTS * 12 + 2 * 8);
-    CU_ASSERT(after <= before + 5);
+}
+
+/* ---- 10. an HLS viewer's on_play and on_done ---- */
+
+/* The callbacks of action (e.g. "on_play_done") the callback server
+ * logged for live/NAME from client id (0: any): how many; the newest
+ * one's client_id, tc_url and addr into the non-NULL ones. */
+static int
+cb_seen(const char *action, const char *name, uint64_t id, uint64_t *last_id,
+        char *tc_url, char *addr)
+{
+    char *text = sl_read_file(H.cb_log), *save = NULL;
+    int   n = 0;
+
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save)) {
+        json_t     *j = json_loads(l, 0, NULL);
+        json_t     *b = j ? json_object_get(j, "body") : NULL;
+        json_t     *cid = b ? json_object_get(b, "client_id") : NULL;
+        const char *a =
+            b ? json_string_value(json_object_get(b, "action")) : NULL;
+        const char *nm =
+            b ? json_string_value(json_object_get(b, "name")) : NULL;
+        const char *app =
+            b ? json_string_value(json_object_get(b, "app")) : NULL;
+
+        if (a && nm && app && !strcmp(a, action) && !strcmp(nm, name) &&
+            !strcmp(app, "live") && json_is_integer(cid) &&
+            (id == 0 || (uint64_t) json_integer_value(cid) == id)) {
+            const char *t = json_string_value(json_object_get(b, "tc_url"));
+            const char *ad = json_string_value(json_object_get(b, "addr"));
+
+            n++;
+            if (last_id != NULL)
+                *last_id = (uint64_t) json_integer_value(cid);
+            if (tc_url != NULL)
+                snprintf(tc_url, 256, "%s", t ? t : "");
+            if (addr != NULL)
+                snprintf(addr, 64, "%s", ad ? ad : "");
+        }
+        json_decref(j);
+    }
+    free(text);
+    return n;
+}
+
+/* A viewer as a player starts one: GET the master playlist, take the
+ * first variant's URI (it carries the viewer's id), and the client id
+ * the on_play for it named.  0, or -1. */
+static int
+start_viewer(char *variant, size_t cap, uint64_t *id)
+{
+    struct sl_http_resp r;
+    int                 plays = cb_seen("on_play", "cam", 0, NULL, NULL, NULL);
+    char               *save = NULL;
+
+    variant[0] = '\0';
+    if (get("/live/cam.m3u8", &r) != 200) {
+        sl_http_resp_free(&r);
+        return -1;
+    }
+    for (char *l = strtok_r(r.body, "\n", &save); l && !variant[0];
+         l = strtok_r(NULL, "\n", &save))
+        if (l[0] != '#' && strstr(l, "sid=") != NULL)
+            snprintf(variant, cap, "/live/%s", l);
+    sl_http_resp_free(&r);
+    /* The on_play was answered before the playlist went out. */
+    if (cb_seen("on_play", "cam", 0, id, NULL, NULL) != plays + 1 ||
+        !variant[0]) {
+        fprintf(stderr, "  no on_play for the master, or no variant\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* GETs the viewer's variant playlist (as a player reloads it). */
+static int
+viewer_reload(const char *variant)
+{
+    struct sl_http_resp r;
+    int                 st = get(variant, &r);
+
+    sl_http_resp_free(&r);
+    return st;
+}
+
+/* An HLS viewer gets one on_play (its master playlist) and, once it
+ * stops asking for its playlist, one on_done (hls_viewer_timeout is 2 s
+ * here) with the fields an RTMP player's carries; none while it is
+ * still asking. */
+static void
+test_viewer_on_done(void)
+{
+    char     variant[URI_MAX + 16], tc_url[256] = "", addr[64] = "";
+    uint64_t id = 0;
+    double   stopped;
+    int      n = 0;
+
+    CU_ASSERT_FATAL(start_viewer(variant, sizeof(variant), &id) == 0);
+    fprintf(stderr, "  viewer c%" PRIu64 ": %s\n", id, variant);
+    /* It watches for 2.5 s, longer than the timeout, reloading its
+     * playlist every half second: it has not ended. */
+    for (double end = sl_now() + 2.5; sl_now() < end; sl_sleep(0.5))
+        CU_ASSERT(viewer_reload(variant) == 200);
+    CU_ASSERT(cb_seen("on_play_done", "cam", id, NULL, NULL, NULL) == 0);
+    /* It stops: on_done within the timeout and the next second's check
+     * (bounded generously), once. */
+    stopped = sl_now();
+    while (n == 0 && sl_now() < stopped + 2 + IT_S(10)) {
+        sl_sleep(0.2);
+        n = cb_seen("on_play_done", "cam", id, NULL, tc_url, addr);
+    }
+    fprintf(stderr,
+            "  on_play_done for c%" PRIu64 " %.1f s after its last "
+            "request: tc_url %s, addr %s\n",
+            id, sl_now() - stopped, tc_url, addr);
+    CU_ASSERT(n == 1);
+    CU_ASSERT_STRING_EQUAL(tc_url, "/live/cam.m3u8");
+    CU_ASSERT_STRING_EQUAL(addr, "127.0.0.1");
+    /* Another of the server's checks (once a second): still one. */
+    sl_sleep(1.2);
+    CU_ASSERT(cb_seen("on_play_done", "cam", id, NULL, NULL, NULL) == 1);
+    CU_ASSERT(cb_seen("on_play", "cam", id, NULL, NULL, NULL) == 1);
 }
 
 /* ---- 6. the publisher leaves ---- */
@@ -1427,7 +1632,15 @@ test_parts_from_memory_files(void)
 static void
 test_publisher_leaves(void)
 {
+    char     variant[URI_MAX + 16];
+    uint64_t id = 0;
+    int      done = 0;
+
+    /* A viewer that keeps reloading its playlist after the end: its
+     * on_done comes with the stream's end, not its silence. */
+    CU_ASSERT_FATAL(start_viewer(variant, sizeof(variant), &id) == 0);
     sl_proc_stop(&H.pub_live, SIGINT, IT_S(5));
+    viewer_reload(variant);
     CU_ASSERT(sl_wait_file_count(H.srv.log, "unpublished live/cam\n", 1,
                                  IT_S(5)) == 0);
     for (int i = 0; i < NVARIANTS; i++) {
@@ -1440,6 +1653,8 @@ test_publisher_leaves(void)
              sl_sleep(0.2)) {
             free(text);
             text = NULL;
+            /* The viewer reloads along, well within its timeout. */
+            viewer_reload(variant);
             if (get_media("live", VARIANT[i].stream, NULL, &pl, &text) == 200 &&
                 strstr(text, "#EXT-X-ENDLIST") != NULL)
                 ended = 1;
@@ -1460,6 +1675,17 @@ test_publisher_leaves(void)
         }
         free(text);
     }
+    /* The viewer still reloads every 0.2 s: its on_done comes because
+     * its stream ended, within a second of the end. */
+    for (double end = sl_now() + IT_S(5); !done && sl_now() < end;
+         sl_sleep(0.2)) {
+        viewer_reload(variant);
+        done = cb_seen("on_play_done", "cam", id, NULL, NULL, NULL);
+    }
+    fprintf(stderr, "  viewer c%" PRIu64 ": %s\n", id,
+            done ? "on_play_done as its stream ended"
+                 : "no on_play_done while it reloads");
+    CU_ASSERT(done == 1);
     /* hls_path: the playlists on disk end too (written again within a
      * second of publish_grace). */
     for (int i = 0; i < NVARIANTS; i++) {
@@ -1488,6 +1714,210 @@ test_publisher_leaves(void)
     }
 }
 
+/* ---- 9. an encoding that changes mid-stream ---- */
+
+/* Writes /APP/STREAM/MAP and /APP/STREAM/sMSN.m4s one after the other
+ * into file: a segment as a player decodes it.  0, or -1. */
+static int
+fetch_segment(const char *app, const char *stream, const char *map,
+              uint64_t msn, const char *file)
+{
+    struct sl_http_resp r;
+    char                path[3 * URI_MAX];
+    FILE               *f = fopen(file, "wb");
+    int                 ok = f != NULL;
+
+    for (int i = 0; i < 2 && ok; i++) {
+        if (i == 0)
+            snprintf(path, sizeof(path), "/%s/%s/%s", app, stream, map);
+        else
+            snprintf(path, sizeof(path), "/%s/%s/s%" PRIu64 ".m4s", app, stream,
+                     msn);
+        ok = get(path, &r) == 200 && r.body_len > 0 &&
+             fwrite(r.body, 1, r.body_len, f) == r.body_len;
+        sl_http_resp_free(&r);
+    }
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* The video sizes ffprobe decodes from url, counted: how many frames
+ * were w0 x h0 and how many w1 x h1 (others are said on stderr).  0, or
+ * -1 when ffprobe failed. */
+static int
+decoded_sizes(const char *url, int w0, int h0, int w1, int h1, int *n0, int *n1)
+{
+    char  out[PATH_MAX + 32], err[PATH_MAX + 32], *text, *save = NULL;
+    char  u[PATH_MAX + 64];
+    char *argv[] = {"ffprobe",
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "v:0",
+                    "-show_entries",
+                    "frame=width,height",
+                    "-of",
+                    "csv=p=0",
+                    u,
+                    NULL};
+    int   other = 0;
+
+    snprintf(u, sizeof(u), "%s", url);
+    snprintf(out, sizeof(out), "%s/ffprobe-switch.txt", H.dir);
+    snprintf(err, sizeof(err), "%s/ffprobe-switch.err", H.dir);
+    *n0 = *n1 = 0;
+    if (sl_proc_run(argv, out, err, IT_S(30)) != 0) {
+        sl_show_tail("ffprobe", err);
+        return -1;
+    }
+    text = sl_read_file(out);
+    for (char *l = strtok_r(text, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        int w = 0, h = 0;
+
+        if (sscanf(l, "%d,%d", &w, &h) != 2)
+            continue;
+        if (w == w0 && h == h0)
+            (*n0)++;
+        else if (w == w1 && h == h1)
+            (*n1)++;
+        else if (other++ == 0)
+            fprintf(stderr, "  ffprobe: a frame of %dx%d\n", w, h);
+    }
+    free(text);
+    return 0;
+}
+
+/* A publisher switches from 320x240 to 160x120 on the same connection
+ * (a new AVC sequence header, as an encoder sends it, the timeline
+ * going on): the media playlist has one EXT-X-DISCONTINUITY, right
+ * before the EXT-X-MAP of a new init, before the first segment of the
+ * new size; ffprobe decodes the last segment before it with its init
+ * as 320x240 only and the first one after it with the new init as
+ * 160x120 only, and the whole playlist as both.  Then the 160x120 clip again,
+ * its headers the same bytes (an encoder that sends its sequence header again):
+ * no second discontinuity, no third init. The clips are 2 s each, a keyframe a
+ * second, sent as fast as the socket takes them (the packager cuts on media
+ * time). */
+static void
+test_encoding_change(void)
+{
+    struct sl_flv_file f[3];
+    char               file[2][PATH_MAX + 32], log[PATH_MAX + 32];
+    char               before[URI_MAX] = "", cur[URI_MAX] = "", *text = NULL;
+    char               seg[2][URI_MAX], probe[PATH_MAX + 32];
+    uint64_t           msn[2] = {0, 0};
+    struct media_pl    pl;
+    struct sl_rc      *c;
+    const char        *l;
+    int                ended = 0, ndisc = 0, map_after = 0, segs_before = 0;
+    int                nmaps = 0;
+    int                segs_after = 0, n320 = 0, n160 = 0, rc;
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(file[i], sizeof(file[i]), "%s/switch%d.flv", H.dir, i);
+        snprintf(log, sizeof(log), "%s/switch%d.log", H.dir, i);
+        CU_ASSERT_FATAL(sl_flvpub_make(file[i], log, i ? 160 : 320,
+                                       i ? 120 : 240, FPS, 2, FPS,
+                                       IT_S(30)) == 0);
+        CU_ASSERT_FATAL(sl_flv_file_load(&f[i], file[i]) == 0);
+    }
+    f[2] = f[1]; /* the same tags again (freed once) */
+    c = sl_rc_open(H.srv.port, 0, IT_S(5));
+    rc = c == NULL                                        ? -ECONNREFUSED
+         : (rc = sl_rc_handshake(c, IT_S(5))) < 0         ? rc
+         : (rc = sl_rc_connect(c, "switch", IT_S(5))) < 0 ? rc
+         : (rc = sl_rc_create_stream(c, IT_S(5))) < 0     ? rc
+         : (rc = sl_rc_send_publish(c, "sw")) < 0         ? rc
+         : (rc = sl_rc_wait_status(c, "NetStream.Publish.Start", IT_S(5))) < 0
+             ? rc
+             : sl_flvpub_send(c, f, 3, 0, sl_now() + IT_S(10));
+    sl_rc_close(c);
+    sl_flv_file_free(&f[0]);
+    sl_flv_file_free(&f[1]);
+    if (rc < 0)
+        fprintf(stderr, "  publishing switch/sw: %s\n", strerror(-rc));
+    CU_ASSERT_FATAL(rc == 0);
+
+    /* The publisher left: the playlist ends after publish_grace (1 s),
+     * with every segment still in the window. */
+    for (double end = sl_now() + 1 + IT_S(10); !ended && sl_now() < end;
+         sl_sleep(0.2)) {
+        free(text);
+        text = NULL;
+        ended = get_media("switch", "sw", NULL, &pl, &text) == 200 &&
+                strstr(text, "#EXT-X-ENDLIST") != NULL;
+    }
+    CU_ASSERT_FATAL(ended);
+    fprintf(stderr, "  switch/sw/media.m3u8:\n%s", text);
+    /* One discontinuity, the next line a new EXT-X-MAP, segments of the
+     * old init before it and of the new one after. */
+    for (l = text; l != NULL && *l != '\0';
+         l += strcspn(l, "\n"), l += *l != 0) {
+        char uri[URI_MAX];
+
+        if (!strncmp(l, "#EXT-X-MAP:", 11)) {
+            nmaps++;
+            uri_attr(l, cur, sizeof(cur));
+            if (ndisc == 0)
+                snprintf(before, sizeof(before), "%s", cur);
+        }
+        if (!strncmp(l, "#EXT-X-DISCONTINUITY\n", 21)) {
+            const char *next = l + 21;
+
+            ndisc++;
+            map_after = !strncmp(next, "#EXT-X-MAP:", 11) &&
+                        uri_attr(next, uri, sizeof(uri)) != NULL &&
+                        strcmp(uri, before) != 0;
+        }
+        /* The last segment before the tag and the first after it. */
+        if (l[0] == 's' && (ndisc == 0 || segs_after == 0)) {
+            int k = ndisc > 0;
+
+            sscanf(l, "s%" SCNu64 ".m4s", &msn[k]);
+            snprintf(seg[k], sizeof(seg[k]), "%s", cur);
+        }
+        if (l[0] == 's')
+            ndisc == 0 ? segs_before++ : segs_after++;
+    }
+    fprintf(
+        stderr,
+        "  %d discontinuities, %d maps, a new map after it: %s, %d segments "
+        "before, %d after\n",
+        ndisc, nmaps, map_after ? "yes" : "no", segs_before, segs_after);
+    CU_ASSERT(ndisc == 1);
+    CU_ASSERT(nmaps == 2);
+    CU_ASSERT(map_after);
+    CU_ASSERT(segs_before >= 1 && segs_after >= 1);
+    CU_ASSERT(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:0\n") != NULL);
+    free(text);
+
+    /* Each side of the change decodes at its own size with the init its
+     * EXT-X-MAP names. */
+    for (int k = 0; k < 2 && segs_before > 0 && segs_after > 0; k++) {
+        snprintf(probe, sizeof(probe), "%s/switch-s%" PRIu64 ".mp4", H.dir,
+                 msn[k]);
+        CU_ASSERT_FATAL(fetch_segment("switch", "sw", seg[k], msn[k], probe) ==
+                        0);
+        CU_ASSERT(decoded_sizes(probe, 320, 240, 160, 120, &n320, &n160) == 0);
+        fprintf(stderr,
+                "  s%" PRIu64 " with %s: %d frames of 320x240, %d of "
+                "160x120\n",
+                msn[k], seg[k], n320, n160);
+        CU_ASSERT(k == 0 ? n320 > 0 && n160 == 0 : n160 > 0 && n320 == 0);
+    }
+    /* ffprobe reading the playlist, which keeps the first init's
+     * decoder across the EXT-X-MAP change, decodes both sizes too: the
+     * first keyframe of the new encoding brings its parameter sets. */
+    snprintf(probe, sizeof(probe), "http://127.0.0.1:%d/switch/sw/media.m3u8",
+             H.srv.web_port);
+    CU_ASSERT(decoded_sizes(probe, 320, 240, 160, 120, &n320, &n160) == 0);
+    fprintf(stderr, "  the playlist: %d frames of 320x240, %d of 160x120\n",
+            n320, n160);
+    CU_ASSERT(n320 > 0 && n160 > 0);
+}
+
 /* ---- 8. the API ---- */
 
 static void
@@ -1511,6 +1941,7 @@ static void
 test_stop(void)
 {
     IT_STOP(&H.srv);
+    CU_ASSERT(sl_proc_stop(&H.cb, SIGTERM, IT_S(5)) == 0);
 }
 
 void
@@ -1539,6 +1970,12 @@ sl_itest_suite_hls(void)
                 "parts from memory files: HTTP, HTTPS and disk agree; a slow "
                 "reader, pipelining; no file left behind",
                 test_parts_from_memory_files);
+    CU_add_test(s,
+                "a new encoding mid-stream: EXT-X-DISCONTINUITY and a new "
+                "EXT-X-MAP; both sizes decode",
+                test_encoding_change);
+    CU_add_test(s, "an HLS viewer: on_play, then on_done once it stops asking",
+                test_viewer_on_done);
     CU_add_test(s, "the playlists end after publish_grace",
                 test_publisher_leaves);
     CU_add_test(s, "/api/v1 counts the bytes as hls", test_api_counts_hls);

@@ -36,6 +36,7 @@
 #include "rtmp/amf.h"
 #include "rtmp/rtmp.h"
 #include "tests/integration/itest.h"
+#include "tests/support/flvpub.h"
 
 #define KEY "cam"
 #define FPS 25
@@ -802,10 +803,9 @@ test_small_source(void)
 /* ---- 3 and 4: a publisher that returns, a source that switches ---- */
 
 /* Publishes FLV files one after the other on one connection, paced by
- * their timestamps, each file's timestamps continuing after the
- * previous one's (the second file starts with its own onMetaData and
- * AVC and AAC sequence headers: a resolution switch as an encoder
- * makes it).  Runs on a thread of its own, bounded by deadline. */
+ * their timestamps (tests/support/flvpub.h: the second file's headers
+ * are a resolution switch as an encoder makes it).  Runs on a thread of
+ * its own, bounded by deadline. */
 struct flv_pub {
     pthread_t                 thread;
     int                       port;
@@ -815,41 +815,6 @@ struct flv_pub {
     double                    timeout_s;
     int                       rc;
 };
-
-static int
-flv_send(struct sl_rc *c, const struct sl_flv_file *files, int nfiles,
-         double deadline)
-{
-    double   t0 = sl_now();
-    uint32_t base = 0;
-
-    for (int j = 0; j < nfiles; j++) {
-        const struct sl_flv_file *f = &files[j];
-
-        for (size_t i = 0; i < f->ntags; i++) {
-            const struct sl_flv_tag *t = &f->tags[i];
-            uint32_t                 ts = base + t->ts;
-            double                   due = t0 + ts / 1000.0;
-            uint32_t csid = t->type == 8 ? 4 : t->type == 9 ? 6 : 5;
-            int      rc;
-
-            /* ffmpeg ends each file with an AVC end of sequence: a
-             * switching encoder sends none, only a new header. */
-            if (t->type == 9 && t->len >= 2 && (t->body[0] & 0x0f) == 7 &&
-                t->body[1] == 2)
-                continue;
-            if (due > deadline)
-                return -ETIMEDOUT;
-            if (due > sl_now())
-                sl_sleep(due - sl_now());
-            rc = sl_rc_send_msg(c, csid, t->type, 1, ts, t->body, t->len);
-            if (rc < 0)
-                return rc;
-        }
-        base += f->duration_ms;
-    }
-    return 0;
-}
 
 static void *
 flv_pub_main(void *arg)
@@ -864,7 +829,7 @@ flv_pub_main(void *arg)
         (rc = sl_rc_create_stream(c, IT_S(5))) > 0 &&
         (rc = sl_rc_send_publish(c, p->name)) == 0 &&
         (rc = sl_rc_wait_status(c, "NetStream.Publish.Start", IT_S(5))) == 0)
-        rc = flv_send(c, p->files, p->nfiles, deadline);
+        rc = sl_flvpub_send(c, p->files, p->nfiles, 1, deadline);
     if (rc < 0)
         fprintf(stderr, "  FLV publisher: %s\n", strerror(-rc));
     sl_rc_close(c);
@@ -878,25 +843,13 @@ static int
 make_flv(const struct sl_srv *srv, int w, int h, int seconds, char *out,
          size_t cap)
 {
-    char  vsrc[128], asrc[96], file[64], log[PATH_MAX + 64];
-    char *argv[] = {
-        "ffmpeg",   "-hide_banner", "-nostdin",  "-loglevel", "warning",
-        "-y",       "-f",           "lavfi",     "-i",        vsrc,
-        "-f",       "lavfi",        "-i",        asrc,        "-c:v",
-        "libx264",  "-preset",      "ultrafast", "-tune",     "zerolatency",
-        "-pix_fmt", "yuv420p",      "-g",        "50",        "-b:v",
-        "1500k",    "-c:a",         "aac",       "-b:a",      "64k",
-        "-f",       "flv",          out,         NULL};
+    char file[64], log[PATH_MAX + 64];
 
-    snprintf(vsrc, sizeof(vsrc), "testsrc2=size=%dx%d:rate=%d:duration=%d", w,
-             h, FPS, seconds);
-    snprintf(asrc, sizeof(asrc),
-             "sine=frequency=440:sample_rate=44100:duration=%d", seconds);
     snprintf(file, sizeof(file), "src%dx%d.flv", w, h);
     sl_srv_path(srv, file, out, cap);
     snprintf(file, sizeof(file), "src%dx%d.log", w, h);
     sl_srv_path(srv, file, log, sizeof(log));
-    return sl_proc_run(argv, log, log, IT_S(60));
+    return sl_flvpub_make(out, log, w, h, FPS, seconds, 2 * FPS, IT_S(60));
 }
 
 /* The publisher that leaves and returns (3, live/cam) and the source

@@ -20,6 +20,9 @@
  *   below the top rendition's bit rate makes it switch down, and the
  *   throttle's end back up.  The latency hls.js reports is printed,
  *   not judged.
+ * - hls query: ?quality=270 starts on that rung with auto off; ?ll=0
+ *   turns hls.js's low-latency mode off (plain HLS); LL mode may play
+ *   faster than 1x to catch up with its target latency.
  * - flv: mpegts.js plays signed/cam's HTTP-FLV from a signed page URL
  *   (the page passes the signature on to the media URL; its app has no
  *   HLS, so the page falls back from hls.js to mpegts.js): the video's
@@ -480,6 +483,54 @@ test_hls(void)
     json_decref(r.steps);
 }
 
+/* The page's query as a viewer or the latency bench uses it: ?quality=
+ * starts on that rendition with auto off, ?ll=0 plays plain HLS (no
+ * parts, no blocking reloads), and without ?ll=0 hls.js may speed up
+ * to catch up with its target latency. */
+static void
+test_hls_query(void)
+{
+    char       plain[128], ll[128];
+    struct run r;
+    /* clang-format off */
+    const char *steps[] = {
+        "open", plain,
+        "wait", "sluicePlayer.engine === 'hls' && "
+                "sluicePlayer.currentTime > 0 && sluicePlayer.height > 0", "25",
+        "eval", STATE,
+        "eval", "JSON.stringify([sluiceHls.lowLatencyMode, "
+                "sluiceHls.config.maxLiveSyncPlaybackRate])",
+        "open", ll,
+        "wait", "window.sluiceHls && sluiceHls.levels.length === 3", "15",
+        "eval", "JSON.stringify([sluiceHls.lowLatencyMode, "
+                "sluiceHls.config.maxLiveSyncPlaybackRate])",
+        NULL};
+    /* clang-format on */
+    json_t *s, *mode, *llmode;
+
+    snprintf(plain, sizeof(plain),
+             "http://127.0.0.1:%d/play/live/cam?engine=hls&quality=270&ll=0",
+             P.srv.web_port);
+    snprintf(ll, sizeof(ll), "http://127.0.0.1:%d/play/live/cam?engine=hls",
+             P.srv.web_port);
+    CU_ASSERT(browse(&r, steps, IT_S(60)) == 0);
+    s = state_at(&r, 2);
+    mode = state_at(&r, 3);
+    llmode = state_at(&r, 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* Started on the 270p rung, picked, not by the ABR. */
+    CU_ASSERT(jnum(s, "height") == 270 && jnum(s, "width") == 480);
+    CU_ASSERT(json_is_false(json_object_get(s, "auto")));
+    /* Plain HLS without catching up; LL mode with it. */
+    CU_ASSERT(json_is_false(json_array_get(mode, 0)));
+    CU_ASSERT(json_is_true(json_array_get(llmode, 0)));
+    CU_ASSERT(json_number_value(json_array_get(llmode, 1)) > 1);
+    json_decref(s);
+    json_decref(mode);
+    json_decref(llmode);
+    json_decref(r.steps);
+}
+
 static void
 test_flv(void)
 {
@@ -536,6 +587,7 @@ sl_itest_suite_player(void)
     CU_add_test(s, "page routes and /streams.json", test_routes);
     CU_add_test(s, "the page lists the live stream", test_list);
     CU_add_test(s, "hls.js: LL-HLS, ladder switches down and up", test_hls);
+    CU_add_test(s, "hls.js: ?quality= and ?ll=0 (plain HLS)", test_hls_query);
     CU_add_test(s, "mpegts.js: HTTP-FLV from a signed page URL", test_flv);
     CU_add_test(s, "the server stops cleanly", test_stop);
 }

@@ -120,9 +120,10 @@ server_config(const char *cors, char *keys, size_t kcap, char *sect,
              "keepalive_timeout = 2s\n%s%s%s"
              "[app:signed]\nplay_secret = " PLAY_SECRET "\n"
              "[app:cb]\non_play = http://127.0.0.1:%d/rules\n"
+             "on_done = http://127.0.0.1:%d/rules\n"
              "callback_timeout = 2s\n",
              W.tls_port, cors ? "cors_origins = " : "", cors ? cors : "",
-             cors ? "\n" : "", W.cb_port);
+             cors ? "\n" : "", W.cb_port, W.cb_port);
 }
 
 static int
@@ -963,6 +964,26 @@ test_authorization(void)
     CU_ASSERT(sl_file_count(W.srv.log, "callback said no") == said_no + 1);
     CU_ASSERT(sl_file_count(W.cb_log, "\"on_play\"") >= 2);
     CU_ASSERT(sl_file_count(W.cb_log, "\"bad1\"") >= 1);
+    /* on_done: one for the HTTP-FLV play that ended (its reader
+     * closed), with the play's fields; none for the refused one. */
+    CU_ASSERT(sl_wait_file_count(W.cb_log, "\"on_play_done\"", 1, IT_S(10)) ==
+              0);
+    CU_ASSERT(sl_file_count(W.cb_log, "\"on_play_done\"") == 1);
+    log = sl_read_file(W.cb_log);
+    CU_ASSERT_FATAL(log != NULL);
+    {
+        const char *d = strstr(log, "\"on_play_done\"");
+        size_t      n = d != NULL ? strcspn(d, "\n") : 0;
+        char        line[2048];
+
+        snprintf(line, sizeof(line), "%.*s", (int) n, d ? d : "");
+        fprintf(stderr, "  on_done: %s\n", line);
+        CU_ASSERT(strstr(line, "\"name\": \"ok1\"") != NULL);
+        CU_ASSERT(strstr(line, "\"app\": \"cb\"") != NULL);
+        CU_ASSERT(strstr(line, "\"addr\": \"127.0.0.1\"") != NULL);
+        CU_ASSERT(strstr(line, "\"tc_url\": \"/cb/ok1.flv\"") != NULL);
+    }
+    free(log);
 
     sl_proc_kill(&pub_signed);
     sl_proc_kill(&pub_cb);

@@ -10,54 +10,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "pool/buf.h"
 #include "rtmp/chunk.h"
-
-/* ---- input placed before an unreadable page ---- */
-
-struct guard {
-    uint8_t *base;
-    size_t   size; /* readable bytes; the next page is PROT_NONE */
-    size_t   page;
-};
-
-static int
-guard_init(struct guard *g, size_t n)
-{
-    long page = sysconf(_SC_PAGESIZE);
-
-    g->page = page > 0 ? (size_t) page : 4096;
-    g->size = (n / g->page + 1) * g->page;
-    g->base = mmap(NULL, g->size + g->page, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->base == MAP_FAILED)
-        return -1;
-    if (mprotect(g->base + g->size, g->page, PROT_NONE) != 0) {
-        munmap(g->base, g->size + g->page);
-        return -1;
-    }
-    return 0;
-}
-
-static void
-guard_free(struct guard *g)
-{
-    munmap(g->base, g->size + g->page);
-}
-
-/* Copies n bytes so that they end at the unreadable page. */
-static const uint8_t *
-guard_place(struct guard *g, const uint8_t *p, size_t n)
-{
-    uint8_t *dst = g->base + g->size - n;
-
-    if (n > 0)
-        memcpy(dst, p, n);
-    return dst;
-}
+#include "tests/support/guard.h"
 
 /* ---- expected messages and the test stream ---- */
 
@@ -314,10 +271,10 @@ get_be32(const uint8_t *p)
 /* Feeds one piece, placed before the guard page, acting on Set Chunk
  * Size and Abort the way a server does.  0 or the reader's error. */
 static int
-feed_piece(struct sl_chunk_reader *r, struct guard *gp, const uint8_t *in,
+feed_piece(struct sl_chunk_reader *r, struct sl_guard *gp, const uint8_t *in,
            size_t n, struct got *g)
 {
-    const uint8_t *p = guard_place(gp, in, n);
+    const uint8_t *p = sl_guard_place(gp, in, n);
 
     do {
         struct sl_chunk_msg m;
@@ -372,7 +329,7 @@ static struct stream stream;
 /* Parses the stream cut at the given offsets (ascending, ending at len)
  * and reports whether it yields exactly the expected messages. */
 static int
-parse_cut(struct guard *gp, const size_t *cuts, size_t ncuts)
+parse_cut(struct sl_guard *gp, const size_t *cuts, size_t ncuts)
 {
     struct sl_chunk_reader *r = sl_chunk_reader_new(4096, 16);
     struct got              g = {0};
@@ -392,27 +349,27 @@ parse_cut(struct guard *gp, const size_t *cuts, size_t ncuts)
 static void
 test_stream_whole(void)
 {
-    long         before = sl_buf_live_count();
-    struct guard gp;
-    size_t       cut;
+    long            before = sl_buf_live_count();
+    struct sl_guard gp;
+    size_t          cut;
 
     build_stream(&stream);
-    CU_ASSERT_FATAL(guard_init(&gp, stream.len) == 0);
+    CU_ASSERT_FATAL(sl_guard_init(&gp, stream.len) == 0);
     cut = stream.len;
     CU_ASSERT(parse_cut(&gp, &cut, 1));
-    guard_free(&gp);
+    sl_guard_free(&gp);
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
 static void
 test_stream_every_split(void)
 {
-    long         before = sl_buf_live_count();
-    struct guard gp;
-    size_t       bad = 0;
+    long            before = sl_buf_live_count();
+    struct sl_guard gp;
+    size_t          bad = 0;
 
     build_stream(&stream);
-    CU_ASSERT_FATAL(guard_init(&gp, stream.len) == 0);
+    CU_ASSERT_FATAL(sl_guard_init(&gp, stream.len) == 0);
     for (size_t k = 0; k <= stream.len; k++) {
         size_t cuts[2] = {k, stream.len};
 
@@ -420,39 +377,39 @@ test_stream_every_split(void)
             bad++;
     }
     CU_ASSERT_EQUAL(bad, 0);
-    guard_free(&gp);
+    sl_guard_free(&gp);
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
 static void
 test_stream_bytewise(void)
 {
-    long         before = sl_buf_live_count();
-    struct guard gp;
-    size_t      *cuts;
+    long            before = sl_buf_live_count();
+    struct sl_guard gp;
+    size_t         *cuts;
 
     build_stream(&stream);
-    CU_ASSERT_FATAL(guard_init(&gp, stream.len) == 0);
+    CU_ASSERT_FATAL(sl_guard_init(&gp, stream.len) == 0);
     cuts = malloc(stream.len * sizeof(*cuts));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cuts);
     for (size_t i = 0; i < stream.len; i++)
         cuts[i] = i + 1;
     CU_ASSERT(parse_cut(&gp, cuts, stream.len));
     free(cuts);
-    guard_free(&gp);
+    sl_guard_free(&gp);
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
 static void
 test_stream_random_pieces(void)
 {
-    long         before = sl_buf_live_count();
-    struct guard gp;
-    size_t      *cuts, n, bad = 0;
-    unsigned     seed = 12345;
+    long            before = sl_buf_live_count();
+    struct sl_guard gp;
+    size_t         *cuts, n, bad = 0;
+    unsigned        seed = 12345;
 
     build_stream(&stream);
-    CU_ASSERT_FATAL(guard_init(&gp, stream.len) == 0);
+    CU_ASSERT_FATAL(sl_guard_init(&gp, stream.len) == 0);
     cuts = malloc(stream.len * sizeof(*cuts));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cuts);
     for (int round = 0; round < 500; round++) {
@@ -471,7 +428,7 @@ test_stream_random_pieces(void)
     }
     CU_ASSERT_EQUAL(bad, 0);
     free(cuts);
-    guard_free(&gp);
+    sl_guard_free(&gp);
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
@@ -484,15 +441,15 @@ parse(const uint8_t *in, size_t n, uint32_t max_len, unsigned max_streams,
       struct got *g)
 {
     struct sl_chunk_reader *r = sl_chunk_reader_new(max_len, max_streams);
-    struct guard            gp;
+    struct sl_guard         gp;
     int                     rc;
 
-    if (r == NULL || guard_init(&gp, n) != 0) {
+    if (r == NULL || sl_guard_init(&gp, n) != 0) {
         sl_chunk_reader_free(r);
         return -ENOMEM;
     }
     rc = feed_piece(r, &gp, in, n, g);
-    guard_free(&gp);
+    sl_guard_free(&gp);
     sl_chunk_reader_free(r);
     return rc < 0 ? rc : (int) g->n;
 }
@@ -587,14 +544,14 @@ test_writer_many_csids(void)
     /* Parse in pieces of at most 48 messages. */
     {
         struct sl_chunk_reader *r = sl_chunk_reader_new(100, 200);
-        struct guard            gp;
+        struct sl_guard         gp;
         size_t                  off = 0, total = 0;
 
-        CU_ASSERT_FATAL(r != NULL && guard_init(&gp, len) == 0);
+        CU_ASSERT_FATAL(r != NULL && sl_guard_init(&gp, len) == 0);
         while (off < len && ok) {
             struct sl_chunk_msg m;
 
-            rc = sl_chunk_read(r, guard_place(&gp, out + off, len - off),
+            rc = sl_chunk_read(r, sl_guard_place(&gp, out + off, len - off),
                                len - off, &m);
             CU_ASSERT_FATAL(rc > 0);
             off += (size_t) rc;
@@ -610,7 +567,7 @@ test_writer_many_csids(void)
         }
         CU_ASSERT(ok);
         CU_ASSERT_EQUAL(total, 200);
-        guard_free(&gp);
+        sl_guard_free(&gp);
         sl_chunk_reader_free(r);
     }
     got_free(&g);

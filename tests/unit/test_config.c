@@ -649,6 +649,7 @@ test_web_section(void)
     CU_ASSERT_EQUAL(c->web_cors_origins.n, 0);
     CU_ASSERT_EQUAL(c->web_request_timeout_ms, 10000);
     CU_ASSERT_EQUAL(c->web_keepalive_timeout_ms, 15000);
+    CU_ASSERT_EQUAL(c->web_hls_viewer_timeout_ms, 15000);
     CU_ASSERT(sl_config_origin_allowed(c, "https://any.example", 19));
     sl_config_unref(c);
 

@@ -9,48 +9,11 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench/flvread.h"
+#include "tests/support/guard.h"
 #include "rtmp/flv.h"
-
-/* ---- input placed before an unreadable page ---- */
-
-static uint8_t *guard_base;
-static size_t   guard_size, guard_page;
-
-static int
-guard_init(void)
-{
-    long page = sysconf(_SC_PAGESIZE);
-
-    guard_page = page > 0 ? (size_t) page : 4096;
-    guard_size = 4 * guard_page;
-    guard_base = mmap(NULL, guard_size + guard_page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_base == MAP_FAILED)
-        return -1;
-    return mprotect(guard_base + guard_size, guard_page, PROT_NONE);
-}
-
-static int
-guard_free(void)
-{
-    munmap(guard_base, guard_size + guard_page);
-    return 0;
-}
-
-/* Copies n bytes so that they end at the unreadable page. */
-static const uint8_t *
-place(const uint8_t *p, size_t n)
-{
-    uint8_t *dst = guard_base + guard_size - n;
-
-    if (n > 0)
-        memcpy(dst, p, n);
-    return dst;
-}
 
 /* ---- the stream ---- */
 
@@ -124,7 +87,7 @@ feed(const struct stream *s, size_t piece, size_t split)
 
         if (n > s->len - off)
             n = s->len - off;
-        p = place(s->bytes + off, n);
+        p = sl_guard_put(s->bytes + off, n);
         while (n > 0) {
             struct sl_bench_flv_msg m;
             int                     k = sl_bench_flvrd_read(&r, p, n, &m);
@@ -177,7 +140,7 @@ test_larger_header(void)
 
     sl_bench_flvrd_init(&r);
     CU_ASSERT_EQUAL(
-        sl_bench_flvrd_read(&r, place(in, sizeof(in)), sizeof(in), &m),
+        sl_bench_flvrd_read(&r, sl_guard_put(in, sizeof(in)), sizeof(in), &m),
         (int) sizeof(in));
     CU_ASSERT_EQUAL(m.event, SL_BENCH_FLV_HEADER);
     CU_ASSERT_EQUAL(m.flags, 1);
@@ -189,7 +152,7 @@ refusal(const uint8_t *in, size_t len)
 {
     struct sl_bench_flvrd   r;
     struct sl_bench_flv_msg m;
-    const uint8_t          *p = place(in, len);
+    const uint8_t          *p = sl_guard_put(in, len);
 
     sl_bench_flvrd_init(&r);
     while (len > 0) {
@@ -259,7 +222,7 @@ test_head_end_every_split(void)
     memcpy(in, ok_head, hl);
     memcpy(in + hl, "FLV\1\5", 5);
     for (size_t n = 0; n <= hl + 5; n++) {
-        const uint8_t *p = place((const uint8_t *) in, n);
+        const uint8_t *p = sl_guard_put((const uint8_t *) in, n);
 
         CU_ASSERT_EQUAL(sl_bench_http_head_end(p, n, 0),
                         n < hl ? -EAGAIN : (int) hl);
@@ -274,8 +237,8 @@ check(const char *head, char *why)
 {
     size_t n = strlen(head);
 
-    return sl_bench_http_head_check(place((const uint8_t *) head, n), n, why,
-                                    96);
+    return sl_bench_http_head_check(sl_guard_put((const uint8_t *) head, n), n,
+                                    why, 96);
 }
 
 static void
@@ -319,7 +282,8 @@ test_head_check(void)
 void
 sl_test_suite_flvread(void)
 {
-    CU_pSuite s = CU_add_suite("flvread", guard_init, guard_free);
+    CU_pSuite s =
+        CU_add_suite("flvread", sl_guard_suite_init, sl_guard_suite_free);
 
     CU_add_test(s, "FLV stream: whole, every split, byte by byte",
                 test_stream_every_split);

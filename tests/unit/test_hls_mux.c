@@ -1419,6 +1419,125 @@ test_free_without_cut(void)
     CU_ASSERT_EQUAL(sl_buf_live_count(), before);
 }
 
+/* After sl_hls_mux_sets_inband, the next keyframe (and only it) is the
+ * record's SPS and PPS, each after a 4-byte length (x264's length
+ * size), then the frame as fed; every other sample is as fed. */
+static void
+test_sets_inband(void)
+{
+    const uint8_t  *avcc = plain.vseq->data + 5;
+    uint8_t         want[512];
+    size_t          wlen = 0, at = 6;
+    struct run      r;
+    struct reader   rd;
+    struct samples *s = calloc(1, sizeof(*s));
+    struct sl_buf  *bufs[MAXF + 1];
+    int             second = -1;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* One SPS and one PPS, as x264 writes the record. */
+    CU_ASSERT_FATAL((avcc[4] & 3) == 3 && (avcc[5] & 0x1f) == 1);
+    for (int list = 0; list < 2; list++) {
+        size_t n = (size_t) avcc[at] << 8 | avcc[at + 1];
+
+        CU_ASSERT_FATAL(wlen + 4 + n <= sizeof(want));
+        want[wlen++] = 0;
+        want[wlen++] = 0;
+        want[wlen++] = (uint8_t) (n >> 8);
+        want[wlen++] = (uint8_t) n;
+        memcpy(want + wlen, avcc + at + 2, n);
+        wlen += n;
+        at += 2 + n + (list == 0 ? 1 : 0); /* then the PPS count */
+    }
+    CU_ASSERT_EQUAL_FATAL(want[4] & 0x1f, 7); /* an SPS first */
+
+    run_open(&r, &plain, 1, 0);
+    sl_hls_mux_sets_inband(r.mux);
+    feed(&r, &plain, 1, 0);
+    bufs[0] = r.init;
+    for (int i = 0; i < r.nf; i++)
+        bufs[i + 1] = r.f[i].buf;
+    reader_open(&rd, bufs, r.nf + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rd.fc);
+    read_all(&rd, s);
+    CU_ASSERT_EQUAL_FATAL(s->nv, plain.nv);
+    for (int i = 0; i < s->nv; i++) {
+        const struct sl_buf *b = plain.v[i].body;
+        size_t               flen = b->len - 5;
+
+        if (i == 0) {
+            CU_ASSERT_EQUAL(s->v[0].size, (int) (wlen + flen));
+            CU_ASSERT(memcmp(s->v[0].data, want, wlen) == 0);
+            CU_ASSERT(memcmp(s->v[0].data + wlen, b->data + 5, flen) == 0);
+            continue;
+        }
+        if (plain.v[i].key && second < 0)
+            second = i;
+        CU_ASSERT_EQUAL(s->v[i].size, (int) flen);
+        CU_ASSERT(s->v[i].size == (int) flen &&
+                  memcmp(s->v[i].data, b->data + 5, flen) == 0);
+    }
+    CU_ASSERT(second > 0); /* a later keyframe was there, as fed */
+    reader_close(&rd);
+    samples_free(s);
+    free(s);
+    run_free(&r);
+}
+
+/* The same encoding or a new one (the packager marks a new one with
+ * EXT-X-DISCONTINUITY): records compared byte for byte, the track set,
+ * the codec. */
+static void
+test_tracks_same(void)
+{
+    static const uint8_t sps240[] = {1, 0x64, 0,    0x1f, 0xff, 0xe1,
+                                     0, 4,    0x67, 0x64, 0x00, 0x1f};
+    static const uint8_t sps480[] = {1, 0x64, 0,    0x1f, 0xff, 0xe1,
+                                     0, 4,    0x67, 0x64, 0x00, 0x28};
+    static const uint8_t aac44[] = {0x12, 0x10};
+    static const uint8_t aac48[] = {0x11, 0x90};
+    uint8_t              copy[sizeof(sps240)];
+    struct sl_hls_tracks a = {sps240, sizeof(sps240), 0, aac44, sizeof(aac44)};
+    struct sl_hls_tracks b = a;
+
+    /* The same headers again, also from another buffer: the same. */
+    memcpy(copy, sps240, sizeof(copy));
+    b.avcc = copy;
+    CU_ASSERT(sl_hls_tracks_same(&a, &b));
+    CU_ASSERT(sl_hls_tracks_same(&a, &a));
+    /* Another SPS (a new size or level), a record cut short. */
+    b.avcc = sps480;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    b.avcc = sps240;
+    b.avcc_len = sizeof(sps240) - 1;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    /* Another audio configuration. */
+    b = a;
+    b.asc = aac48;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    /* A track gone or added, either way. */
+    b = a;
+    b.asc = NULL;
+    b.asc_len = 0;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    CU_ASSERT(!sl_hls_tracks_same(&b, &a));
+    b = a;
+    b.avcc = NULL;
+    b.avcc_len = 0;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+    CU_ASSERT(!sl_hls_tracks_same(&b, &a));
+    /* Audio alone both times: the same; hevc means nothing there. */
+    a.avcc = NULL;
+    a.avcc_len = 0;
+    b.hevc = 1;
+    CU_ASSERT(sl_hls_tracks_same(&a, &b));
+    /* The same bytes as HEVC are another codec. */
+    a = (struct sl_hls_tracks){sps240, sizeof(sps240), 0, NULL, 0};
+    b = a;
+    b.hevc = 1;
+    CU_ASSERT(!sl_hls_tracks_same(&a, &b));
+}
+
 void
 sl_test_suite_hls_mux(void)
 {
@@ -1434,4 +1553,7 @@ sl_test_suite_hls_mux(void)
     CU_add_test(s, "input a track set does not take", test_ignored_input);
     CU_add_test(s, "audio gap re-anchors", test_audio_gap);
     CU_add_test(s, "free without a cut", test_free_without_cut);
+    CU_add_test(s, "the same encoding or a new one", test_tracks_same);
+    CU_add_test(s, "parameter sets in-band at the next keyframe",
+                test_sets_inband);
 }

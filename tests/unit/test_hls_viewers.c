@@ -3,11 +3,18 @@
  * forgotten when idle (times passed explicitly), a viewer that switches
  * streams moves, sid 0 is no viewer, a full table leaves new viewers
  * uncounted without harm, and requests stamped a moment out of order by
- * different threads do not make an active viewer look idle.
+ * different threads do not make an active viewer look idle.  Viewers
+ * started with who they are end exactly once (idle, or their stream
+ * ended), never lose their record to a newcomer, and are freed with
+ * the table.
  */
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "hls/viewers.h"
 
@@ -176,6 +183,138 @@ test_full_table(void)
     sl_hls_viewers_free(t);
 }
 
+static struct sl_hls_viewer
+who_of(const char *app, const char *name, uint64_t id)
+{
+    struct sl_hls_viewer w;
+
+    memset(&w, 0, sizeof(w));
+    snprintf(w.app, sizeof(w.app), "%s", app);
+    snprintf(w.name, sizeof(w.name), "%s", name);
+    snprintf(w.addr, sizeof(w.addr), "127.0.0.%d", (int) id);
+    w.client_id = id;
+    snprintf(w.url, sizeof(w.url), "/%s/%s.m3u8", app, name);
+    return w;
+}
+
+/* Expires at now and frees what comes out: how many records, and the
+ * client ids (up to 8) into ids. */
+static int
+expire(struct sl_hls_viewers *t, uint64_t now, const uint64_t *ended,
+       int nended, uint64_t *ids)
+{
+    struct sl_hls_viewer *out[8];
+    int n = sl_hls_viewers_expire(t, now, ended, nended, out, 8);
+
+    for (int i = 0; i < n; i++) {
+        if (ids != NULL)
+            ids[i] = out[i]->client_id;
+        free(out[i]);
+    }
+    return n;
+}
+
+/* A started viewer with a record ends once, after the idle timeout with
+ * no request; requests put that off; one without a record is forgotten
+ * with nothing handed out; the timeout follows set_idle. */
+static void
+test_end_once(void)
+{
+    struct sl_hls_viewers *t = sl_hls_viewers_new();
+    struct sl_hls_viewer   a = who_of("live", "a", 7);
+    uint64_t               ids[8] = {0};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    sl_hls_viewers_set_idle(t, 3000);
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1, "live", "a", T0, &a), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 2, "live", "a", T0, NULL), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 0, "live", "a", T0, &a), -EINVAL);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0), 2);
+    /* Its playlist requests keep it. */
+    sl_hls_viewers_seen(t, 1, "live", "a", T0 + 2000);
+    CU_ASSERT_EQUAL(expire(t, T0 + 2999, NULL, 0, ids), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0 + 2999), 2);
+    /* Viewer 2 went quiet at T0: forgotten, nothing to tell. */
+    CU_ASSERT_EQUAL(expire(t, T0 + 3000, NULL, 0, ids), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0 + 3000), 1);
+    CU_ASSERT_EQUAL(expire(t, T0 + 4999, NULL, 0, ids), 0);
+    /* Viewer 1's last request was at T0 + 2000: it ends at T0 + 5000,
+     * with the record it started with, once. */
+    CU_ASSERT_EQUAL(expire(t, T0 + 5000, NULL, 0, ids), 1);
+    CU_ASSERT_EQUAL(ids[0], 7);
+    CU_ASSERT_EQUAL(expire(t, T0 + 9000, NULL, 0, ids), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, NULL, NULL, T0 + 5000), 0);
+    /* A request after its end counts it again, but it is not started
+     * again: no second end. */
+    sl_hls_viewers_seen(t, 1, "live", "a", T0 + 6000);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0 + 6000), 1);
+    CU_ASSERT_EQUAL(expire(t, T0 + 20000, NULL, 0, ids), 0);
+    /* Starting a sid that has a record keeps the first one. */
+    a.client_id = 8;
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 3, "live", "a", T0 + 20000, &a), 0);
+    a.client_id = 9;
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 3, "live", "a", T0 + 20001, &a), 0);
+    CU_ASSERT_EQUAL(expire(t, T0 + 30000, NULL, 0, ids), 1);
+    CU_ASSERT_EQUAL(ids[0], 8);
+    sl_hls_viewers_free(t);
+}
+
+/* The viewers of a stream that ended end at once, whatever their last
+ * request; others stay. */
+static void
+test_end_with_stream(void)
+{
+    struct sl_hls_viewers *t = sl_hls_viewers_new();
+    struct sl_hls_viewer a = who_of("live", "a", 1), b = who_of("live", "b", 2);
+    uint64_t             ended = sl_hls_viewers_key("live", "a"), ids[8];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 10, "live", "a", T0, &a), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 11, "live", "b", T0, &b), 0);
+    CU_ASSERT_EQUAL(expire(t, T0 + 1, &ended, 1, ids), 1);
+    CU_ASSERT_EQUAL(ids[0], 1);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0 + 1), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "b", T0 + 1), 1);
+    CU_ASSERT_EQUAL(expire(t, T0 + 2, &ended, 1, ids), 0);
+    /* "li"/"vea" is another stream. */
+    CU_ASSERT(sl_hls_viewers_key("li", "vea") != ended);
+    sl_hls_viewers_free(t);
+}
+
+/* An idle viewer whose end is not handed out yet keeps its slot: a
+ * newcomer whose ids probe the same slots is not counted rather than
+ * take it; once handed out, the slot is free again.  The table frees
+ * the records it still holds (SAN=1 would see a leak). */
+static void
+test_record_kept_until_handed_out(void)
+{
+    struct sl_hls_viewers *t = sl_hls_viewers_new();
+    struct sl_hls_viewer   a = who_of("live", "a", 5);
+    const uint64_t         idle = SL_HLS_VIEWER_IDLE_MS;
+    uint64_t               ids[8];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    /* 16 viewers on the 16 slots that sid 1 + k * MAX probes first. */
+    for (uint64_t k = 0; k < 16; k++)
+        CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + k * SL_HLS_VIEWERS_MAX,
+                                             "live", "a", T0, &a),
+                        0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "a", T0), 16);
+    /* All idle, none handed out: a newcomer there finds no slot. */
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + 16 * SL_HLS_VIEWERS_MAX, "live",
+                                         "b", T0 + idle, &a),
+                    -ENOSPC);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "b", T0 + idle), 0);
+    CU_ASSERT_EQUAL(expire(t, T0 + idle, NULL, 0, ids), 8);
+    CU_ASSERT_EQUAL(expire(t, T0 + idle, NULL, 0, ids), 8);
+    CU_ASSERT_EQUAL(expire(t, T0 + idle, NULL, 0, ids), 0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_start(t, 1 + 16 * SL_HLS_VIEWERS_MAX, "live",
+                                         "b", T0 + idle, &a),
+                    0);
+    CU_ASSERT_EQUAL(sl_hls_viewers_count(t, "live", "b", T0 + idle), 1);
+    sl_hls_viewers_free(t);
+}
+
 #define THREADS 4
 #define PER_THREAD 500
 
@@ -229,4 +368,8 @@ sl_test_suite_hls_viewers(void)
     CU_add_test(s, "a viewer moves between streams", test_move);
     CU_add_test(s, "a full table", test_full_table);
     CU_add_test(s, "threads", test_threads);
+    CU_add_test(s, "a started viewer ends once", test_end_once);
+    CU_add_test(s, "viewers end with their stream", test_end_with_stream);
+    CU_add_test(s, "a record keeps its slot until handed out",
+                test_record_kept_until_handed_out);
 }

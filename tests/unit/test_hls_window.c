@@ -197,6 +197,60 @@ test_disc_seq(void)
     sl_hls_window_free(&w);
 }
 
+/* An encoding that changes mid-stream (packager: a new init whose
+ * headers differ): the first segment of the new one carries the
+ * discontinuity and names the new init, so the playlist has
+ * EXT-X-DISCONTINUITY right before its EXT-X-MAP; when it leaves the
+ * window the sequence counts it and the oldest segment listed names
+ * the new init. */
+static void
+test_encoding_change(void)
+{
+    struct sl_hls_window     w;
+    struct sl_hls_media_view v = {.query = ""};
+    struct sl_hls_seg        segs[SL_HLS_MAX_SEGMENTS];
+    static struct sl_hls_part
+                parts[(SL_HLS_MAX_SEGMENTS + 1) * SL_HLS_MAX_PARTS];
+    char        text[8192];
+    const char *d, *m;
+
+    CU_ASSERT_EQUAL_FATAL(sl_hls_window_init(&w, 3, 100), 0);
+    for (int i = 0; i < 4; i++) {
+        /* 100, 101 of init 1; 102, 103 of init 2, 102 the first. */
+        sl_hls_window_open(&w, i * 1000, 1000000 + i * 1000, i < 2 ? 1 : 2,
+                           i == 2);
+        sl_hls_window_add_part(&w, part_buf(8), 1000, 1);
+        sl_hls_window_close(&w, (i + 1) * 1000);
+    }
+    sl_hls_window_view(&w, &v, segs, parts);
+    CU_ASSERT_FATAL(sl_hls_render_media(&v, text, sizeof(text)) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:0\n"));
+    d = strstr(text, "#EXT-X-DISCONTINUITY\n");
+    m = strstr(text, "#EXT-X-MAP:URI=\"init2.mp4\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* The tag, then the new map, then segment 102's date and URI. */
+    CU_ASSERT(m == d + strlen("#EXT-X-DISCONTINUITY\n"));
+    CU_ASSERT(strstr(m, "s102.m4s") != NULL);
+    CU_ASSERT(strstr(text, "s101.m4s") < d);
+    /* Only one discontinuity. */
+    CU_ASSERT_PTR_NULL(strstr(d + 1, "#EXT-X-DISCONTINUITY\n"));
+
+    /* Two more segments of init 2: 102 leaves, the sequence counts it. */
+    for (int i = 4; i < 6; i++) {
+        sl_hls_window_open(&w, i * 1000, 1000000 + i * 1000, 2, 0);
+        sl_hls_window_add_part(&w, part_buf(8), 1000, 1);
+        sl_hls_window_close(&w, (i + 1) * 1000);
+    }
+    sl_hls_window_view(&w, &v, segs, parts);
+    CU_ASSERT_FATAL(sl_hls_render_media(&v, text, sizeof(text)) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n"));
+    CU_ASSERT_PTR_NULL(strstr(text, "#EXT-X-DISCONTINUITY\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "#EXT-X-MAP:URI=\"init2.mp4\""));
+    CU_ASSERT_PTR_NULL(strstr(text, "init1.mp4"));
+    sl_hls_window_free(&w);
+}
+
 /* A segment closed without parts is dropped: no entry, no number used,
  * nothing leaves the window for it. */
 static void
@@ -615,6 +669,7 @@ sl_test_suite_hls_window(void)
     CU_add_test(s, "free with an open segment", test_free_with_open_segment);
     CU_add_test(s, "segment duration on close", test_close_duration);
     CU_add_test(s, "discontinuity sequence", test_disc_seq);
+    CU_add_test(s, "an encoding change mid-stream", test_encoding_change);
     CU_add_test(s, "an empty segment is dropped", test_empty_segment_dropped);
     CU_add_test(s, "find", test_find);
     CU_add_test(s, "has", test_has);

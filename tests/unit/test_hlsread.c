@@ -11,47 +11,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench/hlsread.h"
-
-/* ---- input placed before an unreadable page ---- */
-
-static uint8_t *guard_base;
-static size_t   guard_size, guard_page;
-
-static int
-guard_init(void)
-{
-    long page = sysconf(_SC_PAGESIZE);
-
-    guard_page = page > 0 ? (size_t) page : 4096;
-    guard_size = 4 * guard_page; /* 16 KiB: a head of 8 KiB fits */
-    guard_base = mmap(NULL, guard_size + guard_page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_base == MAP_FAILED)
-        return -1;
-    return mprotect(guard_base + guard_size, guard_page, PROT_NONE);
-}
-
-static int
-guard_free(void)
-{
-    munmap(guard_base, guard_size + guard_page);
-    return 0;
-}
-
-/* Copies n bytes so that they end at the unreadable page. */
-static const uint8_t *
-place(const void *p, size_t n)
-{
-    uint8_t *dst = guard_base + guard_size - n;
-
-    if (n > 0)
-        memcpy(dst, p, n);
-    return dst;
-}
+#include "tests/support/guard.h"
 
 /* ---- response heads ---- */
 
@@ -78,7 +41,7 @@ test_head_every_split(void)
             char                      why[96];
             int                       rc;
 
-            rc = sl_bench_http_resp_head(place(in, n), n, from, &r, why,
+            rc = sl_bench_http_resp_head(sl_guard_put(in, n), n, from, &r, why,
                                          sizeof(why));
             if (n < hl) {
                 CU_ASSERT_EQUAL(rc, -EAGAIN);
@@ -99,7 +62,7 @@ head(const char *h, struct sl_bench_http_resp *r, char *why)
 {
     size_t n = strlen(h);
 
-    return sl_bench_http_resp_head(place(h, n), n, 0, r, why, 96);
+    return sl_bench_http_resp_head(sl_guard_put(h, n), n, 0, r, why, 96);
 }
 
 static void
@@ -174,16 +137,16 @@ test_head_too_long(void)
     n = (size_t) snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nX: ");
     memset(big + n, 'a', sizeof(big) - n);
     CU_ASSERT_EQUAL(sl_bench_http_resp_head(
-                        place(big, SL_BENCH_HLS_HEAD_MAX - 1),
+                        sl_guard_put(big, SL_BENCH_HLS_HEAD_MAX - 1),
                         SL_BENCH_HLS_HEAD_MAX - 1, 0, &r, why, sizeof(why)),
                     -EAGAIN);
-    CU_ASSERT_EQUAL(sl_bench_http_resp_head(place(big, SL_BENCH_HLS_HEAD_MAX),
-                                            SL_BENCH_HLS_HEAD_MAX, 0, &r, why,
-                                            sizeof(why)),
-                    -EPROTO);
+    CU_ASSERT_EQUAL(
+        sl_bench_http_resp_head(sl_guard_put(big, SL_BENCH_HLS_HEAD_MAX),
+                                SL_BENCH_HLS_HEAD_MAX, 0, &r, why, sizeof(why)),
+        -EPROTO);
     /* A blank line past the limit is not looked for. */
     memcpy(big + SL_BENCH_HLS_HEAD_MAX, "\r\n\r\n", 4);
-    CU_ASSERT_EQUAL(sl_bench_http_resp_head(place(big, sizeof(big)),
+    CU_ASSERT_EQUAL(sl_bench_http_resp_head(sl_guard_put(big, sizeof(big)),
                                             sizeof(big), 0, &r, why,
                                             sizeof(why)),
                     -EPROTO);
@@ -229,7 +192,7 @@ scan(const char *pl, const struct sl_bench_hls_pos *after,
 {
     size_t n = strlen(pl);
 
-    return sl_bench_hls_scan(place(pl, n), n, after, s);
+    return sl_bench_hls_scan(sl_guard_put(pl, n), n, after, s);
 }
 
 static void
@@ -278,7 +241,7 @@ test_scan_every_prefix(void)
     /* Whatever the cut, the scan reads only what it was given. */
     for (size_t i = 0; i <= n; i++) {
         struct sl_bench_hls_scan s;
-        int rc = sl_bench_hls_scan(place(playlist, i), i, NULL, &s);
+        int rc = sl_bench_hls_scan(sl_guard_put(playlist, i), i, NULL, &s);
 
         CU_ASSERT(rc == 0 || rc == -EPROTO);
         if (i < 7)
@@ -359,7 +322,8 @@ test_scan_refusals(void)
 void
 sl_test_suite_hlsread(void)
 {
-    CU_pSuite s = CU_add_suite("hlsread", guard_init, guard_free);
+    CU_pSuite s =
+        CU_add_suite("hlsread", sl_guard_suite_init, sl_guard_suite_free);
 
     CU_add_test(s, "response head: found at every split",
                 test_head_every_split);

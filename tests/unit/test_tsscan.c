@@ -11,49 +11,13 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench/tsscan.h"
+#include "tests/support/guard.h"
 
 #define PKT SL_BENCH_TS_PACKET
 #define MAX_PKTS 24
-
-/* ---- input placed before an unreadable page ---- */
-
-static uint8_t *guard_base;
-static size_t   guard_size, guard_page;
-
-static int
-guard_init(void)
-{
-    long page = sysconf(_SC_PAGESIZE);
-
-    guard_page = page > 0 ? (size_t) page : 4096;
-    guard_size = 4 * guard_page;
-    guard_base = mmap(NULL, guard_size + guard_page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_base == MAP_FAILED)
-        return -1;
-    return mprotect(guard_base + guard_size, guard_page, PROT_NONE);
-}
-
-static int
-guard_free(void)
-{
-    munmap(guard_base, guard_size + guard_page);
-    return 0;
-}
-
-static const uint8_t *
-place(const uint8_t *p, size_t n)
-{
-    uint8_t *dst = guard_base + guard_size - n;
-
-    if (n > 0)
-        memcpy(dst, p, n);
-    return dst;
-}
 
 /* ---- packets ---- */
 
@@ -127,7 +91,7 @@ scan(struct sl_bench_ts *t, size_t len, size_t step, size_t split)
         first = 0;
         if (n > len - at)
             n = len - at;
-        rc = sl_bench_ts_scan(t, place(stream + at, n), n);
+        rc = sl_bench_ts_scan(t, sl_guard_put(stream + at, n), n);
         if (rc < 0)
             return rc;
         frames += rc;
@@ -230,7 +194,8 @@ test_refusals(void)
 void
 sl_test_suite_tsscan(void)
 {
-    CU_pSuite s = CU_add_suite("tsscan", guard_init, guard_free);
+    CU_pSuite s =
+        CU_add_suite("tsscan", sl_guard_suite_init, sl_guard_suite_free);
 
     CU_add_test(s, "TS: whole, every split, byte by byte", test_every_split);
     CU_add_test(s, "TS: counter skips, discontinuity, duplicates",

@@ -11,6 +11,11 @@
  * error, streams}.  width and height are what the video element
  * decodes; latency is hls.latency (seconds behind the live edge) with
  * hls.js, the buffered time ahead of the playhead with mpegts.js.
+ * window.sluiceHls is the hls.js instance while one plays
+ * (bench/hls_latency.sh reads its figures there).
+ *
+ * Query: ?engine=hls|flv, ?quality=HEIGHT (start on that rendition),
+ * ?ll=0 (hls.js without its low-latency mode: plain HLS).
  */
 'use strict';
 
@@ -97,7 +102,7 @@
   var picked = false; /* the viewer chose the engine (?engine=, the menu) */
 
   function stop() {
-    if (hls) { hls.destroy(); hls = null; }
+    if (hls) { hls.destroy(); hls = window.sluiceHls = null; }
     if (flv) {
       flv.pause();
       flv.unload();
@@ -141,6 +146,33 @@
     sel.value = hls.autoLevelEnabled ? '-1' : String(hls.currentLevel);
   }
 
+  /* hls.js's settings.  In LL mode it aims PART-HOLD-BACK behind the
+   * live edge, but a slow start or a stall (a late part, a busy
+   * machine) leaves it further behind for good unless it may play
+   * faster to catch up, which by default it may not
+   * (maxLiveSyncPlaybackRate 1).  Up to 1.5x it gets back to its target
+   * within seconds, which a viewer hardly notices (the browser keeps
+   * the audio's pitch).  ?ll=0 plays the same playlists as plain HLS:
+   * whole segments, three target durations behind, no blocking
+   * reloads. */
+  function hlsConfig() {
+    var ll = new URLSearchParams(location.search).get('ll') !== '0';
+    return {
+      lowLatencyMode: ll,
+      maxLiveSyncPlaybackRate: ll ? 1.5 : 1,
+      backBufferLength: 30
+    };
+  }
+
+  /* ?quality=HEIGHT: start on the rendition that tall, auto off, as if
+   * picked from the menu before the first segment. */
+  function pickQuality() {
+    var want = parseInt(new URLSearchParams(location.search)
+      .get('quality'), 10);
+    var i = hls.levels.findIndex(function (l) { return l.height === want; });
+    if (i >= 0) hls.currentLevel = i;
+  }
+
   function startHls() {
     var url = '/' + app + '/' + name + '.m3u8' + signature();
     loadScript(LIBS.hls).then(function () {
@@ -155,11 +187,12 @@
         showError('this browser cannot play HLS: try HTTP-FLV');
         return;
       }
-      hls = new window.Hls({ lowLatencyMode: true, backBufferLength: 30 });
+      hls = window.sluiceHls = new window.Hls(hlsConfig());
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
         state.levels = hls.levels.map(function (l) {
           return { width: l.width, height: l.height, bitrate: l.bitrate };
         });
+        pickQuality();
         qualityMenu();
         video.play().catch(function () { });
       });
