@@ -39,13 +39,16 @@ struct sl_outq_item {
 };
 
 struct sl_outq {
+    /* What the consumer's every round reads (the lock, whether anything
+     * is queued, whether it broke) fits one 64-byte line; the rest is
+     * read only when something is queued. */
     pthread_mutex_t      lock;
-    struct sl_outq_item *items;
-    uint32_t             cap;     /* power of two; grows to max_cap */
-    uint32_t             max_cap; /* the bound */
     uint32_t             head;    /* next to write; consumer-owned */
     uint32_t             tail;    /* next free slot; producer-owned */
     uint8_t              broken;  /* a message did not fit */
+    struct sl_outq_item *items;
+    uint32_t             cap;     /* power of two; grows to max_cap */
+    uint32_t             max_cap; /* the bound */
     uint64_t             bytes;   /* bytes queued and not yet popped */
 };
 
