@@ -80,6 +80,8 @@ struct sl_conn {
      * is set (release; by any thread, which then wakes the task). */
     uint8_t           held;
     atomic_int        held_ready;
+    int proto; /* enum sl_proto_id: what the API counts it as (and
+                * every write is counted under) */
     struct sl_stream *pub_stream; /* publisher: its stream */
     struct sl_sub     sub;        /* player: its subscription; the
                                    * session sets sub.q */
@@ -97,7 +99,6 @@ struct sl_conn {
     const char          *peer;           /* "host:port", for the log */
     const char          *peer_ip;        /* for callbacks */
     const struct sockaddr_storage *addr; /* for address rules */
-    int proto; /* enum sl_proto_id: what the API counts it as */
     /* The address's slot in the per-address table (iplimit.h), which
      * follows the pending count and the role; NULL: not counted. */
     struct sl_ipticket *ipslot;

@@ -40,7 +40,8 @@ struct sl_outq_item {
 
 struct sl_outq {
     /* What the consumer's every round reads (the lock, whether anything
-     * is queued, whether it broke) fits one 64-byte line; the rest is
+     * is queued, whether it broke) leads, in 64 bytes, so its holder can
+     * keep it on the lines it keeps hot (the session does); the rest is
      * read only when something is queued. */
     pthread_mutex_t      lock;
     uint32_t             head;    /* next to write; consumer-owned */

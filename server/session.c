@@ -54,12 +54,15 @@
 #define MAX_SKIP_STRIKES 3  /* skips in a row without catching up */
 
 struct sl_session {
-    /* The first two cache lines hold what every run reads or writes (a
+    /* The first five cache lines (SL_TASK_HOT_BYTES, which the scheduler
+     * prefetches before the run) hold what every run reads or writes (a
      * player runs once per merge window: 20,000 runs a second for 1000
      * players at 50 ms, each after a writev that has pushed most of the
-     * cache out): the task, the events, the flags, the write state.  The
-     * rest, cold in a player's run, follows.  The session is allocated
-     * 64-byte aligned so the lines are the lines. */
+     * cache out): the task, the events, the flags, the write state, the
+     * private queue's head and the API's counters.  The rest, cold in a
+     * player's run, follows; the protocol's state (conn) comes last and
+     * is prefetched by the run itself.  The session is allocated 64-byte
+     * aligned so the lines are the lines. */
     struct sl_task task; /* first: the session is its own task */
     struct sl_io   io;
     uint8_t        registered;    /* io added to the reactor */
@@ -100,8 +103,11 @@ struct sl_session {
     uint8_t  sent_media;   /* last_sent_ts is set */
     uint8_t  deferring;    /* publisher: io.defer is set (read_later) */
 
-    /* The private queue's hot line (outq.h) on a line of its own. */
-    _Alignas(64) struct sl_outq outq;
+    /* The private queue (its hot fields lead it, outq.h). */
+    struct sl_outq outq;
+    /* What the API sees; its per-run counters lead it, on one line, the
+     * last of the SL_TASK_HOT_BYTES the scheduler prefetches. */
+    _Alignas(64) struct sl_sess_info info;
 
     uint8_t           tls_up; /* TLS handshake done (logged) */
     struct sl_timer   timer;
@@ -120,8 +126,6 @@ struct sl_session {
     char                    peer_ip[64]; /* address alone, for callbacks */
     struct sockaddr_storage peer_addr;
 
-    /* What the API sees; its per-run counters lead it, on one line. */
-    _Alignas(64) struct sl_sess_info info;
     /* The peer address's slot in the listener's table, released by
      * session_destroy. */
     struct sl_ipticket ipslot;
@@ -225,6 +229,9 @@ sl_session_format_peer(const struct sockaddr_storage *ss, char *buf,
     }
     snprintf(ip, ipcap, "%s", host);
 }
+
+_Static_assert(offsetof(struct sl_session, info) + 64 <= SL_TASK_HOT_BYTES,
+               "the API counters sit in the lines the scheduler prefetches");
 
 static int
 start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
@@ -881,6 +888,11 @@ session_run(struct sl_task *t)
     uint64_t           now, skips;
     unsigned           ev;
 
+    /* The protocol state's first lines (conn.h puts what a run reads
+     * there) are needed in a moment: ask for them together. */
+    __builtin_prefetch(s->conn, 1, 3);
+    __builtin_prefetch((const char *) s->conn + 64, 1, 3);
+    __builtin_prefetch((const char *) s->conn + 128, 0, 3);
     if (s->closed)
         return;
     if (!s->registered && !s->closing)
