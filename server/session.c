@@ -654,7 +654,10 @@ flush_output(struct sl_session *s, uint64_t now)
             iov[0].iov_len = s->ring_part->len - s->ring_off;
             cnt = 1;
         }
-        nq = sl_outq_collect(&s->outq, iov + cnt, WRITE_IOV - cnt, s->out_off);
+        nq = sl_outq_idle(&s->outq) ? 0
+                                     : sl_outq_collect(&s->outq, iov + cnt,
+                                                       WRITE_IOV - cnt,
+                                                       s->out_off);
         for (int i = cnt; i < cnt + nq; i++)
             qbytes += iov[i].iov_len;
         cnt += nq;
@@ -921,7 +924,7 @@ session_run(struct sl_task *t)
         if (s->conn->role == SL_ROLE_PUBLISHER && s->conn->pub_stream != NULL)
             s->flush_due_ms = sl_hub_flush(s->conn->pub_stream, now);
     }
-    if (sl_outq_broken(&s->outq)) {
+    if (!sl_outq_idle(&s->outq) && sl_outq_broken(&s->outq)) {
         if (!s->closing)
             atomic_fetch_add(&s->srv->players_dropped, 1);
         session_close(s, SL_LOG_WARN,
