@@ -78,10 +78,10 @@ struct sl_conn {
      * (an HLS blocking reload waiting for its part): the session holds
      * input while held, and calls the protocol's resume once held_ready
      * is set (release; by any thread, which then wakes the task). */
-    uint8_t           held;
-    atomic_int        held_ready;
-    int proto; /* enum sl_proto_id: what the API counts it as (and
-                * every write is counted under) */
+    uint8_t    held;
+    atomic_int held_ready;
+    int        proto; /* enum sl_proto_id: what the API counts it as (and
+                       * every write is counted under) */
     struct sl_stream *pub_stream; /* publisher: its stream */
     struct sl_sub     sub;        /* player: its subscription; the
                                    * session sets sub.q */

@@ -87,8 +87,7 @@ sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts, uint32_t flags)
     q->tail++;
     q->bytes += buf->len;
     /* Release: the item is written before the count says so. */
-    atomic_store_explicit(&q->queued, q->tail - q->head,
-                          memory_order_release);
+    atomic_store_explicit(&q->queued, q->tail - q->head, memory_order_release);
 out:
     pthread_mutex_unlock(&q->lock);
     return rc;
@@ -131,8 +130,7 @@ sl_outq_consume(struct sl_outq *q, uint32_t off, size_t n)
         it->buf = NULL;
         q->head++;
     }
-    atomic_store_explicit(&q->queued, q->tail - q->head,
-                          memory_order_relaxed);
+    atomic_store_explicit(&q->queued, q->tail - q->head, memory_order_relaxed);
     pthread_mutex_unlock(&q->lock);
     return off;
 }

@@ -44,9 +44,9 @@ struct sl_outq {
      * is queued, whether it broke) leads, in 64 bytes, so its holder can
      * keep it on the lines it keeps hot (the session does); the rest is
      * read only when something is queued. */
-    pthread_mutex_t      lock;
-    uint32_t             head;    /* next to write; consumer-owned */
-    uint32_t             tail;    /* next free slot; producer-owned */
+    pthread_mutex_t lock;
+    uint32_t        head; /* next to write; consumer-owned */
+    uint32_t        tail; /* next free slot; producer-owned */
     /* tail - head, and whether a message did not fit: written under
      * the lock, read without it by the consumer's idle check. */
     atomic_uint          queued;

@@ -65,8 +65,8 @@ struct sl_session {
      * aligned so the lines are the lines. */
     struct sl_task task; /* first: the session is its own task */
     struct sl_io   io;
-    uint8_t        registered;    /* io added to the reactor */
-    uint8_t        closing;       /* flush what is queued, then close */
+    uint8_t        registered; /* io added to the reactor */
+    uint8_t        closing;    /* flush what is queued, then close */
     uint8_t        closed;
     uint8_t        read_more;     /* stopped reading with bytes left: go on */
     uint8_t        write_blocked; /* EAGAIN: wait for SL_IO_OUT */
@@ -74,7 +74,7 @@ struct sl_session {
     uint8_t        peer_eof;
     /* The peer closed its side (SL_IO_HUP seen): read to the end of the
      * stream, not just to a short read. */
-    uint8_t        peer_hup;
+    uint8_t peer_hup;
 
     struct sl_server *srv;
     /* What the bytes mean: the protocol of the port that accepted the
@@ -91,7 +91,7 @@ struct sl_session {
      * unsubscribe.  The session owns this reference. */
     struct sl_buf *ring_part;
     uint32_t       ring_off;
-    uint32_t       out_off; /* bytes of the private queue's head sent */
+    uint32_t       out_off;       /* bytes of the private queue's head sent */
     uint64_t       armed_ms;      /* timer's deadline, 0: none */
     uint64_t       last_write_ms; /* last time bytes left or nothing waited */
     uint64_t       flush_due_ms;  /* publisher: hub flush wanted */
@@ -206,8 +206,8 @@ conn_setup(struct sl_session *s, int counted)
 
 /* "host:port" for the log into buf, the host alone into ip. */
 void
-sl_session_format_peer(const struct sockaddr_storage *ss, char *buf,
-                       size_t cap, char *ip, size_t ipcap)
+sl_session_format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap,
+                       char *ip, size_t ipcap)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     int  port = 0;
@@ -654,10 +654,10 @@ flush_output(struct sl_session *s, uint64_t now)
             iov[0].iov_len = s->ring_part->len - s->ring_off;
             cnt = 1;
         }
-        nq = sl_outq_idle(&s->outq) ? 0
-                                     : sl_outq_collect(&s->outq, iov + cnt,
-                                                       WRITE_IOV - cnt,
-                                                       s->out_off);
+        nq = sl_outq_idle(&s->outq)
+                 ? 0
+                 : sl_outq_collect(&s->outq, iov + cnt, WRITE_IOV - cnt,
+                                   s->out_off);
         for (int i = cnt; i < cnt + nq; i++)
             qbytes += iov[i].iov_len;
         cnt += nq;
