@@ -100,6 +100,20 @@ sl_deque_push(struct sl_deque *d, void *item)
 }
 
 void *
+sl_deque_peek(struct sl_deque *d)
+{
+    /* Relaxed throughout: only the owner moves bottom, and a stale top
+     * or slot only makes the hint wrong, never unsafe. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+
+    if (t > b)
+        return NULL;
+    return atomic_load_explicit(&d->ring[b & (int64_t) d->mask],
+                                memory_order_relaxed);
+}
+
+void *
 sl_deque_pop(struct sl_deque *d)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;

@@ -28,6 +28,11 @@ int sl_deque_push(struct sl_deque *d, void *item);
 /* Owner only.  The most recently pushed item, or NULL when empty. */
 void *sl_deque_pop(struct sl_deque *d);
 
+/* Owner only.  The item the next sl_deque_pop would return, left in
+ * place; NULL when empty.  A hint (a thief may take it meanwhile): the
+ * caller may prefetch it, never use it. */
+void *sl_deque_peek(struct sl_deque *d);
+
 /* Any thread.  The oldest item, or NULL when empty or when another thread
  * won the race for it (the caller may simply try elsewhere). */
 void *sl_deque_steal(struct sl_deque *d);

@@ -231,13 +231,20 @@ deliver(struct sl_loop *l, const struct epoll_event *ev)
     if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
         bits |= SL_IO_IN;  /* EOF is read like data */
     if (ev->events & (EPOLLRDHUP | EPOLLHUP))
-        bits |= SL_IO_RDHUP;
+        bits |= SL_IO_HUP;
     if (ev->events & EPOLLOUT)
         bits |= SL_IO_OUT;
     if (ev->events & (EPOLLERR | EPOLLHUP))
         bits |= SL_IO_ERR;
-    /* Release: pairs with the acquire in sl_io_take_events(). */
-    atomic_fetch_or_explicit(&io->events, bits, memory_order_release);
+    /* Release: pairs with the acquire in sl_io_take_events().  seq_cst,
+     * with the load of defer below: see sl_io_defer(). */
+    atomic_fetch_or_explicit(&io->events, bits, memory_order_seq_cst);
+    /* An edge-triggered event reports the whole readiness, so a
+     * readable socket is nearly always "writable" too: only an error or
+     * a hang-up goes past a deferral. */
+    if (!(bits & (SL_IO_ERR | SL_IO_HUP)) &&
+        atomic_load_explicit(&io->defer, memory_order_seq_cst))
+        return; /* the owner's timer will take it */
     sl_task_wake(io->task);
 }
 
@@ -453,6 +460,23 @@ sl_loop_del(struct sl_loop *l, struct sl_io *io)
         kick(l);  /* release promptly even when the reactor is idle */
     else
         sl_task_unref(t);  /* no reactor, so no batch in flight */
+}
+
+/* No wake is lost when the flag is cleared.  deliver() ORs the bits,
+ * then reads the flag; this stores the flag, then reads the bits; all
+ * four seq_cst, so they sit in one total order.  If deliver's read saw
+ * the flag still set, that read precedes the store here, and so does
+ * the OR before it: the read of the bits below sees them, and the
+ * caller acts on them.  Otherwise deliver saw the flag clear and woke
+ * the task itself.  Setting the flag needs no such care: the caller has
+ * a timer armed, whose run takes whatever was recorded. */
+unsigned
+sl_io_defer(struct sl_io *io, int on)
+{
+    atomic_store_explicit(&io->defer, on != 0, memory_order_seq_cst);
+    if (on)
+        return 0;
+    return atomic_load_explicit(&io->events, memory_order_seq_cst);
 }
 
 void

@@ -15,10 +15,13 @@
 
 #include "pool/sched.h"
 
-#define SL_IO_IN    1u /* readable, or a peer closed its side */
-#define SL_IO_OUT   2u /* writable again */
-#define SL_IO_ERR   4u /* error or hang-up */
-#define SL_IO_RDHUP 8u /* the peer closed its side (SL_IO_IN is set too) */
+#define SL_IO_IN  1u  /* readable, or a peer closed its side */
+#define SL_IO_OUT 2u  /* writable again */
+#define SL_IO_ERR 4u  /* error or hang-up */
+/* The peer closed its side (with SL_IO_IN): the end of the stream is
+ * in the socket, so a reader that stops at a short read (rather than at
+ * EAGAIN) must read on until it gets it; no later event will say so. */
+#define SL_IO_HUP 8u
 
 struct sl_loop;
 
@@ -26,7 +29,11 @@ struct sl_loop;
 struct sl_io {
     int             fd;
     atomic_uint     events;  /* SL_IO_* bits not yet taken by the task */
-    struct sl_task *task;    /* woken on every event */
+    struct sl_task *task;    /* woken on every event (but see defer) */
+    /* Set through sl_io_defer() by the owner while a timer of its own
+     * will run the task anyway: readability is then only recorded in
+     * events, without a wake, and that run takes it. */
+    atomic_bool defer;
 };
 
 /* A one-shot timer embedded in its owner.  While armed it holds a
@@ -66,6 +73,15 @@ sl_io_take_events(struct sl_io *io)
 {
     return atomic_exchange_explicit(&io->events, 0, memory_order_acquire);
 }
+
+/* The task's own thread.  on: from now on readiness (SL_IO_IN,
+ * SL_IO_OUT) is recorded without waking the task (SL_IO_ERR and
+ * SL_IO_HUP still wake); the caller must have a wake coming (an armed
+ * timer) that will take the events.  Returns 0.  off: events wake
+ * again; returns the bits recorded and not yet taken, which the caller
+ * must act on (or wake its task for): an event that arrived while the
+ * flag was being cleared may have been recorded without a wake. */
+unsigned sl_io_defer(struct sl_io *io, int on);
 
 void sl_timer_init(struct sl_timer *t, struct sl_task *task);
 /* Any thread.  Arms (or moves) t to fire at deadline_ms.  Ignored after

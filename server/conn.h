@@ -63,6 +63,31 @@ struct sl_conn_wait {
 };
 
 struct sl_conn {
+    /* What every run of the session reads comes first, so that a
+     * player's run (thousands a second at the default merge window)
+     * touches a cache line or two of this struct, not one per field
+     * spread over its 1.8 KB (docs/performance.md, "The fan-out at the
+     * floor").  The wait's request kind, read by every run through
+     * sl_conn_waiting, leads the next line. */
+    enum sl_role role;
+    uint8_t      closing;    /* a close began: take no new role */
+    uint8_t      pending;    /* counted in srv->pending */
+    uint8_t      done_due;   /* on_done owed when the role ends */
+    uint8_t      subscribed; /* sub is in a stream's list */
+    /* A request the protocol parked for something other than a callback
+     * (an HLS blocking reload waiting for its part): the session holds
+     * input while held, and calls the protocol's resume once held_ready
+     * is set (release; by any thread, which then wakes the task). */
+    uint8_t    held;
+    atomic_int held_ready;
+    int        proto; /* enum sl_proto_id: what the API counts it as (and
+                       * every write is counted under) */
+    struct sl_stream *pub_stream; /* publisher: its stream */
+    struct sl_sub     sub;        /* player: its subscription; the
+                                   * session sets sub.q */
+
+    struct sl_conn_wait wait;
+
     /* Set by the session before the protocol's init, then fixed. */
     const struct sl_conn_transport *tp;
     void                           *io; /* the transport's argument */
@@ -74,35 +99,15 @@ struct sl_conn {
     const char          *peer;           /* "host:port", for the log */
     const char          *peer_ip;        /* for callbacks */
     const struct sockaddr_storage *addr; /* for address rules */
-    int proto; /* enum sl_proto_id: what the API counts it as */
     /* The address's slot in the per-address table (iplimit.h), which
      * follows the pending count and the role; NULL: not counted. */
     struct sl_ipticket *ipslot;
-
-    uint8_t closing;  /* a close began: take no new role */
-    uint8_t pending;  /* counted in srv->pending */
-    uint8_t done_due; /* on_done owed when the role ends */
 
     char app[SL_NAME_MAX];
     char stream_name[SL_NAME_MAX];
     /* What the client asked for without its query (RTMP: connect's
      * tcUrl; HTTP: the request's URL), for callbacks. */
     char url[SL_URL_MAX];
-
-    enum sl_role      role;
-    struct sl_stream *pub_stream; /* publisher: its stream */
-    struct sl_sub     sub;        /* player: its subscription; the
-                                   * session sets sub.q */
-    uint8_t subscribed;
-
-    struct sl_conn_wait wait;
-
-    /* A request the protocol parked for something other than a callback
-     * (an HLS blocking reload waiting for its part): the session holds
-     * input while held, and calls the protocol's resume once held_ready
-     * is set (release; by any thread, which then wakes the task). */
-    uint8_t    held;
-    atomic_int held_ready;
 };
 
 /* After the session set the fixed fields: the initial state.  counted:

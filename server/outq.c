@@ -25,7 +25,8 @@ sl_outq_init(struct sl_outq *q, uint32_t cap)
     pthread_mutex_init(&q->lock, NULL);
     q->cap = c;
     q->head = q->tail = 0;
-    q->broken = 0;
+    atomic_init(&q->queued, 0);
+    atomic_init(&q->broken, 0);
     q->bytes = 0;
     return 0;
 }
@@ -72,12 +73,12 @@ sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts, uint32_t flags)
     int rc = 1;
 
     pthread_mutex_lock(&q->lock);
-    if (q->broken) {
+    if (atomic_load_explicit(&q->broken, memory_order_relaxed)) {
         rc = -EPIPE;
         goto out;
     }
     if (q->tail - q->head == q->cap && grow(q) < 0) {
-        q->broken = 1;
+        atomic_store_explicit(&q->broken, 1, memory_order_relaxed);
         rc = -EPIPE;
         goto out;
     }
@@ -85,6 +86,8 @@ sl_outq_push(struct sl_outq *q, struct sl_buf *buf, uint32_t ts, uint32_t flags)
         (struct sl_outq_item){sl_buf_ref(buf), ts, flags};
     q->tail++;
     q->bytes += buf->len;
+    /* Release: the item is written before the count says so. */
+    atomic_store_explicit(&q->queued, q->tail - q->head, memory_order_release);
 out:
     pthread_mutex_unlock(&q->lock);
     return rc;
@@ -136,6 +139,7 @@ sl_outq_consume(struct sl_outq *q, uint32_t off, size_t n)
         it->buf = NULL;
         q->head++;
     }
+    atomic_store_explicit(&q->queued, q->tail - q->head, memory_order_relaxed);
     pthread_mutex_unlock(&q->lock);
     return off;
 }
@@ -157,7 +161,7 @@ sl_outq_broken(struct sl_outq *q)
     int b;
 
     pthread_mutex_lock(&q->lock);
-    b = q->broken;
+    b = atomic_load_explicit(&q->broken, memory_order_relaxed);
     pthread_mutex_unlock(&q->lock);
     return b;
 }

@@ -21,6 +21,7 @@
 #define SL_OUTQ_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -39,13 +40,20 @@ struct sl_outq_item {
 };
 
 struct sl_outq {
-    pthread_mutex_t      lock;
+    /* What the consumer's every round reads (the lock, whether anything
+     * is queued, whether it broke) leads, in 64 bytes, so its holder can
+     * keep it on the lines it keeps hot (the session does); the rest is
+     * read only when something is queued. */
+    pthread_mutex_t lock;
+    uint32_t        head; /* next to write; consumer-owned */
+    uint32_t        tail; /* next free slot; producer-owned */
+    /* tail - head, and whether a message did not fit: written under
+     * the lock, read without it by the consumer's idle check. */
+    atomic_uint          queued;
+    atomic_bool          broken;
     struct sl_outq_item *items;
     uint32_t             cap;     /* power of two; grows to max_cap */
     uint32_t             max_cap; /* the bound */
-    uint32_t             head;    /* next to write; consumer-owned */
-    uint32_t             tail;    /* next free slot; producer-owned */
-    uint8_t              broken;  /* a message did not fit */
     uint64_t             bytes;   /* bytes queued and not yet popped */
 };
 
@@ -76,6 +84,20 @@ int sl_outq_collect_bufs(struct sl_outq *q, struct iovec *iov,
  * starting off bytes into the head; returns the new offset into the new
  * head. */
 uint32_t sl_outq_consume(struct sl_outq *q, uint32_t off, size_t n);
+
+/* Consumer only, without the lock: 1 when nothing is queued and the
+ * queue is not broken, so the run may skip sl_outq_collect and
+ * sl_outq_broken.  A push from another thread must be followed by a
+ * wake of the consumer (every push is: the hub's pushes happen in the
+ * consumer's own collect or subscribe), whose next run then sees it. */
+static inline int
+sl_outq_idle(struct sl_outq *q)
+{
+    /* Acquire: pairs with the release in push, so a count seen is a
+     * queue whose items are visible (the lock is taken for them too). */
+    return atomic_load_explicit(&q->queued, memory_order_acquire) == 0 &&
+           !atomic_load_explicit(&q->broken, memory_order_relaxed);
+}
 
 /* Any thread: 1 when nothing is queued. */
 int sl_outq_empty(struct sl_outq *q);

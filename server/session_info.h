@@ -56,6 +56,16 @@ struct sl_srt_facts {
 };
 
 struct sl_sess_info {
+    /* First, 60 bytes: the counters a session updates on every run (a
+     * player once per merge window), so that a holder that aligns the
+     * struct to 64 bytes (the session does) has them on one line. */
+    atomic_int    role_a; /* role, readable without the lock */
+    atomic_int    kick;   /* the API asked this publisher to go */
+    atomic_ullong bytes_in, bytes_out;
+    atomic_ullong media_bytes, video_frames;
+    atomic_ullong skips, dropped;
+    atomic_uint   lag_ms;
+
     /* Set once by sl_session_info_init, then immutable. */
     uint64_t        id;
     char            peer[64];
@@ -72,12 +82,6 @@ struct sl_sess_info {
     struct sl_srt_facts   srt;
     uint64_t              since_ms;
 
-    atomic_int    role_a; /* role, readable without the lock */
-    atomic_int    kick;   /* the API asked this publisher to go */
-    atomic_ullong bytes_in, bytes_out;
-    atomic_ullong media_bytes, video_frames;
-    atomic_ullong skips, dropped;
-    atomic_uint   lag_ms;
 };
 
 /* A copy of one publishing or playing session. */
