@@ -162,3 +162,27 @@ sl_itest_sign(const char *secret, const char *app, const char *name,
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }
+
+int
+sl_itest_cb_start(struct sl_itest_cb *cb, const char *dir)
+{
+    char  portf[PATH_MAX + 16], script[PATH_MAX], *text;
+    char *argv[] = {"python3", script,  "--port-file", portf,
+                    "--log",   cb->log, NULL};
+
+    snprintf(script, sizeof(script), "%s",
+             getenv("SLUICE_CB_SERVER") ? getenv("SLUICE_CB_SERVER")
+                                        : "tests/support/callback_server.py");
+    snprintf(portf, sizeof(portf), "%s/cb.port", dir);
+    snprintf(cb->log, sizeof(cb->log), "%s/cb.jsonl", dir);
+    if (sl_proc_spawn(&cb->proc, argv, NULL, NULL) < 0)
+        return -1;
+    for (double end = sl_now() + IT_S(10); sl_now() < end; sl_sleep(0.05)) {
+        text = sl_read_file(portf);
+        cb->port = text != NULL ? atoi(text) : 0;
+        free(text);
+        if (cb->port > 0)
+            return sl_wait_port(cb->port, IT_S(5));
+    }
+    return -1;
+}

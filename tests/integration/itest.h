@@ -12,6 +12,7 @@
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -114,5 +115,18 @@ int sl_itest_make_cert(const char *cn, const char *cert, const char *key,
  * (docs/security.md), not with the server's own code. */
 void sl_itest_sign(const char *secret, const char *app, const char *name,
                    long long e, char out[65]);
+
+/* tests/support/callback_server.py, the HTTP callback the suites point
+ * on_publish, on_play and friends at: it allows or refuses by path and
+ * logs every request as a JSON line in log. */
+struct sl_itest_cb {
+    struct sl_proc proc;
+    int            port;
+    char           log[PATH_MAX + 16];
+};
+
+/* Starts it with its port and log files in dir (SLUICE_CB_SERVER names
+ * another script) and waits until it listens: 0, or -1. */
+int sl_itest_cb_start(struct sl_itest_cb *cb, const char *dir);
 
 #endif

@@ -337,47 +337,16 @@ test_signed_urls(void)
 
 /* ---- callbacks ---- */
 
-struct cb_server {
-    struct sl_proc proc;
-    int            port;
-    char           log[PATH_MAX + 16];
-};
-
-static int
-cb_start(struct cb_server *cb, const char *dir)
-{
-    char  portf[PATH_MAX + 16], *text;
-    char  script[PATH_MAX];
-    char *argv[] = {"python3", script,  "--port-file", portf,
-                    "--log",   cb->log, NULL};
-
-    snprintf(script, sizeof(script), "%s",
-             getenv("SLUICE_CB_SERVER") ? getenv("SLUICE_CB_SERVER")
-                                        : "tests/support/callback_server.py");
-    snprintf(portf, sizeof(portf), "%s/cb.port", dir);
-    snprintf(cb->log, sizeof(cb->log), "%s/cb.jsonl", dir);
-    if (sl_proc_spawn(&cb->proc, argv, NULL, NULL) < 0)
-        return -1;
-    for (double end = sl_now() + IT_S(10); sl_now() < end; sl_sleep(0.05)) {
-        text = sl_read_file(portf);
-        cb->port = text != NULL ? atoi(text) : 0;
-        free(text);
-        if (cb->port > 0)
-            return sl_wait_port(cb->port, IT_S(5));
-    }
-    return -1;
-}
-
 static void
 test_callbacks(void)
 {
     struct sl_srv            srv;
-    struct cb_server         cb;
+    struct sl_itest_cb       cb;
     char                     dir[PATH_MAX], sect[1024], pub[320], play[320];
     static const char *const secrets[] = {"tok-9f8e7d6c5b4a"};
 
     CU_ASSERT_FATAL(sl_tmpdir(dir) == 0);
-    CU_ASSERT_FATAL(cb_start(&cb, dir) == 0);
+    CU_ASSERT_FATAL(sl_itest_cb_start(&cb, dir) == 0);
     snprintf(sect, sizeof(sect),
              "on_publish = http://127.0.0.1:%d/rules\n"
              "on_play = http://127.0.0.1:%d/rules?to=ok2\n"

@@ -105,15 +105,13 @@ static const struct {
 /* The server every test shares, its publishers and the callback
  * server that [app:live]'s on_play and on_done ask. */
 static struct {
-    struct sl_srv  srv;
-    struct sl_proc pub_live, pub_signed;
-    struct sl_proc cb; /* tests/support/callback_server.py */
-    int            cb_port;
-    char           cb_log[PATH_MAX + 16];
-    char           dir[PATH_MAX];
-    char           disk[PATH_MAX + 8]; /* [app:live]'s hls_path */
-    char           cert[PATH_MAX + 16], key[PATH_MAX + 16];
-    int            tls_port; /* [web] tls_listen */
+    struct sl_srv      srv;
+    struct sl_proc     pub_live, pub_signed;
+    struct sl_itest_cb cb; /* tests/support/callback_server.py */
+    char               dir[PATH_MAX];
+    char               disk[PATH_MAX + 8]; /* [app:live]'s hls_path */
+    char               cert[PATH_MAX + 16], key[PATH_MAX + 16];
+    int                tls_port; /* [web] tls_listen */
     /* Body bytes of the 200 answers our own GETs got from the web port:
      * a lower bound of what the API must count as hls. */
     uint64_t got_bytes;
@@ -187,32 +185,6 @@ wait_200(const char *path, double timeout_s)
     return -1;
 }
 
-/* Starts tests/support/callback_server.py, which answers /allow with
- * 200 and logs every request as a JSON line in H.cb_log. */
-static int
-cb_start(void)
-{
-    char  portf[PATH_MAX + 16], script[PATH_MAX], *text;
-    char *argv[] = {"python3", script,   "--port-file", portf,
-                    "--log",   H.cb_log, NULL};
-
-    snprintf(script, sizeof(script), "%s",
-             getenv("SLUICE_CB_SERVER") ? getenv("SLUICE_CB_SERVER")
-                                        : "tests/support/callback_server.py");
-    snprintf(portf, sizeof(portf), "%s/cb.port", H.dir);
-    snprintf(H.cb_log, sizeof(H.cb_log), "%s/cb.jsonl", H.dir);
-    if (sl_proc_spawn(&H.cb, argv, NULL, NULL) < 0)
-        return -1;
-    for (double end = sl_now() + IT_S(10); sl_now() < end; sl_sleep(0.05)) {
-        text = sl_read_file(portf);
-        H.cb_port = text != NULL ? atoi(text) : 0;
-        free(text);
-        if (H.cb_port > 0)
-            return sl_wait_port(H.cb_port, IT_S(5));
-    }
-    return -1;
-}
-
 static int
 suite_init(void)
 {
@@ -222,7 +194,7 @@ suite_init(void)
     memset(&H, 0, sizeof(H));
     if (sl_tmpdir(H.dir) < 0)
         return -1;
-    if (cb_start() != 0) {
+    if (sl_itest_cb_start(&H.cb, H.dir) != 0) {
         fprintf(stderr, "hls: the callback server did not start\n");
         return -1;
     }
@@ -251,7 +223,7 @@ suite_init(void)
              "hls_path = %s\non_play = http://127.0.0.1:%d/allow\n"
              "on_done = http://127.0.0.1:%d/allow\n%s"
              "[web]\nhls_viewer_timeout = 2s\ntls_listen = 127.0.0.1:%d\n",
-             H.disk, H.cb_port, H.cb_port, SECTIONS, H.tls_port);
+             H.disk, H.cb.port, H.cb.port, SECTIONS, H.tls_port);
     if (sl_srv_start(&H.srv, keys, sections) < 0)
         return -1;
     /* Long clips: the tests stop them when they are done with them. */
@@ -273,7 +245,7 @@ static void
 test_teardown(void)
 {
     pid_t keep[4] = {H.srv.proc.pid, H.pub_live.pid, H.pub_signed.pid,
-                     H.cb.pid};
+                     H.cb.proc.pid};
 
     sl_proc_kill_all_except(keep, 4);
 }
@@ -1513,7 +1485,7 @@ static int
 cb_seen(const char *action, const char *name, uint64_t id, uint64_t *last_id,
         char *tc_url, char *addr)
 {
-    char *text = sl_read_file(H.cb_log), *save = NULL;
+    char *text = sl_read_file(H.cb.log), *save = NULL;
     int   n = 0;
 
     for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;
@@ -1941,7 +1913,7 @@ static void
 test_stop(void)
 {
     IT_STOP(&H.srv);
-    CU_ASSERT(sl_proc_stop(&H.cb, SIGTERM, IT_S(5)) == 0);
+    CU_ASSERT(sl_proc_stop(&H.cb.proc, SIGTERM, IT_S(5)) == 0);
 }
 
 void

@@ -55,13 +55,11 @@
 
 /* The server every test shares, and what it needs. */
 static struct {
-    struct sl_srv  srv;
-    int            tls_port;      /* [web] tls_listen */
-    char           dir[PATH_MAX]; /* certificate, callback server files */
-    char           cert[PATH_MAX + 16], key[PATH_MAX + 16];
-    struct sl_proc cb; /* callback_server.py */
-    int            cb_port;
-    char           cb_log[PATH_MAX + 16];
+    struct sl_srv      srv;
+    int                tls_port;      /* [web] tls_listen */
+    char               dir[PATH_MAX]; /* certificate, callback server files */
+    char               cert[PATH_MAX + 16], key[PATH_MAX + 16];
+    struct sl_itest_cb cb; /* tests/support/callback_server.py */
 } W;
 
 /* ---- the shared server ---- */
@@ -75,30 +73,6 @@ make_cert(void)
     snprintf(W.key, sizeof(W.key), "%s/web.key", W.dir);
     snprintf(log, sizeof(log), "%s/openssl-req.log", W.dir);
     return sl_itest_make_cert(CN, W.cert, W.key, log);
-}
-
-static int
-cb_start(void)
-{
-    char  portf[PATH_MAX + 16], script[PATH_MAX], *text;
-    char *argv[] = {"python3", script,   "--port-file", portf,
-                    "--log",   W.cb_log, NULL};
-
-    snprintf(script, sizeof(script), "%s",
-             getenv("SLUICE_CB_SERVER") ? getenv("SLUICE_CB_SERVER")
-                                        : "tests/support/callback_server.py");
-    snprintf(portf, sizeof(portf), "%s/cb.port", W.dir);
-    snprintf(W.cb_log, sizeof(W.cb_log), "%s/cb.jsonl", W.dir);
-    if (sl_proc_spawn(&W.cb, argv, NULL, NULL) < 0)
-        return -1;
-    for (double end = sl_now() + IT_S(10); sl_now() < end; sl_sleep(0.05)) {
-        text = sl_read_file(portf);
-        W.cb_port = text != NULL ? atoi(text) : 0;
-        free(text);
-        if (W.cb_port > 0)
-            return sl_wait_port(W.cb_port, IT_S(5));
-    }
-    return -1;
 }
 
 /* The [server] keys and the sections after [app:live]; cors, when not
@@ -123,7 +97,7 @@ server_config(const char *cors, char *keys, size_t kcap, char *sect,
              "on_done = http://127.0.0.1:%d/rules\n"
              "callback_timeout = 2s\n",
              W.tls_port, cors ? "cors_origins = " : "", cors ? cors : "",
-             cors ? "\n" : "", W.cb_port, W.cb_port);
+             cors ? "\n" : "", W.cb.port, W.cb.port);
 }
 
 static int
@@ -134,7 +108,7 @@ suite_init(void)
     memset(&W, 0, sizeof(W));
     if (sl_tmpdir(W.dir) < 0 || make_cert() != 0)
         return -1;
-    if (cb_start() != 0) {
+    if (sl_itest_cb_start(&W.cb, W.dir) != 0) {
         fprintf(stderr, "web: the callback server did not start\n");
         return -1;
     }
@@ -156,7 +130,7 @@ suite_init(void)
 static void
 test_teardown(void)
 {
-    pid_t keep[2] = {W.srv.proc.pid, W.cb.pid};
+    pid_t keep[2] = {W.srv.proc.pid, W.cb.proc.pid};
 
     sl_proc_kill_all_except(keep, 2);
 }
@@ -962,14 +936,14 @@ test_authorization(void)
     CU_ASSERT(forbidden("cb", "bad1", NULL,
                         "play cb/bad1 refused: callback said no (HTTP 403)"));
     CU_ASSERT(sl_file_count(W.srv.log, "callback said no") == said_no + 1);
-    CU_ASSERT(sl_file_count(W.cb_log, "\"on_play\"") >= 2);
-    CU_ASSERT(sl_file_count(W.cb_log, "\"bad1\"") >= 1);
+    CU_ASSERT(sl_file_count(W.cb.log, "\"on_play\"") >= 2);
+    CU_ASSERT(sl_file_count(W.cb.log, "\"bad1\"") >= 1);
     /* on_done: one for the HTTP-FLV play that ended (its reader
      * closed), with the play's fields; none for the refused one. */
-    CU_ASSERT(sl_wait_file_count(W.cb_log, "\"on_play_done\"", 1, IT_S(10)) ==
+    CU_ASSERT(sl_wait_file_count(W.cb.log, "\"on_play_done\"", 1, IT_S(10)) ==
               0);
-    CU_ASSERT(sl_file_count(W.cb_log, "\"on_play_done\"") == 1);
-    log = sl_read_file(W.cb_log);
+    CU_ASSERT(sl_file_count(W.cb.log, "\"on_play_done\"") == 1);
+    log = sl_read_file(W.cb.log);
     CU_ASSERT_FATAL(log != NULL);
     {
         const char *d = strstr(log, "\"on_play_done\"");
@@ -1275,7 +1249,7 @@ static void
 test_stop(void)
 {
     IT_STOP(&W.srv);
-    CU_ASSERT(sl_proc_stop(&W.cb, SIGTERM, IT_S(5)) == 0);
+    CU_ASSERT(sl_proc_stop(&W.cb.proc, SIGTERM, IT_S(5)) == 0);
 }
 
 void
