@@ -1134,11 +1134,14 @@ listable(const struct sl_hls_variant *v)
     return v->win.nsegs > 0 && v->init != NULL;
 }
 
+/* Whether every variant of g passes ok, each looked at under its lock
+ * (h->lock held). */
 static int
-master_ready(struct sl_hls *h, const struct group *g)
+every_variant(struct sl_hls *h, const struct group *g,
+              int (*ok)(const struct sl_hls_variant *))
 {
     struct sl_list *pos, *tmp;
-    int             ready = 1;
+    int             all = 1;
 
     sl_list_foreach_safe(pos, tmp, &h->variants)
     {
@@ -1148,13 +1151,25 @@ master_ready(struct sl_hls *h, const struct group *g)
         if (v->g != g)
             continue;
         pthread_mutex_lock(&v->lock);
-        /* The rungs start a moment after the source: two segments of the
-         * source give them time to have one each. */
-        if (!ended(v) && (!listable(v) || (v->is_source && v->win.nsegs < 2)))
-            ready = 0;
+        all = all && ok(v);
         pthread_mutex_unlock(&v->lock);
     }
-    return ready;
+    return all;
+}
+
+/* A variant the master playlist may wait no longer for.  The rungs
+ * start a moment after the source: two segments of the source give
+ * them time to have one each. */
+static int
+ready_for_master(const struct sl_hls_variant *v)
+{
+    return ended(v) || (listable(v) && !(v->is_source && v->win.nsegs < 2));
+}
+
+static int
+master_ready(struct sl_hls *h, const struct group *g)
+{
+    return every_variant(h, g, ready_for_master);
 }
 
 /* The complete segments' start times of v (at most max), v->lock taken. */
@@ -1652,27 +1667,6 @@ sl_hls_viewer_start(struct sl_hls *h, uint64_t sid, const char *app,
 /* At most this many ended streams per call; more wait a second. */
 #define ENDED_MAX 64
 
-/* Whether every variant of g has ended (h->lock held). */
-static int
-group_ended(struct sl_hls *h, const struct group *g)
-{
-    struct sl_list *pos, *tmp;
-    int             over = 1;
-
-    sl_list_foreach_safe(pos, tmp, &h->variants)
-    {
-        struct sl_hls_variant *v =
-            sl_list_entry(pos, struct sl_hls_variant, link);
-
-        if (v->g != g)
-            continue;
-        pthread_mutex_lock(&v->lock);
-        over = over && ended(v);
-        pthread_mutex_unlock(&v->lock);
-    }
-    return over;
-}
-
 int
 sl_hls_viewers_ended(struct sl_hls *h, uint32_t idle_ms,
                      struct sl_hls_viewer **out, int max)
@@ -1686,7 +1680,7 @@ sl_hls_viewers_ended(struct sl_hls *h, uint32_t idle_ms,
     {
         struct group *g = sl_list_entry(pos, struct group, link);
 
-        if (n < ENDED_MAX && group_ended(h, g))
+        if (n < ENDED_MAX && every_variant(h, g, ended))
             keys[n++] = sl_hls_viewers_key(g->app, g->name);
     }
     pthread_mutex_unlock(&h->lock);
