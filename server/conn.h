@@ -85,6 +85,11 @@ struct sl_conn {
     struct sl_stream *pub_stream; /* publisher: its stream */
     struct sl_sub     sub;        /* player: its subscription; the
                                    * session sets sub.q */
+    /* Player: the stream's publish generation it was last told of, and
+     * whether it was told the stream ended (the protocol's poll reads
+     * them every run, so they sit here and not in its own state). */
+    uint64_t seen_gen;
+    uint8_t  unpublish_sent;
 
     struct sl_conn_wait wait;
 

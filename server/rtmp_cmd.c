@@ -255,7 +255,7 @@ play_start(struct sl_rtmp_conn *c, const char *name, double start, int reset)
         return -EPROTO;
     }
     sl_hub_stream_state(c->base.sub.stream, &st);
-    c->seen_gen = st.live ? st.publish_gen : 0;
+    c->base.seen_gen = st.live ? st.publish_gen : 0;
     slog(SL_LOG_INFO, &c->base, "playing %s/%s%s", c->base.app, name,
          live ? "" : " (waiting for a publisher)");
     return 0;
@@ -713,20 +713,20 @@ sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
         return 0;
     sl_hub_stream_state(c->base.sub.stream, &st);
     if (st.live) {
-        if (st.publish_gen != c->seen_gen) {
-            if (c->unpublish_sent) {
+        if (st.publish_gen != c->base.seen_gen) {
+            if (c->base.unpublish_sent) {
                 sl_rtmp_reply_user_control(c, SL_UC_STREAM_BEGIN,
                                            SL_RTMP_STREAM_ID);
                 sl_rtmp_reply_status(c, "status",
                                      "NetStream.Play.PublishNotify",
                                      "the stream is published again");
             }
-            c->seen_gen = st.publish_gen;
-            c->unpublish_sent = 0;
+            c->base.seen_gen = st.publish_gen;
+            c->base.unpublish_sent = 0;
         }
         return 0;
     }
-    if (c->seen_gen == 0 || c->unpublish_sent)
+    if (c->base.seen_gen == 0 || c->base.unpublish_sent)
         return 0;
     due = st.unpublished_ms + c->base.cfg->publish_grace_ms;
     if (now < due)
@@ -734,7 +734,7 @@ sl_rtmp_player_poll(struct sl_rtmp_conn *c, uint64_t now)
     sl_rtmp_reply_status(c, "status", "NetStream.Play.UnpublishNotify",
                          "the publisher stopped");
     sl_rtmp_reply_user_control(c, SL_UC_STREAM_EOF, SL_RTMP_STREAM_ID);
-    c->unpublish_sent = 1;
+    c->base.unpublish_sent = 1;
     return 0;
 }
 

@@ -56,9 +56,6 @@ struct sl_rtmp_conn {
      * keys and signatures: never logged. */
     char connect_query[SL_QUERY_MAX];
 
-    uint64_t seen_gen;       /* publish generation announced */
-    uint8_t  unpublish_sent; /* told the player it ended */
-
     struct sl_rtmp_parked parked;
 };
 
