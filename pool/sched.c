@@ -214,17 +214,13 @@ enqueue_local(struct worker *w, struct sl_task *t)
         inject(w->s, t, true);
 }
 
-void
-sl_task_wake(struct sl_task *t)
+/* A wake's state change: true when it moved t IDLE -> SCHEDULED, so the
+ * caller owns queueing it. */
+static bool
+mark_woken(struct sl_task *t)
 {
-    struct sl_sched *s = t->sched;
-    int              st;
+    int st = atomic_load_explicit(&t->state, memory_order_relaxed);
 
-    /* Relaxed is enough for the fast check: a wake that misses a close
-     * in progress is handled by the close protocol (see the top). */
-    if (atomic_load_explicit(&s->closing, memory_order_relaxed))
-        return;
-    st = atomic_load_explicit(&t->state, memory_order_relaxed);
     for (;;) {
         int next;
 
@@ -251,7 +247,19 @@ sl_task_wake(struct sl_task *t)
                                                   memory_order_relaxed))
             break;
     }
-    if (st != SL_TASK_IDLE)
+    return st == SL_TASK_IDLE;
+}
+
+void
+sl_task_wake(struct sl_task *t)
+{
+    struct sl_sched *s = t->sched;
+
+    /* Relaxed is enough for the fast check: a wake that misses a close
+     * in progress is handled by the close protocol (see the top). */
+    if (atomic_load_explicit(&s->closing, memory_order_relaxed))
+        return;
+    if (!mark_woken(t))
         return;  /* already queued, or the running worker re-queues it */
 
     /* We moved it IDLE -> SCHEDULED, so we own queueing it.  Being queued
@@ -270,6 +278,51 @@ sl_task_wake(struct sl_task *t)
      * wake's acquire sees a consistent task. */
     atomic_store_explicit(&t->state, SL_TASK_IDLE, memory_order_release);
     sl_task_unref(t);
+}
+
+/* How many tasks ahead sl_task_wake_many fetches a task's first line. */
+#define WAKE_AHEAD 8
+
+void
+sl_task_wake_many(struct sl_task *const *ts, size_t n)
+{
+    struct sl_sched *s;
+    bool             pushed = false;
+
+    if (n == 0)
+        return;
+    s = ts[0]->sched;
+    for (size_t i = 0; i < n && i < WAKE_AHEAD; i++)
+        __builtin_prefetch(ts[i], 1, 3);
+    if (self == NULL || self->s != s ||
+        atomic_load_explicit(&s->closing, memory_order_relaxed)) {
+        for (size_t i = 0; i < n; i++) {
+            if (i + WAKE_AHEAD < n)
+                __builtin_prefetch(ts[i + WAKE_AHEAD], 1, 3);
+            sl_task_wake(ts[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sl_task *t = ts[i];
+
+        if (i + WAKE_AHEAD < n)
+            __builtin_prefetch(ts[i + WAKE_AHEAD], 1, 3);
+        if (t->sched != s) {
+            sl_task_wake(t);
+            continue;
+        }
+        if (!mark_woken(t))
+            continue;
+        sl_task_ref(t); /* the queue's, as in sl_task_wake */
+        if (sl_deque_push(self->dq, t) == 0)
+            pushed = true;
+        else
+            inject(s, t, true);
+    }
+    /* One notify for the lot: each push is visible before it. */
+    if (pushed)
+        notify(s);
 }
 
 /* The task that will run after this one, if w's deque says so: its hot

@@ -67,6 +67,12 @@ void sl_task_unref(struct sl_task *t);
  * injection queue.  After sl_sched_stop() has begun, wakes are dropped. */
 void sl_task_wake(struct sl_task *t);
 
+/* sl_task_wake on each of ts[0..n), for a waker with many tasks at once
+ * (a stream's players at the end of a merge window): the tasks' first
+ * lines are fetched a few ahead, and on a worker of their scheduler one
+ * notify of the idle workers covers them all. */
+void sl_task_wake_many(struct sl_task *const *ts, size_t n);
+
 /* A scheduler with nworkers threads (>= 1) and deques of deque_cap items.
  * Threads start in sl_sched_start().  NULL when out of memory. */
 struct sl_sched *sl_sched_new(int nworkers, size_t deque_cap);

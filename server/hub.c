@@ -90,7 +90,6 @@ get_stream(struct sl_hub *hub, const char *app, const char *name)
     snprintf(s->app, sizeof(s->app), "%s", app);
     snprintf(s->name, sizeof(s->name), "%s", name);
     pthread_mutex_init(&s->lock, NULL);
-    sl_list_init(&s->subs);
     sl_list_init(&s->taps);
     sl_list_insert_tail(&hub->streams, &s->link);
     atomic_fetch_add(&hub->nstreams, 1);
@@ -110,6 +109,8 @@ maybe_free_stream(struct sl_stream *s)
     sl_ring_caches_clear(s);
     sl_ring_clear(s);
     free(s->ring);
+    free(s->sub_tasks);
+    free(s->subs);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -277,6 +278,27 @@ sl_hub_unpublish(struct sl_stream *s, const void *publisher)
     notify(hub, SL_HUB_UNPUBLISH, app, name, derived);
 }
 
+/* Room for more subscribers in s's arrays (doubled).  Stream lock
+ * held.  0 or -ENOMEM. */
+static int
+grow_subs(struct sl_stream *s)
+{
+    uint32_t         cap = s->subs_cap ? 2 * s->subs_cap : 16;
+    struct sl_task **tasks;
+    struct sl_sub  **subs;
+
+    tasks = realloc(s->sub_tasks, cap * sizeof(*tasks));
+    if (tasks == NULL)
+        return -ENOMEM;
+    s->sub_tasks = tasks;
+    subs = realloc(s->subs, cap * sizeof(*subs));
+    if (subs == NULL)
+        return -ENOMEM;
+    s->subs = subs;
+    s->subs_cap = cap;
+    return 0;
+}
+
 int
 sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
                  struct sl_sub *sub)
@@ -291,8 +313,16 @@ sl_hub_subscribe(struct sl_hub *hub, const char *app, const char *name,
         return -ENOMEM;
     }
     pthread_mutex_lock(&s->lock);
+    if (s->nsubs == s->subs_cap && grow_subs(s) != 0) {
+        pthread_mutex_unlock(&s->lock);
+        maybe_free_stream(s);
+        pthread_mutex_unlock(&hub->lock);
+        return -ENOMEM;
+    }
     sub->stream = s;
-    sl_list_insert_tail(&s->subs, &sub->link);
+    sub->slot = s->nsubs;
+    s->subs[s->nsubs] = sub;
+    s->sub_tasks[s->nsubs] = sub->task;
     s->nsubs++;
     sl_ring_place_cursor(s, sub);
     ev.derived = s->derived;
@@ -318,8 +348,11 @@ sl_hub_unsubscribe(struct sl_sub *sub)
     hub = s->hub;
     pthread_mutex_lock(&hub->lock);
     pthread_mutex_lock(&s->lock);
-    sl_list_remove(&sub->link);
+    /* The last subscriber takes the leaving one's slot. */
     s->nsubs--;
+    s->subs[sub->slot] = s->subs[s->nsubs];
+    s->sub_tasks[sub->slot] = s->sub_tasks[s->nsubs];
+    s->subs[sub->slot]->slot = sub->slot;
     memcpy(app, s->app, sizeof(app));
     memcpy(name, s->name, sizeof(name));
     ev.derived = s->derived;

@@ -54,7 +54,7 @@ struct sl_stream;
  * sl_sub_collect / sl_sub_rewind change them, the latter under the
  * stream lock because they compare them with the ring. */
 struct sl_sub {
-    struct sl_list  link;         /* in the stream's list; stream-locked */
+    uint32_t        slot;         /* in the stream's arrays; stream-locked */
     struct sl_outq *q;            /* private queue: joins and skips put the
                                    * metadata and codec headers here */
     struct sl_task   *task;       /* woken when the ring has new messages */

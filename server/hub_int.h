@@ -89,8 +89,13 @@ struct sl_stream {
     atomic_ullong  unpublished_ms;
     atomic_int     live;
     atomic_uint    head_ts; /* newest media timestamp, for the API */
-    struct sl_list subs;
-    uint32_t       nsubs;
+    /* The subscribers, as two arrays the fan-out walks (a list would
+     * cost a cache miss per player just to find the next one): their
+     * tasks, which a window wakes, and the subscriptions, so a leaving
+     * one's slot (sub->slot) can take the last one's place. */
+    struct sl_task **sub_tasks;
+    struct sl_sub  **subs;
+    uint32_t         nsubs, subs_cap;
     struct sl_list taps;
     uint32_t       ntaps;
     uint8_t        derived; /* published by the server (a rendition) */

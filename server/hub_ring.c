@@ -156,14 +156,7 @@ sl_ring_caches_clear(struct sl_stream *s)
 void
 sl_ring_wake_all(struct sl_stream *s, uint64_t now_ms)
 {
-    struct sl_list *pos, *tmp;
-
-    sl_list_foreach_safe(pos, tmp, &s->subs)
-    {
-        struct sl_sub *sub = sl_list_entry(pos, struct sl_sub, link);
-
-        sl_task_wake(sub->task);
-    }
+    sl_task_wake_many(s->sub_tasks, s->nsubs);
     s->flush_pending = 0;
     s->last_flush_ms = now_ms;
 }
@@ -173,17 +166,11 @@ sl_ring_wake_all(struct sl_stream *s, uint64_t now_ms)
 void
 sl_ring_fan_out(struct sl_stream *s, uint64_t now_ms)
 {
-    struct sl_list *pos, *tmp;
-    uint32_t        merge =
+    uint32_t merge =
         atomic_load_explicit(&s->hub->merge_write_ms, memory_order_relaxed);
 
     if (merge == 0) {
-        sl_list_foreach_safe(pos, tmp, &s->subs)
-        {
-            struct sl_sub *sub = sl_list_entry(pos, struct sl_sub, link);
-
-            sl_task_wake(sub->task);
-        }
+        sl_task_wake_many(s->sub_tasks, s->nsubs);
         return;
     }
     s->flush_pending = 1;

@@ -1,6 +1,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -683,6 +684,53 @@ test_merge_window_batches_wakes(void)
     sl_hub_free(hub);
 }
 
+/* The stream keeps its subscribers in arrays a leaving one's slot is
+ * filled from the end of: with players leaving from the middle, every
+ * remaining one is still woken by a message, and none that left is. */
+static void
+test_subscribers_leave_from_the_middle(void)
+{
+    enum { N = 40 };
+    struct sl_hub      *hub = new_hub(0, 1);
+    struct sl_stream   *s;
+    struct fake_player *p = calloc(N, sizeof(*p));
+    int                 pub, before[N], missed = 0, extra = 0;
+    struct timespec     ts = {0, 1000000};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    for (int i = 0; i < N; i++) {
+        player_init(&p[i], 64);
+        CU_ASSERT_EQUAL(sl_hub_subscribe(hub, "live", "x", &p[i].sub), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL(sl_hub_publish(hub, "live", "x", &pub, &s), 0);
+    for (int i = 0; i < N; i += 3)
+        player_fini(&p[i]);
+    for (int i = 0; i < N; i++) {
+        while (atomic_load(&p[i].task.state) != SL_TASK_IDLE)
+            nanosleep(&ts, NULL);
+        before[i] = atomic_load(&p[i].runs);
+    }
+    feed(s, 9, 0, AVC_KEY, sizeof(AVC_KEY), 1000);
+    for (int i = 0; i < N; i++) {
+        if (i % 3 == 0) {
+            extra += atomic_load(&p[i].runs) != before[i];
+            continue;
+        }
+        for (int k = 0; k < 5000 && atomic_load(&p[i].runs) == before[i]; k++)
+            nanosleep(&ts, NULL);
+        missed += atomic_load(&p[i].runs) == before[i];
+    }
+    CU_ASSERT_EQUAL(missed, 0);
+    CU_ASSERT_EQUAL(extra, 0);
+    sl_hub_unpublish(s, &pub);
+    for (int i = 0; i < N; i++) {
+        if (i % 3 != 0)
+            player_fini(&p[i]);
+    }
+    sl_hub_free(hub);
+    free(p);
+}
+
 /* A tap for tests: records what it is handed. */
 struct rec_tap {
     struct sl_tap tap;
@@ -1206,6 +1254,8 @@ sl_test_suite_hub(void)
                 test_ring_concurrent_publish_and_collect);
     CU_add_test(s, "merge window batches wakes",
                 test_merge_window_batches_wakes);
+    CU_add_test(s, "subscribers leave from the middle",
+                test_subscribers_leave_from_the_middle);
     CU_add_test(s, "standby takes over when the primary leaves",
                 test_standby_takes_over_when_primary_leaves);
     CU_add_test(s, "standby replaces a stalled primary",

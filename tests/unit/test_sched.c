@@ -367,6 +367,102 @@ test_steal_imbalanced(void)
     sl_sched_free(s);
 }
 
+/* sl_task_wake_many: a fanner task wakes a batch of children from its
+ * run, round after round (more than its deque holds, so some overflow to
+ * the injection queue), while a thread outside the pool wakes the same
+ * batch.  Every wake is seen by a later run, none runs in two workers at
+ * once, and the idle workers still get to steal. */
+#define FAN_CHILDREN 300
+#define FAN_ROUNDS 200
+static struct sl_task *fan_batch[FAN_CHILDREN];
+static struct ttask   *fan_children;
+static atomic_long     fan_issued;
+static atomic_int      fan_rounds;
+
+static void
+fan_wake(void)
+{
+    for (int i = 0; i < FAN_CHILDREN; i++)
+        atomic_fetch_add(&fan_children[i].pending, 1);
+    atomic_fetch_add(&fan_issued, FAN_CHILDREN);
+    sl_task_wake_many(fan_batch, FAN_CHILDREN);
+}
+
+static void
+fanner_run(struct sl_task *t)
+{
+    fan_wake();
+    if (atomic_fetch_add(&fan_rounds, 1) + 1 < FAN_ROUNDS)
+        sl_task_wake(t);
+}
+
+static void *
+fan_outside(void *arg)
+{
+    (void) arg;
+    for (int r = 0; r < FAN_ROUNDS / 4; r++)
+        fan_wake();
+    return NULL;
+}
+
+static void
+test_wake_many(void)
+{
+    struct sl_sched *s = sl_sched_new(3, 64);
+    struct ttask    *fanner;
+    pthread_t        th;
+    long             seen = 0;
+    uint64_t         steals = 0, injected = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    fanner = ttasks_new(s, 1, 0);
+    fan_children = ttasks_new(s, FAN_CHILDREN, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fanner);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fan_children);
+    fanner->t.run = fanner_run;
+    for (int i = 0; i < FAN_CHILDREN; i++) {
+        fan_batch[i] = &fan_children[i].t;
+        fan_children[i].spin_us = 2;
+    }
+    atomic_store(&fan_issued, 0);
+    atomic_store(&fan_rounds, 0);
+    reset_counters();
+    alarm(WATCHDOG_S);
+    CU_ASSERT_EQUAL_FATAL(sl_sched_start(s), 0);
+    sl_task_wake(&fanner->t);
+    pthread_create(&th, NULL, fan_outside, NULL);
+    pthread_join(th, NULL);
+    for (uint64_t until = sl_now_ms() + 10000; sl_now_ms() < until;) {
+        seen = 0;
+        for (int i = 0; i < FAN_CHILDREN; i++)
+            seen += atomic_load(&fan_children[i].seen);
+        if (atomic_load(&fan_rounds) >= FAN_ROUNDS &&
+            seen == atomic_load(&fan_issued))
+            break;
+        sleep_ms(1);
+    }
+    sl_sched_stop(s);
+    alarm(0);
+    CU_ASSERT_EQUAL(atomic_load(&fan_rounds), FAN_ROUNDS);
+    CU_ASSERT_EQUAL(seen, atomic_load(&fan_issued));
+    CU_ASSERT_EQUAL(seen, (long) FAN_CHILDREN * (FAN_ROUNDS + FAN_ROUNDS / 4));
+    CU_ASSERT_EQUAL(atomic_load(&overlaps), 0);
+    for (int i = 0; i < sl_sched_workers(s); i++) {
+        struct sl_worker_stats st;
+
+        sl_sched_worker_stats(s, i, &st);
+        steals += st.steals;
+        injected += st.injected;
+    }
+    /* Children went to other workers (stolen) and past the full deque
+     * (injected; the outside thread's wakes are injected too). */
+    CU_ASSERT(steals > 0);
+    CU_ASSERT(injected > 0);
+    ttasks_release(fanner, 1);
+    ttasks_release(fan_children, FAN_CHILDREN);
+    sl_sched_free(s);
+}
+
 /* Start and stop, again and again, idle and with a little work. */
 static void
 test_start_stop_repeated(void)
@@ -619,6 +715,8 @@ sl_test_suite_sched(void)
                 test_million_runs);
     CU_add_test(s, "wake storm loses no wake", test_wake_storm);
     CU_add_test(s, "imbalanced load is stolen", test_steal_imbalanced);
+    CU_add_test(s, "wake_many: every wake seen, none doubled",
+                test_wake_many);
     CU_add_test(s, "start/stop repeated", test_start_stop_repeated);
     CU_add_test(s, "stop drains queued work", test_stop_drains_queued);
     CU_add_test(s, "stop under fire keeps refs consistent",
