@@ -76,6 +76,9 @@ struct worker {
     pthread_t         thread;
     int               index;
     uint32_t          rng;       /* victim choice; touched only by owner */
+    /* The task that runs after the current one, already taken from the
+     * deque (take_next); touched only by the owner. */
+    struct sl_task   *in_hand;
     /* Statistics: written only by the owner, read by anyone, relaxed. */
     _Atomic uint64_t  tasks_run;
     _Atomic uint64_t  steals;
@@ -116,6 +119,7 @@ sl_task_init(struct sl_task *t, struct sl_sched *s, sl_task_fn run,
     t->destroy = destroy;
     t->next = NULL;
     t->sched = s;
+    t->hot_extra = NULL;
 }
 
 void
@@ -325,18 +329,29 @@ sl_task_wake_many(struct sl_task *const *ts, size_t n)
         notify(s);
 }
 
-/* The task that will run after this one, if w's deque says so: its hot
- * lines are fetched while this one runs (SL_TASK_HOT_BYTES).  A prefetch
- * never faults, so a task stolen or freed meanwhile costs nothing. */
+/* Before a task runs, the one that will run after it is taken from the
+ * deque (in hand: no thief can take it while this one runs, so reading
+ * it is safe) and the object it names in hot_extra is fetched; the hot
+ * lines of the one after that (SL_TASK_HOT_BYTES) are fetched too, so
+ * that when it is in hand, one run later, its first line (which names
+ * its hot_extra) is in cache.  That one is only peeked at: a prefetch
+ * never faults, so its being stolen or freed meanwhile costs nothing. */
 static void
-prefetch_next(struct worker *w)
+take_next(struct worker *w)
 {
-    const char *next = sl_deque_peek(w->dq);
+    struct sl_task *next = sl_deque_pop(w->dq);
+    const char     *after;
 
-    if (next == NULL)
+    w->in_hand = next;
+    if (next != NULL && next->hot_extra != NULL) {
+        for (int off = 0; off < SL_TASK_EXTRA_BYTES; off += 64)
+            __builtin_prefetch((const char *) next->hot_extra + off, 1, 3);
+    }
+    after = sl_deque_peek(w->dq);
+    if (after == NULL)
         return;
     for (int off = 0; off < SL_TASK_HOT_BYTES; off += 64)
-        __builtin_prefetch(next + off, 1, 3);
+        __builtin_prefetch(after + off, 1, 3);
 }
 
 static void
@@ -344,7 +359,7 @@ run_task(struct worker *w, struct sl_task *t)
 {
     int prev, exp = SL_TASK_RUNNING;
 
-    prefetch_next(w);
+    take_next(w); /* find_work gave us the one in hand, if any */
 
     /* acq_rel exchange: acquires every waker's release RMW on the state
      * made while the task was SCHEDULED (see sl_task_wake). */
@@ -353,7 +368,11 @@ run_task(struct worker *w, struct sl_task *t)
     assert(prev == SL_TASK_SCHEDULED);  /* only queued tasks get here */
     (void) prev;
     t->run(t);
-    atomic_fetch_add_explicit(&w->tasks_run, 1, memory_order_relaxed);
+    /* Only this worker writes it: a plain increment, no locked add. */
+    atomic_store_explicit(
+        &w->tasks_run,
+        atomic_load_explicit(&w->tasks_run, memory_order_relaxed) + 1,
+        memory_order_relaxed);
     /* Strong CAS: it fails only when a wake moved the task to NOTIFIED. */
     if (atomic_compare_exchange_strong_explicit(&t->state, &exp,
                                                 SL_TASK_IDLE,
@@ -435,8 +454,13 @@ static struct sl_task *
 find_work(struct worker *w, bool *searching)
 {
     struct sl_sched *s = w->s;
-    struct sl_task  *t = sl_deque_pop(w->dq);
+    struct sl_task  *t = w->in_hand;
 
+    if (t != NULL) {
+        w->in_hand = NULL;
+        return t;
+    }
+    t = sl_deque_pop(w->dq);
     if (t != NULL)
         return t;
     if (!*searching) {
@@ -538,6 +562,7 @@ sl_sched_new(int nworkers, size_t deque_cap)
         w->s = s;
         w->index = i;
         w->rng = 0x9e3779b9u * (uint32_t) (i + 1);
+        w->in_hand = NULL;
         atomic_init(&w->tasks_run, 0);
         atomic_init(&w->steals, 0);
         atomic_init(&w->injected, 0);

@@ -46,6 +46,11 @@ enum sl_task_state {
  * follows a socket write otherwise starts with a miss on each line). */
 #define SL_TASK_HOT_BYTES 320
 
+/* An owner whose runs also touch another object first (a session's
+ * protocol state) names it in hot_extra: the worker fetches its first
+ * SL_TASK_EXTRA_BYTES one run ahead too. */
+#define SL_TASK_EXTRA_BYTES 192
+
 struct sl_task {
     atomic_int       state;    /* enum sl_task_state */
     atomic_uint      refs;
@@ -53,6 +58,7 @@ struct sl_task {
     sl_task_fn       destroy;  /* frees the task at refcount zero */
     struct sl_task  *next;     /* injection queue link, owned by sched */
     struct sl_sched *sched;
+    const void      *hot_extra; /* see SL_TASK_EXTRA_BYTES; NULL: none */
 };
 
 /* Initialises t with one reference, owned by the caller. */

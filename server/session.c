@@ -80,6 +80,14 @@ struct sl_session {
      * a run that took the event may not have read up to the end (a read
      * budget, a parked request). */
     uint8_t peer_hup;
+    uint8_t sent_media;   /* player: last_sent_ts is set */
+    uint8_t deferring;    /* publisher: io.defer is set (read_later) */
+    /* Player: skips without catching up between (up to
+     * MAX_SKIP_STRIKES). */
+    uint8_t  skip_strikes;
+    uint32_t last_sent_ts; /* player: newest media written */
+    uint32_t ring_off;
+    uint32_t out_off; /* bytes of the private queue's head sent */
 
     struct sl_server *srv;
     /* What the bytes mean: the protocol of the port that accepted the
@@ -94,19 +102,12 @@ struct sl_session {
     /* A ring message half written: its remaining bytes go out before
      * anything else (chunk stream integrity), even after a skip or an
      * unsubscribe.  The session owns this reference. */
-    struct sl_buf *ring_part;
-    uint32_t       ring_off;
-    uint32_t       out_off;       /* bytes of the private queue's head sent */
+    struct sl_buf *ring_part; /* ring_off bytes of it sent */
     uint64_t       armed_ms;      /* timer's deadline, 0: none */
     uint64_t       last_write_ms; /* last time bytes left or nothing waited */
     uint64_t       flush_due_ms;  /* publisher: hub flush wanted */
     uint64_t       grace_due_ms;  /* player: unpublish notice due */
-    /* Player health and the API's lag figure. */
-    uint64_t last_skips;   /* subscription skips seen so far */
-    uint32_t skip_strikes; /* skips without catching up between */
-    uint32_t last_sent_ts; /* newest media written */
-    uint8_t  sent_media;   /* last_sent_ts is set */
-    uint8_t  deferring;    /* publisher: io.defer is set (read_later) */
+    uint64_t last_skips; /* player: subscription skips seen so far */
 
     /* The private queue (its hot fields lead it, outq.h). */
     struct sl_outq outq;
@@ -206,6 +207,9 @@ conn_setup(struct sl_session *s, int counted)
     c->sub.q = &s->outq;
     c->closing = !counted;
     s->conn = c;
+    /* Its first lines are what a run reads of it: the worker fetches
+     * them one run ahead (sched.h). */
+    s->task.hot_extra = c;
     return s->proto->init(c, counted);
 }
 
@@ -728,8 +732,13 @@ flush_output(struct sl_session *s, uint64_t now)
             atomic_fetch_add_explicit(&s->srv->bytes_out, (uint64_t) n,
                                       memory_order_relaxed);
             sl_server_count_sent(s->srv, s->conn->proto, (uint64_t) n);
-            atomic_fetch_add_explicit(&s->info.bytes_out, (uint64_t) n,
-                                      memory_order_relaxed);
+            /* Only this session writes its own counter. */
+            atomic_store_explicit(
+                &s->info.bytes_out,
+                atomic_load_explicit(&s->info.bytes_out,
+                                     memory_order_relaxed) +
+                    (uint64_t) n,
+                memory_order_relaxed);
             /* All of what was due went out: done, without another trip
              * through the locks.  Whatever arrived meanwhile comes with
              * a wake of its own. */
@@ -770,7 +779,11 @@ check_player_health(struct sl_session *s, uint64_t now, uint64_t skips)
     if (s->conn->role != SL_ROLE_PLAYER)
         return;
     if (skips != s->last_skips) {
-        s->skip_strikes += (uint32_t) (skips - s->last_skips);
+        uint64_t more = skips - s->last_skips;
+
+        s->skip_strikes = more >= (uint64_t) (MAX_SKIP_STRIKES - s->skip_strikes)
+                              ? MAX_SKIP_STRIKES
+                              : (uint8_t) (s->skip_strikes + more);
         s->last_skips = skips;
         slog(SL_LOG_INFO, s,
              "player fell %u ms behind, skipped to the "
