@@ -37,6 +37,7 @@
 #include "pool/clock.h"
 #include "pool/loop.h"
 #include "pool/sched.h"
+#include "pool/slab.h"
 #include "server/config.h"
 #include "server/hub.h"
 #include "server/log.h"
@@ -135,6 +136,7 @@ struct sl_session {
     /* The peer address's slot in the listener's table, released by
      * session_destroy. */
     struct sl_ipticket ipslot;
+    struct sl_slab    *slab; /* allocated from it; NULL: by malloc */
 
     _Alignas(64) unsigned char state[];
 };
@@ -159,7 +161,44 @@ session_destroy(struct sl_task *t)
     sl_config_unref(s->cfg);
     sl_session_info_destroy(&s->info);
     sl_iplimit_release(&s->ipslot);
-    free(s);
+    if (s->slab != NULL)
+        sl_slab_free(s->slab, s);
+    else
+        free(s);
+}
+
+/* Sessions live in huge-page slabs (pool/slab.h: a player's run then
+ * starts without a TLB miss), one per session size, that is per
+ * protocol, made on first use and kept for the process's life: a
+ * session may be freed on any thread at any time, even after its server
+ * stopped waiting for it.  NULL (more sizes than slots, no memory):
+ * malloc instead. */
+#define SESSION_SLABS 4
+
+static pthread_mutex_t slabs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    size_t          size;
+    struct sl_slab *slab;
+} slabs[SESSION_SLABS];
+
+static struct sl_slab *
+slab_for(size_t size)
+{
+    struct sl_slab *found = NULL;
+
+    pthread_mutex_lock(&slabs_lock);
+    for (int i = 0; i < SESSION_SLABS; i++) {
+        if (slabs[i].slab == NULL) {
+            slabs[i].slab = sl_slab_new(size);
+            slabs[i].size = size;
+        }
+        if (slabs[i].slab != NULL && slabs[i].size == size) {
+            found = slabs[i].slab;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&slabs_lock);
+    return found;
 }
 
 /* The transport of the protocol: its messages go to the private send
@@ -247,6 +286,7 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
       struct sl_ipticket *slot, const struct sl_proto *proto, int tls)
 {
     struct sl_session *s;
+    struct sl_slab    *slab;
     size_t             size;
     int                one = 1, n;
 
@@ -254,9 +294,16 @@ start(struct sl_server *srv, int fd, const struct sockaddr_storage *peer,
      * lines at the top of the struct, and the protocol state's, must
      * start on a line. */
     size = (sizeof(*s) + proto->size + 63) & ~(size_t) 63;
-    s = aligned_alloc(64, size);
-    if (s != NULL)
+    slab = slab_for(size);
+    s = slab != NULL ? sl_slab_alloc(slab) : NULL;
+    if (s == NULL) {
+        slab = NULL;
+        s = aligned_alloc(64, size);
+    }
+    if (s != NULL) {
         memset(s, 0, size);
+        s->slab = slab;
+    }
     if (s == NULL) {
         if (slot != NULL)
             sl_iplimit_release(slot);

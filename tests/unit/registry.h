@@ -8,7 +8,7 @@
 /* clang-format off */
 #ifndef SL_TEST_SUITES
 #define SL_TEST_SUITES \
-    X(buf) X(deque) X(sched) X(loop) \
+    X(buf) X(slab) X(deque) X(sched) X(loop) \
     X(handshake) X(chunk) X(amf) X(flv) X(config) X(outq) X(hub) X(transcode) X(relay) \
     X(media) X(codec) X(api) X(query) X(callback) X(access) \
     X(iplimit) X(supervisor) X(cluster) X(record) X(auth) X(rtmp_cmd) X(web) \
