@@ -308,6 +308,19 @@ test_wake_storm(void)
     sl_sched_free(s);
 }
 
+/* Steals and injected takes summed over s's workers. */
+static void
+worker_totals(struct sl_sched *s, uint64_t *steals, uint64_t *injected)
+{
+    for (int i = 0; i < sl_sched_workers(s); i++) {
+        struct sl_worker_stats st;
+
+        sl_sched_worker_stats(s, i, &st);
+        *steals += st.steals;
+        *injected += st.injected;
+    }
+}
+
 /* All work appears on one worker: a spawner task wakes many children from
  * inside its run, so they land in that worker's deque.  Other workers can
  * only get them by stealing. */
@@ -350,14 +363,9 @@ test_steal_imbalanced(void)
     CU_ASSERT_EQUAL(atomic_load(&total_runs), CHILDREN);
     for (int i = 0; i < CHILDREN; i++)
         mask |= atomic_load(&spawn_children[i].ran_on);
-    for (int i = 0; i < sl_sched_workers(s); i++) {
-        struct sl_worker_stats st;
-
-        sl_sched_worker_stats(s, i, &st);
-        steals += st.steals;
-        injected += st.injected;
+    worker_totals(s, &steals, &injected);
+    for (int i = 0; i < sl_sched_workers(s); i++)
         workers += (mask >> i) & 1;
-    }
     CU_ASSERT(steals > 0);
     CU_ASSERT(workers > 1);
     /* Only the spawner came through the injection queue. */
@@ -447,13 +455,7 @@ test_wake_many(void)
     CU_ASSERT_EQUAL(seen, atomic_load(&fan_issued));
     CU_ASSERT_EQUAL(seen, (long) FAN_CHILDREN * (FAN_ROUNDS + FAN_ROUNDS / 4));
     CU_ASSERT_EQUAL(atomic_load(&overlaps), 0);
-    for (int i = 0; i < sl_sched_workers(s); i++) {
-        struct sl_worker_stats st;
-
-        sl_sched_worker_stats(s, i, &st);
-        steals += st.steals;
-        injected += st.injected;
-    }
+    worker_totals(s, &steals, &injected);
     /* Children went to other workers (stolen) and past the full deque
      * (injected; the outside thread's wakes are injected too). */
     CU_ASSERT(steals > 0);
