@@ -706,7 +706,8 @@ test_subscribers_leave_from_the_middle(void)
     for (int i = 0; i < N; i += 3)
         player_fini(&p[i]);
     for (int i = 0; i < N; i++) {
-        while (atomic_load(&p[i].task.state) != SL_TASK_IDLE)
+        for (int k = 0;
+             k < 5000 && atomic_load(&p[i].task.state) != SL_TASK_IDLE; k++)
             nanosleep(&ts, NULL);
         before[i] = atomic_load(&p[i].runs);
     }
